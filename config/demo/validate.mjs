@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// Checks the demo world: node config/demo/validate.mjs [config/demo/sokcho.json] [--quiet]
+// Exits 1 on the first kind of problem found (all problems are listed). Checks:
+//  - ids unique and well-formed, metric names and categories well-formed, domains known;
+//  - zone rings closed, counter-clockwise, in the Sokcho area, pairwise not overlapping;
+//  - every sensor and facility lies inside exactly one zone, and inside the zone it names (if it names one);
+//  - population/households add up to plausible city totals; sensor count 250-400 across all five domains.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pointInPolygon, ringsOf, segmentsCross, areaKm2, distanceToBoundaryM } from './geo.mjs';
+
+const args = process.argv.slice(2);
+const quiet = args.includes('--quiet');
+const file = args.find((a) => !a.startsWith('--')) || join(dirname(fileURLToPath(import.meta.url)), 'sokcho.json');
+const world = JSON.parse(readFileSync(file, 'utf8'));
+
+const problems = [];
+const bad = (msg) => problems.push(msg);
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const NAME = /^[a-z][a-z0-9_]{0,63}$/;
+const DOMAINS = ['mobility', 'energy', 'welfare', 'disaster', 'environment'];
+const BBOX = { lon: [128.43, 128.65], lat: [38.10, 38.26] };
+
+// zones
+const zones = world.zones || [];
+const seen = new Set();
+for (const z of zones) {
+  if (!ID.test(z.id)) bad(`zone id ${z.id} is malformed`);
+  if (seen.has(`zone:${z.id}`)) bad(`zone id ${z.id} repeats`);
+  seen.add(`zone:${z.id}`);
+  if (!z.name || !z.name.ko || !z.name.en) bad(`zone ${z.id} needs name.ko and name.en`);
+  if (!Number.isInteger(z.population) || z.population < 0) bad(`zone ${z.id}: population`);
+  if (!Number.isInteger(z.households) || z.households < 0) bad(`zone ${z.id}: households`);
+  if (z.boundary?.type !== 'Polygon') { bad(`zone ${z.id}: boundary must be a Polygon`); continue; }
+  for (const ring of z.boundary.coordinates) {
+    if (ring.length < 4) bad(`zone ${z.id}: ring with fewer than 4 positions`);
+    const [f, l] = [ring[0], ring[ring.length - 1]];
+    if (f[0] !== l[0] || f[1] !== l[1]) bad(`zone ${z.id}: ring not closed`);
+    for (const [lon, lat] of ring) {
+      if (lon < BBOX.lon[0] || lon > BBOX.lon[1] || lat < BBOX.lat[0] || lat > BBOX.lat[1]) bad(`zone ${z.id}: position ${lon},${lat} is outside Sokcho`);
+    }
+  }
+  const outer = z.boundary.coordinates[0];
+  let a2 = 0;
+  for (let i = 0; i + 1 < outer.length; i++) a2 += outer[i][0] * outer[i + 1][1] - outer[i + 1][0] * outer[i][1];
+  if (a2 <= 0) bad(`zone ${z.id}: outer ring is not counter-clockwise`);
+}
+if (zones.length !== 5) bad(`expected 5 zones, found ${zones.length}`);
+
+// pairwise overlap: no edge crossings, no vertex of one strictly inside another (shared edges are fine)
+for (let i = 0; i < zones.length; i++) {
+  for (let j = i + 1; j < zones.length; j++) {
+    const A = zones[i], B = zones[j];
+    for (const ra of ringsOf(A.boundary)) for (const rb of ringsOf(B.boundary)) {
+      for (let p = 0; p + 1 < ra.length; p++) for (let q = 0; q + 1 < rb.length; q++) {
+        if (segmentsCross(ra[p], ra[p + 1], rb[q], rb[q + 1])) bad(`zones ${A.id} and ${B.id} overlap (edges cross)`);
+      }
+    }
+    const inside = (pts, geom) => pts.some((pt) => pointInPolygon(pt, geom) && distanceToBoundaryM(pt, geom) > 1);
+    if (inside(ringsOf(A.boundary).flat(), B.boundary) || inside(ringsOf(B.boundary).flat(), A.boundary)) bad(`zones ${A.id} and ${B.id} overlap (a vertex inside the other)`);
+  }
+}
+// and a 20 m grid over the whole area: no point may be inside two zones
+{
+  const lons = zones.flatMap((z) => ringsOf(z.boundary).flat().map((p) => p[0]));
+  const lats = zones.flatMap((z) => ringsOf(z.boundary).flat().map((p) => p[1]));
+  let doubled = 0;
+  for (let lon = Math.min(...lons); lon <= Math.max(...lons); lon += 0.00023) {
+    for (let lat = Math.min(...lats); lat <= Math.max(...lats); lat += 0.00018) {
+      if (zones.filter((z) => pointInPolygon([lon, lat], z.boundary)).length > 1) doubled++;
+    }
+  }
+  if (doubled) bad(`zones overlap: ${doubled} grid points lie in more than one zone`);
+}
+
+const zonesOf = (pt) => zones.filter((z) => pointInPolygon(pt, z.boundary)).map((z) => z.id);
+
+function checkPlaced(kind, o) {
+  if (!ID.test(o.id)) bad(`${kind} id ${o.id} is malformed`);
+  if (seen.has(`${kind}:${o.id}`)) bad(`${kind} id ${o.id} repeats`);
+  seen.add(`${kind}:${o.id}`);
+  if (o.location?.type !== 'Point') { bad(`${kind} ${o.id}: location must be a Point`); return null; }
+  const inZones = zonesOf(o.location.coordinates);
+  if (inZones.length !== 1) { bad(`${kind} ${o.id} at ${o.location.coordinates} lies in ${inZones.length} zones`); return null; }
+  if (o.zone !== undefined && o.zone !== inZones[0]) bad(`${kind} ${o.id} names zone ${o.zone} but lies in ${inZones[0]}`);
+  const [prefixZone] = o.id.split('-').slice(1, 2);
+  if (prefixZone !== inZones[0]) bad(`${kind} ${o.id}: id says ${prefixZone} but it lies in ${inZones[0]}`);
+  return inZones[0];
+}
+
+// facilities
+const facCount = {};
+for (const f of world.facilities || []) {
+  const z = checkPlaced('facility', f);
+  if (!NAME.test(f.category || '')) bad(`facility ${f.id}: category ${f.category} is malformed`);
+  if (!f.name?.ko || !f.name?.en) bad(`facility ${f.id}: needs name.ko and name.en`);
+  if (z) { facCount[z] ??= {}; facCount[z][f.category] = (facCount[z][f.category] || 0) + 1; }
+}
+const CATS = ['clinic', 'bus_stop', 'grocery', 'care_center', 'shelter', 'school', 'pharmacy'];
+for (const z of zones) for (const c of CATS) if (!facCount[z.id]?.[c]) bad(`zone ${z.id} has no ${c}`);
+
+// sensors
+const byDomain = {}, byZone = {}, byKind = {};
+let explicit = 0;
+for (const s of world.sensors || []) {
+  const z = checkPlaced('sensor', s);
+  if (!DOMAINS.includes(s.domain)) bad(`sensor ${s.id}: unknown domain ${s.domain}`);
+  if (!NAME.test(s.kind || '')) bad(`sensor ${s.id}: kind ${s.kind} is malformed`);
+  if (!Array.isArray(s.metrics) || s.metrics.length === 0) bad(`sensor ${s.id}: no metrics`);
+  const names = new Set();
+  for (const m of s.metrics || []) {
+    if (!NAME.test(m.name)) bad(`sensor ${s.id}: metric ${m.name} is malformed`);
+    if (names.has(m.name)) bad(`sensor ${s.id}: metric ${m.name} repeats`);
+    names.add(m.name);
+    if (!m.unit) bad(`sensor ${s.id}: metric ${m.name} has no unit`);
+    if (m.min !== undefined && m.max !== undefined && !(m.min < m.max)) bad(`sensor ${s.id}: metric ${m.name} min >= max`);
+  }
+  if (s.domain === 'welfare') {
+    if (/name|phone|birth|address|age/i.test(Object.keys(s.attributes || {}).join(' '))) bad(`sensor ${s.id}: welfare attributes must not carry personal data`);
+    if (s.location.coordinates.some((c) => Math.round(c * 1000) / 1000 !== c)) bad(`sensor ${s.id}: welfare locations are rounded to 0.001°`);
+  }
+  if (s.zone !== undefined) explicit++;
+  byDomain[s.domain] = (byDomain[s.domain] || 0) + 1;
+  byKind[s.kind] = (byKind[s.kind] || 0) + 1;
+  if (z) byZone[z] = (byZone[z] || 0) + 1;
+}
+const nSensors = (world.sensors || []).length;
+if (nSensors < 250 || nSensors > 400) bad(`expected 250-400 sensors, found ${nSensors}`);
+for (const d of DOMAINS) if (!byDomain[d]) bad(`no sensor in domain ${d}`);
+for (const z of zones) if (!byZone[z.id]) bad(`no sensor in zone ${z.id}`);
+if (explicit === 0 || explicit === nSensors) bad('some sensors should name their zone and some should not');
+
+const pop = zones.reduce((s, z) => s + z.population, 0), hh = zones.reduce((s, z) => s + z.households, 0);
+if (pop < 81000 || pop > 83000) bad(`population totals ${pop}, expected 81,000-83,000`);
+if (hh < 38000 || hh > 43000) bad(`households total ${hh}, expected about 40,000`);
+
+if (!quiet) {
+  console.log(`zones: ${zones.map((z) => `${z.id} ${areaKm2(z.boundary).toFixed(1)} km² pop ${z.population}`).join('; ')}`);
+  console.log(`population ${pop}, households ${hh}`);
+  console.log(`facilities: ${(world.facilities || []).length} — ${Object.entries(facCount).map(([z, c]) => `${z} ${Object.values(c).reduce((a, b) => a + b, 0)}`).join(', ')}`);
+  console.log(`sensors: ${nSensors} (${explicit} name their zone) — by domain ${JSON.stringify(byDomain)}`);
+  console.log(`sensors by zone ${JSON.stringify(byZone)}`);
+  console.log(`sensors by kind ${JSON.stringify(byKind)}`);
+}
+if (problems.length) {
+  for (const p of problems) console.error(`problem: ${p}`);
+  process.exit(1);
+}
+console.log('world ok');
