@@ -1,0 +1,117 @@
+// The route table: (method, path pattern) -> handler, with the roles allowed on each route.
+// dispatch() is the single try/catch per request and the one place problems become HTTP.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "maeul/api/metrics.hpp"
+#include "maeul/domain/problem.hpp"
+#include "maeul/net/http.hpp"
+#include "maeul/storage/registry.hpp"
+
+namespace maeul::api {
+
+template <class T>
+using task = boost::asio::awaitable<T>;
+
+// Role bits; a route allows a set of them. A route with no bits is public (no token needed).
+enum role_bit : unsigned {
+  role_admin = 1,
+  role_operator = 2,
+  role_analyst = 4,
+  role_device = 8,
+  role_welfare_officer = 16,
+};
+inline constexpr unsigned public_route = 0;
+inline constexpr unsigned admin_only = role_admin;
+inline constexpr unsigned registry_readers = role_admin | role_operator | role_analyst | role_welfare_officer;
+
+unsigned role_bit_of(std::string_view role);  // 0 for an unknown role
+
+// Query string parsing (application/x-www-form-urlencoded rules).
+struct query_params {
+  std::vector<std::pair<std::string, std::string>> items;
+  static query_params parse(std::string_view raw);
+  // The first value of `name`, or nullopt.
+  std::optional<std::string> get(std::string_view name) const;
+};
+
+struct context {
+  net::request req;
+  std::vector<std::string> params;  // path captures, in order
+  query_params query;
+  storage::principal who;           // empty for public routes
+};
+
+using route_fn = std::function<task<net::response>(context)>;
+
+net::response json_response(int status, std::string body);
+net::response problem_response(const domain::problem& p);
+net::response no_content();
+
+// Tokens to principals: the bootstrap token, then a short-lived cache, then the database.
+class authenticator {
+ public:
+  authenticator(storage::token_store& store, const std::string& bootstrap_token, int cache_seconds);
+  // The principal for an "Authorization: Bearer ..." header, or nullopt when unknown/malformed.
+  task<std::optional<storage::principal>> authenticate(std::string header);
+  // Drops cached entries of a revoked token at once (other instances expire theirs within the TTL).
+  void forget(const std::string& token_id);
+
+ private:
+  struct entry {
+    std::optional<storage::principal> who;
+    std::chrono::steady_clock::time_point expires;
+  };
+  storage::token_store& store_;
+  std::string bootstrap_hash_;
+  std::chrono::seconds ttl_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, entry> cache_;
+};
+
+class router {
+ public:
+  router(authenticator& auth, metrics& m) : auth_(auth), metrics_(m) {}
+
+  // pattern: "/api/v1/zones/{id}"; roles: role bits, or public_route.
+  void add(std::string method, std::string pattern, unsigned roles, route_fn fn);
+
+  // Answers one request; never throws.
+  task<net::response> dispatch(net::request req);
+
+  struct route_info {
+    std::string method, pattern;
+    unsigned roles;
+  };
+  std::vector<route_info> routes() const;
+
+ private:
+  struct route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    unsigned roles;
+    route_fn fn;
+    int metric;
+  };
+  // Index of the route for (method, path), filling captures; -1 when none. `allow` gets the
+  // methods of routes whose path matches, for 405.
+  int match(const std::string& method, const std::string& path, std::vector<std::string>& captures,
+            std::string& allow) const;
+
+  authenticator& auth_;
+  metrics& metrics_;
+  std::vector<route> routes_;
+  int unmatched_metric_ = -1;
+};
+
+}  // namespace maeul::api

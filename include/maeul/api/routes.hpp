@@ -1,0 +1,34 @@
+// Wiring of the route handlers onto a router.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "maeul/api/router.hpp"
+
+namespace maeul::storage {
+class registry;
+class token_store;
+}  // namespace maeul::storage
+
+namespace maeul::api {
+
+struct services {
+  storage::registry& registry;
+  storage::token_store& tokens;
+  authenticator& auth;
+  metrics& request_metrics;
+  std::function<std::string()> extra_metrics;  // Prometheus text of the other modules' gauges
+};
+
+// /healthz, /readyz, /metrics
+void add_system_routes(router& r, services& s);
+// /api/v1/zones, /sensors, /facilities, /tokens
+void add_registry_routes(router& r, services& s);
+
+// The answer for errors the HTTP layer sees before routing (400, 413, 431).
+net::response early_error(int status, std::string detail);
+
+// Parses a JSON request body: 415 for a non-JSON content type, 400 for malformed JSON.
+domain::outcome<std::string> check_json_content_type(const net::request& req);
+
+}  // namespace maeul::api

@@ -1,0 +1,74 @@
+// Typed settings: defaults < config file (TOML) < MAEUL_<SECTION>_<KEY> environment < CLI.
+// Loading is strict: an unknown key, a wrong type or an out-of-range value is an error.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace maeul::config {
+
+struct db_settings {
+  std::string url = "postgresql:///maeul";
+  int pool_size = 4;
+  int connect_timeout_s = 5;
+  int statement_timeout_ms = 30000;
+};
+
+struct http_settings {
+  std::string listen = "127.0.0.1:8080";
+  std::string host = "127.0.0.1";  // derived from listen
+  std::uint16_t port = 8080;       // derived from listen
+  int threads = 0;                 // 0: one per core
+  std::int64_t body_limit = 8 * 1024 * 1024;
+  std::int64_t header_limit = 16 * 1024;
+  int read_timeout_ms = 15000;
+  int idle_timeout_ms = 60000;
+  int shutdown_grace_ms = 10000;
+};
+
+struct auth_settings {
+  std::string bootstrap_token;  // empty: off
+  int token_cache_s = 5;
+};
+
+struct log_settings {
+  std::string level = "info";   // trace|debug|info|warn|error
+  std::string format = "auto";  // auto|text|json
+};
+
+struct city_settings {
+  std::string name = "Sokcho";
+  std::string timezone = "Asia/Seoul";
+};
+
+struct settings {
+  db_settings db;
+  http_settings http;
+  auth_settings auth;
+  log_settings log;
+  city_settings city;
+};
+
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using env_lookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// The process environment.
+env_lookup process_env();
+
+// Parses TOML text (may be empty), applies environment overrides, validates.
+// Throws config_error with one clear line naming the setting on any problem.
+settings load_from_string(const std::string& toml_text, const std::string& source_name, const env_lookup& env);
+
+// Reads the file (an empty path means: no file) and calls load_from_string.
+settings load(const std::string& path, const env_lookup& env);
+
+// Every setting as "section.key", with its environment variable name, for docs and --help.
+std::vector<std::pair<std::string, std::string>> setting_names();
+
+}  // namespace maeul::config

@@ -1,0 +1,79 @@
+// The HTTP server's seam: plain request/response values and the server's life cycle. Beast stays
+// inside src/net, so the rest of Maeul compiles without it and knows no sockets.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace maeul::net {
+
+struct request {
+  std::string method;  // "GET", ...
+  std::string target;  // as sent: path?query
+  std::string path;    // percent-decoded path
+  std::string query;   // raw query string, without '?'
+  std::string authorization;
+  std::string content_type;
+  std::string accept;
+  std::string if_none_match;
+  std::string body;
+  std::string remote;  // peer address
+};
+
+struct response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Answers one request. Must not throw (the router is the single try/catch per request).
+using handler = std::function<boost::asio::awaitable<response>(request)>;
+// Builds the error answer for failures the server sees before any route (400, 413, 431).
+using error_builder = std::function<response(int status, std::string detail)>;
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::uint64_t body_limit = 8 * 1024 * 1024;
+  std::uint32_t header_limit = 16 * 1024;
+  int read_timeout_ms = 15000;
+  int idle_timeout_ms = 60000;
+};
+
+struct server_counters {
+  std::atomic<std::int64_t> active{0};       // open connections
+  std::atomic<std::int64_t> accepted{0};     // connections accepted since start
+  std::atomic<std::int64_t> timed_out{0};    // connections closed for a read deadline
+  std::atomic<std::int64_t> rejected{0};     // requests answered 400/413/431 before routing
+};
+
+class server {
+ public:
+  server(boost::asio::io_context& ioc, server_options opts, handler h, error_builder eb);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and starts accepting; returns the bound port. Throws std::system_error when it cannot bind.
+  std::uint16_t start();
+
+  // Stops accepting, closes idle connections, and lets in-flight requests finish and answer
+  // with "Connection: close". Thread-safe; returns at once.
+  void shutdown();
+
+  const server_counters& counters() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace maeul::net

@@ -1,0 +1,107 @@
+// Registry repositories: zones, sensors, facilities and API tokens in PostgreSQL/PostGIS.
+// Reads come back as JSON text built by the database (the wire shape of docs/openapi.yaml).
+// Expected outcomes (not found, duplicate id, invalid geometry) come back as domain problems;
+// a lost database throws storage::unavailable; other failures throw.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "maeul/domain/problem.hpp"
+#include "maeul/domain/registry.hpp"
+
+namespace maeul::storage {
+
+class db_pool;
+template <class T>
+using task = boost::asio::awaitable<T>;
+using domain::outcome;
+
+struct page_request {
+  std::string after;  // exclusive lower bound on id; empty: from the start
+  int limit = 100;
+};
+
+struct page {
+  std::vector<std::string> items;  // JSON objects
+  std::optional<std::string> last_id;  // set when there may be more after it
+};
+
+struct near_filter {
+  double lon = 0, lat = 0, metres = 0;
+};
+
+struct sensor_filter {
+  std::string domain, zone, kind;
+  std::optional<near_filter> near;
+};
+
+struct facility_filter {
+  std::string category, zone;
+};
+
+class registry {
+ public:
+  explicit registry(db_pool& pool) : pool_(pool) {}
+
+  task<outcome<std::string>> create_zone(domain::zone_input z);
+  task<outcome<std::string>> replace_zone(domain::zone_input z);
+  task<outcome<std::string>> get_zone(std::string id);
+  task<outcome<bool>> delete_zone(std::string id);
+  task<page> list_zones(page_request req);
+
+  task<outcome<std::string>> create_sensor(domain::sensor_input s);
+  task<outcome<std::string>> replace_sensor(domain::sensor_input s);
+  task<outcome<std::string>> get_sensor(std::string id);
+  task<outcome<bool>> delete_sensor(std::string id);
+  task<page> list_sensors(sensor_filter f, page_request req);
+
+  task<outcome<std::string>> create_facility(domain::facility_input f);
+  task<outcome<std::string>> replace_facility(domain::facility_input f);
+  task<outcome<std::string>> get_facility(std::string id);
+  task<outcome<bool>> delete_facility(std::string id);
+  task<page> list_facilities(facility_filter f, page_request req);
+
+  // SELECT 1: true when the database answers.
+  task<bool> ping();
+
+ private:
+  db_pool& pool_;
+};
+
+// The caller behind a token.
+struct principal {
+  std::string token_id;  // "bootstrap" for the configured bootstrap token
+  std::string name;
+  std::string role;
+  std::vector<std::string> sensors;  // for device tokens bound to sensors; empty: any
+};
+
+struct created_token {
+  std::string token;  // shown once, never stored
+  std::string json;   // the stored record with the token included
+};
+
+// A new random token: "mt_" + 43 base64url characters (256 bits).
+std::string generate_token();
+// Lower-case hex SHA-256 of the token: what the database stores.
+std::string hash_token(const std::string& token);
+
+class token_store {
+ public:
+  explicit token_store(db_pool& pool) : pool_(pool) {}
+  task<std::optional<principal>> lookup(std::string token_hash);
+  task<created_token> create(domain::token_input t);
+  task<page> list(page_request req);
+  task<bool> revoke(std::string id);
+
+ private:
+  db_pool& pool_;
+};
+
+// For `maeuld token create`: synchronous, on its own connection.
+created_token create_token_now(const std::string& url, const domain::token_input& t);
+
+}  // namespace maeul::storage

@@ -1,0 +1,48 @@
+// System routes: liveness, readiness and metrics; and the answers for pre-routing errors.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "maeul/api/routes.hpp"
+#include "maeul/storage/db_pool.hpp"
+
+namespace maeul::api {
+
+net::response early_error(int status, std::string detail) {
+  using domain::problem_kind;
+  problem_kind kind = status == 413 ? problem_kind::too_large : problem_kind::malformed;
+  auto res = problem_response(domain::make_problem(kind, std::move(detail)));
+  if (status == 431) {
+    res.status = 431;
+    res.body = R"({"type":"https://maeul.city/problems/header-too-large","title":"Request header fields too large","status":431,"detail":"the request header is too large"})";
+  }
+  return res;
+}
+
+void add_system_routes(router& r, services& s) {
+  r.add("GET", "/healthz", public_route,
+        [](context) -> task<net::response> { co_return json_response(200, R"({"status":"ok"})"); });
+
+  r.add("GET", "/readyz", public_route, [&s](context) -> task<net::response> {
+    bool ok = false;
+    try {
+      ok = co_await s.registry.ping();
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    if (ok) co_return json_response(200, R"({"status":"ok","database":"ok"})");
+    auto res = problem_response(
+        domain::make_problem(domain::problem_kind::unavailable, "the database does not answer"));
+    res.headers.emplace_back("Retry-After", "5");
+    co_return res;
+  });
+
+  r.add("GET", "/metrics", public_route, [&s](context) -> task<net::response> {
+    net::response res;
+    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    res.body = s.request_metrics.render(s.extra_metrics ? s.extra_metrics() : std::string()) + process_metrics();
+    co_return res;
+  });
+}
+
+}  // namespace maeul::api

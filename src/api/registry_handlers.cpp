@@ -1,0 +1,314 @@
+// Registry and token routes: JSON <-> domain mapping over the storage repositories.
+#include <cmath>
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "maeul/api/routes.hpp"
+#include "maeul/domain/registry.hpp"
+
+namespace maeul::api {
+namespace {
+
+using json = nlohmann::json;
+using domain::make_problem;
+using domain::outcome;
+using domain::problem_kind;
+
+std::string base64url_encode(std::string_view in) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned val = 0;
+  int bits = -6;
+  for (unsigned char c : in) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out += tbl[(val >> bits) & 0x3F];
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out += tbl[((val << 8) >> (bits + 8)) & 0x3F];
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  std::string out;
+  unsigned val = 0;
+  int bits = -8;
+  for (char c : in) {
+    int d;
+    if (c >= 'A' && c <= 'Z') d = c - 'A';
+    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') d = c - '0' + 52;
+    else if (c == '-') d = 62;
+    else if (c == '_') d = 63;
+    else return std::nullopt;
+    val = (val << 6) + unsigned(d);
+    bits += 6;
+    if (bits >= 0) {
+      out += char((val >> bits) & 0xFF);
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+domain::problem param_problem(std::string name, std::string detail) {
+  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
+                         {{{}, std::move(name), std::move(detail)}}};
+}
+
+outcome<json> parse_body(const net::request& req) {
+  auto ct = check_json_content_type(req);
+  if (!ct) return ct.error();
+  try {
+    return json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return make_problem(problem_kind::malformed, "malformed JSON: " + what);
+  }
+}
+
+outcome<storage::page_request> page_params(const context& ctx) {
+  storage::page_request p;
+  if (auto l = ctx.query.get("limit")) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 || v > 1000)
+      return param_problem("limit", "must be an integer from 1 to 1000");
+    p.limit = v;
+  }
+  if (auto c = ctx.query.get("cursor"); c && !c->empty()) {
+    auto id = base64url_decode(*c);
+    if (!id || !domain::is_valid_id(*id)) return param_problem("cursor", "is not a cursor this server gave out");
+    p.after = *id;
+  }
+  return p;
+}
+
+net::response list_response(const storage::page& p) {
+  std::string body = "{\"items\":[";
+  for (std::size_t i = 0; i < p.items.size(); ++i) {
+    if (i) body += ',';
+    body += p.items[i];
+  }
+  body += "],\"next_cursor\":";
+  body += p.last_id ? "\"" + base64url_encode(*p.last_id) + "\"" : std::string("null");
+  body += '}';
+  return json_response(200, std::move(body));
+}
+
+net::response created(const std::string& collection, const std::string& id, std::string body) {
+  auto res = json_response(201, std::move(body));
+  res.headers.emplace_back("Location", "/api/v1/" + collection + "/" + id);
+  return res;
+}
+
+template <class T>
+net::response answer(const outcome<T>& o, int status = 200) {
+  if (!o) return problem_response(o.error());
+  if constexpr (std::is_same_v<T, bool>)
+    return no_content();
+  else
+    return json_response(status, o.value());
+}
+
+// Reads the stored object, applies an RFC 7386 merge patch, and returns the whole new body.
+// A patch that moves the location without naming a zone asks for the zone to be derived again.
+outcome<json> merged(const outcome<std::string>& stored, const json& patch) {
+  if (!stored) return stored.error();
+  if (!patch.is_object()) return domain::invalid({{"", {}, "a merge patch must be a JSON object"}});
+  json current = json::parse(stored.value());
+  current.erase("created_at");
+  current.erase("updated_at");
+  if (patch.contains("location") && !patch.contains("zone")) current["zone"] = nullptr;
+  current.merge_patch(patch);
+  return current;
+}
+
+}  // namespace
+
+domain::outcome<std::string> check_json_content_type(const net::request& req) {
+  std::string_view ct = req.content_type;
+  auto semi = ct.find(';');
+  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
+  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+  std::string lower;
+  for (char c : ct) lower += char(std::tolower(static_cast<unsigned char>(c)));
+  bool ok = lower.empty() || lower == "application/json" ||
+            (lower.rfind("application/", 0) == 0 && lower.size() > 5 && lower.substr(lower.size() - 5) == "+json");
+  if (!ok)
+    return make_problem(problem_kind::unsupported_media,
+                        "expected Content-Type: application/json, got \"" + req.content_type + "\"");
+  return std::string(lower);
+}
+
+void add_registry_routes(router& r, services& s) {
+  auto& reg = s.registry;
+
+  // ---- zones
+  r.add("GET", "/api/v1/zones", registry_readers, [&reg](context ctx) -> task<net::response> {
+    auto p = page_params(ctx);
+    if (!p) co_return problem_response(p.error());
+    co_return list_response(co_await reg.list_zones(*p));
+  });
+  r.add("POST", "/api/v1/zones", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto z = domain::validate_zone(*body);
+    if (!z) co_return problem_response(z.error());
+    auto id = z->id;
+    auto res = co_await reg.create_zone(std::move(*z));
+    if (!res) co_return problem_response(res.error());
+    co_return created("zones", id, std::move(res.value()));
+  });
+  r.add("GET", "/api/v1/zones/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
+    co_return answer(co_await reg.get_zone(ctx.params[0]));
+  });
+  r.add("PUT", "/api/v1/zones/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto z = domain::validate_zone(*body, ctx.params[0]);
+    if (!z) co_return problem_response(z.error());
+    co_return answer(co_await reg.replace_zone(std::move(*z)));
+  });
+  r.add("DELETE", "/api/v1/zones/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    co_return answer(co_await reg.delete_zone(ctx.params[0]));
+  });
+
+  // ---- sensors
+  r.add("GET", "/api/v1/sensors", registry_readers, [&reg](context ctx) -> task<net::response> {
+    auto p = page_params(ctx);
+    if (!p) co_return problem_response(p.error());
+    storage::sensor_filter f;
+    f.domain = ctx.query.get("domain").value_or("");
+    f.zone = ctx.query.get("zone").value_or("");
+    f.kind = ctx.query.get("kind").value_or("");
+    if (!f.domain.empty() && !domain::is_domain(f.domain))
+      co_return problem_response(
+          param_problem("domain", "must be one of mobility, energy, welfare, disaster, environment"));
+    if (auto near = ctx.query.get("near")) {
+      double v[3];
+      int n = 0;
+      std::string_view rest = *near;
+      bool ok = true;
+      while (ok && n < 3) {
+        auto comma = rest.find(',');
+        auto part = rest.substr(0, comma);
+        auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v[n]);
+        ok = ec == std::errc{} && end == part.data() + part.size() && std::isfinite(v[n]);
+        ++n;
+        if (comma == std::string_view::npos) break;
+        rest = rest.substr(comma + 1);
+      }
+      if (!ok || n != 3 || rest.find(',') != std::string_view::npos || v[0] < -180 || v[0] > 180 || v[1] < -90 ||
+          v[1] > 90 || v[2] <= 0 || v[2] > 1e6)
+        co_return problem_response(param_problem(
+            "near", "must be LON,LAT,METRES with LON in [-180,180], LAT in [-90,90] and 0 < METRES <= 1000000"));
+      f.near = storage::near_filter{v[0], v[1], v[2]};
+    }
+    co_return list_response(co_await reg.list_sensors(std::move(f), *p));
+  });
+  r.add("POST", "/api/v1/sensors", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto v = domain::validate_sensor(*body);
+    if (!v) co_return problem_response(v.error());
+    auto id = v->id;
+    auto res = co_await reg.create_sensor(std::move(*v));
+    if (!res) co_return problem_response(res.error());
+    co_return created("sensors", id, std::move(res.value()));
+  });
+  r.add("GET", "/api/v1/sensors/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
+    co_return answer(co_await reg.get_sensor(ctx.params[0]));
+  });
+  r.add("PUT", "/api/v1/sensors/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto v = domain::validate_sensor(*body, ctx.params[0]);
+    if (!v) co_return problem_response(v.error());
+    co_return answer(co_await reg.replace_sensor(std::move(*v)));
+  });
+  r.add("PATCH", "/api/v1/sensors/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto m = merged(co_await reg.get_sensor(ctx.params[0]), *body);
+    if (!m) co_return problem_response(m.error());
+    auto v = domain::validate_sensor(*m, ctx.params[0]);
+    if (!v) co_return problem_response(v.error());
+    co_return answer(co_await reg.replace_sensor(std::move(*v)));
+  });
+  r.add("DELETE", "/api/v1/sensors/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    co_return answer(co_await reg.delete_sensor(ctx.params[0]));
+  });
+
+  // ---- facilities
+  r.add("GET", "/api/v1/facilities", registry_readers, [&reg](context ctx) -> task<net::response> {
+    auto p = page_params(ctx);
+    if (!p) co_return problem_response(p.error());
+    storage::facility_filter f;
+    f.category = ctx.query.get("category").value_or("");
+    f.zone = ctx.query.get("zone").value_or("");
+    co_return list_response(co_await reg.list_facilities(std::move(f), *p));
+  });
+  r.add("POST", "/api/v1/facilities", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto v = domain::validate_facility(*body);
+    if (!v) co_return problem_response(v.error());
+    auto id = v->id;
+    auto res = co_await reg.create_facility(std::move(*v));
+    if (!res) co_return problem_response(res.error());
+    co_return created("facilities", id, std::move(res.value()));
+  });
+  r.add("GET", "/api/v1/facilities/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
+    co_return answer(co_await reg.get_facility(ctx.params[0]));
+  });
+  r.add("PUT", "/api/v1/facilities/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto v = domain::validate_facility(*body, ctx.params[0]);
+    if (!v) co_return problem_response(v.error());
+    co_return answer(co_await reg.replace_facility(std::move(*v)));
+  });
+  r.add("PATCH", "/api/v1/facilities/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto m = merged(co_await reg.get_facility(ctx.params[0]), *body);
+    if (!m) co_return problem_response(m.error());
+    auto v = domain::validate_facility(*m, ctx.params[0]);
+    if (!v) co_return problem_response(v.error());
+    co_return answer(co_await reg.replace_facility(std::move(*v)));
+  });
+  r.add("DELETE", "/api/v1/facilities/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+    co_return answer(co_await reg.delete_facility(ctx.params[0]));
+  });
+
+  // ---- tokens
+  auto& tokens = s.tokens;
+  auto& auth = s.auth;
+  r.add("GET", "/api/v1/tokens", admin_only, [&tokens](context ctx) -> task<net::response> {
+    auto p = page_params(ctx);
+    if (!p) co_return problem_response(p.error());
+    co_return list_response(co_await tokens.list(*p));
+  });
+  r.add("POST", "/api/v1/tokens", admin_only, [&tokens](context ctx) -> task<net::response> {
+    auto body = parse_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto v = domain::validate_token(*body);
+    if (!v) co_return problem_response(v.error());
+    auto t = co_await tokens.create(std::move(*v));
+    auto id = json::parse(t.json).at("id").get<std::string>();
+    co_return created("tokens", id, std::move(t.json));
+  });
+  r.add("DELETE", "/api/v1/tokens/{id}", admin_only, [&tokens, &auth](context ctx) -> task<net::response> {
+    if (!co_await tokens.revoke(ctx.params[0]))
+      co_return problem_response(make_problem(problem_kind::not_found, "no active token with this id"));
+    auth.forget(ctx.params[0]);
+    co_return no_content();
+  });
+}
+
+}  // namespace maeul::api

@@ -1,0 +1,259 @@
+// Routing, authentication and authorization, and the mapping of errors to HTTP.
+#include "maeul/api/router.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "maeul/storage/db_pool.hpp"
+
+namespace maeul::api {
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+std::string form_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  auto hexval = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out += ' ';
+    } else if (in[i] == '%' && i + 2 < in.size() && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
+      out += char(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+unsigned role_bit_of(std::string_view role) {
+  if (role == "admin") return role_admin;
+  if (role == "operator") return role_operator;
+  if (role == "analyst") return role_analyst;
+  if (role == "device") return role_device;
+  if (role == "welfare_officer") return role_welfare_officer;
+  return 0;
+}
+
+query_params query_params::parse(std::string_view raw) {
+  query_params q;
+  std::size_t i = 0;
+  while (i <= raw.size() && !raw.empty()) {
+    auto amp = raw.find('&', i);
+    if (amp == std::string_view::npos) amp = raw.size();
+    auto part = raw.substr(i, amp - i);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (eq == std::string_view::npos)
+        q.items.emplace_back(form_decode(part), "");
+      else
+        q.items.emplace_back(form_decode(part.substr(0, eq)), form_decode(part.substr(eq + 1)));
+    }
+    if (amp == raw.size()) break;
+    i = amp + 1;
+  }
+  return q;
+}
+
+std::optional<std::string> query_params::get(std::string_view name) const {
+  for (const auto& [k, v] : items)
+    if (k == name) return v;
+  return std::nullopt;
+}
+
+net::response json_response(int status, std::string body) {
+  net::response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+net::response problem_response(const domain::problem& p) {
+  net::response r;
+  r.status = p.status();
+  r.content_type = "application/problem+json";
+  r.body = p.to_json();
+  if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"maeul\"");
+  return r;
+}
+
+net::response no_content() {
+  net::response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+authenticator::authenticator(storage::token_store& store, const std::string& bootstrap_token, int cache_seconds)
+    : store_(store),
+      bootstrap_hash_(bootstrap_token.empty() ? std::string() : storage::hash_token(bootstrap_token)),
+      ttl_(cache_seconds) {}
+
+task<std::optional<storage::principal>> authenticator::authenticate(std::string header) {
+  constexpr std::string_view scheme = "bearer ";
+  if (header.size() <= scheme.size()) co_return std::nullopt;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) co_return std::nullopt;
+  std::string token = header.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.erase(token.begin());
+  while (!token.empty() && token.back() == ' ') token.pop_back();
+  if (token.empty() || token.size() > 512) co_return std::nullopt;
+  std::string hash = storage::hash_token(token);
+  // Both sides are fixed-length hex digests of secrets, so this comparison leaks nothing useful.
+  if (!bootstrap_hash_.empty() && hash == bootstrap_hash_)
+    co_return storage::principal{"bootstrap", "bootstrap", "admin", {}};
+  auto now = std::chrono::steady_clock::now();
+  if (ttl_.count() > 0) {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(hash);
+    if (it != cache_.end() && it->second.expires > now) co_return it->second.who;
+  }
+  auto who = co_await store_.lookup(hash);
+  if (ttl_.count() > 0) {
+    std::lock_guard lock(mutex_);
+    if (cache_.size() > 10000) cache_.clear();  // bounded: a flood of wrong tokens cannot grow it
+    cache_[hash] = entry{who, now + ttl_};
+  }
+  co_return who;
+}
+
+void authenticator::forget(const std::string& token_id) {
+  std::lock_guard lock(mutex_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->second.who && it->second.who->token_id == token_id)
+      it = cache_.erase(it);
+    else
+      ++it;
+  }
+}
+
+void router::add(std::string method, std::string pattern, unsigned roles, route_fn fn) {
+  if (unmatched_metric_ < 0) unmatched_metric_ = metrics_.add_route("unmatched");
+  route r{std::move(method), pattern, split_path(pattern), roles, std::move(fn), metrics_.add_route(pattern)};
+  routes_.push_back(std::move(r));
+}
+
+std::vector<router::route_info> router::routes() const {
+  std::vector<route_info> out;
+  for (const auto& r : routes_) out.push_back({r.method, r.pattern, r.roles});
+  return out;
+}
+
+int router::match(const std::string& method, const std::string& path, std::vector<std::string>& captures,
+                  std::string& allow) const {
+  auto segs = split_path(path);
+  int found = -1;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& r = routes_[i];
+    if (r.segments.size() != segs.size()) continue;
+    std::vector<std::string> caps;
+    bool ok = true;
+    for (std::size_t k = 0; k < segs.size() && ok; ++k) {
+      const auto& p = r.segments[k];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}')
+        caps.push_back(segs[k]);
+      else
+        ok = p == segs[k];
+    }
+    if (!ok) continue;
+    if (!allow.empty()) allow += ", ";
+    allow += r.method;
+    if (r.method == method || (method == "HEAD" && r.method == "GET" && found < 0)) {
+      if (found < 0 || r.method == method) {
+        found = static_cast<int>(i);
+        captures = std::move(caps);
+      }
+    }
+  }
+  return found;
+}
+
+task<net::response> router::dispatch(net::request req) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> captures;
+  std::string allow;
+  int idx = match(req.method, req.path, captures, allow);
+  int metric = idx >= 0 ? routes_[idx].metric : unmatched_metric_;
+  std::string method = req.method;
+  net::response res;
+  try {
+    if (idx < 0) {
+      if (allow.empty()) {
+        res = problem_response(domain::make_problem(domain::problem_kind::not_found, "no such resource: " + req.path));
+      } else {
+        res = problem_response(domain::make_problem(domain::problem_kind::method_not_allowed,
+                                                    req.method + " is not allowed here; allowed: " + allow));
+        res.headers.emplace_back("Allow", allow);
+      }
+    } else {
+      const auto& r = routes_[idx];
+      context ctx;
+      bool allowed = true;
+      if (r.roles != public_route) {
+        allowed = false;
+        auto who = co_await auth_.authenticate(req.authorization);
+        if (!who) {
+          // Browsers' WebSocket cannot set headers; they may pass ?access_token= instead.
+          auto q = query_params::parse(req.query);
+          if (auto t = q.get("access_token"); t && req.authorization.empty())
+            who = co_await auth_.authenticate("Bearer " + *t);
+        }
+        if (!who) {
+          res = problem_response(domain::make_problem(
+              domain::problem_kind::unauthorized,
+              req.authorization.empty() ? "this route needs \"Authorization: Bearer TOKEN\""
+                                        : "the token is unknown, malformed or revoked"));
+        } else if (!(role_bit_of(who->role) & r.roles)) {
+          res = problem_response(domain::make_problem(domain::problem_kind::forbidden,
+                                                      "the role \"" + who->role + "\" may not do this"));
+        } else {
+          ctx.who = std::move(*who);
+          allowed = true;
+        }
+      }
+      if (allowed) {
+        ctx.params = std::move(captures);
+        ctx.query = query_params::parse(req.query);
+        ctx.req = std::move(req);
+        res = co_await r.fn(std::move(ctx));
+        if (method == "HEAD") res.body.clear();
+      }
+    }
+  } catch (const storage::unavailable& e) {
+    spdlog::warn("request failed, database unavailable: {}", e.what());
+    res = problem_response(domain::make_problem(domain::problem_kind::unavailable,
+                                                "the database is unavailable; retry later"));
+    res.headers.emplace_back("Retry-After", "5");
+  } catch (const std::exception& e) {
+    spdlog::error("request failed: {} {}: {}", method, idx >= 0 ? routes_[idx].pattern : "?", e.what());
+    res = problem_response(domain::make_problem(domain::problem_kind::internal, "an internal error occurred"));
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.observe(metric, method, res.status, secs);
+  co_return res;
+}
+
+}  // namespace maeul::api

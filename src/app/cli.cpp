@@ -1,0 +1,279 @@
+// maeuld's commands: serve, migrate, token create. The one place that reads config and wires
+// the modules together; strict at start (one clear line and a non-zero exit), forgiving after.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "maeul/api/routes.hpp"
+#include "maeul/app/app.hpp"
+#include "maeul/storage/db_pool.hpp"
+#include "maeul/storage/migrations.hpp"
+#include "maeul/storage/registry.hpp"
+
+namespace maeul::app {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr const char* usage_text = R"(maeuld - Maeul urban operations center daemon
+
+usage:
+  maeuld [serve] [--config FILE] [options]      serve the API and dashboard
+  maeuld migrate [--config FILE] [options]      apply pending database migrations and exit
+  maeuld token create --role ROLE --name NAME [--sensor ID]... [--config FILE]
+                                                print a new API token (only its hash is stored)
+  maeuld --version | --help
+
+options (each also settable in the config file and as MAEUL_<SECTION>_<KEY>):
+  --listen HOST:PORT     http.listen
+  --db-url URL           db.url
+  --log-level LEVEL      log.level
+  --log-format FORMAT    log.format (auto, text, json)
+  --set SECTION.KEY=VALUE   any setting
+
+roles: admin, operator, analyst, device, welfare_officer
+)";
+
+struct cli {
+  std::string command = "serve";
+  std::string config_path;
+  std::map<std::string, std::string> overrides;  // env-style names -> values
+  std::string role, name;
+  std::vector<std::string> sensors;
+};
+
+std::string env_name_of(const std::string& dotted) {
+  std::string n = "MAEUL_";
+  for (char c : dotted) n += c == '.' ? '_' : char(std::toupper(static_cast<unsigned char>(c)));
+  return n;
+}
+
+// Throws std::invalid_argument with a message for the user.
+cli parse_args(int argc, char** argv) {
+  cli c;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::size_t i = 0;
+  if (i < args.size() && !args[i].empty() && args[i][0] != '-') {
+    c.command = args[i++];
+    if (c.command == "token") {
+      if (i >= args.size() || args[i] != "create") throw std::invalid_argument("expected: maeuld token create ...");
+      c.command = "token-create";
+      ++i;
+    }
+  }
+  auto value = [&](const std::string& flag) -> std::string {
+    if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
+    return args[++i];
+  };
+  for (; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "--config" || a == "-c") c.config_path = value(a);
+    else if (a == "--listen") c.overrides["MAEUL_HTTP_LISTEN"] = value(a);
+    else if (a == "--db-url") c.overrides["MAEUL_DB_URL"] = value(a);
+    else if (a == "--log-level") c.overrides["MAEUL_LOG_LEVEL"] = value(a);
+    else if (a == "--log-format") c.overrides["MAEUL_LOG_FORMAT"] = value(a);
+    else if (a == "--set") {
+      auto kv = value(a);
+      auto eq = kv.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("--set needs SECTION.KEY=VALUE");
+      c.overrides[env_name_of(kv.substr(0, eq))] = kv.substr(eq + 1);
+    } else if (a == "--role") c.role = value(a);
+    else if (a == "--name") c.name = value(a);
+    else if (a == "--sensor") c.sensors.push_back(value(a));
+    else if (a == "--help" || a == "-h") c.command = "help";
+    else if (a == "--version") c.command = "version";
+    else throw std::invalid_argument("unknown argument \"" + a + "\"");
+  }
+  if (c.command != "serve" && c.command != "migrate" && c.command != "token-create" && c.command != "help" &&
+      c.command != "version")
+    throw std::invalid_argument("unknown command \"" + c.command + "\"");
+  return c;
+}
+
+int fail(int code, const std::string& line) {
+  std::fprintf(stderr, "maeuld: %s\n", line.c_str());
+  return code;
+}
+
+// After shutdown(): waits until every connection has answered and closed, or the grace period
+// ends, then stops the I/O threads.
+asio::awaitable<void> drain(net::server* server, asio::io_context* ioc, int grace_ms) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  while (server->counters().active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  if (auto left = server->counters().active.load(); left > 0)
+    spdlog::warn("{} connection(s) still open after the grace period; closing them", left);
+  ioc->stop();
+}
+
+int serve(const config::settings& s) {
+  // 1. the schema: connect and migrate before anything listens
+  try {
+    auto report = storage::migrate(s.db.url);
+    if (!report.applied.empty())
+      spdlog::info("database schema migrated from version {} to {}", report.before, report.after);
+    else
+      spdlog::info("database schema at version {}", report.after);
+  } catch (const storage::unavailable& e) {
+    return fail(exit_database, e.what());
+  } catch (const storage::schema_too_new& e) {
+    return fail(exit_schema, e.what());
+  } catch (const std::exception& e) {
+    return fail(exit_database, std::string("database migration failed: ") + e.what());
+  }
+
+  // 2. the modules
+  storage::db_pool pool({s.db.url, s.db.pool_size, s.db.connect_timeout_s, s.db.statement_timeout_ms});
+  storage::registry registry(pool);
+  storage::token_store tokens(pool);
+  api::authenticator auth(tokens, s.auth.bootstrap_token, s.auth.token_cache_s);
+  api::metrics request_metrics;
+  api::router router(auth, request_metrics);
+
+  int threads = s.http.threads > 0 ? s.http.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  asio::io_context ioc(threads);
+  net::server_options so;
+  so.host = s.http.host;
+  so.port = s.http.port;
+  so.body_limit = std::uint64_t(s.http.body_limit);
+  so.header_limit = std::uint32_t(s.http.header_limit);
+  so.read_timeout_ms = s.http.read_timeout_ms;
+  so.idle_timeout_ms = s.http.idle_timeout_ms;
+  net::server server(
+      ioc, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
+
+  api::services services{registry, tokens, auth, request_metrics, [&pool, &server] {
+                           auto st = pool.stats();
+                           const auto& c = server.counters();
+                           std::string out;
+                           out += "# HELP maeul_db_pool_size Database connections the pool may open.\n"
+                                  "# TYPE maeul_db_pool_size gauge\nmaeul_db_pool_size " + std::to_string(st.size) + "\n";
+                           out += "# HELP maeul_db_pool_in_use Database connections running a job.\n"
+                                  "# TYPE maeul_db_pool_in_use gauge\nmaeul_db_pool_in_use " + std::to_string(st.in_use) + "\n";
+                           out += "# HELP maeul_db_pool_waiting Jobs waiting for a database connection.\n"
+                                  "# TYPE maeul_db_pool_waiting gauge\nmaeul_db_pool_waiting " + std::to_string(st.waiting) + "\n";
+                           out += "# HELP maeul_db_pool_connected Open database connections.\n"
+                                  "# TYPE maeul_db_pool_connected gauge\nmaeul_db_pool_connected " + std::to_string(st.connected) + "\n";
+                           out += "# HELP maeul_http_connections_active Open HTTP connections.\n"
+                                  "# TYPE maeul_http_connections_active gauge\nmaeul_http_connections_active " + std::to_string(c.active.load()) + "\n";
+                           out += "# HELP maeul_http_connections_accepted_total HTTP connections accepted.\n"
+                                  "# TYPE maeul_http_connections_accepted_total counter\nmaeul_http_connections_accepted_total " + std::to_string(c.accepted.load()) + "\n";
+                           out += "# HELP maeul_http_connections_timed_out_total Connections closed because a request did not arrive in time.\n"
+                                  "# TYPE maeul_http_connections_timed_out_total counter\nmaeul_http_connections_timed_out_total " + std::to_string(c.timed_out.load()) + "\n";
+                           out += "# HELP maeul_http_requests_rejected_total Requests rejected before routing (400, 413, 431).\n"
+                                  "# TYPE maeul_http_requests_rejected_total counter\nmaeul_http_requests_rejected_total " + std::to_string(c.rejected.load()) + "\n";
+                           return out;
+                         }};
+  api::add_system_routes(router, services);
+  api::add_registry_routes(router, services);
+
+  // 3. listen
+  std::uint16_t port = 0;
+  try {
+    port = server.start();
+  } catch (const std::system_error& e) {
+    return fail(exit_bind, "cannot listen on " + s.http.listen + ": " + e.code().message());
+  }
+  spdlog::info("listening on http://{}:{}", s.http.host.find(':') != std::string::npos ? "[" + s.http.host + "]" : s.http.host, port);
+
+  // 4. signals: stop accepting, let in-flight requests finish, then stop
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    server.shutdown();
+    asio::co_spawn(ioc, drain(&server, &ioc, s.http.shutdown_grace_ms), asio::detached);
+  });
+
+  std::vector<std::thread> workers;
+  for (int i = 1; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : workers) t.join();
+  pool.stop();
+  spdlog::info("stopped");
+  return exit_ok;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  cli c;
+  try {
+    c = parse_args(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "maeuld: %s (see maeuld --help)\n", e.what());
+    return exit_usage;
+  }
+  if (c.command == "help") {
+    std::fputs(usage_text, stdout);
+    return exit_ok;
+  }
+  if (c.command == "version") {
+    std::puts("maeuld 0.1.0");
+    return exit_ok;
+  }
+  config::settings s;
+  try {
+    auto base = config::process_env();
+    auto overrides = c.overrides;
+    s = config::load(c.config_path, [base, overrides](const std::string& name) -> std::optional<std::string> {
+      if (auto it = overrides.find(name); it != overrides.end()) return it->second;
+      return base(name);
+    });
+  } catch (const config::config_error& e) {
+    return fail(exit_config, std::string("config error: ") + e.what());
+  }
+  setup_logging(s.log);
+
+  if (c.command == "migrate") {
+    try {
+      auto r = storage::migrate(s.db.url);
+      for (const auto& name : r.applied) spdlog::info("applied migration {}", name);
+      spdlog::info("database schema at version {}", r.after);
+      return exit_ok;
+    } catch (const storage::unavailable& e) {
+      return fail(exit_database, e.what());
+    } catch (const storage::schema_too_new& e) {
+      return fail(exit_schema, e.what());
+    } catch (const std::exception& e) {
+      return fail(exit_database, std::string("migration failed: ") + e.what());
+    }
+  }
+  if (c.command == "token-create") {
+    nlohmann::json body = {{"name", c.name}, {"role", c.role}, {"sensors", c.sensors}};
+    auto v = domain::validate_token(body);
+    if (!v) {
+      std::string why;
+      for (const auto& e : v.error().errors) why += (why.empty() ? "" : "; ") + e.pointer.substr(1) + " " + e.detail;
+      return fail(exit_usage, "token create: " + why);
+    }
+    try {
+      storage::migrate(s.db.url);
+      auto created = storage::create_token_now(s.db.url, *v);
+      std::cout << created.token << std::endl;
+      return exit_ok;
+    } catch (const storage::unavailable& e) {
+      return fail(exit_database, e.what());
+    } catch (const std::exception& e) {
+      return fail(exit_database, std::string("token create failed: ") + e.what());
+    }
+  }
+  return serve(s);
+}
+
+}  // namespace maeul::app

@@ -1,0 +1,184 @@
+// Settings loading: one table of keys drives the file, the environment and the validation.
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+#include <toml++/toml.h>
+
+#include "maeul/config/settings.hpp"
+
+namespace maeul::config {
+namespace {
+
+enum class kind { string, integer };
+
+struct key_def {
+  const char* section;
+  const char* key;
+  kind type;
+  std::int64_t min;
+  std::int64_t max;
+  std::function<void(settings&, const std::string&, std::int64_t)> set;
+};
+
+const std::vector<key_def>& keys() {
+  static const std::vector<key_def> all = {
+      {"db", "url", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.db.url = v; }},
+      {"db", "pool_size", kind::integer, 1, 256, [](settings& s, const std::string&, std::int64_t v) { s.db.pool_size = int(v); }},
+      {"db", "connect_timeout_s", kind::integer, 1, 600, [](settings& s, const std::string&, std::int64_t v) { s.db.connect_timeout_s = int(v); }},
+      {"db", "statement_timeout_ms", kind::integer, 0, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.db.statement_timeout_ms = int(v); }},
+      {"http", "listen", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.http.listen = v; }},
+      {"http", "threads", kind::integer, 0, 256, [](settings& s, const std::string&, std::int64_t v) { s.http.threads = int(v); }},
+      {"http", "body_limit", kind::integer, 1024, std::int64_t(1) << 32, [](settings& s, const std::string&, std::int64_t v) { s.http.body_limit = v; }},
+      {"http", "header_limit", kind::integer, 1024, 1 << 20, [](settings& s, const std::string&, std::int64_t v) { s.http.header_limit = v; }},
+      {"http", "read_timeout_ms", kind::integer, 100, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.http.read_timeout_ms = int(v); }},
+      {"http", "idle_timeout_ms", kind::integer, 100, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.http.idle_timeout_ms = int(v); }},
+      {"http", "shutdown_grace_ms", kind::integer, 0, 600000, [](settings& s, const std::string&, std::int64_t v) { s.http.shutdown_grace_ms = int(v); }},
+      {"auth", "bootstrap_token", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.auth.bootstrap_token = v; }},
+      {"auth", "token_cache_s", kind::integer, 0, 3600, [](settings& s, const std::string&, std::int64_t v) { s.auth.token_cache_s = int(v); }},
+      {"log", "level", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.log.level = v; }},
+      {"log", "format", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.log.format = v; }},
+      {"city", "name", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.city.name = v; }},
+      {"city", "timezone", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.city.timezone = v; }},
+  };
+  return all;
+}
+
+// Environment names fixed by the public contract (API.md section 2) besides MAEUL_<SECTION>_<KEY>.
+const std::vector<std::tuple<std::string, std::string, std::string>>& aliases() {
+  static const std::vector<std::tuple<std::string, std::string, std::string>> all = {
+      {"MAEUL_BOOTSTRAP_TOKEN", "auth", "bootstrap_token"},
+  };
+  return all;
+}
+
+std::string env_name(const key_def& k) {
+  std::string n = "MAEUL_";
+  for (const char* p = k.section; *p; ++p) n += char(std::toupper(static_cast<unsigned char>(*p)));
+  n += '_';
+  for (const char* p = k.key; *p; ++p) n += char(std::toupper(static_cast<unsigned char>(*p)));
+  return n;
+}
+
+const key_def* find_key(const std::string& section, const std::string& key) {
+  for (const auto& k : keys())
+    if (section == k.section && key == k.key) return &k;
+  return nullptr;
+}
+
+void apply(settings& s, const key_def& k, const std::string& text, std::int64_t number, const std::string& where) {
+  std::string name = std::string(k.section) + "." + k.key;
+  if (k.type == kind::integer && (number < k.min || number > k.max))
+    throw config_error(where + ": " + name + " must be between " + std::to_string(k.min) + " and " +
+                       std::to_string(k.max) + ", got " + std::to_string(number));
+  k.set(s, text, number);
+}
+
+void apply_env(settings& s, const key_def& k, const std::string& value, const std::string& var) {
+  std::string where = "environment " + var;
+  if (k.type == kind::string) return apply(s, k, value, 0, where);
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc{} || p != value.data() + value.size())
+    throw config_error(where + ": expected an integer, got \"" + value + "\"");
+  apply(s, k, value, n, where);
+}
+
+void parse_listen(settings& s) {
+  const std::string& l = s.http.listen;
+  auto colon = l.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw config_error("http.listen must be host:port, got \"" + l + "\"");
+  std::string host = l.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port = l.substr(colon + 1);
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (port.empty() || ec != std::errc{} || p != port.data() + port.size() || v > 65535)
+    throw config_error("http.listen must be host:port with a port in 0-65535, got \"" + l + "\"");
+  s.http.host = host;
+  s.http.port = static_cast<std::uint16_t>(v);
+}
+
+void validate(settings& s) {
+  parse_listen(s);
+  if (s.db.url.empty()) throw config_error("db.url must not be empty");
+  static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  bool ok = false;
+  for (auto* l : levels) ok = ok || s.log.level == l;
+  if (!ok) throw config_error("log.level must be one of trace, debug, info, warn, error; got \"" + s.log.level + "\"");
+  if (s.log.format != "auto" && s.log.format != "text" && s.log.format != "json")
+    throw config_error("log.format must be auto, text or json; got \"" + s.log.format + "\"");
+  if (!s.auth.bootstrap_token.empty() && s.auth.bootstrap_token.size() < 16)
+    throw config_error("auth.bootstrap_token must be at least 16 characters long");
+  if (s.city.timezone.empty()) throw config_error("city.timezone must not be empty");
+}
+
+}  // namespace
+
+env_lookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+settings load_from_string(const std::string& text, const std::string& source, const env_lookup& env) {
+  settings s;
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw config_error(source + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) + ": " +
+                       std::string(e.description()));
+  }
+  for (auto& [sec_key, sec_node] : root) {
+    std::string section(sec_key.str());
+    auto* table = sec_node.as_table();
+    if (!table) throw config_error(source + ": top-level key \"" + section + "\" must be a [section]");
+    for (auto& [key_key, node] : *table) {
+      std::string key(key_key.str());
+      const key_def* k = find_key(section, key);
+      if (!k) throw config_error(source + ": unknown setting " + section + "." + key);
+      if (k->type == kind::string) {
+        auto v = node.value<std::string>();
+        if (!v || !node.is_string()) throw config_error(source + ": " + section + "." + key + " must be a string");
+        apply(s, *k, *v, 0, source);
+      } else {
+        if (!node.is_integer()) throw config_error(source + ": " + section + "." + key + " must be an integer");
+        apply(s, *k, {}, *node.value<std::int64_t>(), source);
+      }
+    }
+  }
+  // The contract's short names come first, so the systematic name wins when both are set.
+  for (const auto& [alias, section, key] : aliases())
+    if (auto v = env(alias)) apply_env(s, *find_key(section, key), *v, alias);
+  for (const auto& k : keys())
+    if (auto v = env(env_name(k))) apply_env(s, k, *v, env_name(k));
+  validate(s);
+  return s;
+}
+
+settings load(const std::string& path, const env_lookup& env) {
+  std::string text;
+  if (!path.empty()) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error("cannot read config file " + path);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  return load_from_string(text, path.empty() ? "defaults" : path, env);
+}
+
+std::vector<std::pair<std::string, std::string>> setting_names() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& k : keys()) out.emplace_back(std::string(k.section) + "." + k.key, env_name(k));
+  return out;
+}
+
+}  // namespace maeul::config

@@ -1,0 +1,276 @@
+// The HTTP/1.1 listener and sessions (Beast, C++20 coroutines). One coroutine per connection on
+// its own strand; every read has a deadline and a size cap; one write in flight per connection.
+#include "maeul/net/http.hpp"
+
+#include <mutex>
+#include <unordered_map>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+namespace maeul::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  auto hexval = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      int h = hexval(in[i + 1]);
+      int l = hexval(in[i + 2]);
+      if (h >= 0 && l >= 0) {
+        out += char(h * 16 + l);
+        i += 2;
+        continue;
+      }
+    }
+    out += in[i];
+  }
+  return out;
+}
+
+struct connection {
+  beast::tcp_stream* stream = nullptr;
+  bool busy = false;  // a request is being handled (guarded by the server's mutex)
+};
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  asio::io_context& ioc;
+  server_options opts;
+  handler handle;
+  error_builder error;
+  tcp::acceptor acceptor;
+  server_counters counters;
+  std::mutex mutex;
+  std::unordered_map<std::uint64_t, connection> connections;
+  std::uint64_t next_id = 0;
+  std::atomic<bool> stopping{false};
+
+  impl(asio::io_context& io, server_options o, handler h, error_builder eb)
+      : ioc(io), opts(std::move(o)), handle(std::move(h)), error(std::move(eb)), acceptor(asio::make_strand(io)) {}
+
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> session(tcp::socket socket);
+  asio::awaitable<void> write(beast::tcp_stream& stream, const response& res, unsigned version, bool keep_alive);
+  asio::awaitable<void> lingering_close(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+};
+
+asio::awaitable<void> server::impl::accept_loop() {
+  auto self = shared_from_this();
+  for (;;) {
+    tcp::socket socket(asio::make_strand(ioc));
+    auto [ec] = co_await acceptor.async_accept(socket, use_tuple);
+    if (stopping) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    ++counters.accepted;
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, session(std::move(socket)), [](std::exception_ptr ep) {
+      if (!ep) return;
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        spdlog::error("connection ended by an exception: {}", e.what());
+      }
+    });
+  }
+}
+
+asio::awaitable<void> server::impl::write(beast::tcp_stream& stream, const response& res, unsigned version,
+                                         bool keep_alive) {
+  http::response<http::string_body> out{static_cast<http::status>(res.status), version};
+  out.set(http::field::server, "maeul");
+  if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
+  for (const auto& [k, v] : res.headers) out.insert(k, v);
+  out.body() = res.body;
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  stream.expires_after(std::chrono::milliseconds(opts.read_timeout_ms));
+  auto [ec, n] = co_await http::async_write(stream, out, use_tuple);
+  (void)n;
+  if (ec) spdlog::debug("write failed: {}", ec.message());
+}
+
+// After an early error answer, read and discard what the client is still sending (bounded in
+// time and size) so that closing does not reset the connection before the answer is read.
+asio::awaitable<void> server::impl::lingering_close(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::size_t drained = 0;
+  stream.expires_after(std::chrono::seconds(2));
+  while (drained < (std::size_t(16) << 20)) {
+    buffer.consume(buffer.size());
+    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(65536), use_tuple);
+    if (rec) break;
+    drained += n;
+  }
+  stream.socket().close(ec);
+}
+
+asio::awaitable<void> server::impl::session(tcp::socket socket) {
+  auto self = shared_from_this();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  std::uint64_t id;
+  {
+    std::lock_guard lock(mutex);
+    id = next_id++;
+    connections[id] = connection{&stream, false};
+  }
+  ++counters.active;
+  struct unregister {
+    impl& s;
+    std::uint64_t id;
+    ~unregister() {
+      std::lock_guard lock(s.mutex);
+      s.connections.erase(id);
+      --s.counters.active;
+    }
+  } guard{*this, id};
+
+  std::string remote;
+  {
+    beast::error_code ec;
+    auto ep = stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+
+  for (;;) {
+    if (stopping) break;
+    // Between requests: wait for the first byte of the next one under the idle deadline.
+    if (buffer.size() == 0) {
+      stream.expires_after(std::chrono::milliseconds(opts.idle_timeout_ms));
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), use_tuple);
+      if (ec) break;
+      buffer.commit(n);
+    }
+    // The whole request must then arrive within the read deadline.
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(opts.body_limit);
+    parser.header_limit(opts.header_limit);
+    stream.expires_after(std::chrono::milliseconds(opts.read_timeout_ms));
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    (void)n;
+    if (ec) {
+      int status = 0;
+      std::string detail;
+      if (ec == http::error::body_limit) {
+        status = 413;
+        detail = "the request body is larger than " + std::to_string(opts.body_limit) + " bytes";
+      } else if (ec == http::error::header_limit) {
+        status = 431;
+        detail = "the request header is larger than " + std::to_string(opts.header_limit) + " bytes";
+      } else if (ec == beast::error::timeout) {
+        ++counters.timed_out;
+        break;
+      } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+                 ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        break;
+      } else if (ec.category() == beast::http::make_error_code(http::error::bad_method).category()) {
+        status = 400;
+        detail = "malformed HTTP request: " + ec.message();
+      } else {
+        break;
+      }
+      ++counters.rejected;
+      co_await write(stream, error(status, detail), 11, false);
+      co_await lingering_close(stream, buffer);
+      co_return;
+    }
+    {
+      std::lock_guard lock(mutex);
+      connections[id].busy = true;
+    }
+    auto& msg = parser.get();
+    request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = percent_decode(std::string_view(req.target).substr(0, q));
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.authorization = std::string(msg[http::field::authorization]);
+    req.content_type = std::string(msg[http::field::content_type]);
+    req.accept = std::string(msg[http::field::accept]);
+    req.if_none_match = std::string(msg[http::field::if_none_match]);
+    req.remote = remote;
+    bool keep_alive = msg.keep_alive();
+    unsigned version = msg.version();
+    req.body = std::move(msg.body());
+    response res = co_await handle(std::move(req));
+    bool keep = keep_alive && !stopping;
+    co_await write(stream, res, version, keep);
+    {
+      std::lock_guard lock(mutex);
+      connections[id].busy = false;
+    }
+    if (!keep) break;
+  }
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().close(ec);
+}
+
+server::server(asio::io_context& ioc, server_options opts, handler h, error_builder eb)
+    : impl_(std::make_shared<impl>(ioc, std::move(opts), std::move(h), std::move(eb))) {}
+
+server::~server() = default;
+
+std::uint16_t server::start() {
+  auto& a = impl_->acceptor;
+  auto address = asio::ip::make_address(impl_->opts.host == "localhost" ? "127.0.0.1" : impl_->opts.host);
+  tcp::endpoint ep(address, impl_->opts.port);
+  a.open(ep.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(ep);
+  a.listen(asio::socket_base::max_listen_connections);
+  auto port = a.local_endpoint().port();
+  asio::co_spawn(a.get_executor(), impl_->accept_loop(), asio::detached);
+  return port;
+}
+
+void server::shutdown() {
+  auto s = impl_;
+  if (s->stopping.exchange(true)) return;
+  asio::post(s->acceptor.get_executor(), [s] {
+    beast::error_code ec;
+    s->acceptor.close(ec);
+  });
+  std::lock_guard lock(s->mutex);
+  for (auto& [id, c] : s->connections) {
+    if (c.busy) continue;  // finishes its request, then closes
+    auto* stream = c.stream;
+    asio::post(stream->get_executor(), [s, id = id] {
+      std::lock_guard inner(s->mutex);
+      auto it = s->connections.find(id);
+      if (it != s->connections.end() && !it->second.busy) it->second.stream->cancel();
+    });
+  }
+}
+
+const server_counters& server::counters() const { return impl_->counters; }
+
+}  // namespace maeul::net

@@ -1,0 +1,132 @@
+// API tokens: random 256-bit secrets, stored only as SHA-256 hashes.
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "maeul/storage/db_pool.hpp"
+#include "maeul/storage/registry.hpp"
+#include "sql_util.hpp"
+
+namespace maeul::storage {
+namespace {
+
+const std::string token_json =
+    "json_build_object('id', id, 'name', name, 'role', role, 'sensors', to_json(sensors), 'created_at', " +
+    sql::ts("created_at") + ")::text";
+const std::string insert_sql =
+    "INSERT INTO api_tokens (id, name, role, sensors, token_hash) "
+    "VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5) RETURNING " + token_json;
+const std::string lookup_sql =
+    "SELECT id, name, role, to_json(sensors)::text FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL";
+const std::string list_sql = "SELECT id, " + token_json +
+                             " FROM api_tokens WHERE revoked_at IS NULL AND id > $1 ORDER BY id LIMIT $2";
+const std::string revoke_sql =
+    "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id";
+
+std::string random_bytes(std::size_t n) {
+  std::string b(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(b.data()), static_cast<int>(n)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return b;
+}
+
+std::string base64url(const std::string& in) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned val = 0;
+  int bits = -6;
+  for (unsigned char c : in) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out += tbl[(val >> bits) & 0x3F];
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out += tbl[((val << 8) >> (bits + 8)) & 0x3F];
+  return out;
+}
+
+std::string hex(const std::string& in) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : in) {
+    out += d[c >> 4];
+    out += d[c & 15];
+  }
+  return out;
+}
+
+created_token insert(pqxx::connection_base& c, const domain::token_input& t) {
+  created_token out;
+  out.token = generate_token();
+  pqxx::work tx(c);
+  auto row = tx.exec_params1(insert_sql, "tok_" + hex(random_bytes(6)), t.name, t.role,
+                             nlohmann::json(t.sensors).dump(), hash_token(out.token));
+  tx.commit();
+  auto j = nlohmann::ordered_json::parse(row[0].as<std::string>());
+  j["token"] = out.token;
+  out.json = j.dump();
+  return out;
+}
+
+}  // namespace
+
+std::string generate_token() { return "mt_" + base64url(random_bytes(32)); }
+
+std::string hash_token(const std::string& token) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
+  return hex(std::string(reinterpret_cast<char*>(md), len));
+}
+
+task<std::optional<principal>> token_store::lookup(std::string token_hash) {
+  return pool_.run<std::optional<principal>>([token_hash](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params(lookup_sql, token_hash);
+    if (r.empty()) return std::optional<principal>{};
+    principal p{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<std::string>(), {}};
+    for (auto& s : nlohmann::json::parse(r[0][3].as<std::string>())) p.sensors.push_back(s.get<std::string>());
+    return std::optional<principal>(std::move(p));
+  });
+}
+
+task<created_token> token_store::create(domain::token_input t) {
+  return pool_.run<created_token>([t](pqxx::connection_base& c) { return insert(c, t); });
+}
+
+task<page> token_store::list(page_request req) {
+  return pool_.run<page>([req](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params(list_sql, req.after, req.limit + 1);
+    page p;
+    for (int i = 0; i < int(r.size()) && i < req.limit; ++i) p.items.push_back(r[i][1].as<std::string>());
+    if (int(r.size()) > req.limit) p.last_id = r[req.limit - 1][0].as<std::string>();
+    return p;
+  });
+}
+
+task<bool> token_store::revoke(std::string id) {
+  return pool_.run<bool>([id](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(revoke_sql, id);
+    tx.commit();
+    return !r.empty();
+  });
+}
+
+created_token create_token_now(const std::string& url, const domain::token_input& t) {
+  try {
+    pqxx::connection c(url);
+    return insert(c, t);
+  } catch (const pqxx::broken_connection& e) {
+    std::string why = e.what();
+    if (auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
+    throw unavailable("cannot connect to the database: " + why);
+  }
+}
+
+}  // namespace maeul::storage
