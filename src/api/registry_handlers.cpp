@@ -224,13 +224,6 @@ void add_registry_routes(router& r, services& s) {
   r.add("GET", "/api/v1/sensors/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
     co_return answer(co_await reg.get_sensor(ctx.params[0]));
   });
-  r.add("PUT", "/api/v1/sensors/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
-    auto body = parse_body(ctx.req);
-    if (!body) co_return problem_response(body.error());
-    auto v = domain::validate_sensor(*body, ctx.params[0]);
-    if (!v) co_return problem_response(v.error());
-    co_return answer(co_await reg.replace_sensor(std::move(*v)));
-  });
   r.add("PATCH", "/api/v1/sensors/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
