@@ -189,6 +189,22 @@ describe('auth matrix', () => {
       h.assertProblem(res, 404, 'not-found');
     });
 
+    test('the auth scheme is case-insensitive: "bearer TOKEN" works (RFC 9110 §11.1)', async () => {
+      const res = await h.request(ctx.d, 'GET', '/api/v1/zones', { headers: { authorization: `bearer ${tokens.analyst}` } });
+      h.assertJson(res, 200);
+    });
+
+    test('POST /api/v1/tokens without a name → 422 /name', async () => {
+      h.assertInvalid(await h.request(ctx.d, 'POST', '/api/v1/tokens', { token: tokens.admin, body: { role: 'analyst' } }), '/name');
+    });
+
+    test('a revoked token stays revoked; revoking twice → 404', async () => {
+      const t = await h.createToken(ctx.d, 'analyst', 'twice');
+      h.assertStatus(await h.request(ctx.d, 'DELETE', `/api/v1/tokens/${encodeURIComponent(t.id)}`, { token: tokens.admin }), 204);
+      h.assertProblem(await h.request(ctx.d, 'DELETE', `/api/v1/tokens/${encodeURIComponent(t.id)}`, { token: tokens.admin }), 404, 'not-found');
+      h.assertProblem(await h.request(ctx.d, 'GET', '/api/v1/zones', { token: t.token }), 401, 'unauthorized');
+    });
+
     test('/healthz and /readyz need no token, and ignore a bad one', async () => {
       for (const p of ['/healthz', '/readyz']) {
         h.assertStatus(await h.request(ctx.d, 'GET', p), 200, p);

@@ -114,6 +114,21 @@ describe('running daemon', () => {
     assert.ok(a401 >= b401 + 1, `status="401" counter grew: ${b401} → ${a401}`);
   });
 
+  test('maeul_http_connections_active follows open connections', async () => {
+    const gauge = async () => h.parseProm((await scrape(ctx.d)).text).find((s) => s.name === 'maeul_http_connections_active').value;
+    const base = await gauge();
+    const conns = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await h.RawConn.connect(ctx.d.port);
+      await c.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.equal((await c.readResponse()).status, 200);
+      conns.push(c);
+    }
+    await h.pollUntil(async () => (await gauge()) >= base + 5, { timeoutMs: 3000, what: `connections_active >= ${base + 5}` });
+    for (const c of conns) c.destroy();
+    await h.pollUntil(async () => (await gauge()) <= base, { timeoutMs: 3000, what: `connections_active back to <= ${base}` });
+  });
+
   test('the route label is the route, not the raw path (bounded label values)', async () => {
     const tag = 'zzuniq' + Date.now();
     await h.request(ctx.d, 'GET', `/api/v1/zones/${tag}-a`, { token: ctx.d.bootstrapToken });
@@ -198,6 +213,82 @@ describe('startup failures: exit non-zero with one clear line on stderr', () => 
     assert.match(oneLine(r), /maeul-e2e-missing\.toml/);
   });
 
+  test('MAEUL_LOG_LEVEL=loud → exit 1, one line', async () => {
+    const r = await h.runMaeuld(['serve', '--config', h.CONFIG], h.daemonEnv(db, { MAEUL_LOG_LEVEL: 'loud' }), 10000);
+    assert.equal(r.timedOut, false, 'exits by itself');
+    assert.equal(r.code, 1, `exit code 1 (config); stderr: ${r.stderr}`);
+    assert.match(oneLine(r), /level|loud/i);
+  });
+
+  for (const [key, value] of [
+    ['MAEUL_HTTP_LISTEN', '127.0.0.1:70000'],
+    ['MAEUL_HTTP_LISTEN', '127.0.0.1'],
+    ['MAEUL_DB_POOL_SIZE', '0'],
+    ['MAEUL_DB_POOL_SIZE', 'four'],
+    ['MAEUL_HTTP_READ_TIMEOUT_MS', '-1'],
+    ['MAEUL_LOG_FORMAT', 'xml'],
+    ['MAEUL_CITY_TIMEZONE', 'Mars/Olympus_Mons'],
+  ]) {
+    test(`${key}=${value} → exit 1, one line`, async () => {
+      const r = await h.runMaeuld(['serve', '--config', h.CONFIG], h.daemonEnv(db, { [key]: value }), 5000);
+      assert.equal(r.timedOut, false, 'exits by itself');
+      assert.equal(r.code, 1, `exit code 1 (config); stderr: ${r.stderr}`);
+      oneLine(r);
+    });
+  }
+
+  test('a port already in use → a clean non-zero exit (no crash) with a line naming the address', async () => {
+    const net = require('node:net');
+    const srv = net.createServer();
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const port = srv.address().port;
+    try {
+      const r = await h.runMaeuld(['serve', '--config', h.CONFIG], h.daemonEnv(db, { MAEUL_HTTP_LISTEN: `127.0.0.1:${port}` }), 10000);
+      assert.equal(r.timedOut, false, 'exits by itself');
+      assert.equal(r.signal, null, `exits, not killed by a signal (${r.signal}); stderr: ${r.stderr}`);
+      assert.notEqual(r.code, 0, 'non-zero exit');
+      assert.doesNotMatch(r.stderr, /terminate called|what\(\)|Aborted|core dumped/, 'no uncaught exception');
+      const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+      assert.match(lines[lines.length - 1] || '', new RegExp(`${port}|address|in use`, 'i'), 'the last line says what failed');
+    } finally {
+      srv.close();
+    }
+  });
+
+  test('a config file with a TOML syntax error → exit 1, one line naming the file', async () => {
+    const fs = require('node:fs');
+    const os = require('node:os');
+    const path = require('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maeul-e2e-'));
+    const file = path.join(dir, 'broken-config.toml');
+    fs.writeFileSync(file, '[http\nlisten = "127.0.0.1:0"\n');
+    try {
+      const r = await h.runMaeuld(['serve', '--config', file], h.daemonEnv(db), 10000);
+      assert.equal(r.timedOut, false, 'exits by itself');
+      assert.equal(r.code, 1, `exit code 1 (config); stderr: ${r.stderr}`);
+      assert.match(oneLine(r), /broken-config\.toml/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a database that does not exist → exit 2, one line', async () => {
+    const env = h.daemonEnv(db, { MAEUL_DB_URL: h.dbUrl('maeul_e2e_no_such_database') });
+    const r = await h.runMaeuld(['serve', '--config', h.CONFIG], env, 12000);
+    assert.equal(r.timedOut, false, 'exits by itself');
+    assert.equal(r.code, 2, `exit code 2 (database); stderr: ${r.stderr}`);
+    oneLine(r);
+  });
+
+  test('`maeuld migrate` against an unreachable database fails non-zero, one line', async () => {
+    const port = await h.closedPort();
+    const env = h.daemonEnv(db, { MAEUL_DB_URL: h.dbUrl(db, { host: '127.0.0.1', port }) });
+    const r = await h.runMaeuld(['migrate', '--config', h.CONFIG], env, 12000);
+    assert.equal(r.timedOut, false, 'exits by itself');
+    assert.notEqual(r.code, 0, 'non-zero exit');
+    oneLine(r);
+  });
+
   test('unreachable database (closed port) → exit 2 quickly, one line', async () => {
     const port = await h.closedPort();
     const env = h.daemonEnv(db, { MAEUL_DB_URL: h.dbUrl(db, { host: '127.0.0.1', port }) });
@@ -277,5 +368,75 @@ describe('SIGTERM', () => {
     d.child.kill('SIGINT');
     const { code } = await h.withTimeout(d.exited, 10000, 'exit after SIGINT');
     assert.equal(code, 0);
+  });
+});
+
+describe('database outage', () => {
+  const ctx = h.useDaemon('outage', { MAEUL_DB_CONNECT_TIMEOUT_S: '2' });
+
+  const block = (on) => {
+    h.psql(`ALTER DATABASE ${ctx.db} ALLOW_CONNECTIONS ${on ? 'false' : 'true'}`);
+    if (on) h.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${ctx.db}' AND pid <> pg_backend_pid()`);
+  };
+
+  test('/readyz → 503 while the database is gone, /healthz stays 200, API answers 503; all recover', async () => {
+    const T = ctx.d.bootstrapToken;
+    h.assertStatus(await h.request(ctx.d, 'POST', '/api/v1/zones', { token: T, body: h.zoneBody('before-outage') }), 201);
+    block(true);
+    try {
+      await h.pollUntil(async () => (await h.request(ctx.d, 'GET', '/readyz')).status === 503,
+        { timeoutMs: 10000, intervalMs: 200, what: '/readyz 503 during the outage' });
+      h.assertStatus(await h.request(ctx.d, 'GET', '/healthz'), 200, '/healthz during the outage');
+      const t0 = Date.now();
+      const res = await h.request(ctx.d, 'GET', '/api/v1/zones', { token: T });
+      h.assertProblem(res, 503, 'unavailable');
+      assert.ok(Date.now() - t0 < 8000, `answers within the connect timeout (${Date.now() - t0} ms)`);
+    } finally {
+      block(false);
+    }
+    await h.pollUntil(async () => (await h.request(ctx.d, 'GET', '/readyz')).status === 200,
+      { timeoutMs: 15000, intervalMs: 200, what: '/readyz 200 after the outage' });
+    await h.pollUntil(async () => (await h.request(ctx.d, 'GET', '/api/v1/zones/before-outage', { token: T })).status === 200,
+      { timeoutMs: 10000, intervalMs: 200, what: 'the API answers again after the outage' });
+    h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/zones', { token: T, body: h.zoneBody('after-outage') }), 201);
+  });
+});
+
+describe('SIGTERM during a burst of writes', () => {
+  let db;
+  before(() => { db = h.createDatabase('burst'); });
+  after(() => { h.dropDatabase(db); });
+
+  test('every write answered 201 is stored; no response is cut short; exit 0', async () => {
+    const d = await h.startDaemon({ db });
+    const T = d.bootstrapToken;
+    const N = 60;
+    let firstDone;
+    const first = new Promise((r) => { firstDone = r; });
+    const results = await Promise.all([
+      ...Array.from({ length: N }, (_, i) => h.request(d, 'POST', '/api/v1/zones', { token: T, body: h.zoneBody(`burst-${i}`) })
+        .then((res) => { firstDone(); return { i, res }; }, (err) => ({ i, err }))),
+      first.then(() => { d.child.kill('SIGTERM'); }),
+    ]);
+    const { code } = await h.withTimeout(d.exited, 15000, 'exit after SIGTERM');
+    assert.equal(code, 0, `exit 0; stderr tail: ${d.stderr.slice(-1500)}`);
+    const answered = [];
+    for (const r of results.slice(0, N)) {
+      if (r.err) continue; // refused or reset before any response: acceptable during shutdown
+      assert.ok([201, 503].includes(r.res.status), `burst-${r.i}: ${h.describeRes(r.res)}`);
+      if (r.res.status === 201) {
+        assert.equal(r.res.json && r.res.json.id, `burst-${r.i}`, 'a whole JSON body');
+        answered.push(`burst-${r.i}`);
+      }
+    }
+    assert.ok(answered.length >= 1, 'at least the first write was answered');
+    const d2 = await h.startDaemon({ db });
+    try {
+      for (const id of answered) {
+        h.assertStatus(await h.request(d2, 'GET', `/api/v1/zones/${id}`, { token: d2.bootstrapToken }), 200, `${id} stored`);
+      }
+    } finally {
+      assert.equal(await d2.stop(), 0);
+    }
   });
 });

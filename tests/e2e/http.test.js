@@ -45,10 +45,13 @@ describe('HTTP conventions', () => {
       ['POST', '/api/v1/zones/some-id', ['GET', 'PUT', 'DELETE']],
       ['POST', '/healthz', ['GET']],
       ['DELETE', '/readyz', ['GET']],
+      ['POST', '/metrics', ['GET']],
+      ['DELETE', '/api/v1/tokens', ['GET', 'POST']],
+      ['GET', '/api/v1/tokens/some-id', ['DELETE']],
     ]) {
       test(`${method} ${path} → 405 with Allow ⊇ ${must.join(',')}`, async () => {
         const opts = { token: admin };
-        if (method !== 'DELETE') opts.body = {};
+        if (['POST', 'PUT', 'PATCH'].includes(method)) opts.body = {};
         const res = await h.request(ctx.d, method, path, opts);
         h.assertProblem(res, 405, 'method-not-allowed');
         const allow = res.headers.get('allow');
@@ -74,6 +77,19 @@ describe('HTTP conventions', () => {
       });
     }
 
+    test('unknown path with any method → 404, not 405', async () => {
+      for (const m of ['DELETE', 'PUT', 'PATCH']) {
+        h.assertProblem(await h.request(ctx.d, m, '/api/v1/no-such-thing', { token: admin, body: {} }), 404, 'not-found');
+      }
+    });
+
+    test('NaN and Infinity are not JSON → 400', async () => {
+      for (const raw of ['{"id":"nan-zone","population":NaN}', '{"id":"inf-zone","population":Infinity}']) {
+        const res = await h.request(ctx.d, 'POST', '/api/v1/zones', { token: admin, rawBody: raw, headers: { 'content-type': 'application/json' } });
+        h.assertProblem(res, 400, 'malformed-json');
+      }
+    });
+
     test('JSON that is not an object → 422 (well-formed but invalid)', async () => {
       const res = await h.request(ctx.d, 'POST', '/api/v1/zones', {
         token: admin, rawBody: '[1,2,3]', headers: { 'content-type': 'application/json' },
@@ -91,6 +107,83 @@ describe('HTTP conventions', () => {
       small.attributes.pad = 'y'.repeat(BODY_LIMIT - base - 10);
       assert.ok(Buffer.byteLength(JSON.stringify(small)) <= BODY_LIMIT);
       h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/zones', { token: admin, body: small }), 201);
+    });
+
+    test(`the limit is exact: ${BODY_LIMIT} bytes accepted, ${BODY_LIMIT + 1} → 413`, async () => {
+      const sized = (id, n) => {
+        const b = h.zoneBody(id, { attributes: { pad: '' } });
+        b.attributes.pad = 'z'.repeat(n - Buffer.byteLength(JSON.stringify(b)));
+        const raw = JSON.stringify(b);
+        assert.equal(Buffer.byteLength(raw), n);
+        return raw;
+      };
+      const ok = await h.request(ctx.d, 'POST', '/api/v1/zones', { token: admin, rawBody: sized('exact-limit', BODY_LIMIT), headers: { 'content-type': 'application/json' } });
+      h.assertJson(ok, 201);
+      const over = await h.request(ctx.d, 'POST', '/api/v1/zones', { token: admin, rawBody: sized('over-limit', BODY_LIMIT + 1), headers: { 'content-type': 'application/json' } });
+      h.assertProblem(over, 413, 'payload-too-large');
+    });
+
+    test('a chunked body over the limit (no Content-Length) → 413', async () => {
+      const conn = await h.RawConn.connect(ctx.d.port);
+      try {
+        const body = JSON.stringify(h.zoneBody('chunked-big', { attributes: { pad: 'c'.repeat(BODY_LIMIT * 2) } }));
+        let msg = `POST /api/v1/zones HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${admin}\r\n` +
+          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+        for (let i = 0; i < body.length; i += 1000) {
+          const part = body.slice(i, i + 1000);
+          msg += `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`;
+        }
+        msg += '0\r\n\r\n';
+        await conn.write(msg).catch(() => {});
+        const r = await conn.readResponse(READ_TIMEOUT_MS + 3000);
+        assert.equal(r.status, 413, `got ${r.status} ${r.text}`);
+      } finally {
+        conn.destroy();
+      }
+      h.assertProblem(await h.request(ctx.d, 'GET', '/api/v1/zones/chunked-big', { token: admin }), 404, 'not-found');
+    });
+
+    test('a chunked body under the limit is accepted', async () => {
+      const conn = await h.RawConn.connect(ctx.d.port);
+      try {
+        const body = JSON.stringify(h.zoneBody('chunked-small'));
+        const half = Math.floor(body.length / 2);
+        const parts = [body.slice(0, half), body.slice(half)];
+        let msg = `POST /api/v1/zones HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${admin}\r\n` +
+          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+        for (const part of parts) msg += `${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`;
+        msg += '0\r\n\r\n';
+        await conn.write(msg);
+        const r = await conn.readResponse();
+        assert.equal(r.status, 201, `got ${r.status} ${r.text}`);
+        assert.equal(r.json.id, 'chunked-small');
+      } finally {
+        conn.destroy();
+      }
+    });
+
+    test('Expect: 100-continue is honoured', async () => {
+      const conn = await h.RawConn.connect(ctx.d.port);
+      try {
+        const body = JSON.stringify(h.zoneBody('expect-continue'));
+        await conn.write(`POST /api/v1/zones HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${admin}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`);
+        let r;
+        try { r = await conn.readResponse(400); } catch { r = null; } // clients wait a moment, then send anyway
+        if (r) assert.equal(r.status, 100, `interim 100 Continue, got ${r.status}`);
+        await conn.write(body);
+        const fin = await conn.readResponse();
+        assert.equal(fin.status, 201, `got ${fin.status} ${fin.text}`);
+      } finally {
+        conn.destroy();
+      }
+    });
+
+    test('a POST without Content-Type → 415', async () => {
+      const res = await h.request(ctx.d, 'POST', '/api/v1/zones', {
+        token: admin, rawBody: new Blob([JSON.stringify(h.zoneBody('no-ct'))]),
+      });
+      h.assertProblem(res, 415, 'unsupported-media-type');
     });
 
     test('a declared Content-Length over the limit gets 413 without waiting for the body', async () => {
@@ -172,6 +265,18 @@ describe('HTTP conventions', () => {
         assert.ok(await conn.waitClose(3000), 'server closes after Connection: close');
       } finally {
         conn.destroy();
+      }
+    });
+
+    test('HTTP/1.0 without keep-alive: one response, then the server closes', async () => {
+      const c = await h.RawConn.connect(ctx.d.port);
+      try {
+        await c.write('GET /healthz HTTP/1.0\r\n\r\n');
+        const r = await c.readResponse();
+        assert.equal(r.status, 200);
+        assert.ok(await c.waitClose(3000), 'closed after an HTTP/1.0 response');
+      } finally {
+        c.destroy();
       }
     });
 
@@ -262,6 +367,9 @@ describe('HTTP conventions', () => {
       ['an invalid header line', Buffer.from('GET /healthz HTTP/1.1\r\nHost localhost\r\n\r\n')],
       ['a bad Content-Length', Buffer.from('POST /api/v1/zones HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n')],
       ['a TLS ClientHello', Buffer.from('160301002a010000260303' + '00'.repeat(32) + '000002002f0100', 'hex')],
+      ['two different Content-Lengths', Buffer.from('POST /api/v1/zones HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n{}{}{}{}')],
+      ['an invalid chunk size', Buffer.from('POST /api/v1/zones HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n')],
+      ['NUL bytes in the request line', Buffer.from('GET /heal\u0000thz HTTP/1.1\r\nHost: x\r\n\r\n')],
     ]) {
       test(`garbage (${label}) gets 400 or a close; the server keeps serving`, async () => {
         const c = await h.RawConn.connect(ctx.d.port);

@@ -2,7 +2,7 @@
 // Registry: zones CRUD, geometry validation, area, UTF-8 round trips.
 // Contract: API.md §3-4; docs/api-notes.md "Shapes" and "Errors".
 
-const { describe, test, before } = require('node:test');
+const { describe, test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('./lib/harness');
 
@@ -228,6 +228,104 @@ describe('zones', () => {
     }
   });
 
+  describe('robustness', () => {
+    test('population beyond 64 bits → 422 /population', async () => {
+      h.assertInvalid(await post(h.zoneBody('huge-pop', { population: 1e20 })), '/population');
+    });
+
+    test('population above 2^31 is stored exactly or refused with 422, never a 5xx', async () => {
+      const res = await post(h.zoneBody('big-pop', { population: 3000000000 }));
+      if (res.status === 201) {
+        assert.equal(res.json.population, 3000000000);
+        assert.equal(h.assertJson(await get('big-pop'), 200).population, 3000000000);
+      } else {
+        h.assertInvalid(res, '/population');
+      }
+    });
+
+    test('a NUL character in a name is stored exactly or refused with 422, never a 5xx', async () => {
+      const res = await post(h.zoneBody('nul-name', { name: { ko: 'a\u0000b', en: 'x' } }));
+      if (res.status === 201) {
+        assert.equal(res.json.name.ko, 'a\u0000b');
+        assert.equal(h.assertJson(await get('nul-name'), 200).name.ko, 'a\u0000b');
+      } else {
+        h.assertInvalid(res, '/name/ko');
+      }
+    });
+
+    test('a lone UTF-16 surrogate escape (\\ud800) → 400 or 422, never a 5xx', async () => {
+      const raw = '{"id":"surrogate","name":{"ko":"\\ud800"},"boundary":' + JSON.stringify(h.polygon(128.5, 38.1, 0.01)) + '}';
+      const res = await h.request(ctx.d, 'POST', '/api/v1/zones', { token: T, rawBody: raw, headers: { 'content-type': 'application/json' } });
+      assert.ok([400, 422].includes(res.status), `got ${h.describeRes(res)}`);
+      h.assertProblem(res, res.status);
+    });
+
+    test('a large boundary (20000-position ring, ~0.5 MB) is accepted under the default 8 MiB limit', async () => {
+      const n = 20000;
+      const ring = [];
+      for (let i = 0; i < n; i++) {
+        const a = (2 * Math.PI * i) / n;
+        ring.push([+(128.9 + 0.05 * Math.cos(a)).toFixed(7), +(38.5 + 0.05 * Math.sin(a)).toFixed(7)]);
+      }
+      ring.push(ring[0]);
+      const t0 = Date.now();
+      const res = await post(h.zoneBody('big-ring', { boundary: { type: 'Polygon', coordinates: [ring] } }));
+      const b = h.assertJson(res, 201);
+      assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+      // a circle of radius 0.05° lat (5.56 km) squashed by cos(38.5°) in longitude
+      const R = 6371.0072;
+      const want = Math.PI * (0.05 * Math.PI / 180 * R) ** 2 * Math.cos(38.5 * Math.PI / 180);
+      assertClose(b.area_km2, want, 0.02, 'area of the big ring');
+      h.assertStatus(await h.request(ctx.d, 'DELETE', '/api/v1/zones/big-ring', { token: T }), 204);
+    });
+
+    test('a 9 MiB body → 413 with the default 8 MiB limit', async () => {
+      const big = h.zoneBody('nine-mib', { attributes: { pad: 'x'.repeat(9 * 1024 * 1024) } });
+      h.assertProblem(await post(big), 413, 'payload-too-large');
+      h.assertProblem(await get('nine-mib'), 404, 'not-found');
+    });
+
+    test('geometrically odd polygons (bow-tie, zero area, hole outside the shell) → 201 or 422, never 5xx; later lookups still work', async () => {
+      const odd = {
+        'odd-bowtie': { type: 'Polygon', coordinates: [[[129.0, 37.0], [129.02, 37.02], [129.02, 37.0], [129.0, 37.02], [129.0, 37.0]]] },
+        'odd-flat': { type: 'Polygon', coordinates: [[[129.1, 37.0], [129.11, 37.0], [129.12, 37.0], [129.1, 37.0]]] },
+        'odd-hole': { type: 'Polygon', coordinates: [h.squareRing(129.2, 37.0, 0.01), h.squareRing(129.3, 37.0, 0.01)] },
+        'odd-dupes': { type: 'Polygon', coordinates: [[[129.4, 37.0], [129.4, 37.0], [129.41, 37.0], [129.41, 37.01], [129.4, 37.01], [129.4, 37.0]]] },
+      };
+      for (const [id, boundary] of Object.entries(odd)) {
+        const res = await post(h.zoneBody(id, { boundary }));
+        assert.ok(res.status === 201 || res.status === 422, `${id}: got ${h.describeRes(res)}`);
+        if (res.status === 422) h.assertInvalid(res, '/boundary*');
+        else assert.ok(Number.isFinite(res.json.area_km2) && res.json.area_km2 >= 0, `${id}: area_km2 ${res.json.area_km2}`);
+      }
+      // zone derivation for points in and around them must not fail
+      for (const [lon, lat] of [[129.01, 37.005], [129.11, 37.0], [129.205, 37.005], [129.305, 37.005], [129.405, 37.005]]) {
+        const res = await h.request(ctx.d, 'POST', '/api/v1/sensors', { token: T, body: h.sensorBody(`odd-s-${lon}`, { location: h.point(lon, lat) }) });
+        h.assertJson(res, 201);
+        const f = await h.request(ctx.d, 'POST', '/api/v1/facilities', { token: T, body: h.facilityBody(`odd-f-${lon}`, { location: h.point(lon, lat) }) });
+        h.assertJson(f, 201);
+      }
+      h.assertJson(await h.request(ctx.d, 'GET', '/api/v1/sensors?near=129.01,37.005,50000', { token: T }), 200);
+    });
+
+    test('20 concurrent creates of the same id: exactly one 201, the rest 409', async () => {
+      const all = await Promise.all(Array.from({ length: 20 }, () => post(h.zoneBody('race'))));
+      const statuses = all.map((r) => r.status).sort();
+      assert.equal(statuses.filter((x) => x === 201).length, 1, `one 201: ${statuses}`);
+      for (const r of all) if (r.status !== 201) h.assertProblem(r, 409, 'conflict');
+    });
+
+    test('50 concurrent creates of different ids all succeed', async () => {
+      const all = await Promise.all(Array.from({ length: 50 }, (_, i) => post(h.zoneBody(`par-${i}`))));
+      for (const r of all) h.assertJson(r, 201);
+      const list = await h.listAll(ctx.d, '/api/v1/zones', T);
+      assert.equal(list.filter((z) => z.id.startsWith('par-')).length, 50);
+      await Promise.all(Array.from({ length: 50 }, async (_, i) => {
+        h.assertStatus(await h.request(ctx.d, 'DELETE', `/api/v1/zones/par-${i}`, { token: T }), 204);
+      }));
+    });
+  });
+
   describe('JSON and UTF-8', () => {
     test('Korean and other non-ASCII names round-trip exactly (POST, GET, list)', async () => {
       const name = {
@@ -270,4 +368,59 @@ describe('zones', () => {
       for (const z of all) h.assertTimes(z);
     });
   });
+});
+
+// Each case gets a daemon of its own, so that a crash does not take other tests down with it.
+describe('hostile JSON bodies do not crash the daemon', () => {
+  let db;
+  before(async () => {
+    db = h.createDatabase('hostile');
+    const d = await h.startDaemon({ db });
+    try {
+      h.assertStatus(await h.request(d, 'POST', '/api/v1/zones', { token: d.bootstrapToken, body: h.zoneBody('hz') }), 201);
+      h.assertStatus(await h.request(d, 'POST', '/api/v1/sensors', { token: d.bootstrapToken, body: h.sensorBody('hs', { zone: 'hz' }) }), 201);
+    } finally {
+      await d.stop();
+    }
+  });
+  after(() => h.dropDatabase(db));
+
+  const nestedArrays = (n) => '['.repeat(n) + ']'.repeat(n);
+  const nestedObjects = (n) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+  const boundary = JSON.stringify(h.polygon(128.5, 38.1, 0.01));
+  const cases = [
+    ['POST zone, attributes = 100000 nested arrays', 'POST', '/api/v1/zones',
+      `{"id":"deep1","name":{"en":"d"},"boundary":${boundary},"attributes":{"x":${nestedArrays(100000)}}}`],
+    ['POST zone, attributes = 100000 nested objects', 'POST', '/api/v1/zones',
+      `{"id":"deep2","name":{"en":"d"},"boundary":${boundary},"attributes":${nestedObjects(100000)}}`],
+    ['POST zone, name.ko = 100000 nested arrays', 'POST', '/api/v1/zones',
+      `{"id":"deep3","name":{"ko":${nestedArrays(100000)}},"boundary":${boundary}}`],
+    ['POST zone, boundary.coordinates = 100000 nested arrays', 'POST', '/api/v1/zones',
+      `{"id":"deep4","name":{"en":"d"},"boundary":{"type":"Polygon","coordinates":${nestedArrays(100000)}}}`],
+    ['PATCH sensor, attributes = 100000 nested objects (merge patch)', 'PATCH', '/api/v1/sensors/hs',
+      `{"attributes":${nestedObjects(100000)}}`],
+    ['POST sensor, metrics = 100000 nested arrays', 'POST', '/api/v1/sensors',
+      `{"id":"deep5","domain":"energy","kind":"k","location":{"type":"Point","coordinates":[128.5,38.1]},"metrics":${nestedArrays(100000)}}`],
+  ];
+  for (const [label, method, path, raw] of cases) {
+    test(`${label} → 400/413/422, and the daemon keeps serving`, async () => {
+      const d = await h.startDaemon({ db });
+      try {
+        let res;
+        try {
+          res = await h.request(d, method, path, { token: d.bootstrapToken, rawBody: raw, headers: { 'content-type': 'application/json' } });
+        } catch (e) {
+          await new Promise((r) => setTimeout(r, 300));
+          assert.fail(`no HTTP response (${e.cause ? e.cause.message : e.message}); daemon exit code ${d.exitCode}, signal ${d.exitSignal}`);
+        }
+        assert.ok([400, 413, 422].includes(res.status), `got ${h.describeRes(res)}`);
+        h.assertProblem(res, res.status);
+        h.assertStatus(await h.request(d, 'GET', '/healthz'), 200, 'still alive');
+      } finally {
+        if (d.exitCode === undefined && d.exitSignal === undefined) {
+          assert.equal(await d.stop(), 0, 'exit 0 on SIGTERM');
+        }
+      }
+    });
+  }
 });
