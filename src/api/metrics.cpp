@@ -10,8 +10,9 @@
 
 namespace maeul::api {
 
-int metrics::add_route(std::string label) {
+int metrics::add_route(std::string label, std::string method) {
   labels_.push_back(std::move(label));
+  methods_.push_back(std::move(method));
   histograms_.push_back(std::make_unique<histogram>());
   return static_cast<int>(labels_.size() - 1);
 }
@@ -23,6 +24,10 @@ void metrics::observe(int route, const std::string& method, int status, double s
   h.counts[i].fetch_add(1, std::memory_order_relaxed);
   h.total.fetch_add(1, std::memory_order_relaxed);
   h.sum_us.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  if (status >= 100 && status < 600 && method == methods_[static_cast<std::size_t>(route)]) {
+    h.by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   std::lock_guard lock(mutex_);
   ++requests_[{route, method, status}];
 }
@@ -31,6 +36,14 @@ std::string metrics::render(const std::string& extra) const {
   std::ostringstream out;
   out << "# HELP maeul_http_requests_total HTTP requests answered, by route, method and status.\n"
          "# TYPE maeul_http_requests_total counter\n";
+  for (std::size_t r = 0; r < labels_.size(); ++r) {
+    for (std::size_t st = 100; st < 600; ++st) {
+      auto n = histograms_[r]->by_status[st].load();
+      if (n)
+        out << "maeul_http_requests_total{route=\"" << labels_[r] << "\",method=\"" << methods_[r]
+            << "\",status=\"" << st << "\"} " << n << "\n";
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     for (const auto& [key, n] : requests_) {

@@ -1,4 +1,5 @@
 // Registry and token routes: JSON <-> domain mapping over the storage repositories.
+#include <algorithm>
 #include <cmath>
 #include <charconv>
 
@@ -59,11 +60,32 @@ domain::problem param_problem(std::string name, std::string detail) {
                          {{{}, std::move(name), std::move(detail)}}};
 }
 
+// Finds the first string (key or value) holding a NUL character, which PostgreSQL cannot store.
+std::optional<std::string> find_nul(const json& j, const std::string& pointer) {
+  if (j.is_string()) {
+    if (j.get_ref<const std::string&>().find('\0') != std::string::npos) return pointer;
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k.find('\0') != std::string::npos) return pointer + "/" + k;
+      if (auto p = find_nul(v, pointer + "/" + k)) return p;
+    }
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i)
+      if (auto p = find_nul(j[i], pointer + "/" + std::to_string(i))) return p;
+  }
+  return std::nullopt;
+}
+
 outcome<json> parse_body(const net::request& req) {
   auto ct = check_json_content_type(req);
   if (!ct) return ct.error();
+  if (json_nesting_depth(req.body) > max_json_depth)
+    return make_problem(problem_kind::malformed,
+                        "JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
   try {
-    return json::parse(req.body);
+    auto j = json::parse(req.body);
+    if (auto p = find_nul(j, "")) return domain::invalid({{*p, {}, "must not contain the NUL character"}});
+    return j;
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
@@ -130,6 +152,23 @@ outcome<json> merged(const outcome<std::string>& stored, const json& patch) {
 
 }  // namespace
 
+int json_nesting_depth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
+    else if (c == ']' || c == '}') --depth;
+  }
+  return deepest;
+}
+
 domain::outcome<std::string> check_json_content_type(const net::request& req) {
   std::string_view ct = req.content_type;
   auto semi = ct.find(';');
@@ -137,7 +176,7 @@ domain::outcome<std::string> check_json_content_type(const net::request& req) {
   while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
   std::string lower;
   for (char c : ct) lower += char(std::tolower(static_cast<unsigned char>(c)));
-  bool ok = lower.empty() || lower == "application/json" ||
+  bool ok = lower == "application/json" ||
             (lower.rfind("application/", 0) == 0 && lower.size() > 5 && lower.substr(lower.size() - 5) == "+json");
   if (!ok)
     return make_problem(problem_kind::unsupported_media,

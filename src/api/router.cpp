@@ -152,7 +152,8 @@ void authenticator::forget(const std::string& token_id) {
 
 void router::add(std::string method, std::string pattern, unsigned roles, route_fn fn) {
   if (unmatched_metric_ < 0) unmatched_metric_ = metrics_.add_route("unmatched");
-  route r{std::move(method), pattern, split_path(pattern), roles, std::move(fn), metrics_.add_route(pattern)};
+  int metric = metrics_.add_route(pattern, method);
+  route r{std::move(method), pattern, split_path(pattern), roles, std::move(fn), metric};
   routes_.push_back(std::move(r));
 }
 
@@ -164,27 +165,44 @@ std::vector<router::route_info> router::routes() const {
 
 int router::match(const std::string& method, const std::string& path, std::vector<std::string>& captures,
                   std::string& allow) const {
-  auto segs = split_path(path);
+  // Split without allocating: paths deeper than this match no route.
+  constexpr std::size_t max_segments = 16;
+  std::string_view segs[max_segments];
+  std::size_t n = 0;
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    if (rest.front() == '/') {
+      rest.remove_prefix(1);
+      continue;
+    }
+    auto j = rest.find('/');
+    if (n == max_segments) return -1;
+    segs[n++] = rest.substr(0, j);
+    rest = j == std::string_view::npos ? std::string_view() : rest.substr(j);
+  }
   int found = -1;
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto& r = routes_[i];
-    if (r.segments.size() != segs.size()) continue;
-    std::vector<std::string> caps;
+    if (r.segments.size() != n) continue;
     bool ok = true;
-    for (std::size_t k = 0; k < segs.size() && ok; ++k) {
+    for (std::size_t k = 0; k < n && ok; ++k) {
       const auto& p = r.segments[k];
-      if (p.size() > 2 && p.front() == '{' && p.back() == '}')
-        caps.push_back(segs[k]);
-      else
-        ok = p == segs[k];
+      ok = (p.size() > 2 && p.front() == '{' && p.back() == '}') || p == segs[k];
     }
     if (!ok) continue;
     if (!allow.empty()) allow += ", ";
     allow += r.method;
-    if (r.method == method || (method == "HEAD" && r.method == "GET" && found < 0)) {
-      if (found < 0 || r.method == method) {
-        found = static_cast<int>(i);
-        captures = std::move(caps);
+    bool exact = r.method == method;
+    if (exact || (method == "HEAD" && r.method == "GET" && found < 0)) {
+      found = static_cast<int>(i);
+      captures.clear();
+      for (std::size_t k = 0; k < n; ++k) {
+        const auto& p = r.segments[k];
+        if (p.size() > 2 && p.front() == '{' && p.back() == '}') captures.emplace_back(segs[k]);
+      }
+      if (exact) {
+        // keep collecting Allow only when nothing matched; an exact match ends the search
+        return found;
       }
     }
   }

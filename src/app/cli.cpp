@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -109,7 +110,7 @@ int fail(int code, const std::string& line) {
 
 // After shutdown(): waits until every connection has answered and closed, or the grace period
 // ends, then stops the I/O threads.
-asio::awaitable<void> drain(net::server* server, asio::io_context* ioc, int grace_ms) {
+asio::awaitable<void> drain(net::server* server, net::io_pool* io, int grace_ms) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (server->counters().active.load() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -118,7 +119,7 @@ asio::awaitable<void> drain(net::server* server, asio::io_context* ioc, int grac
   }
   if (auto left = server->counters().active.load(); left > 0)
     spdlog::warn("{} connection(s) still open after the grace period; closing them", left);
-  ioc->stop();
+  io->stop();
 }
 
 int serve(const config::settings& s) {
@@ -146,7 +147,7 @@ int serve(const config::settings& s) {
   api::router router(auth, request_metrics);
 
   int threads = s.http.threads > 0 ? s.http.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  asio::io_context ioc(threads);
+  net::io_pool io(threads);
   net::server_options so;
   so.host = s.http.host;
   so.port = s.http.port;
@@ -155,7 +156,7 @@ int serve(const config::settings& s) {
   so.read_timeout_ms = s.http.read_timeout_ms;
   so.idle_timeout_ms = s.http.idle_timeout_ms;
   net::server server(
-      ioc, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
+      io, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
 
   api::services services{registry, tokens, auth, request_metrics, [&pool, &server] {
                            auto st = pool.stats();
@@ -186,24 +187,21 @@ int serve(const config::settings& s) {
   std::uint16_t port = 0;
   try {
     port = server.start();
-  } catch (const std::system_error& e) {
+  } catch (const boost::system::system_error& e) {
     return fail(exit_bind, "cannot listen on " + s.http.listen + ": " + e.code().message());
   }
   spdlog::info("listening on http://{}:{}", s.http.host.find(':') != std::string::npos ? "[" + s.http.host + "]" : s.http.host, port);
 
   // 4. signals: stop accepting, let in-flight requests finish, then stop
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::signal_set signals(io.at(0), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
     server.shutdown();
-    asio::co_spawn(ioc, drain(&server, &ioc, s.http.shutdown_grace_ms), asio::detached);
+    asio::co_spawn(io.at(0), drain(&server, &io, s.http.shutdown_grace_ms), asio::detached);
   });
 
-  std::vector<std::thread> workers;
-  for (int i = 1; i < threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (auto& t : workers) t.join();
+  io.run();
   pool.stop();
   spdlog::info("stopped");
   return exit_ok;

@@ -1,5 +1,7 @@
 // Settings loading: one table of keys drives the file, the environment and the validation.
+#include <cctype>
 #include <charconv>
+#include <string_view>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -102,6 +104,17 @@ void parse_listen(settings& s) {
   s.http.port = static_cast<std::uint16_t>(v);
 }
 
+// An IANA name such as "Asia/Seoul" that the system's tz database (package tzdata) holds.
+bool is_known_timezone(const std::string& tz) {
+  if (tz.empty() || tz.size() > 64 || tz.front() == '/' || tz.find("..") != std::string::npos) return false;
+  for (char c : tz)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' && c != '+') return false;
+  const char* dir = std::getenv("TZDIR");
+  std::ifstream f(std::string(dir && *dir ? dir : "/usr/share/zoneinfo") + "/" + tz, std::ios::binary);
+  char magic[4] = {};
+  return f.read(magic, 4) && std::string_view(magic, 4) == "TZif";
+}
+
 void validate(settings& s) {
   parse_listen(s);
   if (s.db.url.empty()) throw config_error("db.url must not be empty");
@@ -113,7 +126,8 @@ void validate(settings& s) {
     throw config_error("log.format must be auto, text or json; got \"" + s.log.format + "\"");
   if (!s.auth.bootstrap_token.empty() && s.auth.bootstrap_token.size() < 16)
     throw config_error("auth.bootstrap_token must be at least 16 characters long");
-  if (s.city.timezone.empty()) throw config_error("city.timezone must not be empty");
+  if (!is_known_timezone(s.city.timezone))
+    throw config_error("city.timezone \"" + s.city.timezone + "\" is not an IANA time zone known to this system");
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The HTTP/1.1 listener and sessions (Beast, C++20 coroutines). One coroutine per connection on
-// its own strand; every read has a deadline and a size cap; one write in flight per connection.
+// one single-threaded io_context (so no strand is needed); every read has a deadline and a size cap; one write in flight per connection.
 #include "maeul/net/http.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -9,7 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -48,15 +49,26 @@ std::string percent_decode(std::string_view in) {
   return out;
 }
 
+// One connection's socket and its deadline. A watchdog coroutine checks the deadline a few times
+// a second and closes a connection that missed it; this costs one timer per connection instead
+// of re-arming a timer around every read and write.
+struct conn_state {
+  explicit conn_state(tcp::socket s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool timed_out = false;
+  bool closed = false;
+  bool busy = false;  // a request is being handled (read and written only on the connection's thread)
+};
+
 struct connection {
-  beast::tcp_stream* stream = nullptr;
-  bool busy = false;  // a request is being handled (guarded by the server's mutex)
+  std::shared_ptr<conn_state> state;
 };
 
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<impl> {
-  asio::io_context& ioc;
+  io_pool& pool;
   server_options opts;
   handler handle;
   error_builder error;
@@ -67,19 +79,23 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::uint64_t next_id = 0;
   std::atomic<bool> stopping{false};
 
-  impl(asio::io_context& io, server_options o, handler h, error_builder eb)
-      : ioc(io), opts(std::move(o)), handle(std::move(h)), error(std::move(eb)), acceptor(asio::make_strand(io)) {}
+  impl(io_pool& p, server_options o, handler h, error_builder eb)
+      : pool(p), opts(std::move(o)), handle(std::move(h)), error(std::move(eb)), acceptor(p.at(0)) {}
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket);
-  asio::awaitable<void> write(beast::tcp_stream& stream, const response& res, unsigned version, bool keep_alive);
-  asio::awaitable<void> lingering_close(beast::tcp_stream& stream, beast::flat_buffer& buffer);
+  asio::awaitable<void> watchdog(std::shared_ptr<conn_state> c);
+  asio::awaitable<void> write(std::shared_ptr<conn_state> c, response res, unsigned version, bool keep_alive);
+  asio::awaitable<void> lingering_close(std::shared_ptr<conn_state> c, beast::flat_buffer& buffer);
+  std::chrono::milliseconds tick() const {
+    return std::chrono::milliseconds(std::clamp(std::min(opts.read_timeout_ms, opts.idle_timeout_ms) / 4, 10, 1000));
+  }
 };
 
 asio::awaitable<void> server::impl::accept_loop() {
   auto self = shared_from_this();
   for (;;) {
-    tcp::socket socket(asio::make_strand(ioc));
+    tcp::socket socket(pool.next());
     auto [ec] = co_await acceptor.async_accept(socket, use_tuple);
     if (stopping) co_return;
     if (ec) {
@@ -100,71 +116,92 @@ asio::awaitable<void> server::impl::accept_loop() {
   }
 }
 
-asio::awaitable<void> server::impl::write(beast::tcp_stream& stream, const response& res, unsigned version,
+asio::awaitable<void> server::impl::watchdog(std::shared_ptr<conn_state> c) {
+  asio::steady_timer timer(c->socket.get_executor());
+  while (!c->closed) {
+    timer.expires_after(tick());
+    co_await timer.async_wait(use_tuple);
+    if (c->closed) break;
+    if (std::chrono::steady_clock::now() >= c->deadline) {
+      c->timed_out = true;
+      beast::error_code ec;
+      c->socket.cancel(ec);
+      c->socket.shutdown(tcp::socket::shutdown_both, ec);
+      break;
+    }
+  }
+}
+
+asio::awaitable<void> server::impl::write(std::shared_ptr<conn_state> c, response res, unsigned version,
                                          bool keep_alive) {
   http::response<http::string_body> out{static_cast<http::status>(res.status), version};
   out.set(http::field::server, "maeul");
   if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
   for (const auto& [k, v] : res.headers) out.insert(k, v);
-  out.body() = res.body;
+  out.body() = std::move(res.body);
   out.keep_alive(keep_alive);
   out.prepare_payload();
-  stream.expires_after(std::chrono::milliseconds(opts.read_timeout_ms));
-  auto [ec, n] = co_await http::async_write(stream, out, use_tuple);
+  c->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts.read_timeout_ms);
+  auto [ec, n] = co_await http::async_write(c->socket, out, use_tuple);
   (void)n;
   if (ec) spdlog::debug("write failed: {}", ec.message());
 }
 
 // After an early error answer, read and discard what the client is still sending (bounded in
 // time and size) so that closing does not reset the connection before the answer is read.
-asio::awaitable<void> server::impl::lingering_close(beast::tcp_stream& stream, beast::flat_buffer& buffer) {
+asio::awaitable<void> server::impl::lingering_close(std::shared_ptr<conn_state> c, beast::flat_buffer& buffer) {
   beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  c->socket.shutdown(tcp::socket::shutdown_send, ec);
   std::size_t drained = 0;
-  stream.expires_after(std::chrono::seconds(2));
+  c->deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (drained < (std::size_t(16) << 20)) {
     buffer.consume(buffer.size());
-    auto [rec, n] = co_await stream.async_read_some(buffer.prepare(65536), use_tuple);
+    auto [rec, n] = co_await c->socket.async_read_some(buffer.prepare(65536), use_tuple);
     if (rec) break;
     drained += n;
   }
-  stream.socket().close(ec);
 }
 
 asio::awaitable<void> server::impl::session(tcp::socket socket) {
   auto self = shared_from_this();
-  beast::tcp_stream stream(std::move(socket));
+  auto c = std::make_shared<conn_state>(std::move(socket));
   beast::flat_buffer buffer;
   std::uint64_t id;
   {
     std::lock_guard lock(mutex);
     id = next_id++;
-    connections[id] = connection{&stream, false};
+    connections[id] = connection{c};
   }
   ++counters.active;
   struct unregister {
     impl& s;
     std::uint64_t id;
+    std::shared_ptr<conn_state> c;
     ~unregister() {
+      c->closed = true;
+      beast::error_code ec;
+      c->socket.close(ec);
       std::lock_guard lock(s.mutex);
       s.connections.erase(id);
       --s.counters.active;
     }
-  } guard{*this, id};
+  } guard{*this, id, c};
+  asio::co_spawn(c->socket.get_executor(), watchdog(c), asio::detached);
 
   std::string remote;
   {
     beast::error_code ec;
-    auto ep = stream.socket().remote_endpoint(ec);
+    auto ep = c->socket.remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string();
   }
+  auto ms = [](int v) { return std::chrono::milliseconds(v); };
 
   for (;;) {
     if (stopping) break;
     // Between requests: wait for the first byte of the next one under the idle deadline.
     if (buffer.size() == 0) {
-      stream.expires_after(std::chrono::milliseconds(opts.idle_timeout_ms));
-      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), use_tuple);
+      c->deadline = std::chrono::steady_clock::now() + ms(opts.idle_timeout_ms);
+      auto [ec, n] = co_await c->socket.async_read_some(buffer.prepare(8192), use_tuple);
       if (ec) break;
       buffer.commit(n);
     }
@@ -172,9 +209,13 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(opts.body_limit);
     parser.header_limit(opts.header_limit);
-    stream.expires_after(std::chrono::milliseconds(opts.read_timeout_ms));
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    c->deadline = std::chrono::steady_clock::now() + ms(opts.read_timeout_ms);
+    auto [ec, n] = co_await http::async_read(c->socket, buffer, parser, use_tuple);
     (void)n;
+    if (c->timed_out) {
+      ++counters.timed_out;
+      break;
+    }
     if (ec) {
       int status = 0;
       std::string detail;
@@ -184,9 +225,6 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
       } else if (ec == http::error::header_limit) {
         status = 431;
         detail = "the request header is larger than " + std::to_string(opts.header_limit) + " bytes";
-      } else if (ec == beast::error::timeout) {
-        ++counters.timed_out;
-        break;
       } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
                  ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
         break;
@@ -197,14 +235,12 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
         break;
       }
       ++counters.rejected;
-      co_await write(stream, error(status, detail), 11, false);
-      co_await lingering_close(stream, buffer);
+      co_await write(c, error(status, detail), 11, false);
+      co_await lingering_close(c, buffer);
       co_return;
     }
-    {
-      std::lock_guard lock(mutex);
-      connections[id].busy = true;
-    }
+    c->busy = true;
+    c->deadline = std::chrono::steady_clock::time_point::max();  // the handler has its own limits
     auto& msg = parser.get();
     request req;
     req.method = std::string(msg.method_string());
@@ -222,20 +258,38 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
     req.body = std::move(msg.body());
     response res = co_await handle(std::move(req));
     bool keep = keep_alive && !stopping;
-    co_await write(stream, res, version, keep);
-    {
-      std::lock_guard lock(mutex);
-      connections[id].busy = false;
-    }
-    if (!keep) break;
+    co_await write(c, std::move(res), version, keep);
+    c->busy = false;
+    if (!keep || c->timed_out) break;
   }
   beast::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.socket().close(ec);
+  c->socket.shutdown(tcp::socket::shutdown_send, ec);
 }
 
-server::server(asio::io_context& ioc, server_options opts, handler h, error_builder eb)
-    : impl_(std::make_shared<impl>(ioc, std::move(opts), std::move(h), std::move(eb))) {}
+io_pool::io_pool(int threads) {
+  for (int i = 0; i < std::max(1, threads); ++i) {
+    contexts_.push_back(std::make_unique<asio::io_context>(1));
+    guards_.push_back(asio::make_work_guard(*contexts_.back()));
+  }
+}
+
+asio::io_context& io_pool::next() {
+  return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
+}
+
+void io_pool::run() {
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+  contexts_[0]->run();  // the work guards keep every context running while idle, until stop()
+  for (auto& t : threads) t.join();
+}
+
+void io_pool::stop() {
+  for (auto& c : contexts_) c->stop();
+}
+
+server::server(io_pool& pool, server_options opts, handler h, error_builder eb)
+    : impl_(std::make_shared<impl>(pool, std::move(opts), std::move(h), std::move(eb))) {}
 
 server::~server() = default;
 
@@ -260,13 +314,14 @@ void server::shutdown() {
     s->acceptor.close(ec);
   });
   std::lock_guard lock(s->mutex);
-  for (auto& [id, c] : s->connections) {
-    if (c.busy) continue;  // finishes its request, then closes
-    auto* stream = c.stream;
-    asio::post(stream->get_executor(), [s, id = id] {
-      std::lock_guard inner(s->mutex);
-      auto it = s->connections.find(id);
-      if (it != s->connections.end() && !it->second.busy) it->second.stream->cancel();
+  for (auto& [id, conn] : s->connections) {
+    auto c = conn.state;
+    // On the connection's own thread: an idle connection is closed; a busy one answers its
+    // request with "Connection: close" and then ends.
+    asio::post(c->socket.get_executor(), [c] {
+      if (c->busy || c->closed) return;
+      beast::error_code ec;
+      c->socket.cancel(ec);
     });
   }
 }

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 namespace maeul::net {
@@ -55,14 +57,35 @@ struct server_counters {
   std::atomic<std::int64_t> rejected{0};     // requests answered 400/413/431 before routing
 };
 
+// One io_context per I/O thread: a connection lives on one of them for its whole life, so its
+// coroutine never needs a strand and the contexts share no locks.
+class io_pool {
+ public:
+  explicit io_pool(int threads);
+  int size() const { return static_cast<int>(contexts_.size()); }
+  boost::asio::io_context& at(int i) { return *contexts_.at(static_cast<std::size_t>(i)); }
+  // The next context, round-robin (thread-safe).
+  boost::asio::io_context& next();
+  // Runs every context on its own thread (the calling thread runs the first) until stop().
+  void run();
+  void stop();
+
+ private:
+  std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guards_;
+  std::atomic<unsigned> next_{0};
+};
+
 class server {
  public:
-  server(boost::asio::io_context& ioc, server_options opts, handler h, error_builder eb);
+  // Accepts on the pool's first context and spreads connections over all of them.
+  server(io_pool& pool, server_options opts, handler h, error_builder eb);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and starts accepting; returns the bound port. Throws std::system_error when it cannot bind.
+  // Binds and starts accepting; returns the bound port. Throws boost::system::system_error when it
+  // cannot bind.
   std::uint16_t start();
 
   // Stops accepting, closes idle connections, and lets in-flight requests finish and answer
