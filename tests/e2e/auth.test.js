@@ -205,6 +205,22 @@ describe('auth matrix', () => {
       h.assertProblem(await h.request(ctx.d, 'GET', '/api/v1/zones', { token: t.token }), 401, 'unauthorized');
     });
 
+    test('revocation takes effect at once, even on an open keep-alive connection', async () => {
+      const t = await h.createToken(ctx.d, 'operator', 'keepalive-revoke');
+      const conn = await h.RawConn.connect(ctx.d.port);
+      try {
+        const req = `GET /api/v1/zones HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${t.token}\r\n\r\n`;
+        await conn.write(req);
+        assert.equal((await conn.readResponse()).status, 200);
+        h.assertStatus(await h.request(ctx.d, 'DELETE', `/api/v1/tokens/${encodeURIComponent(t.id)}`, { token: tokens.admin }), 204);
+        await conn.write(req);
+        const r = await conn.readResponse();
+        assert.equal(r.status, 401, `same connection after revocation: ${r.status} ${r.text}`);
+      } finally {
+        conn.destroy();
+      }
+    });
+
     test('/healthz and /readyz need no token, and ignore a bad one', async () => {
       for (const p of ['/healthz', '/readyz']) {
         h.assertStatus(await h.request(ctx.d, 'GET', p), 200, p);

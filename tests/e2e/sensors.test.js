@@ -217,6 +217,14 @@ describe('sensors', () => {
       });
     }
 
+    test('near results paginate: limit=2 walks the same sensors as one page', async () => {
+      const q = `?near=${A[0]},${A[1]},30000`;
+      const one = await list(q);
+      const walked = await h.listAll(ctx.d, `/api/v1/sensors${q}`, T, 2);
+      assert.deepEqual(ids(walked), ids(one.items));
+      for (const it of walked) assert.equal(typeof it.distance_m, 'number');
+    });
+
     test('near combines with domain', async () => {
       const b = await list(`?near=${A[0]},${A[1]},800&domain=disaster`);
       assert.deepEqual(ids(b.items).filter((i) => i.startsWith('f-')), ['f-a']);
