@@ -271,7 +271,7 @@ describe('zones', () => {
       const t0 = Date.now();
       const res = await post(h.zoneBody('big-ring', { boundary: { type: 'Polygon', coordinates: [ring] } }));
       const b = h.assertJson(res, 201);
-      assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+      assert.ok(Date.now() - t0 < 15000, `took ${Date.now() - t0} ms`);
       // a circle of radius 0.05° lat (5.56 km) squashed by cos(38.5°) in longitude
       const R = 6371.0072;
       const want = Math.PI * (0.05 * Math.PI / 180 * R) ** 2 * Math.cos(38.5 * Math.PI / 180);
