@@ -7,6 +7,7 @@
 
 #include "maeul/api/routes.hpp"
 #include "maeul/domain/registry.hpp"
+#include "maeul/ingest/ingest.hpp"
 
 namespace maeul::api {
 namespace {
@@ -218,6 +219,7 @@ void add_registry_routes(router& r, services& s) {
   });
 
   // ---- sensors
+  auto* ingest = &s.ingest;
   r.add("GET", "/api/v1/sensors", registry_readers, [&reg](context ctx) -> task<net::response> {
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
@@ -250,30 +252,35 @@ void add_registry_routes(router& r, services& s) {
     }
     co_return list_response(co_await reg.list_sensors(std::move(f), *p));
   });
-  r.add("POST", "/api/v1/sensors", admin_only, [&reg](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/sensors", admin_only, [&reg, ingest](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_sensor(*body);
     if (!v) co_return problem_response(v.error());
     auto id = v->id;
     auto res = co_await reg.create_sensor(std::move(*v));
+    ingest->invalidate(id);
     if (!res) co_return problem_response(res.error());
     co_return created("sensors", id, std::move(res.value()));
   });
   r.add("GET", "/api/v1/sensors/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
     co_return answer(co_await reg.get_sensor(ctx.params[0]));
   });
-  r.add("PATCH", "/api/v1/sensors/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+  r.add("PATCH", "/api/v1/sensors/{id}", admin_only, [&reg, ingest](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto m = merged(co_await reg.get_sensor(ctx.params[0]), *body);
     if (!m) co_return problem_response(m.error());
     auto v = domain::validate_sensor(*m, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
-    co_return answer(co_await reg.replace_sensor(std::move(*v)));
+    auto res = co_await reg.replace_sensor(std::move(*v));
+    ingest->invalidate(ctx.params[0]);
+    co_return answer(res);
   });
-  r.add("DELETE", "/api/v1/sensors/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
-    co_return answer(co_await reg.delete_sensor(ctx.params[0]));
+  r.add("DELETE", "/api/v1/sensors/{id}", admin_only, [&reg, ingest](context ctx) -> task<net::response> {
+    auto res = co_await reg.delete_sensor(ctx.params[0]);
+    ingest->invalidate(ctx.params[0]);
+    co_return answer(res);
   });
 
   // ---- facilities

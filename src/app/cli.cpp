@@ -12,12 +12,16 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/system/system_error.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/ingest/ingest.hpp"
+#include "maeul/storage/observations.hpp"
 #include "maeul/app/app.hpp"
 #include "maeul/storage/db_pool.hpp"
 #include "maeul/storage/migrations.hpp"
@@ -122,6 +126,30 @@ asio::awaitable<void> drain(net::server* server, net::io_pool* io, int grace_ms)
   io->stop();
 }
 
+// Runs an awaitable to completion on a private io_context (start-up work before serving).
+template <class T>
+T run_now(asio::awaitable<T> a) {
+  asio::io_context tmp;
+  auto f = asio::co_spawn(tmp, std::move(a), asio::use_future);
+  tmp.run();
+  return f.get();
+}
+
+// Creates the coming months' partitions every hour (idempotent; several instances may run it).
+asio::awaitable<void> partition_upkeep(storage::observation_store* store, int months_ahead) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::hours(1));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    try {
+      co_await store->ensure_partitions(ingest::system_now_us(), months_ahead);
+    } catch (const std::exception& e) {
+      spdlog::warn("partition upkeep failed (will retry in an hour): {}", e.what());
+    }
+  }
+}
+
 int serve(const config::settings& s) {
   // 1. the schema: connect and migrate before anything listens
   try {
@@ -140,6 +168,8 @@ int serve(const config::settings& s) {
 
   // 2. the modules
   storage::db_pool pool({s.db.url, s.db.pool_size, s.db.connect_timeout_s, s.db.statement_timeout_ms});
+  storage::db_pool writer_pool({s.db.url, s.ingest.writers, s.db.connect_timeout_s, s.db.statement_timeout_ms});
+  storage::observation_store observations(writer_pool, pool);
   storage::registry registry(pool);
   storage::token_store tokens(pool);
   api::authenticator auth(tokens, s.auth.bootstrap_token, s.auth.token_cache_s);
@@ -148,6 +178,18 @@ int serve(const config::settings& s) {
 
   int threads = s.http.threads > 0 ? s.http.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   net::io_pool io(threads);
+  ingest::options io_opts;
+  io_opts.writers = s.ingest.writers;
+  io_opts.max_batch_rows = std::size_t(s.ingest.max_batch_rows);
+  io_opts.max_pending_rows = std::size_t(s.ingest.max_pending_rows);
+  ingest::service ingest(observations, ingest::system_now_us, io.at(0).get_executor(), io_opts);
+  try {
+    // Partitions ahead, the sensor index and the latest values, before anything listens.
+    run_now(observations.ensure_partitions(ingest::system_now_us(), s.ingest.partitions_ahead));
+    run_now(ingest.warm());
+  } catch (const std::exception& e) {
+    return fail(exit_database, std::string("cannot load the sensor index: ") + e.what());
+  }
   net::server_options so;
   so.host = s.http.host;
   so.port = s.http.port;
@@ -158,7 +200,7 @@ int serve(const config::settings& s) {
   net::server server(
       io, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
 
-  api::services services{registry, tokens, auth, request_metrics, [&pool, &server] {
+  api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations] {
                            auto st = pool.stats();
                            const auto& c = server.counters();
                            std::string out;
@@ -178,10 +220,26 @@ int serve(const config::settings& s) {
                                   "# TYPE maeul_http_connections_timed_out_total counter\nmaeul_http_connections_timed_out_total " + std::to_string(c.timed_out.load()) + "\n";
                            out += "# HELP maeul_http_requests_rejected_total Requests rejected before routing (400, 413, 431).\n"
                                   "# TYPE maeul_http_requests_rejected_total counter\nmaeul_http_requests_rejected_total " + std::to_string(c.rejected.load()) + "\n";
+                           auto is = ingest.stats();
+                           auto ws = observations.stats();
+                           out += "# HELP maeul_ingest_readings_total Readings by outcome.\n"
+                                  "# TYPE maeul_ingest_readings_total counter\n"
+                                  "maeul_ingest_readings_total{outcome=\"accepted\"} " + std::to_string(is.accepted) + "\n"
+                                  "maeul_ingest_readings_total{outcome=\"duplicate\"} " + std::to_string(is.duplicates) + "\n"
+                                  "maeul_ingest_readings_total{outcome=\"rejected\"} " + std::to_string(is.rejected) + "\n";
+                           out += "# HELP maeul_ingest_pending_rows Rows waiting for a writer.\n"
+                                  "# TYPE maeul_ingest_pending_rows gauge\nmaeul_ingest_pending_rows " + std::to_string(is.pending_rows) + "\n";
+                           out += "# HELP maeul_ingest_batches_total Batch transactions committed or attempted.\n"
+                                  "# TYPE maeul_ingest_batches_total counter\nmaeul_ingest_batches_total " + std::to_string(ws.batches) + "\n";
+                           out += "# HELP maeul_ingest_fallbacks_total Batches that held a stored reading and took the staging path.\n"
+                                  "# TYPE maeul_ingest_fallbacks_total counter\nmaeul_ingest_fallbacks_total " + std::to_string(ws.fallbacks) + "\n";
                            return out;
-                         }};
+                         },
+                         ingest, observations, ingest::system_now_us};
   api::add_system_routes(router, services);
   api::add_registry_routes(router, services);
+  api::add_observation_routes(router, services);
+  asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
 
   // 3. listen
   std::uint16_t port = 0;
@@ -202,6 +260,7 @@ int serve(const config::settings& s) {
   });
 
   io.run();
+  writer_pool.stop();
   pool.stop();
   spdlog::info("stopped");
   return exit_ok;

@@ -1,6 +1,8 @@
 // Wiring of the route handlers onto a router.
 #pragma once
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -9,7 +11,11 @@
 namespace maeul::storage {
 class registry;
 class token_store;
+class observation_store;
 }  // namespace maeul::storage
+namespace maeul::ingest {
+class service;
+}  // namespace maeul::ingest
 
 namespace maeul::api {
 
@@ -19,12 +25,20 @@ struct services {
   authenticator& auth;
   metrics& request_metrics;
   std::function<std::string()> extra_metrics;  // Prometheus text of the other modules' gauges
+  ingest::service& ingest;
+  storage::observation_store& observations;
+  std::function<std::int64_t()> now_us;  // the clock (injectable)
 };
 
 // /healthz, /readyz, /metrics
 void add_system_routes(router& r, services& s);
 // /api/v1/zones, /sensors, /facilities, /tokens
 void add_registry_routes(router& r, services& s);
+// /api/v1/observations, /latest, /sensors/{id}/latest, /sensors/{id}/series
+void add_observation_routes(router& r, services& s);
+
+// Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
+std::optional<std::int64_t> parse_bucket(std::string_view text);
 
 // The answer for errors the HTTP layer sees before routing (400, 413, 431).
 net::response early_error(int status, std::string detail);

@@ -29,6 +29,13 @@ struct http_settings {
   int shutdown_grace_ms = 10000;
 };
 
+struct ingest_settings {
+  int writers = 2;                     // batch transactions in flight at once (own connections)
+  std::int64_t max_batch_rows = 50000;
+  std::int64_t max_pending_rows = 1000000;
+  int partitions_ahead = 2;            // monthly partitions created ahead of now
+};
+
 struct auth_settings {
   std::string bootstrap_token;  // empty: off
   int token_cache_s = 5;
@@ -47,6 +54,7 @@ struct city_settings {
 struct settings {
   db_settings db;
   http_settings http;
+  ingest_settings ingest;
   auth_settings auth;
   log_settings log;
   city_settings city;

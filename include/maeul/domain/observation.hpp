@@ -1,0 +1,49 @@
+// Readings as they arrive: parsing of the three body formats (JSON, NDJSON, CSV) into candidates,
+// each checked on its own (time, value). Registry checks (sensor, metric, range) come later, in
+// ingest, against the sensor index. Pure: the current time is an argument.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "maeul/domain/problem.hpp"
+
+namespace maeul::domain {
+
+inline constexpr std::int64_t max_future_us = 5LL * 60 * 1000000;  // readings may be 5 minutes ahead
+
+struct candidate {
+  std::string sensor;
+  std::string metric;
+  std::int64_t ts_us = 0;  // microseconds since the epoch
+  double value = 0;
+  std::size_t index = 0;   // position in the body
+};
+
+struct rejection {
+  std::size_t index = 0;
+  std::string error;
+  std::string pointer;
+};
+
+struct parsed_batch {
+  std::vector<candidate> readings;  // acceptable so far, in body order
+  std::vector<rejection> rejected;  // in body order
+  std::size_t total = 0;            // readings seen in the body
+  std::string pointer_prefix = "/";  // "/observations/" for JSON bodies: pointers are prefix + index
+};
+
+enum class body_format { json, ndjson, csv };
+
+// Parses a body. Returns a problem only when the body as a whole is unusable (not JSON, no
+// "observations" array, a CSV without the needed header, more than max_readings readings).
+outcome<parsed_batch> parse_observations(std::string_view body, body_format format, std::int64_t now_us,
+                                         std::size_t max_readings = 100000);
+
+// Splits one CSV record (RFC 4180: quotes, doubled quotes, commas inside quotes) starting at
+// `pos`; advances `pos` past the record's line end. Exposed for tests.
+std::vector<std::string> csv_record(std::string_view text, std::size_t& pos);
+
+}  // namespace maeul::domain

@@ -1,0 +1,152 @@
+// The transport-free ingest service: validate readings against the sensor index, hand them to the
+// group-commit batcher, and only after the commit update the latest values and publish them.
+// HTTP (and later MQTT) adapters feed it. No pqxx here: storage does the database work.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "maeul/domain/observation.hpp"
+#include "maeul/storage/observations.hpp"
+
+namespace maeul::ingest {
+
+template <class T>
+using task = boost::asio::awaitable<T>;
+
+// Microseconds since the epoch; injectable for tests.
+using clock_fn = std::function<std::int64_t()>;
+std::int64_t system_now_us();
+
+struct options {
+  std::size_t max_batch_rows = 50000;     // rows in one transaction at most
+  std::size_t max_pending_rows = 1000000; // queued rows beyond which requests get 503
+  int writers = 2;                        // transactions in flight at once
+  std::chrono::seconds sensor_ttl{60};    // how long a sensor's metadata is trusted
+};
+
+struct result {
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+  std::vector<domain::rejection> rejected;
+  std::size_t total = 0;
+};
+
+// A stored reading as the live feed and other listeners see it.
+struct committed_reading {
+  std::string sensor, metric, zone, domain;
+  std::int64_t ts_us = 0;
+  double value = 0;
+};
+using publisher = std::function<void(std::shared_ptr<const std::vector<committed_reading>>)>;
+
+struct latest_item {
+  std::string sensor, metric, zone, domain, kind;
+  std::int64_t ts_us = 0;
+  double value = 0;
+};
+
+struct ingest_stats {
+  std::int64_t requests = 0, accepted = 0, duplicates = 0, rejected = 0;
+  std::size_t pending_rows = 0;
+  int in_flight = 0;
+};
+
+// Gathers rows from concurrent requests into batches: a batch leaves as soon as a writer is free,
+// so batches grow with the load (group commit) and latency stays low when it is light.
+class batcher {
+ public:
+  // Batches are started and completed on `ex`; each request resumes on its own executor.
+  batcher(storage::observation_store& store, options opts, boost::asio::any_io_executor ex);
+  // Completes with this request's counts once its batch is committed. Throws storage::unavailable
+  // when the queue is full or the database cannot be reached.
+  task<storage::write_counts> submit(storage::row_batch rows);
+  // Completes when nothing is queued or in flight (for shutdown).
+  task<void> drain();
+  std::size_t pending_rows() const;
+  int in_flight() const;
+
+ private:
+  struct waiter {
+    storage::row_batch rows;
+    std::function<void(std::exception_ptr, storage::write_counts)> done;
+  };
+  void flush_locked();
+
+  storage::observation_store& store_;
+  options opts_;
+  boost::asio::any_io_executor ex_;
+  mutable std::mutex mutex_;
+  std::vector<waiter> pending_;
+  std::size_t pending_rows_ = 0;
+  int in_flight_ = 0;
+};
+
+class service {
+ public:
+  service(storage::observation_store& store, clock_fn clock, boost::asio::any_io_executor ex, options opts = {});
+
+  // Loads every sensor and the latest values. Call once before serving.
+  task<void> warm();
+
+  // Validates parsed readings (sensor, metric, declared range; `allowed` non-empty restricts the
+  // sensors), stores the good ones and answers once they are committed.
+  task<result> ingest(domain::parsed_batch batch, std::vector<std::string> allowed);
+
+  // Latest values of one sensor (nullopt: unknown sensor) and of all sensors matching the filters.
+  task<std::optional<std::vector<latest_item>>> latest_of(std::string sensor);
+  std::vector<latest_item> latest(const std::string& domain, const std::string& zone, const std::string& kind) const;
+
+  // Series id of (sensor, metric); nullopt: unknown sensor; 0: unknown metric. `metric` empty picks
+  // the only metric. `metrics_out` receives the sensor's metric names.
+  task<std::optional<std::int32_t>> series_id(std::string sensor, std::string metric,
+                                              std::vector<std::string>* metrics_out);
+
+  // Forget cached metadata of a sensor (after a registry change).
+  void invalidate(const std::string& sensor);
+
+  void set_publisher(publisher p) { publisher_ = std::move(p); }
+  batcher& writer() { return batcher_; }
+  ingest_stats stats() const;
+
+ private:
+  struct entry {
+    std::shared_ptr<const storage::sensor_meta> meta;  // null: no such sensor
+    std::chrono::steady_clock::time_point expires;
+  };
+  task<void> resolve(std::vector<std::string> ids);
+  std::shared_ptr<const storage::sensor_meta> cached(const std::string& id, bool& fresh) const;
+  void remember(const std::vector<storage::sensor_meta>& metas, const std::vector<std::string>& asked);
+
+  storage::observation_store& store_;
+  clock_fn clock_;
+  options opts_;
+  batcher batcher_;
+  publisher publisher_;
+
+  mutable std::shared_mutex index_mutex_;
+  std::unordered_map<std::string, entry> sensors_;
+  std::unordered_map<std::int32_t, std::pair<std::shared_ptr<const storage::sensor_meta>, std::size_t>> by_series_;
+
+  struct latest_value {
+    std::int64_t ts_us;
+    double value;
+  };
+  mutable std::shared_mutex latest_mutex_;
+  std::unordered_map<std::int32_t, latest_value> latest_;
+
+  std::atomic<std::int64_t> requests_{0}, accepted_{0}, duplicates_{0}, rejected_{0};
+};
+
+}  // namespace maeul::ingest

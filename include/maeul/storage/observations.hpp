@@ -1,0 +1,109 @@
+// Observations in PostgreSQL: group-committed batch writes (optimistic COPY, staging fallback for
+// duplicates), rollup upkeep in the same transaction, the sensor index for validation, latest
+// values and series queries served from rollups.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+namespace maeul::storage {
+
+class db_pool;
+template <class T>
+using task = boost::asio::awaitable<T>;
+
+struct obs_row {
+  std::int32_t series_id = 0;
+  std::int64_t ts_us = 0;
+  double value = 0;
+};
+
+// What one request's rows became: stored, or already there (or repeated earlier in the batch).
+struct write_counts {
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+};
+
+using row_batch = std::shared_ptr<const std::vector<obs_row>>;
+
+struct metric_meta {
+  std::string name;
+  std::int32_t series_id = 0;
+  std::optional<double> min, max;
+};
+
+struct sensor_meta {
+  std::string id, domain, kind, zone;  // zone "" when none
+  std::vector<metric_meta> metrics;
+};
+
+struct latest_row {
+  std::int32_t series_id = 0;
+  std::int64_t ts_us = 0;
+  double value = 0;
+};
+
+struct series_query {
+  std::int32_t series_id = 0;
+  std::int64_t from_us = 0, to_us = 0;  // [from, to)
+  std::int64_t bucket_s = 0;            // 0: raw points
+  std::string agg = "avg";              // avg|min|max|sum|count|last
+  int limit = 1000;                     // raw mode only
+};
+
+struct series_point {
+  std::int64_t ts_us = 0;
+  double value = 0;
+};
+
+struct write_stats {
+  std::int64_t batches = 0, rows = 0, fallbacks = 0, retries = 0;
+};
+
+class observation_store {
+ public:
+  // `writers` runs batch writes (one connection each); `readers` runs lookups and queries.
+  observation_store(db_pool& writers, db_pool& readers) : writers_(writers), readers_(readers) {}
+
+  // Writes the requests' rows in one transaction on a writer thread; returns counts per request,
+  // in order, once committed. Throws unavailable when the database cannot be reached.
+  task<std::vector<write_counts>> write(std::vector<row_batch> requests);
+
+  // Sensors with their metrics and series ids (series rows are created as needed).
+  task<std::vector<sensor_meta>> sensors(std::vector<std::string> ids);
+  task<std::vector<sensor_meta>> all_sensors();
+
+  // The newest value of every series (from the 1-minute rollups).
+  task<std::vector<latest_row>> latest_all();
+
+  // Buckets from the 1-hour and 1-minute rollups where they tile the range, raw rows at the edges.
+  task<std::vector<series_point>> series(series_query q);
+
+  // Creates the monthly partitions from `from_us` up to `months_ahead` months after now.
+  task<int> ensure_partitions(std::int64_t now_us, int months_ahead);
+
+  write_stats stats() const;
+
+ private:
+  db_pool& writers_;
+  db_pool& readers_;
+  struct shared_state;
+  std::shared_ptr<shared_state> state_ = make_state();
+  static std::shared_ptr<shared_state> make_state();
+};
+
+// Exposed for tests: the parts of [from, to) that the 1-hour rollups, the 1-minute rollups and raw
+// rows serve for a bucket width (seconds). Each part is {level_seconds (3600, 60 or 0 = raw), from, to}.
+struct range_part {
+  std::int64_t level_s;
+  std::int64_t from_us, to_us;
+};
+std::vector<range_part> plan_series_ranges(std::int64_t from_us, std::int64_t to_us, std::int64_t bucket_s);
+
+}  // namespace maeul::storage

@@ -1,0 +1,198 @@
+// Observation routes: ingest in three formats, latest values, and series from rollups.
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "maeul/api/routes.hpp"
+#include "maeul/domain/time.hpp"
+#include "maeul/ingest/ingest.hpp"
+#include "maeul/storage/observations.hpp"
+
+namespace maeul::api {
+namespace {
+
+using json = nlohmann::ordered_json;
+using domain::make_problem;
+using domain::problem_kind;
+
+domain::problem param_problem(std::string name, std::string detail) {
+  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
+                         {{{}, std::move(name), std::move(detail)}}};
+}
+
+std::optional<domain::body_format> format_of(const std::string& content_type) {
+  std::string ct;
+  for (char c : content_type) {
+    if (c == ';') break;
+    if (c != ' ') ct += char(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (ct == "application/json") return domain::body_format::json;
+  if (ct == "application/x-ndjson" || ct == "application/ndjson" || ct == "application/jsonl" ||
+      ct == "application/json-seq")
+    return domain::body_format::ndjson;
+  if (ct == "text/csv") return domain::body_format::csv;
+  return std::nullopt;
+}
+
+json rejected_json(const std::vector<domain::rejection>& rs) {
+  json arr = json::array();
+  for (const auto& r : rs) arr.push_back({{"index", r.index}, {"error", r.error}, {"pointer", r.pointer}});
+  return arr;
+}
+
+std::string ts_text(std::int64_t us) { return domain::format_rfc3339_ms(us); }
+
+// A time query parameter: RFC 3339 with an offset.
+domain::outcome<std::int64_t> time_param(const context& ctx, const char* name, std::int64_t fallback) {
+  auto v = ctx.query.get(name);
+  if (!v || v->empty()) return fallback;
+  auto t = domain::parse_rfc3339(*v);
+  if (!t) return param_problem(name, "must be an RFC 3339 time with an offset, e.g. 2026-11-21T10:00:00+09:00");
+  return *t;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> parse_bucket(std::string_view text) {
+  if (text.size() < 2) return std::nullopt;
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
+  if (ec != std::errc{} || p != text.data() + text.size() - 1 || n <= 0) return std::nullopt;
+  std::int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return std::nullopt;
+  }
+  if (n > 366 * 86400 / unit) return std::nullopt;
+  return n * unit;
+}
+
+void add_observation_routes(router& r, services& s) {
+  auto* ingest = &s.ingest;
+  auto* store = &s.observations;
+  auto now = s.now_us;
+
+  r.add("POST", "/api/v1/observations", role_admin | role_device, [ingest, now](context ctx) -> task<net::response> {
+    auto format = format_of(ctx.req.content_type);
+    if (!format)
+      co_return problem_response(make_problem(
+          problem_kind::unsupported_media,
+          "expected Content-Type application/json, application/x-ndjson or text/csv, got \"" +
+              ctx.req.content_type + "\""));
+    if (*format == domain::body_format::json && json_nesting_depth(ctx.req.body) > max_json_depth)
+      co_return problem_response(make_problem(problem_kind::malformed, "JSON nested too deeply"));
+    auto parsed = domain::parse_observations(ctx.req.body, *format, now());
+    if (!parsed) co_return problem_response(parsed.error());
+    // A device token bound to sensors may write only those.
+    std::vector<std::string> allowed;
+    if (ctx.who.role == "device") allowed = ctx.who.sensors;
+    auto res = co_await ingest->ingest(std::move(*parsed), std::move(allowed));
+    if (res.accepted + res.duplicates == 0) {
+      domain::problem p{problem_kind::invalid, "no reading in the batch could be accepted", {}};
+      for (const auto& rj : res.rejected) p.errors.push_back({rj.pointer, {}, rj.error});
+      if (res.total == 0) p.detail = "the batch holds no readings";
+      auto body = json::parse(p.to_json());
+      body["accepted"] = 0;
+      body["duplicates"] = 0;
+      body["rejected"] = rejected_json(res.rejected);
+      auto resp = problem_response(p);
+      resp.body = body.dump();
+      co_return resp;
+    }
+    json body = {{"accepted", res.accepted}, {"duplicates", res.duplicates}, {"rejected", rejected_json(res.rejected)}};
+    co_return json_response(200, body.dump());
+  });
+
+  r.add("GET", "/api/v1/sensors/{id}/latest", registry_readers, [ingest](context ctx) -> task<net::response> {
+    auto items = co_await ingest->latest_of(ctx.params[0]);
+    if (!items) co_return problem_response(make_problem(problem_kind::not_found, "no sensor with this id"));
+    json metrics = json::object();
+    for (const auto& it : *items) metrics[it.metric] = {{"ts", ts_text(it.ts_us)}, {"value", it.value}};
+    co_return json_response(200, json{{"sensor", ctx.params[0]}, {"metrics", metrics}}.dump());
+  });
+
+  r.add("GET", "/api/v1/latest", registry_readers, [ingest](context ctx) -> task<net::response> {
+    auto domain_ = ctx.query.get("domain").value_or("");
+    if (!domain_.empty() && !domain::is_domain(domain_))
+      co_return problem_response(
+          param_problem("domain", "must be one of mobility, energy, welfare, disaster, environment"));
+    auto items = ingest->latest(domain_, ctx.query.get("zone").value_or(""), ctx.query.get("kind").value_or(""));
+    std::string body = "{\"items\":[";
+    bool first = true;
+    for (const auto& it : items) {
+      json j = {{"sensor", it.sensor}, {"metric", it.metric}, {"ts", ts_text(it.ts_us)}, {"value", it.value},
+                {"zone", it.zone.empty() ? json(nullptr) : json(it.zone)}, {"domain", it.domain}};
+      if (!first) body += ',';
+      body += j.dump();
+      first = false;
+    }
+    body += "]}";
+    co_return json_response(200, std::move(body));
+  });
+
+  r.add("GET", "/api/v1/sensors/{id}/series", registry_readers,
+        [ingest, store, now](context ctx) -> task<net::response> {
+          auto t_now = now();
+          auto to = time_param(ctx, "to", t_now);
+          if (!to) co_return problem_response(to.error());
+          auto from = time_param(ctx, "from", *to - 24LL * 3600 * 1000000);
+          if (!from) co_return problem_response(from.error());
+          if (*from >= *to) co_return problem_response(param_problem("from", "must be before \"to\""));
+          storage::series_query q;
+          q.from_us = *from;
+          q.to_us = *to;
+          auto agg = ctx.query.get("agg").value_or("avg");
+          if (agg != "avg" && agg != "min" && agg != "max" && agg != "sum" && agg != "count" && agg != "last")
+            co_return problem_response(param_problem("agg", "must be one of avg, min, max, sum, count, last"));
+          q.agg = agg;
+          auto bucket_text = ctx.query.get("bucket");
+          if (bucket_text && !bucket_text->empty()) {
+            auto b = parse_bucket(*bucket_text);
+            if (!b) co_return problem_response(param_problem("bucket", "must look like 30s, 5m, 1h or 1d (at most 366d)"));
+            if ((*to - *from) / (*b * 1000000) > 100000)
+              co_return problem_response(param_problem("bucket", "more than 100000 buckets: widen the bucket or narrow the range"));
+            q.bucket_s = *b;
+          }
+          if (auto l = ctx.query.get("limit")) {
+            int v = 0;
+            auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+            if (ec != std::errc{} || p != l->data() + l->size() || v < 1 || v > 10000)
+              co_return problem_response(param_problem("limit", "must be an integer from 1 to 10000"));
+            q.limit = v;
+          }
+          std::vector<std::string> metrics;
+          auto metric = ctx.query.get("metric").value_or("");
+          auto id = co_await ingest->series_id(ctx.params[0], metric, &metrics);
+          if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no sensor with this id"));
+          if (*id == 0) {
+            std::string names;
+            for (const auto& m : metrics) names += (names.empty() ? "" : ", ") + m;
+            co_return problem_response(param_problem(
+                "metric", metric.empty() ? "the sensor has several metrics; choose one of: " + names
+                                         : "the sensor has no metric \"" + metric + "\"; it has: " + names));
+          }
+          q.series_id = *id;
+          if (metric.empty()) metric = metrics.front();
+          auto points = co_await store->series(q);
+          std::string body = json{{"sensor", ctx.params[0]},
+                                  {"metric", metric},
+                                  {"from", ts_text(q.from_us)},
+                                  {"to", ts_text(q.to_us)},
+                                  {"bucket", q.bucket_s ? json(*bucket_text) : json(nullptr)},
+                                  {"agg", q.bucket_s ? json(q.agg) : json(nullptr)}}
+                                 .dump();
+          body.pop_back();  // append the points without building a JSON tree for them
+          body += ",\"points\":[";
+          for (std::size_t i = 0; i < points.size(); ++i) {
+            if (i) body += ',';
+            body += "[\"" + ts_text(points[i].ts_us) + "\"," + json(points[i].value).dump() + "]";
+          }
+          body += "]}";
+          co_return json_response(200, std::move(body));
+        });
+}
+
+}  // namespace maeul::api

@@ -1,0 +1,316 @@
+// Ingest: validation against the sensor index, group commit, latest values, publication.
+#include "maeul/ingest/ingest.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <unordered_set>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "maeul/storage/db_pool.hpp"
+
+namespace maeul::ingest {
+namespace asio = boost::asio;
+
+std::int64_t system_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---- batcher
+
+batcher::batcher(storage::observation_store& store, options opts, asio::any_io_executor ex)
+    : store_(store), opts_(opts), ex_(std::move(ex)) {}
+
+task<storage::write_counts> batcher::submit(storage::row_batch rows) {
+  auto init = [this, rows = std::move(rows)](auto handler) mutable {
+    using handler_t = decltype(handler);
+    auto h = std::make_shared<handler_t>(std::move(handler));
+    auto done = [h](std::exception_ptr ep, storage::write_counts c) {
+      auto ex = asio::get_associated_executor(*h);
+      asio::post(ex, [h, ep, c]() mutable { (*h)(ep, c); });
+    };
+    std::lock_guard lock(mutex_);
+    if (pending_rows_ + rows->size() > opts_.max_pending_rows) {
+      done(std::make_exception_ptr(storage::unavailable("the ingest queue is full")), {});
+      return;
+    }
+    pending_rows_ += rows->size();
+    pending_.push_back({std::move(rows), std::move(done)});
+    flush_locked();
+  };
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, storage::write_counts)>(
+      std::move(init), asio::use_awaitable);
+}
+
+void batcher::flush_locked() {
+  while (in_flight_ < opts_.writers && !pending_.empty()) {
+    // Take whole requests up to the batch size (at least one).
+    std::size_t rows = 0, n = 0;
+    while (n < pending_.size() && (n == 0 || rows + pending_[n].rows->size() <= opts_.max_batch_rows))
+      rows += pending_[n++].rows->size();
+    auto batch = std::make_shared<std::vector<waiter>>(std::make_move_iterator(pending_.begin()),
+                                                       std::make_move_iterator(pending_.begin() + long(n)));
+    pending_.erase(pending_.begin(), pending_.begin() + long(n));
+    pending_rows_ -= rows;
+    ++in_flight_;
+    std::vector<storage::row_batch> requests;
+    requests.reserve(batch->size());
+    for (const auto& w : *batch) requests.push_back(w.rows);
+    asio::co_spawn(ex_, store_.write(std::move(requests)),
+                   [this, batch](std::exception_ptr ep, std::vector<storage::write_counts> counts) {
+                     for (std::size_t i = 0; i < batch->size(); ++i)
+                       (*batch)[i].done(ep, ep || i >= counts.size() ? storage::write_counts{} : counts[i]);
+                     std::lock_guard lock(mutex_);
+                     --in_flight_;
+                     flush_locked();
+                   });
+  }
+}
+
+task<void> batcher::drain() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (pending_rows() > 0 || in_flight() > 0) {
+    timer.expires_after(std::chrono::milliseconds(5));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+std::size_t batcher::pending_rows() const {
+  std::lock_guard lock(mutex_);
+  return pending_rows_;
+}
+
+int batcher::in_flight() const {
+  std::lock_guard lock(mutex_);
+  return in_flight_;
+}
+
+// ---- service
+
+service::service(storage::observation_store& store, clock_fn clock, asio::any_io_executor ex, options opts)
+    : store_(store), clock_(std::move(clock)), opts_(opts), batcher_(store, opts, std::move(ex)) {}
+
+task<void> service::warm() {
+  auto all = co_await store_.all_sensors();
+  std::vector<std::string> ids;
+  for (const auto& s : all) ids.push_back(s.id);
+  remember(all, ids);
+  auto latest = co_await store_.latest_all();
+  std::unique_lock lock(latest_mutex_);
+  for (const auto& l : latest) latest_[l.series_id] = {l.ts_us, l.value};
+}
+
+std::shared_ptr<const storage::sensor_meta> service::cached(const std::string& id, bool& fresh) const {
+  std::shared_lock lock(index_mutex_);
+  auto it = sensors_.find(id);
+  if (it == sensors_.end()) {
+    fresh = false;
+    return nullptr;
+  }
+  fresh = it->second.expires > std::chrono::steady_clock::now();
+  return it->second.meta;
+}
+
+void service::remember(const std::vector<storage::sensor_meta>& metas, const std::vector<std::string>& asked) {
+  auto now = std::chrono::steady_clock::now();
+  std::unique_lock lock(index_mutex_);
+  std::unordered_set<std::string> found;
+  for (const auto& m : metas) {
+    auto p = std::make_shared<const storage::sensor_meta>(m);
+    sensors_[m.id] = {p, now + opts_.sensor_ttl};
+    for (std::size_t i = 0; i < p->metrics.size(); ++i) by_series_[p->metrics[i].series_id] = {p, i};
+    found.insert(m.id);
+  }
+  // Unknown ids are remembered briefly, so a flood of bad ids cannot hammer the database.
+  for (const auto& id : asked)
+    if (!found.count(id)) sensors_[id] = {nullptr, now + std::chrono::seconds(5)};
+  if (sensors_.size() > 200000) {  // bounded: drop negative entries first
+    for (auto it = sensors_.begin(); it != sensors_.end();)
+      it = it->second.meta ? std::next(it) : sensors_.erase(it);
+  }
+}
+
+task<void> service::resolve(std::vector<std::string> ids) {
+  if (ids.empty()) co_return;
+  auto metas = co_await store_.sensors(ids);
+  remember(metas, ids);
+}
+
+void service::invalidate(const std::string& sensor) {
+  std::unique_lock lock(index_mutex_);
+  sensors_.erase(sensor);
+}
+
+task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string> allowed) {
+  ++requests_;
+  result out;
+  out.total = batch.total;
+  out.rejected = std::move(batch.rejected);
+
+  // 1. sensor metadata for every sensor named, fetching the unknown or stale ones in one query
+  std::unordered_map<std::string, std::shared_ptr<const storage::sensor_meta>> metas;
+  std::vector<std::string> missing;
+  for (const auto& c : batch.readings) {
+    if (metas.count(c.sensor)) continue;
+    bool fresh = false;
+    auto m = cached(c.sensor, fresh);
+    metas[c.sensor] = m;
+    if (!fresh) missing.push_back(c.sensor);
+  }
+  if (!missing.empty()) {
+    co_await resolve(missing);
+    for (const auto& id : missing) {
+      bool fresh = false;
+      metas[id] = cached(id, fresh);
+    }
+  }
+
+  // 2. registry checks, reading by reading
+  std::unordered_set<std::string> allowed_set(allowed.begin(), allowed.end());
+  auto rows = std::make_shared<std::vector<storage::obs_row>>();
+  rows->reserve(batch.readings.size());
+  std::vector<std::size_t> kept;  // index into batch.readings of each row
+  auto reject = [&](const domain::candidate& c, std::string why, const char* field) {
+    out.rejected.push_back({c.index, std::move(why), batch.pointer_prefix + std::to_string(c.index) + "/" + field});
+  };
+  for (std::size_t i = 0; i < batch.readings.size(); ++i) {
+    const auto& c = batch.readings[i];
+    const auto& meta = metas[c.sensor];
+    if (!meta) {
+      reject(c, "unknown sensor \"" + c.sensor + "\"", "sensor");
+      continue;
+    }
+    if (!allowed_set.empty() && !allowed_set.count(c.sensor)) {
+      reject(c, "sensor not allowed for this token", "sensor");
+      continue;
+    }
+    const storage::metric_meta* m = nullptr;
+    for (const auto& x : meta->metrics)
+      if (x.name == c.metric) m = &x;
+    if (!m) {
+      reject(c, "unknown metric \"" + c.metric + "\" for sensor \"" + c.sensor + "\"", "metric");
+      continue;
+    }
+    if ((m->min && c.value < *m->min) || (m->max && c.value > *m->max)) {
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "value %g is outside the declared range [%g, %g]", c.value,
+                    m->min ? *m->min : -INFINITY, m->max ? *m->max : INFINITY);
+      reject(c, buf, "value");
+      continue;
+    }
+    rows->push_back({m->series_id, c.ts_us, c.value});
+    kept.push_back(i);
+  }
+  std::sort(out.rejected.begin(), out.rejected.end(),
+            [](const domain::rejection& a, const domain::rejection& b) { return a.index < b.index; });
+  rejected_ += std::int64_t(out.rejected.size());
+  if (rows->empty()) co_return out;
+
+  // 3. durable: the answer waits for the commit
+  auto counts = co_await batcher_.submit(rows);
+  out.accepted = counts.accepted;
+  out.duplicates = counts.duplicates;
+  accepted_ += counts.accepted;
+  duplicates_ += counts.duplicates;
+
+  // 4. after the commit: latest values, then listeners
+  auto published = std::make_shared<std::vector<committed_reading>>();
+  {
+    std::unique_lock lock(latest_mutex_);
+    for (std::size_t k = 0; k < rows->size(); ++k) {
+      const auto& r = (*rows)[k];
+      auto it = latest_.find(r.series_id);
+      bool newer = it == latest_.end() || r.ts_us > it->second.ts_us;
+      if (newer) latest_[r.series_id] = {r.ts_us, r.value};
+      // Without duplicates every row is new; with some, publish only what moved the latest value.
+      if (publisher_ && (counts.duplicates == 0 || newer)) {
+        const auto& c = batch.readings[kept[k]];
+        const auto& meta = metas[c.sensor];
+        published->push_back({c.sensor, c.metric, meta->zone, meta->domain, r.ts_us, r.value});
+      }
+    }
+  }
+  if (publisher_ && !published->empty()) publisher_(published);
+  co_return out;
+}
+
+task<std::optional<std::vector<latest_item>>> service::latest_of(std::string sensor) {
+  bool fresh = false;
+  auto meta = cached(sensor, fresh);
+  if (!fresh) {
+    std::vector<std::string> one;  // (g++ 12: no braced lists into coroutine arguments)
+    one.push_back(sensor);
+    co_await resolve(std::move(one));
+    meta = cached(sensor, fresh);
+  }
+  if (!meta) co_return std::nullopt;
+  std::vector<latest_item> out;
+  std::shared_lock lock(latest_mutex_);
+  for (const auto& m : meta->metrics) {
+    auto it = latest_.find(m.series_id);
+    if (it == latest_.end()) continue;
+    out.push_back({meta->id, m.name, meta->zone, meta->domain, meta->kind, it->second.ts_us, it->second.value});
+  }
+  co_return out;
+}
+
+std::vector<latest_item> service::latest(const std::string& domain, const std::string& zone,
+                                         const std::string& kind) const {
+  std::vector<latest_item> out;
+  std::shared_lock lock(latest_mutex_);
+  std::shared_lock index_lock(index_mutex_);
+  for (const auto& [series, v] : latest_) {
+    auto it = by_series_.find(series);
+    if (it == by_series_.end()) continue;
+    const auto& meta = *it->second.first;
+    if ((!domain.empty() && meta.domain != domain) || (!zone.empty() && meta.zone != zone) ||
+        (!kind.empty() && meta.kind != kind))
+      continue;
+    // skip series of a sensor that was deleted or changed since (its current entry differs)
+    auto cur = sensors_.find(meta.id);
+    if (cur == sensors_.end() || cur->second.meta.get() != it->second.first.get()) continue;
+    out.push_back({meta.id, meta.metrics[it->second.second].name, meta.zone, meta.domain, meta.kind, v.ts_us, v.value});
+  }
+  std::sort(out.begin(), out.end(), [](const latest_item& a, const latest_item& b) {
+    return a.sensor != b.sensor ? a.sensor < b.sensor : a.metric < b.metric;
+  });
+  return out;
+}
+
+task<std::optional<std::int32_t>> service::series_id(std::string sensor, std::string metric,
+                                                     std::vector<std::string>* metrics_out) {
+  bool fresh = false;
+  auto meta = cached(sensor, fresh);
+  if (!fresh) {
+    std::vector<std::string> one;  // (g++ 12: no braced lists into coroutine arguments)
+    one.push_back(sensor);
+    co_await resolve(std::move(one));
+    meta = cached(sensor, fresh);
+  }
+  if (!meta) co_return std::nullopt;
+  if (metrics_out)
+    for (const auto& m : meta->metrics) metrics_out->push_back(m.name);
+  if (metric.empty() && meta->metrics.size() == 1) co_return meta->metrics[0].series_id;
+  for (const auto& m : meta->metrics)
+    if (m.name == metric) co_return m.series_id;
+  co_return 0;
+}
+
+ingest_stats service::stats() const {
+  ingest_stats s;
+  s.requests = requests_.load();
+  s.accepted = accepted_.load();
+  s.duplicates = duplicates_.load();
+  s.rejected = rejected_.load();
+  s.pending_rows = batcher_.pending_rows();
+  s.in_flight = batcher_.in_flight();
+  return s;
+}
+
+}  // namespace maeul::ingest

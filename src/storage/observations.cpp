@@ -1,0 +1,478 @@
+// Observation writes and reads. A batch is written in one transaction: COPY straight into the
+// partitioned table (the fast path), or, when the batch holds a reading already stored, COPY into
+// a staging table and INSERT ... ON CONFLICT DO NOTHING. Rollups are upserted in the same
+// transaction, so a committed reading is always reflected in them.
+#include "maeul/storage/observations.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include <pqxx/pqxx>
+#include <pqxx/tablewriter>
+#include <spdlog/spdlog.h>
+
+#include "maeul/domain/time.hpp"
+#include "maeul/storage/db_pool.hpp"
+
+namespace maeul::storage {
+
+struct observation_store::shared_state {
+  std::mutex mutex;
+  std::set<std::int64_t> months;  // partitions known to exist, by month start (epoch seconds)
+  int fast_path_skip = 0;         // batches to send straight to the staging path after a fallback
+  write_stats stats;
+};
+
+std::shared_ptr<observation_store::shared_state> observation_store::make_state() {
+  return std::make_shared<shared_state>();
+}
+
+namespace {
+
+constexpr std::int64_t us_per_s = 1000000;
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// Start of the UTC month holding t, in epoch seconds.
+std::int64_t month_start(std::int64_t ts_us) {
+  using namespace std::chrono;
+  sys_days d{days{floor_div(ts_us, 86400 * us_per_s)}};
+  year_month_day ymd{d};
+  return sys_days{ymd.year() / ymd.month() / 1}.time_since_epoch().count() * 86400LL;
+}
+
+// "2026-11-21 01:00:00.123456+00": COPY text input for timestamptz.
+void append_ts(std::string& out, std::int64_t ts_us) {
+  using namespace std::chrono;
+  std::int64_t secs = floor_div(ts_us, us_per_s);
+  std::int64_t micros = ts_us - secs * us_per_s;
+  std::int64_t days_ = floor_div(secs, 86400);
+  std::int64_t rem = secs - days_ * 86400;
+  year_month_day ymd{sys_days{days{days_}}};
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%06d+00", int(ymd.year()),
+                        unsigned(ymd.month()), unsigned(ymd.day()), int(rem / 3600), int(rem / 60 % 60),
+                        int(rem % 60), int(micros));
+  out.append(buf, std::size_t(n));
+}
+
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p);
+}
+
+template <class T>
+void append_int(std::string& out, T v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p);
+}
+
+struct item {
+  obs_row row;
+  std::int32_t req;
+};
+
+// Rollup rows of sorted items for one bucket width, as PostgreSQL array literals.
+struct rollup_arrays {
+  std::string series = "{", bucket = "{", n = "{", sum = "{", min = "{", max = "{", last_ts = "{", last = "{";
+  bool empty = true;
+  void add(std::int32_t s, std::int64_t b, std::int64_t cnt, double su, double mi, double ma, std::int64_t lt,
+           double la) {
+    auto sep = [this](std::string& a) {
+      if (!empty) a += ',';
+    };
+    sep(series), sep(bucket), sep(n), sep(sum), sep(min), sep(max), sep(last_ts), sep(last);
+    append_int(series, s);
+    append_int(bucket, b);
+    append_int(n, cnt);
+    append_number(sum, su);
+    append_number(min, mi);
+    append_number(max, ma);
+    append_int(last_ts, lt);
+    append_number(last, la);
+    empty = false;
+  }
+  void close() {
+    for (auto* a : {&series, &bucket, &n, &sum, &min, &max, &last_ts, &last}) *a += '}';
+  }
+};
+
+// Aggregates items (sorted by series, ts) into buckets of `width` seconds.
+rollup_arrays aggregate(const std::vector<item>& items, std::int64_t width) {
+  rollup_arrays out;
+  std::size_t i = 0;
+  while (i < items.size()) {
+    const auto s = items[i].row.series_id;
+    const auto b = floor_div(items[i].row.ts_us, width * us_per_s) * width;
+    std::int64_t cnt = 0;
+    double su = 0, mi = items[i].row.value, ma = items[i].row.value;
+    std::int64_t lt = items[i].row.ts_us;
+    double la = items[i].row.value;
+    while (i < items.size() && items[i].row.series_id == s &&
+           floor_div(items[i].row.ts_us, width * us_per_s) * width == b) {
+      const auto& r = items[i].row;
+      ++cnt;
+      su += r.value;
+      mi = std::min(mi, r.value);
+      ma = std::max(ma, r.value);
+      if (r.ts_us >= lt) {
+        lt = r.ts_us;
+        la = r.value;
+      }
+      ++i;
+    }
+    out.add(s, b, cnt, su, mi, ma, lt, la);
+  }
+  out.close();
+  return out;
+}
+
+std::string rollup_upsert(const char* table, int first) {
+  auto p = [first](int k) { return "$" + std::to_string(first + k); };
+  return std::string("INSERT INTO ") + table +
+         " AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
+         "SELECT s, to_timestamp(b), n, su, mi, ma, timestamptz 'epoch' + lt * interval '1 microsecond', la "
+         "FROM unnest(" + p(0) + "::int[], " + p(1) + "::bigint[], " + p(2) + "::bigint[], " + p(3) + "::float8[], " +
+         p(4) + "::float8[], " + p(5) + "::float8[], " + p(6) + "::bigint[], " + p(7) +
+         "::float8[]) AS u(s, b, n, su, mi, ma, lt, la) "
+         "ON CONFLICT (series_id, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, "
+         "min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max), "
+         "last = CASE WHEN EXCLUDED.last_ts >= r.last_ts THEN EXCLUDED.last ELSE r.last END, "
+         "last_ts = greatest(r.last_ts, EXCLUDED.last_ts)";
+}
+const std::string rollups_from_arrays_sql =
+    "WITH m AS (" + rollup_upsert("rollup_1m", 1) + ") " + rollup_upsert("rollup_1h", 9);
+
+std::string rollup_from_inserted(const char* table, const char* unit) {
+  return std::string("INSERT INTO ") + table +
+         " AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
+         "SELECT series_id, date_trunc('" + unit + "', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(value), "
+         "min(value), max(value), max(ts), (array_agg(value ORDER BY ts DESC))[1] FROM ins GROUP BY 1, 2 ORDER BY 1, 2 "
+         "ON CONFLICT (series_id, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, "
+         "min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max), "
+         "last = CASE WHEN EXCLUDED.last_ts >= r.last_ts THEN EXCLUDED.last ELSE r.last END, "
+         "last_ts = greatest(r.last_ts, EXCLUDED.last_ts)";
+}
+const std::string staging_create_sql =
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_staging "
+    "(series_id integer, ts timestamptz, value double precision, req integer) ON COMMIT DELETE ROWS";
+const std::string staging_merge_sql =
+    "WITH d AS (SELECT DISTINCT ON (series_id, ts) series_id, ts, value, req FROM ingest_staging "
+    "ORDER BY series_id, ts, req), "
+    "ins AS (INSERT INTO observations (series_id, ts, value) SELECT series_id, ts, value FROM d "
+    "ORDER BY series_id, ts ON CONFLICT DO NOTHING RETURNING series_id, ts, value), "
+    "m AS (" + rollup_from_inserted("rollup_1m", "minute") + "), "
+    "h AS (" + rollup_from_inserted("rollup_1h", "hour") + ") "
+    "SELECT d.req, count(*) FROM d JOIN ins USING (series_id, ts) GROUP BY d.req";
+
+// COPY of pre-formatted text. pqxx 6.4's stream_to keeps write_raw_line private; tablewriter is
+// its public (deprecated) way to send ready COPY text, so it is used here on purpose.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+void copy_rows(pqxx::transaction_base& tx, const char* table, const std::vector<std::string>& columns,
+               const std::vector<item>& items, bool with_req) {
+  pqxx::tablewriter stream(tx, table, columns.begin(), columns.end());
+  std::string chunk;
+  chunk.reserve(1 << 20);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    if (!chunk.empty()) chunk += '\n';
+    append_int(chunk, it.row.series_id);
+    chunk += '\t';
+    append_ts(chunk, it.row.ts_us);
+    chunk += '\t';
+    append_number(chunk, it.row.value);
+    if (with_req) {
+      chunk += '\t';
+      append_int(chunk, it.req);
+    }
+    if (chunk.size() > (1 << 20) - 128) {
+      stream.write_raw_line(chunk);  // many lines at once: COPY data is a plain stream
+      chunk.clear();
+    }
+  }
+  if (!chunk.empty()) stream.write_raw_line(chunk);
+  stream.complete();
+}
+#pragma GCC diagnostic pop
+
+std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector<item>& items,
+                                     const std::vector<row_batch>& reqs) {
+  pqxx::work tx(c, "ingest");
+  copy_rows(tx, "observations", {"series_id", "ts", "value"}, items, false);
+  auto m = aggregate(items, 60);
+  auto h = aggregate(items, 3600);
+  tx.exec_params(rollups_from_arrays_sql, m.series, m.bucket, m.n, m.sum, m.min, m.max, m.last_ts, m.last, h.series,
+                 h.bucket, h.n, h.sum, h.min, h.max, h.last_ts, h.last);
+  tx.commit();
+  std::vector<write_counts> out(reqs.size());
+  for (std::size_t i = 0; i < reqs.size(); ++i) out[i].accepted = std::int64_t(reqs[i]->size());
+  return out;
+}
+
+std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vector<item>& items,
+                                       const std::vector<row_batch>& reqs) {
+  pqxx::work tx(c, "ingest-staged");
+  tx.exec(staging_create_sql);
+  copy_rows(tx, "ingest_staging", {"series_id", "ts", "value", "req"}, items, true);
+  auto r = tx.exec(staging_merge_sql);
+  tx.commit();
+  std::vector<write_counts> out(reqs.size());
+  for (const auto& row : r) {
+    auto req = row[0].as<int>();
+    out[std::size_t(req)].accepted = row[1].as<std::int64_t>();
+  }
+  for (std::size_t i = 0; i < reqs.size(); ++i) out[i].duplicates = std::int64_t(reqs[i]->size()) - out[i].accepted;
+  return out;
+}
+
+bool is_unique_violation(const pqxx::sql_error& e) { return e.sqlstate() == "23505"; }
+bool is_retryable(const pqxx::sql_error& e) { return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; }
+
+const std::string sensors_sql =
+    "WITH ensure AS (INSERT INTO series (sensor_id, metric) "
+    "  SELECT s.id, m->>'name' FROM sensors s, jsonb_array_elements(s.metrics) m "
+    "  WHERE ($1 OR s.id = ANY($2::text[])) ON CONFLICT DO NOTHING RETURNING id, sensor_id, metric) "
+    "SELECT s.id, s.domain, s.kind, coalesce(s.zone_id, ''), m->>'name', "
+    "  coalesce((SELECT e.id FROM ensure e WHERE e.sensor_id = s.id AND e.metric = m->>'name'), "
+    "           (SELECT x.id FROM series x WHERE x.sensor_id = s.id AND x.metric = m->>'name')), "
+    "  (m->>'min')::float8, (m->>'max')::float8 "
+    "FROM sensors s, jsonb_array_elements(s.metrics) m WHERE ($1 OR s.id = ANY($2::text[])) ORDER BY s.id";
+
+std::string text_array(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char ch : v[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::vector<sensor_meta> read_sensors(pqxx::connection_base& c, bool all, const std::vector<std::string>& ids) {
+  pqxx::work tx(c);
+  auto r = tx.exec_params(sensors_sql, all, text_array(ids));
+  tx.commit();
+  std::vector<sensor_meta> out;
+  for (const auto& row : r) {
+    auto id = row[0].as<std::string>();
+    if (out.empty() || out.back().id != id) out.push_back({id, row[1].as<std::string>(), row[2].as<std::string>(),
+                                                           row[3].as<std::string>(), {}});
+    metric_meta m;
+    m.name = row[4].as<std::string>();
+    m.series_id = row[5].as<std::int32_t>();
+    if (!row[6].is_null()) m.min = row[6].as<double>();
+    if (!row[7].is_null()) m.max = row[7].as<double>();
+    out.back().metrics.push_back(std::move(m));
+  }
+  return out;
+}
+
+const std::string latest_sql =
+    "SELECT s.id, (extract(epoch FROM l.last_ts) * 1000000)::bigint, l.last FROM series s "
+    "CROSS JOIN LATERAL (SELECT last_ts, last FROM rollup_1m r WHERE r.series_id = s.id "
+    "ORDER BY bucket DESC LIMIT 1) l";
+
+std::string ts_param(int k) { return "(timestamptz 'epoch' + $" + std::to_string(k) + "::bigint * interval '1 microsecond')"; }
+
+const char* agg_expr(const std::string& agg) {
+  if (agg == "min") return "min(min)";
+  if (agg == "max") return "max(max)";
+  if (agg == "sum") return "sum(sum)";
+  if (agg == "count") return "sum(n)::float8";
+  if (agg == "last") return "(array_agg(last ORDER BY last_ts DESC))[1]";
+  return "sum(sum) / sum(n)";
+}
+
+}  // namespace
+
+std::vector<range_part> plan_series_ranges(std::int64_t from_us, std::int64_t to_us, std::int64_t bucket_s) {
+  std::vector<range_part> parts;
+  std::vector<std::int64_t> levels;
+  if (bucket_s > 0 && bucket_s % 3600 == 0) levels.push_back(3600);
+  if (bucket_s > 0 && bucket_s % 60 == 0) levels.push_back(60);
+  // Split [f, t) at the widest level that tiles some of it; recurse on the edges with finer ones.
+  auto split = [&](auto&& self, std::int64_t f, std::int64_t t, std::size_t level) -> void {
+    if (f >= t) return;
+    if (level >= levels.size()) {
+      parts.push_back({0, f, t});
+      return;
+    }
+    std::int64_t g = levels[level] * us_per_s;
+    std::int64_t a1 = floor_div(f + g - 1, g) * g;
+    std::int64_t a2 = floor_div(t, g) * g;
+    if (a1 >= a2) return self(self, f, t, level + 1);
+    self(self, f, a1, level + 1);
+    parts.push_back({levels[level], a1, a2});
+    self(self, a2, t, level + 1);
+  };
+  split(split, from_us, to_us, 0);
+  return parts;
+}
+
+task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> requests) {
+  auto state = state_;
+  return writers_.run<std::vector<write_counts>>([requests = std::move(requests), state](pqxx::connection_base& c) {
+    std::vector<item> items;
+    std::size_t total = 0;
+    for (const auto& r : requests) total += r->size();
+    items.reserve(total);
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      for (const auto& row : *requests[i]) items.push_back({row, std::int32_t(i)});
+    // One lock order for every writer: no deadlocks between concurrent batches.
+    std::sort(items.begin(), items.end(), [](const item& a, const item& b) {
+      return a.row.series_id != b.row.series_id ? a.row.series_id < b.row.series_id
+             : a.row.ts_us != b.row.ts_us       ? a.row.ts_us < b.row.ts_us
+                                                : a.req < b.req;
+    });
+    // Partitions for every month the batch touches.
+    std::set<std::int64_t> needed;
+    for (const auto& it : items) needed.insert(month_start(it.row.ts_us));
+    {
+      std::vector<std::int64_t> missing;
+      {
+        std::lock_guard lock(state->mutex);
+        for (auto m : needed)
+          if (!state->months.count(m)) missing.push_back(m);
+      }
+      for (auto m : missing) {
+        pqxx::work tx(c);
+        tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1))", m);
+        tx.commit();
+        std::lock_guard lock(state->mutex);
+        state->months.insert(m);
+      }
+    }
+    bool fast;
+    {
+      std::lock_guard lock(state->mutex);
+      fast = state->fast_path_skip == 0;
+      if (!fast) --state->fast_path_skip;
+      ++state->stats.batches;
+      state->stats.rows += std::int64_t(items.size());
+    }
+    for (int attempt = 0;; ++attempt) {
+      try {
+        if (fast) {
+          try {
+            return write_fast(c, items, requests);
+          } catch (const pqxx::sql_error& e) {
+            if (!is_unique_violation(e)) throw;
+            std::lock_guard lock(state->mutex);
+            state->fast_path_skip = 8;  // duplicates come in runs (re-sent batches, imports)
+            ++state->stats.fallbacks;
+          }
+        }
+        return write_staged(c, items, requests);
+      } catch (const pqxx::sql_error& e) {
+        if (!is_retryable(e) || attempt >= 3) throw;
+        std::lock_guard lock(state->mutex);
+        ++state->stats.retries;
+      }
+    }
+  });
+}
+
+write_stats observation_store::stats() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->stats;
+}
+
+task<std::vector<sensor_meta>> observation_store::sensors(std::vector<std::string> ids) {
+  return readers_.run<std::vector<sensor_meta>>(
+      [ids = std::move(ids)](pqxx::connection_base& c) { return read_sensors(c, false, ids); });
+}
+
+task<std::vector<sensor_meta>> observation_store::all_sensors() {
+  return readers_.run<std::vector<sensor_meta>>([](pqxx::connection_base& c) { return read_sensors(c, true, {}); });
+}
+
+task<std::vector<latest_row>> observation_store::latest_all() {
+  return readers_.run<std::vector<latest_row>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<latest_row> out;
+    for (const auto& row : tx.exec(latest_sql))
+      out.push_back({row[0].as<std::int32_t>(), row[1].as<std::int64_t>(), row[2].as<double>()});
+    return out;
+  });
+}
+
+task<std::vector<series_point>> observation_store::series(series_query q) {
+  return readers_.run<std::vector<series_point>>([q](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<series_point> out;
+    if (q.bucket_s == 0) {
+      auto r = tx.exec_params(
+          "SELECT (extract(epoch FROM ts) * 1000000)::bigint, value FROM observations WHERE series_id = $1 "
+          "AND ts >= " + ts_param(2) + " AND ts < " + ts_param(3) + " ORDER BY ts LIMIT $4",
+          q.series_id, q.from_us, q.to_us, q.limit);
+      for (const auto& row : r) out.push_back({row[0].as<std::int64_t>(), row[1].as<double>()});
+      return out;
+    }
+    // Partial aggregates (n, sum, min, max, last_ts, last) from each source, then per bucket.
+    auto parts = plan_series_ranges(q.from_us, q.to_us, q.bucket_s);
+    std::string sql = "WITH parts AS (";
+    std::vector<std::int64_t> bounds;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      const auto& p = parts[i];
+      int a = 3 + int(bounds.size()), b = a + 1;
+      bounds.push_back(p.from_us);
+      bounds.push_back(p.to_us);
+      if (i) sql += " UNION ALL ";
+      if (p.level_s == 0)
+        sql += "SELECT ts AS t, 1::bigint AS n, value AS sum, value AS min, value AS max, ts AS last_ts, value AS last "
+               "FROM observations WHERE series_id = $1 AND ts >= " + ts_param(a) + " AND ts < " + ts_param(b);
+      else
+        sql += std::string("SELECT bucket AS t, n, sum, min, max, last_ts, last FROM ") +
+               (p.level_s == 3600 ? "rollup_1h" : "rollup_1m") + " WHERE series_id = $1 AND bucket >= " +
+               ts_param(a) + " AND bucket < " + ts_param(b);
+    }
+    if (parts.empty()) return out;
+    sql += ") SELECT floor(extract(epoch FROM t) / $2)::bigint * $2, " + std::string(agg_expr(q.agg)) +
+           " FROM parts GROUP BY 1 ORDER BY 1";
+    // At most five parts (raw, 1 m, 1 h, 1 m, raw): ten bounds.
+    const auto& v = bounds;
+    const auto id = q.series_id;
+    const auto w = q.bucket_s;
+    pqxx::result r;
+    switch (v.size()) {
+      case 2: r = tx.exec_params(sql, id, w, v[0], v[1]); break;
+      case 4: r = tx.exec_params(sql, id, w, v[0], v[1], v[2], v[3]); break;
+      case 6: r = tx.exec_params(sql, id, w, v[0], v[1], v[2], v[3], v[4], v[5]); break;
+      case 8: r = tx.exec_params(sql, id, w, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); break;
+      case 10: r = tx.exec_params(sql, id, w, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]); break;
+      default: throw std::logic_error("series plan with an unexpected number of parts");
+    }
+    for (const auto& row : r) out.push_back({row[0].as<std::int64_t>() * us_per_s, row[1].as<double>()});
+    return out;
+  });
+}
+
+task<int> observation_store::ensure_partitions(std::int64_t now_us, int months_ahead) {
+  auto state = state_;
+  return writers_.run<int>([now_us, months_ahead, state](pqxx::connection_base& c) {
+    int made = 0;
+    std::int64_t m = month_start(now_us);
+    for (int i = 0; i <= months_ahead; ++i) {
+      pqxx::work tx(c);
+      tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1))", m);
+      tx.commit();
+      {
+        std::lock_guard lock(state->mutex);
+        state->months.insert(m);
+      }
+      ++made;
+      m = month_start((m + 32 * 86400) * us_per_s);
+    }
+    return made;
+  });
+}
+
+}  // namespace maeul::storage
