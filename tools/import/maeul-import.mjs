@@ -123,7 +123,8 @@ export async function run(opts, log = (s) => console.error(s)) {
       server.accepted += r.accepted;
       server.duplicates += r.duplicates;
       for (const rej of r.rejected) {
-        const reason = String(rej.error ?? 'no reason given');
+        // group by reason: the value itself is left out ("value 15.46 is outside ..." -> "value N is outside ...")
+        const reason = String(rej.error ?? 'no reason given').replace(/\bvalue -?\d[\d.eE+-]*/g, 'value N');
         const key = server.rejected.size < 50 || server.rejected.has(reason) ? reason : '(other reasons)';
         server.rejected.set(key, (server.rejected.get(key) || 0) + 1);
       }

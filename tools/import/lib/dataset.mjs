@@ -38,7 +38,6 @@ export function instant(report, tz, wall, rowLabel) {
     report.skip('row: nonexistent local time (clocks went forward)', `${rowLabel} ${wallText(wall)}`);
     return null;
   }
-  if (r.status === 'ambiguous') report.ambiguous = (report.ambiguous || 0) + 1;
   return { t: r.ms, ts: rfc3339(r.ms, r.offset), status: r.status, later: r.later };
 }
 
@@ -90,6 +89,6 @@ export function coverageNotes(report, spans, fmt, unit) {
     const parts = [];
     if (s.first > first) parts.push(`starts ${fmt(s.first)}`);
     if (s.last < last) parts.push(`ends ${fmt(s.last)}`);
-    if (parts.length) report.coverage.push(`${series}: ${parts.join(', ')} (data set: ${fmt(first)} .. ${fmt(last)}; ${s.n} ${unit})`);
+    if (parts.length) report.coverage.push(`${series}: ${parts.join(', ')} (data set: ${fmt(first)} .. ${fmt(last)}; ${s.n} ${s.n === 1 ? unit.replace(/s$/, '') : unit})`);
   }
 }

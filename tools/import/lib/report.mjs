@@ -107,7 +107,7 @@ export function formatReport(r, { dryRun } = {}) {
     line('sensors', `${r.sensors.needed} needed`);
   }
   const sk = [...r.skipped].sort((a, b) => b[1].count - a[1].count);
-  line('skipped by importer', `${fmtInt(r.skippedCount('row: '))} rows, ${fmtInt(r.skippedCount('value: '))} values`);
+  line('skipped by importer', `${plural(r.skippedCount('row: '), 'row')}, ${plural(r.skippedCount('value: '), 'value')}`);
   for (const [reason, e] of sk) {
     out.push(`  ${fmtInt(e.count).padStart(9)}  ${reason}${e.examples.length ? `  (e.g. ${e.examples.join('; ')})` : ''}`);
   }
