@@ -150,6 +150,26 @@ asio::awaitable<void> partition_upkeep(storage::observation_store* store, int mo
   }
 }
 
+// Folds rollup deltas into the rollups every interval. A failure is an alarm: logged once when
+// raised and once when cleared.
+asio::awaitable<void> rollup_compactor(storage::observation_store* store, int interval_ms) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  bool failing = false;
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(interval_ms));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    try {
+      co_await store->compact_rollups();
+      if (failing) spdlog::info("rollup compaction works again");
+      failing = false;
+    } catch (const std::exception& e) {
+      if (!failing) spdlog::warn("rollup compaction failed (readings stay safe in rollup_delta): {}", e.what());
+      failing = true;
+    }
+  }
+}
+
 int serve(const config::settings& s) {
   // 1. the schema: connect and migrate before anything listens
   try {
@@ -186,6 +206,7 @@ int serve(const config::settings& s) {
   try {
     // Partitions ahead, the sensor index and the latest values, before anything listens.
     run_now(observations.ensure_partitions(ingest::system_now_us(), s.ingest.partitions_ahead));
+    run_now(observations.compact_rollups());
     run_now(ingest.warm());
   } catch (const std::exception& e) {
     return fail(exit_database, std::string("cannot load the sensor index: ") + e.what());
@@ -240,6 +261,7 @@ int serve(const config::settings& s) {
   api::add_registry_routes(router, services);
   api::add_observation_routes(router, services);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
+  asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
 
   // 3. listen
   std::uint16_t port = 0;

@@ -42,6 +42,7 @@ const std::vector<key_def>& keys() {
       {"ingest", "max_batch_rows", kind::integer, 100, 10000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_batch_rows = v; }},
       {"ingest", "max_pending_rows", kind::integer, 1000, 100000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_pending_rows = v; }},
       {"ingest", "partitions_ahead", kind::integer, 1, 24, [](settings& s, const std::string&, std::int64_t v) { s.ingest.partitions_ahead = int(v); }},
+      {"ingest", "rollup_interval_ms", kind::integer, 50, 600000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.rollup_interval_ms = int(v); }},
       {"auth", "bootstrap_token", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.auth.bootstrap_token = v; }},
       {"auth", "token_cache_s", kind::integer, 0, 3600, [](settings& s, const std::string&, std::int64_t v) { s.auth.token_cache_s = int(v); }},
       {"log", "level", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.log.level = v; }},

@@ -75,87 +75,6 @@ struct item {
   std::int32_t req;
 };
 
-// Rollup rows of sorted items for one bucket width, as PostgreSQL array literals.
-struct rollup_arrays {
-  std::string series = "{", bucket = "{", n = "{", sum = "{", min = "{", max = "{", last_ts = "{", last = "{";
-  bool empty = true;
-  void add(std::int32_t s, std::int64_t b, std::int64_t cnt, double su, double mi, double ma, std::int64_t lt,
-           double la) {
-    auto sep = [this](std::string& a) {
-      if (!empty) a += ',';
-    };
-    sep(series), sep(bucket), sep(n), sep(sum), sep(min), sep(max), sep(last_ts), sep(last);
-    append_int(series, s);
-    append_int(bucket, b);
-    append_int(n, cnt);
-    append_number(sum, su);
-    append_number(min, mi);
-    append_number(max, ma);
-    append_int(last_ts, lt);
-    append_number(last, la);
-    empty = false;
-  }
-  void close() {
-    for (auto* a : {&series, &bucket, &n, &sum, &min, &max, &last_ts, &last}) *a += '}';
-  }
-};
-
-// Aggregates items (sorted by series, ts) into buckets of `width` seconds.
-rollup_arrays aggregate(const std::vector<item>& items, std::int64_t width) {
-  rollup_arrays out;
-  std::size_t i = 0;
-  while (i < items.size()) {
-    const auto s = items[i].row.series_id;
-    const auto b = floor_div(items[i].row.ts_us, width * us_per_s) * width;
-    std::int64_t cnt = 0;
-    double su = 0, mi = items[i].row.value, ma = items[i].row.value;
-    std::int64_t lt = items[i].row.ts_us;
-    double la = items[i].row.value;
-    while (i < items.size() && items[i].row.series_id == s &&
-           floor_div(items[i].row.ts_us, width * us_per_s) * width == b) {
-      const auto& r = items[i].row;
-      ++cnt;
-      su += r.value;
-      mi = std::min(mi, r.value);
-      ma = std::max(ma, r.value);
-      if (r.ts_us >= lt) {
-        lt = r.ts_us;
-        la = r.value;
-      }
-      ++i;
-    }
-    out.add(s, b, cnt, su, mi, ma, lt, la);
-  }
-  out.close();
-  return out;
-}
-
-std::string rollup_upsert(const char* table, int first) {
-  auto p = [first](int k) { return "$" + std::to_string(first + k); };
-  return std::string("INSERT INTO ") + table +
-         " AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
-         "SELECT s, to_timestamp(b), n, su, mi, ma, timestamptz 'epoch' + lt * interval '1 microsecond', la "
-         "FROM unnest(" + p(0) + "::int[], " + p(1) + "::bigint[], " + p(2) + "::bigint[], " + p(3) + "::float8[], " +
-         p(4) + "::float8[], " + p(5) + "::float8[], " + p(6) + "::bigint[], " + p(7) +
-         "::float8[]) AS u(s, b, n, su, mi, ma, lt, la) "
-         "ON CONFLICT (series_id, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, "
-         "min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max), "
-         "last = CASE WHEN EXCLUDED.last_ts >= r.last_ts THEN EXCLUDED.last ELSE r.last END, "
-         "last_ts = greatest(r.last_ts, EXCLUDED.last_ts)";
-}
-const std::string rollups_from_arrays_sql =
-    "WITH m AS (" + rollup_upsert("rollup_1m", 1) + ") " + rollup_upsert("rollup_1h", 9);
-
-std::string rollup_from_inserted(const char* table, const char* unit) {
-  return std::string("INSERT INTO ") + table +
-         " AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
-         "SELECT series_id, date_trunc('" + unit + "', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(value), "
-         "min(value), max(value), max(ts), (array_agg(value ORDER BY ts DESC))[1] FROM ins GROUP BY 1, 2 ORDER BY 1, 2 "
-         "ON CONFLICT (series_id, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, "
-         "min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max), "
-         "last = CASE WHEN EXCLUDED.last_ts >= r.last_ts THEN EXCLUDED.last ELSE r.last END, "
-         "last_ts = greatest(r.last_ts, EXCLUDED.last_ts)";
-}
 const std::string staging_create_sql =
     "CREATE TEMP TABLE IF NOT EXISTS ingest_staging "
     "(series_id integer, ts timestamptz, value double precision, req integer) ON COMMIT DELETE ROWS";
@@ -164,8 +83,9 @@ const std::string staging_merge_sql =
     "ORDER BY series_id, ts, req), "
     "ins AS (INSERT INTO observations (series_id, ts, value) SELECT series_id, ts, value FROM d "
     "ORDER BY series_id, ts ON CONFLICT DO NOTHING RETURNING series_id, ts, value), "
-    "m AS (" + rollup_from_inserted("rollup_1m", "minute") + "), "
-    "h AS (" + rollup_from_inserted("rollup_1h", "hour") + ") "
+    "m AS (INSERT INTO rollup_delta (series_id, bucket, n, sum, min, max, last_ts, last) "
+    "  SELECT series_id, date_trunc('minute', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(value), "
+    "  min(value), max(value), max(ts), (array_agg(value ORDER BY ts DESC))[1] FROM ins GROUP BY 1, 2) "
     "SELECT d.req, count(*) FROM d JOIN ins USING (series_id, ts) GROUP BY d.req";
 
 // COPY of pre-formatted text. pqxx 6.4's stream_to keeps write_raw_line private; tablewriter is
@@ -197,16 +117,60 @@ void copy_rows(pqxx::transaction_base& tx, const char* table, const std::vector<
   if (!chunk.empty()) stream.write_raw_line(chunk);
   stream.complete();
 }
+
+// One partial aggregate per (series, minute) of the sorted items, appended to rollup_delta.
+void copy_deltas(pqxx::transaction_base& tx, const std::vector<item>& items) {
+  pqxx::tablewriter stream(tx, "rollup_delta");
+  std::string chunk;
+  std::size_t i = 0;
+  while (i < items.size()) {
+    const auto s = items[i].row.series_id;
+    const auto b = floor_div(items[i].row.ts_us, 60 * us_per_s) * 60 * us_per_s;
+    std::int64_t n = 0;
+    double sum = 0, mn = items[i].row.value, mx = items[i].row.value, last = items[i].row.value;
+    std::int64_t last_ts = items[i].row.ts_us;
+    for (; i < items.size() && items[i].row.series_id == s &&
+           floor_div(items[i].row.ts_us, 60 * us_per_s) * 60 * us_per_s == b;
+         ++i) {
+      const auto& r = items[i].row;
+      ++n;
+      sum += r.value;
+      mn = std::min(mn, r.value);
+      mx = std::max(mx, r.value);
+      if (r.ts_us >= last_ts) {
+        last_ts = r.ts_us;
+        last = r.value;
+      }
+    }
+    if (!chunk.empty()) chunk += '\n';
+    append_int(chunk, s);
+    chunk += '\t';
+    append_ts(chunk, b);
+    chunk += '\t';
+    append_int(chunk, n);
+    for (double v : {sum, mn, mx}) {
+      chunk += '\t';
+      append_number(chunk, v);
+    }
+    chunk += '\t';
+    append_ts(chunk, last_ts);
+    chunk += '\t';
+    append_number(chunk, last);
+    if (chunk.size() > (1 << 20)) {
+      stream.write_raw_line(chunk);
+      chunk.clear();
+    }
+  }
+  if (!chunk.empty()) stream.write_raw_line(chunk);
+  stream.complete();
+}
 #pragma GCC diagnostic pop
 
 std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector<item>& items,
                                      const std::vector<row_batch>& reqs) {
   pqxx::work tx(c, "ingest");
   copy_rows(tx, "observations", {"series_id", "ts", "value"}, items, false);
-  auto m = aggregate(items, 60);
-  auto h = aggregate(items, 3600);
-  tx.exec_params(rollups_from_arrays_sql, m.series, m.bucket, m.n, m.sum, m.min, m.max, m.last_ts, m.last, h.series,
-                 h.bucket, h.n, h.sum, h.min, h.max, h.last_ts, h.last);
+  copy_deltas(tx, items);
   tx.commit();
   std::vector<write_counts> out(reqs.size());
   for (std::size_t i = 0; i < reqs.size(); ++i) out[i].accepted = std::int64_t(reqs[i]->size());
@@ -229,18 +193,38 @@ std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vect
   return out;
 }
 
+std::string upsert_tail() {
+  return " ON CONFLICT (series_id, bucket) DO UPDATE SET n = r.n + EXCLUDED.n, sum = r.sum + EXCLUDED.sum, "
+         "min = least(r.min, EXCLUDED.min), max = greatest(r.max, EXCLUDED.max), "
+         "last = CASE WHEN EXCLUDED.last_ts >= r.last_ts THEN EXCLUDED.last ELSE r.last END, "
+         "last_ts = greatest(r.last_ts, EXCLUDED.last_ts)";
+}
+// Folds every committed delta into the rollups, in one transaction; one compactor at a time.
+const std::string compact_sql =
+    "WITH d AS (DELETE FROM rollup_delta RETURNING *), "
+    "m AS (SELECT series_id, bucket, sum(n)::bigint AS n, sum(sum) AS sum, min(min) AS min, max(max) AS max, "
+    "  max(last_ts) AS last_ts, (array_agg(last ORDER BY last_ts DESC))[1] AS last FROM d GROUP BY 1, 2), "
+    "u AS (INSERT INTO rollup_1m AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
+    "  SELECT * FROM m ORDER BY 1, 2" + upsert_tail() + "), "
+    "h AS (INSERT INTO rollup_1h AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
+    "  SELECT series_id, date_trunc('hour', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(n), sum(sum), "
+    "  min(min), max(max), max(last_ts), (array_agg(last ORDER BY last_ts DESC))[1] FROM m GROUP BY 1, 2 "
+    "  ORDER BY 1, 2" + upsert_tail() + ") "
+    "SELECT count(*) FROM d";
+
 bool is_unique_violation(const pqxx::sql_error& e) { return e.sqlstate() == "23505"; }
 bool is_retryable(const pqxx::sql_error& e) { return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; }
 
+// Two statements on purpose: under READ COMMITTED the SELECT takes a new snapshot, so it also
+// sees series rows that a concurrent transaction inserted (our INSERT then did nothing).
+const std::string ensure_series_sql =
+    "INSERT INTO series (sensor_id, metric) SELECT s.id, m->>'name' FROM sensors s, jsonb_array_elements(s.metrics) m "
+    "WHERE ($1 OR s.id = ANY($2::text[])) ORDER BY 1, 2 ON CONFLICT DO NOTHING";
 const std::string sensors_sql =
-    "WITH ensure AS (INSERT INTO series (sensor_id, metric) "
-    "  SELECT s.id, m->>'name' FROM sensors s, jsonb_array_elements(s.metrics) m "
-    "  WHERE ($1 OR s.id = ANY($2::text[])) ON CONFLICT DO NOTHING RETURNING id, sensor_id, metric) "
-    "SELECT s.id, s.domain, s.kind, coalesce(s.zone_id, ''), m->>'name', "
-    "  coalesce((SELECT e.id FROM ensure e WHERE e.sensor_id = s.id AND e.metric = m->>'name'), "
-    "           (SELECT x.id FROM series x WHERE x.sensor_id = s.id AND x.metric = m->>'name')), "
-    "  (m->>'min')::float8, (m->>'max')::float8 "
-    "FROM sensors s, jsonb_array_elements(s.metrics) m WHERE ($1 OR s.id = ANY($2::text[])) ORDER BY s.id";
+    "SELECT s.id, s.domain, s.kind, coalesce(s.zone_id, ''), m->>'name', x.id, (m->>'min')::float8, "
+    "(m->>'max')::float8 FROM sensors s CROSS JOIN jsonb_array_elements(s.metrics) m "
+    "JOIN series x ON x.sensor_id = s.id AND x.metric = m->>'name' "
+    "WHERE ($1 OR s.id = ANY($2::text[])) ORDER BY s.id";
 
 std::string text_array(const std::vector<std::string>& v) {
   std::string out = "{";
@@ -258,7 +242,9 @@ std::string text_array(const std::vector<std::string>& v) {
 
 std::vector<sensor_meta> read_sensors(pqxx::connection_base& c, bool all, const std::vector<std::string>& ids) {
   pqxx::work tx(c);
-  auto r = tx.exec_params(sensors_sql, all, text_array(ids));
+  auto names = text_array(ids);
+  tx.exec_params(ensure_series_sql, all, names);
+  auto r = tx.exec_params(sensors_sql, all, names);
   tx.commit();
   std::vector<sensor_meta> out;
   for (const auto& row : r) {
@@ -277,8 +263,9 @@ std::vector<sensor_meta> read_sensors(pqxx::connection_base& c, bool all, const 
 
 const std::string latest_sql =
     "SELECT s.id, (extract(epoch FROM l.last_ts) * 1000000)::bigint, l.last FROM series s "
-    "CROSS JOIN LATERAL (SELECT last_ts, last FROM rollup_1m r WHERE r.series_id = s.id "
-    "ORDER BY bucket DESC LIMIT 1) l";
+    "CROSS JOIN LATERAL (SELECT last_ts, last FROM (SELECT last_ts, last FROM rollup_1m r WHERE r.series_id = s.id "
+    "ORDER BY bucket DESC LIMIT 1) a UNION ALL SELECT last_ts, last FROM rollup_delta d WHERE d.series_id = s.id "
+    "ORDER BY 1 DESC LIMIT 1) l";
 
 std::string ts_param(int k) { return "(timestamptz 'epoch' + $" + std::to_string(k) + "::bigint * interval '1 microsecond')"; }
 
@@ -432,7 +419,9 @@ task<std::vector<series_point>> observation_store::series(series_query q) {
       else
         sql += std::string("SELECT bucket AS t, n, sum, min, max, last_ts, last FROM ") +
                (p.level_s == 3600 ? "rollup_1h" : "rollup_1m") + " WHERE series_id = $1 AND bucket >= " +
-               ts_param(a) + " AND bucket < " + ts_param(b);
+               ts_param(a) + " AND bucket < " + ts_param(b) +
+               " UNION ALL SELECT bucket, n, sum, min, max, last_ts, last FROM rollup_delta WHERE series_id = $1 "
+               "AND bucket >= " + ts_param(a) + " AND bucket < " + ts_param(b);
     }
     if (parts.empty()) return out;
     sql += ") SELECT floor(extract(epoch FROM t) / $2)::bigint * $2, " + std::string(agg_expr(q.agg)) +
@@ -452,6 +441,16 @@ task<std::vector<series_point>> observation_store::series(series_query q) {
     }
     for (const auto& row : r) out.push_back({row[0].as<std::int64_t>() * us_per_s, row[1].as<double>()});
     return out;
+  });
+}
+
+task<std::int64_t> observation_store::compact_rollups() {
+  return readers_.run<std::int64_t>([](pqxx::connection_base& c) {
+    pqxx::work tx(c, "compact");
+    if (!tx.exec("SELECT pg_try_advisory_xact_lock(7301)")[0][0].as<bool>()) return std::int64_t(-1);
+    auto n = tx.exec(compact_sql)[0][0].as<std::int64_t>();
+    tx.commit();
+    return n;
   });
 }
 

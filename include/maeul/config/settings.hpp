@@ -34,6 +34,7 @@ struct ingest_settings {
   std::int64_t max_batch_rows = 50000;
   std::int64_t max_pending_rows = 1000000;
   int partitions_ahead = 2;            // monthly partitions created ahead of now
+  int rollup_interval_ms = 1000;       // how often rollup deltas are folded into the rollups
 };
 
 struct auth_settings {

@@ -85,6 +85,10 @@ class observation_store {
   // Buckets from the 1-hour and 1-minute rollups where they tile the range, raw rows at the edges.
   task<std::vector<series_point>> series(series_query q);
 
+  // Folds the rollup deltas committed so far into rollup_1m and rollup_1h; returns how many were
+  // folded (-1 when another compactor holds the lock). Safe to run from several instances.
+  task<std::int64_t> compact_rollups();
+
   // Creates the monthly partitions from `from_us` up to `months_ahead` months after now.
   task<int> ensure_partitions(std::int64_t now_us, int months_ahead);
 
