@@ -96,7 +96,7 @@ export function formatReport(r, { dryRun } = {}) {
   line('readings parsed', fmtInt(r.readingsParsed));
   if (r.server) {
     const s = r.server;
-    line('readings posted', `${fmtInt(s.posted)} in ${fmtInt(s.requests)} requests`);
+    line('readings posted', `${fmtInt(s.posted)} in ${plural(s.requests, 'request')}`);
     line('sensors', `${r.sensors.needed} needed: ${r.sensors.created} created, ${r.sensors.existing} existed`);
     line('accepted', fmtInt(s.accepted));
     line('duplicates', fmtInt(s.duplicates));
