@@ -1,0 +1,449 @@
+#!/usr/bin/env node
+// maeul-sim: live, plausible readings for every sensor of a running maeuld (docs/simulator.md).
+//
+//   node tools/sim/maeul-sim.mjs --url http://127.0.0.1:8080 --token TOKEN [--interval 5] [--speed 1] [--seed 42]
+//        [--scenario flood[:zone]|wildfire:zone|silent[:SENSOR]|breakdown:CORRIDOR ...] [--control-port N]
+//        [--start RFC3339] [--batch 5000] [--once] [--dry-run] [--world FILE] [--quiet]
+//
+// The token may also come from MAEUL_TOKEN. It reads the sensors from GET /api/v1/sensors and posts readings to
+// POST /api/v1/observations, so the token needs both (admin). Node 20, no packages.
+
+import { readFileSync } from 'node:fs';
+import { createModel } from './model.mjs';
+import { Schedule } from './schedule.mjs';
+import { formatLocal } from './sun.mjs';
+import { Api } from './client.mjs';
+import { startControl } from './control.mjs';
+import {
+  SCENARIOS, ScenarioError, ScenarioSet, parseSpec, specFromBody, resolve, describe, affectedSensors,
+} from './scenarios.mjs';
+
+const USAGE = `usage: maeul-sim --url URL --token TOKEN [--interval SECONDS] [--speed N] [--seed N]
+                 [--scenario flood[:ZONE]|wildfire:ZONE|silent[:SENSOR]|breakdown:CORRIDOR ...]
+                 [--control-port N] [--start RFC3339] [--batch N] [--once] [--dry-run] [--world FILE] [--quiet]
+  --url URL           maeuld's base URL (required unless --dry-run with --world)
+  --token TOKEN       API token (or env MAEUL_TOKEN); needs GET sensors and POST observations: admin
+  --interval S        seconds between ticks (default 5)
+  --speed N           simulated seconds per real second (default 1); the simulated clock never runs ahead of
+                      the real one, so with --start in the past it replays the past N times faster, then goes live
+  --start TIME        simulated start (RFC 3339; default now)
+  --seed N            deterministic world (default 42)
+  --scenario SPEC     start a scenario at once (repeatable)
+  --control-port N    control endpoint on 127.0.0.1:N (0 = any free port): GET|POST /scenario, DELETE /scenario/NAME
+  --batch N           at most N readings a request (default 5000)
+  --once              one tick, send it, exit
+  --dry-run           print readings as NDJSON on stdout instead of posting them
+  --world FILE        read sensors from a world file instead of the API (for --dry-run)
+  --quiet             only errors and the per-minute summary`;
+
+function usage(msg) {
+  if (msg) console.error(`maeul-sim: ${msg}`);
+  console.error(USAGE);
+  process.exit(64);
+}
+
+function parseArgs(argv) {
+  const o = { interval: 5, speed: 1, seed: 42, scenarios: [], batch: 5000, token: process.env.MAEUL_TOKEN || null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const eq = a.indexOf('=');
+    const [key, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    const value = () => {
+      if (inline !== undefined) return inline;
+      if (i + 1 >= argv.length) usage(`${key} needs a value`);
+      return argv[++i];
+    };
+    const num = (name, v, ok) => {
+      const n = Number(v);
+      if (v === '' || !Number.isFinite(n) || !ok(n)) usage(`bad ${name}: ${v}`);
+      return n;
+    };
+    switch (key) {
+      case '--url': o.url = value().replace(/\/+$/, ''); break;
+      case '--token': o.token = value(); break;
+      case '--interval': o.interval = num('--interval', value(), (n) => n >= 0.1 && n <= 3600); break;
+      case '--speed': o.speed = num('--speed', value(), (n) => n > 0 && n <= 100000); break;
+      case '--seed': o.seed = num('--seed', value(), (n) => Number.isInteger(n)); break;
+      case '--scenario': o.scenarios.push(value()); break;
+      case '--control-port': o.controlPort = num('--control-port', value(), (n) => Number.isInteger(n) && n >= 0 && n < 65536); break;
+      case '--batch': o.batch = num('--batch', value(), (n) => Number.isInteger(n) && n >= 1 && n <= 100000); break;
+      case '--start': {
+        const v = value();
+        const t = Date.parse(v);
+        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(v) || !Number.isFinite(t)) usage(`bad --start (RFC 3339 with an offset): ${v}`);
+        if (t > Date.now() + 1000) usage('--start must not be in the future');
+        o.start = t;
+        break;
+      }
+      case '--once': o.once = true; break;
+      case '--dry-run': o.dryRun = true; break;
+      case '--quiet': o.quiet = true; break;
+      case '--world': o.world = value(); break;
+      case '-h': case '--help': console.log(USAGE); process.exit(0); break;
+      default: usage(`unknown argument ${a}`);
+    }
+  }
+  if (!o.url && !(o.dryRun && o.world)) usage('--url is required');
+  if (!o.token && !o.world) usage('--token (or MAEUL_TOKEN) is required');
+  if (o.url && !/^https?:\/\/[^/]+/.test(o.url)) usage(`bad --url: ${o.url}`);
+  for (const s of o.scenarios) {
+    try { parseSpec(s); } catch (err) { usage(err.message); }
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const out = (line) => process.stderr.write(`${new Date().toISOString()} maeul-sim: ${line}\n`);
+const info = (line) => { if (!opts.quiet) out(line); };
+
+// --- the simulated clock -------------------------------------------------------------------------------
+
+const wall0 = Date.now();
+const sim0 = opts.start ?? wall0;
+const simNow = () => {
+  const w = Date.now();
+  return Math.min(w, sim0 + (w - wall0) * opts.speed);
+};
+
+// --- state ---------------------------------------------------------------------------------------------
+
+const stopCtl = new AbortController();
+let stopping = false;
+const api = opts.url ? new Api({ url: opts.url, token: opts.token }) : null;
+const scenarios = new ScenarioSet();
+const schedule = new Schedule(opts.interval * opts.speed * 1000);
+let model = null;
+const outbox = [];
+const OUTBOX_MAX = 200000;
+const totals = { generated: 0, sent: 0, accepted: 0, duplicates: 0, rejected: 0, errors: 0, dropped: 0, requests: 0 };
+let minute = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, errors: 0, reasons: new Map(), lastError: null };
+let backoffMs = 0;
+let sending = null;
+let wake = null;  // resolves the sender's back-off sleep early
+
+function sleep(ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() { clearTimeout(timer); wake = null; stopCtl.signal.removeEventListener('abort', done); resolve(); }
+    wake = done;
+    stopCtl.signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+// Sensors of a world file, with the zone derived from the zone boundaries where the file omits it.
+function sensorsFromWorld(file) {
+  const w = JSON.parse(readFileSync(file, 'utf8'));
+  const inRing = (pt, ring) => {
+    let inside = false;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i], [xj, yj] = ring[j];
+      if ((yi > pt[1]) !== (yj > pt[1]) && pt[0] < ((xj - xi) * (pt[1] - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  };
+  const inGeom = (pt, g) => {
+    const polys = g.type === 'MultiPolygon' ? g.coordinates : [g.coordinates];
+    return polys.some((p) => inRing(pt, p[0]) && !p.slice(1).some((hole) => inRing(pt, hole)));
+  };
+  return (w.sensors || []).map((s) => ({
+    ...s,
+    zone: s.zone ?? (w.zones || []).find((z) => z.boundary && inGeom(s.location.coordinates, z.boundary))?.id ?? null,
+  }));
+}
+
+async function loadSensors() {
+  if (opts.world) return sensorsFromWorld(opts.world);
+  let delay = 1000;
+  for (;;) {
+    try {
+      return await api.listSensors(stopCtl.signal);
+    } catch (err) {
+      if (stopping) return null;
+      if (!err.retryable) {
+        if (err.status === 401 || err.status === 403) {
+          out(`error: ${err.message} — the token must be able to read sensors and post observations (admin)`);
+          process.exit(2);
+        }
+        out(`error: ${err.message}; retrying in ${Math.round(delay / 1000)} s`);
+      } else {
+        out(`waiting for maeuld: ${err.message}; retrying in ${Math.round((err.retryAfterMs ?? delay) / 1000)} s`);
+      }
+      await sleep(err.retryAfterMs ?? delay);
+      if (stopping) return null;
+      delay = Math.min(30000, delay * 2);
+    }
+  }
+}
+
+// --- sending -------------------------------------------------------------------------------------------
+
+function enqueue(readings) {
+  outbox.push(...readings);
+  if (outbox.length > OUTBOX_MAX) {
+    const n = outbox.length - OUTBOX_MAX;
+    outbox.splice(0, n);
+    totals.dropped += n;
+    minute.dropped = (minute.dropped || 0) + n;
+  }
+  if (!sending) sending = sendLoop().finally(() => { sending = null; });
+}
+
+function noteRejections(batch, rejected) {
+  for (const r of rejected) {
+    const reading = Number.isInteger(r.index) ? batch[r.index] : null;
+    const key = String(r.error || r.detail || 'rejected');
+    const entry = minute.reasons.get(key) || { n: 0, example: reading ? `${reading.sensor}/${reading.metric}=${reading.value} @ ${reading.ts}` : '' };
+    entry.n++;
+    minute.reasons.set(key, entry);
+  }
+}
+
+async function sendLoop() {
+  let batchSize = opts.batch;
+  while (outbox.length && !stopping) {
+    const batch = outbox.slice(0, batchSize);
+    try {
+      totals.requests++;
+      const r = await api.postObservations(batch, stopCtl.signal);
+      outbox.splice(0, batch.length);
+      backoffMs = 0;
+      totals.sent += batch.length; minute.sent += batch.length;
+      totals.accepted += r.accepted; minute.accepted += r.accepted;
+      totals.duplicates += r.duplicates; minute.duplicates += r.duplicates;
+      const nrej = r.status === 422 ? Math.max(r.rejected.length, batch.length - r.accepted - r.duplicates) : r.rejected.length;
+      totals.rejected += nrej; minute.rejected += nrej;
+      noteRejections(batch, r.rejected);
+    } catch (err) {
+      if (stopping && err.message === 'stopped') break;
+      totals.errors++; minute.errors++;
+      if (err.status === 413 && batchSize > 1) {
+        batchSize = Math.max(1, Math.floor(batch.length / 2));
+        minute.lastError = `${err.message} (now at most ${batchSize} readings a request)`;
+        continue;
+      }
+      if (err.status === 400 || err.status === 415) {
+        // The daemon cannot read what we send: drop it rather than retry forever.
+        outbox.splice(0, batch.length);
+        totals.dropped += batch.length;
+        minute.lastError = `${err.message} (dropped ${batch.length} readings)`;
+        out(`error: ${minute.lastError}`);
+        continue;
+      }
+      const first = backoffMs === 0;
+      backoffMs = err.retryable ? Math.min(60000, Math.max(1000, backoffMs * 2)) : Math.min(60000, Math.max(10000, backoffMs * 2));
+      const wait = err.retryAfterMs != null ? Math.min(120000, Math.max(err.retryAfterMs, 500)) : backoffMs;
+      minute.lastError = err.message;
+      if (first) {
+        const hint = err.status === 404 || err.status === 405 ? ' (is the ingest endpoint there?)'
+          : err.status === 401 || err.status === 403 ? ' (the token must be allowed to post observations)' : '';
+        out(`${err.retryable ? 'daemon unavailable' : 'error'}: ${err.message}${hint}; keeping ${outbox.length} readings and retrying with back-off`);
+      }
+      await sleep(wait);
+    }
+  }
+}
+
+// --- ticking -------------------------------------------------------------------------------------------
+
+function tick() {
+  const t = simNow();
+  const scen = scenarios.forModel(t);
+  const due = schedule.due(model.sensors.values(), t);
+  const readings = [];
+  for (const d of due) {
+    const v = model.value(d.sensor, d.metric, d.ts, scen);
+    if (v === null) continue;
+    readings.push({ sensor: d.sensor, metric: d.metric, ts: formatLocal(d.ts), value: v });
+  }
+  totals.generated += readings.length;
+  if (opts.dryRun) {
+    for (const r of readings) process.stdout.write(JSON.stringify(r) + '\n');
+  } else if (readings.length) {
+    enqueue(readings);
+  }
+  return readings.length;
+}
+
+function logMinute() {
+  const m = minute;
+  let line = `readings sent ${m.sent}, accepted ${m.accepted}, duplicates ${m.duplicates}, rejected ${m.rejected}, errors ${m.errors}; queued ${outbox.length}`;
+  if (m.dropped) line += `, dropped ${m.dropped}`;
+  if (opts.dryRun) line = `readings generated ${totals.generated} (dry run)`;
+  const running = scenarios.running().map((s) => s.id);
+  if (running.length) line += `; scenarios ${running.join(', ')}`;
+  line += `; sim time ${formatLocal(simNow())}`;
+  out(line);
+  if (m.reasons.size) {
+    const top = [...m.reasons.entries()].sort((a, b) => b[1].n - a[1].n).slice(0, 3);
+    out(`  rejected: ${top.map(([k, v]) => `${v.n}x "${k}"${v.example ? ` (e.g. ${v.example})` : ''}`).join('; ')}`);
+  }
+  if (m.errors && m.lastError) out(`  last error: ${m.lastError}`);
+  minute = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, errors: 0, reasons: new Map(), lastError: null };
+}
+
+// --- scenarios -----------------------------------------------------------------------------------------
+
+function startScenario(spec) {
+  const now = simNow();
+  const sc = resolve(spec, model, now);
+  const r = scenarios.add(sc);
+  if (r.added) {
+    const ids = affectedSensors(sc, model);
+    schedule.force(ids);
+    const what = sc.name === 'silent' ? `sensor ${sc.sensor} stops reporting`
+      : sc.name === 'breakdown' ? `corridor "${sc.corridor}" (${ids.length} sensors)`
+        : `${ids.length} sensors in ${sc.zone ?? 'every zone'}`;
+    out(`scenario ${sc.id} started: ${what}${sc.duration ? `, over ${sc.duration / 1000} s` : ''}`);
+  }
+  return r;
+}
+
+function stopScenario(name, target) {
+  const ended = scenarios.remove(name, target, simNow());
+  for (const sc of ended) {
+    out(`scenario ${sc.id} stopped`);
+    const ids = affectedSensors(sc, model);
+    if (sc.sensor) ids.push(sc.sensor);
+    schedule.force(ids);
+  }
+  return ended.length;
+}
+
+const controlHandlers = {
+  list() {
+    const now = simNow();
+    const corridors = model ? [...model.corridors().values()].map((c) => ({ name: c.name, zones: c.zones, segments: c.segments })) : [];
+    return {
+      running: scenarios.running().map((sc) => describe(sc, now, model)),
+      available: Object.entries(SCENARIOS).map(([name, d]) => ({ name, target: d.target, target_optional: d.optional, duration_s: d.duration_s, about: d.about })),
+      zones: model ? model.zones() : [],
+      corridors,
+      sim_time: new Date(now).toISOString(),
+    };
+  },
+  add(body) {
+    let spec;
+    try {
+      spec = specFromBody(body);
+      if (!model) throw Object.assign(new Error('the sensor list is not loaded yet'), { status: 503, title: 'not ready' });
+      const r = startScenario(spec);
+      return { status: r.added ? 201 : 200, body: describe(r.scenario, simNow(), model) };
+    } catch (err) {
+      if (err instanceof ScenarioError) throw Object.assign(err, { status: 422, title: 'invalid scenario' });
+      throw err;
+    }
+  },
+  remove(name, target) {
+    return stopScenario(name, target);
+  },
+  status() {
+    return { ...totals, queued: outbox.length, sensors: model ? model.sensors.size : 0, sim_time: new Date(simNow()).toISOString(), speed: opts.speed, seed: opts.seed };
+  },
+};
+
+// --- main ----------------------------------------------------------------------------------------------
+
+let tickTimer = null, minuteTimer = null, refreshTimer = null, control = null;
+
+async function shutdown(signal) {
+  if (stopping) {
+    out(`${signal} again: exiting now`);
+    process.exit(1);
+  }
+  stopping = true;
+  info(`${signal}: stopping`);
+  clearTimeout(tickTimer); clearInterval(minuteTimer); clearInterval(refreshTimer);
+  if (control) control.close();
+  // One last try at what is queued, briefly, if the daemon was answering.
+  if (sending) {
+    if (wake) wake();  // a sender asleep in back-off gives up at once; one in flight gets 3 s to finish
+    await Promise.race([sending.catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
+    stopCtl.abort();
+    await sending?.catch(() => {});
+  }
+  if (outbox.length && api && backoffMs === 0) {
+    try {
+      const r = await Promise.race([
+        api.postObservations(outbox.slice(0, opts.batch)),
+        new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 3000)),
+      ]);
+      totals.sent += Math.min(outbox.length, opts.batch); totals.accepted += r.accepted; totals.duplicates += r.duplicates;
+      totals.rejected += r.rejected.length;
+      outbox.splice(0, opts.batch);
+    } catch { /* the daemon is going away too */ }
+  }
+  stopCtl.abort();
+  out(`stopped: ${totals.sent} readings sent in total, ${totals.accepted} accepted, ${totals.duplicates} duplicates, ${totals.rejected} rejected, ${totals.errors} errors${outbox.length ? `, ${outbox.length} unsent` : ''}`);
+  process.exit(0);
+}
+
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+async function main() {
+  info(`starting: ${opts.url || opts.world}, every ${opts.interval} s, speed ${opts.speed}, seed ${opts.seed}${opts.start ? `, from ${formatLocal(sim0)}` : ''}`);
+  if (opts.speed > 1 && opts.start == null) {
+    info('note: --speed without --start: the simulated clock cannot run ahead of the real one, so it runs at real time');
+  }
+  if (opts.controlPort != null) {
+    try {
+      control = await startControl({ port: opts.controlPort, handlers: controlHandlers });
+    } catch (err) {
+      out(`error: cannot open the control port 127.0.0.1:${opts.controlPort}: ${err.code || err.message}`);
+      process.exit(1);
+    }
+    out(`control on http://127.0.0.1:${control.address().port}/scenario`);
+  }
+  const sensors = await loadSensors();
+  if (!sensors) return;
+  model = createModel({ seed: opts.seed, sensors });
+  const metrics = [...model.sensors.values()].reduce((n, s) => n + s.metrics.size, 0);
+  info(`${model.sensors.size} sensors, ${metrics} metrics, zones: ${model.zones().join(', ') || 'none'}`);
+  for (const s of opts.scenarios) {
+    try {
+      startScenario(parseSpec(s));
+    } catch (err) {
+      out(`error: --scenario ${s}: ${err.message}`);
+      process.exit(64);
+    }
+  }
+  if (opts.once) {
+    const n = tick();
+    if (sending) await sending;
+    out(`one tick: ${n} readings; sent ${totals.sent}, accepted ${totals.accepted}, duplicates ${totals.duplicates}, rejected ${totals.rejected}, errors ${totals.errors}`);
+    if (minute.reasons.size) logMinute();
+    const code = totals.errors || (totals.rejected && !totals.accepted) ? 1 : 0;
+    process.stdout.write('', () => process.exit(code));  // a piped stdout is written asynchronously
+    return;
+  }
+  const period = opts.interval * 1000;
+  const loop = () => {
+    if (stopping) return;
+    try {
+      tick();
+    } catch (err) {
+      out(`error in tick: ${err.stack || err.message}`);
+    }
+    tickTimer = setTimeout(loop, period - (Date.now() % period) || period);
+  };
+  loop();
+  minuteTimer = setInterval(logMinute, 60000);
+  if (!opts.world) {
+    refreshTimer = setInterval(async () => {
+      try {
+        const list = await api.listSensors(stopCtl.signal);
+        if (list.length !== model.sensors.size || list.some((s) => !model.sensors.has(s.id))) {
+          model.setSensors(list);
+          info(`sensor list changed: now ${model.sensors.size} sensors`);
+        } else {
+          model.setSensors(list);  // zones, metrics or limits may have changed
+        }
+      } catch { /* keep the list we have */ }
+    }, 600000);
+  }
+}
+
+main().catch((err) => {
+  out(`fatal: ${err.stack || err.message}`);
+  process.exit(1);
+});

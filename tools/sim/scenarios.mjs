@@ -1,0 +1,183 @@
+// Scenarios of maeul-sim: parsing (`flood:downtown`, `{"name":"flood","zone":"downtown"}`), checking against
+// the loaded world, and the set of running ones. Times are in ms of the simulated clock.
+
+export const SCENARIOS = {
+  flood: { target: 'zone', optional: true, duration_s: 600,
+    about: 'heavy rain; water levels climb through attention, warning and danger stages within duration_s' },
+  wildfire: { target: 'zone', optional: false, duration_s: null,
+    about: 'dry windy weather in one zone: temperature > 30 °C, humidity < 30 %, wind > 8 m/s' },
+  silent: { target: 'sensor', optional: true, duration_s: null,
+    about: 'one sensor (by default a home_activity one) stops reporting' },
+  breakdown: { target: 'corridor', optional: false, duration_s: null,
+    about: "a bus breaks down on a corridor: its travel times jump, boardings at its stops drop" },
+};
+
+export class ScenarioError extends Error {
+  constructor(message, pointer) {
+    super(message);
+    this.pointer = pointer;
+  }
+}
+
+// "flood", "flood:downtown", "wildfire:seorak", "silent:home-station-003", "breakdown:trf-downtown-02"
+// → {name, target}. The target is checked by resolve().
+export function parseSpec(text) {
+  const s = String(text).trim();
+  const i = s.indexOf(':');
+  const name = (i < 0 ? s : s.slice(0, i)).toLowerCase();
+  const target = i < 0 ? null : s.slice(i + 1).trim() || null;
+  if (!SCENARIOS[name]) throw new ScenarioError(`unknown scenario "${name}" (one of ${Object.keys(SCENARIOS).join(', ')})`, '/name');
+  return { name, target };
+}
+
+// From a control-API body {"name","zone"|"sensor"|"corridor"|"target","duration_s"?}.
+export function specFromBody(body) {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ScenarioError('the body must be a JSON object', '');
+  if (typeof body.name !== 'string') throw new ScenarioError('"name" is required (a string)', '/name');
+  const spec = parseSpec(body.name);
+  const kind = SCENARIOS[spec.name].target;
+  for (const k of ['zone', 'sensor', 'corridor', 'target']) {
+    if (body[k] == null) continue;
+    if (typeof body[k] !== 'string' || body[k] === '') throw new ScenarioError(`"${k}" must be a non-empty string`, `/${k}`);
+    if (k !== kind && k !== 'target') throw new ScenarioError(`scenario ${spec.name} takes "${kind}", not "${k}"`, `/${k}`);
+    spec.target = body[k];
+  }
+  if (body.duration_s != null) {
+    if (typeof body.duration_s !== 'number' || !(body.duration_s >= 1) || body.duration_s > 86400 * 7) {
+      throw new ScenarioError('"duration_s" must be a number of seconds, 1 to 604800', '/duration_s');
+    }
+    spec.duration_s = body.duration_s;
+  }
+  return spec;
+}
+
+// Checks a spec against the model's world and returns a scenario object, or throws ScenarioError.
+//   flood[:zone]: the zone must have sensors; no zone = every zone.
+//   wildfire:zone.
+//   silent[:sensor]: any sensor id; none = the first home_activity sensor in a seed-stable order.
+//   breakdown:corridor: a traffic_corridor sensor id, a corridor name (attributes.corridor, case-insensitive,
+//     or a unique part of it), or a zone id with one corridor.
+export function resolve(spec, model, now) {
+  const def = SCENARIOS[spec.name];
+  const sc = { name: spec.name, zone: null, sensor: null, corridor: null, start: now, end: null,
+    duration: (spec.duration_s ?? def.duration_s ?? 0) * 1000 || null };
+  const t = spec.target;
+  if (t == null && !def.optional) throw new ScenarioError(`scenario ${spec.name} needs a ${def.target}`, `/${def.target}`);
+  if (def.target === 'zone') {
+    if (t != null) {
+      if (!model.zones().includes(t)) {
+        throw new ScenarioError(`unknown zone "${t}" (zones with sensors: ${model.zones().join(', ') || 'none'})`, '/zone');
+      }
+      sc.zone = t;
+    }
+  } else if (def.target === 'sensor') {
+    if (t != null) {
+      if (!model.sensors.has(t)) throw new ScenarioError(`unknown sensor "${t}"`, '/sensor');
+      sc.sensor = t;
+    } else {
+      const homes = [...model.sensors.values()].filter((s) => s.kind === 'home_activity')
+        .sort((a, b) => a.p(99) - b.p(99) || (a.id < b.id ? -1 : 1));
+      if (homes.length === 0) throw new ScenarioError('no home_activity sensor to silence: name a sensor', '/sensor');
+      sc.sensor = homes[0].id;
+    }
+  } else if (def.target === 'corridor') {
+    sc.corridor = findCorridor(model, t);
+  }
+  sc.id = scenarioId(sc);
+  return sc;
+}
+
+export function findCorridor(model, t) {
+  const corridors = model.corridors();
+  const names = [...corridors.keys()];
+  const s = model.sensors.get(t);
+  if (s && s.kind === 'traffic_corridor') return names.find((n) => corridors.get(n).segments.includes(t));
+  if (s) throw new ScenarioError(`sensor "${t}" is a ${s.kind}, not a traffic_corridor`, '/corridor');
+  const lower = t.toLowerCase();
+  const exact = names.filter((n) => n.toLowerCase() === lower);
+  if (exact.length === 1) return exact[0];
+  const inZone = names.filter((n) => corridors.get(n).zones.includes(t));
+  if (inZone.length === 1) return inZone[0];
+  const part = names.filter((n) => n.toLowerCase().includes(lower));
+  if (part.length === 1) return part[0];
+  const list = names.map((n) => `"${n}"`).join(', ') || 'none';
+  if (part.length > 1 || inZone.length > 1) throw new ScenarioError(`"${t}" matches several corridors: ${list}`, '/corridor');
+  throw new ScenarioError(`unknown corridor "${t}" (corridors: ${list}; or a traffic_corridor sensor id, or a zone)`, '/corridor');
+}
+
+export function scenarioId(sc) {
+  const target = sc.zone ?? sc.sensor ?? sc.corridor;
+  return target == null ? sc.name : `${sc.name}:${target}`;
+}
+
+// The scenarios of a run: the running ones, and removed ones kept for an hour so their after-effects
+// (a receding river) play out.
+export class ScenarioSet {
+  constructor() {
+    this.list = [];
+    this.version = 0;
+  }
+
+  // Adds a resolved scenario; if the same one (same id) is running, it is kept and returned with added=false.
+  add(sc) {
+    const same = this.list.find((x) => x.id === sc.id && x.end == null);
+    if (same) return { scenario: same, added: false };
+    this.list.push(sc);
+    this.version++;
+    return { scenario: sc, added: true };
+  }
+
+  // Ends running scenarios with this name (and, when given, this target). Returns those ended.
+  remove(name, target, now) {
+    const ended = [];
+    for (const sc of this.list) {
+      if (sc.end != null || sc.name !== name) continue;
+      if (target != null && ![sc.zone, sc.sensor, sc.corridor].includes(target)) continue;
+      sc.end = now;
+      ended.push(sc);
+    }
+    if (ended.length) this.version++;
+    return ended;
+  }
+
+  running() {
+    return this.list.filter((sc) => sc.end == null);
+  }
+
+  // What the model sees at time now (drops scenarios removed more than an hour ago).
+  forModel(now) {
+    this.list = this.list.filter((sc) => sc.end == null || now - sc.end < 3600e3);
+    return this.list;
+  }
+}
+
+export function describe(sc, now, model) {
+  const out = { id: sc.id, name: sc.name };
+  if (SCENARIOS[sc.name].target === 'zone') out.zone = sc.zone;
+  if (sc.sensor) out.sensor = sc.sensor;
+  if (sc.corridor) {
+    out.corridor = sc.corridor;
+    const c = model && model.corridors().get(sc.corridor);
+    if (c) { out.segments = c.segments; out.stops = c.stops; }
+  }
+  out.started_at = new Date(sc.start).toISOString();
+  out.elapsed_s = Math.max(0, Math.round((now - sc.start) / 1000));
+  if (sc.duration) out.duration_s = sc.duration / 1000;
+  out.about = SCENARIOS[sc.name].about;
+  return out;
+}
+
+// Sensors whose readings a scenario changes (so they can report at once rather than at their next slot).
+export function affectedSensors(sc, model) {
+  const inZone = (s) => sc.zone == null || s.zone === sc.zone;
+  const ids = [];
+  for (const s of model.sensors.values()) {
+    if (sc.name === 'flood' && ['water_level', 'rain_gauge', 'tide_gauge'].includes(s.kind) && inZone(s)) ids.push(s.id);
+    if (sc.name === 'wildfire' && s.kind === 'fire_weather' && inZone(s)) ids.push(s.id);
+  }
+  if (sc.name === 'breakdown') {
+    const c = model.corridors().get(sc.corridor);
+    if (c) ids.push(...c.segments, ...c.stops);
+  }
+  return ids;
+}
