@@ -93,7 +93,11 @@ void add_observation_routes(router& r, services& s) {
     if (res.accepted + res.duplicates == 0) {
       domain::problem p{problem_kind::invalid, "no reading in the batch could be accepted", {}};
       for (const auto& rj : res.rejected) p.errors.push_back({rj.pointer, {}, rj.error});
-      if (res.total == 0) p.detail = "the batch holds no readings";
+      if (res.total == 0) {
+        p.detail = "the batch holds no readings";
+        p.errors.push_back({ctx.req.content_type.rfind("application/json", 0) == 0 ? "/observations" : "", {},
+                            "at least one reading is needed"});
+      }
       auto body = json::parse(p.to_json());
       body["accepted"] = 0;
       body["duplicates"] = 0;

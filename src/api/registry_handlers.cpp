@@ -87,7 +87,7 @@ outcome<json> parse_body(const net::request& req) {
     auto j = json::parse(req.body);
     if (auto p = find_nul(j, "")) return domain::invalid({{*p, {}, "must not contain the NUL character"}});
     return j;
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     return make_problem(problem_kind::malformed, "malformed JSON: " + what);

@@ -11,9 +11,9 @@ namespace {
 std::unique_ptr<pqxx::connection> open(const pool_options& o) {
   try {
     auto c = std::make_unique<pqxx::connection>(o.url);
-    pqxx::nontransaction tx(*c);
-    tx.exec("SET TIME ZONE 'UTC'");
-    tx.exec("SET statement_timeout = " + std::to_string(o.statement_timeout_ms));  // a number, not input
+    // set_variable: pqxx applies these again when it reconnects (activate()).
+    c->set_variable("TimeZone", "'UTC'");
+    c->set_variable("statement_timeout", std::to_string(o.statement_timeout_ms));  // a number, not input
     return c;
   } catch (const pqxx::broken_connection& e) {
     std::string why = e.what();
@@ -26,11 +26,40 @@ std::unique_ptr<pqxx::connection> open(const pool_options& o) {
 
 }  // namespace
 
-std::exception_ptr translate_db_error(std::exception_ptr ep) {
+// A lost connection shows as broken_connection, or as an SQL error of class 08 (connection
+// exception) or 57P (the server terminated the session: admin shutdown, crash, restart).
+bool is_lost_connection(std::exception_ptr ep) {
   try {
     std::rethrow_exception(ep);
-  } catch (const pqxx::broken_connection& e) {
-    return std::make_exception_ptr(unavailable(std::string("database connection lost: ") + e.what()));
+  } catch (const pqxx::broken_connection&) {
+    return true;
+  } catch (const pqxx::sql_error& e) {
+    const auto& st = e.sqlstate();
+    return st.rfind("08", 0) == 0 || st.rfind("57P", 0) == 0;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool reconnect_after(std::exception_ptr ep, pqxx::connection_base& c) {
+  if (!is_lost_connection(ep)) return false;
+  try {
+    c.disconnect();
+    c.activate();
+    return c.is_open();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::exception_ptr translate_db_error(std::exception_ptr ep) {
+  if (!is_lost_connection(ep)) return ep;
+  try {
+    std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    std::string why = e.what();
+    if (auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
+    return std::make_exception_ptr(unavailable("database connection lost: " + why));
   } catch (...) {
     return ep;
   }
@@ -113,7 +142,7 @@ void db_pool::worker_loop() {
     } catch (const std::exception& e) {
       spdlog::error("database job escaped its handler: {}", e.what());
     }
-    if (conn && !conn->is_open()) {
+    if (conn && !conn->is_open()) {  // lost and not recovered by the job: open a new one next time
       conn.reset();
       --connected_;
     }

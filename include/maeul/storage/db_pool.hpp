@@ -48,6 +48,9 @@ struct pool_stats {
 
 // Turns a lost connection (pqxx::broken_connection) into storage::unavailable; other errors pass.
 std::exception_ptr translate_db_error(std::exception_ptr ep);
+// When `ep` is a lost connection, reconnects `c` (e.g. after a server restart or a terminated
+// backend) and returns true: the job may run again once. Otherwise returns false.
+bool reconnect_after(std::exception_ptr ep, pqxx::connection_base& c);
 
 class db_pool {
  public:
@@ -109,11 +112,18 @@ boost::asio::awaitable<R> db_pool::run(F f) {
     };
     submit(
         [f = std::move(f), done](pqxx::connection_base& c) mutable {
-          try {
-            std::optional<R> v(f(c));
-            done(nullptr, std::move(v));
-          } catch (...) {
-            done(translate_db_error(std::current_exception()), std::nullopt);
+          for (int attempt = 0;; ++attempt) {
+            try {
+              std::optional<R> v(f(c));
+              done(nullptr, std::move(v));
+              return;
+            } catch (...) {
+              auto ep = std::current_exception();
+              // A connection found dead (idle while the server restarted): once more, on a new one.
+              if (attempt == 0 && reconnect_after(ep, c)) continue;
+              done(translate_db_error(ep), std::nullopt);
+              return;
+            }
           }
         },
         [done](std::exception_ptr ep) { done(ep, std::nullopt); });
