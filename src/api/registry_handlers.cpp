@@ -61,14 +61,24 @@ domain::problem param_problem(std::string name, std::string detail) {
                          {{{}, std::move(name), std::move(detail)}}};
 }
 
+std::string pointer_token(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
 // Finds the first string (key or value) holding a NUL character, which PostgreSQL cannot store.
 std::optional<std::string> find_nul(const json& j, const std::string& pointer) {
   if (j.is_string()) {
     if (j.get_ref<const std::string&>().find('\0') != std::string::npos) return pointer;
   } else if (j.is_object()) {
     for (const auto& [k, v] : j.items()) {
-      if (k.find('\0') != std::string::npos) return pointer + "/" + k;
-      if (auto p = find_nul(v, pointer + "/" + k)) return p;
+      if (k.find('\0') != std::string::npos) return pointer + "/" + pointer_token(k);
+      if (auto p = find_nul(v, pointer + "/" + pointer_token(k))) return p;
     }
   } else if (j.is_array()) {
     for (std::size_t i = 0; i < j.size(); ++i)
@@ -341,6 +351,11 @@ void add_registry_routes(router& r, services& s) {
     auto t = co_await tokens.create(std::move(*v));
     auto id = json::parse(t.json).at("id").get<std::string>();
     co_return created("tokens", id, std::move(t.json));
+  });
+  r.add("GET", "/api/v1/tokens/{id}", admin_only, [&tokens](context ctx) -> task<net::response> {
+    auto t = co_await tokens.get(ctx.params[0]);
+    if (!t) co_return problem_response(make_problem(problem_kind::not_found, "no active token with this id"));
+    co_return json_response(200, std::move(*t));
   });
   r.add("DELETE", "/api/v1/tokens/{id}", admin_only, [&tokens, &auth](context ctx) -> task<net::response> {
     if (!co_await tokens.revoke(ctx.params[0]))

@@ -268,6 +268,9 @@ task<net::response> router::dispatch(net::request req) {
   } catch (const std::exception& e) {
     spdlog::error("request failed: {} {}: {}", method, idx >= 0 ? routes_[idx].pattern : "?", e.what());
     res = problem_response(domain::make_problem(domain::problem_kind::internal, "an internal error occurred"));
+  } catch (...) {
+    spdlog::error("request failed: {} {}: a non-standard exception", method, idx >= 0 ? routes_[idx].pattern : "?");
+    res = problem_response(domain::make_problem(domain::problem_kind::internal, "an internal error occurred"));
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_.observe(metric, method, res.status, secs);

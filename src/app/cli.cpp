@@ -93,6 +93,9 @@ cli parse_args(int argc, char** argv) {
       auto kv = value(a);
       auto eq = kv.find('=');
       if (eq == std::string::npos) throw std::invalid_argument("--set needs SECTION.KEY=VALUE");
+      bool known = false;
+      for (const auto& [dotted, env] : config::setting_names()) known = known || dotted == kv.substr(0, eq);
+      if (!known) throw std::invalid_argument("--set: unknown setting \"" + kv.substr(0, eq) + "\"");
       c.overrides[env_name_of(kv.substr(0, eq))] = kv.substr(eq + 1);
     } else if (a == "--role") c.role = value(a);
     else if (a == "--name") c.name = value(a);
@@ -107,7 +110,10 @@ cli parse_args(int argc, char** argv) {
   return c;
 }
 
-int fail(int code, const std::string& line) {
+// Prints one line (the first line of `text`: PostgreSQL errors carry DETAIL/HINT lines) and
+// returns the exit code.
+int fail(int code, const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
   std::fprintf(stderr, "maeuld: %s\n", line.c_str());
   return code;
 }
@@ -318,6 +324,8 @@ int run(int argc, char** argv) {
     return fail(exit_config, std::string("config error: ") + e.what());
   }
   setup_logging(s.log);
+  // libpq's connect timeout for every connection, the start-up ones included (a URL may override it).
+  ::setenv("PGCONNECT_TIMEOUT", std::to_string(s.db.connect_timeout_s).c_str(), 0);
 
   if (c.command == "migrate") {
     try {
@@ -348,6 +356,8 @@ int run(int argc, char** argv) {
       return exit_ok;
     } catch (const storage::unavailable& e) {
       return fail(exit_database, e.what());
+    } catch (const storage::schema_too_new& e) {
+      return fail(exit_schema, e.what());
     } catch (const std::exception& e) {
       return fail(exit_database, std::string("token create failed: ") + e.what());
     }

@@ -126,7 +126,9 @@ void validate(settings& s) {
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   bool ok = false;
   for (auto* l : levels) ok = ok || s.log.level == l;
-  if (!ok) throw config_error("log.level must be one of trace, debug, info, warn, error; got \"" + s.log.level + "\"");
+  if (!ok)
+    throw config_error("log.level must be one of trace, debug, info, warn, error, critical, off; got \"" + s.log.level +
+                       "\"");
   if (s.log.format != "auto" && s.log.format != "text" && s.log.format != "json")
     throw config_error("log.format must be auto, text or json; got \"" + s.log.format + "\"");
   if (!s.auth.bootstrap_token.empty() && s.auth.bootstrap_token.size() < 16)

@@ -27,7 +27,7 @@ void add(std::vector<field_error>& errors, std::string pointer, std::string deta
   errors.push_back({std::move(pointer), {}, std::move(detail)});
 }
 
-// Checks that `body` is an object; reports "/" otherwise.
+// Checks that `body` is an object; reports the whole body (pointer "") otherwise.
 bool require_object(const json& body, std::vector<field_error>& errors) {
   if (!body.is_object()) {
     add(errors, "", "the body must be a JSON object");
@@ -59,7 +59,7 @@ void check_name(const json& body, bool required, localized_name& out, std::vecto
   }
   if (it->is_string()) {  // a plain string is taken as both languages
     out.ko = out.en = it->get<std::string>();
-    if (out.ko.empty()) add(errors, "/name", "must not be empty");
+    if (out.ko.empty() || out.ko.size() > 200) add(errors, "/name", "must be a string of 1-200 bytes");
     return;
   }
   if (!it->is_object()) {

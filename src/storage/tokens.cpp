@@ -22,6 +22,7 @@ const std::string lookup_sql =
     "SELECT id, name, role, to_json(sensors)::text FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL";
 const std::string list_sql = "SELECT id, " + token_json +
                              " FROM api_tokens WHERE revoked_at IS NULL AND id > $1 ORDER BY id LIMIT $2";
+const std::string get_sql = "SELECT " + token_json + " FROM api_tokens WHERE id = $1 AND revoked_at IS NULL";
 const std::string revoke_sql =
     "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id";
 
@@ -106,6 +107,15 @@ task<page> token_store::list(page_request req) {
     for (int i = 0; i < int(r.size()) && i < req.limit; ++i) p.items.push_back(r[i][1].as<std::string>());
     if (int(r.size()) > req.limit) p.last_id = r[req.limit - 1][0].as<std::string>();
     return p;
+  });
+}
+
+task<std::optional<std::string>> token_store::get(std::string id) {
+  return pool_.run<std::optional<std::string>>([id](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params(get_sql, id);
+    if (r.empty()) return std::optional<std::string>{};
+    return std::optional<std::string>(r[0][0].as<std::string>());
   });
 }
 

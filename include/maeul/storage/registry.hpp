@@ -95,6 +95,7 @@ class token_store {
   task<std::optional<principal>> lookup(std::string token_hash);
   task<created_token> create(domain::token_input t);
   task<page> list(page_request req);
+  task<std::optional<std::string>> get(std::string id);  // an active token's record (no secret)
   task<bool> revoke(std::string id);
 
  private:
