@@ -218,7 +218,11 @@ task<net::response> router::dispatch(net::request req) {
   std::string method = req.method;
   net::response res;
   try {
-    if (idx < 0) {
+    if (idx < 0 && allow.empty() && fallback_ && (req.method == "GET" || req.method == "HEAD") &&
+        req.path.rfind("/api/", 0) != 0 && req.path.rfind("/public/v1/", 0) != 0) {
+      res = fallback_(req);
+      if (req.method == "HEAD") res.body.clear();
+    } else if (idx < 0) {
       if (allow.empty()) {
         res = problem_response(domain::make_problem(domain::problem_kind::not_found, "no such resource: " + req.path));
       } else {

@@ -1,6 +1,7 @@
 // maeuld's commands: serve, migrate, token create. The one place that reads config and wires
 // the modules together; strict at start (one clear line and a non-zero exit), forgiving after.
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -20,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/api/static_files.hpp"
 #include "maeul/ingest/ingest.hpp"
 #include "maeul/storage/observations.hpp"
 #include "maeul/app/app.hpp"
@@ -265,6 +267,15 @@ int serve(const config::settings& s) {
                          ingest, observations, ingest::system_now_us};
   api::add_system_routes(router, services);
   api::add_registry_routes(router, services);
+  std::error_code exe_ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_ec);
+  auto web_root = api::find_web_root(s.http.web_root, exe);
+  auto web = std::make_shared<api::static_files>(web_root);
+  if (web->empty())
+    spdlog::warn("no dashboard files in {} (run scripts/build); the API works without them", web_root.string());
+  else
+    spdlog::info("dashboard: {} files from {}", web->size(), web_root.string());
+  router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match); });
   api::add_observation_routes(router, services);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);

@@ -38,6 +38,7 @@ const std::vector<key_def>& keys() {
       {"http", "read_timeout_ms", kind::integer, 100, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.http.read_timeout_ms = int(v); }},
       {"http", "idle_timeout_ms", kind::integer, 100, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.http.idle_timeout_ms = int(v); }},
       {"http", "shutdown_grace_ms", kind::integer, 0, 600000, [](settings& s, const std::string&, std::int64_t v) { s.http.shutdown_grace_ms = int(v); }},
+      {"http", "web_root", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.http.web_root = v; }},
       {"ingest", "writers", kind::integer, 1, 32, [](settings& s, const std::string&, std::int64_t v) { s.ingest.writers = int(v); }},
       {"ingest", "max_batch_rows", kind::integer, 100, 10000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_batch_rows = v; }},
       {"ingest", "max_pending_rows", kind::integer, 1000, 100000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_pending_rows = v; }},

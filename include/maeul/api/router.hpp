@@ -88,6 +88,9 @@ class router {
   // Answers one request; never throws.
   task<net::response> dispatch(net::request req);
 
+  // Answers GET/HEAD requests that match no route and are outside /api/ (the dashboard's files).
+  void set_fallback(std::function<net::response(const net::request&)> f) { fallback_ = std::move(f); }
+
   struct route_info {
     std::string method, pattern;
     unsigned roles;
@@ -112,6 +115,7 @@ class router {
   metrics& metrics_;
   std::vector<route> routes_;
   int unmatched_metric_ = -1;
+  std::function<net::response(const net::request&)> fallback_;
 };
 
 }  // namespace maeul::api

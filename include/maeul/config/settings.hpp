@@ -27,6 +27,7 @@ struct http_settings {
   int read_timeout_ms = 15000;
   int idle_timeout_ms = 60000;
   int shutdown_grace_ms = 10000;
+  std::string web_root;            // dashboard files; empty: found next to the executable
 };
 
 struct ingest_settings {

@@ -1,0 +1,33 @@
+// The operator dashboard's static files (web/dist, built at build time), held in memory and
+// served with ETags. Paths that are not files get index.html (client-side routing).
+#pragma once
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "maeul/net/http.hpp"
+
+namespace maeul::api {
+
+class static_files {
+ public:
+  // Loads every file under `root` (nothing when it does not exist).
+  explicit static_files(const std::filesystem::path& root);
+  bool empty() const { return files_.empty(); }
+  std::size_t size() const { return files_.size(); }
+  // The answer for GET `path` (already percent-decoded); `if_none_match` from the request.
+  net::response get(const std::string& path, const std::string& if_none_match) const;
+
+ private:
+  struct file {
+    std::string body, type, etag;
+    bool immutable = false;  // hashed asset names: cache for a year
+  };
+  std::map<std::string, file> files_;
+};
+
+// Where the dashboard's files are: `configured` when set, else next to the executable
+// (../web/dist from build/maeuld, or ./web), else web/dist under the working directory.
+std::filesystem::path find_web_root(const std::string& configured, const std::filesystem::path& exe);
+
+}  // namespace maeul::api
