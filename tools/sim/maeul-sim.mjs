@@ -229,6 +229,10 @@ async function sendLoop() {
         out(`error: ${minute.lastError}`);
         continue;
       }
+      if (opts.once) {
+        out(`error: ${err.message}`);
+        break;
+      }
       const first = backoffMs === 0;
       backoffMs = err.retryable ? Math.min(60000, Math.max(1000, backoffMs * 2)) : Math.min(60000, Math.max(10000, backoffMs * 2));
       const wait = err.retryAfterMs != null ? Math.min(120000, Math.max(err.retryAfterMs, 500)) : backoffMs;
