@@ -1,0 +1,64 @@
+// Time-series charts (uPlot) in the dashboard's colours, times in the city's time zone.
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { CITY_TZ } from './format.js';
+import { locale, t } from './i18n.js';
+
+export const PALETTE = ['#5cc8ff', '#ffd166', '#06d6a0', '#ef8fff', '#ff9f5a', '#a0b4ff', '#e0e0e0', '#7ee081'];
+
+const axis = (extra = {}) => ({
+  stroke: '#b7c6d6',
+  grid: { stroke: 'rgba(160,180,200,0.12)', width: 1 },
+  ticks: { stroke: 'rgba(160,180,200,0.25)', width: 1 },
+  font: '12px system-ui, sans-serif',
+  ...extra,
+});
+
+// series: [{label, color, dash, width, points?}] ; data: [xs(sec), ys...]
+export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false }) {
+  const fmt = valueFmt || ((v) => (v == null ? '–' : String(v)));
+  const width = Math.max(200, el.clientWidth || 400);
+  const opts = {
+    width,
+    height,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), CITY_TZ), // ticks on the city's hours and days
+    cursor: { drag: { x: true, y: false }, focus: { prox: 24 } },
+    legend: { live: true },
+    scales: { x: { time: true } },
+    axes: [axis({ values: xTicks, space: 70 }), axis({ size: 56, values: (u, vals) => vals.map(fmt), label: yLabel, labelSize: yLabel ? 18 : 0 })],
+    series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : fmtFull(v)) },
+      ...series.map((s, i) => ({
+        label: s.label,
+        stroke: s.color || PALETTE[i % PALETTE.length],
+        width: s.width ?? 2,
+        dash: s.dash,
+        spanGaps: s.spanGaps ?? spanGaps,
+        points: { show: s.points ?? false, size: 4 },
+        value: (u, v) => fmt(v),
+      }))],
+  };
+  const chart = new uPlot(opts, data, el);
+  const ro = new ResizeObserver(() => {
+    const w = Math.max(200, el.clientWidth);
+    if (Math.abs(w - chart.width) > 2) chart.setSize({ width: w, height });
+  });
+  ro.observe(el);
+  return {
+    chart,
+    setData(d) { chart.setData(d); },
+    destroy() { ro.disconnect(); chart.destroy(); },
+  };
+}
+
+// Ticks in the city's time: hours and minutes, with the date under the first tick of each day;
+// dates only over longer spans.
+function intl(opts) { return new Intl.DateTimeFormat(locale(), { timeZone: CITY_TZ, hour12: false, ...opts }); }
+function fmtFull(sec) { return intl({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(sec * 1000)); }
+function xTicks(u, splits) {
+  const span = (u.scales.x.max ?? 0) - (u.scales.x.min ?? 0);
+  const day = intl({ month: 'short', day: 'numeric' });
+  const hm = intl({ hour: '2-digit', minute: '2-digit' });
+  const key = (s) => day.format(new Date(s * 1000));
+  if (span > 3 * 86400) return splits.map((s) => day.format(new Date(s * 1000)));
+  return splits.map((s, i) => (i === 0 || key(splits[i - 1]) !== key(s) ? `${hm.format(new Date(s * 1000))}\n${key(s)}` : hm.format(new Date(s * 1000))));
+}

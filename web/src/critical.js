@@ -1,0 +1,113 @@
+// A critical alert draws attention at once: a banner on every screen, the tab title, an assertive
+// announcement for screen readers and (unless turned off) a short alarm tone.
+import { h, replace, announce } from './dom.js';
+import { on } from './bus.js';
+import { t } from './i18n.js';
+import { openCritical } from './store.js';
+import { noteDialog, alertTitle, alertWhere, alertValue } from './dialogs.js';
+
+const SOUND_KEY = 'maeul.sound';
+let flashTimer = null;
+let titleTimer = null;
+let seen = new Set();
+
+export function soundEnabled() {
+  try { return localStorage.getItem(SOUND_KEY) !== 'off'; } catch { return true; }
+}
+export function setSound(onOff) {
+  try { localStorage.setItem(SOUND_KEY, onOff ? 'on' : 'off'); } catch { /* ignore */ }
+}
+
+let audio = null;
+function beep() {
+  if (!soundEnabled()) return;
+  try {
+    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+    if (audio.state === 'suspended') audio.resume();
+    const now = audio.currentTime;
+    for (let i = 0; i < 3; i++) {
+      const o = audio.createOscillator();
+      const g = audio.createGain();
+      o.type = 'square';
+      o.frequency.value = i % 2 ? 660 : 880;
+      g.gain.setValueAtTime(0.0001, now + i * 0.28);
+      g.gain.exponentialRampToValueAtTime(0.12, now + i * 0.28 + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.28 + 0.22);
+      o.connect(g).connect(audio.destination);
+      o.start(now + i * 0.28);
+      o.stop(now + i * 0.28 + 0.25);
+    }
+  } catch { /* no audio */ }
+}
+
+function renderBanner() {
+  const el = document.getElementById('crit-banner');
+  if (!el) return;
+  const list = openCritical();
+  if (!list.length) {
+    el.hidden = true;
+    el.classList.remove('flash');
+    document.body.classList.remove('has-critical');
+    stopTitle();
+    return;
+  }
+  const a = list[0];
+  el.hidden = false;
+  document.body.classList.add('has-critical');
+  replace(el,
+    h('span', { class: 'crit-icon', 'aria-hidden': 'true' }, '⚠'),
+    h('strong', { class: 'crit-label' }, t('crit_banner')),
+    h('span', { class: 'crit-text' },
+      h('span', { class: 'crit-rule' }, alertTitle(a)),
+      h('span', { class: 'crit-where' }, alertWhere(a)),
+      alertValue(a) ? h('span', { class: 'crit-value' }, alertValue(a)) : null,
+      list.length > 1 ? h('span', { class: 'crit-more' }, t('crit_more', { n: list.length - 1 })) : null),
+    h('span', { class: 'crit-actions' },
+      h('a', { href: '/alerts', class: 'btn btn-small btn-inverse' }, t('crit_view')),
+      h('button', {
+        type: 'button', class: 'btn btn-small btn-inverse', 'data-action': 'banner-ack',
+        onclick: () => noteDialog(a, 'ack'),
+      }, t('crit_ack'))));
+  startTitle(list.length);
+}
+
+function startTitle(n) {
+  if (titleTimer) return;
+  const base = document.title.replace(/^\(\S+\) /, '');
+  let on = false;
+  titleTimer = setInterval(() => {
+    on = !on;
+    const clean = document.title.replace(/^\(\S+\) /, '');
+    document.title = on ? `(⚠ ${n}) ${clean}` : clean;
+  }, 1000);
+  document.title = `(⚠ ${n}) ${base}`;
+}
+function stopTitle() {
+  clearInterval(titleTimer);
+  titleTimer = null;
+  document.title = document.title.replace(/^\(\S+\) /, '');
+}
+
+function flash() {
+  const el = document.getElementById('crit-banner');
+  if (!el) return;
+  el.classList.remove('flash');
+  void el.offsetWidth; // restart the animation
+  el.classList.add('flash');
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => el.classList.remove('flash'), 6000);
+}
+
+export function initCritical() {
+  on('critical', (a) => {
+    if (seen.has(a.id)) return;
+    seen.add(a.id);
+    renderBanner();
+    flash();
+    beep();
+    announce(`${t('crit_banner')}: ${alertTitle(a)} — ${alertWhere(a)} ${alertValue(a)}`, true);
+  });
+  on('changes', (c) => { if (c.alerts) renderBanner(); });
+  on('shell', () => renderBanner());
+  on('lang', () => { stopTitle(); });
+}

@@ -1,0 +1,77 @@
+// The note dialog for acknowledging and resolving alerts (a modal <dialog>: focus stays inside, Esc closes).
+import { h, toast, announce } from './dom.js';
+import { t, nameOf } from './i18n.js';
+import { api, ApiError } from './api.js';
+import { applyAlert, state } from './store.js';
+import { withUnit } from './format.js';
+
+export function alertTitle(a) {
+  return nameOf(a.rule_name, a.rule || a.kind || `#${a.id}`);
+}
+
+export function alertWhere(a) {
+  const zone = state.zoneById.get(a.zone);
+  const parts = [];
+  if (zone) parts.push(nameOf(zone.name, zone.id)); else if (a.zone) parts.push(a.zone);
+  if (a.sensor) parts.push(a.sensor);
+  return parts.join(' · ');
+}
+
+export function alertValue(a) {
+  if (a.value === null || a.value === undefined) return '';
+  const s = state.sensors.get(a.sensor);
+  const unit = s?.metrics?.find((m) => m.name === a.metric)?.unit;
+  return withUnit(a.value, unit);
+}
+
+// action: 'ack' | 'resolve'. Resolves to the updated alert, or null when cancelled.
+export function noteDialog(alert, action) {
+  return new Promise((resolve) => {
+    const title = action === 'ack' ? t('al_ack_title') : t('al_resolve_title');
+    const note = h('textarea', { name: 'note', id: 'alert-note', rows: 3, maxlength: 2000, 'aria-describedby': 'alert-note-hint' });
+    const err = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const submit = h('button', { type: 'submit', class: `btn ${action === 'ack' ? 'btn-primary' : 'btn-ok'}`, 'data-action': `confirm-${action}` },
+      action === 'ack' ? t('al_ack') : t('al_resolve'));
+    const form = h('form', { method: 'dialog', class: 'dialog-form' },
+      h('h2', { class: 'dialog-title' }, title),
+      h('div', { class: `dialog-alert sev-${alert.severity}` },
+        h('span', { class: `sev-badge sev-${alert.severity}` }, t(`sev_${alert.severity}`)),
+        h('strong', {}, alertTitle(alert)),
+        h('span', { class: 'muted' }, alertWhere(alert)),
+        alertValue(alert) ? h('span', { class: 'mono' }, alertValue(alert)) : null),
+      h('label', { for: 'alert-note' }, t('al_note')),
+      note,
+      h('p', { id: 'alert-note-hint', class: 'hint' }, t('al_note_hint')),
+      err,
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'btn', onclick: () => dlg.close('cancel') }, t('cancel')),
+        submit));
+    const dlg = h('dialog', { class: 'dialog', 'aria-label': title }, form);
+    let result = null;
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      submit.disabled = true;
+      err.hidden = true;
+      try {
+        const body = note.value.trim() ? { note: note.value.trim() } : {};
+        result = await api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, { method: 'POST', body });
+        applyAlert(result);
+        const msg = action === 'ack' ? t('al_done_ack') : t('al_done_resolve');
+        toast(msg);
+        announce(msg);
+        dlg.close('done');
+      } catch (ex) {
+        submit.disabled = false;
+        err.hidden = false;
+        err.textContent = ex instanceof ApiError && ex.status === 409 ? t('al_conflict') : t('load_failed', { msg: ex.message });
+        if (ex instanceof ApiError && ex.status === 409) {
+          api(`/api/v1/alerts/${encodeURIComponent(alert.id)}`).then(applyAlert).catch(() => {});
+        }
+      }
+    });
+    dlg.addEventListener('close', () => { dlg.remove(); resolve(result); });
+    document.body.append(dlg);
+    dlg.showModal();
+    note.focus();
+  });
+}

@@ -1,0 +1,72 @@
+// KPI catalogue and the city's latest values with a short trend, for the overview tiles.
+import { api, ApiError, query } from './api.js';
+
+let cache = null;
+let cacheAt = 0;
+const TTL_MS = 120000;
+export const TREND_DAYS = 14;
+
+function statusOf(e) {
+  if (e instanceof ApiError && e.notAvailable) return 'unavailable';
+  if (e instanceof ApiError && e.forbidden) return 'forbidden';
+  return 'error';
+}
+
+export async function kpiCatalogue() {
+  const res = await api('/api/v1/kpis');
+  return res.items || [];
+}
+
+// → {status, items:[{kpi, value, start, target, trend:[[t, v]], zones:[{zone, value}]}], error}
+export async function kpiSummary({ force = false } = {}) {
+  if (!force && cache && Date.now() - cacheAt < TTL_MS) return cache;
+  let out;
+  try {
+    const kpis = await kpiCatalogue();
+    const from = new Date(Date.now() - TREND_DAYS * 86400000).toISOString();
+    const items = await Promise.all(kpis.map(async (k) => {
+      let values = [];
+      try {
+        const res = await api(`/api/v1/kpis/${encodeURIComponent(k.id)}/values${query({ period: 'day', from })}`);
+        values = res.values || [];
+      } catch { /* a KPI without values */ }
+      const city = values.filter((v) => v.zone === null || v.zone === undefined).sort((a, b) => a.start.localeCompare(b.start));
+      const last = city[city.length - 1];
+      const latestByZone = new Map();
+      for (const v of values) if (v.zone) { const c = latestByZone.get(v.zone); if (!c || c.start < v.start) latestByZone.set(v.zone, v); }
+      return {
+        kpi: k,
+        value: last ? last.value : null,
+        start: last ? last.start : null,
+        target: last?.target ?? k.target,
+        trend: city.map((v) => [v.start, v.value]),
+        zones: [...latestByZone.values()],
+      };
+    }));
+    out = { status: 'ok', items };
+  } catch (e) {
+    // Without the operator routes, the public summary still has the latest values and targets.
+    try {
+      const pub = await api('/public/v1/kpis');
+      out = {
+        status: 'ok',
+        items: (pub.items || []).map((p) => ({
+          kpi: { id: p.kpi, name: p.name, unit: p.unit, direction: p.direction, target: p.target, domain: p.domain },
+          value: p.city?.value ?? null, start: p.city?.start ?? null, target: p.target, trend: [],
+          zones: (p.zones || []).map((z) => ({ zone: z.zone, value: z.value })),
+        })),
+      };
+    } catch {
+      out = { status: statusOf(e), items: [], error: e };
+    }
+  }
+  cache = out;
+  cacheAt = Date.now();
+  return out;
+}
+
+// Does a value meet its target? null when unknown.
+export function meets(kpi, value, target) {
+  if (value === null || value === undefined || target === null || target === undefined) return null;
+  return kpi.direction === 'lower_is_better' ? value <= target : value >= target;
+}

@@ -1,0 +1,189 @@
+// The live feed: WebSocket /api/v1/live with reconnection (exponential back-off with jitter), a heartbeat,
+// replay of missed alert events (`since`), and a polling fallback while the server has no live feed.
+import { api, getToken, ApiError } from './api.js';
+import { state, changed, applyObservation, applyAlertEvent, loadLatest, loadAlerts } from './store.js';
+
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 30000;
+const PING_EVERY_MS = 20000;
+const SILENCE_LIMIT_MS = 50000; // no message at all for this long: the connection is dead
+export const POLL_EVERY_S = 5;
+
+let ws = null;
+let attempt = 0;
+let retryTimer = null;
+let pingTimer = null;
+let pollTimer = null;
+let lastMessageAt = 0;
+let stopped = true;
+let everOpened = false;
+
+function setLive(status, extra = {}) {
+  state.live = { status, ...extra };
+  changed('live');
+}
+
+export function startLive() {
+  stopped = false;
+  attempt = 0;
+  window.addEventListener('online', onOnline);
+  window.addEventListener('offline', onOffline);
+  document.addEventListener('visibilitychange', onVisible);
+  connect();
+}
+
+export function stopLive() {
+  stopped = true;
+  window.removeEventListener('online', onOnline);
+  window.removeEventListener('offline', onOffline);
+  document.removeEventListener('visibilitychange', onVisible);
+  clearTimeout(retryTimer);
+  clearInterval(pingTimer);
+  clearInterval(pollTimer);
+  pollTimer = null;
+  if (ws) { ws.onclose = null; try { ws.close(1000); } catch { /* closed */ } }
+  ws = null;
+}
+
+// The operator asks for it (or the network came back): try at once.
+export function reconnectNow() {
+  if (stopped) return;
+  clearTimeout(retryTimer);
+  attempt = 0;
+  if (ws && ws.readyState <= 1) return;
+  connect();
+}
+
+function onOnline() { state.online = true; changed('live'); reconnectNow(); }
+function onOffline() { state.online = false; changed('live'); }
+function onVisible() {
+  if (document.visibilityState === 'visible' && state.live.status === 'retrying') reconnectNow();
+}
+
+function wsUrl() {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  // Browsers cannot set headers on a WebSocket: the contract takes the token as access_token here.
+  return `${proto}//${location.host}/api/v1/live?access_token=${encodeURIComponent(getToken())}`;
+}
+
+function connect() {
+  if (stopped) return;
+  clearTimeout(retryTimer);
+  setLive('connecting');
+  let opened = false;
+  let sock;
+  try {
+    sock = new WebSocket(wsUrl());
+  } catch {
+    scheduleRetry();
+    return;
+  }
+  ws = sock;
+  sock.onopen = () => {
+    opened = true;
+    everOpened = true;
+    lastMessageAt = Date.now();
+    const sub = { type: 'subscribe', domains: [], zones: [], sensors: [], alerts: true };
+    if (state.lastEventId !== null) sub.since = state.lastEventId;
+    sock.send(JSON.stringify(sub));
+    clearInterval(pingTimer);
+    pingTimer = setInterval(() => {
+      if (Date.now() - lastMessageAt > SILENCE_LIMIT_MS) { try { sock.close(4000, 'silent'); } catch { /* closed */ } return; }
+      if (sock.readyState === 1) sock.send('{"type":"ping"}');
+    }, PING_EVERY_MS);
+  };
+  sock.onmessage = (ev) => {
+    lastMessageAt = Date.now();
+    let msg;
+    try { msg = JSON.parse(ev.data); } catch { return; }
+    switch (msg.type) {
+      case 'observation': applyObservation(msg); break;
+      case 'alert': applyAlertEvent(msg); break;
+      case 'hello':
+        // A first connection starts from the server's latest event; the alert list comes from REST.
+        if (state.lastEventId === null && typeof msg.event_id === 'number') state.lastEventId = msg.event_id;
+        break;
+      case 'subscribed': {
+        const wasLive = state.live.status === 'live';
+        attempt = 0;
+        stopPolling();
+        setLive('live');
+        if (!wasLive) resync();
+        break;
+      }
+      default: break; // pong, notice
+    }
+  };
+  sock.onclose = (ev) => {
+    clearInterval(pingTimer);
+    if (ws === sock) ws = null;
+    if (stopped) return;
+    if (!opened && !everOpened) {
+      // Never connected: is there a live feed at all?
+      probe().then((kind) => {
+        if (kind === 'missing') startPolling();
+        else if (kind === 'forbidden') { setLive('forbidden'); startPolling(); }
+        else scheduleRetry();
+      });
+      return;
+    }
+    if (ev.code === 1008 && /token|auth/i.test(ev.reason || '')) { probe(); }
+    scheduleRetry();
+  };
+  sock.onerror = () => { /* onclose follows */ };
+}
+
+// After a (re)connection: what happened while we were away.
+function resync() {
+  loadLatest();
+  loadAlerts();
+}
+
+function scheduleRetry() {
+  if (stopped) return;
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
+  const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+  attempt++;
+  setLive(state.online ? 'retrying' : 'offline', { retryAt: Date.now() + delay });
+  retryTimer = setTimeout(connect, delay);
+}
+
+// GET /api/v1/live without an upgrade: 404 means the server has no live feed (yet).
+async function probe() {
+  try {
+    await api('/api/v1/live');
+    return 'present';
+  } catch (e) {
+    if (e instanceof ApiError) {
+      if (e.status === 404) return 'missing';
+      if (e.status === 403) return 'forbidden';
+      if (e.status === 401) return 'unauthorized';
+      if (e.network) return 'network';
+    }
+    return 'present';
+  }
+}
+
+// Fallback while there is no live feed: refresh the latest values and alerts, and look for the feed again.
+function startPolling() {
+  if (pollTimer) return;
+  if (state.live.status !== 'forbidden') setLive('polling');
+  let n = 0;
+  const tick = async () => {
+    const before = state.live.status;
+    n++;
+    if (await loadLatest()) state.lastReadingAt = Date.now();
+    if (n % 3 === 1) await loadAlerts();
+    if (before === 'polling' && n % 12 === 0) {
+      // once a minute: has the live feed appeared?
+      if ((await probe()) !== 'missing') { stopPolling(); attempt = 0; connect(); }
+    }
+  };
+  pollTimer = setInterval(tick, POLL_EVERY_S * 1000);
+  tick();
+}
+
+function stopPolling() {
+  clearInterval(pollTimer);
+  pollTimer = null;
+}

@@ -1,0 +1,235 @@
+// The Maeul operator dashboard: shell, routing, session.
+import './styles.css';
+import { h, replace, announce } from './dom.js';
+import { on, emit } from './bus.js';
+import { t, lang, setLang } from './i18n.js';
+import { getToken, clearToken } from './api.js';
+import { state, loadRegistry, loadLatest, loadAlerts } from './store.js';
+import { startLive, stopLive, reconnectNow, POLL_EVERY_S } from './live.js';
+import { clock, ago } from './format.js';
+import { initCritical, soundEnabled, setSound } from './critical.js';
+
+import loginView from './views/login.js';
+import overviewView from './views/overview.js';
+import mapView from './views/map.js';
+import alertsView from './views/alerts.js';
+import incidentsView from './views/incidents.js';
+import kpisView from './views/kpis.js';
+import publicView from './views/public.js';
+
+const routes = {
+  '/': { view: overviewView, nav: 'nav_overview' },
+  '/map': { view: mapView, nav: 'nav_map' },
+  '/alerts': { view: alertsView, nav: 'nav_alerts' },
+  '/incidents': { view: incidentsView, nav: 'nav_incidents' },
+  '/kpis': { view: kpisView, nav: 'nav_kpis' },
+  '/login': { view: loginView, bare: true, public: true },
+  '/transparency': { view: publicView, bare: true, public: true },
+};
+const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis'];
+
+const app = document.getElementById('app');
+let current = null; // { path, view instance }
+let sessionStarted = false;
+let shell = null;
+
+export function navigate(path, { replace: rep = false } = {}) {
+  if (path === location.pathname + location.search) { render(); return; }
+  if (rep) history.replaceState(null, '', path); else history.pushState(null, '', path);
+  render();
+}
+window.addEventListener('popstate', () => render());
+on('navigate', (p) => navigate(p));
+
+// Links inside the app change the route without a page load.
+document.addEventListener('click', (e) => {
+  const a = e.target.closest && e.target.closest('a[href]');
+  if (!a || a.target || a.hasAttribute('download') || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/public/v1')) return;
+  if (!(url.pathname in routes)) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search);
+});
+
+function startSession() {
+  if (sessionStarted) return;
+  sessionStarted = true;
+  loadRegistry();
+  loadLatest();
+  loadAlerts();
+  startLive();
+}
+
+function endSession(expired) {
+  stopLive();
+  clearToken();
+  sessionStarted = false;
+  if (expired) { try { sessionStorage.setItem('maeul.expired', '1'); } catch { /* ignore */ } }
+  navigate('/login', { replace: true });
+}
+on('auth:lost', () => { if (sessionStarted) endSession(true); });
+on('signed-in', () => {
+  startSession();
+  const next = sessionStorage.getItem('maeul.next');
+  sessionStorage.removeItem('maeul.next');
+  navigate(next && next in routes && !routes[next].public ? next : '/', { replace: true });
+});
+
+// ------------------------------------------------------------------ shell
+
+function buildShell() {
+  const navLinks = NAV.map((p) => h('a', { href: p, 'data-nav': p, class: 'nav-link' },
+    h('span', { class: 'nav-label' }, t(routes[p].nav)),
+    p === '/alerts' ? h('span', { class: 'nav-badge', id: 'nav-alert-count', hidden: true }) : null));
+  const livePill = h('button', {
+    type: 'button', class: 'live-pill', id: 'live-status',
+    onclick: () => reconnectNow(), title: t('live_retry_now'),
+  });
+  const soundBtn = h('button', {
+    type: 'button', class: 'icon-btn', id: 'sound-toggle', 'aria-pressed': String(soundEnabled()),
+    onclick: () => { setSound(!soundEnabled()); updateSound(); },
+  });
+  const langBtn = h('button', {
+    type: 'button', class: 'lang-btn', id: 'lang-toggle', lang: lang() === 'ko' ? 'en' : 'ko',
+    'aria-label': t('lang_switch_label'), onclick: () => setLang(lang() === 'ko' ? 'en' : 'ko'),
+  }, t('lang_switch'));
+  const signOut = h('button', { type: 'button', class: 'link-btn', id: 'sign-out', onclick: () => endSession(false) }, t('sign_out'));
+  const header = h('header', { class: 'topbar' },
+    h('a', { href: '/', class: 'brand', 'aria-label': `${t('app_name')} — ${t('city')} ${t('app_sub')}` },
+      h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '⌂'),
+      h('span', { class: 'brand-name' }, t('app_name')),
+      h('span', { class: 'brand-sub' }, `${t('city')} · ${t('app_sub')}`)),
+    h('nav', { class: 'mainnav', 'aria-label': t('main_nav') }, navLinks),
+    h('div', { class: 'top-right' },
+      livePill,
+      h('time', { class: 'clock', id: 'clock' }, clock()),
+      soundBtn, langBtn, signOut));
+  const banner = h('div', { id: 'crit-banner', class: 'crit-banner', role: 'alert', hidden: true });
+  const main = h('main', { id: 'main', tabindex: '-1', class: 'main' });
+  const root = h('div', { class: 'shell' },
+    h('a', { href: '#main', class: 'skip-link', onclick: (e) => { e.preventDefault(); main.focus(); } }, t('skip')),
+    header, banner, main,
+    h('div', { id: 'sr-polite', class: 'sr-only', 'aria-live': 'polite' }),
+    h('div', { id: 'sr-assertive', class: 'sr-only', 'aria-live': 'assertive' }));
+  shell = { root, main, livePill, soundBtn, banner };
+  updateSound();
+  return root;
+}
+
+function updateSound() {
+  if (!shell) return;
+  const on = soundEnabled();
+  shell.soundBtn.setAttribute('aria-pressed', String(on));
+  shell.soundBtn.setAttribute('aria-label', on ? t('sound_on') : t('sound_off'));
+  shell.soundBtn.title = on ? t('sound_on') : t('sound_off');
+  replace(shell.soundBtn, h('svg', { viewBox: '0 0 24 24', 'aria-hidden': 'true', focusable: 'false' },
+    h('path', { d: 'M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9' }),
+    h('path', { d: 'M10.3 21a1.94 1.94 0 0 0 3.4 0' }),
+    on ? null : h('path', { d: 'M3 3l18 18' })));
+}
+
+function updateLive() {
+  if (!shell) return;
+  const pill = shell.livePill;
+  const s = state.live.status;
+  let text; let cls;
+  if (!state.online) { text = t('net_offline'); cls = 'offline'; }
+  else if (s === 'live') { text = t('live_live'); cls = 'live'; }
+  else if (s === 'connecting') { text = t('live_connecting'); cls = 'connecting'; }
+  else if (s === 'retrying') {
+    text = `${t('live_offline')} · ${t('live_retry', { s: Math.max(0, Math.ceil((state.live.retryAt - Date.now()) / 1000)) })}`;
+    cls = 'offline';
+  } else if (s === 'polling') { text = t('live_polling', { s: POLL_EVERY_S }); cls = 'polling'; }
+  else if (s === 'forbidden') { text = t('live_forbidden'); cls = 'polling'; }
+  else { text = t('live_offline'); cls = 'offline'; }
+  if (pill.dataset.state && pill.dataset.state !== cls) announce(text);
+  pill.className = `live-pill ${cls}`;
+  pill.dataset.state = cls;
+  const last = state.lastReadingAt ? ` · ${t('last_data', { t: ago(state.lastReadingAt) })}` : '';
+  replace(pill, h('span', { class: 'dot', 'aria-hidden': 'true' }), h('span', { class: 'live-text' }, text),
+    cls === 'live' ? h('span', { class: 'live-last' }, last) : null);
+  pill.disabled = cls === 'live' || cls === 'connecting';
+  document.body.classList.toggle('is-offline', cls === 'offline');
+}
+
+function updateNav(path) {
+  if (!shell) return;
+  for (const a of shell.root.querySelectorAll('[data-nav]')) {
+    const active = a.dataset.nav === path;
+    a.classList.toggle('active', active);
+    if (active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  const badge = document.getElementById('nav-alert-count');
+  if (badge) {
+    let n = 0; let crit = 0;
+    for (const a of state.alerts.values()) { if (a.state === 'open') n++; if (a.severity === 'critical' && a.state === 'open') crit++; }
+    badge.hidden = n === 0;
+    badge.textContent = String(n);
+    badge.classList.toggle('crit', crit > 0);
+  }
+}
+
+// ------------------------------------------------------------------ rendering
+
+function render() {
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  let route = routes[path];
+  if (!route) { navigate('/', { replace: true }); return; }
+  if (!route.public && !getToken()) {
+    sessionStorage.setItem('maeul.next', path);
+    history.replaceState(null, '', '/login');
+    route = routes['/login'];
+  }
+  if (path === '/login' && getToken() && !sessionStarted) {
+    // A reload of /login while signed in: go on.
+  }
+  if (current?.instance?.destroy) current.instance.destroy();
+  current = null;
+  const routePath = route === routes['/login'] ? '/login' : path;
+  document.title = titleFor(route);
+  if (route.bare) {
+    shell = null;
+    const el = h('div', { class: 'bare' });
+    replace(app, el);
+    current = { path: routePath, instance: route.view.mount(el, { navigate }) };
+    return;
+  }
+  startSession();
+  if (!shell || !app.contains(shell.root)) replace(app, buildShell());
+  updateNav(routePath);
+  updateLive();
+  emit('shell');
+  replace(shell.main);
+  const el = h('div', { class: `view view-${routePath.slice(1) || 'overview'}` });
+  shell.main.append(el);
+  current = { path: routePath, instance: route.view.mount(el, { navigate, params: new URLSearchParams(location.search) }) };
+}
+
+function titleFor(route) {
+  const base = `${t('app_name')} · ${t('city')}`;
+  if (route === routes['/login']) return `${t('login_title')} · ${base}`;
+  if (route === routes['/transparency']) return t('pub_title');
+  return `${t(route.nav)} · ${base}`;
+}
+
+on('changes', (c) => {
+  if (c.live || c.alerts) { updateLive(); updateNav(current?.path); }
+  if (current?.instance?.update) current.instance.update(c);
+});
+
+on('lang', () => {
+  shell = null; // rebuilt in the new language
+  render();
+});
+
+// Once a second: the clock, the reconnect countdown, "n s ago".
+setInterval(() => {
+  const c = document.getElementById('clock');
+  if (c) c.textContent = clock();
+  if (state.live.status !== 'live' || state.lastReadingAt) updateLive();
+  if (current?.instance?.tick) current.instance.tick();
+}, 1000);
+
+initCritical();
+render();

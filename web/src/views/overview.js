@@ -1,0 +1,134 @@
+// Overview: the five living zones, KPI tiles by domain, open alerts by severity.
+import { h, replace } from '../dom.js';
+import { t, nameOf, shortName, nameDetail } from '../i18n.js';
+import { state, activeAlerts, DOMAINS } from '../store.js';
+import { zoneSummary } from '../zones.js';
+import { kpiSummary, meets, TREND_DAYS } from '../kpis.js';
+import { int, num, withUnit, ago } from '../format.js';
+import { sevBadge, stateBadge, sensorStateBadge, unavailable, loading, sparkline, section } from '../widgets.js';
+import { alertTitle, alertWhere, alertValue, noteDialog } from '../dialogs.js';
+
+export default {
+  mount(el) {
+    const zonesBody = h('div', { class: 'zone-grid', id: 'zones' });
+    const kpiBody = h('div', { class: 'kpi-domains', id: 'kpis' }, loading());
+    const alertsBody = h('div', { class: 'alert-summary', id: 'alert-summary' });
+    el.append(h('div', { class: 'overview' },
+      h('div', { class: 'ov-main' },
+        section(t('ov_zones'), zonesBody),
+        section(t('ov_kpis'), kpiBody)),
+      h('aside', { class: 'ov-side' },
+        section(t('ov_alerts'), alertsBody, h('a', { href: '/alerts', class: 'panel-link' }, t('ov_all_alerts'))))));
+
+    function renderZones() {
+      if (state.registry === 'loading') { replace(zonesBody, loading()); return; }
+      if (state.registry === 'error') { replace(zonesBody, unavailable(state.registryError, '/api/v1/zones')); return; }
+      replace(zonesBody, state.zones.map((z) => zoneCard(z)));
+    }
+
+    function renderAlerts() {
+      if (state.alertsStatus === 'loading') { replace(alertsBody, loading()); return; }
+      if (state.alertsStatus !== 'ok') { replace(alertsBody, unavailable(state.alertsStatus, '/api/v1/alerts')); return; }
+      const list = activeAlerts();
+      const count = (sev, st) => list.filter((a) => a.severity === sev && (!st || a.state === st)).length;
+      const counters = h('div', { class: 'sev-counters' }, ['critical', 'warning', 'info'].map((sev) =>
+        h('a', { href: `/alerts?severity=${sev}`, class: `sev-counter sev-${sev}`, 'data-severity': sev },
+          h('span', { class: 'sev-count' }, int(count(sev))),
+          h('span', { class: 'sev-name' }, t(`sev_${sev}`)),
+          h('span', { class: 'sev-sub' }, `${t('state_open')} ${int(count(sev, 'open'))}`),
+          h('span', { class: 'sev-sub' }, `${t('state_acknowledged')} ${int(count(sev, 'acknowledged'))}`))));
+      const recent = list.slice(0, 8);
+      replace(alertsBody, counters,
+        h('h3', { class: 'sub-head' }, t('ov_recent')),
+        recent.length ? h('ul', { class: 'mini-alerts' }, recent.map((a) => h('li', { class: `mini-alert sev-${a.severity} state-${a.state}` },
+          sevBadge(a.severity),
+          h('div', { class: 'mini-body' },
+            h('strong', {}, alertTitle(a)),
+            h('span', { class: 'muted' }, `${alertWhere(a)} ${alertValue(a) ? `· ${alertValue(a)}` : ''}`),
+            h('span', { class: 'muted small' }, `${ago(a.opened_at)} · `, stateBadge(a.state))),
+          a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack') }, t('al_ack')) : null)))
+          : h('p', { class: 'empty' }, t('al_empty')));
+    }
+
+    let kpiData = null;
+    async function loadKpis(force) {
+      kpiData = await kpiSummary({ force });
+      renderKpis();
+    }
+    function renderKpis() {
+      if (!kpiData) return;
+      if (kpiData.status !== 'ok') { replace(kpiBody, unavailable(kpiData.status === 'error' ? kpiData.error : kpiData.status, '/api/v1/kpis', () => loadKpis(true))); return; }
+      if (!kpiData.items.length) { replace(kpiBody, h('p', { class: 'empty' }, t('kpi_no_value'))); return; }
+      const groups = DOMAINS.map((d) => [d, kpiData.items.filter((i) => i.kpi.domain === d)]).filter(([, xs]) => xs.length);
+      const other = kpiData.items.filter((i) => !DOMAINS.includes(i.kpi.domain));
+      if (other.length) groups.push(['other', other]);
+      replace(kpiBody, groups.map(([d, items]) => h('div', { class: `kpi-domain dom-${d}` },
+        h('h3', { class: 'kpi-domain-name' }, d === 'other' ? '' : t(`dom_${d}`)),
+        h('div', { class: 'kpi-tiles' }, items.map(kpiTile)))));
+    }
+
+    renderZones();
+    renderAlerts();
+    loadKpis(false);
+    const kpiTimer = setInterval(() => loadKpis(true), 120000);
+    return {
+      update(c) {
+        if (c.registry || c.sensors.size || c.alerts) renderZones();
+        if (c.alerts || c.registry) renderAlerts();
+      },
+      tick() { /* zones' "reporting" counts age: refresh every 10 s */ if (Date.now() % 10000 < 1000) renderZones(); },
+      destroy() { clearInterval(kpiTimer); },
+    };
+  },
+};
+
+function zoneCard(z) {
+  const s = zoneSummary(z.id);
+  const fig = (label, value, cls) => h('div', { class: `fig ${cls || ''}` }, h('span', { class: 'fig-label' }, label), h('span', { class: 'fig-value' }, value));
+  const a = s.alerts;
+  return h('a', { href: `/map?zone=${encodeURIComponent(z.id)}`, class: `zone-card zs-${s.status}`, 'data-zone': z.id },
+    h('div', { class: 'zone-head' },
+      h('div', { class: 'zone-title' },
+        h('h3', { class: 'zone-name' }, shortName(z.name, z.id)),
+        nameDetail(z.name) ? h('span', { class: 'zone-detail muted' }, nameDetail(z.name)) : null),
+      sensorStateBadge(s.status)),
+    h('p', { class: 'zone-meta muted' },
+      t('zone_population', { n: int(z.population) }), ' · ', t('zone_sensors', { ok: int(s.reporting), n: int(s.total) })),
+    h('div', { class: 'figs' },
+      fig(t('zone_temp'), s.temp === null ? '–' : `${num(s.temp, 1)} °C`),
+      fig(t('zone_pm25'), s.pm25 === null ? '–' : `${num(s.pm25, 0)} µg/m³`, s.pm25 > 75 ? 'bad' : s.pm25 > 35 ? 'warn' : ''),
+      fig(t('zone_level'), s.water ? `${num(s.water.value, 2)} m` + (s.water.warning ? ` / ${num(s.water.warning, 1)}` : '') : '–',
+        s.water?.stage ? `lvl-${s.water.stage}` : ''),
+      fig(t('zone_speed'), s.speed === null ? '–' : `${num(s.speed, 0)} km/h`),
+      fig(t('zone_power'), s.power === null ? '–' : withUnit(s.power, 'kW', 0)),
+      fig(t('zone_rain'), s.rain === null ? '–' : `${num(s.rain, 1)} mm`)),
+    h('div', { class: 'zone-alerts' },
+      a.critical + a.warning + a.info === 0 ? h('span', { class: 'muted' }, t('zone_alerts_none'))
+        : ['critical', 'warning', 'info'].filter((k) => a[k]).map((k) => h('span', { class: `zone-alert-count sev-${k}` }, `${t(`sev_${k}`)} ${a[k]}`)),
+      s.calls ? h('span', { class: 'zone-alert-count sev-critical' }, `${t('zone_calls')} ${s.calls}`) : null));
+}
+
+function kpiTile(item) {
+  const k = item.kpi;
+  const m = meets(k, item.value, item.target);
+  const tr = item.trend;
+  let dir = null;
+  if (tr.length >= 2) {
+    const d = tr[tr.length - 1][1] - tr[0][1];
+    const rel = Math.abs(d) / (Math.abs(tr[0][1]) || 1);
+    dir = rel < 0.01 ? 'flat' : d > 0 ? 'up' : 'down';
+  }
+  const good = dir === null || dir === 'flat' ? null : (dir === 'down') === (k.direction === 'lower_is_better');
+  return h('div', { class: `kpi-tile ${m === true ? 'meets' : m === false ? 'misses' : ''}`, 'data-kpi': k.id },
+    h('div', { class: 'kpi-name' }, nameOf(k.name, k.id)),
+    h('div', { class: 'kpi-value' },
+      h('span', { class: 'kpi-number' }, item.value === null ? '–' : num(item.value)),
+      h('span', { class: 'kpi-unit' }, k.unit && k.unit !== 'count' ? k.unit : '')),
+    h('div', { class: 'kpi-meta' },
+      h('span', { class: 'kpi-target' }, t('kpi_target', { v: item.target === null || item.target === undefined ? '–' : num(item.target) })),
+      m === null ? null : h('span', { class: `kpi-status ${m ? 'ok' : 'bad'}` }, m ? `✓ ${t('kpi_meets')}` : `✗ ${t('kpi_misses')}`)),
+    h('div', { class: 'kpi-trend', title: t('kpi_trend', { n: TREND_DAYS }) },
+      sparkline(tr, { cls: good === null ? '' : good ? 'good' : 'bad' }),
+      dir ? h('span', { class: `trend-arrow ${good === null ? '' : good ? 'good' : 'bad'}`, 'aria-label': t(`kpi_${dir}`) },
+        dir === 'up' ? '▲' : dir === 'down' ? '▼' : '▬', h('span', { class: 'sr-only' }, t(`kpi_${dir}`))) : null));
+}
