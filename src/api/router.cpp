@@ -241,7 +241,10 @@ task<net::response> router::dispatch(net::request req) {
           // Browsers' WebSocket cannot set headers; they may pass ?access_token= instead.
           auto q = query_params::parse(req.query);
           if (auto t = q.get("access_token"); t && req.authorization.empty())
-            who = co_await auth_.authenticate("Bearer " + *t);
+          {
+            std::string header = "Bearer " + *t;  // (no temporaries inside co_await expressions: g++ 12)
+            who = co_await auth_.authenticate(std::move(header));
+          }
         }
         if (!who) {
           res = problem_response(domain::make_problem(

@@ -23,6 +23,9 @@
 #include "maeul/api/routes.hpp"
 #include "maeul/api/static_files.hpp"
 #include "maeul/ingest/ingest.hpp"
+#include "maeul/live/hub.hpp"
+#include "maeul/ops/ops.hpp"
+#include "maeul/storage/operations.hpp"
 #include "maeul/storage/observations.hpp"
 #include "maeul/app/app.hpp"
 #include "maeul/storage/db_pool.hpp"
@@ -211,13 +214,35 @@ int serve(const config::settings& s) {
   io_opts.max_batch_rows = std::size_t(s.ingest.max_batch_rows);
   io_opts.max_pending_rows = std::size_t(s.ingest.max_pending_rows);
   ingest::service ingest(observations, ingest::system_now_us, io.at(0).get_executor(), io_opts);
+  storage::operations_store operations(pool);
+  live::hub hub(
+      io.at(0).get_executor(), [&operations](std::int64_t since) { return operations.events_since(since, 500); },
+      [&operations] {
+        try {
+          return run_now(operations.last_event_id());
+        } catch (const std::exception&) {
+          return std::int64_t(0);
+        }
+      });
+  ops::options oo;
+  oo.tick_ms = s.alerts.tick_ms;
+  oo.escalate_after_s = s.alerts.escalate_after_s;
+  oo.webhook_allow_private = s.webhooks.allow_private;
+  oo.webhook_timeout_ms = s.webhooks.timeout_ms;
+  oo.webhook_max_attempts = s.webhooks.max_attempts;
+  ops::service ops(operations, ingest, hub, io.at(0).get_executor(), oo, ingest::system_now_us);
+  ingest.set_publisher([&hub, &ops](std::shared_ptr<const std::vector<ingest::committed_reading>> r) {
+    hub.publish_readings(r);
+    ops.on_readings(r);
+  });
   try {
-    // Partitions ahead, the sensor index and the latest values, before anything listens.
+    // Partitions ahead, the sensor index, the latest values and the rules, before anything listens.
     run_now(observations.ensure_partitions(ingest::system_now_us(), s.ingest.partitions_ahead));
     run_now(observations.compact_rollups());
     run_now(ingest.warm());
+    run_now(ops.load_rules());
   } catch (const std::exception& e) {
-    return fail(exit_database, std::string("cannot load the sensor index: ") + e.what());
+    return fail(exit_database, std::string("cannot load the sensor index and rules: ") + e.what());
   }
   net::server_options so;
   so.host = s.http.host;
@@ -229,7 +254,7 @@ int serve(const config::settings& s) {
   net::server server(
       io, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
 
-  api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations] {
+  api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations, &hub, &ops] {
                            auto st = pool.stats();
                            const auto& c = server.counters();
                            std::string out;
@@ -262,9 +287,25 @@ int serve(const config::settings& s) {
                                   "# TYPE maeul_ingest_batches_total counter\nmaeul_ingest_batches_total " + std::to_string(ws.batches) + "\n";
                            out += "# HELP maeul_ingest_fallbacks_total Batches that held a stored reading and took the staging path.\n"
                                   "# TYPE maeul_ingest_fallbacks_total counter\nmaeul_ingest_fallbacks_total " + std::to_string(ws.fallbacks) + "\n";
+                           auto os = ops.stats();
+                           out += "# HELP maeul_live_clients Open WebSocket subscribers.\n"
+                                  "# TYPE maeul_live_clients gauge\nmaeul_live_clients " + std::to_string(hub.clients()) + "\n";
+                           out += "# HELP maeul_live_frames_total Frames handed to WebSocket sessions.\n"
+                                  "# TYPE maeul_live_frames_total counter\nmaeul_live_frames_total " + std::to_string(hub.frames_published()) + "\n";
+                           out += "# HELP maeul_live_coalesced_total Readings replaced by a newer one for a slow client.\n"
+                                  "# TYPE maeul_live_coalesced_total counter\nmaeul_live_coalesced_total " + std::to_string(c.ws_coalesced.load()) + "\n";
+                           out += "# HELP maeul_live_disconnects_total WebSocket clients closed by the server.\n"
+                                  "# TYPE maeul_live_disconnects_total counter\nmaeul_live_disconnects_total{reason=\"slow\"} " + std::to_string(c.ws_slow_closed.load()) + "\n";
+                           out += "# HELP maeul_alert_events_total Alert events committed and pushed.\n"
+                                  "# TYPE maeul_alert_events_total counter\nmaeul_alert_events_total " + std::to_string(os.events) + "\n";
+                           out += "# HELP maeul_webhook_deliveries_total Webhook delivery attempts by outcome.\n"
+                                  "# TYPE maeul_webhook_deliveries_total counter\n"
+                                  "maeul_webhook_deliveries_total{outcome=\"ok\"} " + std::to_string(os.deliveries_ok) + "\n"
+                                  "maeul_webhook_deliveries_total{outcome=\"failed\"} " + std::to_string(os.deliveries_failed) + "\n"
+                                  "maeul_webhook_deliveries_total{outcome=\"dead\"} " + std::to_string(os.deliveries_dead) + "\n";
                            return out;
                          },
-                         ingest, observations, ingest::system_now_us};
+                         ingest, observations, ingest::system_now_us, operations, ops, hub};
   api::add_system_routes(router, services);
   api::add_registry_routes(router, services);
   std::error_code exe_ec;
@@ -277,6 +318,9 @@ int serve(const config::settings& s) {
     spdlog::info("dashboard: {} files from {}", web->size(), web_root.string());
   router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match); });
   api::add_observation_routes(router, services);
+  api::add_operations_routes(router, services);
+  asio::co_spawn(io.at(0), ops.run_ticks(), asio::detached);
+  asio::co_spawn(io.at(0), ops.run_webhooks(), asio::detached);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
 

@@ -14,7 +14,7 @@
 namespace maeul::config {
 namespace {
 
-enum class kind { string, integer };
+enum class kind { string, integer, boolean };
 
 struct key_def {
   const char* section;
@@ -44,6 +44,11 @@ const std::vector<key_def>& keys() {
       {"ingest", "max_pending_rows", kind::integer, 1000, 100000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_pending_rows = v; }},
       {"ingest", "partitions_ahead", kind::integer, 1, 24, [](settings& s, const std::string&, std::int64_t v) { s.ingest.partitions_ahead = int(v); }},
       {"ingest", "rollup_interval_ms", kind::integer, 50, 600000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.rollup_interval_ms = int(v); }},
+      {"alerts", "escalate_after_s", kind::integer, 1, 7 * 86400, [](settings& s, const std::string&, std::int64_t v) { s.alerts.escalate_after_s = int(v); }},
+      {"alerts", "tick_ms", kind::integer, 50, 60000, [](settings& s, const std::string&, std::int64_t v) { s.alerts.tick_ms = int(v); }},
+      {"webhooks", "allow_private", kind::boolean, 0, 1, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.allow_private = v != 0; }},
+      {"webhooks", "timeout_ms", kind::integer, 100, 120000, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.timeout_ms = int(v); }},
+      {"webhooks", "max_attempts", kind::integer, 1, 100, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.max_attempts = int(v); }},
       {"auth", "bootstrap_token", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.auth.bootstrap_token = v; }},
       {"auth", "token_cache_s", kind::integer, 0, 3600, [](settings& s, const std::string&, std::int64_t v) { s.auth.token_cache_s = int(v); }},
       {"log", "level", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.log.level = v; }},
@@ -87,6 +92,11 @@ void apply(settings& s, const key_def& k, const std::string& text, std::int64_t 
 void apply_env(settings& s, const key_def& k, const std::string& value, const std::string& var) {
   std::string where = "environment " + var;
   if (k.type == kind::string) return apply(s, k, value, 0, where);
+  if (k.type == kind::boolean) {
+    if (value == "true" || value == "1" || value == "yes" || value == "on") return apply(s, k, value, 1, where);
+    if (value == "false" || value == "0" || value == "no" || value == "off") return apply(s, k, value, 0, where);
+    throw config_error(where + ": expected true or false, got \"" + value + "\"");
+  }
   std::int64_t n = 0;
   auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec != std::errc{} || p != value.data() + value.size())
@@ -170,6 +180,9 @@ settings load_from_string(const std::string& text, const std::string& source, co
         auto v = node.value<std::string>();
         if (!v || !node.is_string()) throw config_error(source + ": " + section + "." + key + " must be a string");
         apply(s, *k, *v, 0, source);
+      } else if (k->type == kind::boolean) {
+        if (!node.is_boolean()) throw config_error(source + ": " + section + "." + key + " must be true or false");
+        apply(s, *k, {}, *node.value<bool>() ? 1 : 0, source);
       } else {
         if (!node.is_integer()) throw config_error(source + ": " + section + "." + key + " must be an integer");
         apply(s, *k, {}, *node.value<std::int64_t>(), source);

@@ -232,7 +232,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string
       if (publisher_ && (counts.duplicates == 0 || newer)) {
         const auto& c = batch.readings[kept[k]];
         const auto& meta = metas[c.sensor];
-        published->push_back({c.sensor, c.metric, meta->zone, meta->domain, r.ts_us, r.value});
+        published->push_back({c.sensor, c.metric, meta->zone, meta->domain, meta->kind, r.ts_us, r.value});
       }
     }
   }
@@ -300,6 +300,20 @@ task<std::optional<std::int32_t>> service::series_id(std::string sensor, std::st
   for (const auto& m : meta->metrics)
     if (m.name == metric) co_return m.series_id;
   co_return 0;
+}
+
+std::vector<sensor_seen> service::seen() const {
+  std::vector<sensor_seen> out;
+  std::shared_lock index_lock(index_mutex_);
+  std::shared_lock lock(latest_mutex_);
+  for (const auto& [id, e] : sensors_) {
+    if (!e.meta) continue;
+    sensor_seen s{e.meta->id, e.meta->kind, e.meta->domain, e.meta->zone, 0};
+    for (const auto& m : e.meta->metrics)
+      if (auto it = latest_.find(m.series_id); it != latest_.end()) s.last_ts_us = std::max(s.last_ts_us, it->second.ts_us);
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 ingest_stats service::stats() const {

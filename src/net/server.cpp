@@ -14,6 +14,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+#include <unordered_map>
 #include <spdlog/spdlog.h>
 
 namespace maeul::net {
@@ -63,6 +67,133 @@ struct conn_state {
 
 struct connection {
   std::shared_ptr<conn_state> state;
+  std::weak_ptr<ws_peer> ws;  // set once the connection switched to WebSocket
+};
+
+namespace websocket = beast::websocket;
+
+// A WebSocket session: a read loop and a write pump on the connection's single-threaded context.
+// Events (alerts, answers) queue in order and are never dropped; readings queue too, but past a
+// soft limit the pending ones are coalesced to the latest per key. One write in flight.
+class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(tcp::socket socket, ws_options opts, std::shared_ptr<ws_handler> h, server_counters& counters)
+      : ws_(std::move(socket)), opts_(opts), handler_(std::move(h)), counters_(counters) {}
+
+  asio::awaitable<void> run(http::request<http::string_body> req) {
+    auto self = shared_from_this();
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "maeul"); }));
+    ws_.read_message_max(opts_.max_message);
+    auto [ec] = co_await ws_.async_accept(req, use_tuple);
+    if (ec) co_return;
+    ++counters_.ws_active;
+    if (handler_->on_open) handler_->on_open(self);
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [rec, n] = co_await ws_.async_read(buffer, use_tuple);
+      (void)n;
+      if (rec) break;
+      if (ws_.got_text() && handler_->on_message) handler_->on_message(self, beast::buffers_to_string(buffer.data()));
+      buffer.consume(buffer.size());
+    }
+    closed_ = true;
+    --counters_.ws_active;
+    if (handler_->on_close) handler_->on_close(self, too_slow_);
+  }
+
+  void send_observation(const std::string& key, std::shared_ptr<const std::string> frame) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), key, frame = std::move(frame)]() mutable {
+      if (self->closed_) return;
+      if (self->obs_.size() >= self->opts_.soft_queue) self->coalesce();
+      self->obs_.emplace_back(key, std::move(frame));
+      self->pump();
+    });
+  }
+
+  void send_event(std::shared_ptr<const std::string> frame) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+      if (self->closed_) return;
+      if (self->events_.size() >= self->opts_.max_events) {
+        self->too_slow_ = true;
+        ++self->counters_.ws_slow_closed;
+        self->do_close(websocket::close_code::policy_error, "too slow");
+        return;
+      }
+      self->events_.push_back(std::move(frame));
+      self->pump();
+    });
+  }
+
+  void close(std::string reason) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), reason = std::move(reason)] {
+      self->do_close(websocket::close_code::going_away, reason);
+    });
+  }
+
+ private:
+  // Keeps only the newest pending reading per key, and tells the client how many were dropped.
+  void coalesce() {
+    std::unordered_map<std::string, std::size_t> last;
+    for (std::size_t i = 0; i < obs_.size(); ++i) last[obs_[i].first] = i;
+    std::deque<std::pair<std::string, std::shared_ptr<const std::string>>> kept;
+    for (std::size_t i = 0; i < obs_.size(); ++i)
+      if (last[obs_[i].first] == i) kept.push_back(std::move(obs_[i]));
+    std::size_t dropped = obs_.size() - kept.size();
+    if (dropped == 0 && !kept.empty()) {  // all distinct: drop the oldest half
+      dropped = kept.size() / 2;
+      kept.erase(kept.begin(), kept.begin() + long(dropped));
+    }
+    obs_ = std::move(kept);
+    counters_.ws_coalesced += std::int64_t(dropped);
+    events_.push_back(std::make_shared<const std::string>(
+        "{\"type\":\"notice\",\"code\":\"coalesced\",\"dropped\":" + std::to_string(dropped) + "}"));
+  }
+
+  void pump() {
+    if (writing_ || closed_) return;
+    std::shared_ptr<const std::string> next;
+    if (!events_.empty()) {
+      next = std::move(events_.front());
+      events_.pop_front();
+    } else if (!obs_.empty()) {
+      next = std::move(obs_.front().second);
+      obs_.pop_front();
+    } else {
+      return;
+    }
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*next), [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) {
+        self->closed_ = true;
+        return;
+      }
+      ++self->counters_.ws_frames;
+      self->pump();
+    });
+  }
+
+  void do_close(websocket::close_code code, std::string reason) {
+    if (closed_) return;
+    closed_ = true;
+    events_.clear();
+    obs_.clear();
+    websocket::close_reason cr(code, reason);
+    ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
+  }
+
+  websocket::stream<tcp::socket> ws_;
+  ws_options opts_;
+  std::shared_ptr<ws_handler> handler_;
+  server_counters& counters_;
+  std::deque<std::shared_ptr<const std::string>> events_;
+  std::deque<std::pair<std::string, std::shared_ptr<const std::string>>> obs_;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool too_slow_ = false;
 };
 
 }  // namespace
@@ -253,10 +384,21 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
     req.accept = std::string(msg[http::field::accept]);
     req.if_none_match = std::string(msg[http::field::if_none_match]);
     req.remote = remote;
+    req.websocket_upgrade = websocket::is_upgrade(msg);
     bool keep_alive = msg.keep_alive();
     unsigned version = msg.version();
     req.body = std::move(msg.body());
+    bool upgrade_asked = req.websocket_upgrade;
     response res = co_await handle(std::move(req));
+    if (upgrade_asked && res.upgrade && !stopping) {
+      auto ws = std::make_shared<ws_session>(std::move(c->socket), opts.ws, res.upgrade, counters);
+      {
+        std::lock_guard lock(mutex);
+        connections[id].ws = ws;
+      }
+      co_await ws->run(parser.release());
+      co_return;
+    }
     bool keep = keep_alive && !stopping;
     co_await write(c, std::move(res), version, keep);
     c->busy = false;
@@ -315,6 +457,10 @@ void server::shutdown() {
   });
   std::lock_guard lock(s->mutex);
   for (auto& [id, conn] : s->connections) {
+    if (auto ws = conn.ws.lock()) {
+      ws->close("server shutting down");
+      continue;
+    }
     auto c = conn.state;
     // On the connection's own thread: an idle connection is closed; a busy one answers its
     // request with "Connection: close" and then ends.

@@ -33,6 +33,7 @@ enum role_bit : unsigned {
 inline constexpr unsigned public_route = 0;
 inline constexpr unsigned admin_only = role_admin;
 inline constexpr unsigned registry_readers = role_admin | role_operator | role_analyst | role_welfare_officer;
+inline constexpr unsigned operations_roles = role_admin | role_operator | role_welfare_officer;
 
 unsigned role_bit_of(std::string_view role);  // 0 for an unknown role
 

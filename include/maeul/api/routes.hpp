@@ -16,6 +16,15 @@ class observation_store;
 namespace maeul::ingest {
 class service;
 }  // namespace maeul::ingest
+namespace maeul::storage {
+class operations_store;
+}  // namespace maeul::storage
+namespace maeul::ops {
+class service;
+}  // namespace maeul::ops
+namespace maeul::live {
+class hub;
+}  // namespace maeul::live
 
 namespace maeul::api {
 
@@ -28,6 +37,9 @@ struct services {
   ingest::service& ingest;
   storage::observation_store& observations;
   std::function<std::int64_t()> now_us;  // the clock (injectable)
+  storage::operations_store& operations;
+  ops::service& ops;
+  live::hub& hub;
 };
 
 // /healthz, /readyz, /metrics
@@ -36,6 +48,9 @@ void add_system_routes(router& r, services& s);
 void add_registry_routes(router& r, services& s);
 // /api/v1/observations, /latest, /sensors/{id}/latest, /sensors/{id}/series
 void add_observation_routes(router& r, services& s);
+
+// /api/v1/live, /rules, /alerts, /events, /incidents, /webhooks
+void add_operations_routes(router& r, services& s);
 
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);

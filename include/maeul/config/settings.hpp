@@ -38,6 +38,17 @@ struct ingest_settings {
   int rollup_interval_ms = 1000;       // how often rollup deltas are folded into the rollups
 };
 
+struct alerts_settings {
+  int escalate_after_s = 600;  // a critical alert not acknowledged within this escalates
+  int tick_ms = 1000;          // silence and composite rules are checked this often
+};
+
+struct webhooks_settings {
+  bool allow_private = true;   // municipal systems live on private networks
+  int timeout_ms = 10000;
+  int max_attempts = 12;
+};
+
 struct auth_settings {
   std::string bootstrap_token;  // empty: off
   int token_cache_s = 5;
@@ -57,6 +68,8 @@ struct settings {
   db_settings db;
   http_settings http;
   ingest_settings ingest;
+  alerts_settings alerts;
+  webhooks_settings webhooks;
   auth_settings auth;
   log_settings log;
   city_settings city;

@@ -45,7 +45,7 @@ struct result {
 
 // A stored reading as the live feed and other listeners see it.
 struct committed_reading {
-  std::string sensor, metric, zone, domain;
+  std::string sensor, metric, zone, domain, kind;
   std::int64_t ts_us = 0;
   double value = 0;
 };
@@ -55,6 +55,12 @@ struct latest_item {
   std::string sensor, metric, zone, domain, kind;
   std::int64_t ts_us = 0;
   double value = 0;
+};
+
+// A sensor as the rule engine's clock-driven rules see it: newest reading of any metric.
+struct sensor_seen {
+  std::string id, kind, domain, zone;
+  std::int64_t last_ts_us = 0;  // 0: no reading yet
 };
 
 struct ingest_stats {
@@ -112,6 +118,9 @@ class service {
   // the only metric. `metrics_out` receives the sensor's metric names.
   task<std::optional<std::int32_t>> series_id(std::string sensor, std::string metric,
                                               std::vector<std::string>* metrics_out);
+
+  // Every known sensor with the time of its newest reading.
+  std::vector<sensor_seen> seen() const;
 
   // Forget cached metadata of a sensor (after a registry change).
   void invalidate(const std::string& sensor);

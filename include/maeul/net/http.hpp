@@ -27,6 +27,27 @@ struct request {
   std::string if_none_match;
   std::string body;
   std::string remote;  // peer address
+  bool websocket_upgrade = false;  // the client asks to switch to the WebSocket protocol
+};
+
+// One WebSocket client, as the rest of Maeul sees it. All members are thread-safe: they post to
+// the connection's own thread. One write is in flight at a time; queues are bounded.
+class ws_peer {
+ public:
+  virtual ~ws_peer() = default;
+  // A reading. When the client falls behind, pending readings are coalesced to the latest per
+  // `key` and the client is told how many were dropped.
+  virtual void send_observation(const std::string& key, std::shared_ptr<const std::string> frame) = 0;
+  // An event that must not be dropped (alerts, answers). A client that lets too many pile up is
+  // closed with 1008 "too slow".
+  virtual void send_event(std::shared_ptr<const std::string> frame) = 0;
+  virtual void close(std::string reason) = 0;
+};
+
+struct ws_handler {
+  std::function<void(std::shared_ptr<ws_peer>)> on_open;
+  std::function<void(const std::shared_ptr<ws_peer>&, std::string text)> on_message;
+  std::function<void(const std::shared_ptr<ws_peer>&, bool too_slow)> on_close;
 };
 
 struct response {
@@ -34,12 +55,20 @@ struct response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set by a route that accepts a WebSocket upgrade: the connection switches protocols.
+  std::shared_ptr<ws_handler> upgrade;
 };
 
 // Answers one request. Must not throw (the router is the single try/catch per request).
 using handler = std::function<boost::asio::awaitable<response>(request)>;
 // Builds the error answer for failures the server sees before any route (400, 413, 431).
 using error_builder = std::function<response(int status, std::string detail)>;
+
+struct ws_options {
+  std::size_t max_message = 64 * 1024;   // largest client message
+  std::size_t soft_queue = 512;          // pending readings before coalescing starts
+  std::size_t max_events = 2000;         // pending events before the client is closed
+};
 
 struct server_options {
   std::string host = "127.0.0.1";
@@ -48,9 +77,14 @@ struct server_options {
   std::uint32_t header_limit = 16 * 1024;
   int read_timeout_ms = 15000;
   int idle_timeout_ms = 60000;
+  ws_options ws;
 };
 
 struct server_counters {
+  std::atomic<std::int64_t> ws_active{0};      // open WebSocket sessions
+  std::atomic<std::int64_t> ws_coalesced{0};   // readings dropped for slow clients (latest kept)
+  std::atomic<std::int64_t> ws_slow_closed{0}; // clients closed for falling behind on events
+  std::atomic<std::int64_t> ws_frames{0};      // frames written
   std::atomic<std::int64_t> active{0};       // open connections
   std::atomic<std::int64_t> accepted{0};     // connections accepted since start
   std::atomic<std::int64_t> timed_out{0};    // connections closed for a read deadline

@@ -1,0 +1,119 @@
+// Alert rules: their validation, and the pure evaluation engine that turns readings and clock
+// ticks into open/clear transitions (with `for` durations and hysteresis). No I/O, no clock: time
+// comes in with the readings and the ticks.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "maeul/domain/problem.hpp"
+#include "maeul/domain/registry.hpp"
+
+namespace maeul::rules {
+
+enum class op { gt, ge, lt, le };
+bool compare(op o, double value, double threshold);
+std::optional<op> parse_op(std::string_view s);
+const char* op_text(op o);
+
+// Parses "90s", "5m", "6h", "1d" (or a number of seconds) into microseconds.
+std::optional<std::int64_t> parse_duration_us(const nlohmann::json& v);
+
+struct selector {
+  std::string sensor, kind, domain, zone;  // empty: any
+};
+
+struct condition {
+  std::string metric;
+  op o = op::gt;
+  double value = 0;
+  std::string kind;  // optional: only sensors of this kind
+};
+
+struct rule {
+  std::string id;
+  domain::localized_name name;
+  std::string kind;  // threshold | rate | silence | composite
+  selector sel;
+  std::string severity = "warning";
+  bool enabled = true;
+  // threshold
+  std::string metric;
+  op o = op::gt;
+  double value = 0;
+  std::int64_t for_us = 0;
+  std::optional<double> clear;
+  // rate
+  double delta = 0;
+  std::int64_t window_us = 0;
+  // composite
+  std::vector<condition> conditions;
+
+  std::string spec_json;  // the normalized rule, as stored and returned
+};
+
+// Validates a rule body; `path_id` from the URL for PUT. Generates no id: an absent id is left empty.
+domain::outcome<rule> parse_rule(const nlohmann::json& body, std::string_view path_id = {});
+// Rebuilds a rule from its stored spec (trusted).
+rule rule_from_spec(const std::string& spec_json);
+
+struct sensor_info {
+  std::string id, kind, domain, zone;
+  std::int64_t last_ts_us = 0;  // newest reading of any metric; 0: none yet
+};
+
+struct reading {
+  const sensor_info* sensor = nullptr;
+  std::string metric;
+  std::int64_t ts_us = 0;
+  double value = 0;
+};
+
+struct transition {
+  std::string rule_id;
+  std::string subject;  // sensor id, or zone id for composite rules
+  bool open = true;     // false: the condition cleared
+  std::string sensor, zone, domain, metric;
+  std::optional<double> value;
+  std::string message;
+  std::int64_t at_us = 0;
+};
+
+bool matches(const selector& s, const sensor_info& info);
+
+// Per-rule, per-subject state. Not thread-safe: the caller serializes calls.
+class engine {
+ public:
+  // Replaces the rule set; state of rules whose spec did not change is kept.
+  void set_rules(std::vector<rule> rules);
+  const std::vector<rule>& rules() const { return rules_; }
+
+  // Evaluates committed readings (in time order per sensor).
+  std::vector<transition> on_readings(const std::vector<reading>& batch);
+
+  // Time-driven rules: silence (no reading for `for`) and composite windows expiring.
+  // `sensors` is every known sensor with its newest reading time. `started_us`: when watching
+  // began (a sensor that never reported counts as silent since then).
+  std::vector<transition> on_tick(std::int64_t now_us, const std::vector<sensor_info>& sensors,
+                                  std::int64_t started_us);
+
+  bool active(const std::string& rule_id, const std::string& subject) const;
+
+ private:
+  struct subject_state {
+    bool active = false;
+    std::int64_t pending_since = -1;                       // threshold `for`
+    std::deque<std::pair<std::int64_t, double>> window;    // rate
+    std::vector<std::pair<bool, std::int64_t>> conditions;  // composite: holds, at
+  };
+  std::vector<rule> rules_;
+  std::map<std::string, std::map<std::string, subject_state>> state_;  // rule id -> subject -> state
+};
+
+}  // namespace maeul::rules

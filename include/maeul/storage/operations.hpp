@@ -1,0 +1,92 @@
+// Live-operations storage: rules, alerts and their events, incidents, webhooks and the delivery
+// outbox. Every alert or incident change and its webhook deliveries commit in one transaction.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "maeul/domain/problem.hpp"
+#include "maeul/rules/rules.hpp"
+#include "maeul/storage/registry.hpp"
+
+namespace maeul::storage {
+
+class db_pool;
+
+// A committed alert change: what the live feed pushes.
+struct alert_event {
+  std::int64_t event_id = 0;
+  std::string event;       // opened, acknowledged, resolved, cleared, escalated
+  std::string alert_json;  // the alert after the change
+  std::string zone, domain;
+};
+
+struct alert_filter {
+  std::string state, zone, domain, severity;
+};
+
+struct incident_input {
+  std::string category, zone;
+  std::optional<domain::point> location;
+  std::int64_t reported_us = 0;
+  std::vector<std::int64_t> alerts;
+  std::string note;
+};
+
+struct incident_patch {
+  std::optional<std::int64_t> dispatched_us, on_scene_us, resolved_us;
+  std::optional<std::string> note;
+};
+
+struct delivery {
+  std::int64_t id = 0;
+  std::string url, secret, event, body;
+  int attempts = 0;
+};
+
+class operations_store {
+ public:
+  explicit operations_store(db_pool& pool) : pool_(pool) {}
+
+  // rules
+  task<outcome<std::string>> create_rule(rules::rule r);   // id generated when empty
+  task<outcome<std::string>> replace_rule(rules::rule r);
+  task<outcome<std::string>> get_rule(std::string id);
+  task<outcome<bool>> delete_rule(std::string id);
+  task<page> list_rules(page_request req);
+  task<std::vector<rules::rule>> all_rules();
+
+  // alerts: transitions from the engine (idempotent: one open alert per rule and subject)
+  task<std::vector<alert_event>> apply(std::vector<rules::transition> ts, std::vector<rules::rule> rules);
+  task<outcome<alert_event>> acknowledge(std::int64_t id, std::string actor, std::string note);
+  task<outcome<alert_event>> resolve(std::int64_t id, std::string actor, std::string note);
+  task<std::vector<alert_event>> escalate(int after_s);
+  task<outcome<std::string>> get_alert(std::int64_t id);
+  task<page> list_alerts(alert_filter f, page_request req);  // newest first; cursor on id
+  task<outcome<std::string>> alert_events_of(std::int64_t id);
+  task<std::vector<alert_event>> events_since(std::int64_t since, int limit);
+  task<std::int64_t> last_event_id();
+
+  // incidents
+  task<outcome<std::string>> create_incident(incident_input in, std::string actor);
+  task<outcome<std::string>> patch_incident(std::int64_t id, incident_patch p, std::string actor);
+  task<outcome<std::string>> get_incident(std::int64_t id);
+  task<page> list_incidents(std::string state, std::string zone, page_request req);
+
+  // webhooks
+  task<std::string> create_webhook(std::string url, std::vector<std::string> events, std::string secret);
+  task<page> list_webhooks(page_request req);
+  task<bool> delete_webhook(std::string id);
+  task<outcome<std::string>> deliveries_of(std::string id, int limit);
+  // Claims due deliveries for `lease_s` seconds (several instances may dispatch at once).
+  task<std::vector<delivery>> claim_deliveries(int limit, int lease_s);
+  task<bool> finish_delivery(std::int64_t id, int status, std::string error, int max_attempts);
+
+ private:
+  db_pool& pool_;
+};
+
+}  // namespace maeul::storage

@@ -1,0 +1,342 @@
+// Live-operations routes: the WebSocket feed, rules, alerts and their events, incidents, webhooks.
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+#include "maeul/api/routes.hpp"
+#include "maeul/domain/time.hpp"
+#include "maeul/live/hub.hpp"
+#include "maeul/net/client.hpp"
+#include "maeul/ops/ops.hpp"
+#include "maeul/rules/rules.hpp"
+#include "maeul/storage/operations.hpp"
+
+namespace maeul::api {
+namespace {
+
+using json = nlohmann::json;
+using domain::make_problem;
+using domain::problem_kind;
+
+domain::outcome<json> body_of(const net::request& req) {
+  auto ct = check_json_content_type(req);
+  if (!ct) return ct.error();
+  if (json_nesting_depth(req.body) > max_json_depth) return make_problem(problem_kind::malformed, "JSON nested too deeply");
+  try {
+    return json::parse(req.body.empty() ? std::string("{}") : req.body);
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return make_problem(problem_kind::malformed, "malformed JSON: " + what);
+  }
+}
+
+std::optional<std::int64_t> id_of(const std::string& s) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+domain::problem param_problem(std::string name, std::string detail) {
+  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
+                         {{{}, std::move(name), std::move(detail)}}};
+}
+
+domain::outcome<storage::page_request> paging(const context& ctx, bool numeric_cursor) {
+  storage::page_request p;
+  if (auto l = ctx.query.get("limit")) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 || v > 1000)
+      return param_problem("limit", "must be an integer from 1 to 1000");
+    p.limit = v;
+  }
+  if (auto c = ctx.query.get("cursor"); c && !c->empty()) {
+    bool ok = numeric_cursor ? id_of(*c).has_value() : domain::is_valid_id(*c);
+    if (!ok) return param_problem("cursor", "is not a cursor this server gave out");
+    p.after = *c;
+  }
+  return p;
+}
+
+net::response list(const storage::page& p) {
+  std::string body = "{\"items\":[";
+  for (std::size_t i = 0; i < p.items.size(); ++i) body += (i ? "," : "") + p.items[i];
+  body += "],\"next_cursor\":" + (p.last_id ? "\"" + *p.last_id + "\"" : std::string("null")) + "}";
+  return json_response(200, std::move(body));
+}
+
+template <class T>
+net::response answer(const domain::outcome<T>& o) {
+  if (!o) return problem_response(o.error());
+  if constexpr (std::is_same_v<T, bool>)
+    return no_content();
+  else
+    return json_response(200, o.value());
+}
+
+domain::outcome<std::optional<std::int64_t>> time_field(const json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::optional<std::int64_t>{};
+  if (!it->is_string()) return domain::invalid({{std::string("/") + key, {}, "must be an RFC 3339 time with an offset"}});
+  auto t = domain::parse_rfc3339(it->get_ref<const std::string&>());
+  if (!t) return domain::invalid({{std::string("/") + key, {}, "must be an RFC 3339 time with an offset"}});
+  return std::optional<std::int64_t>(*t);
+}
+
+const std::vector<std::string> webhook_events = {"alert.opened",  "alert.acknowledged", "alert.resolved",
+                                                 "alert.cleared", "alert.escalated",    "incident.opened",
+                                                 "incident.updated"};
+
+}  // namespace
+
+void add_operations_routes(router& r, services& s) {
+  auto* store = &s.operations;
+  auto* ops = &s.ops;
+  auto* hub = &s.hub;
+  auto now = s.now_us;
+
+  // ---- the live feed
+  r.add("GET", "/api/v1/live", operations_roles, [hub](context ctx) -> task<net::response> {
+    if (!ctx.req.websocket_upgrade) {
+      auto res = problem_response(make_problem(problem_kind::invalid, "this is a WebSocket endpoint: send an Upgrade"));
+      res.status = 426;
+      res.headers.emplace_back("Upgrade", "websocket");
+      co_return res;
+    }
+    net::response res;
+    res.status = 101;
+    res.upgrade = hub->handler();
+    co_return res;
+  });
+
+  // ---- rules
+  r.add("GET", "/api/v1/rules", operations_roles, [store](context ctx) -> task<net::response> {
+    auto p = paging(ctx, false);
+    if (!p) co_return problem_response(p.error());
+    co_return list(co_await store->list_rules(*p));
+  });
+  r.add("POST", "/api/v1/rules", admin_only, [store, ops](context ctx) -> task<net::response> {
+    auto body = body_of(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto rule = rules::parse_rule(*body);
+    if (!rule) co_return problem_response(rule.error());
+    auto res = co_await store->create_rule(std::move(rule.value()));
+    if (!res) co_return problem_response(res.error());
+    ops->rules_changed();
+    auto resp = json_response(201, res.value());
+    resp.headers.emplace_back("Location", "/api/v1/rules/" + json::parse(res.value())["id"].get<std::string>());
+    co_return resp;
+  });
+  r.add("GET", "/api/v1/rules/{id}", operations_roles, [store](context ctx) -> task<net::response> {
+    co_return answer(co_await store->get_rule(ctx.params[0]));
+  });
+  r.add("PUT", "/api/v1/rules/{id}", admin_only, [store, ops](context ctx) -> task<net::response> {
+    auto body = body_of(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto rule = rules::parse_rule(*body, ctx.params[0]);
+    if (!rule) co_return problem_response(rule.error());
+    auto res = co_await store->replace_rule(std::move(rule.value()));
+    if (res) ops->rules_changed();
+    co_return answer(res);
+  });
+  r.add("DELETE", "/api/v1/rules/{id}", admin_only, [store, ops](context ctx) -> task<net::response> {
+    auto res = co_await store->delete_rule(ctx.params[0]);
+    if (res) ops->rules_changed();
+    co_return answer(res);
+  });
+
+  // ---- alerts
+  r.add("GET", "/api/v1/alerts", operations_roles, [store](context ctx) -> task<net::response> {
+    auto p = paging(ctx, true);
+    if (!p) co_return problem_response(p.error());
+    storage::alert_filter f{ctx.query.get("state").value_or(""), ctx.query.get("zone").value_or(""),
+                            ctx.query.get("domain").value_or(""), ctx.query.get("severity").value_or("")};
+    if (!f.state.empty() && f.state != "open" && f.state != "acknowledged" && f.state != "resolved" && f.state != "active")
+      co_return problem_response(param_problem("state", "must be open, acknowledged, resolved or active"));
+    if (!f.severity.empty() && f.severity != "info" && f.severity != "warning" && f.severity != "critical")
+      co_return problem_response(param_problem("severity", "must be info, warning or critical"));
+    co_return list(co_await store->list_alerts(std::move(f), *p));
+  });
+  r.add("GET", "/api/v1/alerts/{id}", operations_roles, [store](context ctx) -> task<net::response> {
+    auto id = id_of(ctx.params[0]);
+    if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
+    co_return answer(co_await store->get_alert(*id));
+  });
+  r.add("GET", "/api/v1/alerts/{id}/events", operations_roles, [store](context ctx) -> task<net::response> {
+    auto id = id_of(ctx.params[0]);
+    if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
+    co_return answer(co_await store->alert_events_of(*id));
+  });
+  for (const char* action : {"ack", "resolve"}) {
+    bool ack = std::string(action) == "ack";
+    r.add("POST", std::string("/api/v1/alerts/{id}/") + action, operations_roles,
+          [store, ops, ack](context ctx) -> task<net::response> {
+            auto id = id_of(ctx.params[0]);
+            if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
+            auto body = body_of(ctx.req);
+            if (!body) co_return problem_response(body.error());
+            std::string note;
+            if (auto n = body->find("note"); n != body->end() && !n->is_null()) {
+              if (!n->is_string() || n->get_ref<const std::string&>().size() > 2000)
+                co_return problem_response(domain::invalid({{"/note", {}, "must be a string of at most 2000 bytes"}}));
+              note = n->get<std::string>();
+            }
+            auto actor = ctx.who.name + " (" + ctx.who.role + ")";
+            domain::outcome<storage::alert_event> res;
+            if (ack)
+              res = co_await store->acknowledge(*id, actor, note);
+            else
+              res = co_await store->resolve(*id, actor, note);
+            if (!res) co_return problem_response(res.error());
+            ops->publish({res.value()});
+            co_return json_response(200, res.value().alert_json);
+          });
+  }
+  r.add("GET", "/api/v1/events", operations_roles, [store](context ctx) -> task<net::response> {
+    std::int64_t since = 0;
+    if (auto v = ctx.query.get("since"); v && !v->empty()) {
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), since);
+      if (ec != std::errc{} || p != v->data() + v->size() || since < 0)
+        co_return problem_response(param_problem("since", "must be an event id (a non-negative integer)"));
+    }
+    int limit = 100;
+    if (auto l = ctx.query.get("limit")) {
+      auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+      if (ec != std::errc{} || p != l->data() + l->size() || limit < 1 || limit > 1000)
+        co_return problem_response(param_problem("limit", "must be an integer from 1 to 1000"));
+    }
+    auto events = co_await store->events_since(since, limit);
+    std::string body = "{\"items\":[";
+    for (std::size_t i = 0; i < events.size(); ++i)
+      body += (i ? "," : "") + std::string("{\"event_id\":") + std::to_string(events[i].event_id) + ",\"event\":\"" +
+              events[i].event + "\",\"alert\":" + events[i].alert_json + "}";
+    body += "]}";
+    co_return json_response(200, std::move(body));
+  });
+
+  // ---- incidents
+  r.add("POST", "/api/v1/incidents", operations_roles, [store, now](context ctx) -> task<net::response> {
+    auto body = body_of(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    std::vector<domain::field_error> errors;
+    storage::incident_input in;
+    auto cat = body->find("category");
+    if (cat == body->end() || !cat->is_string() || !domain::is_valid_name_token(cat->get_ref<const std::string&>()))
+      errors.push_back({"/category", {}, "is required: e.g. flood, fire, medical, welfare_check, traffic"});
+    else
+      in.category = cat->get<std::string>();
+    if (auto z = body->find("zone"); z != body->end() && !z->is_null()) {
+      if (!z->is_string() || !domain::is_valid_id(z->get_ref<const std::string&>()))
+        errors.push_back({"/zone", {}, "must be a zone id"});
+      else
+        in.zone = z->get<std::string>();
+    }
+    if (auto l = body->find("location"); l != body->end() && !l->is_null()) in.location = domain::check_point(*l, "/location", errors);
+    if (in.zone.empty() && !in.location) errors.push_back({"/zone", {}, "give a zone or a location"});
+    auto rep = time_field(*body, "reported_at");
+    if (!rep) co_return problem_response(rep.error());
+    in.reported_us = rep.value().value_or(now());
+    if (in.reported_us > now() + domain::max_future_us)
+      errors.push_back({"/reported_at", {}, "is in the future"});
+    if (auto a = body->find("alerts"); a != body->end() && !a->is_null()) {
+      if (!a->is_array()) errors.push_back({"/alerts", {}, "must be an array of alert ids"});
+      else
+        for (std::size_t i = 0; i < a->size(); ++i) {
+          if (!(*a)[i].is_number_integer()) errors.push_back({"/alerts/" + std::to_string(i), {}, "must be an alert id"});
+          else in.alerts.push_back((*a)[i].get<std::int64_t>());
+        }
+    }
+    if (auto n = body->find("note"); n != body->end() && n->is_string()) in.note = n->get<std::string>();
+    if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
+    std::string actor = ctx.who.name + " (" + ctx.who.role + ")";
+    auto res = co_await store->create_incident(std::move(in), std::move(actor));
+    if (!res) co_return problem_response(res.error());
+    auto resp = json_response(201, res.value());
+    resp.headers.emplace_back("Location", "/api/v1/incidents/" + std::to_string(json::parse(res.value())["id"].get<std::int64_t>()));
+    co_return resp;
+  });
+  r.add("GET", "/api/v1/incidents", operations_roles | role_analyst, [store](context ctx) -> task<net::response> {
+    auto p = paging(ctx, true);
+    if (!p) co_return problem_response(p.error());
+    auto state = ctx.query.get("state").value_or("");
+    if (!state.empty() && state != "open" && state != "resolved")
+      co_return problem_response(param_problem("state", "must be open or resolved"));
+    co_return list(co_await store->list_incidents(state, ctx.query.get("zone").value_or(""), *p));
+  });
+  r.add("GET", "/api/v1/incidents/{id}", operations_roles | role_analyst, [store](context ctx) -> task<net::response> {
+    auto id = id_of(ctx.params[0]);
+    if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
+    co_return answer(co_await store->get_incident(*id));
+  });
+  r.add("PATCH", "/api/v1/incidents/{id}", operations_roles, [store](context ctx) -> task<net::response> {
+    auto id = id_of(ctx.params[0]);
+    if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
+    auto body = body_of(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    storage::incident_patch p;
+    for (auto [key, slot] : {std::pair{"dispatched_at", &p.dispatched_us}, std::pair{"on_scene_at", &p.on_scene_us},
+                             std::pair{"resolved_at", &p.resolved_us}}) {
+      auto t = time_field(*body, key);
+      if (!t) co_return problem_response(t.error());
+      *slot = t.value();
+    }
+    if (auto n = body->find("note"); n != body->end() && n->is_string()) p.note = n->get<std::string>();
+    std::string actor = ctx.who.name + " (" + ctx.who.role + ")";
+    co_return answer(co_await store->patch_incident(*id, std::move(p), std::move(actor)));
+  });
+
+  // ---- webhooks
+  r.add("POST", "/api/v1/webhooks", admin_only, [store](context ctx) -> task<net::response> {
+    auto body = body_of(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    std::vector<domain::field_error> errors;
+    std::string url, secret;
+    std::vector<std::string> events;
+    net::url_parts u;
+    if (auto it = body->find("url"); it == body->end() || !it->is_string() || !net::parse_url(it->get<std::string>(), u))
+      errors.push_back({"/url", {}, "must be an http:// URL"});
+    else if (u.scheme != "http")
+      errors.push_back({"/url", {}, "https is not supported yet: use http:// on the municipal network"});
+    else
+      url = it->get<std::string>();
+    if (auto it = body->find("events"); it == body->end() || !it->is_array() || it->empty()) {
+      errors.push_back({"/events", {}, "is required: a non-empty array of event names"});
+    } else {
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        const auto& e = (*it)[i];
+        if (!e.is_string() || std::find(webhook_events.begin(), webhook_events.end(), e.get<std::string>()) == webhook_events.end())
+          errors.push_back({"/events/" + std::to_string(i), {}, "unknown event; known: alert.opened, alert.acknowledged, "
+                                                                 "alert.resolved, alert.cleared, alert.escalated, "
+                                                                 "incident.opened, incident.updated"});
+        else
+          events.push_back(e.get<std::string>());
+      }
+    }
+    if (auto it = body->find("secret"); it == body->end() || !it->is_string() || it->get_ref<const std::string&>().size() < 16)
+      errors.push_back({"/secret", {}, "is required: at least 16 characters, used to sign each delivery"});
+    else
+      secret = it->get<std::string>();
+    if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
+    auto created = co_await store->create_webhook(url, events, secret);
+    auto resp = json_response(201, created);
+    resp.headers.emplace_back("Location", "/api/v1/webhooks/" + json::parse(created)["id"].get<std::string>());
+    co_return resp;
+  });
+  r.add("GET", "/api/v1/webhooks", admin_only, [store](context ctx) -> task<net::response> {
+    auto p = paging(ctx, false);
+    if (!p) co_return problem_response(p.error());
+    co_return list(co_await store->list_webhooks(*p));
+  });
+  r.add("DELETE", "/api/v1/webhooks/{id}", admin_only, [store](context ctx) -> task<net::response> {
+    if (!co_await store->delete_webhook(ctx.params[0]))
+      co_return problem_response(make_problem(problem_kind::not_found, "no webhook with this id"));
+    co_return no_content();
+  });
+  r.add("GET", "/api/v1/webhooks/{id}/deliveries", admin_only, [store](context ctx) -> task<net::response> {
+    co_return answer(co_await store->deliveries_of(ctx.params[0], 100));
+  });
+}
+
+}  // namespace maeul::api

@@ -1,0 +1,99 @@
+// Outgoing HTTP POSTs (webhooks).
+#include "maeul/net/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace maeul::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+bool parse_url(const std::string& url, url_parts& out) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return false;
+  out.scheme = url.substr(0, scheme_end);
+  if (out.scheme != "http" && out.scheme != "https") return false;
+  auto rest = url.substr(scheme_end + 3);
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (authority.empty() || authority.find('@') != std::string::npos) return false;
+  if (authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string::npos) return false;
+    out.host = authority.substr(1, close - 1);
+    out.port = close + 1 < authority.size() && authority[close + 1] == ':' ? authority.substr(close + 2) : "";
+  } else {
+    auto colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    out.port = colon == std::string::npos ? "" : authority.substr(colon + 1);
+  }
+  if (out.port.empty()) out.port = out.scheme == "https" ? "443" : "80";
+  for (char c : out.port)
+    if (c < '0' || c > '9') return false;
+  return !out.host.empty();
+}
+
+namespace {
+bool is_private(const asio::ip::address& a) {
+  if (a.is_loopback() || a.is_unspecified() || a.is_multicast()) return true;
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xF0) == 16) || (b[0] == 192 && b[1] == 168) ||
+           (b[0] == 169 && b[1] == 254) || (b[0] == 100 && (b[1] & 0xC0) == 64);
+  }
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return is_private(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+  auto b = v6.to_bytes();
+  return v6.is_link_local() || (b[0] & 0xFE) == 0xFC;
+}
+}  // namespace
+
+asio::awaitable<client_result> post(asio::any_io_executor ex, std::string url,
+                                    std::vector<std::pair<std::string, std::string>> headers, std::string body,
+                                    std::chrono::milliseconds timeout, bool allow_private) {
+  constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
+  url_parts u;
+  if (!parse_url(url, u)) co_return client_result{0, "not an http:// URL"};
+  if (u.scheme == "https") co_return client_result{0, "https is not supported yet: use http:// on a private network"};
+  tcp::resolver resolver(ex);
+  auto [rec, results] = co_await resolver.async_resolve(u.host, u.port, tuple);
+  if (rec) co_return client_result{0, "cannot resolve " + u.host + ": " + rec.message()};
+  if (!allow_private)
+    for (const auto& r : results)
+      if (is_private(r.endpoint().address()))
+        co_return client_result{0, "refused: " + u.host + " is a private or loopback address"};
+  beast::tcp_stream stream(ex);
+  stream.expires_after(timeout);
+  auto [cec, ep] = co_await stream.async_connect(results, tuple);
+  (void)ep;
+  if (cec) co_return client_result{0, "cannot connect: " + cec.message()};
+  http::request<http::string_body> req{http::verb::post, u.target, 11};
+  req.set(http::field::host, u.host);
+  req.set(http::field::user_agent, "maeul-webhooks");
+  req.set(http::field::content_type, "application/json");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = std::move(body);
+  req.keep_alive(false);
+  req.prepare_payload();
+  auto [wec, wn] = co_await http::async_write(stream, req, tuple);
+  (void)wn;
+  if (wec) co_return client_result{0, "cannot send: " + wec.message()};
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);
+  auto [rdec, rn] = co_await http::async_read(stream, buffer, parser, tuple);
+  (void)rn;
+  if (rdec && rdec != http::error::body_limit) co_return client_result{0, "no answer: " + rdec.message()};
+  beast::error_code ignore;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
+  int status = static_cast<int>(parser.get().result_int());
+  co_return client_result{status, status >= 200 && status < 300 ? "" : parser.get().body().substr(0, 200)};
+}
+
+}  // namespace maeul::net

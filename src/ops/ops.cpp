@@ -1,0 +1,193 @@
+// Live operations service: rule evaluation, ordered alert persistence, escalation, webhooks.
+#include "maeul/ops/ops.hpp"
+
+#include <openssl/hmac.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "maeul/net/client.hpp"
+
+namespace maeul::ops {
+namespace asio = boost::asio;
+
+std::string sign(const std::string& secret, const std::string& body) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), int(secret.size()), reinterpret_cast<const unsigned char*>(body.data()),
+       body.size(), md, &len);
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += d[md[i] >> 4];
+    out += d[md[i] & 15];
+  }
+  return out;
+}
+
+service::service(storage::operations_store& store, ingest::service& ingest, live::hub& hub, asio::any_io_executor ex,
+                 options o, ingest::clock_fn clock)
+    : store_(store), ingest_(ingest), hub_(hub), ex_(std::move(ex)), opts_(o), clock_(std::move(clock)),
+      started_us_(clock_()) {}
+
+task<void> service::load_rules() {
+  auto rules = co_await store_.all_rules();
+  std::lock_guard lock(engine_mutex_);
+  engine_.set_rules(std::move(rules));
+}
+
+namespace {
+asio::awaitable<void> reload(service* s) {
+  try {
+    co_await s->load_rules();
+  } catch (const std::exception& e) {
+    spdlog::warn("rules: reload failed: {}", e.what());
+  }
+}
+}  // namespace
+
+void service::rules_changed() { asio::co_spawn(ex_, reload(this), asio::detached); }
+
+void service::on_readings(std::shared_ptr<const std::vector<ingest::committed_reading>> readings) {
+  std::vector<rules::sensor_info> infos;
+  infos.reserve(readings->size());
+  for (const auto& r : *readings) infos.push_back({r.sensor, r.kind, r.domain, r.zone, r.ts_us});
+  std::vector<rules::reading> batch;
+  batch.reserve(readings->size());
+  for (std::size_t i = 0; i < readings->size(); ++i)
+    batch.push_back({&infos[i], (*readings)[i].metric, (*readings)[i].ts_us, (*readings)[i].value});
+  std::vector<rules::transition> ts;
+  {
+    std::lock_guard lock(engine_mutex_);
+    if (engine_.rules().empty()) return;
+    ts = engine_.on_readings(batch);
+  }
+  if (!ts.empty()) enqueue(std::move(ts));
+}
+
+void service::enqueue(std::vector<rules::transition> ts) {
+  transitions_ += std::int64_t(ts.size());
+  bool start = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    queue_.push_back(std::move(ts));
+    start = !draining_;
+    draining_ = true;
+  }
+  // Outside the lock: co_spawn may run drain() at once on this thread.
+  if (start) asio::co_spawn(ex_, drain(), asio::detached);
+}
+
+// Persists queued transitions one batch at a time, so an alert's open and clear keep their order.
+task<void> service::drain() {
+  for (;;) {
+    std::vector<rules::transition> ts;
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (queue_.empty()) {
+        draining_ = false;
+        co_return;
+      }
+      ts = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::vector<rules::rule> rs;
+    {
+      std::lock_guard lock(engine_mutex_);
+      rs = engine_.rules();
+    }
+    for (int attempt = 0;; ++attempt) {
+      bool failed = false;
+      try {
+        auto events = co_await store_.apply(ts, rs);
+        publish(events);
+      } catch (const std::exception& e) {
+        // The database is away: keep the transitions and retry (they are idempotent).
+        if (attempt == 0) spdlog::warn("alerts: cannot record {} transition(s), retrying: {}", ts.size(), e.what());
+        failed = true;
+      }
+      if (!failed) break;
+      asio::steady_timer t(ex_);
+      t.expires_after(std::chrono::seconds(std::min(30, 1 << std::min(attempt, 5))));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }
+}
+
+void service::publish(const std::vector<storage::alert_event>& events) {
+  for (const auto& e : events) {
+    hub_.publish_alert(e);
+    ++events_;
+  }
+}
+
+task<void> service::run_ticks() {
+  asio::steady_timer timer(ex_);
+  int n = 0;
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(opts_.tick_ms));
+    co_await timer.async_wait(asio::use_awaitable);
+    try {
+      auto seen = ingest_.seen();
+      std::vector<rules::sensor_info> infos;
+      infos.reserve(seen.size());
+      for (auto& s : seen) infos.push_back({std::move(s.id), std::move(s.kind), std::move(s.domain), std::move(s.zone), s.last_ts_us});
+      std::vector<rules::transition> ts;
+      {
+        std::lock_guard lock(engine_mutex_);
+        ts = engine_.on_tick(clock_(), infos, started_us_);
+      }
+      if (!ts.empty()) enqueue(std::move(ts));
+      if (++n % 5 == 0) publish(co_await store_.escalate(opts_.escalate_after_s));
+    } catch (const std::exception& e) {
+      spdlog::warn("operations tick failed: {}", e.what());
+    }
+  }
+}
+
+task<void> service::deliver(storage::delivery d) {
+  // (g++ 12 miscompiles initializer lists inside coroutines: build the vector step by step)
+  std::vector<std::pair<std::string, std::string>> headers;
+  headers.emplace_back("X-Maeul-Signature", "sha256=" + sign(d.secret, d.body));
+  headers.emplace_back("X-Maeul-Event", d.event);
+  headers.emplace_back("X-Maeul-Delivery", std::to_string(d.id));
+  auto res = co_await net::post(ex_, d.url, headers, d.body, std::chrono::milliseconds(opts_.webhook_timeout_ms),
+                                opts_.webhook_allow_private);
+  bool ok = res.status >= 200 && res.status < 300;
+  (ok ? ok_ : failed_)++;
+  try {
+    // (no temporaries of a ?: inside a co_await expression: g++ 12 destroys them wrongly)
+    std::string error = ok ? std::string() : res.error;
+    bool dead = co_await store_.finish_delivery(d.id, res.status, std::move(error), opts_.webhook_max_attempts);
+    if (dead) {
+      ++dead_;
+      spdlog::warn("webhook delivery {} to {} is dead after {} attempts: {}", d.id, d.url, d.attempts + 1, res.error);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("webhook delivery {}: cannot record the outcome: {}", d.id, e.what());
+  }
+}
+
+task<void> service::run_webhooks() {
+  asio::steady_timer timer(ex_);
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(250));
+    co_await timer.async_wait(asio::use_awaitable);
+    try {
+      // Each delivery is its own coroutine: one slow or failing receiver delays no other.
+      auto due = co_await store_.claim_deliveries(50, opts_.webhook_timeout_ms / 1000 + 30);
+      for (auto& d : due) asio::co_spawn(ex_, deliver(std::move(d)), asio::detached);
+    } catch (const std::exception& e) {
+      spdlog::debug("webhooks: cannot claim deliveries: {}", e.what());
+    }
+  }
+}
+
+ops_stats service::stats() const {
+  return {transitions_.load(), events_.load(), ok_.load(), failed_.load(), dead_.load()};
+}
+
+}  // namespace maeul::ops

@@ -1,0 +1,444 @@
+// Rule validation and evaluation.
+#include "maeul/rules/rules.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+namespace maeul::rules {
+namespace {
+
+using json = nlohmann::json;
+using nlohmann::ordered_json;
+
+void add(std::vector<domain::field_error>& e, std::string p, std::string d) { e.push_back({std::move(p), {}, std::move(d)}); }
+
+std::string fmt_duration(std::int64_t us) {
+  std::int64_t s = us / 1000000;
+  if (s % 86400 == 0 && s) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0 && s) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0 && s) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+std::string fmt_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+std::optional<double> number(const json& body, const char* key, const std::string& base,
+                             std::vector<domain::field_error>& errors, bool required) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) {
+    if (required) add(errors, base + "/" + key, "is required: a number");
+    return std::nullopt;
+  }
+  if (!it->is_number() || !std::isfinite(it->get<double>())) {
+    add(errors, base + "/" + key, "must be a finite number");
+    return std::nullopt;
+  }
+  return it->get<double>();
+}
+
+std::string metric_of(const json& body, const std::string& base, std::vector<domain::field_error>& errors) {
+  auto it = body.find("metric");
+  if (it == body.end() || !it->is_string() || !domain::is_valid_name_token(it->get_ref<const std::string&>())) {
+    add(errors, base + "/metric", "is required: a metric name");
+    return {};
+  }
+  return it->get<std::string>();
+}
+
+std::optional<op> op_of(const json& body, const std::string& base, std::vector<domain::field_error>& errors) {
+  auto it = body.find("op");
+  std::optional<op> o;
+  if (it != body.end() && it->is_string()) o = parse_op(it->get_ref<const std::string&>());
+  if (!o) add(errors, base + "/op", "must be one of >, >=, <, <=");
+  return o;
+}
+
+std::optional<std::int64_t> duration(const json& body, const char* key, std::vector<domain::field_error>& errors,
+                                     bool required) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) {
+    if (required) add(errors, std::string("/") + key, "is required: a duration like 90s, 5m, 6h or 1d");
+    return required ? std::nullopt : std::optional<std::int64_t>(0);
+  }
+  auto d = parse_duration_us(*it);
+  if (!d || *d < 0 || *d > 366LL * 86400 * 1000000)
+    add(errors, std::string("/") + key, "must be a duration like 90s, 5m, 6h or 1d (at most 366d)");
+  return d;
+}
+
+}  // namespace
+
+bool compare(op o, double v, double t) {
+  switch (o) {
+    case op::gt: return v > t;
+    case op::ge: return v >= t;
+    case op::lt: return v < t;
+    case op::le: return v <= t;
+  }
+  return false;
+}
+
+std::optional<op> parse_op(std::string_view s) {
+  if (s == ">" || s == "gt") return op::gt;
+  if (s == ">=" || s == "ge") return op::ge;
+  if (s == "<" || s == "lt") return op::lt;
+  if (s == "<=" || s == "le") return op::le;
+  return std::nullopt;
+}
+
+const char* op_text(op o) {
+  switch (o) {
+    case op::gt: return ">";
+    case op::ge: return ">=";
+    case op::lt: return "<";
+    case op::le: return "<=";
+  }
+  return "?";
+}
+
+std::optional<std::int64_t> parse_duration_us(const json& v) {
+  if (v.is_number_integer()) return v.get<std::int64_t>() * 1000000;
+  if (v.is_number()) return static_cast<std::int64_t>(v.get<double>() * 1e6);
+  if (!v.is_string()) return std::nullopt;
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.size() < 2) return std::nullopt;
+  std::int64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size() - 1, n);
+  if (ec != std::errc{} || p != s.data() + s.size() - 1 || n < 0) return std::nullopt;
+  switch (s.back()) {
+    case 's': return n * 1000000;
+    case 'm': return n * 60 * 1000000;
+    case 'h': return n * 3600 * 1000000;
+    case 'd': return n * 86400 * 1000000;
+  }
+  return std::nullopt;
+}
+
+bool matches(const selector& s, const sensor_info& i) {
+  return (s.sensor.empty() || s.sensor == i.id) && (s.kind.empty() || s.kind == i.kind) &&
+         (s.domain.empty() || s.domain == i.domain) && (s.zone.empty() || s.zone == i.zone);
+}
+
+domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
+  std::vector<domain::field_error> errors;
+  rule r;
+  if (!body.is_object()) return domain::invalid({{"", {}, "the body must be a JSON object"}});
+  if (auto it = body.find("id"); it != body.end() && !it->is_null()) {
+    if (!it->is_string() || !domain::is_valid_id(it->get_ref<const std::string&>()))
+      add(errors, "/id", "must be an id (letters, digits, '.', '_', ':' or '-')");
+    else
+      r.id = it->get<std::string>();
+    if (!path_id.empty() && r.id != path_id) add(errors, "/id", "must match the id in the path");
+  } else {
+    r.id = std::string(path_id);
+  }
+  auto n = body.find("name");
+  if (n != body.end() && n->is_string()) {
+    r.name.ko = r.name.en = n->get<std::string>();
+  } else if (n != body.end() && n->is_object()) {
+    if (auto ko = n->find("ko"); ko != n->end() && ko->is_string()) r.name.ko = ko->get<std::string>();
+    if (auto en = n->find("en"); en != n->end() && en->is_string()) r.name.en = en->get<std::string>();
+  }
+  if (r.name.ko.empty() && r.name.en.empty()) add(errors, "/name", "is required: {\"ko\", \"en\"} or a string");
+  auto k = body.find("kind");
+  if (k == body.end() || !k->is_string() ||
+      (*k != "threshold" && *k != "rate" && *k != "silence" && *k != "composite")) {
+    add(errors, "/kind", "must be one of threshold, rate, silence, composite");
+    return domain::invalid(std::move(errors));
+  }
+  r.kind = k->get<std::string>();
+  auto sv = body.find("severity");
+  if (sv == body.end() || !sv->is_string() || (*sv != "info" && *sv != "warning" && *sv != "critical"))
+    add(errors, "/severity", "must be one of info, warning, critical");
+  else
+    r.severity = sv->get<std::string>();
+  if (auto e = body.find("enabled"); e != body.end() && !e->is_null()) {
+    if (!e->is_boolean()) add(errors, "/enabled", "must be true or false");
+    else r.enabled = e->get<bool>();
+  }
+  if (auto s = body.find("selector"); s != body.end() && !s->is_null()) {
+    if (!s->is_object()) {
+      add(errors, "/selector", "must be an object {sensor, kind, domain, zone}");
+    } else {
+      for (auto& [key, v] : s->items()) {
+        if (key != "sensor" && key != "kind" && key != "domain" && key != "zone") {
+          add(errors, "/selector/" + key, "unknown selector field");
+          continue;
+        }
+        if (!v.is_string()) {
+          add(errors, "/selector/" + key, "must be a string");
+          continue;
+        }
+        auto val = v.get<std::string>();
+        if (key == "domain" && !domain::is_domain(val)) add(errors, "/selector/domain", "unknown domain");
+        (key == "sensor" ? r.sel.sensor : key == "kind" ? r.sel.kind : key == "domain" ? r.sel.domain : r.sel.zone) = val;
+      }
+    }
+  }
+  ordered_json spec;
+  if (r.kind == "threshold") {
+    r.metric = metric_of(body, "", errors);
+    if (auto o = op_of(body, "", errors)) r.o = *o;
+    if (auto v = number(body, "value", "", errors, true)) r.value = *v;
+    if (auto f = duration(body, "for", errors, false)) r.for_us = *f;
+    r.clear = number(body, "clear", "", errors, false);
+    if (r.clear && ((r.o == op::gt || r.o == op::ge) ? *r.clear > r.value : *r.clear < r.value))
+      add(errors, "/clear", "must be on the safe side of value (hysteresis)");
+    spec["metric"] = r.metric;
+    spec["op"] = op_text(r.o);
+    spec["value"] = r.value;
+    spec["for"] = fmt_duration(r.for_us);
+    if (r.clear) spec["clear"] = *r.clear;
+  } else if (r.kind == "rate") {
+    r.metric = metric_of(body, "", errors);
+    if (auto v = number(body, "delta", "", errors, true)) r.delta = *v;
+    if (r.delta == 0) add(errors, "/delta", "must not be 0");
+    if (auto w = duration(body, "window", errors, true)) r.window_us = *w;
+    if (r.window_us <= 0) add(errors, "/window", "must be positive");
+    spec["metric"] = r.metric;
+    spec["delta"] = r.delta;
+    spec["window"] = fmt_duration(r.window_us);
+  } else if (r.kind == "silence") {
+    if (auto f = duration(body, "for", errors, true)) r.for_us = *f;
+    if (r.for_us <= 0) add(errors, "/for", "must be positive");
+    spec["for"] = fmt_duration(r.for_us);
+  } else {
+    if (auto w = duration(body, "window", errors, true)) r.window_us = *w;
+    auto c = body.find("conditions");
+    if (c == body.end() || !c->is_array() || c->empty() || c->size() > 16) {
+      add(errors, "/conditions", "is required: 1-16 conditions {metric, op, value, kind?}");
+    } else {
+      auto arr = ordered_json::array();
+      for (std::size_t i = 0; i < c->size(); ++i) {
+        const auto& cj = (*c)[i];
+        std::string base = "/conditions/" + std::to_string(i);
+        if (!cj.is_object()) {
+          add(errors, base, "must be an object {metric, op, value, kind?}");
+          continue;
+        }
+        condition cond;
+        cond.metric = metric_of(cj, base, errors);
+        if (auto o = op_of(cj, base, errors)) cond.o = *o;
+        if (auto v = number(cj, "value", base, errors, true)) cond.value = *v;
+        if (auto kk = cj.find("kind"); kk != cj.end() && kk->is_string()) cond.kind = kk->get<std::string>();
+        ordered_json one = {{"metric", cond.metric}, {"op", op_text(cond.o)}, {"value", cond.value}};
+        if (!cond.kind.empty()) one["kind"] = cond.kind;
+        arr.push_back(one);
+        r.conditions.push_back(std::move(cond));
+      }
+      spec["conditions"] = arr;
+    }
+    spec["window"] = fmt_duration(r.window_us);
+  }
+  if (!errors.empty()) return domain::invalid(std::move(errors));
+  ordered_json out;
+  out["id"] = r.id;
+  ordered_json name;
+  if (!r.name.ko.empty()) name["ko"] = r.name.ko;
+  if (!r.name.en.empty()) name["en"] = r.name.en;
+  out["name"] = name;
+  out["kind"] = r.kind;
+  ordered_json sel = ordered_json::object();
+  if (!r.sel.sensor.empty()) sel["sensor"] = r.sel.sensor;
+  if (!r.sel.kind.empty()) sel["kind"] = r.sel.kind;
+  if (!r.sel.domain.empty()) sel["domain"] = r.sel.domain;
+  if (!r.sel.zone.empty()) sel["zone"] = r.sel.zone;
+  out["selector"] = sel;
+  out["severity"] = r.severity;
+  out["enabled"] = r.enabled;
+  for (auto& [key, v] : spec.items()) out[key] = v;
+  r.spec_json = out.dump();
+  return r;
+}
+
+rule rule_from_spec(const std::string& spec_json) {
+  auto j = json::parse(spec_json);
+  auto id = j.value("id", std::string());
+  auto r = parse_rule(j, id);
+  if (!r) throw std::runtime_error("stored rule " + id + " does not parse: " + r.error().to_json());
+  return r.value();
+}
+
+void engine::set_rules(std::vector<rule> rules) {
+  std::map<std::string, std::map<std::string, subject_state>> kept;
+  for (const auto& r : rules) {
+    auto old = std::find_if(rules_.begin(), rules_.end(), [&](const rule& x) { return x.id == r.id; });
+    if (old != rules_.end() && old->spec_json == r.spec_json && state_.count(r.id)) kept[r.id] = std::move(state_[r.id]);
+  }
+  rules_ = std::move(rules);
+  state_ = std::move(kept);
+}
+
+bool engine::active(const std::string& rule_id, const std::string& subject) const {
+  auto r = state_.find(rule_id);
+  if (r == state_.end()) return false;
+  auto s = r->second.find(subject);
+  return s != r->second.end() && s->second.active;
+}
+
+std::vector<transition> engine::on_readings(const std::vector<reading>& batch) {
+  std::vector<transition> out;
+  for (const auto& r : rules_) {
+    if (!r.enabled) continue;
+    for (const auto& rd : batch) {
+      const auto& info = *rd.sensor;
+      if (!matches(r.sel, info)) continue;
+      auto base = [&](bool open, std::string msg) {
+        transition t;
+        t.rule_id = r.id;
+        t.subject = r.kind == "composite" ? info.zone : info.id;
+        t.open = open;
+        t.sensor = r.kind == "composite" ? std::string() : info.id;
+        t.zone = info.zone;
+        t.domain = info.domain;
+        t.metric = rd.metric;
+        t.value = rd.value;
+        t.message = std::move(msg);
+        t.at_us = rd.ts_us;
+        return t;
+      };
+      if (r.kind == "threshold") {
+        if (rd.metric != r.metric) continue;
+        auto& st = state_[r.id][info.id];
+        bool cond = compare(r.o, rd.value, r.value);
+        if (!st.active) {
+          if (!cond) {
+            st.pending_since = -1;
+            continue;
+          }
+          if (st.pending_since < 0) st.pending_since = rd.ts_us;
+          if (rd.ts_us - st.pending_since >= r.for_us) {
+            st.active = true;
+            std::string msg = r.metric + " " + fmt_number(rd.value) + " " + op_text(r.o) + " " + fmt_number(r.value);
+            if (r.for_us) msg += " for " + fmt_duration(r.for_us);
+            out.push_back(base(true, msg));
+          }
+        } else {
+          double c = r.clear.value_or(r.value);
+          bool cleared = (r.o == op::gt || r.o == op::ge) ? rd.value < c : rd.value > c;
+          if (cleared) {
+            st.active = false;
+            st.pending_since = -1;
+            out.push_back(base(false, r.metric + " back to " + fmt_number(rd.value)));
+          }
+        }
+      } else if (r.kind == "rate") {
+        if (rd.metric != r.metric) continue;
+        auto& st = state_[r.id][info.id];
+        st.window.emplace_back(rd.ts_us, rd.value);
+        while (!st.window.empty() && st.window.front().first < rd.ts_us - r.window_us) st.window.pop_front();
+        double lo = rd.value, hi = rd.value;
+        for (const auto& [ts, v] : st.window) {
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+        bool cond = r.delta > 0 ? rd.value - lo >= r.delta : rd.value - hi <= r.delta;
+        if (cond && !st.active) {
+          st.active = true;
+          out.push_back(base(true, r.metric + (r.delta > 0 ? " rose by " + fmt_number(rd.value - lo)
+                                                          : " fell by " + fmt_number(hi - rd.value)) +
+                                       " within " + fmt_duration(r.window_us)));
+        } else if (!cond && st.active) {
+          st.active = false;
+          out.push_back(base(false, r.metric + " steady again at " + fmt_number(rd.value)));
+        }
+      } else if (r.kind == "silence") {
+        auto& st = state_[r.id][info.id];
+        if (st.active) {
+          st.active = false;
+          out.push_back(base(false, "reporting again"));
+        }
+      } else {  // composite, per zone
+        if (info.zone.empty()) continue;
+        auto& st = state_[r.id][info.zone];
+        st.conditions.resize(r.conditions.size(), {false, 0});
+        bool touched = false;
+        for (std::size_t i = 0; i < r.conditions.size(); ++i) {
+          const auto& c = r.conditions[i];
+          if (c.metric != rd.metric || (!c.kind.empty() && c.kind != info.kind)) continue;
+          if (rd.ts_us >= st.conditions[i].second) st.conditions[i] = {compare(c.o, rd.value, c.value), rd.ts_us};
+          touched = true;
+        }
+        if (!touched) continue;
+        bool all = std::all_of(st.conditions.begin(), st.conditions.end(), [&](const auto& c) {
+          return c.first && c.second >= rd.ts_us - r.window_us;
+        });
+        if (all && !st.active) {
+          st.active = true;
+          std::string msg = "all conditions met in " + info.zone + ":";
+          for (const auto& c : r.conditions) msg += " " + c.metric + " " + op_text(c.o) + " " + fmt_number(c.value);
+          auto t = base(true, msg);
+          t.metric.clear();
+          t.value.reset();
+          out.push_back(std::move(t));
+        } else if (!all && st.active) {
+          st.active = false;
+          auto t = base(false, "conditions no longer all met in " + info.zone);
+          t.metric.clear();
+          t.value.reset();
+          out.push_back(std::move(t));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<transition> engine::on_tick(std::int64_t now_us, const std::vector<sensor_info>& sensors,
+                                        std::int64_t started_us) {
+  std::vector<transition> out;
+  for (const auto& r : rules_) {
+    if (!r.enabled) continue;
+    if (r.kind == "silence") {
+      for (const auto& s : sensors) {
+        if (!matches(r.sel, s)) continue;
+        auto& st = state_[r.id][s.id];
+        std::int64_t last = std::max(s.last_ts_us, started_us);
+        if (!st.active && now_us - last >= r.for_us) {
+          st.active = true;
+          transition t;
+          t.rule_id = r.id;
+          t.subject = s.id;
+          t.sensor = s.id;
+          t.zone = s.zone;
+          t.domain = s.domain;
+          t.message = s.last_ts_us ? "no reading for " + fmt_duration(now_us - s.last_ts_us) + " (limit " +
+                                         fmt_duration(r.for_us) + ")"
+                                   : "no reading since monitoring began (limit " + fmt_duration(r.for_us) + ")";
+          t.at_us = now_us;
+          out.push_back(std::move(t));
+        }
+      }
+    } else if (r.kind == "composite") {
+      auto it = state_.find(r.id);
+      if (it == state_.end()) continue;
+      for (auto& [zone, st] : it->second) {
+        if (!st.active) continue;
+        bool all = std::all_of(st.conditions.begin(), st.conditions.end(),
+                               [&](const auto& c) { return c.first && c.second >= now_us - r.window_us; });
+        if (!all) {
+          st.active = false;
+          transition t;
+          t.rule_id = r.id;
+          t.subject = zone;
+          t.open = false;
+          t.zone = zone;
+          t.message = "conditions no longer all met in " + zone + " (window passed)";
+          t.at_us = now_us;
+          out.push_back(std::move(t));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace maeul::rules

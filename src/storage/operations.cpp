@@ -1,0 +1,510 @@
+// Rules, alerts, incidents and webhooks in PostgreSQL. Each change to an alert or incident, its
+// audit event and its webhook deliveries (the outbox) are one statement or one transaction.
+#include "maeul/storage/operations.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "maeul/storage/db_pool.hpp"
+#include "sql_util.hpp"
+
+namespace maeul::storage {
+namespace {
+
+using domain::make_problem;
+using domain::problem_kind;
+using json = nlohmann::json;
+
+std::string ts_of(const std::string& p, const char* col) { return sql::ts((p + "." + col).c_str()); }
+
+// The alert object of API.md section 6, from the alerts row named `p`.
+std::string alert_json(const std::string& p) {
+  return "json_build_object('id', " + p + ".id, 'rule', " + p + ".rule_id, 'rule_name', " + p + ".rule_name, 'kind', " +
+         p + ".kind, 'severity', " + p + ".severity, 'state', " + p + ".state, 'sensor', " + p + ".sensor_id, 'zone', " +
+         p + ".zone_id, 'domain', " + p + ".domain, 'metric', " + p + ".metric, 'value', " + p + ".value, 'message', " +
+         p + ".message, 'opened_at', " + ts_of(p, "opened_at") + ", 'acknowledged_at', " + ts_of(p, "acknowledged_at") +
+         ", 'acknowledged_by', " + p + ".acknowledged_by, 'resolved_at', " + ts_of(p, "resolved_at") +
+         ", 'resolved_by', " + p + ".resolved_by, 'cleared_at', " + ts_of(p, "cleared_at") + ", 'escalated_at', " +
+         ts_of(p, "escalated_at") + ", 'note', " + p + ".note)";
+}
+
+// Wraps a data-modifying CTE `a` (alerts rows RETURNING *) with its event and webhook outbox.
+// $E: event name; actor and note are the given SQL expressions.
+std::string change_sql(const std::string& a_cte, const std::string& event, const std::string& actor,
+                       const std::string& note) {
+  return "WITH a AS (" + a_cte + "), "
+         "e AS (INSERT INTO alert_events (alert_id, event, actor, note) SELECT a.id, '" + event + "', " + actor + ", " +
+         note + " FROM a RETURNING id, alert_id), "
+         "w AS (INSERT INTO webhook_deliveries (webhook_id, event, body) SELECT h.id, 'alert." + event + "', "
+         "json_build_object('event', 'alert." + event + "', 'created_at', " + sql::ts("now()") + ", 'data', " +
+         alert_json("a") + ")::text FROM webhooks h, a WHERE 'alert." + event + "' = ANY (h.events)) "
+         "SELECT e.id, " + alert_json("a") + "::text, coalesce(a.zone_id, ''), coalesce(a.domain, '') "
+         "FROM e JOIN a ON a.id = e.alert_id ORDER BY e.id";
+}
+
+const std::string open_sql = change_sql(
+    "INSERT INTO alerts (rule_id, rule_name, kind, severity, state, subject, sensor_id, zone_id, domain, metric, value, "
+    "message) VALUES ($1, $2::jsonb, $3, $4, 'open', $5, NULLIF($6, ''), NULLIF($7, ''), NULLIF($8, ''), "
+    "NULLIF($9, ''), NULLIF($10, '')::float8, $11) ON CONFLICT (rule_id, subject) WHERE state <> 'resolved' "
+    "DO NOTHING RETURNING *",
+    "opened", "'system'", "NULL");
+const std::string clear_sql = change_sql(
+    "UPDATE alerts SET cleared_at = now() WHERE rule_id = $1 AND subject = $2 AND state <> 'resolved' "
+    "AND cleared_at IS NULL RETURNING *",
+    "cleared", "'system'", "$3");
+const std::string ack_sql = change_sql(
+    "UPDATE alerts SET state = 'acknowledged', acknowledged_at = now(), acknowledged_by = $2, "
+    "note = coalesce(NULLIF($3, ''), note) WHERE id = $1 AND state = 'open' RETURNING *",
+    "acknowledged", "$2", "NULLIF($3, '')");
+const std::string resolve_sql = change_sql(
+    "UPDATE alerts SET state = 'resolved', resolved_at = now(), resolved_by = $2, "
+    "note = coalesce(NULLIF($3, ''), note) WHERE id = $1 AND state IN ('open', 'acknowledged') RETURNING *",
+    "resolved", "$2", "NULLIF($3, '')");
+const std::string escalate_sql = change_sql(
+    "UPDATE alerts SET escalated_at = now() WHERE state = 'open' AND severity = 'critical' AND escalated_at IS NULL "
+    "AND opened_at <= now() - $1 * interval '1 second' RETURNING *",
+    "escalated", "'system'", "'not acknowledged in time'");
+
+std::vector<alert_event> to_events(const pqxx::result& r, const std::string& event) {
+  std::vector<alert_event> out;
+  for (const auto& row : r)
+    out.push_back({row[0].as<std::int64_t>(), event, row[1].as<std::string>(), row[2].as<std::string>(),
+                   row[3].as<std::string>()});
+  return out;
+}
+
+page to_page(const pqxx::result& r, int limit) {
+  page p;
+  for (int i = 0; i < int(r.size()) && i < limit; ++i) p.items.push_back(r[i][1].as<std::string>());
+  if (int(r.size()) > limit) p.last_id = r[limit - 1][0].as<std::string>();
+  return p;
+}
+
+std::int64_t after_id(const page_request& req) { return req.after.empty() ? 0 : std::stoll(req.after); }
+
+const std::string rule_json =
+    "(spec || jsonb_build_object('created_at', " + sql::ts("created_at") + ", 'updated_at', " + sql::ts("updated_at") +
+    "))::text";
+
+std::string incident_json_sql() {
+  return "SELECT json_build_object('id', i.id, 'category', i.category, 'zone', i.zone_id, 'location', "
+         "ST_AsGeoJSON(i.location, 7)::json, 'state', CASE WHEN i.resolved_at IS NULL THEN 'open' ELSE 'resolved' END, "
+         "'reported_at', " + ts_of("i", "reported_at") + ", 'dispatched_at', " + ts_of("i", "dispatched_at") +
+         ", 'on_scene_at', " + ts_of("i", "on_scene_at") + ", 'resolved_at', " + ts_of("i", "resolved_at") +
+         ", 'response_minutes', round((extract(epoch FROM i.on_scene_at - i.reported_at) / 60)::numeric, 2), "
+         "'note', i.note, 'created_by', i.created_by, 'alerts', coalesce((SELECT json_agg(x.alert_id ORDER BY "
+         "x.alert_id) FROM incident_alerts x WHERE x.incident_id = i.id), '[]'::json), 'timeline', coalesce((SELECT "
+         "json_agg(json_build_object('at', " + ts_of("ev", "at") + ", 'what', ev.what, 'by', ev.actor, 'note', "
+         "ev.note) ORDER BY ev.id) FROM incident_events ev WHERE ev.incident_id = i.id), '[]'::json))::text "
+         "FROM incidents i";
+}
+
+std::string epoch_us(int k) { return "(timestamptz 'epoch' + $" + std::to_string(k) + "::bigint * interval '1 microsecond')"; }
+
+std::string int_array(const std::vector<std::int64_t>& v) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s + "}";
+}
+
+std::string text_array(const std::vector<std::string>& v) {
+  json j = v;
+  return j.dump();
+}
+
+void incident_webhook(pqxx::work& tx, std::int64_t id, const std::string& event) {
+  tx.exec_params("INSERT INTO webhook_deliveries (webhook_id, event, body) SELECT h.id, $2, json_build_object('event', "
+                 "$2::text, 'created_at', " + sql::ts("now()") + ", 'data', j.d::json)::text FROM webhooks h, (" +
+                     incident_json_sql() + " WHERE i.id = $1) j(d) WHERE $2 = ANY (h.events)",
+                 id, event);
+}
+
+outcome<std::string> read_incident(pqxx::transaction_base& tx, std::int64_t id) {
+  auto r = tx.exec_params(incident_json_sql() + " WHERE i.id = $1", id);
+  if (r.empty()) return make_problem(problem_kind::not_found, "no incident with this id");
+  return r[0][0].as<std::string>();
+}
+
+}  // namespace
+
+// ---- rules
+
+task<outcome<std::string>> operations_store::create_rule(rules::rule r) {
+  return pool_.run<outcome<std::string>>([r](pqxx::connection_base& c) -> outcome<std::string> {
+    try {
+      pqxx::work tx(c);
+      auto row = tx.exec_params1(
+          "INSERT INTO rules (id, name, kind, selector, severity, enabled, spec) SELECT x.id, $2::jsonb, $3, "
+          "$4::jsonb, $5, $6, jsonb_set($7::jsonb, '{id}', to_jsonb(x.id)) FROM (SELECT coalesce(NULLIF($1, ''), "
+          "'rule_' || substr(md5(random()::text || clock_timestamp()::text), 1, 12)) AS id) x RETURNING " + rule_json,
+          r.id, json::parse(r.spec_json)["name"].dump(), r.kind, json::parse(r.spec_json)["selector"].dump(), r.severity,
+          r.enabled, r.spec_json);
+      tx.commit();
+      return row[0].as<std::string>();
+    } catch (const pqxx::unique_violation&) {
+      return make_problem(problem_kind::conflict, "a rule with id \"" + r.id + "\" exists already");
+    }
+  });
+}
+
+task<outcome<std::string>> operations_store::replace_rule(rules::rule r) {
+  return pool_.run<outcome<std::string>>([r](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::work tx(c);
+    auto res = tx.exec_params(
+        "UPDATE rules SET name = $2::jsonb, kind = $3, selector = $4::jsonb, severity = $5, enabled = $6, "
+        "spec = $7::jsonb, updated_at = now() WHERE id = $1 RETURNING " + rule_json,
+        r.id, json::parse(r.spec_json)["name"].dump(), r.kind, json::parse(r.spec_json)["selector"].dump(), r.severity,
+        r.enabled, r.spec_json);
+    tx.commit();
+    if (res.empty()) return make_problem(problem_kind::not_found, "no rule with this id");
+    return res[0][0].as<std::string>();
+  });
+}
+
+task<outcome<std::string>> operations_store::get_rule(std::string id) {
+  return pool_.run<outcome<std::string>>([id](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT " + rule_json + " FROM rules WHERE id = $1", id);
+    if (r.empty()) return make_problem(problem_kind::not_found, "no rule with this id");
+    return r[0][0].as<std::string>();
+  });
+}
+
+task<outcome<bool>> operations_store::delete_rule(std::string id) {
+  return pool_.run<outcome<bool>>([id](pqxx::connection_base& c) -> outcome<bool> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM rules WHERE id = $1 RETURNING id", id);
+    tx.commit();
+    if (r.empty()) return make_problem(problem_kind::not_found, "no rule with this id");
+    return true;
+  });
+}
+
+task<page> operations_store::list_rules(page_request req) {
+  return pool_.run<page>([req](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    return to_page(tx.exec_params("SELECT id, " + rule_json + " FROM rules WHERE id > $1 ORDER BY id LIMIT $2",
+                                  req.after, req.limit + 1),
+                   req.limit);
+  });
+}
+
+task<std::vector<rules::rule>> operations_store::all_rules() {
+  return pool_.run<std::vector<rules::rule>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<rules::rule> out;
+    for (const auto& row : tx.exec("SELECT spec::text FROM rules ORDER BY id"))
+      out.push_back(rules::rule_from_spec(row[0].as<std::string>()));
+    return out;
+  });
+}
+
+// ---- alerts
+
+task<std::vector<alert_event>> operations_store::apply(std::vector<rules::transition> ts, std::vector<rules::rule> rs) {
+  return pool_.run<std::vector<alert_event>>([ts, rs](pqxx::connection_base& c) {
+    pqxx::work tx(c, "alerts");
+    std::vector<alert_event> out;
+    for (const auto& t : ts) {
+      if (t.open) {
+        auto r = std::find_if(rs.begin(), rs.end(), [&](const rules::rule& x) { return x.id == t.rule_id; });
+        if (r == rs.end()) continue;
+        json name;
+        if (!r->name.ko.empty()) name["ko"] = r->name.ko;
+        if (!r->name.en.empty()) name["en"] = r->name.en;
+        char value[40] = "";
+        if (t.value) std::snprintf(value, sizeof value, "%.17g", *t.value);
+        auto res = tx.exec_params(open_sql, t.rule_id, name.dump(), r->kind, r->severity, t.subject, t.sensor, t.zone,
+                                  t.domain, t.metric, std::string(value), t.message);
+        for (auto& e : to_events(res, "opened")) out.push_back(std::move(e));
+      } else {
+        auto res = tx.exec_params(clear_sql, t.rule_id, t.subject, t.message);
+        for (auto& e : to_events(res, "cleared")) out.push_back(std::move(e));
+      }
+    }
+    tx.commit();
+    return out;
+  });
+}
+
+namespace {
+outcome<alert_event> change(pqxx::connection_base& c, const std::string& sql_text, const char* event, std::int64_t id,
+                            const std::string& actor, const std::string& note) {
+  pqxx::work tx(c);
+  auto r = tx.exec_params(sql_text, id, actor, note);
+  if (r.empty()) {
+    auto st = tx.exec_params("SELECT state FROM alerts WHERE id = $1", id);
+    if (st.empty()) return make_problem(problem_kind::not_found, "no alert with this id");
+    return make_problem(problem_kind::conflict, "the alert is " + st[0][0].as<std::string>() + " already");
+  }
+  tx.commit();
+  return to_events(r, event).front();
+}
+}  // namespace
+
+task<outcome<alert_event>> operations_store::acknowledge(std::int64_t id, std::string actor, std::string note) {
+  return pool_.run<outcome<alert_event>>(
+      [id, actor, note](pqxx::connection_base& c) { return change(c, ack_sql, "acknowledged", id, actor, note); });
+}
+
+task<outcome<alert_event>> operations_store::resolve(std::int64_t id, std::string actor, std::string note) {
+  return pool_.run<outcome<alert_event>>(
+      [id, actor, note](pqxx::connection_base& c) { return change(c, resolve_sql, "resolved", id, actor, note); });
+}
+
+task<std::vector<alert_event>> operations_store::escalate(int after_s) {
+  return pool_.run<std::vector<alert_event>>([after_s](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(escalate_sql, after_s);
+    tx.commit();
+    return to_events(r, "escalated");
+  });
+}
+
+task<outcome<std::string>> operations_store::get_alert(std::int64_t id) {
+  return pool_.run<outcome<std::string>>([id](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT " + alert_json("al") + "::text FROM alerts al WHERE al.id = $1", id);
+    if (r.empty()) return make_problem(problem_kind::not_found, "no alert with this id");
+    return r[0][0].as<std::string>();
+  });
+}
+
+task<page> operations_store::list_alerts(alert_filter f, page_request req) {
+  return pool_.run<page>([f, req](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params(
+        "SELECT al.id, " + alert_json("al") + "::text FROM alerts al WHERE ($1 = '' OR al.state = $1 OR "
+        "($1 = 'active' AND al.state <> 'resolved')) AND ($2 = '' OR al.zone_id = $2) AND ($3 = '' OR al.domain = $3) "
+        "AND ($4 = '' OR al.severity = $4) AND ($5 = 0 OR al.id < $5) ORDER BY al.id DESC LIMIT $6",
+        f.state, f.zone, f.domain, f.severity, after_id(req), req.limit + 1);
+    return to_page(r, req.limit);
+  });
+}
+
+task<outcome<std::string>> operations_store::alert_events_of(std::int64_t id) {
+  return pool_.run<outcome<std::string>>([id](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::read_transaction tx(c);
+    if (tx.exec_params("SELECT 1 FROM alerts WHERE id = $1", id).empty())
+      return make_problem(problem_kind::not_found, "no alert with this id");
+    auto r = tx.exec_params(
+        "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', e.id, 'event', e.event, 'at', " +
+            ts_of("e", "at") + ", 'actor', e.actor, 'note', e.note) ORDER BY e.id), '[]'::json))::text "
+            "FROM alert_events e WHERE e.alert_id = $1",
+        id);
+    return r[0][0].as<std::string>();
+  });
+}
+
+task<std::vector<alert_event>> operations_store::events_since(std::int64_t since, int limit) {
+  return pool_.run<std::vector<alert_event>>([since, limit](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT e.id, e.event, " + alert_json("al") + "::text, coalesce(al.zone_id, ''), "
+                            "coalesce(al.domain, ''), " + ts_of("e", "at") + " FROM alert_events e JOIN alerts al ON "
+                            "al.id = e.alert_id WHERE e.id > $1 ORDER BY e.id LIMIT $2",
+                            since, limit);
+    std::vector<alert_event> out;
+    for (const auto& row : r)
+      out.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                     row[3].as<std::string>(), row[4].as<std::string>()});
+    return out;
+  });
+}
+
+task<std::int64_t> operations_store::last_event_id() {
+  return pool_.run<std::int64_t>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    return tx.exec("SELECT coalesce(max(id), 0) FROM alert_events")[0][0].as<std::int64_t>();
+  });
+}
+
+// ---- incidents
+
+task<outcome<std::string>> operations_store::create_incident(incident_input in, std::string actor) {
+  return pool_.run<outcome<std::string>>([in, actor](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::work tx(c);
+    if (!in.zone.empty() && tx.exec_params("SELECT 1 FROM zones WHERE id = $1", in.zone).empty())
+      return domain::invalid({{"/zone", {}, "no zone with id \"" + in.zone + "\""}});
+    try {
+      auto row = tx.exec_params1(
+          "INSERT INTO incidents (category, zone_id, location, reported_at, note, created_by) SELECT $1, "
+          "coalesce(NULLIF($2, ''), CASE WHEN $3 THEN (SELECT z.id FROM zones z WHERE ST_Covers(z.boundary, "
+          "ST_SetSRID(ST_MakePoint($4::float8, $5::float8), 4326)) ORDER BY z.id LIMIT 1) END), CASE WHEN $3 THEN "
+          "ST_SetSRID(ST_MakePoint($4::float8, $5::float8), 4326) END, " + epoch_us(6) + ", NULLIF($7, ''), $8 "
+          "RETURNING id",
+          in.category, in.zone, in.location.has_value(), in.location ? in.location->lon : 0.0,
+          in.location ? in.location->lat : 0.0, in.reported_us, in.note, actor);
+      auto id = row[0].as<std::int64_t>();
+      tx.exec_params("INSERT INTO incident_alerts (incident_id, alert_id) SELECT $1, x FROM unnest($2::bigint[]) x",
+                     id, int_array(in.alerts));
+      tx.exec_params("INSERT INTO incident_events (incident_id, at, what, actor, note) VALUES ($1, " + epoch_us(2) +
+                         ", 'reported', $3, NULLIF($4, ''))",
+                     id, in.reported_us, actor, in.note);
+      incident_webhook(tx, id, "incident.opened");
+      auto out = read_incident(tx, id);
+      tx.commit();
+      return out;
+    } catch (const pqxx::foreign_key_violation&) {
+      return domain::invalid({{"/alerts", {}, "names an alert that does not exist"}});
+    }
+  });
+}
+
+task<outcome<std::string>> operations_store::patch_incident(std::int64_t id, incident_patch p, std::string actor) {
+  return pool_.run<outcome<std::string>>([id, p, actor](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::work tx(c);
+    auto cur = tx.exec_params(
+        "SELECT (extract(epoch FROM reported_at) * 1000000)::bigint, (extract(epoch FROM dispatched_at) * 1000000)::bigint, "
+        "(extract(epoch FROM on_scene_at) * 1000000)::bigint, (extract(epoch FROM resolved_at) * 1000000)::bigint "
+        "FROM incidents WHERE id = $1 FOR UPDATE",
+        id);
+    if (cur.empty()) return make_problem(problem_kind::not_found, "no incident with this id");
+    auto opt = [&](int k) -> std::optional<std::int64_t> {
+      if (cur[0][k].is_null()) return std::nullopt;
+      return cur[0][k].as<std::int64_t>();
+    };
+    std::int64_t reported = *opt(0);
+    auto dispatched = opt(1), on_scene = opt(2), resolved = opt(3);
+    std::vector<domain::field_error> errors;
+    auto step = [&](const std::optional<std::int64_t>& given, std::optional<std::int64_t>& have, const char* field,
+                    std::int64_t not_before, const char* what) {
+      if (!given) return;
+      if (have) {
+        errors.push_back({std::string("/") + field, {}, std::string(what) + " is recorded already"});
+        return;
+      }
+      if (*given < not_before) {
+        errors.push_back({std::string("/") + field, {}, "must not be before the previous step"});
+        return;
+      }
+      have = given;
+      tx.exec_params(std::string("UPDATE incidents SET ") + field + " = " + epoch_us(2) +
+                         ", updated_at = now() WHERE id = $1",
+                     id, *given);
+      tx.exec_params("INSERT INTO incident_events (incident_id, at, what, actor) VALUES ($1, " + epoch_us(2) +
+                         ", $3, $4)",
+                     id, *given, std::string(what), actor);
+    };
+    step(p.dispatched_us, dispatched, "dispatched_at", reported, "dispatched");
+    step(p.on_scene_us, on_scene, "on_scene_at", dispatched.value_or(reported), "on_scene");
+    step(p.resolved_us, resolved, "resolved_at", on_scene.value_or(dispatched.value_or(reported)), "resolved");
+    if (!errors.empty()) return domain::problem{problem_kind::conflict, "the incident timeline refuses this change", errors};
+    if (p.note && !p.note->empty()) {
+      tx.exec_params("UPDATE incidents SET note = $2, updated_at = now() WHERE id = $1", id, *p.note);
+      tx.exec_params("INSERT INTO incident_events (incident_id, what, actor, note) VALUES ($1, 'note', $2, $3)", id,
+                     actor, *p.note);
+    }
+    incident_webhook(tx, id, "incident.updated");
+    auto out = read_incident(tx, id);
+    tx.commit();
+    return out;
+  });
+}
+
+task<outcome<std::string>> operations_store::get_incident(std::int64_t id) {
+  return pool_.run<outcome<std::string>>([id](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    return read_incident(tx, id);
+  });
+}
+
+task<page> operations_store::list_incidents(std::string state, std::string zone, page_request req) {
+  return pool_.run<page>([state, zone, req](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params(incident_json_sql().replace(7, 0, "i.id, ") +
+                                " WHERE ($1 = '' OR ($1 = 'open') = (i.resolved_at IS NULL)) AND ($2 = '' OR i.zone_id = $2) "
+                                "AND ($3 = 0 OR i.id < $3) ORDER BY i.id DESC LIMIT $4",
+                            state, zone, after_id(req), req.limit + 1);
+    return to_page(r, req.limit);
+  });
+}
+
+// ---- webhooks
+
+namespace {
+const std::string webhook_json = "json_build_object('id', id, 'url', url, 'events', to_json(events), 'created_at', " +
+                                 sql::ts("created_at") + ")::text";
+}
+
+task<std::string> operations_store::create_webhook(std::string url, std::vector<std::string> events, std::string secret) {
+  return pool_.run<std::string>([url, events, secret](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params1(
+        "INSERT INTO webhooks (id, url, events, secret) VALUES ('wh_' || substr(md5(random()::text || "
+        "clock_timestamp()::text), 1, 12), $1, ARRAY(SELECT jsonb_array_elements_text($2::jsonb)), $3) RETURNING " +
+            webhook_json,
+        url, text_array(events), secret);
+    tx.commit();
+    return r[0].as<std::string>();
+  });
+}
+
+task<page> operations_store::list_webhooks(page_request req) {
+  return pool_.run<page>([req](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    return to_page(tx.exec_params("SELECT id, " + webhook_json + " FROM webhooks WHERE id > $1 ORDER BY id LIMIT $2",
+                                  req.after, req.limit + 1),
+                   req.limit);
+  });
+}
+
+task<bool> operations_store::delete_webhook(std::string id) {
+  return pool_.run<bool>([id](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM webhooks WHERE id = $1 RETURNING id", id);
+    tx.commit();
+    return !r.empty();
+  });
+}
+
+task<outcome<std::string>> operations_store::deliveries_of(std::string id, int limit) {
+  return pool_.run<outcome<std::string>>([id, limit](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::read_transaction tx(c);
+    if (tx.exec_params("SELECT 1 FROM webhooks WHERE id = $1", id).empty())
+      return make_problem(problem_kind::not_found, "no webhook with this id");
+    auto r = tx.exec_params(
+        "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', d.id, 'event', d.event, 'state', "
+        "d.state, 'attempts', d.attempts, 'last_status', d.last_status, 'last_error', d.last_error, 'created_at', " +
+            ts_of("d", "created_at") + ", 'next_at', CASE WHEN d.state = 'pending' THEN " + ts_of("d", "next_at") +
+            " END, 'delivered_at', " + ts_of("d", "delivered_at") +
+            ") ORDER BY d.id DESC), '[]'::json))::text FROM (SELECT * FROM webhook_deliveries WHERE webhook_id = $1 "
+            "ORDER BY id DESC LIMIT $2) d",
+        id, limit);
+    return r[0][0].as<std::string>();
+  });
+}
+
+task<std::vector<delivery>> operations_store::claim_deliveries(int limit, int lease_s) {
+  return pool_.run<std::vector<delivery>>([limit, lease_s](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "UPDATE webhook_deliveries d SET next_at = now() + $2 * interval '1 second' FROM webhooks h "
+        "WHERE d.webhook_id = h.id AND d.id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND "
+        "next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING d.id, h.url, h.secret, d.event, d.body, d.attempts",
+        limit, lease_s);
+    tx.commit();
+    std::vector<delivery> out;
+    for (const auto& row : r)
+      out.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                     row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
+    return out;
+  });
+}
+
+task<bool> operations_store::finish_delivery(std::int64_t id, int status, std::string error, int max_attempts) {
+  return pool_.run<bool>([id, status, error, max_attempts](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    bool ok = status >= 200 && status < 300;
+    auto r = tx.exec_params(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = NULLIF($2, 0), "
+        "last_error = NULLIF($3, ''), state = CASE WHEN $4 THEN 'delivered' WHEN attempts + 1 >= $5 THEN 'dead' "
+        "ELSE 'pending' END, delivered_at = CASE WHEN $4 THEN now() END, next_at = now() + "
+        "least(600, power(2, attempts)) * interval '1 second' WHERE id = $1 RETURNING state",
+        id, status, error, ok, max_attempts);
+    tx.commit();
+    return !r.empty() && r[0][0].as<std::string>() == "dead";
+  });
+}
+
+}  // namespace maeul::storage
