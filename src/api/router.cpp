@@ -218,9 +218,12 @@ task<net::response> router::dispatch(net::request req) {
   std::string method = req.method;
   net::response res;
   try {
+    std::optional<net::response> file;
     if (idx < 0 && allow.empty() && fallback_ && (req.method == "GET" || req.method == "HEAD") &&
-        req.path.rfind("/api/", 0) != 0 && req.path.rfind("/public/v1/", 0) != 0) {
-      res = fallback_(req);
+        req.path.rfind("/api/", 0) != 0 && req.path.rfind("/public/v1/", 0) != 0)
+      file = fallback_(req);
+    if (file) {
+      res = std::move(*file);
       if (req.method == "HEAD") res.body.clear();
     } else if (idx < 0) {
       if (allow.empty()) {

@@ -54,15 +54,18 @@ static_files::static_files(const std::filesystem::path& root) {
   }
 }
 
-net::response static_files::get(const std::string& path, const std::string& if_none_match) const {
+std::optional<net::response> static_files::get(const std::string& path, const std::string& if_none_match,
+                                               const std::string& accept) const {
   auto it = files_.find(path == "/" ? "/index.html" : path);
-  if (it == files_.end() && path.find('.', path.rfind('/')) == std::string::npos)
-    it = files_.find("/index.html");  // a client-side route
+  if (it == files_.end() && path.find('.', path.rfind('/')) == std::string::npos &&
+      accept.find("text/html") != std::string::npos)
+    it = files_.find("/index.html");  // a client-side route, reloaded in the browser
   net::response res;
   if (it == files_.end()) {
-    res.status = 404;
+    if (path != "/") return std::nullopt;
+    res.status = 503;
     res.content_type = "text/plain; charset=utf-8";
-    res.body = files_.empty() ? "The dashboard is not built: run scripts/build (needs npm once).\n" : "Not found\n";
+    res.body = "The dashboard is not built: run scripts/build (needs npm once). The API works without it.\n";
     return res;
   }
   const auto& f = it->second;

@@ -316,7 +316,7 @@ int serve(const config::settings& s) {
     spdlog::warn("no dashboard files in {} (run scripts/build); the API works without them", web_root.string());
   else
     spdlog::info("dashboard: {} files from {}", web->size(), web_root.string());
-  router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match); });
+  router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match, r.accept); });
   api::add_observation_routes(router, services);
   api::add_operations_routes(router, services);
   asio::co_spawn(io.at(0), ops.run_ticks(), asio::detached);

@@ -47,7 +47,7 @@ describe('HTTP conventions', () => {
       ['DELETE', '/readyz', ['GET']],
       ['POST', '/metrics', ['GET']],
       ['DELETE', '/api/v1/tokens', ['GET', 'POST']],
-      ['GET', '/api/v1/tokens/some-id', ['DELETE']],
+      ['PATCH', '/api/v1/tokens/some-id', ['DELETE', 'GET']],
     ]) {
       test(`${method} ${path} → 405 with Allow ⊇ ${must.join(',')}`, async () => {
         const opts = { token: admin };

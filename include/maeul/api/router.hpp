@@ -90,7 +90,8 @@ class router {
   task<net::response> dispatch(net::request req);
 
   // Answers GET/HEAD requests that match no route and are outside /api/ (the dashboard's files).
-  void set_fallback(std::function<net::response(const net::request&)> f) { fallback_ = std::move(f); }
+  // nullopt from the fallback: the usual 404.
+  void set_fallback(std::function<std::optional<net::response>(const net::request&)> f) { fallback_ = std::move(f); }
 
   struct route_info {
     std::string method, pattern;
@@ -116,7 +117,7 @@ class router {
   metrics& metrics_;
   std::vector<route> routes_;
   int unmatched_metric_ = -1;
-  std::function<net::response(const net::request&)> fallback_;
+  std::function<std::optional<net::response>(const net::request&)> fallback_;
 };
 
 }  // namespace maeul::api

@@ -3,6 +3,7 @@
 #pragma once
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "maeul/net/http.hpp"
@@ -15,8 +16,11 @@ class static_files {
   explicit static_files(const std::filesystem::path& root);
   bool empty() const { return files_.empty(); }
   std::size_t size() const { return files_.size(); }
-  // The answer for GET `path` (already percent-decoded); `if_none_match` from the request.
-  net::response get(const std::string& path, const std::string& if_none_match) const;
+  // The answer for GET `path` (already percent-decoded), or nullopt when there is no such file.
+  // A browser navigation (Accept: text/html) to a path without a file extension gets index.html,
+  // so client-side routes survive a reload; other clients get the API's 404.
+  std::optional<net::response> get(const std::string& path, const std::string& if_none_match,
+                                   const std::string& accept) const;
 
  private:
   struct file {
