@@ -26,6 +26,7 @@
 #include "maeul/live/hub.hpp"
 #include "maeul/ops/ops.hpp"
 #include "maeul/storage/operations.hpp"
+#include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/observations.hpp"
 #include "maeul/app/app.hpp"
 #include "maeul/storage/db_pool.hpp"
@@ -215,6 +216,7 @@ int serve(const config::settings& s) {
   io_opts.max_pending_rows = std::size_t(s.ingest.max_pending_rows);
   ingest::service ingest(observations, ingest::system_now_us, io.at(0).get_executor(), io_opts);
   storage::operations_store operations(pool);
+  storage::kpi_store kpis(pool);
   live::hub hub(
       io.at(0).get_executor(), [&operations](std::int64_t since) { return operations.events_since(since, 500); },
       [&operations] {
@@ -305,7 +307,8 @@ int serve(const config::settings& s) {
                                   "maeul_webhook_deliveries_total{outcome=\"dead\"} " + std::to_string(os.deliveries_dead) + "\n";
                            return out;
                          },
-                         ingest, observations, ingest::system_now_us, operations, ops, hub};
+                         ingest, observations, ingest::system_now_us, operations, ops, hub, kpis, s.city.timezone,
+                         s.city.name};
   api::add_system_routes(router, services);
   api::add_registry_routes(router, services);
   std::error_code exe_ec;
@@ -319,6 +322,7 @@ int serve(const config::settings& s) {
   router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match, r.accept); });
   api::add_observation_routes(router, services);
   api::add_operations_routes(router, services);
+  api::add_kpi_routes(router, services);
   asio::co_spawn(io.at(0), ops.run_ticks(), asio::detached);
   asio::co_spawn(io.at(0), ops.run_webhooks(), asio::detached);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);

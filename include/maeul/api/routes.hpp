@@ -18,6 +18,7 @@ class service;
 }  // namespace maeul::ingest
 namespace maeul::storage {
 class operations_store;
+class kpi_store;
 }  // namespace maeul::storage
 namespace maeul::ops {
 class service;
@@ -40,6 +41,9 @@ struct services {
   storage::operations_store& operations;
   ops::service& ops;
   live::hub& hub;
+  storage::kpi_store& kpis;
+  std::string timezone;  // the city's calendar
+  std::string city_name;
 };
 
 // /healthz, /readyz, /metrics
@@ -51,6 +55,9 @@ void add_observation_routes(router& r, services& s);
 
 // /api/v1/live, /rules, /alerts, /events, /incidents, /webhooks
 void add_operations_routes(router& r, services& s);
+
+// /api/v1/kpis, /api/v1/zones/{id}/accessibility, /api/v1/budget, /public/v1/kpis, /public/v1/report
+void add_kpi_routes(router& r, services& s);
 
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);

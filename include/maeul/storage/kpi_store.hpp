@@ -1,0 +1,61 @@
+// KPI computation in SQL over rollups, incidents and alerts, grouped by the city's calendar
+// periods (day, week, month, year in the city's time zone) per zone and city-wide; the
+// accessibility analysis with PostGIS; budget lines.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "maeul/domain/problem.hpp"
+#include "maeul/kpi/catalog.hpp"
+#include "maeul/storage/registry.hpp"
+
+namespace maeul::storage {
+
+class db_pool;
+
+struct kpi_value {
+  std::optional<std::string> zone;  // nullopt: city-wide
+  std::int64_t start_us = 0;        // period start (local midnight etc.), as an instant
+  double days = 0;                  // length of the period in days
+  std::optional<double> value;      // nullopt: no data
+  std::optional<double> p90;        // emergency_response_time only
+};
+
+struct kpi_query {
+  std::string kpi, period = "month", timezone = "Asia/Seoul", zone;  // zone "": all zones and the city
+  std::int64_t from_us = 0, to_us = 0;
+};
+
+struct accessibility {
+  std::string zone;
+  std::map<std::string, double> categories;  // share of residents 0..1
+  double all = 0;
+  std::int64_t population = 0;
+};
+
+class kpi_store {
+ public:
+  explicit kpi_store(db_pool& pool) : pool_(pool) {}
+
+  // Values ordered by zone (city last) then period start.
+  task<std::vector<kpi_value>> values(kpi_query q, kpi::walking_model walk);
+  // One zone ("" : every zone).
+  task<std::vector<accessibility>> access(std::string zone, double minutes, kpi::walking_model walk);
+
+  task<outcome<std::string>> create_budget(std::string id, std::string body_json);
+  task<outcome<std::string>> replace_budget(std::string id, std::string body_json);
+  task<outcome<std::string>> get_budget(std::string id);
+  task<outcome<bool>> delete_budget(std::string id);
+  task<std::vector<std::string>> list_budget(int year);  // year 0: all
+  task<std::map<std::string, std::string>> zone_names();  // id -> name JSON
+
+ private:
+  db_pool& pool_;
+};
+
+}  // namespace maeul::storage

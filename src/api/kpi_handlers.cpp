@@ -1,0 +1,428 @@
+// KPI routes: the catalog, values per zone and period (JSON or CSV), accessibility, budget lines
+// and the public transparency endpoints (no token, aggregated data only, ETag).
+#include <charconv>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include "maeul/api/routes.hpp"
+#include "maeul/domain/time.hpp"
+#include "maeul/kpi/catalog.hpp"
+#include "maeul/storage/kpi_store.hpp"
+
+namespace maeul::api {
+namespace {
+
+using json = nlohmann::ordered_json;
+using domain::make_problem;
+using domain::problem_kind;
+
+domain::problem param_problem(std::string name, std::string detail) {
+  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
+                         {{{}, std::move(name), std::move(detail)}}};
+}
+
+json definition_json(const kpi::definition& d) {
+  return {{"id", d.id},
+          {"name", {{"ko", d.name_ko}, {"en", d.name_en}}},
+          {"domain", d.domain},
+          {"unit", d.unit},
+          {"direction", d.direction},
+          {"target", d.additive ? kpi::target_for(d, 1) : d.target},
+          {"target_basis", d.additive ? "per day (scaled by the period's days)" : "per period"},
+          {"period", d.period},
+          {"standard", d.standard},
+          {"description", {{"ko", d.description_ko}, {"en", d.description_en}}}};
+}
+
+json number_or_null(const std::optional<double>& v) {
+  if (!v || !std::isfinite(*v)) return nullptr;
+  return std::round(*v * 10000) / 10000;
+}
+
+std::int64_t default_span_us(const std::string& period) {
+  const std::int64_t day = 86400LL * 1000000;
+  if (period == "day") return 30 * day;
+  if (period == "week") return 12 * 7 * day;
+  if (period == "month") return 365 * day;
+  return 5 * 365 * day;
+}
+
+std::string etag_of(const std::string& body) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(body.data(), body.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* d = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned i = 0; i < 12; ++i) {
+    out += d[md[i] >> 4];
+    out += d[md[i] & 15];
+  }
+  return out + "\"";
+}
+
+net::response cacheable(const context& ctx, std::string body) {
+  auto tag = etag_of(body);
+  net::response r;
+  r.headers.emplace_back("ETag", tag);
+  r.headers.emplace_back("Cache-Control", "public, max-age=60");
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  if (ctx.req.if_none_match == tag) {
+    r.status = 304;
+    r.content_type.clear();
+    return r;
+  }
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// The budget body: {"id"?, "program":{"ko","en"}|string, "year", "amount_krw", "kpis":[{"kpi","target"?}]}
+domain::outcome<std::pair<std::string, std::string>> budget_body(const std::string& text, std::string_view path_id) {
+  nlohmann::json b;
+  try {
+    b = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    return make_problem(problem_kind::malformed, "malformed JSON");
+  }
+  std::vector<domain::field_error> errors;
+  if (!b.is_object()) return domain::invalid({{"", {}, "the body must be a JSON object"}});
+  std::string id(path_id);
+  if (auto it = b.find("id"); it != b.end() && !it->is_null()) {
+    if (!it->is_string() || !domain::is_valid_id(it->get_ref<const std::string&>())) errors.push_back({"/id", {}, "must be an id"});
+    else if (!path_id.empty() && it->get<std::string>() != path_id) errors.push_back({"/id", {}, "must match the id in the path"});
+    else id = it->get<std::string>();
+  }
+  nlohmann::json out;
+  auto p = b.find("program");
+  if (p != b.end() && p->is_string() && !p->get_ref<const std::string&>().empty()) out["program"] = {{"ko", *p}, {"en", *p}};
+  else if (p != b.end() && p->is_object() && (p->contains("ko") || p->contains("en"))) out["program"] = *p;
+  else errors.push_back({"/program", {}, "is required: {\"ko\", \"en\"} or a string"});
+  auto y = b.find("year");
+  if (y == b.end() || !y->is_number_integer() || y->get<int>() < 2000 || y->get<int>() > 2100)
+    errors.push_back({"/year", {}, "must be a year from 2000 to 2100"});
+  else
+    out["year"] = *y;
+  auto a = b.find("amount_krw");
+  if (a == b.end() || !a->is_number_integer() || a->get<std::int64_t>() < 0)
+    errors.push_back({"/amount_krw", {}, "must be a non-negative whole number of won"});
+  else
+    out["amount_krw"] = *a;
+  out["kpis"] = nlohmann::json::array();
+  if (auto k = b.find("kpis"); k != b.end() && !k->is_null()) {
+    if (!k->is_array()) errors.push_back({"/kpis", {}, "must be an array of {kpi, target}"});
+    else
+      for (std::size_t i = 0; i < k->size(); ++i) {
+        const auto& e = (*k)[i];
+        std::string base = "/kpis/" + std::to_string(i);
+        if (!e.is_object() || !e.contains("kpi") || !e["kpi"].is_string() || !kpi::find(e["kpi"].get<std::string>())) {
+          errors.push_back({base + "/kpi", {}, "must name a KPI of GET /api/v1/kpis"});
+          continue;
+        }
+        nlohmann::json one = {{"kpi", e["kpi"]}};
+        if (e.contains("target") && !e["target"].is_null()) {
+          if (!e["target"].is_number()) errors.push_back({base + "/target", {}, "must be a number"});
+          else one["target"] = e["target"];
+        }
+        out["kpis"].push_back(one);
+      }
+  }
+  if (!errors.empty()) return domain::invalid(std::move(errors));
+  return std::pair{id, out.dump()};
+}
+
+// (Rendering stays out of the coroutines: g++ 12 miscompiles braced initializer lists in them.)
+net::response values_response(const kpi::definition& def, const storage::kpi_query& q,
+                              const std::vector<storage::kpi_value>& values, bool csv) {
+  if (csv) {
+    std::string body = "kpi,zone,start,value,target\n";
+    for (const auto& v : values) {
+      auto val = number_or_null(v.value);
+      body += def.id + "," + csv_field(v.zone.value_or("")) + "," + domain::format_rfc3339_ms(v.start_us) + "," +
+              (val.is_null() ? std::string() : val.dump()) + "," +
+              json(std::round(kpi::target_for(def, v.days) * 10000) / 10000).dump() + "\n";
+    }
+    net::response res;
+    res.content_type = "text/csv; charset=utf-8";
+    res.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + def.id + "-" + q.period + ".csv\"");
+    res.body = std::move(body);
+    return res;
+  }
+  json items = json::array();
+  for (const auto& v : values) {
+    json item = {{"zone", v.zone ? json(*v.zone) : json(nullptr)},
+                 {"start", domain::format_rfc3339_ms(v.start_us)},
+                 {"value", number_or_null(v.value)},
+                 {"target", std::round(kpi::target_for(def, v.days) * 10000) / 10000}};
+    if (v.p90) item["p90"] = number_or_null(v.p90);
+    items.push_back(item);
+  }
+  return json_response(200, json{{"kpi", def.id},
+                                  {"period", q.period},
+                                  {"timezone", q.timezone},
+                                  {"unit", def.unit},
+                                  {"direction", def.direction},
+                                  {"from", domain::format_rfc3339_ms(q.from_us)},
+                                  {"to", domain::format_rfc3339_ms(q.to_us)},
+                                  {"values", items}}
+                                 .dump());
+}
+
+net::response access_response(const storage::accessibility& a, double minutes, const kpi::walking_model& walk) {
+  json cats = json::object();
+  for (const auto& [k, v] : a.categories) cats[k] = std::round(v * 10000) / 10000;
+  return json_response(200, json{{"zone", a.zone},
+                                 {"minutes", minutes},
+                                 {"walking_speed_kmh", walk.speed_kmh},
+                                 {"detour_factor", walk.detour},
+                                 {"radius_m", std::round(walk.radius_m(minutes))},
+                                 {"population", a.population},
+                                 {"population_model", "residents spread evenly over the zone (300 sample points)"},
+                                 {"categories", cats},
+                                 {"all", std::round(a.all * 10000) / 10000}}
+                                .dump());
+}
+
+json public_kpi_item(const kpi::definition& d, const std::vector<storage::kpi_value>& values,
+                     std::map<std::string, std::string>& names) {
+  std::optional<std::int64_t> latest;
+  for (const auto& v : values)
+    if (!v.zone && v.value && (!latest || v.start_us > *latest)) latest = v.start_us;
+  json city_v = nullptr, zones = json::array();
+  for (const auto& v : values) {
+    if (!latest || v.start_us != *latest) continue;
+    if (!v.zone) {
+      city_v = {{"value", number_or_null(v.value)}, {"start", domain::format_rfc3339_ms(v.start_us)},
+                {"target", std::round(kpi::target_for(d, v.days) * 10000) / 10000}};
+    } else {
+      auto n = names.count(*v.zone) ? json::parse(names[*v.zone]) : json(nullptr);
+      zones.push_back({{"zone", *v.zone}, {"name", n}, {"value", number_or_null(v.value)}});
+    }
+  }
+  return {{"kpi", d.id},
+          {"name", {{"ko", d.name_ko}, {"en", d.name_en}}},
+          {"domain", d.domain},
+          {"unit", d.unit},
+          {"direction", d.direction},
+          {"period", d.period},
+          {"standard", d.standard},
+          {"target", d.additive ? kpi::target_for(d, 1) : d.target},
+          {"city", city_v},
+          {"zones", zones}};
+}
+
+std::string public_kpis_body(const std::string& city, const std::string& tz,
+                             const std::vector<std::vector<storage::kpi_value>>& all,
+                             std::map<std::string, std::string>& names) {
+  json items = json::array();
+  for (std::size_t i = 0; i < kpi::catalog().size(); ++i) items.push_back(public_kpi_item(kpi::catalog()[i], all[i], names));
+  return json{{"city", city}, {"timezone", tz}, {"items", items}}.dump();
+}
+
+json report_kpi(const kpi::definition& d, const nlohmann::json& k, const std::vector<storage::kpi_value>& values) {
+  std::optional<double> first, last;
+  double days = 30;
+  for (const auto& v : values)
+    if (!v.zone && v.value) {
+      if (!first) first = v.value;
+      last = v.value;
+      days = v.days;
+    }
+  double target = k.contains("target") ? k["target"].get<double>() : kpi::target_for(d, days);
+  json pr = nullptr;
+  if (first && last)
+    if (auto p = kpi::progress(d, *first, *last, target)) pr = std::round(*p * 1000) / 1000;
+  return {{"kpi", d.id},
+          {"name", {{"ko", d.name_ko}, {"en", d.name_en}}},
+          {"unit", d.unit},
+          {"direction", d.direction},
+          {"target", target},
+          {"start_value", number_or_null(first)},
+          {"latest_value", number_or_null(last)},
+          {"progress", pr}};
+}
+
+std::string report_body(const std::string& city, int year, const std::vector<std::string>& lines,
+                        const std::vector<std::vector<std::vector<storage::kpi_value>>>& per_line) {
+  json programs = json::array();
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto line = nlohmann::json::parse(lines[i]);
+    total += line["amount_krw"].get<std::int64_t>();
+    json kpis = json::array();
+    std::size_t j = 0;
+    for (const auto& k : line["kpis"]) {
+      const auto* d = kpi::find(k["kpi"].get<std::string>());
+      if (d) kpis.push_back(report_kpi(*d, k, per_line[i][j]));
+      ++j;
+    }
+    programs.push_back({{"id", line["id"]}, {"program", line["program"]}, {"amount_krw", line["amount_krw"]}, {"kpis", kpis}});
+  }
+  return json{{"city", city},
+              {"year", year},
+              {"total_krw", total},
+              {"basis", "KPI values by month in the city's calendar; progress is the share of the way from the "
+                        "year's first month to the target"},
+              {"programs", programs}}
+      .dump();
+}
+
+}  // namespace
+
+void add_kpi_routes(router& r, services& s) {
+  auto* store = &s.kpis;
+  auto now = s.now_us;
+  auto tz = s.timezone;
+  auto city = s.city_name;
+  const unsigned readers = registry_readers;
+
+  r.add("GET", "/api/v1/kpis", readers, [](context) -> task<net::response> {
+    json items = json::array();
+    for (const auto& d : kpi::catalog()) items.push_back(definition_json(d));
+    co_return json_response(200, json{{"items", items}}.dump());
+  });
+
+  r.add("GET", "/api/v1/kpis/{id}/values", readers, [store, now, tz](context ctx) -> task<net::response> {
+    const auto* def = kpi::find(ctx.params[0]);
+    if (!def) co_return problem_response(make_problem(problem_kind::not_found, "no KPI with this id"));
+    storage::kpi_query q;
+    q.kpi = def->id;
+    q.timezone = tz;
+    q.period = ctx.query.get("period").value_or(def->period);
+    if (!kpi::valid_period(q.period)) co_return problem_response(param_problem("period", "must be day, week, month or year"));
+    q.zone = ctx.query.get("zone").value_or("");
+    q.to_us = now();
+    if (auto t = ctx.query.get("to"); t && !t->empty()) {
+      auto v = domain::parse_rfc3339(*t);
+      if (!v) co_return problem_response(param_problem("to", "must be an RFC 3339 time with an offset"));
+      q.to_us = *v;
+    }
+    q.from_us = q.to_us - default_span_us(q.period);
+    if (auto f = ctx.query.get("from"); f && !f->empty()) {
+      auto v = domain::parse_rfc3339(*f);
+      if (!v) co_return problem_response(param_problem("from", "must be an RFC 3339 time with an offset"));
+      q.from_us = *v;
+    }
+    if (q.from_us >= q.to_us) co_return problem_response(param_problem("from", "must be before \"to\""));
+    if ((q.to_us - q.from_us) / (86400LL * 1000000) > 3660)
+      co_return problem_response(param_problem("from", "the range may span at most ten years"));
+    auto values = co_await store->values(q, kpi::walking_model{});
+    bool csv = ctx.query.get("format").value_or("") == "csv" ||
+               (ctx.req.accept.find("text/csv") != std::string::npos && ctx.query.get("format").value_or("") != "json");
+    co_return values_response(*def, q, values, csv);
+  });
+
+  r.add("GET", "/api/v1/zones/{id}/accessibility", readers, [store](context ctx) -> task<net::response> {
+    double minutes = 9;
+    if (auto m = ctx.query.get("minutes")) {
+      auto [p, ec] = std::from_chars(m->data(), m->data() + m->size(), minutes);
+      if (ec != std::errc{} || p != m->data() + m->size() || !(minutes > 0 && minutes <= 60))
+        co_return problem_response(param_problem("minutes", "must be a number of minutes from 0 to 60"));
+    }
+    kpi::walking_model walk;
+    auto acc = co_await store->access(ctx.params[0], minutes, walk);
+    if (acc.empty()) co_return problem_response(make_problem(problem_kind::not_found, "no zone with this id"));
+    co_return access_response(acc[0], minutes, walk);
+  });
+
+  // ---- budget lines
+  r.add("GET", "/api/v1/budget", readers, [store](context ctx) -> task<net::response> {
+    int year = 0;
+    if (auto y = ctx.query.get("year"); y && !y->empty()) {
+      auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
+      if (ec != std::errc{} || p != y->data() + y->size()) co_return problem_response(param_problem("year", "must be a year"));
+    }
+    auto lines = co_await store->list_budget(year);
+    std::string body = "{\"items\":[";
+    for (std::size_t i = 0; i < lines.size(); ++i) body += (i ? "," : "") + lines[i];
+    co_return json_response(200, body + "],\"next_cursor\":null}");
+  });
+  r.add("POST", "/api/v1/budget", admin_only, [store](context ctx) -> task<net::response> {
+    auto ct = check_json_content_type(ctx.req);
+    if (!ct) co_return problem_response(ct.error());
+    auto b = budget_body(ctx.req.body, {});
+    if (!b) co_return problem_response(b.error());
+    auto res = co_await store->create_budget(b->first, b->second);
+    if (!res) co_return problem_response(res.error());
+    auto resp = json_response(201, res.value());
+    resp.headers.emplace_back("Location", "/api/v1/budget/" + nlohmann::json::parse(res.value())["id"].get<std::string>());
+    co_return resp;
+  });
+  r.add("GET", "/api/v1/budget/{id}", readers, [store](context ctx) -> task<net::response> {
+    auto res = co_await store->get_budget(ctx.params[0]);
+    if (!res) co_return problem_response(res.error());
+    co_return json_response(200, res.value());
+  });
+  r.add("PUT", "/api/v1/budget/{id}", admin_only, [store](context ctx) -> task<net::response> {
+    auto ct = check_json_content_type(ctx.req);
+    if (!ct) co_return problem_response(ct.error());
+    auto b = budget_body(ctx.req.body, ctx.params[0]);
+    if (!b) co_return problem_response(b.error());
+    auto res = co_await store->replace_budget(ctx.params[0], b->second);
+    if (!res) co_return problem_response(res.error());
+    co_return json_response(200, res.value());
+  });
+  r.add("DELETE", "/api/v1/budget/{id}", admin_only, [store](context ctx) -> task<net::response> {
+    auto res = co_await store->delete_budget(ctx.params[0]);
+    if (!res) co_return problem_response(res.error());
+    co_return no_content();
+  });
+
+  // ---- public: aggregated data only
+  r.add("GET", "/public/v1/kpis", public_route, [store, now, tz, city](context ctx) -> task<net::response> {
+    auto names = co_await store->zone_names();
+    std::vector<std::vector<storage::kpi_value>> all;
+    for (const auto& d : kpi::catalog()) {
+      storage::kpi_query q;
+      q.kpi = d.id;
+      q.timezone = tz;
+      q.period = d.period;
+      q.to_us = now();
+      q.from_us = q.to_us - default_span_us(d.period);
+      all.push_back(co_await store->values(q, kpi::walking_model{}));
+    }
+    co_return cacheable(ctx, public_kpis_body(city, tz, all, names));
+  });
+
+  r.add("GET", "/public/v1/report", public_route, [store, now, tz, city](context ctx) -> task<net::response> {
+    int year = 0;
+    if (auto y = ctx.query.get("year"); y && !y->empty()) {
+      auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
+      if (ec != std::errc{} || p != y->data() + y->size() || year < 2000 || year > 2100)
+        co_return problem_response(param_problem("year", "must be a year from 2000 to 2100"));
+    } else {
+      year = std::stoi(domain::format_rfc3339_ms(now()).substr(0, 4));
+    }
+    auto lines = co_await store->list_budget(year);
+    auto year_start = domain::parse_rfc3339(std::to_string(year) + "-01-01T00:00:00+09:00").value_or(0);
+    auto year_end = domain::parse_rfc3339(std::to_string(year + 1) + "-01-01T00:00:00+09:00").value_or(0);
+    std::vector<std::vector<std::vector<storage::kpi_value>>> per_line;
+    for (const auto& text : lines) {
+      auto line = nlohmann::json::parse(text);
+      std::vector<std::vector<storage::kpi_value>> per_kpi;
+      for (const auto& k : line["kpis"]) {
+        storage::kpi_query q;
+        q.kpi = k["kpi"].get<std::string>();
+        q.timezone = tz;
+        q.period = "month";
+        q.from_us = year_start;
+        q.to_us = std::min(year_end, now());
+        std::vector<storage::kpi_value> values;
+        if (q.from_us < q.to_us) values = co_await store->values(q, kpi::walking_model{});
+        per_kpi.push_back(std::move(values));
+      }
+      per_line.push_back(std::move(per_kpi));
+    }
+    co_return cacheable(ctx, report_body(city, year, lines, per_line));
+  });
+}
+
+}  // namespace maeul::api

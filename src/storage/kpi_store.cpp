@@ -1,0 +1,252 @@
+// KPI SQL. Every query groups by GROUPING SETS ((zone, period), (period)): zone rows and the city
+// row in one pass. Periods are date_trunc in the city's time zone; rollup_1h buckets are whole
+// UTC hours, exact for zones with whole-hour offsets such as Asia/Seoul.
+#include "maeul/storage/kpi_store.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "maeul/storage/db_pool.hpp"
+#include "sql_util.hpp"
+
+namespace maeul::storage {
+namespace {
+
+using domain::make_problem;
+using domain::problem_kind;
+
+// $1 unit, $2 time zone, $3 from (epoch us), $4 to (epoch us)
+const std::string F = "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond')";
+const std::string T = "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond')";
+std::string period_of(const std::string& col) { return "date_trunc($1, " + col + " AT TIME ZONE $2)"; }
+
+// Hourly rollups of one sensor kind and metric inside zones, with the period of each bucket.
+std::string hourly(const std::string& kinds, const std::string& metric) {
+  return "SELECT s.zone_id, s.id AS sid, s.kind, s.attributes, r.bucket, " + period_of("r.bucket") +
+         " AS p, r.n, r.sum, r.min, r.max FROM rollup_1h r JOIN series se ON se.id = r.series_id "
+         "JOIN sensors s ON s.id = se.sensor_id WHERE s.kind IN (" + kinds + ") AND se.metric = '" + metric +
+         "' AND s.zone_id IS NOT NULL AND r.bucket >= " + F + " AND r.bucket < " + T;
+}
+
+const std::string per_capita_tail =
+    "SELECT a.zone_id, a.g, a.p, a.v / NULLIF(CASE WHEN a.g = 1 THEN (SELECT sum(population) FROM zones) "
+    "ELSE (SELECT population FROM zones z WHERE z.id = a.zone_id) END, 0), NULL::float8 FROM a";
+
+std::string sql_for(const std::string& kpi) {
+  if (kpi == "emergency_response_time")
+    return "SELECT zone_id, GROUPING(zone_id), p, avg(mins), percentile_cont(0.9) WITHIN GROUP (ORDER BY mins) "
+           "FROM (SELECT zone_id, " + period_of("reported_at") + " AS p, extract(epoch FROM on_scene_at - reported_at) "
+           "/ 60 AS mins FROM incidents WHERE on_scene_at IS NOT NULL AND reported_at >= " + F +
+           " AND reported_at < " + T + ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
+  if (kpi == "welfare_ack_time")
+    return "SELECT zone_id, GROUPING(zone_id), p, avg(mins), NULL::float8 FROM (SELECT zone_id, " +
+           period_of("opened_at") + " AS p, extract(epoch FROM acknowledged_at - opened_at) / 60 AS mins FROM alerts "
+           "WHERE domain = 'welfare' AND acknowledged_at IS NOT NULL AND opened_at >= " + F + " AND opened_at < " + T +
+           ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
+  if (kpi == "transit_boardings_per_capita")
+    return "WITH h AS (" + hourly("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
+           "sum(sum) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
+  if (kpi == "electricity_per_capita")
+    return "WITH h AS (" + hourly("'smart_meter'", "power_kw") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
+           "sum(sum / n) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
+  if (kpi == "renewable_share")
+    return "WITH h AS (" + hourly("'smart_meter', 'solar_pv'", "power_kw") + ") SELECT zone_id, GROUPING(zone_id), p, "
+           "100 * coalesce(sum(sum / n) FILTER (WHERE kind = 'solar_pv'), 0) / NULLIF(sum(sum / n) FILTER (WHERE kind = "
+           "'smart_meter'), 0), NULL::float8 FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))";
+  if (kpi == "travel_time_index")
+    return "WITH h AS (" + hourly("'traffic_corridor'", "travel_time_s") + "), "
+           "ff AS (SELECT sid, coalesce(max(CASE WHEN attributes->>'free_flow_s' ~ '^[0-9]+(\\.[0-9]+)?$' THEN "
+           "(attributes->>'free_flow_s')::float8 END), min(sum / n)) f FROM h GROUP BY sid), "
+           "per AS (SELECT h.zone_id, h.sid, h.p, (sum(h.sum) / sum(h.n)) / NULLIF(max(ff.f), 0) tti FROM h JOIN ff "
+           "USING (sid) GROUP BY h.zone_id, h.sid, h.p) "
+           "SELECT zone_id, GROUPING(zone_id), p, avg(tti), NULL::float8 FROM per GROUP BY GROUPING SETS ((zone_id, p), (p))";
+  if (kpi == "pm25_bad_days")
+    return "WITH h AS (" + hourly("'air_quality'", "pm25") + "), d AS (SELECT zone_id, GROUPING(zone_id) g, "
+           "date_trunc('day', bucket AT TIME ZONE $2) AS day, sum(sum) / sum(n) AS mean FROM h "
+           "GROUP BY GROUPING SETS ((zone_id, date_trunc('day', bucket AT TIME ZONE $2)), "
+           "(date_trunc('day', bucket AT TIME ZONE $2)))) "
+           "SELECT zone_id, g, date_trunc($1, day), count(*) FILTER (WHERE mean > 35)::float8, NULL::float8 FROM d "
+           "GROUP BY zone_id, g, date_trunc($1, day)";
+  if (kpi == "sensor_availability")
+    return "WITH m AS (SELECT s.zone_id, s.created_at, se.id AS series_id, (mm->>'interval_s')::float8 AS iv "
+           "FROM sensors s CROSS JOIN jsonb_array_elements(s.metrics) mm JOIN series se ON se.sensor_id = s.id AND "
+           "se.metric = mm->>'name' WHERE mm ? 'interval_s' AND s.zone_id IS NOT NULL), "
+           "periods AS (SELECT gs AS p FROM generate_series(date_trunc($1, " + F + " AT TIME ZONE $2), " + T +
+           " AT TIME ZONE $2 - interval '1 microsecond', ('1 ' || $1)::interval) gs), "
+           "ex AS (SELECT m.zone_id, m.series_id, periods.p, greatest(0, extract(epoch FROM least(" + T +
+           ", now(), (periods.p + ('1 ' || $1)::interval) AT TIME ZONE $2) - greatest(" + F +
+           ", m.created_at, periods.p AT TIME ZONE $2))) / m.iv AS expected FROM m, periods), "
+           "got AS (SELECT r.series_id, " + period_of("r.bucket") + " AS p, sum(r.n) AS received FROM rollup_1h r "
+           "WHERE r.series_id IN (SELECT series_id FROM m) AND r.bucket >= " + F + " AND r.bucket < " + T +
+           " GROUP BY 1, 2) "
+           "SELECT ex.zone_id, GROUPING(ex.zone_id), ex.p, least(100, 100 * sum(coalesce(got.received, 0)) / "
+           "NULLIF(sum(ex.expected), 0)), NULL::float8 FROM ex LEFT JOIN got USING (series_id, p) "
+           "GROUP BY GROUPING SETS ((ex.zone_id, ex.p), (ex.p)) HAVING sum(ex.expected) > 0";
+  return {};
+}
+
+std::string text_array(const std::vector<std::string>& v) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ",\"" : "\"") + v[i] + "\"";
+  return out + "}";
+}
+
+std::vector<accessibility> read_access(pqxx::transaction_base& tx, const std::string& zone, double minutes,
+                                       const kpi::walking_model& walk) {
+  auto r = tx.exec_params(
+      "WITH pts AS (SELECT z.id AS zone_id, (ST_Dump(ST_GeneratePoints(z.boundary, 300, 42))).geom AS g FROM zones z "
+      "WHERE $1 = '' OR z.id = $1), "
+      "cov AS (SELECT p.zone_id, p.g, c.cat, EXISTS (SELECT 1 FROM facilities f WHERE f.category = c.cat AND "
+      "ST_DWithin(f.location::geography, p.g::geography, $2::float8)) AS ok FROM pts p CROSS JOIN "
+      "unnest($3::text[]) AS c(cat)) "
+      "SELECT zone_id, cat, avg(ok::int)::float8 FROM cov GROUP BY zone_id, cat "
+      "UNION ALL SELECT zone_id, '*', avg(all_ok::int)::float8 FROM (SELECT zone_id, g, bool_and(ok) AS all_ok "
+      "FROM cov GROUP BY zone_id, g) x GROUP BY zone_id ORDER BY 1, 2",
+      zone, walk.radius_m(minutes), text_array(walk.essential));
+  std::vector<accessibility> out;
+  for (const auto& row : r) {
+    auto z = row[0].as<std::string>();
+    if (out.empty() || out.back().zone != z) out.push_back({z, {}, 0, 0});
+    auto cat = row[1].as<std::string>();
+    if (cat == "*") out.back().all = row[2].as<double>();
+    else out.back().categories[cat] = row[2].as<double>();
+  }
+  for (auto& a : out) {
+    auto p = tx.exec_params("SELECT population FROM zones WHERE id = $1", a.zone);
+    if (!p.empty()) a.population = p[0][0].as<std::int64_t>();
+  }
+  return out;
+}
+
+const std::string budget_json =
+    "(jsonb_build_object('id', id, 'program', program, 'year', year, 'amount_krw', amount_krw, 'kpis', kpis, "
+    "'created_at', " + sql::ts("created_at") + ", 'updated_at', " + sql::ts("updated_at") + "))::text";
+
+}  // namespace
+
+task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model walk) {
+  return pool_.run<std::vector<kpi_value>>([q, walk](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<kpi_value> out;
+    // The periods of the range, with their length in days (local calendar).
+    auto periods = tx.exec_params(
+        "SELECT (extract(epoch FROM gs AT TIME ZONE $2) * 1000000)::bigint, extract(epoch FROM (gs + ('1 ' || $1)::interval) "
+        "- gs) / 86400, gs FROM generate_series(date_trunc($1, " + F + " AT TIME ZONE $2), " + T +
+            " AT TIME ZONE $2 - interval '1 microsecond', ('1 ' || $1)::interval) gs",
+        q.period, q.timezone, q.from_us, q.to_us);
+    if (q.kpi == "living_zone_9min_coverage") {
+      auto acc = read_access(tx, q.zone, 9, walk);
+      double pop = 0, covered = 0;
+      for (const auto& a : acc) {
+        pop += double(a.population);
+        covered += a.all * double(a.population);
+        for (const auto& p : periods)
+          out.push_back({a.zone, p[0].as<std::int64_t>(), p[1].as<double>(), 100 * a.all, std::nullopt});
+      }
+      if (q.zone.empty())
+        for (const auto& p : periods)
+          out.push_back({std::nullopt, p[0].as<std::int64_t>(), p[1].as<double>(),
+                         pop > 0 ? std::optional<double>(100 * covered / pop) : std::nullopt, std::nullopt});
+      return out;
+    }
+    auto sql = sql_for(q.kpi);
+    if (sql.empty()) return out;
+    auto r = tx.exec_params("SELECT x.zone_id, x.g, (extract(epoch FROM x.p AT TIME ZONE $2) * 1000000)::bigint, "
+                            "extract(epoch FROM (x.p + ('1 ' || $1)::interval) - x.p) / 86400, x.v, x.extra FROM (" +
+                                sql + ") AS x(zone_id, g, p, v, extra) ORDER BY x.g, x.zone_id, x.p",
+                            q.period, q.timezone, q.from_us, q.to_us);
+    for (const auto& row : r) {
+      bool city = row[1].as<int>() == 1;
+      if (!city && row[0].is_null()) continue;
+      if (!q.zone.empty() && (city || row[0].as<std::string>() != q.zone)) continue;
+      kpi_value v;
+      if (!city) v.zone = row[0].as<std::string>();
+      v.start_us = row[2].as<std::int64_t>();
+      v.days = row[3].as<double>();
+      if (!row[4].is_null()) v.value = row[4].as<double>();
+      if (!row[5].is_null()) v.p90 = row[5].as<double>();
+      out.push_back(std::move(v));
+    }
+    return out;
+  });
+}
+
+task<std::vector<accessibility>> kpi_store::access(std::string zone, double minutes, kpi::walking_model walk) {
+  return pool_.run<std::vector<accessibility>>([zone, minutes, walk](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    return read_access(tx, zone, minutes, walk);
+  });
+}
+
+task<outcome<std::string>> kpi_store::create_budget(std::string id, std::string body) {
+  return pool_.run<outcome<std::string>>([id, body](pqxx::connection_base& c) -> outcome<std::string> {
+    try {
+      pqxx::work tx(c);
+      auto r = tx.exec_params1(
+          "INSERT INTO budget_lines (id, program, year, amount_krw, kpis) SELECT coalesce(NULLIF($1, ''), 'bl_' || "
+          "substr(md5(random()::text || clock_timestamp()::text), 1, 10)), b->'program', (b->>'year')::int, "
+          "(b->>'amount_krw')::bigint, coalesce(b->'kpis', '[]') FROM (SELECT $2::jsonb AS b) x RETURNING " + budget_json,
+          id, body);
+      tx.commit();
+      return r[0].as<std::string>();
+    } catch (const pqxx::unique_violation&) {
+      return make_problem(problem_kind::conflict, "a budget line with id \"" + id + "\" exists already");
+    }
+  });
+}
+
+task<outcome<std::string>> kpi_store::replace_budget(std::string id, std::string body) {
+  return pool_.run<outcome<std::string>>([id, body](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+        "UPDATE budget_lines SET program = b->'program', year = (b->>'year')::int, amount_krw = (b->>'amount_krw')::bigint, "
+        "kpis = coalesce(b->'kpis', '[]'), updated_at = now() FROM (SELECT $2::jsonb AS b) x WHERE id = $1 RETURNING " +
+            budget_json,
+        id, body);
+    tx.commit();
+    if (r.empty()) return make_problem(problem_kind::not_found, "no budget line with this id");
+    return r[0][0].as<std::string>();
+  });
+}
+
+task<outcome<std::string>> kpi_store::get_budget(std::string id) {
+  return pool_.run<outcome<std::string>>([id](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT " + budget_json + " FROM budget_lines WHERE id = $1", id);
+    if (r.empty()) return make_problem(problem_kind::not_found, "no budget line with this id");
+    return r[0][0].as<std::string>();
+  });
+}
+
+task<outcome<bool>> kpi_store::delete_budget(std::string id) {
+  return pool_.run<outcome<bool>>([id](pqxx::connection_base& c) -> outcome<bool> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM budget_lines WHERE id = $1 RETURNING id", id);
+    tx.commit();
+    if (r.empty()) return make_problem(problem_kind::not_found, "no budget line with this id");
+    return true;
+  });
+}
+
+task<std::vector<std::string>> kpi_store::list_budget(int year) {
+  return pool_.run<std::vector<std::string>>([year](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& row : tx.exec_params("SELECT " + budget_json + " FROM budget_lines WHERE $1 = 0 OR year = $1 "
+                                          "ORDER BY year, id", year))
+      out.push_back(row[0].as<std::string>());
+    return out;
+  });
+}
+
+task<std::map<std::string, std::string>> kpi_store::zone_names() {
+  return pool_.run<std::map<std::string, std::string>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::map<std::string, std::string> out;
+    for (const auto& row : tx.exec("SELECT id, name::text FROM zones ORDER BY id"))
+      out[row[0].as<std::string>()] = row[1].as<std::string>();
+    return out;
+  });
+}
+
+}  // namespace maeul::storage
