@@ -33,6 +33,7 @@ struct options {
   int sensors = 1000;       // bench-0000 .. bench-0999, metric "v"
   long long start_s = 0;    // first reading time (epoch seconds)
   std::string csv_out;      // also write the rows as COPY text (series index, ts, value) here
+  std::string prefix = "bench-";  // sensor ids: prefix + 4 digits
 };
 
 std::string iso(long long s, int ms) {
@@ -62,8 +63,8 @@ std::string make_body(const options& o, long long first) {
     long long sec;
     double v;
     reading(o, first + i, s, sec, ms, v);
-    int n = std::snprintf(buf, sizeof buf, "%s{\"sensor\":\"bench-%04d\",\"metric\":\"v\",\"ts\":\"%s\",\"value\":%.2f}",
-                          i ? "," : "", s, iso(sec, ms).c_str(), v);
+    int n = std::snprintf(buf, sizeof buf, "%s{\"sensor\":\"%s%04d\",\"metric\":\"v\",\"ts\":\"%s\",\"value\":%.2f}",
+                          i ? "," : "", o.prefix.c_str(), s, iso(sec, ms).c_str(), v);
     b.append(buf, std::size_t(n));
   }
   b += "]}";
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
     else if (k == "--sensors") o.sensors = std::atoi(v.c_str());
     else if (k == "--start") o.start_s = std::atoll(v.c_str());
     else if (k == "--copy-out") o.csv_out = v;
+    else if (k == "--prefix") o.prefix = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 64;
