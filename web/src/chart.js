@@ -15,7 +15,8 @@ const axis = (extra = {}) => ({
 });
 
 // series: [{label, color, dash, width, points?}] ; data: [xs(sec), ys...]
-export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false }) {
+// hlines: [{value, color, label}] drawn across the plot (thresholds) and kept within the y range.
+export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false, xRange, hlines = [] }) {
   const fmt = valueFmt || ((v) => (v == null ? '–' : String(v)));
   const width = Math.max(200, el.clientWidth || 400);
   const opts = {
@@ -24,7 +25,45 @@ export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, sp
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), CITY_TZ), // ticks on the city's hours and days
     cursor: { drag: { x: true, y: false }, focus: { prox: 24 } },
     legend: { live: true },
-    scales: { x: { time: true } },
+    scales: {
+      x: xRange ? { time: true, range: () => xRange() } : { time: true },
+      y: {
+        range: (u, min, max) => {
+          const vals = [min, max, ...hlines.map((l) => l.value)].filter((v) => typeof v === 'number' && Number.isFinite(v));
+          if (!vals.length) return [0, 1];
+          let lo = Math.min(...vals); let hi = Math.max(...vals);
+          const pad = (hi - lo) * 0.08 || Math.abs(hi) * 0.1 || 1;
+          lo -= pad; hi += pad;
+          if (Math.min(...vals) >= 0 && lo < 0) lo = 0;
+          return [lo, hi];
+        },
+      },
+    },
+    hooks: {
+      draw: [(u) => {
+        const { ctx } = u;
+        const dpr = window.devicePixelRatio || 1;
+        for (const l of hlines) {
+          const y = Math.round(u.valToPos(l.value, 'y', true));
+          ctx.save();
+          ctx.strokeStyle = l.color;
+          ctx.fillStyle = l.color;
+          ctx.lineWidth = 1.5 * dpr;
+          ctx.setLineDash([6 * dpr, 4 * dpr]);
+          ctx.beginPath();
+          ctx.moveTo(u.bbox.left, y);
+          ctx.lineTo(u.bbox.left + u.bbox.width, y);
+          ctx.stroke();
+          if (l.label) {
+            ctx.font = `${11 * dpr}px system-ui, sans-serif`;
+            ctx.textAlign = 'left';
+            ctx.textBaseline = 'bottom';
+            ctx.fillText(l.label, u.bbox.left + 4 * dpr, y - 2 * dpr);
+          }
+          ctx.restore();
+        }
+      }],
+    },
     axes: [axis({ values: xTicks, space: 70 }), axis({ size: 56, values: (u, vals) => vals.map(fmt), label: yLabel, labelSize: yLabel ? 18 : 0 })],
     series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : fmtFull(v)) },
       ...series.map((s, i) => ({

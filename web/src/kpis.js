@@ -4,7 +4,9 @@ import { api, ApiError, query } from './api.js';
 let cache = null;
 let cacheAt = 0;
 const TTL_MS = 120000;
-export const TREND_DAYS = 14;
+// The tiles show each KPI in its own period (its target is per period), with the last few periods as the trend.
+const TREND_SPAN_DAYS = { day: 14, week: 56, month: 186, year: 1830 };
+export const TREND_POINTS = { day: 14, week: 8, month: 6, year: 5 };
 
 function statusOf(e) {
   if (e instanceof ApiError && e.notAvailable) return 'unavailable';
@@ -23,11 +25,12 @@ export async function kpiSummary({ force = false } = {}) {
   let out;
   try {
     const kpis = await kpiCatalogue();
-    const from = new Date(Date.now() - TREND_DAYS * 86400000).toISOString();
     const items = await Promise.all(kpis.map(async (k) => {
       let values = [];
+      const period = TREND_SPAN_DAYS[k.period] ? k.period : 'day';
+      const from = new Date(Date.now() - TREND_SPAN_DAYS[period] * 86400000).toISOString();
       try {
-        const res = await api(`/api/v1/kpis/${encodeURIComponent(k.id)}/values${query({ period: 'day', from })}`);
+        const res = await api(`/api/v1/kpis/${encodeURIComponent(k.id)}/values${query({ period, from })}`);
         values = res.values || [];
       } catch { /* a KPI without values */ }
       const city = values.filter((v) => v.zone === null || v.zone === undefined).sort((a, b) => a.start.localeCompare(b.start));
@@ -36,6 +39,7 @@ export async function kpiSummary({ force = false } = {}) {
       for (const v of values) if (v.zone) { const c = latestByZone.get(v.zone); if (!c || c.start < v.start) latestByZone.set(v.zone, v); }
       return {
         kpi: k,
+        period,
         value: last ? last.value : null,
         start: last ? last.start : null,
         target: last?.target ?? k.target,

@@ -148,10 +148,7 @@ export function sensorPanel(container, sensorId, { onClose } = {}) {
     chartMsg.textContent = t('sensor_no_history');
   }
 
-  function fullData() {
-    const th = thresholds();
-    return [data[0], data[1], ...th.map((x) => data[0].map(() => x.value))];
-  }
+  function fullData() { return [data[0], data[1]]; }
 
   function drawChart(m) {
     if (chart) { chart.destroy(); chart = null; }
@@ -159,10 +156,11 @@ export function sensorPanel(container, sensorId, { onClose } = {}) {
     const th = thresholds();
     chart = makeChart(chartEl, {
       height: 200,
-      series: [{ label: `${metricName(metric)}${m?.unit && m.unit !== 'count' ? ` (${m.unit})` : ''}`, color: PALETTE[0], points: data[0].length < 60 },
-        ...th.map((x) => ({ label: x.label, color: x.color, dash: [6, 4], width: 1.5 }))],
+      series: [{ label: `${metricName(metric)}${m?.unit && m.unit !== 'count' ? ` (${m.unit})` : ''}`, color: PALETTE[0], points: data[0].length < 60 }],
+      hlines: th.map((x) => ({ value: x.value, color: x.color, label: `${x.label} ${num(x.value)} m` })),
       data: fullData(),
       valueFmt: (v) => (v == null ? '–' : num(v)),
+      xRange: () => [Date.now() / 1000 - RANGES[range], Date.now() / 1000 + 30],
     });
   }
 

@@ -38,6 +38,8 @@ export function zoneSummary(zoneId, now = Date.now()) {
   const alerts = state.alertsByZone.get(zoneId) || { critical: 0, warning: 0, info: 0, open: 0 };
   let status = alerts.critical ? 'critical' : alerts.warning ? 'warning' : alerts.info ? 'info' : null;
   if (worstOwn && (!status || SEVERITY_RANK[worstOwn] > SEVERITY_RANK[status])) status = worstOwn;
+  if (!status && total > 0 && reporting === 0) status = 'nodata';
+  else if (!status && total > 0 && reporting < total / 2) status = 'stale';
   return {
     total, reporting, alerts, status: status || 'ok',
     temp: avg(temp), pm25: avg(pm25), speed: avg(speed), power, rain, calls, water,

@@ -97,9 +97,9 @@ export default {
           return tr;
         })));
       // Keep the keyboard focus where it was across live re-renders.
-      const act = document.activeElement;
-      const row = act && tableWrap.contains(act) ? act.closest('tr')?.dataset.alert : null;
-      const what = act?.dataset?.action || (act?.classList?.contains('rule-link') ? 'rule' : null);
+      const focused = document.activeElement;
+      const row = focused && tableWrap.contains(focused) ? focused.closest('tr')?.dataset.alert : null;
+      const what = focused?.dataset?.action || (focused?.classList?.contains('rule-link') ? 'rule' : null);
       replace(tableWrap, table);
       if (row) {
         const tr = table.querySelector(`tr[data-alert="${CSS.escape(row)}"]`);

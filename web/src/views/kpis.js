@@ -40,7 +40,10 @@ export default {
       }
       body.hidden = false;
       if (!catalogue.length) { replace(controls, h('p', { class: 'empty' }, t('kpi_no_value'))); return; }
-      if (!sel.kpi || !catalogue.find((k) => k.id === sel.kpi)) sel.kpi = catalogue[0].id;
+      if (!sel.kpi || !catalogue.find((k) => k.id === sel.kpi)) {
+        sel.kpi = catalogue[0].id;
+        if (PERIODS.includes(catalogue[0].period)) { sel.period = catalogue[0].period; sel.from = null; }
+      }
       if (!sel.zones) sel.zones = new Set(['', ...state.zones.map((z) => z.id)]);
       if (!sel.from) setSpan();
       renderControls();
@@ -54,7 +57,10 @@ export default {
     }
 
     function renderControls() {
-      const kpiSel = h('select', { id: 'kx-kpi', class: 'input', onchange: () => { sel.kpi = kpiSel.value; load(); } },
+      const kpiSel = h('select', {
+        id: 'kx-kpi', class: 'input',
+        onchange: () => { sel.kpi = kpiSel.value; const k = kpi(); if (k?.period && PERIODS.includes(k.period)) { sel.period = k.period; setSpan(); } renderControls(); load(); },
+      },
         catalogue.map((k) => h('option', { value: k.id, selected: k.id === sel.kpi }, `${nameOf(k.name, k.id)}${k.domain ? ` · ${t(`dom_${k.domain}`)}` : ''}`)));
       const perSel = h('select', { id: 'kx-period', class: 'input', onchange: () => { sel.period = perSel.value; setSpan(); renderControls(); load(); } },
         PERIODS.map((p) => h('option', { value: p, selected: p === sel.period }, t(`period_${p}`))));

@@ -11,9 +11,9 @@ import { sensorPanel } from '../sensor-panel.js';
 import { unavailable, loading } from '../widgets.js';
 
 export const STATE_COLORS = {
-  critical: '#ff4d57', warning: '#ffb020', info: '#ffe066', ok: '#2ed3a0', stale: '#8a96a3', nodata: '#4b5662',
+  critical: '#ff4d57', warning: '#ffb020', info: '#ffe066', ok: '#2ed3a0', stale: '#98a4b1', nodata: '#5d6a78',
 };
-const ZONE_FILL = { critical: '#ff4d57', warning: '#ffb020', info: '#ffe066', ok: '#3d8bd9' };
+const ZONE_FILL = { critical: '#ff4d57', warning: '#ffb020', info: '#ffe066', ok: '#3d8bd9', stale: '#3d8bd9', nodata: '#3d8bd9' };
 const STATES = ['critical', 'warning', 'info', 'ok', 'stale', 'nodata'];
 const DOMAIN_SHAPE = { disaster: '◆', welfare: '●', mobility: '■', energy: '▲', environment: '⬟' };
 
@@ -46,7 +46,7 @@ export default {
       search, domainBoxes,
       h('div', { class: 'list-head' }, h('h2', {}, t('map_sensors')), countEl),
       listEl);
-    const fitBtn = h('button', { type: 'button', class: 'btn btn-small map-fit', onclick: () => fitCity() }, t('map_fit'));
+    const fitBtn = h('button', { type: 'button', class: 'btn btn-small map-fit', onclick: () => { userMoved = true; fitCity(); } }, t('map_fit'));
     const mapWrap = h('div', { class: 'map-wrap' }, mapEl, h('div', { class: 'map-overlay' }, legend, fitBtn));
     el.append(h('div', { class: 'map-layout' }, side, mapWrap, panelEl));
 
@@ -56,6 +56,8 @@ export default {
     const listItems = new Map(); // sensor id → {li, dot}
     let panel = null;
     let destroyed = false;
+    let userMoved = false;
+    let resizeObs = null;
 
     function visible(s) {
       if (!filters.domains.has(s.domain)) return false;
@@ -70,10 +72,10 @@ export default {
       const alarm = st === 'critical' || st === 'warning';
       return {
         radius: sel ? 10 : alarm ? 8 : 5.5,
-        color: sel ? '#ffffff' : '#0b1620',
+        color: sel ? '#ffffff' : st === 'nodata' || st === 'stale' ? '#c3ced9' : '#06121b',
         weight: sel ? 3 : 1.2,
         fillColor: STATE_COLORS[st],
-        fillOpacity: st === 'nodata' ? 0.55 : 0.95,
+        fillOpacity: st === 'nodata' ? 0.5 : 0.95,
       };
     }
 
@@ -86,6 +88,13 @@ export default {
         });
         // A view before any layer (Leaflet needs one to project them); fitted to the zones below.
         map.setView([38.2, 128.57], 13);
+        for (const ev of ['mousedown', 'wheel', 'touchstart', 'keydown']) mapEl.addEventListener(ev, () => { userMoved = true; }, { passive: true });
+        resizeObs = new ResizeObserver(() => {
+          if (!map) return;
+          map.invalidateSize();
+          if (!userMoved) fitInitial();
+        });
+        resizeObs.observe(mapEl);
         map.attributionControl.setPrefix(false);
         siteConfig().then((cfg) => {
           if (cfg.tileUrl && map) {
@@ -114,8 +123,7 @@ export default {
         if (visible(s)) m.addTo(map);
       }
       map.invalidateSize();
-      if (focusZone && zoneLayers.has(focusZone)) map.fitBounds(zoneLayers.get(focusZone).getBounds(), { padding: [30, 30] });
-      else fitCity();
+      fitInitial();
       renderList();
       if (selected) openPanel(selected, false);
     }
@@ -124,10 +132,15 @@ export default {
       const st = zoneSummary(id).status;
       const focus = id === focusZone;
       return {
-        color: st === 'ok' ? '#6fb3f2' : ZONE_FILL[st], weight: focus ? 3.5 : 2, opacity: 0.9,
-        fillColor: ZONE_FILL[st] || ZONE_FILL.ok, fillOpacity: st === 'ok' ? 0.08 : 0.18,
+        color: ['critical', 'warning', 'info'].includes(st) ? ZONE_FILL[st] : '#6fb3f2', weight: focus ? 3.5 : 2, opacity: 0.9,
+        fillColor: st === 'critical' || st === 'warning' ? ZONE_FILL[st] : ZONE_FILL.ok, fillOpacity: st === 'critical' || st === 'warning' ? 0.16 : 0.06,
         dashArray: focus ? null : '6 4',
       };
+    }
+
+    function fitInitial() {
+      if (focusZone && zoneLayers.has(focusZone)) map.fitBounds(zoneLayers.get(focusZone).getBounds(), { padding: [30, 30] });
+      else fitCity();
     }
 
     function fitCity() {
@@ -255,6 +268,7 @@ export default {
       },
       destroy() {
         destroyed = true;
+        if (resizeObs) resizeObs.disconnect();
         if (panel) panel.destroy();
         if (map) map.remove();
         map = null;

@@ -3,7 +3,7 @@ import { h, replace } from '../dom.js';
 import { t, nameOf, shortName, nameDetail } from '../i18n.js';
 import { state, activeAlerts, DOMAINS } from '../store.js';
 import { zoneSummary } from '../zones.js';
-import { kpiSummary, meets, TREND_DAYS } from '../kpis.js';
+import { kpiSummary, meets } from '../kpis.js';
 import { int, num, withUnit, ago } from '../format.js';
 import { sevBadge, stateBadge, sensorStateBadge, unavailable, loading, sparkline, section } from '../widgets.js';
 import { alertTitle, alertWhere, alertValue, noteDialog } from '../dialogs.js';
@@ -126,8 +126,9 @@ function kpiTile(item) {
       h('span', { class: 'kpi-unit' }, k.unit && k.unit !== 'count' ? k.unit : '')),
     h('div', { class: 'kpi-meta' },
       h('span', { class: 'kpi-target' }, t('kpi_target', { v: item.target === null || item.target === undefined ? '–' : num(item.target) })),
+      item.period ? h('span', { class: 'kpi-period' }, t(`per_${item.period}`)) : null,
       m === null ? null : h('span', { class: `kpi-status ${m ? 'ok' : 'bad'}` }, m ? `✓ ${t('kpi_meets')}` : `✗ ${t('kpi_misses')}`)),
-    h('div', { class: 'kpi-trend', title: t('kpi_trend', { n: TREND_DAYS }) },
+    h('div', { class: 'kpi-trend', title: item.period ? t('kpi_trend', { p: t(`period_${item.period}`) }) : '' },
       sparkline(tr, { cls: good === null ? '' : good ? 'good' : 'bad' }),
       dir ? h('span', { class: `trend-arrow ${good === null ? '' : good ? 'good' : 'bad'}`, 'aria-label': t(`kpi_${dir}`) },
         dir === 'up' ? '▲' : dir === 'down' ? '▼' : '▬', h('span', { class: 'sr-only' }, t(`kpi_${dir}`))) : null));
