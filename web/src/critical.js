@@ -107,7 +107,7 @@ export function initCritical() {
     beep();
     announce(`${t('crit_banner')}: ${alertTitle(a)} — ${alertWhere(a)} ${alertValue(a)}`, true);
   });
-  on('changes', (c) => { if (c.alerts) renderBanner(); });
+  on('changes', (c) => { if (c.alerts || c.registry) renderBanner(); });
   on('shell', () => renderBanner());
   on('lang', () => { stopTitle(); });
 }

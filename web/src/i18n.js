@@ -82,7 +82,7 @@ const dict = {
     st_info: '주의',
 
     zone_population: '인구 {n}명',
-    zone_sensors: '센서 {ok}/{n} 수신',
+    zone_sensors: '수신 {ok}/{n}',
     zone_alerts_none: '미해결 경보 없음',
     zone_temp: '기온',
     zone_rain: '강우',
@@ -315,7 +315,7 @@ const dict = {
     st_info: 'Attention',
 
     zone_population: 'population {n}',
-    zone_sensors: '{ok}/{n} sensors reporting',
+    zone_sensors: 'reporting {ok}/{n}',
     zone_alerts_none: 'No open alerts',
     zone_temp: 'Temperature',
     zone_rain: 'Rain',

@@ -1,6 +1,6 @@
 // The alert queue: active alerts (live), most severe and newest first; acknowledge and resolve with a note.
 import { h, replace } from '../dom.js';
-import { t, nameOf } from '../i18n.js';
+import { t, nameOf, shortName } from '../i18n.js';
 import { api, listAll, query } from '../api.js';
 import { on } from '../bus.js';
 import { state, activeAlerts, sortAlerts, DOMAINS } from '../store.js';
@@ -27,11 +27,13 @@ export default {
         options.map(([v, text]) => h('option', { value: v, selected: f[name] === v }, text)));
       return h('label', { class: 'filter' }, h('span', {}, label), s);
     };
-    const toolbar = h('div', { class: 'toolbar', role: 'search' },
+    const toolbar = h('div', { class: 'toolbar', role: 'search' });
+    const fillToolbar = () => replace(toolbar,
       select('state', [['active', t('al_active')], ['open', t('state_open')], ['acknowledged', t('state_acknowledged')], ['resolved', t('state_resolved')]], t('al_filter_state')),
       select('severity', [['', t('all')], ...SEVS.map((s) => [s, t(`sev_${s}`)])], t('al_filter_severity')),
-      select('zone', [['', t('all')], ...state.zones.map((z) => [z.id, nameOf(z.name, z.id)])], t('al_filter_zone')),
+      select('zone', [['', t('all')], ...state.zones.map((z) => [z.id, shortName(z.name, z.id)])], t('al_filter_zone')),
       select('domain', [['', t('all')], ...DOMAINS.map((d) => [d, t(`dom_${d}`)])], t('al_filter_domain')));
+    fillToolbar();
     const countEl = h('span', { class: 'muted', 'aria-live': 'polite' });
     const tableWrap = h('div', { class: 'table-wrap' });
     const detail = h('aside', { class: 'alert-detail', hidden: true, 'aria-label': t('al_history') });
@@ -171,6 +173,7 @@ export default {
     if (selectedId) showDetail(selectedId);
     return {
       update(c) {
+        if (c.registry) fillToolbar();
         if (c.alerts || c.registry) {
           if (f.state === 'resolved') load(); else render();
         }

@@ -9,6 +9,8 @@ import { unavailable, loading } from '../widgets.js';
 const CATEGORIES = ['flood', 'fire', 'traffic', 'welfare', 'medical', 'earthquake', 'environment', 'other'];
 const STEPS = [['reported_at', 'in_reported'], ['dispatched_at', 'in_dispatched'], ['on_scene_at', 'in_on_scene'], ['resolved_at', 'in_resolved_at']];
 
+const WHAT = { reported: 'in_reported', dispatched: 'in_dispatched', on_scene: 'in_on_scene', resolved: 'in_resolved_at', note: 'in_note' };
+function whatName(w) { return WHAT[w] ? t(WHAT[w]) : (w || ''); }
 function catName(c) { return CATEGORIES.includes(c) ? t(`cat_${c}`) : (c || '–'); }
 function zoneName(id) { const z = state.zoneById.get(id); return z ? nameOf(z.name, z.id) : (id || '–'); }
 
@@ -101,7 +103,7 @@ export default {
         h('h3', { class: 'sub-head' }, t('in_timeline')),
         inc.timeline?.length ? h('ol', { class: 'timeline' }, inc.timeline.map((e) => h('li', {},
           h('span', { class: 'tl-when' }, dateTime(e.at)),
-          h('span', { class: 'tl-what' }, e.what, e.by ? ` · ${e.by}` : ''),
+          h('span', { class: 'tl-what' }, whatName(e.what), e.by ? ` · ${e.by}` : ''),
           e.note ? h('p', { class: 'tl-note' }, e.note) : null))) : h('p', { class: 'muted' }, t('none')));
     }
 
@@ -148,11 +150,12 @@ export default {
 
     renderTabs();
     load();
+    const onRegistry = () => { if (items) { renderList(); if (selectedId) showDetail(selectedId); } };
     if (params.get('new')) {
       const cats = { disaster: 'flood', welfare: 'welfare', mobility: 'traffic', environment: 'environment' };
       const a = state.alerts.get(params.get('alert')) || [...state.alerts.values()].find((x) => String(x.id) === params.get('alert'));
       openCreate({ zone: params.get('zone'), alert: params.get('alert'), category: a ? cats[a.domain] : undefined });
     }
-    return {};
+    return { update(c) { if (c.registry) onRegistry(); } };
   },
 };

@@ -1,6 +1,6 @@
 // KPI explorer: one KPI over time per zone, zones compared, values as a table and as CSV.
 import { h, replace, toast } from '../dom.js';
-import { t, nameOf } from '../i18n.js';
+import { t, nameOf, shortName } from '../i18n.js';
 import { api, query } from '../api.js';
 import { state } from '../store.js';
 import { kpiCatalogue, meets } from '../kpis.js';
@@ -67,7 +67,7 @@ export default {
       const from = h('input', { type: 'date', id: 'kx-from', class: 'input', value: sel.from, onchange: () => { sel.from = from.value; load(); } });
       const to = h('input', { type: 'date', id: 'kx-to', class: 'input', value: sel.to, onchange: () => { sel.to = to.value; load(); } });
       const zoneBoxes = h('fieldset', { class: 'zone-checks' }, h('legend', {}, t('kx_zones')),
-        [['', t('city_total')], ...state.zones.map((z) => [z.id, nameOf(z.name, z.id)])].map(([id, name]) => h('label', { class: 'check' },
+        [['', t('city_total')], ...state.zones.map((z) => [z.id, shortName(z.name, z.id)])].map(([id, name]) => h('label', { class: 'check' },
           h('input', { type: 'checkbox', checked: sel.zones.has(id), onchange: (e) => { if (e.target.checked) sel.zones.add(id); else sel.zones.delete(id); render(); } }),
           name)));
       const csv = h('button', { type: 'button', class: 'btn', id: 'kx-csv', onclick: downloadCsv }, `⤓ ${t('kx_csv')}`);
@@ -86,12 +86,25 @@ export default {
       return { from: `${sel.from}T00:00:00${off}`, to: toNext.toISOString() };
     }
 
+    let firstLoad = !params.get('kpi');
     async function load() {
       history.replaceState(null, '', `/kpis${query({ kpi: sel.kpi })}`);
       replace(chartEl, loading());
       const { from, to } = range();
       try {
         values = await api(`/api/v1/kpis/${encodeURIComponent(sel.kpi)}/values${query({ period: sel.period, from, to })}`);
+        // Opened without a choice: start on the first KPI that has values.
+        if (firstLoad && !(values.values || []).length) {
+          const i = catalogue.findIndex((k) => k.id === sel.kpi);
+          if (i >= 0 && i + 1 < catalogue.length) {
+            sel.kpi = catalogue[i + 1].id;
+            if (PERIODS.includes(catalogue[i + 1].period)) { sel.period = catalogue[i + 1].period; setSpan(); }
+            renderControls();
+            load();
+            return;
+          }
+        }
+        firstLoad = false;
       } catch (e) {
         values = null;
         if (chart) { chart.destroy(); chart = null; }
@@ -132,11 +145,12 @@ export default {
         const targets = xs.map((x) => { const v = vals.find((y) => y.start === x && y.target != null); return v ? v.target : k.target ?? null; });
         chart = makeChart(chartEl, {
           height: 260,
-          series: [...zonesShown.map((z, i) => ({ label: z ? nameOf(state.zoneById.get(z)?.name, z) : t('city_total'), color: z ? PALETTE[(i) % PALETTE.length] : '#ffffff', width: z ? 1.8 : 3, points: xs.length < 40 })),
+          series: [...zonesShown.map((z, i) => ({ label: z ? shortName(state.zoneById.get(z)?.name, z) : t('city_total'), color: z ? PALETTE[(i) % PALETTE.length] : '#ffffff', width: z ? 1.8 : 3, points: xs.length < 40 })),
             { label: t('kx_target'), color: '#ff6b6b', dash: [6, 4], width: 1.5, spanGaps: true }],
           data: [xs.map((x) => new Date(x).getTime() / 1000), ...seriesData, targets],
           valueFmt: (v) => (v == null ? '–' : num(v)),
           spanGaps: true,
+          xRange: () => { const r = range(); return [new Date(r.from).getTime() / 1000, new Date(r.to).getTime() / 1000]; },
         });
       }
       renderCompare(k, vals);
@@ -153,7 +167,7 @@ export default {
         const m = meets(k, v.value, v.target ?? k.target);
         const target = v.target ?? k.target;
         return h('li', { class: `bar-row ${m === true ? 'meets' : m === false ? 'misses' : ''}` },
-          h('span', { class: 'bar-label' }, z ? nameOf(state.zoneById.get(z)?.name, z) : t('city_total')),
+          h('span', { class: 'bar-label' }, z ? shortName(state.zoneById.get(z)?.name, z) : t('city_total')),
           h('span', { class: 'bar-track' },
             h('span', { class: 'bar-fill', style: { width: `${(Math.abs(v.value) / max) * 100}%` } }),
             target != null ? h('span', { class: 'bar-target', style: { left: `${(Math.abs(target) / max) * 100}%` }, title: `${t('kx_target')} ${num(target)}` }) : null),
@@ -166,7 +180,7 @@ export default {
       replace(tableEl, h('table', { class: 'table compact' },
         h('thead', {}, h('tr', {}, [t('kx_zones'), t('start'), t('value'), t('kx_target')].map((x) => h('th', { scope: 'col' }, x)))),
         h('tbody', {}, sorted.slice(0, 500).map((v) => h('tr', {},
-          h('td', {}, v.zone ? nameOf(state.zoneById.get(v.zone)?.name, v.zone) : t('city_total')),
+          h('td', {}, v.zone ? shortName(state.zoneById.get(v.zone)?.name, v.zone) : t('city_total')),
           h('td', {}, dateOnly(v.start, sel.period)),
           h('td', { class: 'num' }, num(v.value)),
           h('td', { class: 'num' }, v.target == null ? '–' : num(v.target)))))));

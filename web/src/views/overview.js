@@ -11,7 +11,7 @@ import { alertTitle, alertWhere, alertValue, noteDialog } from '../dialogs.js';
 export default {
   mount(el) {
     const zonesBody = h('div', { class: 'zone-grid', id: 'zones' });
-    const kpiBody = h('div', { class: 'kpi-domains', id: 'kpis' }, loading());
+    const kpiBody = h('div', { class: 'kpi-area', id: 'kpis' }, loading());
     const alertsBody = h('div', { class: 'alert-summary', id: 'alert-summary' });
     el.append(h('div', { class: 'overview' },
       h('div', { class: 'ov-main' },
@@ -59,12 +59,9 @@ export default {
       if (!kpiData) return;
       if (kpiData.status !== 'ok') { replace(kpiBody, unavailable(kpiData.status === 'error' ? kpiData.error : kpiData.status, '/api/v1/kpis', () => loadKpis(true))); return; }
       if (!kpiData.items.length) { replace(kpiBody, h('p', { class: 'empty' }, t('kpi_no_value'))); return; }
-      const groups = DOMAINS.map((d) => [d, kpiData.items.filter((i) => i.kpi.domain === d)]).filter(([, xs]) => xs.length);
-      const other = kpiData.items.filter((i) => !DOMAINS.includes(i.kpi.domain));
-      if (other.length) groups.push(['other', other]);
-      replace(kpiBody, groups.map(([d, items]) => h('div', { class: `kpi-domain dom-${d}` },
-        h('h3', { class: 'kpi-domain-name' }, d === 'other' ? '' : t(`dom_${d}`)),
-        h('div', { class: 'kpi-tiles' }, items.map(kpiTile)))));
+      const rank = (d) => { const i = DOMAINS.indexOf(d); return i < 0 ? 99 : i; };
+      const items = [...kpiData.items].sort((a, b) => rank(a.kpi.domain) - rank(b.kpi.domain));
+      replace(kpiBody, h('div', { class: 'kpi-tiles' }, items.map(kpiTile)));
     }
 
     renderZones();
@@ -87,11 +84,10 @@ function zoneCard(z) {
   const fig = (label, value, cls) => h('div', { class: `fig ${cls || ''}` }, h('span', { class: 'fig-label' }, label), h('span', { class: 'fig-value' }, value));
   const a = s.alerts;
   return h('a', { href: `/map?zone=${encodeURIComponent(z.id)}`, class: `zone-card zs-${s.status}`, 'data-zone': z.id },
-    h('div', { class: 'zone-head' },
-      h('div', { class: 'zone-title' },
-        h('h3', { class: 'zone-name' }, shortName(z.name, z.id)),
-        nameDetail(z.name) ? h('span', { class: 'zone-detail muted' }, nameDetail(z.name)) : null),
-      sensorStateBadge(s.status)),
+    h('div', { class: 'zone-title' },
+      h('h3', { class: 'zone-name' }, shortName(z.name, z.id)),
+      nameDetail(z.name) ? h('span', { class: 'zone-detail muted' }, nameDetail(z.name)) : null),
+    h('div', { class: 'zone-state' }, sensorStateBadge(s.status)),
     h('p', { class: 'zone-meta muted' },
       t('zone_population', { n: int(z.population) }), ' · ', t('zone_sensors', { ok: int(s.reporting), n: int(s.total) })),
     h('div', { class: 'figs' },
@@ -120,7 +116,9 @@ function kpiTile(item) {
   }
   const good = dir === null || dir === 'flat' ? null : (dir === 'down') === (k.direction === 'lower_is_better');
   return h('div', { class: `kpi-tile ${m === true ? 'meets' : m === false ? 'misses' : ''}`, 'data-kpi': k.id },
-    h('div', { class: 'kpi-name' }, nameOf(k.name, k.id)),
+    h('div', { class: 'kpi-name' },
+      k.domain ? h('span', { class: `dom-chip dom-${k.domain}` }, t(`dom_${k.domain}`)) : null,
+      h('span', {}, nameOf(k.name, k.id))),
     h('div', { class: 'kpi-value' },
       h('span', { class: 'kpi-number' }, item.value === null ? '–' : num(item.value)),
       h('span', { class: 'kpi-unit' }, k.unit && k.unit !== 'count' ? k.unit : '')),

@@ -1,6 +1,6 @@
 // The public transparency page (no sign-in): /public/v1/kpis and /public/v1/report.
 import { h, replace } from '../dom.js';
-import { t, nameOf, lang, setLang } from '../i18n.js';
+import { t, nameOf, shortName, lang, setLang } from '../i18n.js';
 import { api, query } from '../api.js';
 import { num, krw, dateTime, dateOnly } from '../format.js';
 import { unavailable, loading } from '../widgets.js';
@@ -55,7 +55,7 @@ export default {
           h('th', { scope: 'col' }, t('kx_kpi')),
           h('th', { scope: 'col', class: 'num' }, t('pub_city')),
           h('th', { scope: 'col', class: 'num' }, t('kx_target')),
-          zoneIds.map((z) => h('th', { scope: 'col', class: 'num' }, nameOf(zoneNames.get(z), z))))),
+          zoneIds.map((z) => h('th', { scope: 'col', class: 'num', title: nameOf(zoneNames.get(z), z) }, shortName(zoneNames.get(z), z))))),
         h('tbody', {}, items.map((i) => {
           const m = meets(i, i.city?.value, i.target);
           return h('tr', {},
