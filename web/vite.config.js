@@ -1,4 +1,4 @@
-// Builds the dashboard into web/dist, which maeuld serves from memory (see docs/dashboard.md).
+// Builds the dashboard into web/dist, which maeuld serves from memory (see web/README.md).
 // Hashed names under assets/ (maeuld caches /assets/* as immutable); no inline scripts (CSP).
 import { defineConfig } from 'vite';
 

@@ -72,7 +72,7 @@ describe('operator dashboard', { timeout: 900000 }, () => {
     await H.shot(page, 'overview-1366x768');
   });
 
-  it('shows a reading posted through the API within 2 s (map, sensor panel, live)', { timeout: 90000 }, async () => {
+  it('shows a reading posted through the API within 2 s (map, sensor panel, live)', { timeout: 90000 }, async (t) => {
     await page.goto(`${base}/map?sensor=wl-cheongcho-01`);
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10000 });
     await page.waitForSelector('.sensor-panel [data-metric="level"] .metric-value');
@@ -87,6 +87,7 @@ describe('operator dashboard', { timeout: 900000 }, () => {
     }, shown, { timeout: 2000, polling: 50 });
     const elapsed = Date.now() - t0;
     assert.ok(elapsed <= 2000, `reading on screen after ${elapsed} ms`);
+    t.diagnostic(`reading on screen ${elapsed} ms after the POST was sent`);
     await H.assertNoHorizontalOverflow(page, assert, 'map 1366x768');
     await H.shot(page, 'map-sensor-1366x768');
   });
@@ -114,6 +115,7 @@ describe('operator dashboard', { timeout: 900000 }, () => {
     await row.waitFor({ timeout: 5000 });
     const elapsed = Date.now() - t0;
     assert.ok(elapsed <= 5000, `critical alert shown after ${elapsed} ms`);
+    t.diagnostic(`critical alert in the banner and the queue ${elapsed} ms after the reading was sent`);
     await page.waitForFunction(() => document.title.includes('⚠'), null, { timeout: 3000 }); // the tab title too
     const rowText = await row.textContent();
     assert.match(rowText, /청초천 위험 수위/);

@@ -1,6 +1,6 @@
 // The note dialog for acknowledging and resolving alerts (a modal <dialog>: focus stays inside, Esc closes).
 import { h, toast, announce } from './dom.js';
-import { t, nameOf } from './i18n.js';
+import { t, nameOf, shortName } from './i18n.js';
 import { api, ApiError } from './api.js';
 import { applyAlert, state } from './store.js';
 import { withUnit } from './format.js';
@@ -12,7 +12,7 @@ export function alertTitle(a) {
 export function alertWhere(a) {
   const zone = state.zoneById.get(a.zone);
   const parts = [];
-  if (zone) parts.push(nameOf(zone.name, zone.id)); else if (a.zone) parts.push(a.zone);
+  if (zone) parts.push(shortName(zone.name, zone.id)); else if (a.zone) parts.push(a.zone);
   if (a.sensor) parts.push(a.sensor);
   return parts.join(' · ');
 }

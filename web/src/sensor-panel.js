@@ -107,8 +107,9 @@ export function sensorPanel(container, sensorId, { onClose } = {}) {
     const list = activeAlerts().filter((a) => a.sensor === sensor.id);
     replace(alertsEl, list.length ? [h('h3', { class: 'sub-head' }, t('sensor_alerts')),
       h('ul', { class: 'mini-alerts' }, list.map((a) => h('li', { class: `mini-alert sev-${a.severity}` },
-        sevBadge(a.severity), h('div', { class: 'mini-body' }, h('strong', {}, alertTitle(a)), h('span', { class: 'muted small' }, dateTime(a.opened_at), ' ', stateBadge(a.state))),
-        a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack') }, t('al_ack')) : null)))] : []);
+        sevBadge(a.severity), h('div', { class: 'mini-body' }, h('strong', {}, alertTitle(a)),
+          h('span', { class: 'mini-meta muted small' }, dateTime(a.opened_at), stateBadge(a.state),
+            a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack'), 'aria-label': `${t('al_ack')}: ${alertTitle(a)}` }, t('al_ack_short')) : null)))))] : []);
   }
 
   function thresholds() {

@@ -6,7 +6,7 @@ import { zoneSummary } from '../zones.js';
 import { kpiSummary, meets } from '../kpis.js';
 import { int, num, withUnit, ago } from '../format.js';
 import { sevBadge, stateBadge, sensorStateBadge, unavailable, loading, sparkline, section } from '../widgets.js';
-import { alertTitle, alertWhere, alertValue, noteDialog } from '../dialogs.js';
+import { alertTitle, alertValue, noteDialog } from '../dialogs.js';
 
 export default {
   mount(el) {
@@ -35,8 +35,7 @@ export default {
         h('a', { href: `/alerts?severity=${sev}`, class: `sev-counter sev-${sev}`, 'data-severity': sev },
           h('span', { class: 'sev-count' }, int(count(sev))),
           h('span', { class: 'sev-name' }, t(`sev_${sev}`)),
-          h('span', { class: 'sev-sub' }, `${t('state_open')} ${int(count(sev, 'open'))}`),
-          h('span', { class: 'sev-sub' }, `${t('state_acknowledged')} ${int(count(sev, 'acknowledged'))}`))));
+          h('span', { class: 'sev-sub' }, `${t('open_short')} ${int(count(sev, 'open'))} · ${t('ack_short')} ${int(count(sev, 'acknowledged'))}`))));
       const recent = list.slice(0, 8);
       replace(alertsBody, counters,
         h('h3', { class: 'sub-head' }, t('ov_recent')),
@@ -44,9 +43,12 @@ export default {
           sevBadge(a.severity),
           h('div', { class: 'mini-body' },
             h('strong', {}, alertTitle(a)),
-            h('span', { class: 'muted' }, `${alertWhere(a)} ${alertValue(a) ? `· ${alertValue(a)}` : ''}`),
-            h('span', { class: 'muted small' }, `${ago(a.opened_at)} · `, stateBadge(a.state))),
-          a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack') }, t('al_ack')) : null)))
+            h('span', { class: 'muted mini-where' },
+              state.zoneById.get(a.zone) ? shortName(state.zoneById.get(a.zone).name, a.zone) : (a.zone || ''),
+              a.sensor ? [' · ', h('span', { class: 'nowrap' }, a.sensor)] : null,
+              alertValue(a) ? [' · ', h('span', { class: 'mini-value' }, alertValue(a))] : null),
+            h('span', { class: 'mini-meta muted small' }, ago(a.opened_at), stateBadge(a.state),
+              a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack'), 'aria-label': `${t('al_ack')}: ${alertTitle(a)}` }, t('al_ack_short')) : null)))))
           : h('p', { class: 'empty' }, t('al_empty')));
     }
 
