@@ -92,6 +92,32 @@ describe('operator dashboard', { timeout: 900000 }, () => {
     await H.shot(page, 'map-sensor-1366x768');
   });
 
+  it('coalesces a burst of readings into a few renders a second', { timeout: 90000 }, async (t) => {
+    await page.goto(`${base}/map`);
+    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10000 });
+    await page.waitForSelector('.leaflet-interactive');
+    const sensors = ['wl-cheongcho-01', 'wl-cheongcho-02', 'wl-daepo-01', 'wl-seorak-01', 'wl-station-01'];
+    const before = await page.evaluate(() => ({ ...window.maeulStats }));
+    const t0 = Date.now();
+    const base0 = Date.now() - 60000;
+    // 20 requests of 250 readings each (5,000 readings), as fast as the server takes them
+    await Promise.all(Array.from({ length: 20 }, (_, r) => H.postReadings(city, Array.from({ length: 250 }, (_, i) => ({
+      sensor: sensors[i % sensors.length], metric: 'level', ts: new Date(base0 + (r * 250 + i) * 10).toISOString(), value: 0.5 + (i % 50) / 100,
+    })))));
+    // Every reading arrives, or the server says how many it folded into the latest values (a slow reader).
+    const last = await page.waitForFunction((n) => {
+      const s = window.maeulStats;
+      return s.observations + s.coalesced >= n ? s : null;
+    }, before.observations + before.coalesced + 5000, { timeout: 15000, polling: 100 }).then((h) => h.jsonValue());
+    const seconds = (Date.now() - t0) / 1000;
+    await page.waitForTimeout(400);
+    const after = await page.evaluate(() => ({ ...window.maeulStats }));
+    const renders = after.renders - before.renders;
+    t.diagnostic(`${last.observations - before.observations} readings (+${last.coalesced - before.coalesced} coalesced by the server) in ${seconds.toFixed(1)} s → ${renders} renders`);
+    assert.ok(renders <= Math.ceil(seconds * 4) + 2, `${renders} renders in ${seconds.toFixed(1)} s (at most 4 a second)`);
+    assert.deepEqual(page.errors, [], 'no script errors');
+  });
+
   it('draws attention to a critical alert at once and acknowledges it from the queue with a note', { timeout: 90000 }, async (t) => {
     const probe = await H.api(city, 'GET', '/api/v1/rules');
     if (probe.status === 404) { t.skip('the server has no rules API yet (GET /api/v1/rules → 404)'); return; }
@@ -197,6 +223,55 @@ describe('operator dashboard', { timeout: 900000 }, () => {
       assert.deepEqual(anon.errors, [], 'no script errors');
     } finally {
       await anon.context().close();
+    }
+  });
+
+  it('opens a sensor from the list by keyboard alone', { timeout: 90000 }, async () => {
+    await page.goto(`${base}/map`);
+    await page.waitForSelector('.sensor-item[data-sensor]');
+    await page.focus('.map-side input[type="search"]');
+    await page.keyboard.type('wl-daepo-01');
+    await page.waitForFunction(() => document.querySelectorAll('.sensor-item[data-sensor]').length === 1);
+    await page.keyboard.press('Tab'); // the first domain checkbox
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Tab'); // past the five domain checkboxes
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset?.sensor), 'wl-daepo-01', 'the list is next in the tab order');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('.sensor-panel[data-sensor="wl-daepo-01"]');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'sensor-title', 'focus moves to the opened sensor');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('.sensor-panel', { state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset?.sensor), 'wl-daepo-01', 'focus returns to the list');
+    await page.fill('.map-side input[type="search"]', '');
+  });
+
+  it('degrades on its own when the server lacks a feature: polling without a live feed, "not available yet" without KPIs', { timeout: 90000 }, async (t) => {
+    const p = await H.newPage(browser, { width: 1366, height: 768 });
+    const ctx = p.context();
+    try {
+      // Pretend to be a server without /api/v1/live and /api/v1/kpis.
+      const notFound = (route) => route.fulfill({
+        status: 404, contentType: 'application/problem+json',
+        body: JSON.stringify({ type: 'https://maeul.city/problems/not-found', title: 'Not found', status: 404, detail: 'no such resource' }),
+      });
+      await p.route('**/api/v1/live*', notFound);
+      await p.route('**/api/v1/kpis*', notFound);
+      await p.route('**/public/v1/kpis*', notFound);
+      if (typeof p.routeWebSocket === 'function') await p.routeWebSocket(/\/api\/v1\/live/, (ws) => ws.close());
+      await H.signIn(p, base, city.operatorToken);
+      await p.waitForSelector('#live-status[data-state="polling"]', { timeout: 15000 });
+      await p.waitForSelector('#kpis .placeholder[data-state="not-available"]', { timeout: 10000 });
+      await p.goto(`${base}/map?sensor=wl-seorak-01`);
+      await p.waitForSelector('.sensor-panel [data-metric="level"]');
+      await p.waitForSelector('#live-status[data-state="polling"]', { timeout: 15000 });
+      const t0 = Date.now();
+      await H.postReadings(city, [{ sensor: 'wl-seorak-01', metric: 'level', ts: new Date().toISOString(), value: 0.642 }]);
+      await p.waitForFunction(() => document.querySelector('.sensor-panel [data-metric="level"] .metric-value')?.textContent.includes('0.642'),
+        null, { timeout: 8000 });
+      t.diagnostic(`without a live feed the reading showed after ${Date.now() - t0} ms (polling every 5 s)`);
+      await H.shot(p, 'degraded-polling-1366x768');
+      assert.deepEqual(p.errors, [], 'no script errors');
+    } finally {
+      await ctx.close();
     }
   });
 

@@ -1,7 +1,7 @@
 // The live feed: WebSocket /api/v1/live with reconnection (exponential back-off with jitter), a heartbeat,
 // replay of missed alert events (`since`), and a polling fallback while the server has no live feed.
 import { api, getToken, ApiError } from './api.js';
-import { state, changed, applyObservation, applyAlertEvent, loadLatest, loadAlerts } from './store.js';
+import { state, stats, changed, applyObservation, applyAlertEvent, loadLatest, loadAlerts } from './store.js';
 
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
@@ -111,7 +111,11 @@ function connect() {
         if (!wasLive) resync();
         break;
       }
-      default: break; // pong, notice
+      case 'notice':
+        // The server sent only the latest reading per sensor and metric to catch us up: nothing is missing.
+        if (msg.code === 'coalesced' && typeof msg.dropped === 'number') stats.coalesced += msg.dropped;
+        break;
+      default: break; // pong
     }
   };
   sock.onclose = (ev) => {

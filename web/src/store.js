@@ -50,13 +50,15 @@ function schedule() {
 function flush() {
   timer = null;
   lastFlush = performance.now();
+  stats.renders++;
   const c = pending;
   pending = { sensors: new Set(), alerts: false, live: false, registry: false, any: false };
   if (c.any) emit('changes', c);
 }
 
-// For tests and diagnostics: how many renders ran.
-export const stats = { observations: 0, alertEvents: 0 };
+// For tests and diagnostics: readings and alert events received, renders run (read-only on window.maeulStats).
+export const stats = { observations: 0, alertEvents: 0, renders: 0, coalesced: 0 };
+window.maeulStats = stats;
 
 // ------------------------------------------------------------------ registry and latest values
 

@@ -168,6 +168,7 @@ export default {
       tableWrap.querySelector(`tr[data-alert="${CSS.escape(String(id))}"] .rule-link`)?.focus();
     }
 
+    let ticks = 0;
     const off = on('alert-event', ({ event, alert }) => { if (event === 'opened') fresh.set(alert.id, Date.now()); });
     load();
     if (selectedId) showDetail(selectedId);
@@ -179,8 +180,7 @@ export default {
         }
       },
       tick() {
-        // the "n min ago" column
-        if (Date.now() % 15000 < 1000 && f.state !== 'resolved') render();
+        if (++ticks % 15 === 0 && f.state !== 'resolved') render(); // the "n min ago" column
       },
       destroy() { off(); void navigate; },
     };

@@ -70,12 +70,13 @@ export default {
     renderAlerts();
     loadKpis(false);
     const kpiTimer = setInterval(() => loadKpis(true), 120000);
+    let ticks = 0;
     return {
       update(c) {
         if (c.registry || c.sensors.size || c.alerts) renderZones();
         if (c.alerts || c.registry) renderAlerts();
       },
-      tick() { /* zones' "reporting" counts age: refresh every 10 s */ if (Date.now() % 10000 < 1000) renderZones(); },
+      tick() { if (++ticks % 10 === 0) renderZones(); }, // "reporting" counts age with time, not only with readings
       destroy() { clearInterval(kpiTimer); },
     };
   },
