@@ -40,7 +40,7 @@ export default {
         }),
         h('span', { class: 'dom-shape', 'aria-hidden': 'true' }, DOMAIN_SHAPE[d]), ' ', t(`dom_${d}`))));
     const legend = h('div', { class: 'legend', 'aria-label': t('map_legend') },
-      STATES.map((s) => h('span', { class: 'legend-item' }, h('span', { class: 'legend-dot', style: { background: STATE_COLORS[s] } }), t(`st_${s}`))));
+      STATES.map((s) => h('span', { class: 'legend-item' }, h('span', { class: `legend-dot ld-${s}`, style: { background: STATE_COLORS[s] } }), t(`st_${s}`))));
     const panelEl = h('div', { class: 'map-panel', hidden: !selected });
     const side = h('aside', { class: 'map-side' },
       search, domainBoxes,
@@ -72,10 +72,11 @@ export default {
       const alarm = st === 'critical' || st === 'warning';
       return {
         radius: sel ? 10 : alarm ? 8 : 5.5,
-        color: sel ? '#ffffff' : st === 'nodata' || st === 'stale' ? '#c3ced9' : '#06121b',
-        weight: sel ? 3 : 1.2,
+        // no data: a hollow ring; late: grey; the rest filled in their state's colour
+        color: sel ? '#ffffff' : st === 'nodata' ? '#8a96a3' : '#06121b',
+        weight: sel ? 3 : st === 'nodata' ? 1.6 : 1.2,
         fillColor: STATE_COLORS[st],
-        fillOpacity: st === 'nodata' ? 0.5 : 0.95,
+        fillOpacity: st === 'nodata' ? 0.12 : 0.95,
       };
     }
 
@@ -139,14 +140,14 @@ export default {
     }
 
     function fitInitial() {
-      if (focusZone && zoneLayers.has(focusZone)) map.fitBounds(zoneLayers.get(focusZone).getBounds(), { padding: [30, 30] });
-      else fitCity();
+      if (focusZone && zoneLayers.has(focusZone)) map.fitBounds(zoneLayers.get(focusZone).getBounds(), { padding: [30, 30], animate: false });
+      else fitCity(false);
     }
 
-    function fitCity() {
+    function fitCity(animate = true) {
       if (!map) return;
       const layers = [...zoneLayers.values()];
-      if (layers.length) map.fitBounds(L.featureGroup(layers).getBounds(), { padding: [20, 20] });
+      if (layers.length) map.fitBounds(L.featureGroup(layers).getBounds(), { padding: [20, 20], animate });
       else map.setView([38.2, 128.57], 13);
     }
 
@@ -221,7 +222,7 @@ export default {
       panelEl.hidden = false;
       panel = sensorPanel(panelEl, id, { onClose: closePanel });
       const s = state.sensors.get(id);
-      if (map && s?.location) {
+      if (map && s?.location && userMoved) {
         const [lon, lat] = s.location.coordinates;
         if (!map.getBounds().pad(-0.1).contains([lat, lon])) map.panTo([lat, lon]);
       }
