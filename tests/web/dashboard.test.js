@@ -73,10 +73,12 @@ describe('operator dashboard', { timeout: 900000 }, () => {
   });
 
   it('shows a reading posted through the API within 2 s (map, sensor panel, live)', { timeout: 90000 }, async (t) => {
-    await page.goto(`${base}/map?sensor=wl-cheongcho-01`);
+    await page.goto(`${base}/map`);
     await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10000 });
-    await page.waitForSelector('.sensor-panel [data-metric="level"] .metric-value');
-    await page.waitForSelector('.leaflet-interactive');
+    // a click on the sensor's marker opens it
+    await page.dispatchEvent('path.sensor-marker[data-sensor="wl-cheongcho-01"]', 'click');
+    await page.waitForSelector('.sensor-panel[data-sensor="wl-cheongcho-01"] [data-metric="level"] .metric-value');
+    assert.match(page.url(), /\/map\?sensor=wl-cheongcho-01$/);
     const value = 1.21 + Math.floor(Math.random() * 50) / 100; // a value nobody else sends (1.21..1.70)
     const shown = value.toFixed(2);
     const t0 = Date.now();

@@ -72,7 +72,7 @@ export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, sp
         width: s.width ?? 2,
         dash: s.dash,
         spanGaps: s.spanGaps ?? spanGaps,
-        points: { show: s.points ?? false, size: 4 },
+        points: { show: s.points ?? false, size: 7 },
         value: (u, v) => fmt(v),
       }))],
   };

@@ -143,11 +143,14 @@ export default {
           return ys;
         });
         const targets = xs.map((x) => { const v = vals.find((y) => y.start === x && y.target != null); return v ? v.target : k.target ?? null; });
+        // One target for the whole range: a line across the chart; targets that change: a series of their own.
+        const fixed = targets.every((v) => v === targets[0]) && targets[0] != null;
         chart = makeChart(chartEl, {
           height: 260,
           series: [...zonesShown.map((z, i) => ({ label: z ? shortName(state.zoneById.get(z)?.name, z) : t('city_total'), color: z ? PALETTE[(i) % PALETTE.length] : '#ffffff', width: z ? 1.8 : 3, points: xs.length < 40 })),
-            { label: t('kx_target'), color: '#ff6b6b', dash: [6, 4], width: 1.5, spanGaps: true }],
-          data: [xs.map((x) => new Date(x).getTime() / 1000), ...seriesData, targets],
+            ...(fixed ? [] : [{ label: t('kx_target'), color: '#ff6b6b', dash: [6, 4], width: 1.5, spanGaps: true }])],
+          hlines: fixed ? [{ value: targets[0], color: '#ff6b6b', label: `${t('kx_target')} ${num(targets[0])}` }] : [],
+          data: [xs.map((x) => new Date(x).getTime() / 1000), ...seriesData, ...(fixed ? [] : [targets])],
           valueFmt: (v) => (v == null ? '–' : num(v)),
           spanGaps: true,
           xRange: () => { const r = range(); return [new Date(r.from).getTime() / 1000, new Date(r.to).getTime() / 1000]; },

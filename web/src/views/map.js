@@ -117,7 +117,8 @@ export default {
       for (const s of state.sensors.values()) {
         if (markers.has(s.id) || !s.location?.coordinates) continue;
         const [lon, lat] = s.location.coordinates;
-        const m = L.circleMarker([lat, lon], markerStyle(s, sensorState(s)));
+        const m = L.circleMarker([lat, lon], { ...markerStyle(s, sensorState(s)), className: 'sensor-marker' });
+        m.on('add', () => m.getElement()?.setAttribute('data-sensor', s.id));
         m.bindTooltip(() => `${s.id} · ${kindName(s.kind)} · ${t(`st_${sensorState(s)}`)}`, { direction: 'top', offset: [0, -6] });
         m.on('click', () => select(s.id));
         markers.set(s.id, m);
