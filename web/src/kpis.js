@@ -19,54 +19,75 @@ export async function kpiCatalogue() {
   return res.items || [];
 }
 
-// → {status, items:[{kpi, value, start, target, trend:[[t, v]], zones:[{zone, value}]}], error}
-export async function kpiSummary({ force = false } = {}) {
-  if (!force && cache && Date.now() - cacheAt < TTL_MS) return cache;
-  let out;
+// One KPI's tile: its latest value in its own period, the target, the last few periods as the trend.
+export async function kpiItem(k) {
+  let values = [];
+  const period = TREND_SPAN_DAYS[k.period] ? k.period : 'day';
+  const from = new Date(Date.now() - TREND_SPAN_DAYS[period] * 86400000).toISOString();
   try {
-    const kpis = await kpiCatalogue();
-    const items = await Promise.all(kpis.map(async (k) => {
-      let values = [];
-      const period = TREND_SPAN_DAYS[k.period] ? k.period : 'day';
-      const from = new Date(Date.now() - TREND_SPAN_DAYS[period] * 86400000).toISOString();
-      try {
-        const res = await api(`/api/v1/kpis/${encodeURIComponent(k.id)}/values${query({ period, from })}`);
-        values = res.values || [];
-      } catch { /* a KPI without values */ }
-      const city = values.filter((v) => v.zone === null || v.zone === undefined).sort((a, b) => a.start.localeCompare(b.start));
-      const last = city[city.length - 1];
-      const latestByZone = new Map();
-      for (const v of values) if (v.zone) { const c = latestByZone.get(v.zone); if (!c || c.start < v.start) latestByZone.set(v.zone, v); }
-      return {
-        kpi: k,
-        period,
-        value: last ? last.value : null,
-        start: last ? last.start : null,
-        target: last?.target ?? k.target,
-        trend: city.map((v) => [v.start, v.value]),
-        zones: [...latestByZone.values()],
-      };
-    }));
-    out = { status: 'ok', items };
+    const res = await api(`/api/v1/kpis/${encodeURIComponent(k.id)}/values${query({ period, from })}`);
+    values = res.values || [];
+  } catch { /* a KPI without values */ }
+  const city = values.filter((v) => v.zone === null || v.zone === undefined).sort((a, b) => a.start.localeCompare(b.start));
+  const last = city[city.length - 1];
+  const latestByZone = new Map();
+  for (const v of values) if (v.zone) { const c = latestByZone.get(v.zone); if (!c || c.start < v.start) latestByZone.set(v.zone, v); }
+  return {
+    kpi: k,
+    period,
+    value: last ? last.value : null,
+    start: last ? last.start : null,
+    target: last?.target ?? k.target,
+    trend: city.map((v) => [v.start, v.value]),
+    zones: [...latestByZone.values()],
+  };
+}
+
+// The tiles, as they come: onUpdate({status, items, error}) is called with the catalogue at once (values
+// pending), then again as each KPI's values arrive (a slow KPI does not hold up the others).
+export async function kpiSummary(onUpdate, { force = false } = {}) {
+  if (!force && cache && Date.now() - cacheAt < TTL_MS) { onUpdate(cache); return; }
+  let kpis;
+  try {
+    kpis = await kpiCatalogue();
   } catch (e) {
     // Without the operator routes, the public summary still has the latest values and targets.
+    let out;
     try {
       const pub = await api('/public/v1/kpis');
       out = {
         status: 'ok',
         items: (pub.items || []).map((p) => ({
-          kpi: { id: p.kpi, name: p.name, unit: p.unit, direction: p.direction, target: p.target, domain: p.domain },
-          value: p.city?.value ?? null, start: p.city?.start ?? null, target: p.target, trend: [],
+          kpi: { id: p.kpi, name: p.name, unit: p.unit, direction: p.direction, target: p.target, domain: p.domain, period: p.period },
+          period: p.period, value: p.city?.value ?? null, start: p.city?.start ?? null, target: p.city?.target ?? p.target, trend: [],
           zones: (p.zones || []).map((z) => ({ zone: z.zone, value: z.value })),
         })),
       };
     } catch {
       out = { status: statusOf(e), items: [], error: e };
     }
+    cache = out; cacheAt = Date.now();
+    onUpdate(out);
+    return;
   }
+  const out = {
+    status: 'ok',
+    items: kpis.map((k) => ({ kpi: k, period: k.period, value: null, start: null, target: k.target, trend: [], zones: [], pending: true })),
+  };
+  // Keep showing the previous values while the new ones load.
+  if (cache?.status === 'ok') {
+    for (let i = 0; i < out.items.length; i++) {
+      const old = cache.items.find((x) => x.kpi.id === out.items[i].kpi.id);
+      if (old) out.items[i] = { ...old, kpi: out.items[i].kpi };
+    }
+  }
+  onUpdate(out);
+  await Promise.all(kpis.map(async (k, i) => {
+    out.items[i] = await kpiItem(k);
+    onUpdate(out);
+  }));
   cache = out;
   cacheAt = Date.now();
-  return out;
 }
 
 // Does a value meet its target? null when unknown.

@@ -53,9 +53,16 @@ export default {
     }
 
     let kpiData = null;
-    async function loadKpis(force) {
-      kpiData = await kpiSummary({ force });
-      renderKpis();
+    let destroyed = false;
+    function loadKpis(force) {
+      // rendered as each KPI arrives, at most once a frame
+      let queued = false;
+      kpiSummary((d) => {
+        kpiData = d;
+        if (queued || destroyed) return;
+        queued = true;
+        requestAnimationFrame(() => { queued = false; if (!destroyed) renderKpis(); });
+      }, { force });
     }
     function renderKpis() {
       if (!kpiData) return;
@@ -77,7 +84,7 @@ export default {
         if (c.alerts || c.registry) renderAlerts();
       },
       tick() { if (++ticks % 10 === 0) renderZones(); }, // "reporting" counts age with time, not only with readings
-      destroy() { clearInterval(kpiTimer); },
+      destroy() { destroyed = true; clearInterval(kpiTimer); },
     };
   },
 };
@@ -123,7 +130,7 @@ function kpiTile(item) {
       k.domain ? h('span', { class: `dom-chip dom-${k.domain}` }, t(`dom_${k.domain}`)) : null,
       h('span', {}, nameOf(k.name, k.id))),
     h('div', { class: 'kpi-value' },
-      h('span', { class: 'kpi-number' }, item.value === null ? '–' : num(item.value)),
+      h('span', { class: 'kpi-number' }, item.value === null ? (item.pending ? '…' : '–') : num(item.value)),
       h('span', { class: 'kpi-unit' }, k.unit && k.unit !== 'count' ? k.unit : '')),
     h('div', { class: 'kpi-meta' },
       h('span', { class: 'kpi-target' }, t('kpi_target', { v: item.target === null || item.target === undefined ? '–' : num(item.target) })),

@@ -57,14 +57,16 @@ export default {
           h('th', { scope: 'col', class: 'num' }, t('kx_target')),
           zoneIds.map((z) => h('th', { scope: 'col', class: 'num', title: nameOf(zoneNames.get(z), z) }, shortName(zoneNames.get(z), z))))),
         h('tbody', {}, items.map((i) => {
-          const m = meets(i, i.city?.value, i.target);
+          // a target "per day" is scaled to the period of the value shown (the server says which in city.target)
+          const target = i.city?.target ?? i.target;
+          const m = meets(i, i.city?.value, target);
           return h('tr', {},
             h('th', { scope: 'row' }, nameOf(i.name, i.kpi), h('div', { class: 'muted small' },
               [i.unit, i.direction ? t(i.direction === 'lower_is_better' ? 'kx_direction_lower' : 'kx_direction_higher') : null,
                 i.city?.start ? dateOnly(i.city.start) : null].filter(Boolean).join(' · '))),
             h('td', { class: `num strong ${m === true ? 'good' : m === false ? 'bad' : ''}` },
               i.city?.value == null ? '–' : num(i.city.value), m === null ? '' : m ? ' ✓' : ' ✗'),
-            h('td', { class: 'num' }, i.target == null ? '–' : num(i.target)),
+            h('td', { class: 'num' }, target == null ? '–' : num(target)),
             zoneIds.map((z) => { const v = (i.zones || []).find((x) => x.zone === z); return h('td', { class: 'num' }, v?.value == null ? '–' : num(v.value)); }));
         })))));
     }
