@@ -194,6 +194,21 @@ describe('operator dashboard', { timeout: 900000 }, () => {
     assert.match(await page.textContent('nav.mainnav'), /종합 현황/);
   });
 
+  it('lays out without overflow at 1366x768 in both languages', { timeout: 90000 }, async () => {
+    for (const lang of ['en', 'ko']) {
+      await page.evaluate((l) => localStorage.setItem('maeul.lang', l), lang);
+      for (const [p, name, sel] of [['/', 'overview', '.zone-card'], ['/map', 'map', '.leaflet-interactive'],
+        ['/alerts', 'alerts', '.toolbar'], ['/incidents', 'incidents', '.incidents-layout'], ['/kpis', 'kpis', '.page-head']]) {
+        await page.goto(`${base}${p}`);
+        await page.waitForSelector(sel);
+        await page.waitForTimeout(400);
+        await H.assertNoHorizontalOverflow(page, assert, `${name} 1366x768 (${lang})`);
+        if (lang === 'en' || name === 'incidents' || name === 'kpis') await H.shot(page, `${name}-${lang}-1366x768`);
+      }
+    }
+    assert.deepEqual(page.errors, [], 'no script errors');
+  });
+
   it('lays out without overflow at 1920x1080', { timeout: 90000 }, async () => {
     const big = await H.newPage(browser, { width: 1920, height: 1080 });
     try {

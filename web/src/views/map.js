@@ -171,7 +171,7 @@ export default {
       countEl.textContent = t('map_count', { n: list.length });
       replace(listEl, list.map((s) => {
         const st = sensorState(s, now);
-        const dot = h('span', { class: 'st-dot', style: { background: STATE_COLORS[st] }, title: t(`st_${st}`) });
+        const dot = h('span', { class: `st-dot ld-${st}`, style: { background: STATE_COLORS[st] }, title: t(`st_${st}`) });
         const label = h('span', { class: 'sr-only st-text' }, t(`st_${st}`));
         const btn = h('button', {
           type: 'button', class: `sensor-item ${s.id === selected ? 'active' : ''}`, 'data-sensor': s.id,
@@ -195,6 +195,7 @@ export default {
       const item = listItems.get(id);
       if (item) {
         item.dot.style.background = STATE_COLORS[st];
+        item.dot.className = `st-dot ld-${st}`;
         item.dot.title = t(`st_${st}`);
         item.label.textContent = t(`st_${st}`);
       }
