@@ -62,13 +62,31 @@ std::string etag_of(const std::string& body) {
   return out + "\"";
 }
 
+// If-None-Match (RFC 9110 13.1.2): "*", or a list of tags compared weakly (W/ ignored).
+bool etag_matches(const std::string& header, const std::string& tag) {
+  if (header.empty()) return false;
+  std::size_t i = 0;
+  while (i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    auto j = header.find(',', i);
+    if (j == std::string::npos) j = header.size();
+    std::string one = header.substr(i, j - i);
+    while (!one.empty() && one.back() == ' ') one.pop_back();
+    if (one == "*") return true;
+    if (one.rfind("W/", 0) == 0) one = one.substr(2);
+    if (one == tag) return true;
+    i = j + 1;
+  }
+  return false;
+}
+
 net::response cacheable(const context& ctx, std::string body) {
   auto tag = etag_of(body);
   net::response r;
   r.headers.emplace_back("ETag", tag);
   r.headers.emplace_back("Cache-Control", "public, max-age=60");
   r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  if (ctx.req.if_none_match == tag) {
+  if (etag_matches(ctx.req.if_none_match, tag)) {
     r.status = 304;
     r.content_type.clear();
     return r;
@@ -221,10 +239,11 @@ json public_kpi_item(const kpi::definition& d, const std::vector<storage::kpi_va
 
 std::string public_kpis_body(const std::string& city, const std::string& tz,
                              const std::vector<std::vector<storage::kpi_value>>& all,
-                             std::map<std::string, std::string>& names) {
+                             std::map<std::string, std::string>& names, std::int64_t generated_us) {
   json items = json::array();
   for (std::size_t i = 0; i < kpi::catalog().size(); ++i) items.push_back(public_kpi_item(kpi::catalog()[i], all[i], names));
-  return json{{"city", city}, {"timezone", tz}, {"items", items}}.dump();
+  return json{{"city", city}, {"generated_at", domain::format_rfc3339_ms(generated_us)}, {"timezone", tz}, {"items", items}}
+      .dump();
 }
 
 json report_kpi(const kpi::definition& d, const nlohmann::json& k, const std::vector<storage::kpi_value>& values) {
@@ -389,7 +408,8 @@ void add_kpi_routes(router& r, services& s) {
       q.from_us = q.to_us - default_span_us(d.period);
       all.push_back(co_await store->values(q, kpi::walking_model{}));
     }
-    co_return cacheable(ctx, public_kpis_body(city, tz, all, names));
+    auto generated = now() / 60000000 * 60000000;  // to the minute: the ETag stays stable within it
+    co_return cacheable(ctx, public_kpis_body(city, tz, all, names, generated));
   });
 
   r.add("GET", "/public/v1/report", public_route, [store, now, tz, city](context ctx) -> task<net::response> {
@@ -398,12 +418,12 @@ void add_kpi_routes(router& r, services& s) {
       auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
       if (ec != std::errc{} || p != y->data() + y->size() || year < 2000 || year > 2100)
         co_return problem_response(param_problem("year", "must be a year from 2000 to 2100"));
-    } else {
-      year = std::stoi(domain::format_rfc3339_ms(now()).substr(0, 4));
     }
+    auto t_now = now();
+    if (year == 0) year = (co_await store->year_start(2000, tz, t_now)).second;  // the city's current year
     auto lines = co_await store->list_budget(year);
-    auto year_start = domain::parse_rfc3339(std::to_string(year) + "-01-01T00:00:00+09:00").value_or(0);
-    auto year_end = domain::parse_rfc3339(std::to_string(year + 1) + "-01-01T00:00:00+09:00").value_or(0);
+    auto year_start = (co_await store->year_start(year, tz, t_now)).first;
+    auto year_end = (co_await store->year_start(year + 1, tz, t_now)).first;
     std::vector<std::vector<std::vector<storage::kpi_value>>> per_line;
     for (const auto& text : lines) {
       auto line = nlohmann::json::parse(text);
@@ -414,7 +434,7 @@ void add_kpi_routes(router& r, services& s) {
         q.timezone = tz;
         q.period = "month";
         q.from_us = year_start;
-        q.to_us = std::min(year_end, now());
+        q.to_us = std::min(year_end, t_now);
         std::vector<storage::kpi_value> values;
         if (q.from_us < q.to_us) values = co_await store->values(q, kpi::walking_model{});
         per_kpi.push_back(std::move(values));

@@ -100,8 +100,11 @@ void add_operations_routes(router& r, services& s) {
   // ---- the live feed
   r.add("GET", "/api/v1/live", operations_roles, [hub](context ctx) -> task<net::response> {
     if (!ctx.req.websocket_upgrade) {
-      auto res = problem_response(make_problem(problem_kind::invalid, "this is a WebSocket endpoint: send an Upgrade"));
+      net::response res;
       res.status = 426;
+      res.content_type = "application/problem+json";
+      res.body = R"x({"type":"https://maeul.city/problems/upgrade-required","title":"Upgrade required","status":426,)x"
+                 R"x("detail":"this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)"})x";
       res.headers.emplace_back("Upgrade", "websocket");
       co_return res;
     }

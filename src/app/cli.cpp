@@ -217,15 +217,10 @@ int serve(const config::settings& s) {
   ingest::service ingest(observations, ingest::system_now_us, io.at(0).get_executor(), io_opts);
   storage::operations_store operations(pool);
   storage::kpi_store kpis(pool);
+  ops::service* ops_ptr = nullptr;  // the hub's hello reads the last event id from memory, never the database
   live::hub hub(
       io.at(0).get_executor(), [&operations](std::int64_t since) { return operations.events_since(since, 500); },
-      [&operations] {
-        try {
-          return run_now(operations.last_event_id());
-        } catch (const std::exception&) {
-          return std::int64_t(0);
-        }
-      });
+      [&ops_ptr] { return ops_ptr ? ops_ptr->last_event_id() : std::int64_t(0); });
   ops::options oo;
   oo.tick_ms = s.alerts.tick_ms;
   oo.escalate_after_s = s.alerts.escalate_after_s;
@@ -233,6 +228,7 @@ int serve(const config::settings& s) {
   oo.webhook_timeout_ms = s.webhooks.timeout_ms;
   oo.webhook_max_attempts = s.webhooks.max_attempts;
   ops::service ops(operations, ingest, hub, io.at(0).get_executor(), oo, ingest::system_now_us);
+  ops_ptr = &ops;
   ingest.set_publisher([&hub, &ops](std::shared_ptr<const std::vector<ingest::committed_reading>> r) {
     hub.publish_readings(r);
     ops.on_readings(r);
@@ -243,6 +239,7 @@ int serve(const config::settings& s) {
     run_now(observations.compact_rollups());
     run_now(ingest.warm());
     run_now(ops.load_rules());
+    ops.note_event_id(run_now(operations.last_event_id()));
   } catch (const std::exception& e) {
     return fail(exit_database, std::string("cannot load the sensor index and rules: ") + e.what());
   }

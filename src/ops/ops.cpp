@@ -117,8 +117,15 @@ task<void> service::drain() {
   }
 }
 
+void service::note_event_id(std::int64_t id) {
+  auto cur = last_event_id_.load();
+  while (id > cur && !last_event_id_.compare_exchange_weak(cur, id)) {
+  }
+}
+
 void service::publish(const std::vector<storage::alert_event>& events) {
   for (const auto& e : events) {
+    note_event_id(e.event_id);
     hub_.publish_alert(e);
     ++events_;
   }

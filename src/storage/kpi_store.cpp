@@ -55,10 +55,10 @@ std::string sql_for(const std::string& kpi) {
            "'smart_meter'), 0), NULL::float8 FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))";
   if (kpi == "travel_time_index")
     return "WITH h AS (" + hourly("'traffic_corridor'", "travel_time_s") + "), "
-           "ff AS (SELECT sid, coalesce(max(CASE WHEN attributes->>'free_flow_s' ~ '^[0-9]+(\\.[0-9]+)?$' THEN "
-           "(attributes->>'free_flow_s')::float8 END), min(sum / n)) f FROM h GROUP BY sid), "
+           "ff AS (SELECT sid, p, coalesce(max(CASE WHEN attributes->>'free_flow_s' ~ '^[0-9]+(\\.[0-9]+)?$' THEN "
+           "(attributes->>'free_flow_s')::float8 END), min(sum / n)) f FROM h GROUP BY sid, p), "
            "per AS (SELECT h.zone_id, h.sid, h.p, (sum(h.sum) / sum(h.n)) / NULLIF(max(ff.f), 0) tti FROM h JOIN ff "
-           "USING (sid) GROUP BY h.zone_id, h.sid, h.p) "
+           "USING (sid, p) GROUP BY h.zone_id, h.sid, h.p) "
            "SELECT zone_id, GROUPING(zone_id), p, avg(tti), NULL::float8 FROM per GROUP BY GROUPING SETS ((zone_id, p), (p))";
   if (kpi == "pm25_bad_days")
     return "WITH h AS (" + hourly("'air_quality'", "pm25") + "), d AS (SELECT zone_id, GROUPING(zone_id) g, "
@@ -69,7 +69,7 @@ std::string sql_for(const std::string& kpi) {
            "GROUP BY zone_id, g, date_trunc($1, day)";
   if (kpi == "sensor_availability")
     return "WITH m AS (SELECT s.zone_id, s.created_at, se.id AS series_id, (mm->>'interval_s')::float8 AS iv "
-           "FROM sensors s CROSS JOIN jsonb_array_elements(s.metrics) mm JOIN series se ON se.sensor_id = s.id AND "
+           "FROM sensors s CROSS JOIN jsonb_array_elements(s.metrics) mm LEFT JOIN series se ON se.sensor_id = s.id AND "
            "se.metric = mm->>'name' WHERE mm ? 'interval_s' AND s.zone_id IS NOT NULL), "
            "periods AS (SELECT gs AS p FROM generate_series(date_trunc($1, " + F + " AT TIME ZONE $2), " + T +
            " AT TIME ZONE $2 - interval '1 microsecond', ('1 ' || $1)::interval) gs), "
@@ -236,6 +236,17 @@ task<std::vector<std::string>> kpi_store::list_budget(int year) {
                                           "ORDER BY year, id", year))
       out.push_back(row[0].as<std::string>());
     return out;
+  });
+}
+
+task<std::pair<std::int64_t, int>> kpi_store::year_start(int year, std::string timezone, std::int64_t at_us) {
+  return pool_.run<std::pair<std::int64_t, int>>([year, timezone, at_us](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params1(
+        "SELECT (extract(epoch FROM make_timestamptz($1, 1, 1, 0, 0, 0, $2)) * 1000000)::bigint, "
+        "extract(year FROM (timestamptz 'epoch' + $3::bigint * interval '1 microsecond') AT TIME ZONE $2)::int",
+        year, timezone, at_us);
+    return std::pair{r[0].as<std::int64_t>(), r[1].as<int>()};
   });
 }
 

@@ -58,6 +58,10 @@ class service {
 
   ops_stats stats() const;
 
+  // The newest committed alert event id this instance has seen (for the live feed's hello).
+  std::int64_t last_event_id() const { return last_event_id_.load(); }
+  void note_event_id(std::int64_t id);
+
  private:
   void enqueue(std::vector<rules::transition> ts);
   task<void> drain();
@@ -79,6 +83,7 @@ class service {
   bool draining_ = false;
 
   std::atomic<std::int64_t> transitions_{0}, events_{0}, ok_{0}, failed_{0}, dead_{0};
+  std::atomic<std::int64_t> last_event_id_{0};
 };
 
 }  // namespace maeul::ops

@@ -53,6 +53,8 @@ class kpi_store {
   task<outcome<bool>> delete_budget(std::string id);
   task<std::vector<std::string>> list_budget(int year);  // year 0: all
   task<std::map<std::string, std::string>> zone_names();  // id -> name JSON
+  // The instant local midnight of January 1st of `year` in `timezone`; and the local year of `at_us`.
+  task<std::pair<std::int64_t, int>> year_start(int year, std::string timezone, std::int64_t at_us);
 
  private:
   db_pool& pool_;
