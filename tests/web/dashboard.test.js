@@ -227,6 +227,42 @@ describe('operator dashboard', { timeout: 900000 }, () => {
     }
   });
 
+  it('opens an incident, records the dispatch, and shows its timeline', { timeout: 90000 }, async (t) => {
+    const probe = await H.api(city, 'GET', '/api/v1/incidents');
+    if (probe.status === 404) { t.skip('the server has no incidents API yet (GET /api/v1/incidents → 404)'); return; }
+    await page.goto(`${base}/incidents`);
+    await page.waitForSelector('.incidents-layout');
+    await page.click('.page-head .btn-primary');
+    const dialog = page.locator('dialog[open]');
+    await dialog.waitFor();
+    await dialog.locator('#inc-cat').selectOption('flood');
+    await dialog.locator('#inc-zone').selectOption('cheongcho');
+    await dialog.locator('#inc-note').fill('아바이마을 앞 침수 신고');
+    await dialog.locator('button[type="submit"]').click();
+    await page.waitForSelector('.incident-card.active');
+    await page.waitForSelector('.stepper li.done');
+    await page.fill('#incident-note', '속초소방서 출동');
+    await page.click('.step-form button[type="submit"]');
+    await page.waitForFunction(() => document.querySelectorAll('.stepper li.done').length === 2, null, { timeout: 5000 });
+    const timeline = await page.textContent('.incident-detail .timeline');
+    assert.match(timeline, /아바이마을 앞 침수 신고/);
+    assert.match(timeline, /속초소방서 출동/);
+    await H.shot(page, 'incident-timeline-1366x768');
+  });
+
+  it('downloads a KPI as CSV from the KPI explorer', { timeout: 90000 }, async (t) => {
+    const probe = await H.api(city, 'GET', '/api/v1/kpis');
+    if (probe.status === 404) { t.skip('the server has no KPI API yet (GET /api/v1/kpis → 404)'); return; }
+    await page.goto(`${base}/kpis`);
+    await page.waitForSelector('#kx-csv');
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }), page.click('#kx-csv')]);
+    assert.match(download.suggestedFilename(), /\.csv$/);
+    const file = await download.path();
+    const text = require('node:fs').readFileSync(file, 'utf8');
+    assert.match(text.split(/\r?\n/)[0], /^kpi,zone,start,value,target$/, `CSV header: ${text.slice(0, 200)}`);
+    assert.ok(!page.url().includes(city.operatorToken), 'the token stays out of URLs');
+  });
+
   it('shows the public transparency page without signing in', { timeout: 90000 }, async () => {
     const anon = await H.newPage(browser, { width: 1366, height: 768 });
     try {
