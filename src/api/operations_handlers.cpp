@@ -127,7 +127,7 @@ void add_operations_routes(router& r, services& s) {
     if (!rule) co_return problem_response(rule.error());
     auto res = co_await store->create_rule(std::move(rule.value()));
     if (!res) co_return problem_response(res.error());
-    ops->rules_changed();
+    co_await ops->load_rules();  // in effect before the answer: the next reading sees the rule
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/rules/" + json::parse(res.value())["id"].get<std::string>());
     co_return resp;
@@ -141,12 +141,12 @@ void add_operations_routes(router& r, services& s) {
     auto rule = rules::parse_rule(*body, ctx.params[0]);
     if (!rule) co_return problem_response(rule.error());
     auto res = co_await store->replace_rule(std::move(rule.value()));
-    if (res) ops->rules_changed();
+    if (res) co_await ops->load_rules();
     co_return answer(res);
   });
   r.add("DELETE", "/api/v1/rules/{id}", admin_only, [store, ops](context ctx) -> task<net::response> {
     auto res = co_await store->delete_rule(ctx.params[0]);
-    if (res) ops->rules_changed();
+    if (res) co_await ops->load_rules();
     co_return answer(res);
   });
 
@@ -158,6 +158,8 @@ void add_operations_routes(router& r, services& s) {
                             ctx.query.get("domain").value_or(""), ctx.query.get("severity").value_or("")};
     if (!f.state.empty() && f.state != "open" && f.state != "acknowledged" && f.state != "resolved" && f.state != "active")
       co_return problem_response(param_problem("state", "must be open, acknowledged, resolved or active"));
+    if (!f.domain.empty() && !domain::is_domain(f.domain))
+      co_return problem_response(param_problem("domain", "must be one of mobility, energy, welfare, disaster, environment"));
     if (!f.severity.empty() && f.severity != "info" && f.severity != "warning" && f.severity != "critical")
       co_return problem_response(param_problem("severity", "must be info, warning or critical"));
     co_return list(co_await store->list_alerts(std::move(f), *p));

@@ -11,6 +11,8 @@
 
 #include "maeul/net/client.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace maeul::ops {
 namespace asio = boost::asio;
 
@@ -34,8 +36,11 @@ service::service(storage::operations_store& store, ingest::service& ingest, live
       started_us_(clock_()) {}
 
 task<void> service::load_rules() {
+  auto mine = ++reload_started_;
   auto rules = co_await store_.all_rules();
   std::lock_guard lock(engine_mutex_);
+  if (mine < reload_applied_) co_return;  // a reload that started later (saw newer rules) won
+  reload_applied_ = mine;
   engine_.set_rules(std::move(rules));
 }
 
@@ -155,12 +160,21 @@ task<void> service::run_ticks() {
   }
 }
 
+namespace {
+// The body's "id" (a UUID, the same in every retry): receivers dedupe on it.
+std::string delivery_id_of(const storage::delivery& d) {
+  auto j = nlohmann::json::parse(d.body, nullptr, false);
+  if (j.is_object() && j.contains("id") && j["id"].is_string()) return j["id"].get<std::string>();
+  return std::to_string(d.id);
+}
+}  // namespace
+
 task<void> service::deliver(storage::delivery d) {
   // (g++ 12 miscompiles initializer lists inside coroutines: build the vector step by step)
   std::vector<std::pair<std::string, std::string>> headers;
   headers.emplace_back("X-Maeul-Signature", "sha256=" + sign(d.secret, d.body));
   headers.emplace_back("X-Maeul-Event", d.event);
-  headers.emplace_back("X-Maeul-Delivery", std::to_string(d.id));
+  headers.emplace_back("X-Maeul-Delivery", delivery_id_of(d));
   auto res = co_await net::post(ex_, d.url, headers, d.body, std::chrono::milliseconds(opts_.webhook_timeout_ms),
                                 opts_.webhook_allow_private);
   bool ok = res.status >= 200 && res.status < 300;

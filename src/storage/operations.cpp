@@ -33,11 +33,13 @@ std::string alert_json(const std::string& p) {
 std::string change_sql(const std::string& a_cte, const std::string& event, const std::string& actor,
                        const std::string& note) {
   return "WITH a AS (" + a_cte + "), "
-         "e AS (INSERT INTO alert_events (alert_id, event, actor, note) SELECT a.id, '" + event + "', " + actor + ", " +
-         note + " FROM a RETURNING id, alert_id), "
-         "w AS (INSERT INTO webhook_deliveries (webhook_id, event, body) SELECT h.id, 'alert." + event + "', "
-         "json_build_object('event', 'alert." + event + "', 'created_at', " + sql::ts("now()") + ", 'data', " +
-         alert_json("a") + ")::text FROM webhooks h, a WHERE 'alert." + event + "' = ANY (h.events)) "
+         "e AS (INSERT INTO alert_events (alert_id, event, actor, note, alert) SELECT a.id, '" + event + "', " + actor +
+         ", " + note + ", " + alert_json("a") + "::jsonb FROM a RETURNING id, alert_id), "
+         "w AS (INSERT INTO webhook_deliveries (id, webhook_id, event, body) OVERRIDING SYSTEM VALUE "
+         "SELECT x.did, x.hid, 'alert." + event + "', json_build_object('id', x.did::text, 'event', 'alert." + event +
+         "', 'created_at', " + sql::ts("now()") + ", 'data', " + alert_json("x") + ")::text FROM (SELECT "
+         "nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS did, h.id AS hid, a.* FROM webhooks h, a "
+         "WHERE 'alert." + event + "' = ANY (h.events)) x) "
          "SELECT e.id, " + alert_json("a") + "::text, coalesce(a.zone_id, ''), coalesce(a.domain, '') "
          "FROM e JOIN a ON a.id = e.alert_id ORDER BY e.id";
 }
@@ -113,9 +115,11 @@ std::string text_array(const std::vector<std::string>& v) {
 }
 
 void incident_webhook(pqxx::work& tx, std::int64_t id, const std::string& event) {
-  tx.exec_params("INSERT INTO webhook_deliveries (webhook_id, event, body) SELECT h.id, $2, json_build_object('event', "
-                 "$2::text, 'created_at', " + sql::ts("now()") + ", 'data', j.d::json)::text FROM webhooks h, (" +
-                     incident_json_sql() + " WHERE i.id = $1) j(d) WHERE $2 = ANY (h.events)",
+  tx.exec_params("INSERT INTO webhook_deliveries (id, webhook_id, event, body) OVERRIDING SYSTEM VALUE SELECT x.did, "
+                 "x.hid, $2, json_build_object('id', x.did::text, 'event', $2::text, 'created_at', " + sql::ts("now()") +
+                     ", 'data', x.d::json)::text FROM (SELECT nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) "
+                     "AS did, h.id AS hid, j.d FROM webhooks h, (" + incident_json_sql() + " WHERE i.id = $1) j(d) "
+                     "WHERE $2 = ANY (h.events)) x",
                  id, event);
 }
 
@@ -299,9 +303,10 @@ task<outcome<std::string>> operations_store::alert_events_of(std::int64_t id) {
 task<std::vector<alert_event>> operations_store::events_since(std::int64_t since, int limit) {
   return pool_.run<std::vector<alert_event>>([since, limit](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params("SELECT e.id, e.event, " + alert_json("al") + "::text, coalesce(al.zone_id, ''), "
-                            "coalesce(al.domain, ''), " + ts_of("e", "at") + " FROM alert_events e JOIN alerts al ON "
-                            "al.id = e.alert_id WHERE e.id > $1 ORDER BY e.id LIMIT $2",
+    // The alert as of the event (its snapshot), falling back to its current state for old events.
+    auto r = tx.exec_params("SELECT e.id, e.event, coalesce(e.alert::json, " + alert_json("al") + ")::text, "
+                            "coalesce(al.zone_id, ''), coalesce(al.domain, ''), " + ts_of("e", "at") +
+                            " FROM alert_events e JOIN alerts al ON al.id = e.alert_id WHERE e.id > $1 ORDER BY e.id LIMIT $2",
                             since, limit);
     std::vector<alert_event> out;
     for (const auto& row : r)
@@ -366,14 +371,24 @@ task<outcome<std::string>> operations_store::patch_incident(std::int64_t id, inc
     std::int64_t reported = *opt(0);
     auto dispatched = opt(1), on_scene = opt(2), resolved = opt(3);
     std::vector<domain::field_error> errors;
+    // The steps happen once each and in order: reported <= dispatched <= on scene <= resolved;
+    // nothing moves after resolved.
     auto step = [&](const std::optional<std::int64_t>& given, std::optional<std::int64_t>& have, const char* field,
-                    std::int64_t not_before, const char* what) {
+                    std::optional<std::int64_t> not_before, const char* what, const char* needs) {
       if (!given) return;
       if (have) {
         errors.push_back({std::string("/") + field, {}, std::string(what) + " is recorded already"});
         return;
       }
-      if (*given < not_before) {
+      if (resolved && std::string(what) != "resolved") {
+        errors.push_back({std::string("/") + field, {}, "the incident is resolved already"});
+        return;
+      }
+      if (!not_before) {
+        errors.push_back({std::string("/") + field, {}, std::string("needs ") + needs + " first"});
+        return;
+      }
+      if (*given < *not_before) {
         errors.push_back({std::string("/") + field, {}, "must not be before the previous step"});
         return;
       }
@@ -385,9 +400,11 @@ task<outcome<std::string>> operations_store::patch_incident(std::int64_t id, inc
                          ", $3, $4)",
                      id, *given, std::string(what), actor);
     };
-    step(p.dispatched_us, dispatched, "dispatched_at", reported, "dispatched");
-    step(p.on_scene_us, on_scene, "on_scene_at", dispatched.value_or(reported), "on_scene");
-    step(p.resolved_us, resolved, "resolved_at", on_scene.value_or(dispatched.value_or(reported)), "resolved");
+    step(p.dispatched_us, dispatched, "dispatched_at", std::optional<std::int64_t>(reported), "dispatched", "");
+    step(p.on_scene_us, on_scene, "on_scene_at", dispatched, "on_scene", "dispatched_at");
+    step(p.resolved_us, resolved, "resolved_at",
+         std::optional<std::int64_t>(std::max({reported, dispatched.value_or(reported), on_scene.value_or(reported)})),
+         "resolved", "");
     if (!errors.empty()) return domain::problem{problem_kind::conflict, "the incident timeline refuses this change", errors};
     if (p.note && !p.note->empty()) {
       tx.exec_params("UPDATE incidents SET note = $2, updated_at = now() WHERE id = $1", id, *p.note);

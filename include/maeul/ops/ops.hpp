@@ -84,6 +84,8 @@ class service {
 
   std::atomic<std::int64_t> transitions_{0}, events_{0}, ok_{0}, failed_{0}, dead_{0};
   std::atomic<std::int64_t> last_event_id_{0};
+  std::atomic<std::int64_t> reload_started_{0};  // a reload applies only if no later one applied first
+  std::int64_t reload_applied_ = 0;              // guarded by engine_mutex_
 };
 
 }  // namespace maeul::ops
