@@ -18,11 +18,6 @@ using json = nlohmann::ordered_json;
 using domain::make_problem;
 using domain::problem_kind;
 
-domain::problem param_problem(std::string name, std::string detail) {
-  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
-                         {{{}, std::move(name), std::move(detail)}}};
-}
-
 json definition_json(const kpi::definition& d) {
   return {{"id", d.id},
           {"name", {{"ko", d.name_ko}, {"en", d.name_en}}},

@@ -15,11 +15,6 @@ using json = nlohmann::ordered_json;
 using domain::make_problem;
 using domain::problem_kind;
 
-domain::problem param_problem(std::string name, std::string detail) {
-  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
-                         {{{}, std::move(name), std::move(detail)}}};
-}
-
 std::optional<domain::body_format> format_of(const std::string& content_type) {
   std::string ct;
   for (char c : content_type) {

@@ -38,11 +38,6 @@ std::optional<std::int64_t> id_of(const std::string& s) {
   return v;
 }
 
-domain::problem param_problem(std::string name, std::string detail) {
-  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
-                         {{{}, std::move(name), std::move(detail)}}};
-}
-
 domain::outcome<storage::page_request> paging(const context& ctx, bool numeric_cursor) {
   storage::page_request p;
   if (auto l = ctx.query.get("limit")) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/domain/encoding.hpp"
 #include "maeul/domain/registry.hpp"
 #include "maeul/ingest/ingest.hpp"
 
@@ -16,50 +17,6 @@ using json = nlohmann::json;
 using domain::make_problem;
 using domain::outcome;
 using domain::problem_kind;
-
-std::string base64url_encode(std::string_view in) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned val = 0;
-  int bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out += tbl[(val >> bits) & 0x3F];
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out += tbl[((val << 8) >> (bits + 8)) & 0x3F];
-  return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view in) {
-  std::string out;
-  unsigned val = 0;
-  int bits = -8;
-  for (char c : in) {
-    int d;
-    if (c >= 'A' && c <= 'Z') d = c - 'A';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') d = c - '0' + 52;
-    else if (c == '-') d = 62;
-    else if (c == '_') d = 63;
-    else return std::nullopt;
-    val = (val << 6) + unsigned(d);
-    bits += 6;
-    if (bits >= 0) {
-      out += char((val >> bits) & 0xFF);
-      bits -= 8;
-    }
-  }
-  return out;
-}
-
-domain::problem param_problem(std::string name, std::string detail) {
-  return domain::problem{problem_kind::invalid, "invalid query parameter \"" + name + "\"",
-                         {{{}, std::move(name), std::move(detail)}}};
-}
 
 std::string pointer_token(const std::string& key) {
   std::string out;
@@ -114,7 +71,7 @@ outcome<storage::page_request> page_params(const context& ctx) {
     p.limit = v;
   }
   if (auto c = ctx.query.get("cursor"); c && !c->empty()) {
-    auto id = base64url_decode(*c);
+    auto id = domain::base64url_decode(*c);
     if (!id || !domain::is_valid_id(*id)) return param_problem("cursor", "is not a cursor this server gave out");
     p.after = *id;
   }
@@ -128,7 +85,7 @@ net::response list_response(const storage::page& p) {
     body += p.items[i];
   }
   body += "],\"next_cursor\":";
-  body += p.last_id ? "\"" + base64url_encode(*p.last_id) + "\"" : std::string("null");
+  body += p.last_id ? "\"" + domain::base64url_encode(*p.last_id) + "\"" : std::string("null");
   body += '}';
   return json_response(200, std::move(body));
 }

@@ -83,6 +83,11 @@ std::optional<std::string> query_params::get(std::string_view name) const {
   return std::nullopt;
 }
 
+domain::problem param_problem(std::string name, std::string detail) {
+  return domain::problem{domain::problem_kind::invalid, "invalid query parameter \"" + name + "\"",
+                         {{{}, std::move(name), std::move(detail)}}};
+}
+
 net::response json_response(int status, std::string body) {
   net::response r;
   r.status = status;

@@ -256,52 +256,51 @@ int serve(const config::settings& s) {
   api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations, &hub, &ops] {
                            auto st = pool.stats();
                            const auto& c = server.counters();
-                           std::string out;
-                           out += "# HELP maeul_db_pool_size Database connections the pool may open.\n"
-                                  "# TYPE maeul_db_pool_size gauge\nmaeul_db_pool_size " + std::to_string(st.size) + "\n";
-                           out += "# HELP maeul_db_pool_in_use Database connections running a job.\n"
-                                  "# TYPE maeul_db_pool_in_use gauge\nmaeul_db_pool_in_use " + std::to_string(st.in_use) + "\n";
-                           out += "# HELP maeul_db_pool_waiting Jobs waiting for a database connection.\n"
-                                  "# TYPE maeul_db_pool_waiting gauge\nmaeul_db_pool_waiting " + std::to_string(st.waiting) + "\n";
-                           out += "# HELP maeul_db_pool_connected Open database connections.\n"
-                                  "# TYPE maeul_db_pool_connected gauge\nmaeul_db_pool_connected " + std::to_string(st.connected) + "\n";
-                           out += "# HELP maeul_http_connections_active Open HTTP connections.\n"
-                                  "# TYPE maeul_http_connections_active gauge\nmaeul_http_connections_active " + std::to_string(c.active.load()) + "\n";
-                           out += "# HELP maeul_http_connections_accepted_total HTTP connections accepted.\n"
-                                  "# TYPE maeul_http_connections_accepted_total counter\nmaeul_http_connections_accepted_total " + std::to_string(c.accepted.load()) + "\n";
-                           out += "# HELP maeul_http_connections_timed_out_total Connections closed because a request did not arrive in time.\n"
-                                  "# TYPE maeul_http_connections_timed_out_total counter\nmaeul_http_connections_timed_out_total " + std::to_string(c.timed_out.load()) + "\n";
-                           out += "# HELP maeul_http_requests_rejected_total Requests rejected before routing (400, 413, 431).\n"
-                                  "# TYPE maeul_http_requests_rejected_total counter\nmaeul_http_requests_rejected_total " + std::to_string(c.rejected.load()) + "\n";
                            auto is = ingest.stats();
                            auto ws = observations.stats();
-                           out += "# HELP maeul_ingest_readings_total Readings by outcome.\n"
-                                  "# TYPE maeul_ingest_readings_total counter\n"
-                                  "maeul_ingest_readings_total{outcome=\"accepted\"} " + std::to_string(is.accepted) + "\n"
-                                  "maeul_ingest_readings_total{outcome=\"duplicate\"} " + std::to_string(is.duplicates) + "\n"
-                                  "maeul_ingest_readings_total{outcome=\"rejected\"} " + std::to_string(is.rejected) + "\n";
-                           out += "# HELP maeul_ingest_pending_rows Rows waiting for a writer.\n"
-                                  "# TYPE maeul_ingest_pending_rows gauge\nmaeul_ingest_pending_rows " + std::to_string(is.pending_rows) + "\n";
-                           out += "# HELP maeul_ingest_batches_total Batch transactions committed or attempted.\n"
-                                  "# TYPE maeul_ingest_batches_total counter\nmaeul_ingest_batches_total " + std::to_string(ws.batches) + "\n";
-                           out += "# HELP maeul_ingest_fallbacks_total Batches that held a stored reading and took the staging path.\n"
-                                  "# TYPE maeul_ingest_fallbacks_total counter\nmaeul_ingest_fallbacks_total " + std::to_string(ws.fallbacks) + "\n";
                            auto os = ops.stats();
-                           out += "# HELP maeul_live_clients Open WebSocket subscribers.\n"
-                                  "# TYPE maeul_live_clients gauge\nmaeul_live_clients " + std::to_string(hub.clients()) + "\n";
-                           out += "# HELP maeul_live_frames_total Frames handed to WebSocket sessions.\n"
-                                  "# TYPE maeul_live_frames_total counter\nmaeul_live_frames_total " + std::to_string(hub.frames_published()) + "\n";
-                           out += "# HELP maeul_live_coalesced_total Readings replaced by a newer one for a slow client.\n"
-                                  "# TYPE maeul_live_coalesced_total counter\nmaeul_live_coalesced_total " + std::to_string(c.ws_coalesced.load()) + "\n";
-                           out += "# HELP maeul_live_disconnects_total WebSocket clients closed by the server.\n"
-                                  "# TYPE maeul_live_disconnects_total counter\nmaeul_live_disconnects_total{reason=\"slow\"} " + std::to_string(c.ws_slow_closed.load()) + "\n";
-                           out += "# HELP maeul_alert_events_total Alert events committed and pushed.\n"
-                                  "# TYPE maeul_alert_events_total counter\nmaeul_alert_events_total " + std::to_string(os.events) + "\n";
-                           out += "# HELP maeul_webhook_deliveries_total Webhook delivery attempts by outcome.\n"
-                                  "# TYPE maeul_webhook_deliveries_total counter\n"
-                                  "maeul_webhook_deliveries_total{outcome=\"ok\"} " + std::to_string(os.deliveries_ok) + "\n"
-                                  "maeul_webhook_deliveries_total{outcome=\"failed\"} " + std::to_string(os.deliveries_failed) + "\n"
-                                  "maeul_webhook_deliveries_total{outcome=\"dead\"} " + std::to_string(os.deliveries_dead) + "\n";
+                           std::string out;
+                           // name, type, help, samples (label set -> value)
+                           auto metric = [&out](const char* name, const char* type, const char* help,
+                                                std::vector<std::pair<std::string, std::int64_t>> samples) {
+                             out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+                             for (const auto& [labels, v] : samples) out += name + labels + " " + std::to_string(v) + "\n";
+                           };
+                           metric("maeul_db_pool_size", "gauge", "Database connections the pool may open.", {{"", st.size}});
+                           metric("maeul_db_pool_in_use", "gauge", "Database connections running a job.", {{"", st.in_use}});
+                           metric("maeul_db_pool_waiting", "gauge", "Jobs waiting for a database connection.", {{"", st.waiting}});
+                           metric("maeul_db_pool_connected", "gauge", "Open database connections.", {{"", st.connected}});
+                           metric("maeul_http_connections_active", "gauge", "Open HTTP connections.", {{"", c.active.load()}});
+                           metric("maeul_http_connections_accepted_total", "counter", "HTTP connections accepted.",
+                                  {{"", c.accepted.load()}});
+                           metric("maeul_http_connections_timed_out_total", "counter",
+                                  "Connections closed because a request did not arrive in time.", {{"", c.timed_out.load()}});
+                           metric("maeul_http_requests_rejected_total", "counter",
+                                  "Requests rejected before routing (400, 413, 431).", {{"", c.rejected.load()}});
+                           metric("maeul_ingest_readings_total", "counter", "Readings by outcome.",
+                                  {{"{outcome=\"accepted\"}", is.accepted},
+                                   {"{outcome=\"duplicate\"}", is.duplicates},
+                                   {"{outcome=\"rejected\"}", is.rejected}});
+                           metric("maeul_ingest_pending_rows", "gauge", "Rows waiting for a writer.",
+                                  {{"", std::int64_t(is.pending_rows)}});
+                           metric("maeul_ingest_batches_total", "counter", "Batch transactions committed or attempted.",
+                                  {{"", ws.batches}});
+                           metric("maeul_ingest_fallbacks_total", "counter",
+                                  "Batches that held a stored reading and took the staging path.", {{"", ws.fallbacks}});
+                           metric("maeul_live_clients", "gauge", "Open WebSocket subscribers.",
+                                  {{"", std::int64_t(hub.clients())}});
+                           metric("maeul_live_frames_total", "counter", "Frames handed to WebSocket sessions.",
+                                  {{"", hub.frames_published()}});
+                           metric("maeul_live_coalesced_total", "counter",
+                                  "Readings replaced by a newer one for a slow client.", {{"", c.ws_coalesced.load()}});
+                           metric("maeul_live_disconnects_total", "counter", "WebSocket clients closed by the server.",
+                                  {{"{reason=\"slow\"}", c.ws_slow_closed.load()}});
+                           metric("maeul_alert_events_total", "counter", "Alert events committed and pushed.",
+                                  {{"", os.events}});
+                           metric("maeul_webhook_deliveries_total", "counter", "Webhook delivery attempts by outcome.",
+                                  {{"{outcome=\"ok\"}", os.deliveries_ok},
+                                   {"{outcome=\"failed\"}", os.deliveries_failed},
+                                   {"{outcome=\"dead\"}", os.deliveries_dead}});
                            return out;
                          },
                          ingest, observations, ingest::system_now_us, operations, ops, hub, kpis, s.city.timezone,

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "maeul/domain/encoding.hpp"
 #include "maeul/storage/db_pool.hpp"
 #include "maeul/storage/registry.hpp"
 #include "sql_util.hpp"
@@ -33,38 +34,11 @@ std::string random_bytes(std::size_t n) {
   return b;
 }
 
-std::string base64url(const std::string& in) {
-  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned val = 0;
-  int bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out += tbl[(val >> bits) & 0x3F];
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out += tbl[((val << 8) >> (bits + 8)) & 0x3F];
-  return out;
-}
-
-std::string hex(const std::string& in) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : in) {
-    out += d[c >> 4];
-    out += d[c & 15];
-  }
-  return out;
-}
-
 created_token insert(pqxx::connection_base& c, const domain::token_input& t) {
   created_token out;
   out.token = generate_token();
   pqxx::work tx(c);
-  auto row = tx.exec_params1(insert_sql, "tok_" + hex(random_bytes(6)), t.name, t.role,
+  auto row = tx.exec_params1(insert_sql, "tok_" + domain::hex(random_bytes(6)), t.name, t.role,
                              nlohmann::json(t.sensors).dump(), hash_token(out.token));
   tx.commit();
   auto j = nlohmann::ordered_json::parse(row[0].as<std::string>());
@@ -75,13 +49,13 @@ created_token insert(pqxx::connection_base& c, const domain::token_input& t) {
 
 }  // namespace
 
-std::string generate_token() { return "mt_" + base64url(random_bytes(32)); }
+std::string generate_token() { return "mt_" + domain::base64url_encode(random_bytes(32)); }
 
 std::string hash_token(const std::string& token) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
-  return hex(std::string(reinterpret_cast<char*>(md), len));
+  return domain::hex(std::string_view(reinterpret_cast<char*>(md), len));
 }
 
 task<std::optional<principal>> token_store::lookup(std::string token_hash) {

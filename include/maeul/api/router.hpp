@@ -55,6 +55,8 @@ struct context {
 using route_fn = std::function<task<net::response>(context)>;
 
 net::response json_response(int status, std::string body);
+// A 422 naming a bad query parameter: errors:[{"parameter": name, "detail": detail}].
+domain::problem param_problem(std::string name, std::string detail);
 net::response problem_response(const domain::problem& p);
 net::response no_content();
 

@@ -1,0 +1,56 @@
+// base64url and hex.
+#include "maeul/domain/encoding.hpp"
+
+namespace maeul::domain {
+
+std::string base64url_encode(std::string_view in) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned val = 0;
+  int bits = -6;
+  for (unsigned char c : in) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out += tbl[(val >> bits) & 0x3F];
+      bits -= 6;
+    }
+  }
+  if (bits > -6) out += tbl[((val << 8) >> (bits + 8)) & 0x3F];
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view in) {
+  std::string out;
+  unsigned val = 0;
+  int bits = -8;
+  for (char c : in) {
+    int d;
+    if (c >= 'A' && c <= 'Z') d = c - 'A';
+    else if (c >= 'a' && c <= 'z') d = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') d = c - '0' + 52;
+    else if (c == '-') d = 62;
+    else if (c == '_') d = 63;
+    else return std::nullopt;
+    val = (val << 6) + unsigned(d);
+    bits += 6;
+    if (bits >= 0) {
+      out += char((val >> bits) & 0xFF);
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+std::string hex(std::string_view in) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  out.reserve(in.size() * 2);
+  for (unsigned char c : in) {
+    out += d[c >> 4];
+    out += d[c & 15];
+  }
+  return out;
+}
+
+}  // namespace maeul::domain
