@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Loads a demo world (zones, then facilities, then sensors) into a running maeuld through its REST API.
+// Loads a demo world (zones, then facilities, then sensors), its budget lines and its alert rules into a running
+// maeuld through its REST API.
 //
 //   node scripts/lib/load-world.mjs --url http://127.0.0.1:8080 --token TOKEN [--world config/demo/sokcho.json]
-//                                   [--concurrency 8]
+//        [--budget config/demo/budget.json] [--rules config/demo/rules.json] [--year YYYY] [--concurrency 8]
 //
+// --budget FILE: {"lines":[{"key","program","amount_krw","kpis"}]}, posted to /api/v1/budget for --year (default:
+// this year in Korea) with the id CITY-YEAR-KEY. --rules FILE: {"rules":[...]}, posted to /api/v1/rules as they
+// are (fixed ids) without their "about". "none" for either file skips it.
 // The token may also come from the environment as MAEUL_TOKEN (keeps it out of `ps`); it needs the admin role.
 // Idempotent: an object that exists already (409) is counted as "kept" and left as it is.
 // Any other failure prints the server's problem+json body and exits 1 (2 when the server cannot be reached).
@@ -17,12 +21,21 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function usage(msg) {
   if (msg) console.error(`load-world: ${msg}`);
-  console.error('usage: node scripts/lib/load-world.mjs --url URL --token TOKEN [--world FILE] [--concurrency N]');
+  console.error('usage: node scripts/lib/load-world.mjs --url URL --token TOKEN [--world FILE] [--budget FILE|none]\n'
+    + '                                   [--rules FILE|none] [--year YYYY] [--concurrency N]');
   process.exit(64);
 }
 
 function parseArgs(argv) {
-  const opts = { world: resolve(root, 'config/demo/sokcho.json'), concurrency: 8, token: process.env.MAEUL_TOKEN };
+  const opts = {
+    world: resolve(root, 'config/demo/sokcho.json'),
+    budget: resolve(root, 'config/demo/budget.json'),
+    rules: resolve(root, 'config/demo/rules.json'),
+    year: Number(new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 4)),  // Korea has no summer time
+    concurrency: 8,
+    token: process.env.MAEUL_TOKEN,
+  };
+  const file = (v) => (v === 'none' ? null : resolve(v));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const eq = a.indexOf('=');
@@ -36,6 +49,9 @@ function parseArgs(argv) {
       case '--url': opts.url = value(); break;
       case '--token': opts.token = value(); break;
       case '--world': opts.world = resolve(value()); break;
+      case '--budget': opts.budget = file(value()); break;
+      case '--rules': opts.rules = file(value()); break;
+      case '--year': opts.year = Number(value()); break;
       case '--concurrency': opts.concurrency = Number(value()); break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
@@ -44,6 +60,7 @@ function parseArgs(argv) {
   if (!opts.url) usage('--url is required');
   if (!opts.token) usage('--token (or MAEUL_TOKEN) is required');
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) usage('--concurrency must be a positive integer');
+  if (!Number.isInteger(opts.year) || opts.year < 2000 || opts.year > 2100) usage('--year must be a year from 2000 to 2100');
   opts.url = opts.url.replace(/\/+$/, '');
   return opts;
 }
@@ -90,25 +107,40 @@ async function pool(items, limit, fn) {
   if (failure) throw failure;
 }
 
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Failure(`cannot read ${path}: ${err.message}`, 1);
+  }
+}
+
+// Budget lines of the file for one year: ids CITY-YEAR-KEY.
+function budgetLines(doc, city, year) {
+  return (doc.lines || []).map(({ key, ...line }) => ({ id: `${city}-${year}-${key}`, year, ...line }));
+}
+
+// Rules of the file as the API takes them (without the people's notes in "about").
+function ruleBodies(doc) {
+  return (doc.rules || []).map(({ about, ...rule }) => rule);
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  let world;
-  try {
-    world = JSON.parse(readFileSync(opts.world, 'utf8'));
-  } catch (err) {
-    throw new Failure(`cannot read ${opts.world}: ${err.message}`, 1);
-  }
-  const kinds = [
-    ['zones', '/api/v1/zones'],
-    ['facilities', '/api/v1/facilities'],
-    ['sensors', '/api/v1/sensors'],
+  const world = readJson(opts.world);
+  const city = world.city?.id ?? 'demo';
+  const steps = [
+    ['zones', '/api/v1/zones', world.zones || []],
+    ['facilities', '/api/v1/facilities', world.facilities || []],
+    ['sensors', '/api/v1/sensors', world.sensors || []],
   ];
+  if (opts.budget) steps.push([`budget lines ${opts.year}`, '/api/v1/budget', budgetLines(readJson(opts.budget), city, opts.year)]);
+  if (opts.rules) steps.push(['rules', '/api/v1/rules', ruleBodies(readJson(opts.rules))]);
   const summary = [];
-  for (const [kind, path] of kinds) {
-    const items = world[kind] || [];
+  for (const [what, path, items] of steps) {
     const count = { created: 0, kept: 0 };
     await pool(items, opts.concurrency, async (item) => { count[await post(opts, path, item)]++; });
-    summary.push(`${kind} ${count.created} created, ${count.kept} kept`);
+    summary.push(`${what} ${count.created} created, ${count.kept} kept`);
   }
   console.log(`world ${world.city?.id ?? opts.world} loaded: ${summary.join('; ')}`);
 }

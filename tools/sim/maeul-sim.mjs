@@ -98,12 +98,25 @@ const info = (line) => { if (!opts.quiet) out(line); };
 
 // --- the simulated clock -------------------------------------------------------------------------------
 
-const wall0 = Date.now();
-const sim0 = opts.start ?? wall0;
-const simNow = () => {
+// Live, the simulated clock is the real one. From a --start in the past it replays: each tick moves it on by
+// the real time since the previous one (at most a second of it) times --speed, until it meets the real clock.
+// It waits while more than two batches are unsent, so a high --speed replays as fast as maeuld takes the readings
+// and never piles them up in memory (nor skips any: the schedule hands out every grid time it passes).
+let replayClock = opts.start != null && opts.start < Date.now() ? opts.start : null;  // null: live
+let lastStep = Date.now();
+const simNow = () => replayClock ?? Date.now();
+const REPLAY_TICK_MS = 250;
+function stepReplay(hold) {
   const w = Date.now();
-  return Math.min(w, sim0 + (w - wall0) * opts.speed);
-};
+  const dt = Math.min(w - lastStep, 1000);
+  lastStep = w;
+  if (hold || replayClock == null) return;
+  replayClock += dt * opts.speed;
+  if (replayClock >= w) {
+    replayClock = null;
+    info('replay done: live from now on');
+  }
+}
 
 // --- state ---------------------------------------------------------------------------------------------
 
@@ -111,7 +124,7 @@ const stopCtl = new AbortController();
 let stopping = false;
 const api = opts.url ? new Api({ url: opts.url, token: opts.token }) : null;
 const scenarios = new ScenarioSet();
-const schedule = new Schedule(opts.interval * opts.speed * 1000);
+const schedule = new Schedule(opts.interval * 1000);
 let model = null;
 const outbox = [];
 const OUTBOX_MAX = 200000;
@@ -178,7 +191,7 @@ async function loadSensors() {
 // --- sending -------------------------------------------------------------------------------------------
 
 function enqueue(readings) {
-  outbox.push(...readings);
+  for (const r of readings) outbox.push(r);
   if (outbox.length > OUTBOX_MAX) {
     const n = outbox.length - OUTBOX_MAX;
     outbox.splice(0, n);
@@ -303,7 +316,9 @@ function startScenario(spec) {
 }
 
 function stopScenario(name, target) {
-  const ended = scenarios.remove(name, target, simNow());
+  // Ended on a whole second: the forced readings below are stamped with the tick's whole second, which must
+  // not fall inside the scenario (a silenced sensor would stay silent until its next slot).
+  const ended = scenarios.remove(name, target, Math.floor(simNow() / 1000) * 1000);
   for (const sc of ended) {
     out(`scenario ${sc.id} stopped`);
     const ids = affectedSensors(sc, model);
@@ -385,7 +400,7 @@ process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 
 async function main() {
-  info(`starting: ${opts.url || opts.world}, every ${opts.interval} s, speed ${opts.speed}, seed ${opts.seed}${opts.start ? `, from ${formatLocal(sim0)}` : ''}`);
+  info(`starting: ${opts.url || opts.world}, every ${opts.interval} s, speed ${opts.speed}, seed ${opts.seed}${opts.start ? `, from ${formatLocal(opts.start)}` : ''}`);
   if (opts.speed > 1 && opts.start == null) {
     info('note: --speed without --start: the simulated clock cannot run ahead of the real one, so it runs at real time');
   }
@@ -423,12 +438,19 @@ async function main() {
   const period = opts.interval * 1000;
   const loop = () => {
     if (stopping) return;
+    // Replaying: short ticks, and none while more than two batches wait to be sent.
+    const replay = replayClock != null;
+    const hold = replay && outbox.length > 2 * opts.batch;
+    stepReplay(hold);
+    // Metrics without interval_s: one reading per --interval of simulated time.
+    schedule.tickMs = opts.interval * 1000;
     try {
-      tick();
+      if (!hold) tick();
     } catch (err) {
       out(`error in tick: ${err.stack || err.message}`);
     }
-    tickTimer = setTimeout(loop, period - (Date.now() % period) || period);
+    const next = replay ? Math.min(period, REPLAY_TICK_MS) : period - (Date.now() % period) || period;
+    tickTimer = setTimeout(loop, next);
   };
   loop();
   minuteTimer = setInterval(logMinute, 60000);

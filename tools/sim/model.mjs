@@ -54,7 +54,10 @@ export class Model {
   }
 
   key(name) {
-    return hashInts(this.seed, hashString(name));
+    const keys = this.keys || (this.keys = new Map());  // a cache: the same value, without hashing again
+    let k = keys.get(name);
+    if (k === undefined) keys.set(name, k = hashInts(this.seed, hashString(name)));
+    return k;
   }
 
   // Replaces the sensor list (as returned by GET /api/v1/sensors). Derived state of sensors that stay is kept.
@@ -226,6 +229,16 @@ export class Model {
   }
 
   #rainKnot(k) {
+    const knots = this.knots || (this.knots = new Map());  // a cache (pure function of seed and k)
+    let v = knots.get(k);
+    if (v === undefined) {
+      if (knots.size > 100000) knots.clear();
+      knots.set(k, v = this.#rainKnotOf(k));
+    }
+    return v;
+  }
+
+  #rainKnotOf(k) {
     const t = k * 3 * HOUR;
     const lt = localTime(t);
     const spell = Math.floor(k / 4);
@@ -636,6 +649,22 @@ export class Model {
 
   home(s, metric, t, m, scen) {
     const I = (m.interval_s || 900) * 1000;
+    // The three metrics of a household share one computation per reading time (a small cache).
+    const memo = s.homeMemo || (s.homeMemo = new Map());
+    let c = memo.get(`${t}/${I}`);
+    if (c === undefined) {
+      if (memo.size >= 1024) memo.clear();
+      memo.set(`${t}/${I}`, c = this.#homeSums(s, t, I));
+    }
+    const { motion, power, door } = c;
+    const slot = Math.floor(t / I);
+    if (metric === 'motion') return poisson(motion, u01(this.seed, s.h, 50, slot), gauss(this.seed, s.h, 51, slot));
+    if (metric === 'door') return door;
+    if (metric === 'power_use') return power * (1 + 0.05 * gauss(this.seed, s.h, 52, slot));
+    return undefined;
+  }
+
+  #homeSums(s, t, I) {
     const temp = this.weather(s.zone, s.zp, t).temperature;
     const n = 15;
     let motion = 0, power = 0, door = 0;
@@ -659,11 +688,7 @@ export class Model {
         if (at > t - I && at <= t) door++;
       }
     }
-    const slot = Math.floor(t / I);
-    if (metric === 'motion') return poisson(motion, u01(this.seed, s.h, 50, slot), gauss(this.seed, s.h, 51, slot));
-    if (metric === 'door') return door;
-    if (metric === 'power_use') return power * (1 + 0.05 * gauss(this.seed, s.h, 52, slot));
-    return undefined;
+    return { motion, power, door };
   }
 
   // --- environment --------------------------------------------------------------------------------

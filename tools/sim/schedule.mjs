@@ -2,8 +2,12 @@
 // phase + k * interval_s, where the phase (whole seconds) comes from the sensor id, so sensors spread over the
 // interval and a restarted simulator sends the same timestamps (the server counts repeats as duplicates).
 // A metric without interval_s reports every tick. A forced sensor reports at the tick time itself.
+// A metric with interval_s whose last reading is more than one interval back (a replay at --speed, a stalled
+// tick) gets every grid time since then, up to MAX_CATCH_UP of them, so a replayed past has no holes.
 
 import { hashString } from './rand.mjs';
+
+const MAX_CATCH_UP = 100000;  // grid times handed out for one metric at one tick
 
 export class Schedule {
   constructor(tickMs) {
@@ -26,14 +30,19 @@ export class Schedule {
       for (const m of metrics) {
         const key = `${s.id}\0${m.name}`;
         const last = this.last.get(key);
+        const grid = Number.isFinite(m.interval_s) && m.interval_s > 0;
         let ts;
         if (force) {
           ts = now;
         } else {
-          const I = Number.isFinite(m.interval_s) && m.interval_s > 0 ? m.interval_s * 1000 : this.tickMs;
-          const phase = Number.isFinite(m.interval_s) && m.interval_s > 0
-            ? (hashString(s.id) % Math.max(1, Math.round(m.interval_s))) * 1000 : 0;
+          const I = grid ? m.interval_s * 1000 : this.tickMs;
+          const phase = grid ? (hashString(s.id) % Math.max(1, Math.round(m.interval_s))) * 1000 : 0;
           ts = Math.floor((t - phase) / I) * I + phase;
+          if (grid && last !== undefined && ts - last > I) {
+            // The grid times missed since the last reading, oldest first.
+            const first = Math.max(Math.floor((last - phase) / I) * I + phase + I, ts - (MAX_CATCH_UP - 1) * I);
+            for (let x = first; x < ts; x += I) if (x > last) out.push({ sensor: s.id, metric: m.name, ts: x });
+          }
         }
         if (last !== undefined && ts <= last) continue;
         this.last.set(key, ts);
