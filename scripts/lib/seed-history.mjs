@@ -238,8 +238,8 @@ const WELFARE_NOTES = [
 ];
 
 async function pressButtons() {
-  const open = await listAll('/api/v1/alerts?domain=welfare');
-  if (open.some((a) => String(a.note || '').includes(`[${TAG}]`))) {
+  const welfare = await listAll('/api/v1/alerts?domain=welfare');
+  if (welfare.some((a) => a.acknowledged_at && String(a.note || '').includes(`[${TAG}]`))) {
     say('welfare alerts: history is there already; nothing to do');
     return null;
   }
@@ -256,12 +256,21 @@ async function pressButtons() {
     say('welfare alerts: no emergency buttons; skipped');
     return null;
   }
+  // Alerts of an earlier, interrupted start are still open on these buttons (one open alert per rule and
+  // sensor): closed without an acknowledgement, so that new presses open new alerts.
+  const chosenIds = new Set(chosen.map((b) => b.id));
+  for (const a of welfare) {
+    if (a.rule !== 'demo-sos-pressed' || a.state === 'resolved' || !chosenIds.has(a.sensor)) continue;
+    await api('POST', `/api/v1/alerts/${a.id}/resolve`, {
+      note: `[${TAG}:stale] 중단된 시연 시작에서 남은 경보 / Left over from an interrupted demo start`,
+    }, opts.token, { ok: [200, 409] });
+  }
   const pressedAt = Date.now();
   const ts = new Date(Math.floor(pressedAt / 1000) * 1000 + KST).toISOString().replace('.000Z', '+09:00');
   await api('POST', '/api/v1/observations', { observations: chosen.map((b) => ({ sensor: b.id, metric: 'pressed', ts, value: 1 })) });
   say(`welfare alerts: emergency buttons pressed at ${chosen.map((b) => b.id).join(', ')}`);
   // The rule engine opens the alerts in the background.
-  const ids = new Set(chosen.map((b) => b.id));
+  const ids = chosenIds;
   let alerts = [];
   for (let i = 0; i < 50 && alerts.length < ids.size; i++) {
     await sleep(200);
