@@ -253,7 +253,7 @@ json report_kpi(const kpi::definition& d, const nlohmann::json& k, const std::ve
   double target = k.contains("target") ? k["target"].get<double>() : kpi::target_for(d, days);
   json pr = nullptr;
   if (first && last)
-    if (auto p = kpi::progress(d, *first, *last, target)) pr = std::round(*p * 1000) / 1000;
+    if (auto p = kpi::progress(d, *first, *last, target)) pr = std::round(*p * 1000) / 1000 + 0.0;  // no -0.0
   return {{"kpi", d.id},
           {"name", {{"ko", d.name_ko}, {"en", d.name_en}}},
           {"unit", d.unit},

@@ -1,4 +1,5 @@
 // Routing, authentication and authorization, and the mapping of errors to HTTP.
+#include "maeul/domain/encoding.hpp"
 #include "maeul/api/router.hpp"
 
 #include <spdlog/spdlog.h>
@@ -24,27 +25,6 @@ std::vector<std::string> split_path(std::string_view path) {
   return out;
 }
 
-std::string form_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-      out += char(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -67,9 +47,9 @@ query_params query_params::parse(std::string_view raw) {
     if (!part.empty()) {
       auto eq = part.find('=');
       if (eq == std::string_view::npos)
-        q.items.emplace_back(form_decode(part), "");
+        q.items.emplace_back(domain::percent_decode(part, true), "");
       else
-        q.items.emplace_back(form_decode(part.substr(0, eq)), form_decode(part.substr(eq + 1)));
+        q.items.emplace_back(domain::percent_decode(part.substr(0, eq), true), domain::percent_decode(part.substr(eq + 1), true));
     }
     if (amp == raw.size()) break;
     i = amp + 1;

@@ -1,5 +1,6 @@
 // The HTTP/1.1 listener and sessions (Beast, C++20 coroutines). One coroutine per connection on
 // one single-threaded io_context (so no strand is needed); every read has a deadline and a size cap; one write in flight per connection.
+#include "maeul/domain/encoding.hpp"
 #include "maeul/net/http.hpp"
 
 #include <algorithm>
@@ -29,29 +30,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      int h = hexval(in[i + 1]);
-      int l = hexval(in[i + 2]);
-      if (h >= 0 && l >= 0) {
-        out += char(h * 16 + l);
-        i += 2;
-        continue;
-      }
-    }
-    out += in[i];
-  }
-  return out;
-}
 
 // One connection's socket and its deadline. A watchdog coroutine checks the deadline a few times
 // a second and closes a connection that missed it; this costs one timer per connection instead
@@ -377,7 +355,7 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     auto q = req.target.find('?');
-    req.path = percent_decode(std::string_view(req.target).substr(0, q));
+    req.path = domain::percent_decode(std::string_view(req.target).substr(0, q), false);
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
     req.authorization = std::string(msg[http::field::authorization]);
     req.content_type = std::string(msg[http::field::content_type]);
