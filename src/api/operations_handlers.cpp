@@ -80,6 +80,19 @@ domain::outcome<std::optional<std::int64_t>> time_field(const json& body, const 
   return std::optional<std::int64_t>(*t);
 }
 
+// An optional free-text note: a string of at most max_note_bytes with no NUL character.
+inline constexpr std::size_t max_note_bytes = 2000;
+std::optional<std::string> note_field(const json& body, std::vector<domain::field_error>& errors) {
+  auto n = body.find("note");
+  if (n == body.end() || n->is_null()) return std::nullopt;
+  if (!n->is_string() || n->get_ref<const std::string&>().size() > max_note_bytes ||
+      n->get_ref<const std::string&>().find('\0') != std::string::npos) {
+    errors.push_back({"/note", {}, "must be a string of at most 2000 bytes without NUL characters"});
+    return std::nullopt;
+  }
+  return n->get<std::string>();
+}
+
 const std::vector<std::string> webhook_events = {"alert.opened",  "alert.acknowledged", "alert.resolved",
                                                  "alert.cleared", "alert.escalated",    "incident.opened",
                                                  "incident.updated"};
@@ -177,12 +190,9 @@ void add_operations_routes(router& r, services& s) {
             if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
             auto body = body_of(ctx.req);
             if (!body) co_return problem_response(body.error());
-            std::string note;
-            if (auto n = body->find("note"); n != body->end() && !n->is_null()) {
-              if (!n->is_string() || n->get_ref<const std::string&>().size() > 2000)
-                co_return problem_response(domain::invalid({{"/note", {}, "must be a string of at most 2000 bytes"}}));
-              note = n->get<std::string>();
-            }
+            std::vector<domain::field_error> errors;
+            std::string note = note_field(*body, errors).value_or("");
+            if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
             auto actor = ctx.who.name + " (" + ctx.who.role + ")";
             domain::outcome<storage::alert_event> res;
             if (ack)
@@ -248,7 +258,7 @@ void add_operations_routes(router& r, services& s) {
           else in.alerts.push_back((*a)[i].get<std::int64_t>());
         }
     }
-    if (auto n = body->find("note"); n != body->end() && n->is_string()) in.note = n->get<std::string>();
+    in.note = note_field(*body, errors).value_or("");
     if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
     std::string actor = ctx.who.name + " (" + ctx.who.role + ")";
     auto res = co_await store->create_incident(std::move(in), std::move(actor));
@@ -282,7 +292,9 @@ void add_operations_routes(router& r, services& s) {
       if (!t) co_return problem_response(t.error());
       *slot = t.value();
     }
-    if (auto n = body->find("note"); n != body->end() && n->is_string()) p.note = n->get<std::string>();
+    std::vector<domain::field_error> errors;
+    p.note = note_field(*body, errors);
+    if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
     std::string actor = ctx.who.name + " (" + ctx.who.role + ")";
     co_return answer(co_await store->patch_incident(*id, std::move(p), std::move(actor)));
   });

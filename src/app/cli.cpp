@@ -185,7 +185,7 @@ asio::awaitable<void> rollup_compactor(storage::observation_store* store, int in
 int serve(const config::settings& s) {
   // 1. the schema: connect and migrate before anything listens
   try {
-    auto report = storage::migrate(s.db.url);
+    auto report = storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
     if (!report.applied.empty())
       spdlog::info("database schema migrated from version {} to {}", report.before, report.after);
     else
@@ -239,6 +239,7 @@ int serve(const config::settings& s) {
     run_now(observations.compact_rollups());
     run_now(ingest.warm());
     run_now(ops.load_rules());
+    run_now(ops.restore_open_alerts());
     ops.note_event_id(run_now(operations.last_event_id()));
   } catch (const std::exception& e) {
     return fail(exit_database, std::string("cannot load the sensor index and rules: ") + e.what());
@@ -324,6 +325,10 @@ int serve(const config::settings& s) {
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
 
+  // Signals are caught from here on (queued until the wait below): a SIGTERM that arrives right
+  // after "listening" is a clean shutdown, never the default action.
+  asio::signal_set signals(io.at(0), SIGINT, SIGTERM);
+
   // 3. listen
   std::uint16_t port = 0;
   try {
@@ -334,7 +339,6 @@ int serve(const config::settings& s) {
   spdlog::info("listening on http://{}:{}", s.http.host.find(':') != std::string::npos ? "[" + s.http.host + "]" : s.http.host, port);
 
   // 4. signals: stop accepting, let in-flight requests finish, then stop
-  asio::signal_set signals(io.at(0), SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
@@ -384,7 +388,7 @@ int run(int argc, char** argv) {
 
   if (c.command == "migrate") {
     try {
-      auto r = storage::migrate(s.db.url);
+      auto r = storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       for (const auto& name : r.applied) spdlog::info("applied migration {}", name);
       spdlog::info("database schema at version {}", r.after);
       return exit_ok;
@@ -405,7 +409,7 @@ int run(int argc, char** argv) {
       return fail(exit_usage, "token create: " + why);
     }
     try {
-      storage::migrate(s.db.url);
+      storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       auto created = storage::create_token_now(s.db.url, *v);
       std::cout << created.token << std::endl;
       return exit_ok;

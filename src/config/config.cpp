@@ -30,6 +30,7 @@ const std::vector<key_def>& keys() {
       {"db", "url", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.db.url = v; }},
       {"db", "pool_size", kind::integer, 1, 256, [](settings& s, const std::string&, std::int64_t v) { s.db.pool_size = int(v); }},
       {"db", "connect_timeout_s", kind::integer, 1, 600, [](settings& s, const std::string&, std::int64_t v) { s.db.connect_timeout_s = int(v); }},
+      {"db", "migration_lock_timeout_s", kind::integer, 1, 3600, [](settings& s, const std::string&, std::int64_t v) { s.db.migration_lock_timeout_s = int(v); }},
       {"db", "statement_timeout_ms", kind::integer, 0, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.db.statement_timeout_ms = int(v); }},
       {"http", "listen", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.http.listen = v; }},
       {"http", "threads", kind::integer, 0, 256, [](settings& s, const std::string&, std::int64_t v) { s.http.threads = int(v); }},

@@ -29,6 +29,7 @@ struct checker {
     auto ts = parse_rfc3339(ts_text);
     if (!ts) return reject(index, "ts must be an RFC 3339 time with an offset", base + "/ts");
     if (*ts > now_us + max_future_us) return reject(index, "ts is more than 5 minutes in the future", base + "/ts");
+    if (*ts < earliest_reading_us) return reject(index, "ts is before 1970-01-01T00:00:00Z, the earliest time stored", base + "/ts");
     if (!std::isfinite(value)) return reject(index, "value must be a finite number", base + "/value");
     out.readings.push_back({std::move(sensor), std::move(metric), *ts, value, index});
   }
@@ -131,7 +132,7 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
   if (format == body_format::ndjson) {
     std::size_t pos = 0, index = 0;
     while (pos < body.size()) {
-      auto nl = body.find('\n', pos);
+      auto nl = body.find_first_of("\n\x1E", pos);  // a json-seq record separator ends a record too
       auto line = body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
       pos = nl == std::string_view::npos ? body.size() : nl + 1;
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);

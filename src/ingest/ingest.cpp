@@ -218,18 +218,31 @@ task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string
   out.duplicates = counts.duplicates;
   accepted_ += counts.accepted;
   duplicates_ += counts.duplicates;
+  std::vector<bool> refused(rows->size(), false);
+  for (const auto& r : counts.refused) {
+    if (r.position >= rows->size()) continue;
+    refused[r.position] = true;
+    const auto& c = batch.readings[kept[r.position]];
+    out.rejected.push_back({c.index, r.reason, batch.pointer_prefix + std::to_string(c.index)});
+  }
+  if (!counts.refused.empty()) {
+    rejected_ += std::int64_t(counts.refused.size());
+    std::sort(out.rejected.begin(), out.rejected.end(),
+              [](const domain::rejection& a, const domain::rejection& b) { return a.index < b.index; });
+  }
 
   // 4. after the commit: latest values, then listeners
   auto published = std::make_shared<std::vector<committed_reading>>();
   {
     std::unique_lock lock(latest_mutex_);
     for (std::size_t k = 0; k < rows->size(); ++k) {
+      if (refused[k]) continue;
       const auto& r = (*rows)[k];
       auto it = latest_.find(r.series_id);
       bool newer = it == latest_.end() || r.ts_us > it->second.ts_us;
       if (newer) latest_[r.series_id] = {r.ts_us, r.value};
       // Without duplicates every row is new; with some, publish only what moved the latest value.
-      if (publisher_ && (counts.duplicates == 0 || newer)) {
+      if (publisher_ && ((counts.duplicates == 0 && counts.refused.empty()) || newer)) {
         const auto& c = batch.readings[kept[k]];
         const auto& meta = metas[c.sensor];
         published->push_back({c.sensor, c.metric, meta->zone, meta->domain, meta->kind, r.ts_us, r.value});

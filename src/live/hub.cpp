@@ -57,36 +57,68 @@ std::shared_ptr<net::ws_handler> hub::handler() {
 }
 
 namespace {
-std::set<std::string> string_set(const json& j, const char* key) {
-  std::set<std::string> out;
+
+// Reads an optional array of strings; false when present and not an array of strings.
+bool string_set(const json& j, const char* key, std::set<std::string>& out) {
   auto it = j.find(key);
-  if (it != j.end() && it->is_array())
-    for (const auto& v : *it)
-      if (v.is_string()) out.insert(v.get<std::string>());
-  return out;
+  if (it == j.end() || it->is_null()) return true;
+  if (!it->is_array() || it->size() > 10000) return false;
+  for (const auto& v : *it) {
+    if (!v.is_string()) return false;
+    out.insert(v.get<std::string>());
+  }
+  return true;
 }
 
-asio::awaitable<void> replay_to(std::shared_ptr<net::ws_peer> peer, replay_fn replay, std::int64_t since,
-                                subscription sub) {
-  try {
-    // Pages of 500 until caught up; live events may interleave (clients dedupe by event_id).
-    for (int pages = 0; pages < 100; ++pages) {
-      auto events = co_await replay(since);
-      for (const auto& e : events) {
-        since = e.event_id;
-        if ((!sub.zones.empty() && !sub.zones.count(e.zone)) || (!sub.domains.empty() && !sub.domains.count(e.domain)))
-          continue;
-        peer->send_event(std::make_shared<const std::string>(hub::alert_frame(e)));
+// Reads an optional boolean; false when present and not a boolean.
+bool boolean(const json& j, const char* key, bool& out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return true;
+  if (!it->is_boolean()) return false;
+  out = it->get<bool>();
+  return true;
+}
+
+}  // namespace
+
+asio::awaitable<void> hub::replay_loop(std::weak_ptr<net::ws_peer> weak, std::int64_t since, subscription sub) {
+  for (;;) {
+    try {
+      // Pages of 500 until caught up; live events may interleave (clients dedupe by event_id).
+      for (int pages = 0; pages < max_replay_pages; ++pages) {
+        auto peer = weak.lock();
+        if (!peer || !peer->is_open()) break;  // gone: stop reading for it
+        peer.reset();
+        auto events = co_await replay_(since);
+        peer = weak.lock();
+        if (!peer || !peer->is_open()) break;
+        for (const auto& e : events) {
+          since = e.event_id;
+          if ((!sub.zones.empty() && !sub.zones.count(e.zone)) || (!sub.domains.empty() && !sub.domains.count(e.domain)))
+            continue;
+          peer->send_event(std::make_shared<const std::string>(hub::alert_frame(e)));
+        }
+        if (events.size() < 500) break;
       }
-      if (events.size() < 500) break;
+    } catch (const std::exception& e) {
+      spdlog::warn("live: replay failed: {}", e.what());
+      if (auto peer = weak.lock())
+        peer->send_event(std::make_shared<const std::string>(
+            R"({"type":"error","code":"replay_failed","detail":"missed events could not be replayed; retry"})"));
     }
-  } catch (const std::exception& e) {
-    spdlog::warn("live: replay failed: {}", e.what());
-    peer->send_event(std::make_shared<const std::string>(
-        R"({"type":"error","code":"replay_failed","detail":"missed events could not be replayed; retry"})"));
+    std::lock_guard lock(mutex_);
+    auto peer = weak.lock();
+    auto it = peer ? clients_.find(peer.get()) : clients_.end();
+    if (it == clients_.end() || !it->second.pending_since) {
+      if (it != clients_.end()) it->second.replaying = false;
+      --replays_;
+      co_return;
+    }
+    since = *it->second.pending_since;
+    sub = it->second.pending_sub;
+    it->second.pending_since.reset();
   }
 }
-}  // namespace
 
 void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text) {
   json msg = json::parse(text, nullptr, false);
@@ -103,17 +135,38 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
   }
   if (type != "subscribe") return reply_error("unknown message type \"" + type + "\"");
   subscription sub;
-  sub.domains = string_set(msg, "domains");
-  sub.zones = string_set(msg, "zones");
-  sub.sensors = string_set(msg, "sensors");
-  sub.alerts = msg.value("alerts", false);
-  sub.observations = msg.value("observations", true);
+  for (const char* key : {"domains", "zones", "sensors"}) {
+    std::set<std::string>& target = key[0] == 'd' ? sub.domains : key[0] == 'z' ? sub.zones : sub.sensors;
+    if (!string_set(msg, key, target)) return reply_error(std::string("\"") + key + "\" must be an array of strings");
+  }
+  sub.alerts = false;
+  sub.observations = true;
+  if (!boolean(msg, "alerts", sub.alerts)) return reply_error("\"alerts\" must be true or false");
+  if (!boolean(msg, "observations", sub.observations)) return reply_error("\"observations\" must be true or false");
+  auto since = msg.find("since");
+  if (since != msg.end() && !since->is_null() && !(since->is_number_integer() && since->get<std::int64_t>() >= 0))
+    return reply_error("\"since\" must be an event id (a non-negative integer)");
+  bool replay = sub.alerts && since != msg.end() && since->is_number_integer() && replay_;
+  bool busy = false;
   {
     std::lock_guard lock(mutex_);
     auto it = clients_.find(peer.get());
     if (it == clients_.end()) return;
     it->second.sub = sub;
     it->second.subscribed = true;
+    if (replay) {
+      if (it->second.replaying) {  // one at a time: remember the newest request
+        it->second.pending_since = since->get<std::int64_t>();
+        it->second.pending_sub = sub;
+        replay = false;
+      } else if (replays_.load() >= max_replays) {
+        busy = true;
+        replay = false;
+      } else {
+        it->second.replaying = true;
+        ++replays_;
+      }
+    }
   }
   json ack = {{"type", "subscribed"},
               {"domains", sub.domains},
@@ -122,9 +175,11 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
               {"alerts", sub.alerts},
               {"observations", sub.observations}};
   peer->send_event(std::make_shared<const std::string>(ack.dump()));
-  auto since = msg.find("since");
-  if (sub.alerts && since != msg.end() && since->is_number_integer() && replay_)
-    asio::co_spawn(ex_, replay_to(peer, replay_, since->get<std::int64_t>(), sub), asio::detached);
+  if (busy)
+    peer->send_event(std::make_shared<const std::string>(
+        R"({"type":"error","code":"replay_busy","detail":"too many replays at once; subscribe with since again shortly"})"));
+  if (replay)
+    asio::co_spawn(ex_, replay_loop(std::weak_ptr<net::ws_peer>(peer), since->get<std::int64_t>(), sub), asio::detached);
 }
 
 void hub::publish_readings(std::shared_ptr<const std::vector<ingest::committed_reading>> readings) {

@@ -3,6 +3,7 @@
 #include "maeul/domain/encoding.hpp"
 #include "maeul/net/http.hpp"
 
+#include <atomic>
 #include <algorithm>
 #include <mutex>
 #include <unordered_map>
@@ -73,7 +74,16 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
       auto [rec, n] = co_await ws_.async_read(buffer, use_tuple);
       (void)n;
       if (rec) break;
-      if (ws_.got_text() && handler_->on_message) handler_->on_message(self, beast::buffers_to_string(buffer.data()));
+      if (ws_.got_text() && handler_->on_message) {
+        try {
+          handler_->on_message(self, beast::buffers_to_string(buffer.data()));
+        } catch (const std::exception& e) {
+          // A handler bug must not skip the close bookkeeping below: close this client and say so.
+          spdlog::error("live: message handler failed: {}", e.what());
+          do_close(websocket::close_code::internal_error, "internal error");
+          break;
+        }
+      }
       buffer.consume(buffer.size());
     }
     closed_ = true;
@@ -103,6 +113,8 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
       self->pump();
     });
   }
+
+  bool is_open() const override { return !closed_.load(); }
 
   void close(std::string reason) override {
     asio::post(ws_.get_executor(), [self = shared_from_this(), reason = std::move(reason)] {
@@ -170,7 +182,7 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
   std::deque<std::shared_ptr<const std::string>> events_;
   std::deque<std::pair<std::string, std::shared_ptr<const std::string>>> obs_;
   bool writing_ = false;
-  bool closed_ = false;
+  std::atomic<bool> closed_{false};
   bool too_slow_ = false;
 };
 

@@ -44,6 +44,13 @@ task<void> service::load_rules() {
   engine_.set_rules(std::move(rules));
 }
 
+task<void> service::restore_open_alerts() {
+  auto subjects = co_await store_.active_subjects();
+  std::lock_guard lock(engine_mutex_);
+  for (const auto& [rule, subject] : subjects) engine_.restore_active(rule, subject);
+  if (!subjects.empty()) spdlog::info("rules: {} open alert(s) restored as active conditions", subjects.size());
+}
+
 namespace {
 asio::awaitable<void> reload(service* s) {
   try {

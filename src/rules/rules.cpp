@@ -69,7 +69,7 @@ std::optional<std::int64_t> duration(const json& body, const char* key, std::vec
     return required ? std::nullopt : std::optional<std::int64_t>(0);
   }
   auto d = parse_duration_us(*it);
-  if (!d || *d < 0 || *d > 366LL * 86400 * 1000000)
+  if (!d || *d < 0 || *d > max_duration_us)
     add(errors, std::string("/") + key, "must be a duration like 90s, 5m, 6h or 1d (at most 366d)");
   return d;
 }
@@ -105,20 +105,35 @@ const char* op_text(op o) {
 }
 
 std::optional<std::int64_t> parse_duration_us(const json& v) {
-  if (v.is_number_integer()) return v.get<std::int64_t>() * 1000000;
-  if (v.is_number()) return static_cast<std::int64_t>(v.get<double>() * 1e6);
+  // Anything beyond max_duration_us is refused here, before any multiplication can overflow.
+  constexpr std::int64_t us = 1000000;
+  if (v.is_number_integer()) {
+    if (v.is_number_unsigned() ? v.get<std::uint64_t>() > std::uint64_t(max_duration_us / us)
+                               : (v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > max_duration_us / us))
+      return std::nullopt;
+    return v.get<std::int64_t>() * us;
+  }
+  if (v.is_number()) {
+    double d = v.get<double>();
+    if (!std::isfinite(d) || d < 0 || d > double(max_duration_us / us)) return std::nullopt;
+    return static_cast<std::int64_t>(d * 1e6);
+  }
   if (!v.is_string()) return std::nullopt;
   const auto& s = v.get_ref<const std::string&>();
   if (s.size() < 2) return std::nullopt;
   std::int64_t n = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size() - 1, n);
   if (ec != std::errc{} || p != s.data() + s.size() - 1 || n < 0) return std::nullopt;
+  std::int64_t unit = 0;
   switch (s.back()) {
-    case 's': return n * 1000000;
-    case 'm': return n * 60 * 1000000;
-    case 'h': return n * 3600 * 1000000;
-    case 'd': return n * 86400 * 1000000;
+    case 's': unit = us; break;
+    case 'm': unit = 60 * us; break;
+    case 'h': unit = 3600 * us; break;
+    case 'd': unit = 86400 * us; break;
+    default: return std::nullopt;
   }
+  if (n > max_duration_us / unit) return std::nullopt;
+  return n * unit;
   return std::nullopt;
 }
 
@@ -203,6 +218,7 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
     if (r.delta == 0) add(errors, "/delta", "must not be 0");
     if (auto w = duration(body, "window", errors, true)) r.window_us = *w;
     if (r.window_us <= 0) add(errors, "/window", "must be positive");
+    else if (r.window_us > max_rate_window_us) add(errors, "/window", "must be at most 1d (the window is kept in memory)");
     spec["metric"] = r.metric;
     spec["delta"] = r.delta;
     spec["window"] = fmt_duration(r.window_us);
@@ -277,6 +293,12 @@ void engine::set_rules(std::vector<rule> rules) {
   state_ = std::move(kept);
 }
 
+void engine::restore_active(const std::string& rule_id, const std::string& subject) {
+  auto r = std::find_if(rules_.begin(), rules_.end(), [&](const rule& x) { return x.id == rule_id; });
+  if (r == rules_.end()) return;
+  state_[rule_id][subject].active = true;
+}
+
 bool engine::active(const std::string& rule_id, const std::string& subject) const {
   auto r = state_.find(rule_id);
   if (r == state_.end()) return false;
@@ -333,13 +355,16 @@ std::vector<transition> engine::on_readings(const std::vector<reading>& batch) {
       } else if (r.kind == "rate") {
         if (rd.metric != r.metric) continue;
         auto& st = state_[r.id][info.id];
+        // A monotonic window: only readings that can still be the minimum (rising rules) or the
+        // maximum (falling rules) are kept, so each reading costs O(1) amortized, whatever the window.
+        const bool rising = r.delta > 0;
+        while (!st.window.empty() && (rising ? st.window.back().second >= rd.value : st.window.back().second <= rd.value))
+          st.window.pop_back();
         st.window.emplace_back(rd.ts_us, rd.value);
         while (!st.window.empty() && st.window.front().first < rd.ts_us - r.window_us) st.window.pop_front();
+        while (st.window.size() > max_rate_entries) st.window.pop_front();
         double lo = rd.value, hi = rd.value;
-        for (const auto& [ts, v] : st.window) {
-          lo = std::min(lo, v);
-          hi = std::max(hi, v);
-        }
+        if (!st.window.empty()) (rising ? lo : hi) = st.window.front().second;
         bool cond = r.delta > 0 ? rd.value - lo >= r.delta : rd.value - hi <= r.delta;
         if (cond && !st.active) {
           st.active = true;

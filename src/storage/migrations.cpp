@@ -1,7 +1,11 @@
 // The migration runner: a schema_migrations table, an advisory lock, one transaction each.
 #include "maeul/storage/migrations.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
 #include "maeul/storage/db_pool.hpp"
 
@@ -40,13 +44,35 @@ int schema_version(const std::string& url) {
   return read_version(*c);
 }
 
-migrate_report migrate(const std::string& url, const std::vector<migration>& all) {
+migrate_report migrate(const std::string& url, const std::vector<migration>& all, int lock_timeout_s) {
   auto c = connect(url);
   migrate_report report;
   {
     pqxx::nontransaction tx(*c);
     tx.exec("SET client_min_messages = warning");
-    tx.exec_params("SELECT pg_advisory_lock($1)", lock_key);
+  }
+  // Try the lock, polling, so that a second instance says why it waits and gives up in time.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(lock_timeout_s);
+  for (bool told = false;;) {
+    std::string holder;
+    {
+      pqxx::nontransaction tx(*c);
+      if (tx.exec_params("SELECT pg_try_advisory_lock($1)", lock_key)[0][0].as<bool>()) break;
+      auto r = tx.exec_params(
+          "SELECT coalesce(string_agg(pid::text, ', '), '?') FROM pg_locks WHERE locktype = 'advisory' "
+          "AND granted AND ((classid::bigint << 32) | objid::bigint) = $1",
+          lock_key);
+      holder = r[0][0].as<std::string>();
+    }
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw migration_lock_timeout("another session (PostgreSQL backend pid " + holder +
+                                   ") has held the migration lock for " + std::to_string(lock_timeout_s) +
+                                   " s; is another maeuld migrating? (db.migration_lock_timeout_s)");
+    if (!told) {
+      spdlog::warn("waiting for the migration lock held by PostgreSQL backend pid {} (another maeuld migrating?)", holder);
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   struct unlock {
     pqxx::connection& c;

@@ -73,6 +73,7 @@ void append_int(std::string& out, T v) {
 struct item {
   obs_row row;
   std::int32_t req;
+  std::int32_t pos;  // position in its request's rows
 };
 
 const std::string staging_create_sql =
@@ -177,19 +178,69 @@ std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector
   return out;
 }
 
-std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vector<item>& items,
-                                       const std::vector<row_batch>& reqs) {
+// Writes `items` (tagged with request numbers below `nreq`) through the staging table; returns
+// per request how many were stored (the rest of each request's items were duplicates).
+std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vector<item>& items, std::size_t nreq) {
   pqxx::work tx(c, "ingest-staged");
   tx.exec(staging_create_sql);
   copy_rows(tx, "ingest_staging", {"series_id", "ts", "value", "req"}, items, true);
   auto r = tx.exec(staging_merge_sql);
   tx.commit();
-  std::vector<write_counts> out(reqs.size());
+  std::vector<write_counts> out(nreq);
   for (const auto& row : r) {
     auto req = row[0].as<int>();
     out[std::size_t(req)].accepted = row[1].as<std::int64_t>();
   }
-  for (std::size_t i = 0; i < reqs.size(); ++i) out[i].duplicates = std::int64_t(reqs[i]->size()) - out[i].accepted;
+  std::vector<std::int64_t> sizes(nreq);
+  for (const auto& it : items) ++sizes[std::size_t(it.req)];
+  for (std::size_t i = 0; i < nreq; ++i) out[i].duplicates = sizes[i] - out[i].accepted;
+  return out;
+}
+
+// A refusal that belongs to the data (SQLSTATE class 22 data exception, 23 integrity constraint),
+// not to the connection or the server: isolating the rows that cause it is worth the effort.
+bool is_data_error(const pqxx::sql_error& e) {
+  const auto& s = e.sqlstate();
+  return s.size() == 5 && (s.compare(0, 2, "22") == 0 || s.compare(0, 2, "23") == 0);
+}
+
+std::string refusal_reason(const pqxx::sql_error& e) {
+  return e.sqlstate().compare(0, 2, "22") == 0 ? "the database cannot store this reading (its time or value is out of range)"
+                                               : "the database refused this reading (it conflicts with stored data)";
+}
+
+// Writes one request's items alone (req tagged 0); on a data error, halves the items and writes
+// each half, until every refused row stands alone. Adds to `out`.
+void write_bisecting(pqxx::connection_base& c, const std::vector<item>& items, write_counts& out, std::int64_t& attempts) {
+  if (items.empty()) return;
+  try {
+    ++attempts;
+    auto counts = write_staged(c, items, 1);
+    out.accepted += counts[0].accepted;
+    out.duplicates += counts[0].duplicates;
+  } catch (const pqxx::sql_error& e) {
+    if (!is_data_error(e)) throw;
+    if (items.size() == 1) {
+      out.refused.push_back({std::size_t(items[0].pos), refusal_reason(e)});
+      return;
+    }
+    auto mid = items.begin() + std::ptrdiff_t(items.size() / 2);
+    write_bisecting(c, std::vector<item>(items.begin(), mid), out, attempts);
+    write_bisecting(c, std::vector<item>(mid, items.end()), out, attempts);
+  }
+}
+
+// The slow path after a batch-wide data error: each request on its own, bisected when it fails.
+std::vector<write_counts> write_isolating(pqxx::connection_base& c, const std::vector<item>& items, std::size_t nreq,
+                                          std::int64_t& attempts) {
+  std::vector<std::vector<item>> per(nreq);
+  for (const auto& it : items) {
+    auto copy = it;
+    copy.req = 0;
+    per[std::size_t(it.req)].push_back(copy);
+  }
+  std::vector<write_counts> out(nreq);
+  for (std::size_t r = 0; r < nreq; ++r) write_bisecting(c, per[r], out[r], attempts);
   return out;
 }
 
@@ -312,15 +363,18 @@ task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> 
     for (const auto& r : requests) total += r->size();
     items.reserve(total);
     for (std::size_t i = 0; i < requests.size(); ++i)
-      for (const auto& row : *requests[i]) items.push_back({row, std::int32_t(i)});
+      for (std::size_t k = 0; k < requests[i]->size(); ++k)
+        items.push_back({(*requests[i])[k], std::int32_t(i), std::int32_t(k)});
     // One lock order for every writer: no deadlocks between concurrent batches.
     std::sort(items.begin(), items.end(), [](const item& a, const item& b) {
       return a.row.series_id != b.row.series_id ? a.row.series_id < b.row.series_id
              : a.row.ts_us != b.row.ts_us       ? a.row.ts_us < b.row.ts_us
                                                 : a.req < b.req;
     });
-    // Partitions for every month the batch touches.
-    std::set<std::int64_t> needed;
+    std::vector<write_counts> refused(requests.size());  // rows refused before the write
+    // Partitions for every month the batch touches. A month the database cannot make (a time it
+    // cannot store) refuses its rows alone.
+    std::set<std::int64_t> needed, failed;
     for (const auto& it : items) needed.insert(month_start(it.row.ts_us));
     {
       std::vector<std::int64_t> missing;
@@ -330,34 +384,80 @@ task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> 
           if (!state->months.count(m)) missing.push_back(m);
       }
       for (auto m : missing) {
-        pqxx::work tx(c);
-        tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1))", m);
-        tx.commit();
+        try {
+          pqxx::work tx(c);
+          tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1))", m);
+          tx.commit();
+        } catch (const pqxx::sql_error& e) {
+          if (!is_data_error(e)) throw;
+          failed.insert(m);
+          continue;
+        }
         std::lock_guard lock(state->mutex);
         state->months.insert(m);
       }
     }
+    if (!failed.empty()) {
+      std::vector<item> kept;
+      kept.reserve(items.size());
+      for (const auto& it : items) {
+        if (failed.count(month_start(it.row.ts_us)))
+          refused[std::size_t(it.req)].refused.push_back(
+              {std::size_t(it.pos), "the database cannot store this reading (its time is out of range)"});
+        else
+          kept.push_back(it);
+      }
+      items.swap(kept);
+    }
     bool fast;
     {
       std::lock_guard lock(state->mutex);
-      fast = state->fast_path_skip == 0;
-      if (!fast) --state->fast_path_skip;
+      fast = state->fast_path_skip == 0 && failed.empty();
+      if (!fast && state->fast_path_skip > 0) --state->fast_path_skip;
       ++state->stats.batches;
       state->stats.rows += std::int64_t(items.size());
     }
+    auto merge = [&](std::vector<write_counts> out) {
+      std::int64_t n = 0;
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        for (auto& r : refused[i].refused) out[i].refused.push_back(std::move(r));
+        std::sort(out[i].refused.begin(), out[i].refused.end(),
+                  [](const refused_row& a, const refused_row& b) { return a.position < b.position; });
+        n += std::int64_t(out[i].refused.size());
+      }
+      if (n) {
+        std::lock_guard lock(state->mutex);
+        state->stats.refused_rows += n;
+      }
+      return out;
+    };
+    if (items.empty()) return merge(std::vector<write_counts>(requests.size()));
     for (int attempt = 0;; ++attempt) {
       try {
-        if (fast) {
-          try {
-            return write_fast(c, items, requests);
-          } catch (const pqxx::sql_error& e) {
-            if (!is_unique_violation(e)) throw;
-            std::lock_guard lock(state->mutex);
-            state->fast_path_skip = 8;  // duplicates come in runs (re-sent batches, imports)
-            ++state->stats.fallbacks;
+        try {
+          if (fast) {
+            try {
+              return merge(write_fast(c, items, requests));
+            } catch (const pqxx::sql_error& e) {
+              if (!is_unique_violation(e)) throw;
+              std::lock_guard lock(state->mutex);
+              state->fast_path_skip = 8;  // duplicates come in runs (re-sent batches, imports)
+              ++state->stats.fallbacks;
+            }
           }
+          return merge(write_staged(c, items, requests.size()));
+        } catch (const pqxx::sql_error& e) {
+          if (!is_data_error(e)) throw;
+          std::int64_t attempts = 0;
+          auto out = write_isolating(c, items, requests.size(), attempts);
+          spdlog::warn("ingest: a batch of {} rows was refused by the database ({}); isolated in {} writes",
+                       items.size(), e.sqlstate(), attempts);
+          {
+            std::lock_guard lock(state->mutex);
+            ++state->stats.isolations;
+          }
+          return merge(std::move(out));
         }
-        return write_staged(c, items, requests);
       } catch (const pqxx::sql_error& e) {
         if (!is_retryable(e) || attempt >= 3) throw;
         std::lock_guard lock(state->mutex);

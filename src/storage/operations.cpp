@@ -64,6 +64,7 @@ const std::string resolve_sql = change_sql(
     "resolved", "$2", "NULLIF($3, '')");
 const std::string escalate_sql = change_sql(
     "UPDATE alerts SET escalated_at = now() WHERE state = 'open' AND severity = 'critical' AND escalated_at IS NULL "
+    "AND cleared_at IS NULL "
     "AND opened_at <= now() - $1 * interval '1 second' RETURNING *",
     "escalated", "'system'", "'not acknowledged in time'");
 
@@ -83,6 +84,9 @@ page to_page(const pqxx::result& r, int limit) {
 }
 
 std::int64_t after_id(const page_request& req) { return req.after.empty() ? 0 : std::stoll(req.after); }
+
+// jsonb's text form has a space after every ':' and ','; answers are compact like every other.
+std::string compact(const std::string& jsonb_text) { return json::parse(jsonb_text).dump(); }
 
 const std::string rule_json =
     "(spec || jsonb_build_object('created_at', " + sql::ts("created_at") + ", 'updated_at', " + sql::ts("updated_at") +
@@ -144,7 +148,7 @@ task<outcome<std::string>> operations_store::create_rule(rules::rule r) {
           r.id, json::parse(r.spec_json)["name"].dump(), r.kind, json::parse(r.spec_json)["selector"].dump(), r.severity,
           r.enabled, r.spec_json);
       tx.commit();
-      return row[0].as<std::string>();
+      return compact(row[0].as<std::string>());
     } catch (const pqxx::unique_violation&) {
       return make_problem(problem_kind::conflict, "a rule with id \"" + r.id + "\" exists already");
     }
@@ -161,7 +165,7 @@ task<outcome<std::string>> operations_store::replace_rule(rules::rule r) {
         r.enabled, r.spec_json);
     tx.commit();
     if (res.empty()) return make_problem(problem_kind::not_found, "no rule with this id");
-    return res[0][0].as<std::string>();
+    return compact(res[0][0].as<std::string>());
   });
 }
 
@@ -170,7 +174,7 @@ task<outcome<std::string>> operations_store::get_rule(std::string id) {
     pqxx::read_transaction tx(c);
     auto r = tx.exec_params("SELECT " + rule_json + " FROM rules WHERE id = $1", id);
     if (r.empty()) return make_problem(problem_kind::not_found, "no rule with this id");
-    return r[0][0].as<std::string>();
+    return compact(r[0][0].as<std::string>());
   });
 }
 
@@ -187,9 +191,22 @@ task<outcome<bool>> operations_store::delete_rule(std::string id) {
 task<page> operations_store::list_rules(page_request req) {
   return pool_.run<page>([req](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    return to_page(tx.exec_params("SELECT id, " + rule_json + " FROM rules WHERE id > $1 ORDER BY id LIMIT $2",
-                                  req.after, req.limit + 1),
-                   req.limit);
+    auto p = to_page(tx.exec_params("SELECT id, " + rule_json + " FROM rules WHERE id > $1 ORDER BY id LIMIT $2",
+                                    req.after, req.limit + 1),
+                     req.limit);
+    for (auto& item : p.items) item = compact(item);
+    return p;
+  });
+}
+
+task<std::vector<std::pair<std::string, std::string>>> operations_store::active_subjects() {
+  return pool_.run<std::vector<std::pair<std::string, std::string>>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& row :
+         tx.exec("SELECT rule_id, subject FROM alerts WHERE state <> 'resolved' AND cleared_at IS NULL ORDER BY id"))
+      out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+    return out;
   });
 }
 

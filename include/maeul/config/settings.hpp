@@ -15,6 +15,7 @@ struct db_settings {
   int pool_size = 4;
   int connect_timeout_s = 5;
   int statement_timeout_ms = 30000;
+  int migration_lock_timeout_s = 60;  // how long to wait for another instance's migrations
 };
 
 struct http_settings {

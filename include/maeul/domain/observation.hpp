@@ -13,6 +13,10 @@
 namespace maeul::domain {
 
 inline constexpr std::int64_t max_future_us = 5LL * 60 * 1000000;  // readings may be 5 minutes ahead
+// The earliest time a reading may carry (1970-01-01T00:00:00Z): older times are refused at
+// validation, so no reading reaches the database with a year it cannot store (year 0000) and no
+// request can make the writer create partitions back to year 1.
+inline constexpr std::int64_t earliest_reading_us = 0;
 
 struct candidate {
   std::string sensor;
@@ -35,6 +39,7 @@ struct parsed_batch {
   std::string pointer_prefix = "/";  // "/observations/" for JSON bodies: pointers are prefix + index
 };
 
+// ndjson also reads application/json-seq (RFC 7464): records start with 0x1E and end with a line feed.
 enum class body_format { json, ndjson, csv };
 
 // Parses a body. Returns a problem only when the body as a whole is unusable (not JSON, no

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -54,8 +55,14 @@ class hub {
     std::weak_ptr<net::ws_peer> peer;
     subscription sub;
     bool subscribed = false;
+    bool replaying = false;                     // one replay at a time per client
+    std::optional<std::int64_t> pending_since;  // a `since` asked for while one ran: the newest wins
+    subscription pending_sub;
   };
   void on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text);
+  // Replays alert events after `since` to one client, page by page, while it stays connected;
+  // then any `since` it asked for meanwhile.
+  boost::asio::awaitable<void> replay_loop(std::weak_ptr<net::ws_peer> peer, std::int64_t since, subscription sub);
 
   boost::asio::any_io_executor ex_;
   replay_fn replay_;
@@ -63,6 +70,10 @@ class hub {
   mutable std::mutex mutex_;
   std::unordered_map<net::ws_peer*, client> clients_;
   std::atomic<std::int64_t> published_{0};
+  std::atomic<int> replays_{0};  // replays running, across clients (bounded by max_replays)
 };
+
+inline constexpr int max_replays = 32;        // replays at once across all clients; more are told to retry
+inline constexpr int max_replay_pages = 100;  // pages of 500 events per replay
 
 }  // namespace maeul::live

@@ -42,6 +42,8 @@ class ws_peer {
   // closed with 1008 "too slow".
   virtual void send_event(std::shared_ptr<const std::string> frame) = 0;
   virtual void close(std::string reason) = 0;
+  // False once the connection has closed (any thread may ask).
+  virtual bool is_open() const = 0;
 };
 
 struct ws_handler {

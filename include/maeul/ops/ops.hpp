@@ -44,6 +44,9 @@ class service {
 
   // Loads the rules from the database (at start, and after every change through the API).
   task<void> load_rules();
+  // Rebuilds the engine's active conditions from the open alerts in the database (at start, after
+  // load_rules), so an alert whose condition ends after a restart is cleared.
+  task<void> restore_open_alerts();
   void rules_changed();
 
   // The ingest publisher: evaluates rules on committed readings.

@@ -22,7 +22,12 @@ bool compare(op o, double value, double threshold);
 std::optional<op> parse_op(std::string_view s);
 const char* op_text(op o);
 
-// Parses "90s", "5m", "6h", "1d" (or a number of seconds) into microseconds.
+inline constexpr std::int64_t max_duration_us = 366LL * 86400 * 1000000;  // any rule duration
+inline constexpr std::int64_t max_rate_window_us = 86400LL * 1000000;      // a rate rule's window
+inline constexpr std::size_t max_rate_entries = 100000;                    // readings kept per window
+
+// Parses "90s", "5m", "6h", "1d" (or a number of seconds) into microseconds; nullopt when
+// malformed, negative or longer than max_duration_us (never overflows).
 std::optional<std::int64_t> parse_duration_us(const nlohmann::json& v);
 
 struct selector {
@@ -104,6 +109,11 @@ class engine {
                                   std::int64_t started_us);
 
   bool active(const std::string& rule_id, const std::string& subject) const;
+
+  // Marks (rule, subject) active, as found in the database at start (an open alert whose
+  // condition had not cleared), so that the next reading that ends the condition clears it.
+  // Ignored for an unknown rule.
+  void restore_active(const std::string& rule_id, const std::string& subject);
 
  private:
   struct subject_state {

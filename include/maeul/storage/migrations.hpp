@@ -28,8 +28,15 @@ struct migrate_report {
 
 // Applies pending migrations, each in its own transaction, under an advisory lock so that
 // several instances starting at once apply each migration once. Throws unavailable when the
-// database cannot be reached, schema_too_new when it is ahead, and the SQL error otherwise.
-migrate_report migrate(const std::string& url, const std::vector<migration>& all = embedded_migrations());
+// database cannot be reached, schema_too_new when it is ahead, migration_lock_timeout when another
+// session holds the lock for more than `lock_timeout_s` (logged once while waiting), and the SQL
+// error otherwise.
+migrate_report migrate(const std::string& url, const std::vector<migration>& all = embedded_migrations(),
+                       int lock_timeout_s = 60);
+
+struct migration_lock_timeout : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // The current schema version (0 when none); throws like migrate().
 int schema_version(const std::string& url);

@@ -24,10 +24,19 @@ struct obs_row {
   double value = 0;
 };
 
-// What one request's rows became: stored, or already there (or repeated earlier in the batch).
+// A row the database refused on its own account (a value or time it cannot store, a constraint):
+// its position in its request's rows and a reason fit for the client (no SQL, no internals).
+struct refused_row {
+  std::size_t position = 0;
+  std::string reason;
+};
+
+// What one request's rows became: stored, already there (or repeated earlier in the batch), or
+// refused by the database for a reason that belongs to that row alone.
 struct write_counts {
   std::int64_t accepted = 0;
   std::int64_t duplicates = 0;
+  std::vector<refused_row> refused;
 };
 
 using row_batch = std::shared_ptr<const std::vector<obs_row>>;
@@ -64,6 +73,7 @@ struct series_point {
 
 struct write_stats {
   std::int64_t batches = 0, rows = 0, fallbacks = 0, retries = 0;
+  std::int64_t isolations = 0, refused_rows = 0;  // batches that needed poison isolation, rows refused
 };
 
 class observation_store {
@@ -72,7 +82,11 @@ class observation_store {
   observation_store(db_pool& writers, db_pool& readers) : writers_(writers), readers_(readers) {}
 
   // Writes the requests' rows in one transaction on a writer thread; returns counts per request,
-  // in order, once committed. Throws unavailable when the database cannot be reached.
+  // in order, once committed. When the database refuses the batch for a reason that belongs to
+  // some rows (SQLSTATE classes 22 and 23), each request is written on its own and a failing one
+  // is bisected until every refused row stands alone: those rows are reported in their request's
+  // `refused` and every other row is committed, so one client's bad row never fails another's.
+  // Throws unavailable when the database cannot be reached.
   task<std::vector<write_counts>> write(std::vector<row_batch> requests);
 
   // Sensors with their metrics and series ids (series rows are created as needed).

@@ -58,6 +58,9 @@ class operations_store {
   task<outcome<bool>> delete_rule(std::string id);
   task<page> list_rules(page_request req);
   task<std::vector<rules::rule>> all_rules();
+  // (rule id, subject) of every alert not resolved whose condition has not cleared: the engine's
+  // active state to rebuild at start.
+  task<std::vector<std::pair<std::string, std::string>>> active_subjects();
 
   // alerts: transitions from the engine (idempotent: one open alert per rule and subject)
   task<std::vector<alert_event>> apply(std::vector<rules::transition> ts, std::vector<rules::rule> rules);
