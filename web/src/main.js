@@ -81,7 +81,8 @@ on('signed-in', () => {
 function buildShell() {
   const navLinks = NAV.map((p) => h('a', { href: p, 'data-nav': p, class: 'nav-link' },
     h('span', { class: 'nav-label' }, t(routes[p].nav)),
-    p === '/alerts' ? h('span', { class: 'nav-badge', id: 'nav-alert-count', hidden: true }) : null));
+    // the count is a badge to the eye and part of the link's name in words (updateNav): "Alerts, 5 open"
+    p === '/alerts' ? [' ', h('span', { class: 'nav-badge', id: 'nav-alert-count', 'aria-hidden': 'true', hidden: true })] : null));
   const livePill = h('button', {
     type: 'button', class: 'live-pill', id: 'live-status',
     onclick: () => reconnectNow(), title: t('live_retry_now'),
@@ -167,6 +168,9 @@ function updateNav(path) {
     badge.hidden = n === 0;
     badge.textContent = String(n);
     badge.classList.toggle('crit', crit > 0);
+    const link = badge.closest('a');
+    if (n) link.setAttribute('aria-label', `${t('nav_alerts')}, ${t('nav_alerts_open', { n })}`);
+    else link.removeAttribute('aria-label');
   }
 }
 

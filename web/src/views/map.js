@@ -48,7 +48,7 @@ export default {
       listEl);
     const fitBtn = h('button', { type: 'button', class: 'btn btn-small map-fit', onclick: () => { userMoved = true; fitCity(); } }, t('map_fit'));
     const mapWrap = h('div', { class: 'map-wrap' }, mapEl, h('div', { class: 'map-overlay' }, legend, fitBtn));
-    el.append(h('div', { class: 'map-layout' }, side, mapWrap, panelEl));
+    el.append(h('h1', { class: 'sr-only' }, t('nav_map')), h('div', { class: 'map-layout' }, side, mapWrap, panelEl));
 
     let map = null;
     const markers = new Map(); // sensor id → circleMarker
