@@ -32,11 +32,25 @@ const app = document.getElementById('app');
 let current = null; // { path, view instance }
 let sessionStarted = false;
 let shell = null;
+let focusContent = false; // after going to another screen, focus moves to its content (its h1, or main)
 
 export function navigate(path, { replace: rep = false } = {}) {
   if (path === location.pathname + location.search) { render(); return; }
+  focusContent = new URL(path, location.href).pathname !== location.pathname;
   if (rep) history.replaceState(null, '', path); else history.pushState(null, '', path);
   render();
+}
+
+// Focus on the new screen's heading (or its main), so that keyboard and screen reader users start there
+// instead of on the link they followed. Views render their h1 when they mount.
+function moveFocusToContent() {
+  if (!focusContent) return;
+  focusContent = false;
+  const main = app.querySelector('main');
+  const target = main?.querySelector('h1') || main;
+  if (!target) return;
+  if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+  target.focus();
 }
 window.addEventListener('popstate', () => render());
 on('navigate', (p) => navigate(p));
@@ -197,6 +211,7 @@ function render() {
     const el = h('div', { class: 'bare' });
     replace(app, el);
     current = { path: routePath, instance: route.view.mount(el, { navigate }) };
+    moveFocusToContent();
     return;
   }
   startSession();
@@ -208,6 +223,7 @@ function render() {
   const el = h('div', { class: `view view-${routePath.slice(1) || 'overview'}` });
   shell.main.append(el);
   current = { path: routePath, instance: route.view.mount(el, { navigate, params: new URLSearchParams(location.search) }) };
+  moveFocusToContent();
 }
 
 function titleFor(route) {
