@@ -1,5 +1,5 @@
 // Map: zone boundaries and sensors coloured by state, live; a click (or the list, by keyboard) opens a sensor.
-// Leaflet with no base layer by default (works offline); a tile URL from /config.json adds one.
+// Leaflet with no base layer by default (works offline); a tile URL in index.html (config.js) adds one.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { h, replace } from '../dom.js';
