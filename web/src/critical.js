@@ -1,4 +1,4 @@
-// A critical alert draws attention at once: a banner on every screen, the tab title, an assertive
+// A critical alert draws attention at once: a banner on every screen, a count in the tab title, an assertive
 // announcement for screen readers and (unless turned off) a short alarm tone.
 import { h, replace, announce } from './dom.js';
 import { on } from './bus.js';
@@ -8,7 +8,6 @@ import { noteDialog, alertTitle, alertWhere, alertValue } from './dialogs.js';
 
 const SOUND_KEY = 'maeul.sound';
 let flashTimer = null;
-let titleTimer = null;
 let seen = new Set();
 
 export function soundEnabled() {
@@ -48,7 +47,7 @@ function renderBanner() {
     el.hidden = true;
     el.classList.remove('flash');
     document.body.classList.remove('has-critical');
-    stopTitle();
+    setTitleCount(0);
     return;
   }
   const a = list[0];
@@ -68,24 +67,16 @@ function renderBanner() {
         type: 'button', class: 'btn btn-small btn-inverse', 'data-action': 'banner-ack',
         onclick: () => noteDialog(a, 'ack'),
       }, t('crit_ack'))));
-  startTitle(list.length);
+  setTitleCount(list.length);
 }
 
-function startTitle(n) {
-  if (titleTimer) return;
-  const base = document.title.replace(/^\(\S+\) /, '');
-  let on = false;
-  titleTimer = setInterval(() => {
-    on = !on;
-    const clean = document.title.replace(/^\(\S+\) /, '');
-    document.title = on ? `(⚠ ${n}) ${clean}` : clean;
-  }, 1000);
-  document.title = `(⚠ ${n}) ${base}`;
-}
-function stopTitle() {
-  clearInterval(titleTimer);
-  titleTimer = null;
-  document.title = document.title.replace(/^\(\S+\) /, '');
+// The tab title carries one prefix, "(⚠ n) ", with the number of open critical alerts, and none without them.
+// Screens set their plain title on every render (main.js); this only adds or strips the prefix.
+const TITLE_PREFIX = /^\(⚠ \d+\) /;
+function setTitleCount(n) {
+  const plain = document.title.replace(TITLE_PREFIX, '');
+  const want = n > 0 ? `(⚠ ${n}) ${plain}` : plain;
+  if (document.title !== want) document.title = want;
 }
 
 function flash() {
@@ -109,5 +100,4 @@ export function initCritical() {
   });
   on('changes', (c) => { if (c.alerts || c.registry) renderBanner(); });
   on('shell', () => renderBanner());
-  on('lang', () => { stopTitle(); });
 }

@@ -32,11 +32,25 @@ const app = document.getElementById('app');
 let current = null; // { path, view instance }
 let sessionStarted = false;
 let shell = null;
+let focusContent = false; // after going to another screen, focus moves to its content (its h1, or main)
 
 export function navigate(path, { replace: rep = false } = {}) {
   if (path === location.pathname + location.search) { render(); return; }
+  focusContent = new URL(path, location.href).pathname !== location.pathname;
   if (rep) history.replaceState(null, '', path); else history.pushState(null, '', path);
   render();
+}
+
+// Focus on the new screen's heading (or its main), so that keyboard and screen reader users start there
+// instead of on the link they followed. Views render their h1 when they mount.
+function moveFocusToContent() {
+  if (!focusContent) return;
+  focusContent = false;
+  const main = app.querySelector('main');
+  const target = main?.querySelector('h1') || main;
+  if (!target) return;
+  if (!target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+  target.focus();
 }
 window.addEventListener('popstate', () => render());
 on('navigate', (p) => navigate(p));
@@ -81,7 +95,8 @@ on('signed-in', () => {
 function buildShell() {
   const navLinks = NAV.map((p) => h('a', { href: p, 'data-nav': p, class: 'nav-link' },
     h('span', { class: 'nav-label' }, t(routes[p].nav)),
-    p === '/alerts' ? h('span', { class: 'nav-badge', id: 'nav-alert-count', hidden: true }) : null));
+    // the count is a badge to the eye and part of the link's name in words (updateNav): "Alerts, 5 open"
+    p === '/alerts' ? [' ', h('span', { class: 'nav-badge', id: 'nav-alert-count', 'aria-hidden': 'true', hidden: true })] : null));
   const livePill = h('button', {
     type: 'button', class: 'live-pill', id: 'live-status',
     onclick: () => reconnectNow(), title: t('live_retry_now'),
@@ -167,6 +182,9 @@ function updateNav(path) {
     badge.hidden = n === 0;
     badge.textContent = String(n);
     badge.classList.toggle('crit', crit > 0);
+    const link = badge.closest('a');
+    if (n) link.setAttribute('aria-label', `${t('nav_alerts')}, ${t('nav_alerts_open', { n })}`);
+    else link.removeAttribute('aria-label');
   }
 }
 
@@ -193,6 +211,7 @@ function render() {
     const el = h('div', { class: 'bare' });
     replace(app, el);
     current = { path: routePath, instance: route.view.mount(el, { navigate }) };
+    moveFocusToContent();
     return;
   }
   startSession();
@@ -204,6 +223,7 @@ function render() {
   const el = h('div', { class: `view view-${routePath.slice(1) || 'overview'}` });
   shell.main.append(el);
   current = { path: routePath, instance: route.view.mount(el, { navigate, params: new URLSearchParams(location.search) }) };
+  moveFocusToContent();
 }
 
 function titleFor(route) {

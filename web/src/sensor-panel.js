@@ -109,7 +109,7 @@ export function sensorPanel(container, sensorId, { onClose } = {}) {
       h('ul', { class: 'mini-alerts' }, list.map((a) => h('li', { class: `mini-alert sev-${a.severity}` },
         sevBadge(a.severity), h('div', { class: 'mini-body' }, h('strong', {}, alertTitle(a)),
           h('span', { class: 'mini-meta muted small' }, dateTime(a.opened_at), stateBadge(a.state),
-            a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack'), 'aria-label': `${t('al_ack')}: ${alertTitle(a)}` }, t('al_ack_short')) : null)))))] : []);
+            a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack'), 'aria-label': `${t('al_ack_short')}: ${alertTitle(a)}` }, t('al_ack_short')) : null)))))] : []);
   }
 
   function thresholds() {

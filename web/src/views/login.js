@@ -40,7 +40,7 @@ export default {
         input.select();
       }
     });
-    el.append(h('div', { class: 'login-page' },
+    el.append(h('main', { class: 'login-page', id: 'main' },
       h('div', { class: 'login-card' },
         h('div', { class: 'login-head' },
           h('span', { class: 'brand-mark big', 'aria-hidden': 'true' }, '⌂'),

@@ -1,5 +1,5 @@
 // Map: zone boundaries and sensors coloured by state, live; a click (or the list, by keyboard) opens a sensor.
-// Leaflet with no base layer by default (works offline); a tile URL from /config.json adds one.
+// Leaflet with no base layer by default (works offline); a tile URL in index.html (config.js) adds one.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { h, replace } from '../dom.js';
@@ -48,7 +48,7 @@ export default {
       listEl);
     const fitBtn = h('button', { type: 'button', class: 'btn btn-small map-fit', onclick: () => { userMoved = true; fitCity(); } }, t('map_fit'));
     const mapWrap = h('div', { class: 'map-wrap' }, mapEl, h('div', { class: 'map-overlay' }, legend, fitBtn));
-    el.append(h('div', { class: 'map-layout' }, side, mapWrap, panelEl));
+    el.append(h('h1', { class: 'sr-only' }, t('nav_map')), h('div', { class: 'map-layout' }, side, mapWrap, panelEl));
 
     let map = null;
     const markers = new Map(); // sensor id → circleMarker

@@ -13,7 +13,7 @@ export default {
     const zonesBody = h('div', { class: 'zone-grid', id: 'zones' });
     const kpiBody = h('div', { class: 'kpi-area', id: 'kpis' }, loading());
     const alertsBody = h('div', { class: 'alert-summary', id: 'alert-summary' });
-    el.append(h('div', { class: 'overview' },
+    el.append(h('h1', { class: 'sr-only' }, t('nav_overview')), h('div', { class: 'overview' },
       h('div', { class: 'ov-main' },
         section(t('ov_zones'), zonesBody),
         section(t('ov_kpis'), kpiBody)),
@@ -48,7 +48,7 @@ export default {
               a.sensor ? [' · ', h('span', { class: 'nowrap' }, a.sensor)] : null,
               alertValue(a) ? [' · ', h('span', { class: 'mini-value' }, alertValue(a))] : null),
             h('span', { class: 'mini-meta muted small' }, ago(a.opened_at), stateBadge(a.state),
-              a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack'), 'aria-label': `${t('al_ack')}: ${alertTitle(a)}` }, t('al_ack_short')) : null)))))
+              a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack'), 'aria-label': `${t('al_ack_short')}: ${alertTitle(a)}` }, t('al_ack_short')) : null)))))
           : h('p', { class: 'empty' }, t('al_empty')));
     }
 

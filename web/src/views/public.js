@@ -50,7 +50,8 @@ export default {
       if (!items.length) { replace(kpisEl, h('p', { class: 'empty' }, t('pub_empty'))); return; }
       const zoneIds = [...new Set(items.flatMap((i) => (i.zones || []).map((z) => z.zone)))];
       const zoneNames = new Map(items.flatMap((i) => (i.zones || []).map((z) => [z.zone, z.name])));
-      replace(kpisEl, h('div', { class: 'table-wrap' }, h('table', { class: 'table public-table' },
+      // a scroll container of its own on a narrow screen, reachable by keyboard (WCAG 1.4.10, 2.1.1)
+      replace(kpisEl, h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'pub-kpis' }, h('table', { class: 'table public-table' },
         h('thead', {}, h('tr', {},
           h('th', { scope: 'col' }, t('kx_kpi')),
           h('th', { scope: 'col', class: 'num' }, t('pub_city')),
@@ -82,25 +83,29 @@ export default {
       }
       const programs = res.programs || [];
       if (!programs.length) { replace(reportEl, h('p', { class: 'empty' }, t('pub_empty'))); return; }
-      replace(reportEl, h('div', { class: 'programs' }, programs.map((p) => h('article', { class: 'program' },
+      replace(reportEl, h('div', { class: 'programs' }, programs.map((p, n) => h('article', { class: 'program', 'aria-labelledby': `pub-program-${n}` },
         h('div', { class: 'program-head' },
-          h('h3', {}, nameOf(p.program, p.id || '')),
+          h('h3', { id: `pub-program-${n}` }, nameOf(p.program, p.id || '')),
           h('span', { class: 'program-amount' }, `${t('pub_amount')} ${krw(p.amount_krw)}`)),
-        h('table', { class: 'table compact' },
+        h('div', { class: 'table-wrap plain', tabindex: '0', role: 'region', 'aria-labelledby': `pub-program-${n}` }, h('table', { class: 'table compact' },
           h('thead', {}, h('tr', {}, [t('kx_kpi'), t('pub_start'), t('pub_latest'), t('kx_target'), t('pub_progress')].map((x) => h('th', { scope: 'col' }, x)))),
           h('tbody', {}, (p.kpis || []).map((k) => {
             const info = kpiNames.get(k.kpi);
+            const kpiName = info ? nameOf(info.name, k.kpi) : k.kpi;
             const prog = typeof k.progress === 'number' ? Math.max(0, Math.min(1, k.progress)) : null;
             return h('tr', {},
-              h('td', {}, info ? nameOf(info.name, k.kpi) : k.kpi),
+              h('td', {}, kpiName),
               h('td', { class: 'num' }, k.start_value == null ? '–' : num(k.start_value)),
               h('td', { class: 'num' }, k.latest_value == null ? '–' : num(k.latest_value)),
               h('td', { class: 'num' }, k.target == null ? '–' : num(k.target)),
               h('td', {}, prog === null ? '–' : h('span', { class: 'progress' },
-                h('span', { class: 'progress-track', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(prog * 100) },
+                h('span', {
+                  class: 'progress-track', role: 'progressbar', 'aria-label': `${t('pub_progress')}: ${kpiName}`,
+                  'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(prog * 100),
+                },
                   h('span', { class: 'progress-fill', style: { width: `${prog * 100}%` } })),
                 h('span', { class: 'progress-text' }, `${Math.round(k.progress * 100)}%`))));
-          })))))));
+          }))))))));
     }
 
     loadKpis().then(loadReport);
