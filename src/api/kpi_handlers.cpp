@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/services/services.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/kpi/catalog.hpp"
 #include "maeul/storage/kpi_store.hpp"
@@ -354,17 +355,17 @@ void add_kpi_routes(router& r, services& s) {
       auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
       if (ec != std::errc{} || p != y->data() + y->size()) co_return problem_response(param_problem("year", "must be a year"));
     }
-    auto lines = co_await store->list_budget(year);
-    std::string body = "{\"items\":[";
-    for (std::size_t i = 0; i < lines.size(); ++i) body += (i ? "," : "") + lines[i];
-    co_return json_response(200, body + "],\"next_cursor\":null}");
+    storage::page all;
+    all.items = co_await store->list_budget(year);
+    co_return list_response(all);
   });
-  r.add("POST", "/api/v1/budget", admin_only, [store](context ctx) -> task<net::response> {
+  auto* kpi_svc = &s.kpi_svc;
+  r.add("POST", "/api/v1/budget", admin_only, [kpi_svc](context ctx) -> task<net::response> {
     auto ct = check_json_content_type(ctx.req);
     if (!ct) co_return problem_response(ct.error());
     auto b = budget_body(ctx.req.body, {});
     if (!b) co_return problem_response(b.error());
-    auto res = co_await store->create_budget(b->first, b->second);
+    auto res = co_await kpi_svc->create_budget(ctx.who, b->first, b->second);
     if (!res) co_return problem_response(res.error());
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/budget/" + nlohmann::json::parse(res.value())["id"].get<std::string>());
@@ -375,17 +376,17 @@ void add_kpi_routes(router& r, services& s) {
     if (!res) co_return problem_response(res.error());
     co_return json_response(200, res.value());
   });
-  r.add("PUT", "/api/v1/budget/{id}", admin_only, [store](context ctx) -> task<net::response> {
+  r.add("PUT", "/api/v1/budget/{id}", admin_only, [kpi_svc](context ctx) -> task<net::response> {
     auto ct = check_json_content_type(ctx.req);
     if (!ct) co_return problem_response(ct.error());
     auto b = budget_body(ctx.req.body, ctx.params[0]);
     if (!b) co_return problem_response(b.error());
-    auto res = co_await store->replace_budget(ctx.params[0], b->second);
+    auto res = co_await kpi_svc->replace_budget(ctx.who, ctx.params[0], b->second);
     if (!res) co_return problem_response(res.error());
     co_return json_response(200, res.value());
   });
-  r.add("DELETE", "/api/v1/budget/{id}", admin_only, [store](context ctx) -> task<net::response> {
-    auto res = co_await store->delete_budget(ctx.params[0]);
+  r.add("DELETE", "/api/v1/budget/{id}", admin_only, [kpi_svc](context ctx) -> task<net::response> {
+    auto res = co_await kpi_svc->delete_budget(ctx.who, ctx.params[0]);
     if (!res) co_return problem_response(res.error());
     co_return no_content();
   });

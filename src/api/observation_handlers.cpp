@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/services/services.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/ingest/ingest.hpp"
 #include "maeul/storage/observations.hpp"
@@ -70,7 +71,8 @@ void add_observation_routes(router& r, services& s) {
   auto* store = &s.observations;
   auto now = s.now_us;
 
-  r.add("POST", "/api/v1/observations", role_admin | role_device, [ingest, now](context ctx) -> task<net::response> {
+  auto* obs = &s.observation_svc;
+  r.add("POST", "/api/v1/observations", role_admin | role_device, [obs, now](context ctx) -> task<net::response> {
     auto format = format_of(ctx.req.content_type);
     if (!format)
       co_return problem_response(make_problem(
@@ -81,10 +83,7 @@ void add_observation_routes(router& r, services& s) {
       co_return problem_response(make_problem(problem_kind::malformed, "JSON nested too deeply"));
     auto parsed = domain::parse_observations(ctx.req.body, *format, now());
     if (!parsed) co_return problem_response(parsed.error());
-    // A device token bound to sensors may write only those.
-    std::vector<std::string> allowed;
-    if (ctx.who.role == "device") allowed = ctx.who.sensors;
-    auto res = co_await ingest->ingest(std::move(*parsed), std::move(allowed));
+    auto res = co_await obs->ingest(ctx.who, std::move(*parsed));
     if (res.accepted + res.duplicates == 0) {
       domain::problem p{problem_kind::invalid, "no reading in the batch could be accepted", {}};
       for (const auto& rj : res.rejected) p.errors.push_back({rj.pointer, {}, rj.error});

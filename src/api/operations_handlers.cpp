@@ -5,10 +5,9 @@
 
 #include "maeul/api/routes.hpp"
 #include "maeul/domain/time.hpp"
-#include "maeul/live/hub.hpp"
 #include "maeul/net/client.hpp"
-#include "maeul/ops/ops.hpp"
 #include "maeul/rules/rules.hpp"
+#include "maeul/services/services.hpp"
 #include "maeul/storage/operations.hpp"
 
 namespace maeul::api {
@@ -36,30 +35,6 @@ std::optional<std::int64_t> id_of(const std::string& s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc{} || p != s.data() + s.size() || v <= 0) return std::nullopt;
   return v;
-}
-
-domain::outcome<storage::page_request> paging(const context& ctx, bool numeric_cursor) {
-  storage::page_request p;
-  if (auto l = ctx.query.get("limit")) {
-    int v = 0;
-    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 || v > 1000)
-      return param_problem("limit", "must be an integer from 1 to 1000");
-    p.limit = v;
-  }
-  if (auto c = ctx.query.get("cursor"); c && !c->empty()) {
-    bool ok = numeric_cursor ? id_of(*c).has_value() : domain::is_valid_id(*c);
-    if (!ok) return param_problem("cursor", "is not a cursor this server gave out");
-    p.after = *c;
-  }
-  return p;
-}
-
-net::response list(const storage::page& p) {
-  std::string body = "{\"items\":[";
-  for (std::size_t i = 0; i < p.items.size(); ++i) body += (i ? "," : "") + p.items[i];
-  body += "],\"next_cursor\":" + (p.last_id ? "\"" + *p.last_id + "\"" : std::string("null")) + "}";
-  return json_response(200, std::move(body));
 }
 
 template <class T>
@@ -101,12 +76,12 @@ const std::vector<std::string> webhook_events = {"alert.opened",  "alert.acknowl
 
 void add_operations_routes(router& r, services& s) {
   auto* store = &s.operations;
-  auto* ops = &s.ops;
-  auto* hub = &s.hub;
+  auto* svc = &s.operations_svc;
+  auto live = s.live;
   auto now = s.now_us;
 
   // ---- the live feed
-  r.add("GET", "/api/v1/live", operations_roles, [hub](context ctx) -> task<net::response> {
+  r.add("GET", "/api/v1/live", operations_roles, [live](context ctx) -> task<net::response> {
     if (!ctx.req.websocket_upgrade) {
       net::response res;
       res.status = 426;
@@ -118,24 +93,23 @@ void add_operations_routes(router& r, services& s) {
     }
     net::response res;
     res.status = 101;
-    res.upgrade = hub->handler();
+    res.upgrade = live();
     co_return res;
   });
 
   // ---- rules
   r.add("GET", "/api/v1/rules", operations_roles, [store](context ctx) -> task<net::response> {
-    auto p = paging(ctx, false);
+    auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
-    co_return list(co_await store->list_rules(*p));
+    co_return list_response(co_await store->list_rules(*p));
   });
-  r.add("POST", "/api/v1/rules", admin_only, [store, ops](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/rules", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto rule = rules::parse_rule(*body);
     if (!rule) co_return problem_response(rule.error());
-    auto res = co_await store->create_rule(std::move(rule.value()));
+    auto res = co_await svc->create_rule(ctx.who, std::move(rule.value()));
     if (!res) co_return problem_response(res.error());
-    co_await ops->load_rules();  // in effect before the answer: the next reading sees the rule
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/rules/" + json::parse(res.value())["id"].get<std::string>());
     co_return resp;
@@ -143,24 +117,20 @@ void add_operations_routes(router& r, services& s) {
   r.add("GET", "/api/v1/rules/{id}", operations_roles, [store](context ctx) -> task<net::response> {
     co_return answer(co_await store->get_rule(ctx.params[0]));
   });
-  r.add("PUT", "/api/v1/rules/{id}", admin_only, [store, ops](context ctx) -> task<net::response> {
+  r.add("PUT", "/api/v1/rules/{id}", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto rule = rules::parse_rule(*body, ctx.params[0]);
     if (!rule) co_return problem_response(rule.error());
-    auto res = co_await store->replace_rule(std::move(rule.value()));
-    if (res) co_await ops->load_rules();
-    co_return answer(res);
+    co_return answer(co_await svc->replace_rule(ctx.who, std::move(rule.value())));
   });
-  r.add("DELETE", "/api/v1/rules/{id}", admin_only, [store, ops](context ctx) -> task<net::response> {
-    auto res = co_await store->delete_rule(ctx.params[0]);
-    if (res) co_await ops->load_rules();
-    co_return answer(res);
+  r.add("DELETE", "/api/v1/rules/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+    co_return answer(co_await svc->delete_rule(ctx.who, ctx.params[0]));
   });
 
   // ---- alerts
   r.add("GET", "/api/v1/alerts", operations_roles, [store](context ctx) -> task<net::response> {
-    auto p = paging(ctx, true);
+    auto p = page_params(ctx, id_kind::numeric);
     if (!p) co_return problem_response(p.error());
     storage::alert_filter f{ctx.query.get("state").value_or(""), ctx.query.get("zone").value_or(""),
                             ctx.query.get("domain").value_or(""), ctx.query.get("severity").value_or("")};
@@ -170,7 +140,7 @@ void add_operations_routes(router& r, services& s) {
       co_return problem_response(param_problem("domain", "must be one of mobility, energy, welfare, disaster, environment"));
     if (!f.severity.empty() && f.severity != "info" && f.severity != "warning" && f.severity != "critical")
       co_return problem_response(param_problem("severity", "must be info, warning or critical"));
-    co_return list(co_await store->list_alerts(std::move(f), *p));
+    co_return list_response(co_await store->list_alerts(std::move(f), *p));
   });
   r.add("GET", "/api/v1/alerts/{id}", operations_roles, [store](context ctx) -> task<net::response> {
     auto id = id_of(ctx.params[0]);
@@ -182,10 +152,9 @@ void add_operations_routes(router& r, services& s) {
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
     co_return answer(co_await store->alert_events_of(*id));
   });
-  for (const char* action : {"ack", "resolve"}) {
-    bool ack = std::string(action) == "ack";
+  for (std::string action : {"ack", "resolve"}) {
     r.add("POST", std::string("/api/v1/alerts/{id}/") + action, operations_roles,
-          [store, ops, ack](context ctx) -> task<net::response> {
+          [svc, action](context ctx) -> task<net::response> {
             auto id = id_of(ctx.params[0]);
             if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
             auto body = body_of(ctx.req);
@@ -193,14 +162,8 @@ void add_operations_routes(router& r, services& s) {
             std::vector<domain::field_error> errors;
             std::string note = note_field(*body, errors).value_or("");
             if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
-            auto actor = ctx.who.name + " (" + ctx.who.role + ")";
-            domain::outcome<storage::alert_event> res;
-            if (ack)
-              res = co_await store->acknowledge(*id, actor, note);
-            else
-              res = co_await store->resolve(*id, actor, note);
+            auto res = co_await svc->change_alert(ctx.who, action, *id, std::move(note));
             if (!res) co_return problem_response(res.error());
-            ops->publish({res.value()});
             co_return json_response(200, res.value().alert_json);
           });
   }
@@ -227,7 +190,7 @@ void add_operations_routes(router& r, services& s) {
   });
 
   // ---- incidents
-  r.add("POST", "/api/v1/incidents", operations_roles, [store, now](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/incidents", operations_roles, [svc, now](context ctx) -> task<net::response> {
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     std::vector<domain::field_error> errors;
@@ -260,27 +223,26 @@ void add_operations_routes(router& r, services& s) {
     }
     in.note = note_field(*body, errors).value_or("");
     if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
-    std::string actor = ctx.who.name + " (" + ctx.who.role + ")";
-    auto res = co_await store->create_incident(std::move(in), std::move(actor));
+    auto res = co_await svc->create_incident(ctx.who, std::move(in));
     if (!res) co_return problem_response(res.error());
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/incidents/" + std::to_string(json::parse(res.value())["id"].get<std::int64_t>()));
     co_return resp;
   });
   r.add("GET", "/api/v1/incidents", operations_roles | role_analyst, [store](context ctx) -> task<net::response> {
-    auto p = paging(ctx, true);
+    auto p = page_params(ctx, id_kind::numeric);
     if (!p) co_return problem_response(p.error());
     auto state = ctx.query.get("state").value_or("");
     if (!state.empty() && state != "open" && state != "resolved")
       co_return problem_response(param_problem("state", "must be open or resolved"));
-    co_return list(co_await store->list_incidents(state, ctx.query.get("zone").value_or(""), *p));
+    co_return list_response(co_await store->list_incidents(state, ctx.query.get("zone").value_or(""), *p));
   });
   r.add("GET", "/api/v1/incidents/{id}", operations_roles | role_analyst, [store](context ctx) -> task<net::response> {
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
     co_return answer(co_await store->get_incident(*id));
   });
-  r.add("PATCH", "/api/v1/incidents/{id}", operations_roles, [store](context ctx) -> task<net::response> {
+  r.add("PATCH", "/api/v1/incidents/{id}", operations_roles, [svc](context ctx) -> task<net::response> {
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
     auto body = body_of(ctx.req);
@@ -295,12 +257,11 @@ void add_operations_routes(router& r, services& s) {
     std::vector<domain::field_error> errors;
     p.note = note_field(*body, errors);
     if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
-    std::string actor = ctx.who.name + " (" + ctx.who.role + ")";
-    co_return answer(co_await store->patch_incident(*id, std::move(p), std::move(actor)));
+    co_return answer(co_await svc->patch_incident(ctx.who, *id, std::move(p)));
   });
 
   // ---- webhooks
-  r.add("POST", "/api/v1/webhooks", admin_only, [store](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/webhooks", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     std::vector<domain::field_error> errors;
@@ -331,18 +292,18 @@ void add_operations_routes(router& r, services& s) {
     else
       secret = it->get<std::string>();
     if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
-    auto created = co_await store->create_webhook(url, events, secret);
+    auto created = co_await svc->create_webhook(ctx.who, url, events, secret);
     auto resp = json_response(201, created);
     resp.headers.emplace_back("Location", "/api/v1/webhooks/" + json::parse(created)["id"].get<std::string>());
     co_return resp;
   });
   r.add("GET", "/api/v1/webhooks", admin_only, [store](context ctx) -> task<net::response> {
-    auto p = paging(ctx, false);
+    auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
-    co_return list(co_await store->list_webhooks(*p));
+    co_return list_response(co_await store->list_webhooks(*p));
   });
-  r.add("DELETE", "/api/v1/webhooks/{id}", admin_only, [store](context ctx) -> task<net::response> {
-    if (!co_await store->delete_webhook(ctx.params[0]))
+  r.add("DELETE", "/api/v1/webhooks/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+    if (!co_await svc->delete_webhook(ctx.who, ctx.params[0]))
       co_return problem_response(make_problem(problem_kind::not_found, "no webhook with this id"));
     co_return no_content();
   });

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/services/services.hpp"
 #include "maeul/domain/encoding.hpp"
 #include "maeul/domain/registry.hpp"
 #include "maeul/ingest/ingest.hpp"
@@ -59,35 +60,6 @@ outcome<json> parse_body(const net::request& req) {
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     return make_problem(problem_kind::malformed, "malformed JSON: " + what);
   }
-}
-
-outcome<storage::page_request> page_params(const context& ctx) {
-  storage::page_request p;
-  if (auto l = ctx.query.get("limit")) {
-    int v = 0;
-    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 || v > 1000)
-      return param_problem("limit", "must be an integer from 1 to 1000");
-    p.limit = v;
-  }
-  if (auto c = ctx.query.get("cursor"); c && !c->empty()) {
-    auto id = domain::base64url_decode(*c);
-    if (!id || !domain::is_valid_id(*id)) return param_problem("cursor", "is not a cursor this server gave out");
-    p.after = *id;
-  }
-  return p;
-}
-
-net::response list_response(const storage::page& p) {
-  std::string body = "{\"items\":[";
-  for (std::size_t i = 0; i < p.items.size(); ++i) {
-    if (i) body += ',';
-    body += p.items[i];
-  }
-  body += "],\"next_cursor\":";
-  body += p.last_id ? "\"" + domain::base64url_encode(*p.last_id) + "\"" : std::string("null");
-  body += '}';
-  return json_response(200, std::move(body));
 }
 
 net::response created(const std::string& collection, const std::string& id, std::string body) {
@@ -154,6 +126,7 @@ domain::outcome<std::string> check_json_content_type(const net::request& req) {
 
 void add_registry_routes(router& r, services& s) {
   auto& reg = s.registry;
+  auto* svc = &s.registry_svc;
 
   // ---- zones
   r.add("GET", "/api/v1/zones", registry_readers, [&reg](context ctx) -> task<net::response> {
@@ -161,32 +134,31 @@ void add_registry_routes(router& r, services& s) {
     if (!p) co_return problem_response(p.error());
     co_return list_response(co_await reg.list_zones(*p));
   });
-  r.add("POST", "/api/v1/zones", admin_only, [&reg](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/zones", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto z = domain::validate_zone(*body);
     if (!z) co_return problem_response(z.error());
     auto id = z->id;
-    auto res = co_await reg.create_zone(std::move(*z));
+    auto res = co_await svc->create_zone(ctx.who, std::move(*z));
     if (!res) co_return problem_response(res.error());
     co_return created("zones", id, std::move(res.value()));
   });
   r.add("GET", "/api/v1/zones/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
     co_return answer(co_await reg.get_zone(ctx.params[0]));
   });
-  r.add("PUT", "/api/v1/zones/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+  r.add("PUT", "/api/v1/zones/{id}", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto z = domain::validate_zone(*body, ctx.params[0]);
     if (!z) co_return problem_response(z.error());
-    co_return answer(co_await reg.replace_zone(std::move(*z)));
+    co_return answer(co_await svc->replace_zone(ctx.who, std::move(*z)));
   });
-  r.add("DELETE", "/api/v1/zones/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
-    co_return answer(co_await reg.delete_zone(ctx.params[0]));
+  r.add("DELETE", "/api/v1/zones/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+    co_return answer(co_await svc->delete_zone(ctx.who, ctx.params[0]));
   });
 
   // ---- sensors
-  auto* ingest = &s.ingest;
   r.add("GET", "/api/v1/sensors", registry_readers, [&reg](context ctx) -> task<net::response> {
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
@@ -219,35 +191,30 @@ void add_registry_routes(router& r, services& s) {
     }
     co_return list_response(co_await reg.list_sensors(std::move(f), *p));
   });
-  r.add("POST", "/api/v1/sensors", admin_only, [&reg, ingest](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/sensors", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_sensor(*body);
     if (!v) co_return problem_response(v.error());
     auto id = v->id;
-    auto res = co_await reg.create_sensor(std::move(*v));
-    ingest->invalidate(id);
+    auto res = co_await svc->create_sensor(ctx.who, std::move(*v));
     if (!res) co_return problem_response(res.error());
     co_return created("sensors", id, std::move(res.value()));
   });
   r.add("GET", "/api/v1/sensors/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
     co_return answer(co_await reg.get_sensor(ctx.params[0]));
   });
-  r.add("PATCH", "/api/v1/sensors/{id}", admin_only, [&reg, ingest](context ctx) -> task<net::response> {
+  r.add("PATCH", "/api/v1/sensors/{id}", admin_only, [&reg, svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto m = merged(co_await reg.get_sensor(ctx.params[0]), *body);
     if (!m) co_return problem_response(m.error());
     auto v = domain::validate_sensor(*m, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
-    auto res = co_await reg.replace_sensor(std::move(*v));
-    ingest->invalidate(ctx.params[0]);
-    co_return answer(res);
+    co_return answer(co_await svc->replace_sensor(ctx.who, std::move(*v)));
   });
-  r.add("DELETE", "/api/v1/sensors/{id}", admin_only, [&reg, ingest](context ctx) -> task<net::response> {
-    auto res = co_await reg.delete_sensor(ctx.params[0]);
-    ingest->invalidate(ctx.params[0]);
-    co_return answer(res);
+  r.add("DELETE", "/api/v1/sensors/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+    co_return answer(co_await svc->delete_sensor(ctx.who, ctx.params[0]));
   });
 
   // ---- facilities
@@ -259,53 +226,53 @@ void add_registry_routes(router& r, services& s) {
     f.zone = ctx.query.get("zone").value_or("");
     co_return list_response(co_await reg.list_facilities(std::move(f), *p));
   });
-  r.add("POST", "/api/v1/facilities", admin_only, [&reg](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/facilities", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_facility(*body);
     if (!v) co_return problem_response(v.error());
     auto id = v->id;
-    auto res = co_await reg.create_facility(std::move(*v));
+    auto res = co_await svc->create_facility(ctx.who, std::move(*v));
     if (!res) co_return problem_response(res.error());
     co_return created("facilities", id, std::move(res.value()));
   });
   r.add("GET", "/api/v1/facilities/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
     co_return answer(co_await reg.get_facility(ctx.params[0]));
   });
-  r.add("PUT", "/api/v1/facilities/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+  r.add("PUT", "/api/v1/facilities/{id}", admin_only, [svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_facility(*body, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
-    co_return answer(co_await reg.replace_facility(std::move(*v)));
+    co_return answer(co_await svc->replace_facility(ctx.who, std::move(*v)));
   });
-  r.add("PATCH", "/api/v1/facilities/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
+  r.add("PATCH", "/api/v1/facilities/{id}", admin_only, [&reg, svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto m = merged(co_await reg.get_facility(ctx.params[0]), *body);
     if (!m) co_return problem_response(m.error());
     auto v = domain::validate_facility(*m, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
-    co_return answer(co_await reg.replace_facility(std::move(*v)));
+    co_return answer(co_await svc->replace_facility(ctx.who, std::move(*v)));
   });
-  r.add("DELETE", "/api/v1/facilities/{id}", admin_only, [&reg](context ctx) -> task<net::response> {
-    co_return answer(co_await reg.delete_facility(ctx.params[0]));
+  r.add("DELETE", "/api/v1/facilities/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+    co_return answer(co_await svc->delete_facility(ctx.who, ctx.params[0]));
   });
 
   // ---- tokens
   auto& tokens = s.tokens;
-  auto& auth = s.auth;
+  auto* token_svc = &s.token_svc;
   r.add("GET", "/api/v1/tokens", admin_only, [&tokens](context ctx) -> task<net::response> {
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     co_return list_response(co_await tokens.list(*p));
   });
-  r.add("POST", "/api/v1/tokens", admin_only, [&tokens](context ctx) -> task<net::response> {
+  r.add("POST", "/api/v1/tokens", admin_only, [token_svc](context ctx) -> task<net::response> {
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_token(*body);
     if (!v) co_return problem_response(v.error());
-    auto t = co_await tokens.create(std::move(*v));
+    auto t = co_await token_svc->create(ctx.who, std::move(*v));
     auto id = json::parse(t.json).at("id").get<std::string>();
     co_return created("tokens", id, std::move(t.json));
   });
@@ -314,10 +281,9 @@ void add_registry_routes(router& r, services& s) {
     if (!t) co_return problem_response(make_problem(problem_kind::not_found, "no active token with this id"));
     co_return json_response(200, std::move(*t));
   });
-  r.add("DELETE", "/api/v1/tokens/{id}", admin_only, [&tokens, &auth](context ctx) -> task<net::response> {
-    if (!co_await tokens.revoke(ctx.params[0]))
+  r.add("DELETE", "/api/v1/tokens/{id}", admin_only, [token_svc](context ctx) -> task<net::response> {
+    if (!co_await token_svc->revoke(ctx.who, ctx.params[0]))
       co_return problem_response(make_problem(problem_kind::not_found, "no active token with this id"));
-    auth.forget(ctx.params[0]);
     co_return no_content();
   });
 }

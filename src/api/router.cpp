@@ -2,6 +2,8 @@
 #include "maeul/domain/encoding.hpp"
 #include "maeul/api/router.hpp"
 
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 #include "maeul/storage/db_pool.hpp"
@@ -74,6 +76,41 @@ net::response json_response(int status, std::string body) {
   r.content_type = "application/json";
   r.body = std::move(body);
   return r;
+}
+
+domain::outcome<storage::page_request> page_params(const context& ctx, id_kind ids) {
+  storage::page_request p;
+  if (auto l = ctx.query.get("limit")) {
+    int v = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
+    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 || v > 1000)
+      return param_problem("limit", "must be an integer from 1 to 1000");
+    p.limit = v;
+  }
+  if (auto c = ctx.query.get("cursor"); c && !c->empty()) {
+    auto id = domain::base64url_decode(*c);
+    bool ok = id && domain::is_valid_id(*id);
+    if (ok && ids == id_kind::numeric) {
+      std::int64_t n = 0;
+      auto [end, ec] = std::from_chars(id->data(), id->data() + id->size(), n);
+      ok = ec == std::errc{} && end == id->data() + id->size() && n > 0;
+    }
+    if (!ok) return param_problem("cursor", "is not a cursor this server gave out");
+    p.after = *id;
+  }
+  return p;
+}
+
+net::response list_response(const storage::page& p) {
+  std::string body = "{\"items\":[";
+  for (std::size_t i = 0; i < p.items.size(); ++i) {
+    if (i) body += ',';
+    body += p.items[i];
+  }
+  body += "],\"next_cursor\":";
+  body += p.last_id ? "\"" + domain::base64url_encode(*p.last_id) + "\"" : std::string("null");
+  body += '}';
+  return json_response(200, std::move(body));
 }
 
 net::response problem_response(const domain::problem& p) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -22,9 +23,11 @@
 
 #include "maeul/api/routes.hpp"
 #include "maeul/api/static_files.hpp"
+#include "maeul/domain/events.hpp"
 #include "maeul/ingest/ingest.hpp"
 #include "maeul/live/hub.hpp"
 #include "maeul/ops/ops.hpp"
+#include "maeul/services/services.hpp"
 #include "maeul/storage/operations.hpp"
 #include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/observations.hpp"
@@ -217,22 +220,31 @@ int serve(const config::settings& s) {
   ingest::service ingest(observations, ingest::system_now_us, io.at(0).get_executor(), io_opts);
   storage::operations_store operations(pool);
   storage::kpi_store kpis(pool);
-  ops::service* ops_ptr = nullptr;  // the hub's hello reads the last event id from memory, never the database
-  live::hub hub(
-      io.at(0).get_executor(), [&operations](std::int64_t since) { return operations.events_since(since, 500); },
-      [&ops_ptr] { return ops_ptr ? ops_ptr->last_event_id() : std::int64_t(0); });
+  // Committed events flow through one bus: ingest and the operations service emit, the live hub
+  // and the rule engine subscribe (docs/architecture.md, flow 1 and 3).
+  domain::event_bus events;
+  live::hub hub(io.at(0).get_executor(),
+                [&operations](std::int64_t since) { return operations.events_since(since, 500); });
+  asio::thread_pool rules_thread(1);  // the rule engine's own thread: never an I/O thread
   ops::options oo;
   oo.tick_ms = s.alerts.tick_ms;
   oo.escalate_after_s = s.alerts.escalate_after_s;
   oo.webhook_allow_private = s.webhooks.allow_private;
   oo.webhook_timeout_ms = s.webhooks.timeout_ms;
   oo.webhook_max_attempts = s.webhooks.max_attempts;
-  ops::service ops(operations, ingest, hub, io.at(0).get_executor(), oo, ingest::system_now_us);
-  ops_ptr = &ops;
-  ingest.set_publisher([&hub, &ops](std::shared_ptr<const std::vector<ingest::committed_reading>> r) {
-    hub.publish_readings(r);
-    ops.on_readings(r);
-  });
+  ops::service ops(
+      operations,
+      [&ingest] {
+        auto seen = ingest.seen();
+        std::vector<rules::sensor_info> infos;
+        infos.reserve(seen.size());
+        for (auto& x : seen) infos.push_back({std::move(x.id), std::move(x.kind), std::move(x.domain), std::move(x.zone), x.last_ts_us});
+        return infos;
+      },
+      events, io.at(0).get_executor(), rules_thread.get_executor(), oo, ingest::system_now_us);
+  events.subscribe(hub);
+  events.subscribe(ops);
+  ingest.set_sink(events);
   try {
     // Partitions ahead, the sensor index, the latest values and the rules, before anything listens.
     run_now(observations.ensure_partitions(ingest::system_now_us(), s.ingest.partitions_ahead));
@@ -240,10 +252,16 @@ int serve(const config::settings& s) {
     run_now(ingest.warm());
     run_now(ops.load_rules());
     run_now(ops.restore_open_alerts());
-    ops.note_event_id(run_now(operations.last_event_id()));
+    hub.note_event_id(run_now(operations.last_event_id()));
   } catch (const std::exception& e) {
     return fail(exit_database, std::string("cannot load the sensor index and rules: ") + e.what());
   }
+  // The application services: every state change goes through them (services/services.hpp).
+  services::registry_service registry_svc(registry, ingest);
+  services::observation_service observation_svc(ingest);
+  services::operations_service operations_svc(operations, ops);
+  services::token_service token_svc(tokens, [&auth](const std::string& id) { auth.forget(id); });
+  services::kpi_service kpi_svc(kpis);
   net::server_options so;
   so.host = s.http.host;
   so.port = s.http.port;
@@ -298,14 +316,31 @@ int serve(const config::settings& s) {
                                   {{"{reason=\"slow\"}", c.ws_slow_closed.load()}});
                            metric("maeul_alert_events_total", "counter", "Alert events committed and pushed.",
                                   {{"", os.events}});
+                           metric("maeul_rules_readings_total", "counter", "Readings by rule-evaluation outcome.",
+                                  {{"{outcome=\"evaluated\"}", os.readings_evaluated},
+                                   {"{outcome=\"dropped\"}", os.readings_dropped}});
+                           metric("maeul_rules_evaluations_total", "counter",
+                                  "(rule, reading) pairs the engine evaluated after its index.", {{"", os.rule_evaluations}});
+                           metric("maeul_queue_depth", "gauge", "Items waiting in each bounded queue.",
+                                  {{"{queue=\"rules\"}", os.pending_readings},
+                                   {"{queue=\"alert_transitions\"}", os.pending_transitions},
+                                   {"{queue=\"webhook_deliveries\"}", os.deliveries_in_flight},
+                                   {"{queue=\"ingest_rows\"}", std::int64_t(is.pending_rows)}});
+                           metric("maeul_queue_overflow_total", "counter",
+                                  "Items each bounded queue shed by its overflow policy.",
+                                  {{"{queue=\"rules\",policy=\"skip_evaluation\"}", os.readings_dropped},
+                                   {"{queue=\"alert_transitions\",policy=\"coalesce\"}", os.transitions_coalesced},
+                                   {"{queue=\"ingest_rows\",policy=\"reject_503\"}", is.overflowed},
+                                   {"{queue=\"live_readings\",policy=\"coalesce\"}", c.ws_coalesced.load()},
+                                   {"{queue=\"live_events\",policy=\"close_client\"}", c.ws_slow_closed.load()}});
                            metric("maeul_webhook_deliveries_total", "counter", "Webhook delivery attempts by outcome.",
                                   {{"{outcome=\"ok\"}", os.deliveries_ok},
                                    {"{outcome=\"failed\"}", os.deliveries_failed},
                                    {"{outcome=\"dead\"}", os.deliveries_dead}});
                            return out;
                          },
-                         ingest, observations, ingest::system_now_us, operations, ops, hub, kpis, s.city.timezone,
-                         s.city.name};
+                         ingest, observations, ingest::system_now_us, operations, [&hub] { return hub.handler(); }, kpis,
+                         s.city.timezone, s.city.name, registry_svc, observation_svc, operations_svc, token_svc, kpi_svc};
   api::add_system_routes(router, services);
   api::add_registry_routes(router, services);
   std::error_code exe_ec;
@@ -347,6 +382,8 @@ int serve(const config::settings& s) {
   });
 
   io.run();
+  rules_thread.stop();
+  rules_thread.join();
   writer_pool.stop();
   pool.stop();
   spdlog::info("stopped");

@@ -37,6 +37,7 @@ task<storage::write_counts> batcher::submit(storage::row_batch rows) {
     };
     std::lock_guard lock(mutex_);
     if (pending_rows_ + rows->size() > opts_.max_pending_rows) {
+      overflowed_ += std::int64_t(rows->size());
       done(std::make_exception_ptr(storage::unavailable("the ingest queue is full")), {});
       return;
     }
@@ -232,7 +233,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string
   }
 
   // 4. after the commit: latest values, then listeners
-  auto published = std::make_shared<std::vector<committed_reading>>();
+  auto published = std::make_shared<std::vector<domain::reading_event>>();
   {
     std::unique_lock lock(latest_mutex_);
     for (std::size_t k = 0; k < rows->size(); ++k) {
@@ -242,14 +243,14 @@ task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string
       bool newer = it == latest_.end() || r.ts_us > it->second.ts_us;
       if (newer) latest_[r.series_id] = {r.ts_us, r.value};
       // Without duplicates every row is new; with some, publish only what moved the latest value.
-      if (publisher_ && ((counts.duplicates == 0 && counts.refused.empty()) || newer)) {
+      if (sink_ && ((counts.duplicates == 0 && counts.refused.empty()) || newer)) {
         const auto& c = batch.readings[kept[k]];
         const auto& meta = metas[c.sensor];
         published->push_back({c.sensor, c.metric, meta->zone, meta->domain, meta->kind, r.ts_us, r.value});
       }
     }
   }
-  if (publisher_ && !published->empty()) publisher_(published);
+  if (sink_ && !published->empty()) sink_->on_readings(std::move(published));
   co_return out;
 }
 
@@ -337,6 +338,7 @@ ingest_stats service::stats() const {
   s.rejected = rejected_.load();
   s.pending_rows = batcher_.pending_rows();
   s.in_flight = batcher_.in_flight();
+  s.overflowed = batcher_.overflowed_rows();
   return s;
 }
 

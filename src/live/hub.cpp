@@ -12,15 +12,21 @@ namespace maeul::live {
 namespace asio = boost::asio;
 using json = nlohmann::ordered_json;
 
-hub::hub(asio::any_io_executor ex, replay_fn replay, std::function<std::int64_t()> last_event_id)
-    : ex_(std::move(ex)), replay_(std::move(replay)), last_event_id_(std::move(last_event_id)) {}
+hub::hub(asio::any_io_executor ex, replay_fn replay, std::int64_t last_event_id)
+    : ex_(std::move(ex)), replay_(std::move(replay)), last_event_id_(last_event_id) {}
+
+void hub::note_event_id(std::int64_t id) {
+  auto cur = last_event_id_.load();
+  while (id > cur && !last_event_id_.compare_exchange_weak(cur, id)) {
+  }
+}
 
 bool hub::matches(const subscription& s, const std::string& sensor, const std::string& zone, const std::string& domain) {
   return (s.sensors.empty() || s.sensors.count(sensor)) && (s.zones.empty() || s.zones.count(zone)) &&
          (s.domains.empty() || s.domains.count(domain));
 }
 
-std::string hub::observation_frame(const ingest::committed_reading& r) {
+std::string hub::observation_frame(const domain::reading_event& r) {
   json j = {{"type", "observation"},
             {"sensor", r.sensor},
             {"metric", r.metric},
@@ -31,7 +37,7 @@ std::string hub::observation_frame(const ingest::committed_reading& r) {
   return j.dump();
 }
 
-std::string hub::alert_frame(const storage::alert_event& e) {
+std::string hub::alert_frame(const domain::alert_event& e) {
   return "{\"type\":\"alert\",\"event_id\":" + std::to_string(e.event_id) + ",\"event\":\"" + e.event +
          "\",\"alert\":" + e.alert_json + "}";
 }
@@ -44,8 +50,10 @@ std::shared_ptr<net::ws_handler> hub::handler() {
       clients_[peer.get()] = client{peer, {}, false};
     }
     json hello = {{"type", "hello"},
-                  {"event_id", last_event_id_ ? last_event_id_() : 0},
-                  {"server_time", domain::format_rfc3339_ms(ingest::system_now_us())}};
+                  {"event_id", last_event_id_.load()},
+                  {"server_time", domain::format_rfc3339_ms(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count())}};
     peer->send_event(std::make_shared<const std::string>(hello.dump()));
   };
   h->on_message = [this](const std::shared_ptr<net::ws_peer>& peer, std::string text) { on_message(peer, std::move(text)); };
@@ -58,15 +66,14 @@ std::shared_ptr<net::ws_handler> hub::handler() {
 
 namespace {
 
-// Reads an optional array of strings; false when present and not an array of strings.
+// Reads an optional array of strings (entries that are not strings are ignored); false when
+// present and not an array.
 bool string_set(const json& j, const char* key, std::set<std::string>& out) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return true;
   if (!it->is_array() || it->size() > 10000) return false;
-  for (const auto& v : *it) {
-    if (!v.is_string()) return false;
-    out.insert(v.get<std::string>());
-  }
+  for (const auto& v : *it)
+    if (v.is_string()) out.insert(v.get<std::string>());  // other entries are ignored
   return true;
 }
 
@@ -182,7 +189,7 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
     asio::co_spawn(ex_, replay_loop(std::weak_ptr<net::ws_peer>(peer), since->get<std::int64_t>(), sub), asio::detached);
 }
 
-void hub::publish_readings(std::shared_ptr<const std::vector<ingest::committed_reading>> readings) {
+void hub::publish_readings(domain::reading_batch readings) {
   std::vector<std::pair<std::shared_ptr<net::ws_peer>, subscription>> targets;
   {
     std::lock_guard lock(mutex_);
@@ -202,7 +209,8 @@ void hub::publish_readings(std::shared_ptr<const std::vector<ingest::committed_r
   }
 }
 
-void hub::publish_alert(const storage::alert_event& e) {
+void hub::publish_alert(const domain::alert_event& e) {
+  note_event_id(e.event_id);
   auto frame = std::make_shared<const std::string>(alert_frame(e));
   std::lock_guard lock(mutex_);
   for (auto& [p, c] : clients_) {

@@ -4,10 +4,14 @@
 #include <openssl/hmac.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
+
+#include <unordered_map>
 
 #include "maeul/net/client.hpp"
 
@@ -30,18 +34,25 @@ std::string sign(const std::string& secret, const std::string& body) {
   return out;
 }
 
-service::service(storage::operations_store& store, ingest::service& ingest, live::hub& hub, asio::any_io_executor ex,
-                 options o, ingest::clock_fn clock)
-    : store_(store), ingest_(ingest), hub_(hub), ex_(std::move(ex)), opts_(o), clock_(std::move(clock)),
-      started_us_(clock_()) {}
+service::service(storage::operations_store& store, sensors_fn sensors, domain::event_sink& sink,
+                 asio::any_io_executor ex, asio::any_io_executor rules_ex, options o, clock_fn clock)
+    : store_(store), sensors_(std::move(sensors)), sink_(sink), ex_(std::move(ex)), rules_ex_(std::move(rules_ex)),
+      opts_(o), clock_(std::move(clock)), started_us_(clock_()) {}
 
 task<void> service::load_rules() {
   auto mine = ++reload_started_;
   auto rules = co_await store_.all_rules();
-  std::lock_guard lock(engine_mutex_);
-  if (mine < reload_applied_) co_return;  // a reload that started later (saw newer rules) won
-  reload_applied_ = mine;
-  engine_.set_rules(std::move(rules));
+  auto home = co_await asio::this_coro::executor;
+  // On the engine's thread, after every reading queued before this point: the next one sees them.
+  co_await asio::post(rules_ex_, asio::use_awaitable);
+  {
+    std::lock_guard lock(engine_mutex_);
+    if (mine >= reload_applied_) {  // else a reload that started later (saw newer rules) won
+      reload_applied_ = mine;
+      engine_.set_rules(std::move(rules));
+    }
+  }
+  co_await asio::post(home, asio::use_awaitable);
 }
 
 task<void> service::restore_open_alerts() {
@@ -51,19 +62,27 @@ task<void> service::restore_open_alerts() {
   if (!subjects.empty()) spdlog::info("rules: {} open alert(s) restored as active conditions", subjects.size());
 }
 
-namespace {
-asio::awaitable<void> reload(service* s) {
-  try {
-    co_await s->load_rules();
-  } catch (const std::exception& e) {
-    spdlog::warn("rules: reload failed: {}", e.what());
+void service::on_readings(domain::reading_batch readings) {
+  const auto n = std::int64_t(readings->size());
+  if (pending_readings_.load() + n > std::int64_t(opts_.max_pending_readings)) {
+    // Overflow policy: the newest readings skip rule evaluation (they are stored and live);
+    // counted, and the alarm is logged once until the queue drains.
+    dropped_ += n;
+    if (!overflow_.exchange(true))
+      spdlog::warn("rules: evaluation queue full ({} readings); readings skip rule evaluation until it drains",
+                   opts_.max_pending_readings);
+    return;
   }
+  pending_readings_ += n;
+  asio::post(rules_ex_, [this, readings = std::move(readings), n] {
+    evaluate(readings);
+    auto left = pending_readings_ -= n;
+    if (left < std::int64_t(opts_.max_pending_readings / 2) && overflow_.exchange(false))
+      spdlog::info("rules: evaluation queue drained; every reading is evaluated again");
+  });
 }
-}  // namespace
 
-void service::rules_changed() { asio::co_spawn(ex_, reload(this), asio::detached); }
-
-void service::on_readings(std::shared_ptr<const std::vector<ingest::committed_reading>> readings) {
+void service::evaluate(domain::reading_batch readings) {
   std::vector<rules::sensor_info> infos;
   infos.reserve(readings->size());
   for (const auto& r : *readings) infos.push_back({r.sensor, r.kind, r.domain, r.zone, r.ts_us});
@@ -74,6 +93,7 @@ void service::on_readings(std::shared_ptr<const std::vector<ingest::committed_re
   std::vector<rules::transition> ts;
   {
     std::lock_guard lock(engine_mutex_);
+    evaluated_ += std::int64_t(batch.size());
     if (engine_.rules().empty()) return;
     ts = engine_.on_readings(batch);
   }
@@ -85,7 +105,20 @@ void service::enqueue(std::vector<rules::transition> ts) {
   bool start = false;
   {
     std::lock_guard lock(queue_mutex_);
-    queue_.push_back(std::move(ts));
+    for (auto& t : ts) queue_.push_back(std::move(t));
+    if (queue_.size() > opts_.max_pending_transitions) {
+      // Overflow policy (the database is away for long): keep only the newest transition per
+      // (rule, subject) — the alerts' end state is right, the flapping in between is lost; counted.
+      std::unordered_map<std::string, std::size_t> last;
+      for (std::size_t i = 0; i < queue_.size(); ++i) last[queue_[i].rule_id + '\n' + queue_[i].subject] = i;
+      std::deque<rules::transition> kept;
+      for (std::size_t i = 0; i < queue_.size(); ++i)
+        if (last[queue_[i].rule_id + '\n' + queue_[i].subject] == i) kept.push_back(std::move(queue_[i]));
+      coalesced_ += std::int64_t(queue_.size() - kept.size());
+      spdlog::warn("alerts: {} transitions waiting; coalesced to {} (newest per rule and subject)", queue_.size(),
+                   kept.size());
+      queue_ = std::move(kept);
+    }
     start = !draining_;
     draining_ = true;
   }
@@ -93,7 +126,8 @@ void service::enqueue(std::vector<rules::transition> ts) {
   if (start) asio::co_spawn(ex_, drain(), asio::detached);
 }
 
-// Persists queued transitions one batch at a time, so an alert's open and clear keep their order.
+// Persists queued transitions in order, up to 1,000 at a time, so an alert's open and clear keep
+// their order.
 task<void> service::drain() {
   for (;;) {
     std::vector<rules::transition> ts;
@@ -103,8 +137,10 @@ task<void> service::drain() {
         draining_ = false;
         co_return;
       }
-      ts = std::move(queue_.front());
-      queue_.pop_front();
+      while (!queue_.empty() && ts.size() < 1000) {
+        ts.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
     }
     std::vector<rules::rule> rs;
     {
@@ -129,16 +165,9 @@ task<void> service::drain() {
   }
 }
 
-void service::note_event_id(std::int64_t id) {
-  auto cur = last_event_id_.load();
-  while (id > cur && !last_event_id_.compare_exchange_weak(cur, id)) {
-  }
-}
-
-void service::publish(const std::vector<storage::alert_event>& events) {
+void service::publish(const std::vector<domain::alert_event>& events) {
   for (const auto& e : events) {
-    note_event_id(e.event_id);
-    hub_.publish_alert(e);
+    sink_.on_alert(e);
     ++events_;
   }
 }
@@ -150,16 +179,16 @@ task<void> service::run_ticks() {
     timer.expires_after(std::chrono::milliseconds(opts_.tick_ms));
     co_await timer.async_wait(asio::use_awaitable);
     try {
-      auto seen = ingest_.seen();
-      std::vector<rules::sensor_info> infos;
-      infos.reserve(seen.size());
-      for (auto& s : seen) infos.push_back({std::move(s.id), std::move(s.kind), std::move(s.domain), std::move(s.zone), s.last_ts_us});
-      std::vector<rules::transition> ts;
-      {
-        std::lock_guard lock(engine_mutex_);
-        ts = engine_.on_tick(clock_(), infos, started_us_);
-      }
-      if (!ts.empty()) enqueue(std::move(ts));
+      auto infos = std::make_shared<std::vector<rules::sensor_info>>(sensors_());
+      auto now = clock_();
+      asio::post(rules_ex_, [this, infos, now] {
+        std::vector<rules::transition> ts;
+        {
+          std::lock_guard lock(engine_mutex_);
+          ts = engine_.on_tick(now, *infos, started_us_);
+        }
+        if (!ts.empty()) enqueue(std::move(ts));
+      });
       if (++n % 5 == 0) publish(co_await store_.escalate(opts_.escalate_after_s));
     } catch (const std::exception& e) {
       spdlog::warn("operations tick failed: {}", e.what());
@@ -177,6 +206,10 @@ std::string delivery_id_of(const storage::delivery& d) {
 }  // namespace
 
 task<void> service::deliver(storage::delivery d) {
+  struct in_flight_guard {
+    std::atomic<int>& n;
+    ~in_flight_guard() { --n; }
+  } guard{in_flight_};
   // (g++ 12 miscompiles initializer lists inside coroutines: build the vector step by step)
   std::vector<std::pair<std::string, std::string>> headers;
   headers.emplace_back("X-Maeul-Signature", "sha256=" + sign(d.secret, d.body));
@@ -206,8 +239,14 @@ task<void> service::run_webhooks() {
     co_await timer.async_wait(asio::use_awaitable);
     try {
       // Each delivery is its own coroutine: one slow or failing receiver delays no other.
-      auto due = co_await store_.claim_deliveries(50, opts_.webhook_timeout_ms / 1000 + 30);
-      for (auto& d : due) asio::co_spawn(ex_, deliver(std::move(d)), asio::detached);
+      // Bounded: at most max_deliveries_in_flight at once; the rest wait in the outbox (claimed later).
+      int room = opts_.max_deliveries_in_flight - in_flight_.load();
+      if (room <= 0) continue;
+      auto due = co_await store_.claim_deliveries(std::min(50, room), opts_.webhook_timeout_ms / 1000 + 30);
+      for (auto& d : due) {
+        ++in_flight_;
+        asio::co_spawn(ex_, deliver(std::move(d)), asio::detached);
+      }
     } catch (const std::exception& e) {
       spdlog::debug("webhooks: cannot claim deliveries: {}", e.what());
     }
@@ -215,7 +254,26 @@ task<void> service::run_webhooks() {
 }
 
 ops_stats service::stats() const {
-  return {transitions_.load(), events_.load(), ok_.load(), failed_.load(), dead_.load()};
+  ops_stats s;
+  s.transitions = transitions_.load();
+  s.events = events_.load();
+  s.deliveries_ok = ok_.load();
+  s.deliveries_failed = failed_.load();
+  s.deliveries_dead = dead_.load();
+  s.readings_evaluated = evaluated_.load();
+  s.readings_dropped = dropped_.load();
+  s.transitions_coalesced = coalesced_.load();
+  s.pending_readings = pending_readings_.load();
+  s.deliveries_in_flight = in_flight_.load();
+  {
+    std::lock_guard lock(queue_mutex_);
+    s.pending_transitions = std::int64_t(queue_.size());
+  }
+  {
+    std::lock_guard lock(engine_mutex_);
+    s.rule_evaluations = engine_.evaluations();
+  }
+  return s;
 }
 
 }  // namespace maeul::ops

@@ -115,7 +115,8 @@ std::optional<std::int64_t> parse_duration_us(const json& v) {
   }
   if (v.is_number()) {
     double d = v.get<double>();
-    if (!std::isfinite(d) || d < 0 || d > double(max_duration_us / us)) return std::nullopt;
+    // whole seconds only: a fraction would not survive the stored form ("90s")
+    if (!std::isfinite(d) || d < 0 || d > double(max_duration_us / us) || d != std::floor(d)) return std::nullopt;
     return static_cast<std::int64_t>(d * 1e6);
   }
   if (!v.is_string()) return std::nullopt;
@@ -134,7 +135,6 @@ std::optional<std::int64_t> parse_duration_us(const json& v) {
   }
   if (n > max_duration_us / unit) return std::nullopt;
   return n * unit;
-  return std::nullopt;
 }
 
 bool matches(const selector& s, const sensor_info& i) {
@@ -200,34 +200,41 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
   }
   ordered_json spec;
   if (r.kind == "threshold") {
-    r.metric = metric_of(body, "", errors);
-    if (auto o = op_of(body, "", errors)) r.o = *o;
-    if (auto v = number(body, "value", "", errors, true)) r.value = *v;
-    if (auto f = duration(body, "for", errors, false)) r.for_us = *f;
-    r.clear = number(body, "clear", "", errors, false);
-    if (r.clear && ((r.o == op::gt || r.o == op::ge) ? *r.clear > r.value : *r.clear < r.value))
+    threshold_rule t;
+    t.metric = metric_of(body, "", errors);
+    if (auto o = op_of(body, "", errors)) t.o = *o;
+    if (auto v = number(body, "value", "", errors, true)) t.value = *v;
+    if (auto f = duration(body, "for", errors, false)) t.for_us = *f;
+    t.clear = number(body, "clear", "", errors, false);
+    if (t.clear && ((t.o == op::gt || t.o == op::ge) ? *t.clear > t.value : *t.clear < t.value))
       add(errors, "/clear", "must be on the safe side of value (hysteresis)");
-    spec["metric"] = r.metric;
-    spec["op"] = op_text(r.o);
-    spec["value"] = r.value;
-    spec["for"] = fmt_duration(r.for_us);
-    if (r.clear) spec["clear"] = *r.clear;
+    spec["metric"] = t.metric;
+    spec["op"] = op_text(t.o);
+    spec["value"] = t.value;
+    spec["for"] = fmt_duration(t.for_us);
+    if (t.clear) spec["clear"] = *t.clear;
+    r.spec = std::move(t);
   } else if (r.kind == "rate") {
-    r.metric = metric_of(body, "", errors);
-    if (auto v = number(body, "delta", "", errors, true)) r.delta = *v;
-    if (r.delta == 0) add(errors, "/delta", "must not be 0");
-    if (auto w = duration(body, "window", errors, true)) r.window_us = *w;
-    if (r.window_us <= 0) add(errors, "/window", "must be positive");
-    else if (r.window_us > max_rate_window_us) add(errors, "/window", "must be at most 1d (the window is kept in memory)");
-    spec["metric"] = r.metric;
-    spec["delta"] = r.delta;
-    spec["window"] = fmt_duration(r.window_us);
+    rate_rule t;
+    t.metric = metric_of(body, "", errors);
+    if (auto v = number(body, "delta", "", errors, true)) t.delta = *v;
+    if (t.delta == 0) add(errors, "/delta", "must not be 0");
+    if (auto w = duration(body, "window", errors, true)) t.window_us = *w;
+    if (t.window_us <= 0) add(errors, "/window", "must be positive");
+    else if (t.window_us > max_rate_window_us) add(errors, "/window", "must be at most 1d (the window is kept in memory)");
+    spec["metric"] = t.metric;
+    spec["delta"] = t.delta;
+    spec["window"] = fmt_duration(t.window_us);
+    r.spec = std::move(t);
   } else if (r.kind == "silence") {
-    if (auto f = duration(body, "for", errors, true)) r.for_us = *f;
-    if (r.for_us <= 0) add(errors, "/for", "must be positive");
-    spec["for"] = fmt_duration(r.for_us);
+    silence_rule t;
+    if (auto f = duration(body, "for", errors, true)) t.for_us = *f;
+    if (t.for_us <= 0) add(errors, "/for", "must be positive");
+    spec["for"] = fmt_duration(t.for_us);
+    r.spec = t;
   } else {
-    if (auto w = duration(body, "window", errors, true)) r.window_us = *w;
+    composite_rule cr;
+    if (auto w = duration(body, "window", errors, true)) cr.window_us = *w;
     auto c = body.find("conditions");
     if (c == body.end() || !c->is_array() || c->empty() || c->size() > 16) {
       add(errors, "/conditions", "is required: 1-16 conditions {metric, op, value, kind?}");
@@ -248,11 +255,12 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
         ordered_json one = {{"metric", cond.metric}, {"op", op_text(cond.o)}, {"value", cond.value}};
         if (!cond.kind.empty()) one["kind"] = cond.kind;
         arr.push_back(one);
-        r.conditions.push_back(std::move(cond));
+        cr.conditions.push_back(std::move(cond));
       }
       spec["conditions"] = arr;
     }
-    spec["window"] = fmt_duration(r.window_us);
+    spec["window"] = fmt_duration(cr.window_us);
+    r.spec = std::move(cr);
   }
   if (!errors.empty()) return domain::invalid(std::move(errors));
   ordered_json out;
@@ -283,135 +291,238 @@ rule rule_from_spec(const std::string& spec_json) {
   return r.value();
 }
 
+const char* kind_name(const rule_spec& s) {
+  struct {
+    const char* operator()(const threshold_rule&) const { return "threshold"; }
+    const char* operator()(const rate_rule&) const { return "rate"; }
+    const char* operator()(const silence_rule&) const { return "silence"; }
+    const char* operator()(const composite_rule&) const { return "composite"; }
+  } v;
+  return std::visit(v, s);
+}
+
+namespace {
+
+std::string index_key(const std::string& kind, const std::string& metric) { return kind + '\n' + metric; }
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+}  // namespace
+
 void engine::set_rules(std::vector<rule> rules) {
-  std::map<std::string, std::map<std::string, subject_state>> kept;
-  for (const auto& r : rules) {
-    auto old = std::find_if(rules_.begin(), rules_.end(), [&](const rule& x) { return x.id == r.id; });
-    if (old != rules_.end() && old->spec_json == r.spec_json && state_.count(r.id)) kept[r.id] = std::move(state_[r.id]);
+  std::vector<std::unordered_map<std::string, subject_state>> state(rules.size());
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    auto old = by_id_.find(rules[i].id);
+    if (old != by_id_.end() && rules_[old->second].spec_json == rules[i].spec_json)
+      state[i] = std::move(state_[old->second]);
   }
   rules_ = std::move(rules);
-  state_ = std::move(kept);
+  state_ = std::move(state);
+  by_id_.clear();
+  by_key_.clear();
+  any_metric_.clear();
+  timed_.clear();
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const auto& r = rules_[i];
+    by_id_[r.id] = i;
+    if (!r.enabled) continue;
+    auto add = [&](const std::string& kind, const std::string& metric) {
+      auto& v = by_key_[index_key(kind, metric)];
+      if (v.empty() || v.back() != i) v.push_back(i);
+    };
+    std::visit(overloaded{
+                   [&](const threshold_rule& t) { add(r.sel.kind, t.metric); },
+                   [&](const rate_rule& t) { add(r.sel.kind, t.metric); },
+                   [&](const silence_rule&) {
+                     any_metric_.push_back(i);
+                     timed_.push_back(i);
+                   },
+                   [&](const composite_rule& c) {
+                     for (const auto& cond : c.conditions) add(cond.kind.empty() ? r.sel.kind : cond.kind, cond.metric);
+                     timed_.push_back(i);
+                   },
+               },
+               r.spec);
+  }
 }
 
 void engine::restore_active(const std::string& rule_id, const std::string& subject) {
-  auto r = std::find_if(rules_.begin(), rules_.end(), [&](const rule& x) { return x.id == rule_id; });
-  if (r == rules_.end()) return;
-  state_[rule_id][subject].active = true;
+  auto it = by_id_.find(rule_id);
+  if (it == by_id_.end()) return;
+  state_[it->second][subject].active = true;
 }
 
 bool engine::active(const std::string& rule_id, const std::string& subject) const {
-  auto r = state_.find(rule_id);
-  if (r == state_.end()) return false;
-  auto s = r->second.find(subject);
-  return s != r->second.end() && s->second.active;
+  auto it = by_id_.find(rule_id);
+  if (it == by_id_.end()) return false;
+  const auto& m = state_[it->second];
+  auto s = m.find(subject);
+  return s != m.end() && s->second.active;
+}
+
+std::size_t engine::candidates(const reading& rd, std::vector<std::size_t>& out) const {
+  out.clear();
+  for (const auto* kind : {&rd.sensor->kind, &empty_}) {
+    auto it = by_key_.find(index_key(*kind, rd.metric));
+    if (it != by_key_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
+    if (kind->empty()) break;  // a sensor with no kind: one lookup
+  }
+  out.insert(out.end(), any_metric_.begin(), any_metric_.end());
+  std::sort(out.begin(), out.end());  // rule order, each once
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out.size();
 }
 
 std::vector<transition> engine::on_readings(const std::vector<reading>& batch) {
   std::vector<transition> out;
-  for (const auto& r : rules_) {
-    if (!r.enabled) continue;
-    for (const auto& rd : batch) {
-      const auto& info = *rd.sensor;
-      if (!matches(r.sel, info)) continue;
-      auto base = [&](bool open, std::string msg) {
+  std::vector<std::size_t> cands;
+  for (const auto& rd : batch) {
+    const auto& info = *rd.sensor;
+    candidates(rd, cands);
+    for (auto i : cands) {
+      const auto& r = rules_[i];
+      if (!r.enabled || !matches(r.sel, info)) continue;
+      evaluated_++;
+      auto& states = state_[i];
+      auto base = [&](bool open, std::string msg, bool per_zone) {
         transition t;
         t.rule_id = r.id;
-        t.subject = r.kind == "composite" ? info.zone : info.id;
+        t.subject = per_zone ? info.zone : info.id;
         t.open = open;
-        t.sensor = r.kind == "composite" ? std::string() : info.id;
+        t.sensor = per_zone ? std::string() : info.id;
         t.zone = info.zone;
         t.domain = info.domain;
-        t.metric = rd.metric;
-        t.value = rd.value;
+        if (!per_zone) {
+          t.metric = rd.metric;
+          t.value = rd.value;
+        }
         t.message = std::move(msg);
         t.at_us = rd.ts_us;
         return t;
       };
-      if (r.kind == "threshold") {
-        if (rd.metric != r.metric) continue;
-        auto& st = state_[r.id][info.id];
-        bool cond = compare(r.o, rd.value, r.value);
-        if (!st.active) {
-          if (!cond) {
-            st.pending_since = -1;
-            continue;
-          }
-          if (st.pending_since < 0) st.pending_since = rd.ts_us;
-          if (rd.ts_us - st.pending_since >= r.for_us) {
-            st.active = true;
-            std::string msg = r.metric + " " + fmt_number(rd.value) + " " + op_text(r.o) + " " + fmt_number(r.value);
-            if (r.for_us) msg += " for " + fmt_duration(r.for_us);
-            out.push_back(base(true, msg));
-          }
-        } else {
-          double c = r.clear.value_or(r.value);
-          bool cleared = (r.o == op::gt || r.o == op::ge) ? rd.value < c : rd.value > c;
-          if (cleared) {
-            st.active = false;
-            st.pending_since = -1;
-            out.push_back(base(false, r.metric + " back to " + fmt_number(rd.value)));
-          }
-        }
-      } else if (r.kind == "rate") {
-        if (rd.metric != r.metric) continue;
-        auto& st = state_[r.id][info.id];
-        // A monotonic window: only readings that can still be the minimum (rising rules) or the
-        // maximum (falling rules) are kept, so each reading costs O(1) amortized, whatever the window.
-        const bool rising = r.delta > 0;
-        while (!st.window.empty() && (rising ? st.window.back().second >= rd.value : st.window.back().second <= rd.value))
-          st.window.pop_back();
-        st.window.emplace_back(rd.ts_us, rd.value);
-        while (!st.window.empty() && st.window.front().first < rd.ts_us - r.window_us) st.window.pop_front();
-        while (st.window.size() > max_rate_entries) st.window.pop_front();
-        double lo = rd.value, hi = rd.value;
-        if (!st.window.empty()) (rising ? lo : hi) = st.window.front().second;
-        bool cond = r.delta > 0 ? rd.value - lo >= r.delta : rd.value - hi <= r.delta;
-        if (cond && !st.active) {
-          st.active = true;
-          out.push_back(base(true, r.metric + (r.delta > 0 ? " rose by " + fmt_number(rd.value - lo)
-                                                          : " fell by " + fmt_number(hi - rd.value)) +
-                                       " within " + fmt_duration(r.window_us)));
-        } else if (!cond && st.active) {
-          st.active = false;
-          out.push_back(base(false, r.metric + " steady again at " + fmt_number(rd.value)));
-        }
-      } else if (r.kind == "silence") {
-        auto& st = state_[r.id][info.id];
-        if (st.active) {
-          st.active = false;
-          out.push_back(base(false, "reporting again"));
-        }
-      } else {  // composite, per zone
-        if (info.zone.empty()) continue;
-        auto& st = state_[r.id][info.zone];
-        st.conditions.resize(r.conditions.size(), {false, 0});
-        bool touched = false;
-        for (std::size_t i = 0; i < r.conditions.size(); ++i) {
-          const auto& c = r.conditions[i];
-          if (c.metric != rd.metric || (!c.kind.empty() && c.kind != info.kind)) continue;
-          if (rd.ts_us >= st.conditions[i].second) st.conditions[i] = {compare(c.o, rd.value, c.value), rd.ts_us};
-          touched = true;
-        }
-        if (!touched) continue;
-        bool all = std::all_of(st.conditions.begin(), st.conditions.end(), [&](const auto& c) {
-          return c.first && c.second >= rd.ts_us - r.window_us;
-        });
-        if (all && !st.active) {
-          st.active = true;
-          std::string msg = "all conditions met in " + info.zone + ":";
-          for (const auto& c : r.conditions) msg += " " + c.metric + " " + op_text(c.o) + " " + fmt_number(c.value);
-          auto t = base(true, msg);
-          t.metric.clear();
-          t.value.reset();
-          out.push_back(std::move(t));
-        } else if (!all && st.active) {
-          st.active = false;
-          auto t = base(false, "conditions no longer all met in " + info.zone);
-          t.metric.clear();
-          t.value.reset();
-          out.push_back(std::move(t));
-        }
-      }
+      std::visit(overloaded{
+                     [&](const threshold_rule& t) {
+                       if (rd.metric != t.metric) return;
+                       auto& st = states[info.id];
+                       bool cond = compare(t.o, rd.value, t.value);
+                       if (!st.active) {
+                         if (!cond) {
+                           st.pending_since = -1;
+                           return;
+                         }
+                         if (st.pending_since < 0) st.pending_since = rd.ts_us;
+                         if (rd.ts_us - st.pending_since >= t.for_us) {
+                           st.active = true;
+                           std::string msg = t.metric + " " + fmt_number(rd.value) + " " + op_text(t.o) + " " + fmt_number(t.value);
+                           if (t.for_us) msg += " for " + fmt_duration(t.for_us);
+                           out.push_back(base(true, msg, false));
+                         }
+                       } else {
+                         double c = t.clear.value_or(t.value);
+                         bool cleared = (t.o == op::gt || t.o == op::ge) ? rd.value < c : rd.value > c;
+                         if (cleared) {
+                           st.active = false;
+                           st.pending_since = -1;
+                           out.push_back(base(false, t.metric + " back to " + fmt_number(rd.value), false));
+                         }
+                       }
+                     },
+                     [&](const rate_rule& t) {
+                       if (rd.metric != t.metric) return;
+                       auto& st = states[info.id];
+                       const bool rising = t.delta > 0;
+                       double lo = rd.value, hi = rd.value;
+                       if (st.history.empty() || rd.ts_us >= st.history.back().first) {
+                         // In time order (the common case): a monotonic window keeps only the
+                         // readings that can still be the minimum (rising rules) or the maximum
+                         // (falling rules), so each reading costs O(1) amortized, whatever the window.
+                         while (!st.window.empty() &&
+                                (rising ? st.window.back().second >= rd.value : st.window.back().second <= rd.value))
+                           st.window.pop_back();
+                         st.window.emplace_back(rd.ts_us, rd.value);
+                         while (!st.window.empty() && st.window.front().first < rd.ts_us - t.window_us)
+                           st.window.pop_front();
+                         if (!st.window.empty()) (rising ? lo : hi) = st.window.front().second;
+                         st.history.emplace_back(rd.ts_us, rd.value);
+                       } else {
+                         // Late: compared only with readings before it within its window, in time
+                         // order; then put in its place and the monotonic window rebuilt (rare).
+                         auto pos = std::upper_bound(st.history.begin(), st.history.end(), rd.ts_us,
+                                                     [](std::int64_t ts, const auto& e) { return ts < e.first; });
+                         for (auto it = st.history.begin(); it != pos; ++it)
+                           if (it->first >= rd.ts_us - t.window_us) {
+                             lo = std::min(lo, it->second);
+                             hi = std::max(hi, it->second);
+                           }
+                         st.history.insert(pos, {rd.ts_us, rd.value});
+                         st.window.clear();
+                         for (const auto& e : st.history) {
+                           while (!st.window.empty() &&
+                                  (rising ? st.window.back().second >= e.second : st.window.back().second <= e.second))
+                             st.window.pop_back();
+                           st.window.push_back(e);
+                         }
+                       }
+                       // Nothing older than the window of the newest reading is kept; at most
+                       // max_rate_entries readings per (rule, sensor).
+                       const auto horizon = st.history.back().first - t.window_us;
+                       while (!st.history.empty() && (st.history.front().first < horizon || st.history.size() > max_rate_entries))
+                         st.history.pop_front();
+                       while (!st.window.empty() && st.window.front().first < horizon) st.window.pop_front();
+                       bool cond = rising ? rd.value - lo >= t.delta : rd.value - hi <= t.delta;
+                       if (cond && !st.active) {
+                         st.active = true;
+                         out.push_back(base(true,
+                                            t.metric + (rising ? " rose by " + fmt_number(rd.value - lo)
+                                                               : " fell by " + fmt_number(hi - rd.value)) +
+                                                " within " + fmt_duration(t.window_us),
+                                            false));
+                       } else if (!cond && st.active) {
+                         st.active = false;
+                         out.push_back(base(false, t.metric + " steady again at " + fmt_number(rd.value), false));
+                       }
+                     },
+                     [&](const silence_rule&) {
+                       auto it = states.find(info.id);
+                       if (it != states.end() && it->second.active) {
+                         it->second.active = false;
+                         out.push_back(base(false, "reporting again", false));
+                       }
+                     },
+                     [&](const composite_rule& c) {
+                       if (info.zone.empty()) return;
+                       auto& st = states[info.zone];
+                       st.conditions.resize(c.conditions.size(), {false, 0});
+                       bool touched = false;
+                       for (std::size_t k = 0; k < c.conditions.size(); ++k) {
+                         const auto& cond = c.conditions[k];
+                         if (cond.metric != rd.metric || (!cond.kind.empty() && cond.kind != info.kind)) continue;
+                         if (rd.ts_us >= st.conditions[k].second)
+                           st.conditions[k] = {compare(cond.o, rd.value, cond.value), rd.ts_us};
+                         touched = true;
+                       }
+                       if (!touched) return;
+                       bool all = std::all_of(st.conditions.begin(), st.conditions.end(), [&](const auto& x) {
+                         return x.first && x.second >= rd.ts_us - c.window_us;
+                       });
+                       if (all && !st.active) {
+                         st.active = true;
+                         std::string msg = "all conditions met in " + info.zone + ":";
+                         for (const auto& cond : c.conditions)
+                           msg += " " + cond.metric + " " + op_text(cond.o) + " " + fmt_number(cond.value);
+                         out.push_back(base(true, msg, true));
+                       } else if (!all && st.active) {
+                         st.active = false;
+                         out.push_back(base(false, "conditions no longer all met in " + info.zone, true));
+                       }
+                     },
+                 },
+                 r.spec);
     }
   }
   return out;
@@ -420,35 +531,34 @@ std::vector<transition> engine::on_readings(const std::vector<reading>& batch) {
 std::vector<transition> engine::on_tick(std::int64_t now_us, const std::vector<sensor_info>& sensors,
                                         std::int64_t started_us) {
   std::vector<transition> out;
-  for (const auto& r : rules_) {
-    if (!r.enabled) continue;
-    if (r.kind == "silence") {
-      for (const auto& s : sensors) {
-        if (!matches(r.sel, s)) continue;
-        auto& st = state_[r.id][s.id];
-        std::int64_t last = std::max(s.last_ts_us, started_us);
-        if (!st.active && now_us - last >= r.for_us) {
+  for (auto i : timed_) {
+    const auto& r = rules_[i];
+    auto& states = state_[i];
+    if (const auto* s = std::get_if<silence_rule>(&r.spec)) {
+      for (const auto& info : sensors) {
+        if (!matches(r.sel, info)) continue;
+        auto& st = states[info.id];
+        std::int64_t last = std::max(info.last_ts_us, started_us);
+        if (!st.active && now_us - last >= s->for_us) {
           st.active = true;
           transition t;
           t.rule_id = r.id;
-          t.subject = s.id;
-          t.sensor = s.id;
-          t.zone = s.zone;
-          t.domain = s.domain;
-          t.message = s.last_ts_us ? "no reading for " + fmt_duration(now_us - s.last_ts_us) + " (limit " +
-                                         fmt_duration(r.for_us) + ")"
-                                   : "no reading since monitoring began (limit " + fmt_duration(r.for_us) + ")";
+          t.subject = info.id;
+          t.sensor = info.id;
+          t.zone = info.zone;
+          t.domain = info.domain;
+          t.message = info.last_ts_us ? "no reading for " + fmt_duration(now_us - info.last_ts_us) + " (limit " +
+                                            fmt_duration(s->for_us) + ")"
+                                      : "no reading since monitoring began (limit " + fmt_duration(s->for_us) + ")";
           t.at_us = now_us;
           out.push_back(std::move(t));
         }
       }
-    } else if (r.kind == "composite") {
-      auto it = state_.find(r.id);
-      if (it == state_.end()) continue;
-      for (auto& [zone, st] : it->second) {
+    } else if (const auto* c = std::get_if<composite_rule>(&r.spec)) {
+      for (auto& [zone, st] : states) {
         if (!st.active) continue;
         bool all = std::all_of(st.conditions.begin(), st.conditions.end(),
-                               [&](const auto& c) { return c.first && c.second >= now_us - r.window_us; });
+                               [&](const auto& x) { return x.first && x.second >= now_us - c->window_us; });
         if (!all) {
           st.active = false;
           transition t;

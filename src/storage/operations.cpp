@@ -534,7 +534,7 @@ task<bool> operations_store::finish_delivery(std::int64_t id, int status, std::s
         "UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = NULLIF($2, 0), "
         "last_error = NULLIF($3, ''), state = CASE WHEN $4 THEN 'delivered' WHEN attempts + 1 >= $5 THEN 'dead' "
         "ELSE 'pending' END, delivered_at = CASE WHEN $4 THEN now() END, next_at = now() + "
-        "least(600, power(2, attempts)) * interval '1 second' WHERE id = $1 RETURNING state",
+        "least(600, power(2, attempts)) * interval '1 second' WHERE id = $1 AND state = 'pending' RETURNING state",
         id, status, error, ok, max_attempts);
     tx.commit();
     return !r.empty() && r[0][0].as<std::string>() == "dead";

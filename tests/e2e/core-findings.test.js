@@ -118,7 +118,7 @@ describe('a live subscribe with wrong types (FINDINGS 6)', () => {
 
   test('answers an error and keeps the session usable; the client count returns to zero on close', async () => {
     const ws = await L.connect(ctx.d, ctx.d.bootstrapToken);
-    for (const bad of [{ alerts: 'yes' }, { observations: 1 }, { zones: 'downtown' }, { domains: [1] }, { alerts: true, since: 'x' }]) {
+    for (const bad of [{ alerts: 'yes' }, { observations: 1 }, { zones: 'downtown' }, { sensors: { id: 'x' } }, { alerts: true, since: 'x' }]) {
       const from = ws.msgs.length;
       ws.send({ type: 'subscribe', ...bad });
       const err = await ws.waitFor((m) => m.type === 'error', { from, what: `an error for ${JSON.stringify(bad)}` });

@@ -232,7 +232,7 @@ TEST(ndjson_body, an_empty_body_is_a_batch_of_none) {
 // application/json-seq (RFC 7464) reaches parse_observations as ndjson (api/observation_handlers.cpp):
 // each record is 0x1E, a JSON text, then a line feed.
 // enable with FINDINGS 2
-TEST(json_seq_body, DISABLED_records_prefixed_by_the_record_separator_parse) {
+TEST(json_seq_body, records_prefixed_by_the_record_separator_parse) {
   std::string body = "\x1E" + reading("a", 1).dump() + "\n\x1E" + reading("b", 2, "2026-11-21T01:00:30Z").dump() + "\n";
   auto b = parse_ok(body, d::body_format::ndjson);
   EXPECT_TRUE(b.rejected.empty()) << b.rejected[0].pointer << ": " << b.rejected[0].error;
@@ -426,7 +426,7 @@ TEST(reading_times, the_first_instant_of_1970_is_accepted) {
 // Readings before 1970 (year 0000, which PostgreSQL refuses, and year 0001) are refused at
 // validation, each with its own pointer; the good readings around them are kept.
 // enable with FINDINGS 1
-TEST(reading_times, DISABLED_readings_before_1970_are_rejected_with_their_ts_pointer) {
+TEST(reading_times, readings_before_1970_are_rejected_with_their_ts_pointer) {
   json body = {{"observations",
                 {reading("a", 1), reading("b", 2, "0000-06-01T00:00:00Z"), reading("c", 3, "0001-01-01T00:00:00Z"),
                  reading("d", 4, "1969-12-31T23:59:59Z"), reading("e", 5)}}};

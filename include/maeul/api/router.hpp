@@ -60,6 +60,14 @@ domain::problem param_problem(std::string name, std::string detail);
 net::response problem_response(const domain::problem& p);
 net::response no_content();
 
+// Lists (API.md §3): `?limit=` (1..1000, default 100) and `?cursor=`, an opaque token this server
+// gave out: base64url of the last id of the previous page, for every list. `numeric`: the ids are
+// positive integers (alerts, incidents), checked after decoding.
+enum class id_kind { text, numeric };
+domain::outcome<storage::page_request> page_params(const context& ctx, id_kind ids = id_kind::text);
+// The one list envelope: {"items":[...],"next_cursor":"..."|null}.
+net::response list_response(const storage::page& p);
+
 // Tokens to principals: the bootstrap token, then a short-lived cache, then the database.
 class authenticator {
  public:

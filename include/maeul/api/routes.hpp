@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <memory>
+
 #include "maeul/api/router.hpp"
 
 namespace maeul::storage {
@@ -20,30 +22,37 @@ namespace maeul::storage {
 class operations_store;
 class kpi_store;
 }  // namespace maeul::storage
-namespace maeul::ops {
-class service;
-}  // namespace maeul::ops
-namespace maeul::live {
-class hub;
-}  // namespace maeul::live
+namespace maeul::services {
+class registry_service;
+class observation_service;
+class operations_service;
+class token_service;
+class kpi_service;
+}  // namespace maeul::services
 
 namespace maeul::api {
 
+// What the handlers reach: application services for every change (services/services.hpp), stores
+// and the ingest index for reads. No handler changes state any other way.
 struct services {
-  storage::registry& registry;
-  storage::token_store& tokens;
+  storage::registry& registry;      // reads
+  storage::token_store& tokens;     // reads
   authenticator& auth;
   metrics& request_metrics;
   std::function<std::string()> extra_metrics;  // Prometheus text of the other modules' gauges
-  ingest::service& ingest;
-  storage::observation_store& observations;
+  ingest::service& ingest;          // reads: latest values, series ids
+  storage::observation_store& observations;  // reads
   std::function<std::int64_t()> now_us;  // the clock (injectable)
-  storage::operations_store& operations;
-  ops::service& ops;
-  live::hub& hub;
-  storage::kpi_store& kpis;
+  storage::operations_store& operations;  // reads
+  std::function<std::shared_ptr<net::ws_handler>()> live;  // a live-feed session for an accepted upgrade
+  storage::kpi_store& kpis;         // reads
   std::string timezone;  // the city's calendar
   std::string city_name;
+  ::maeul::services::registry_service& registry_svc;
+  ::maeul::services::observation_service& observation_svc;
+  ::maeul::services::operations_service& operations_svc;
+  ::maeul::services::token_service& token_svc;
+  ::maeul::services::kpi_service& kpi_svc;
 };
 
 // /healthz, /readyz, /metrics

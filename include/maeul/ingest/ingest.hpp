@@ -17,6 +17,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/domain/events.hpp"
 #include "maeul/domain/observation.hpp"
 #include "maeul/storage/observations.hpp"
 
@@ -43,19 +44,8 @@ struct result {
   std::size_t total = 0;
 };
 
-// A stored reading as the live feed and other listeners see it.
-struct committed_reading {
-  std::string sensor, metric, zone, domain, kind;
-  std::int64_t ts_us = 0;
-  double value = 0;
-};
-using publisher = std::function<void(std::shared_ptr<const std::vector<committed_reading>>)>;
-
-struct latest_item {
-  std::string sensor, metric, zone, domain, kind;
-  std::int64_t ts_us = 0;
-  double value = 0;
-};
+// A latest value is a committed reading: the same type (domain/events.hpp).
+using latest_item = domain::reading_event;
 
 // A sensor as the rule engine's clock-driven rules see it: newest reading of any metric.
 struct sensor_seen {
@@ -65,6 +55,7 @@ struct sensor_seen {
 
 struct ingest_stats {
   std::int64_t requests = 0, accepted = 0, duplicates = 0, rejected = 0;
+  std::int64_t overflowed = 0;  // rows refused with 503 because the writer's queue was full
   std::size_t pending_rows = 0;
   int in_flight = 0;
 };
@@ -82,6 +73,7 @@ class batcher {
   task<void> drain();
   std::size_t pending_rows() const;
   int in_flight() const;
+  std::int64_t overflowed_rows() const { return overflowed_.load(); }
 
  private:
   struct waiter {
@@ -97,6 +89,7 @@ class batcher {
   std::vector<waiter> pending_;
   std::size_t pending_rows_ = 0;
   int in_flight_ = 0;
+  std::atomic<std::int64_t> overflowed_{0};
 };
 
 class service {
@@ -125,7 +118,8 @@ class service {
   // Forget cached metadata of a sensor (after a registry change).
   void invalidate(const std::string& sensor);
 
-  void set_publisher(publisher p) { publisher_ = std::move(p); }
+  // Where committed readings go (after their commit, never before). Set once before serving.
+  void set_sink(domain::event_sink& sink) { sink_ = &sink; }
   batcher& writer() { return batcher_; }
   ingest_stats stats() const;
 
@@ -142,7 +136,7 @@ class service {
   clock_fn clock_;
   options opts_;
   batcher batcher_;
-  publisher publisher_;
+  domain::event_sink* sink_ = nullptr;
 
   mutable std::shared_mutex index_mutex_;
   std::unordered_map<std::string, entry> sensors_;

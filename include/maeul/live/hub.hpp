@@ -16,9 +16,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "maeul/ingest/ingest.hpp"
+#include "maeul/domain/events.hpp"
 #include "maeul/net/http.hpp"
-#include "maeul/storage/operations.hpp"
 
 namespace maeul::live {
 
@@ -29,17 +28,25 @@ struct subscription {
 };
 
 // Replays alert events after an id (for `since`); returns them in id order.
-using replay_fn = std::function<boost::asio::awaitable<std::vector<storage::alert_event>>(std::int64_t since)>;
+using replay_fn = std::function<boost::asio::awaitable<std::vector<domain::alert_event>>(std::int64_t since)>;
 
-class hub {
+// Subscribes to committed events (an event_sink) and keeps the newest alert event id it has seen.
+class hub final : public domain::event_sink {
  public:
-  hub(boost::asio::any_io_executor ex, replay_fn replay, std::function<std::int64_t()> last_event_id);
+  // `last_event_id`: the newest alert event id committed before this hub started.
+  hub(boost::asio::any_io_executor ex, replay_fn replay, std::int64_t last_event_id = 0);
+
+  void on_readings(domain::reading_batch readings) override { publish_readings(std::move(readings)); }
+  void on_alert(const domain::alert_event& e) override { publish_alert(e); }
+  // The newest alert event id seen (sent in the hello, so a client knows where it starts).
+  std::int64_t last_event_id() const { return last_event_id_.load(); }
+  void note_event_id(std::int64_t id);
 
   // The WebSocket handler for one accepted upgrade.
   std::shared_ptr<net::ws_handler> handler();
 
-  void publish_readings(std::shared_ptr<const std::vector<ingest::committed_reading>> readings);
-  void publish_alert(const storage::alert_event& e);
+  void publish_readings(domain::reading_batch readings);
+  void publish_alert(const domain::alert_event& e);
 
   std::size_t clients() const;
   std::int64_t frames_published() const { return published_.load(); }
@@ -47,8 +54,9 @@ class hub {
   // Pure helpers, exposed for tests.
   static bool matches(const subscription& s, const std::string& sensor, const std::string& zone,
                       const std::string& domain);
-  static std::string observation_frame(const ingest::committed_reading& r);
-  static std::string alert_frame(const storage::alert_event& e);
+  static std::string observation_frame(const domain::reading_event& r);
+  // The one alert frame of the feed (API.md §6): {"type":"alert","event_id","event","alert"}.
+  static std::string alert_frame(const domain::alert_event& e);
 
  private:
   struct client {
@@ -66,7 +74,7 @@ class hub {
 
   boost::asio::any_io_executor ex_;
   replay_fn replay_;
-  std::function<std::int64_t()> last_event_id_;
+  std::atomic<std::int64_t> last_event_id_{0};
   mutable std::mutex mutex_;
   std::unordered_map<net::ws_peer*, client> clients_;
   std::atomic<std::int64_t> published_{0};

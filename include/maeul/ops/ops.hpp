@@ -1,6 +1,7 @@
-// Live operations: drives the rule engine from committed readings and the clock, persists alert
-// transitions in order, escalates unacknowledged critical alerts, pushes every committed alert
-// event to the live hub, and delivers the webhook outbox.
+// Live operations: drives the rule engine from committed readings and the clock on a thread of its
+// own (never an I/O thread), persists alert transitions in order, escalates unacknowledged critical
+// alerts, emits every committed alert event to the event sink, and delivers the webhook outbox.
+// Every queue here is bounded, with its overflow policy counted in ops_stats.
 #pragma once
 #include <atomic>
 #include <deque>
@@ -12,8 +13,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include "maeul/ingest/ingest.hpp"
-#include "maeul/live/hub.hpp"
+#include "maeul/domain/events.hpp"
 #include "maeul/rules/rules.hpp"
 #include "maeul/storage/operations.hpp"
 
@@ -22,38 +22,53 @@ namespace maeul::ops {
 template <class T>
 using task = boost::asio::awaitable<T>;
 
+// Microseconds since the epoch; injectable for tests.
+using clock_fn = std::function<std::int64_t()>;
+// Every known sensor with the time of its newest reading (for silence rules).
+using sensors_fn = std::function<std::vector<rules::sensor_info>()>;
+
 struct options {
   int tick_ms = 1000;              // silence/composite evaluation and escalation checks
   int escalate_after_s = 600;      // critical alerts not acknowledged within this escalate
   int webhook_timeout_ms = 10000;  // per delivery attempt
   int webhook_max_attempts = 12;   // then the delivery is dead
   bool webhook_allow_private = true;
+  std::size_t max_pending_readings = 1000000;  // readings waiting for rule evaluation; beyond: dropped, counted
+  std::size_t max_pending_transitions = 100000;  // transitions waiting to be recorded; beyond: coalesced, counted
+  int max_deliveries_in_flight = 64;             // webhook deliveries at once
 };
 
 struct ops_stats {
   std::int64_t transitions = 0, events = 0, deliveries_ok = 0, deliveries_failed = 0, deliveries_dead = 0;
+  std::int64_t readings_evaluated = 0, rule_evaluations = 0;
+  std::int64_t readings_dropped = 0;         // rule evaluation queue full
+  std::int64_t transitions_coalesced = 0;    // transition queue full: kept only the newest per (rule, subject)
+  std::int64_t pending_readings = 0, pending_transitions = 0, deliveries_in_flight = 0;
 };
 
 // HMAC-SHA256 of `body` with `secret`, lower-case hex: the X-Maeul-Signature value after "sha256=".
 std::string sign(const std::string& secret, const std::string& body);
 
-class service {
+// Subscribes to committed readings (as an event_sink) and emits alert events to `sink`.
+class service final : public domain::event_sink {
  public:
-  service(storage::operations_store& store, ingest::service& ingest, live::hub& hub, boost::asio::any_io_executor ex,
-          options o, ingest::clock_fn clock);
+  // `ex`: where database work and timers run; `rules_ex`: the rule engine's own thread.
+  service(storage::operations_store& store, sensors_fn sensors, domain::event_sink& sink,
+          boost::asio::any_io_executor ex, boost::asio::any_io_executor rules_ex, options o, clock_fn clock);
 
-  // Loads the rules from the database (at start, and after every change through the API).
+  // Loads the rules from the database (at start, and after every change). Completes once the
+  // engine evaluates the new rules: the next reading sees them.
   task<void> load_rules();
   // Rebuilds the engine's active conditions from the open alerts in the database (at start, after
   // load_rules), so an alert whose condition ends after a restart is cleared.
   task<void> restore_open_alerts();
-  void rules_changed();
 
-  // The ingest publisher: evaluates rules on committed readings.
-  void on_readings(std::shared_ptr<const std::vector<ingest::committed_reading>> readings);
+  // event_sink: committed readings are queued for the rule engine (bounded); alerts are ignored.
+  void on_readings(domain::reading_batch readings) override;
+  void on_alert(const domain::alert_event&) override {}
 
-  // Pushes committed alert events to the live hub (and counts them).
-  void publish(const std::vector<storage::alert_event>& events);
+  // Emits committed alert events (from the engine, or from an operator's change) to the sink.
+  void publish(const std::vector<domain::alert_event>& events);
 
   // Loops, until the executor stops: the clock tick, and the webhook dispatcher.
   task<void> run_ticks();
@@ -61,32 +76,31 @@ class service {
 
   ops_stats stats() const;
 
-  // The newest committed alert event id this instance has seen (for the live feed's hello).
-  std::int64_t last_event_id() const { return last_event_id_.load(); }
-  void note_event_id(std::int64_t id);
-
  private:
+  void evaluate(domain::reading_batch readings);
   void enqueue(std::vector<rules::transition> ts);
   task<void> drain();
   task<void> deliver(storage::delivery d);
 
   storage::operations_store& store_;
-  ingest::service& ingest_;
-  live::hub& hub_;
-  boost::asio::any_io_executor ex_;
+  sensors_fn sensors_;
+  domain::event_sink& sink_;
+  boost::asio::any_io_executor ex_, rules_ex_;
   options opts_;
-  ingest::clock_fn clock_;
+  clock_fn clock_;
   std::int64_t started_us_;
 
-  std::mutex engine_mutex_;
+  mutable std::mutex engine_mutex_;
   rules::engine engine_;
 
-  std::mutex queue_mutex_;
-  std::deque<std::vector<rules::transition>> queue_;
+  mutable std::mutex queue_mutex_;
+  std::deque<rules::transition> queue_;
   bool draining_ = false;
 
   std::atomic<std::int64_t> transitions_{0}, events_{0}, ok_{0}, failed_{0}, dead_{0};
-  std::atomic<std::int64_t> last_event_id_{0};
+  std::atomic<std::int64_t> evaluated_{0}, dropped_{0}, coalesced_{0}, pending_readings_{0};
+  std::atomic<int> in_flight_{0};
+  std::atomic<bool> overflow_{false};  // the evaluation queue overflowed (alarm raised)
   std::atomic<std::int64_t> reload_started_{0};  // a reload applies only if no later one applied first
   std::int64_t reload_applied_ = 0;              // guarded by engine_mutex_
 };

@@ -4,7 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <deque>
-#include <map>
+#include <unordered_map>
+#include <variant>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,25 +42,43 @@ struct condition {
   std::string kind;  // optional: only sensors of this kind
 };
 
-struct rule {
-  std::string id;
-  domain::localized_name name;
-  std::string kind;  // threshold | rate | silence | composite
-  selector sel;
-  std::string severity = "warning";
-  bool enabled = true;
-  // threshold
+struct threshold_rule {
   std::string metric;
   op o = op::gt;
   double value = 0;
   std::int64_t for_us = 0;
   std::optional<double> clear;
-  // rate
+};
+
+struct rate_rule {
+  std::string metric;
   double delta = 0;
   std::int64_t window_us = 0;
-  // composite
-  std::vector<condition> conditions;
+};
 
+struct silence_rule {
+  std::int64_t for_us = 0;
+};
+
+struct composite_rule {
+  std::vector<condition> conditions;
+  std::int64_t window_us = 0;
+};
+
+// What a rule watches, one alternative per kind.
+using rule_spec = std::variant<threshold_rule, rate_rule, silence_rule, composite_rule>;
+
+// The kind's name as stored and returned: threshold, rate, silence or composite.
+const char* kind_name(const rule_spec& s);
+
+struct rule {
+  std::string id;
+  domain::localized_name name;
+  std::string kind;  // kind_name(spec), kept for storage and answers
+  selector sel;
+  std::string severity = "warning";
+  bool enabled = true;
+  rule_spec spec;
   std::string spec_json;  // the normalized rule, as stored and returned
 };
 
@@ -92,7 +111,8 @@ struct transition {
 
 bool matches(const selector& s, const sensor_info& info);
 
-// Per-rule, per-subject state. Not thread-safe: the caller serializes calls.
+// Per-rule, per-subject state, and an index from (sensor kind, metric) to the rules a reading can
+// concern, so a reading is checked only against those. Not thread-safe: the caller serializes calls.
 class engine {
  public:
   // Replaces the rule set; state of rules whose spec did not change is kept.
@@ -115,15 +135,28 @@ class engine {
   // Ignored for an unknown rule.
   void restore_active(const std::string& rule_id, const std::string& subject);
 
+  // (rule, reading) pairs evaluated so far: what the index saves shows here.
+  std::int64_t evaluations() const { return evaluated_; }
+
  private:
   struct subject_state {
     bool active = false;
     std::int64_t pending_since = -1;                       // threshold `for`
-    std::deque<std::pair<std::int64_t, double>> window;    // rate
+    std::deque<std::pair<std::int64_t, double>> window;    // rate: monotonic (ts, value), in time order
+    std::deque<std::pair<std::int64_t, double>> history;   // rate: every (ts, value) in the window, in time order
     std::vector<std::pair<bool, std::int64_t>> conditions;  // composite: holds, at
   };
+  // Indexes into rules_ of the rules `rd` may concern, in rule order, each once.
+  std::size_t candidates(const reading& rd, std::vector<std::size_t>& out) const;
+
   std::vector<rule> rules_;
-  std::map<std::string, std::map<std::string, subject_state>> state_;  // rule id -> subject -> state
+  std::vector<std::unordered_map<std::string, subject_state>> state_;  // per rule: subject -> state
+  std::unordered_map<std::string, std::size_t> by_id_;
+  std::unordered_map<std::string, std::vector<std::size_t>> by_key_;  // "kind\nmetric" ("" kind: any)
+  std::vector<std::size_t> any_metric_;                               // every reading concerns them (silence)
+  std::vector<std::size_t> timed_;                                    // the clock drives them
+  std::string empty_;
+  std::int64_t evaluated_ = 0;
 };
 
 }  // namespace maeul::rules

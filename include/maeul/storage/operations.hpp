@@ -8,6 +8,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/domain/events.hpp"
 #include "maeul/domain/problem.hpp"
 #include "maeul/rules/rules.hpp"
 #include "maeul/storage/registry.hpp"
@@ -16,13 +17,8 @@ namespace maeul::storage {
 
 class db_pool;
 
-// A committed alert change: what the live feed pushes.
-struct alert_event {
-  std::int64_t event_id = 0;
-  std::string event;       // opened, acknowledged, resolved, cleared, escalated
-  std::string alert_json;  // the alert after the change
-  std::string zone, domain;
-};
+// A committed alert change (domain/events.hpp).
+using alert_event = domain::alert_event;
 
 struct alert_filter {
   std::string state, zone, domain, severity;

@@ -1,0 +1,128 @@
+// Application services: the only way to change Maeul's state. One per resource family; each takes
+// the principal asking, and keeps the invariants that go with a change itself — the sensor index
+// forgets a changed sensor, the rule engine reloads a changed rule set, an operator's alert change
+// is emitted to the event sink, a revoked token is forgotten by the authenticator. Every door (the
+// HTTP API today; MQTT, the spool replayer, a CLI import tomorrow) calls these, never the stores'
+// write methods, so no door can skip an invariant. Reads may go to the stores directly.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "maeul/domain/events.hpp"
+#include "maeul/domain/observation.hpp"
+#include "maeul/domain/problem.hpp"
+#include "maeul/domain/registry.hpp"
+#include "maeul/rules/rules.hpp"
+#include "maeul/storage/registry.hpp"
+
+namespace maeul::storage {
+class operations_store;
+class kpi_store;
+struct incident_input;
+struct incident_patch;
+}  // namespace maeul::storage
+namespace maeul::ingest {
+class service;
+struct result;
+}  // namespace maeul::ingest
+namespace maeul::ops {
+class service;
+}  // namespace maeul::ops
+
+namespace maeul::services {
+
+template <class T>
+using task = boost::asio::awaitable<T>;
+template <class T>
+using outcome = domain::outcome<T>;
+using storage::principal;
+
+// "name (role)": how a principal is named in audit trails (acknowledged_by, timelines).
+std::string actor_of(const principal& who);
+
+// Zones, sensors and facilities. A sensor write makes the ingest index forget the sensor.
+class registry_service {
+ public:
+  registry_service(storage::registry& store, ingest::service& ingest) : store_(store), ingest_(ingest) {}
+
+  task<outcome<std::string>> create_zone(principal who, domain::zone_input z);
+  task<outcome<std::string>> replace_zone(principal who, domain::zone_input z);
+  task<outcome<bool>> delete_zone(principal who, std::string id);
+
+  task<outcome<std::string>> create_sensor(principal who, domain::sensor_input s);
+  task<outcome<std::string>> replace_sensor(principal who, domain::sensor_input s);
+  task<outcome<bool>> delete_sensor(principal who, std::string id);
+
+  task<outcome<std::string>> create_facility(principal who, domain::facility_input f);
+  task<outcome<std::string>> replace_facility(principal who, domain::facility_input f);
+  task<outcome<bool>> delete_facility(principal who, std::string id);
+
+ private:
+  storage::registry& store_;
+  ingest::service& ingest_;
+};
+
+// Readings from any door: a device principal writes only the sensors its token names.
+class observation_service {
+ public:
+  explicit observation_service(ingest::service& ingest) : ingest_(ingest) {}
+  task<ingest::result> ingest(principal who, domain::parsed_batch batch);
+
+ private:
+  ingest::service& ingest_;
+};
+
+// Rules, alerts, incidents and webhooks. A rule change is in effect before the call completes;
+// an alert change is emitted to the event sink once committed.
+class operations_service {
+ public:
+  operations_service(storage::operations_store& store, ops::service& ops) : store_(store), ops_(ops) {}
+
+  task<outcome<std::string>> create_rule(principal who, rules::rule r);
+  task<outcome<std::string>> replace_rule(principal who, rules::rule r);
+  task<outcome<bool>> delete_rule(principal who, std::string id);
+
+  // action: "ack" or "resolve".
+  task<outcome<domain::alert_event>> change_alert(principal who, std::string action, std::int64_t id, std::string note);
+
+  task<outcome<std::string>> create_incident(principal who, storage::incident_input in);
+  task<outcome<std::string>> patch_incident(principal who, std::int64_t id, storage::incident_patch p);
+
+  task<std::string> create_webhook(principal who, std::string url, std::vector<std::string> events, std::string secret);
+  task<bool> delete_webhook(principal who, std::string id);
+
+ private:
+  storage::operations_store& store_;
+  ops::service& ops_;
+};
+
+// API tokens. A revoked token is forgotten by every cache that holds it (`on_revoked`).
+class token_service {
+ public:
+  token_service(storage::token_store& store, std::function<void(const std::string& token_id)> on_revoked)
+      : store_(store), on_revoked_(std::move(on_revoked)) {}
+  task<storage::created_token> create(principal who, domain::token_input t);
+  task<bool> revoke(principal who, std::string id);
+
+ private:
+  storage::token_store& store_;
+  std::function<void(const std::string&)> on_revoked_;
+};
+
+// Budget lines of the KPI report.
+class kpi_service {
+ public:
+  explicit kpi_service(storage::kpi_store& store) : store_(store) {}
+  task<outcome<std::string>> create_budget(principal who, std::string id, std::string body_json);
+  task<outcome<std::string>> replace_budget(principal who, std::string id, std::string body_json);
+  task<outcome<bool>> delete_budget(principal who, std::string id);
+
+ private:
+  storage::kpi_store& store_;
+};
+
+}  // namespace maeul::services

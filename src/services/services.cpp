@@ -1,0 +1,137 @@
+// Application services: each state change with the invariants that go with it (services.hpp).
+#include "maeul/services/services.hpp"
+
+#include <optional>
+
+#include "maeul/ingest/ingest.hpp"
+#include "maeul/ops/ops.hpp"
+#include "maeul/storage/kpi_store.hpp"
+#include "maeul/storage/operations.hpp"
+
+namespace maeul::services {
+
+std::string actor_of(const principal& who) { return who.name + " (" + who.role + ")"; }
+
+// ---- registry
+
+task<outcome<std::string>> registry_service::create_zone(principal, domain::zone_input z) {
+  co_return co_await store_.create_zone(std::move(z));
+}
+task<outcome<std::string>> registry_service::replace_zone(principal, domain::zone_input z) {
+  co_return co_await store_.replace_zone(std::move(z));
+}
+task<outcome<bool>> registry_service::delete_zone(principal, std::string id) {
+  co_return co_await store_.delete_zone(std::move(id));
+}
+
+task<outcome<std::string>> registry_service::create_sensor(principal, domain::sensor_input s) {
+  auto id = s.id;
+  auto res = co_await store_.create_sensor(std::move(s));
+  ingest_.invalidate(id);  // a reading that named it before it existed was cached as unknown
+  co_return res;
+}
+task<outcome<std::string>> registry_service::replace_sensor(principal, domain::sensor_input s) {
+  auto id = s.id;
+  auto res = co_await store_.replace_sensor(std::move(s));
+  ingest_.invalidate(id);
+  co_return res;
+}
+task<outcome<bool>> registry_service::delete_sensor(principal, std::string id) {
+  auto res = co_await store_.delete_sensor(id);
+  ingest_.invalidate(id);
+  co_return res;
+}
+
+task<outcome<std::string>> registry_service::create_facility(principal, domain::facility_input f) {
+  co_return co_await store_.create_facility(std::move(f));
+}
+task<outcome<std::string>> registry_service::replace_facility(principal, domain::facility_input f) {
+  co_return co_await store_.replace_facility(std::move(f));
+}
+task<outcome<bool>> registry_service::delete_facility(principal, std::string id) {
+  co_return co_await store_.delete_facility(std::move(id));
+}
+
+// ---- observations
+
+task<ingest::result> observation_service::ingest(principal who, domain::parsed_batch batch) {
+  // A device token writes only the sensors it names (an admin writes any).
+  std::vector<std::string> allowed = who.role == "device" ? who.sensors : std::vector<std::string>{};
+  co_return co_await ingest_.ingest(std::move(batch), std::move(allowed));
+}
+
+// ---- operations
+
+task<outcome<std::string>> operations_service::create_rule(principal, rules::rule r) {
+  auto res = co_await store_.create_rule(std::move(r));
+  if (res) co_await ops_.load_rules();  // in effect before the answer: the next reading sees the rule
+  co_return res;
+}
+task<outcome<std::string>> operations_service::replace_rule(principal, rules::rule r) {
+  auto res = co_await store_.replace_rule(std::move(r));
+  if (res) co_await ops_.load_rules();
+  co_return res;
+}
+task<outcome<bool>> operations_service::delete_rule(principal, std::string id) {
+  auto res = co_await store_.delete_rule(std::move(id));
+  if (res) co_await ops_.load_rules();
+  co_return res;
+}
+
+task<outcome<domain::alert_event>> operations_service::change_alert(principal who, std::string action, std::int64_t id,
+                                                                      std::string note) {
+  auto actor = actor_of(who);
+  // (no co_await inside ?: — g++ 12 destroys its temporaries wrongly)
+  std::optional<outcome<domain::alert_event>> res;
+  if (action == "ack")
+    res.emplace(co_await store_.acknowledge(id, actor, note));
+  else
+    res.emplace(co_await store_.resolve(id, actor, note));
+  if (*res) {
+    std::vector<domain::alert_event> one;
+    one.push_back(res->value());
+    ops_.publish(one);
+  }
+  co_return std::move(*res);
+}
+
+task<outcome<std::string>> operations_service::create_incident(principal who, storage::incident_input in) {
+  co_return co_await store_.create_incident(std::move(in), actor_of(who));
+}
+task<outcome<std::string>> operations_service::patch_incident(principal who, std::int64_t id,
+                                                                storage::incident_patch p) {
+  co_return co_await store_.patch_incident(id, std::move(p), actor_of(who));
+}
+
+task<std::string> operations_service::create_webhook(principal, std::string url, std::vector<std::string> events,
+                                                     std::string secret) {
+  co_return co_await store_.create_webhook(std::move(url), std::move(events), std::move(secret));
+}
+task<bool> operations_service::delete_webhook(principal, std::string id) {
+  co_return co_await store_.delete_webhook(std::move(id));
+}
+
+// ---- tokens
+
+task<storage::created_token> token_service::create(principal, domain::token_input t) {
+  co_return co_await store_.create(std::move(t));
+}
+task<bool> token_service::revoke(principal, std::string id) {
+  bool ok = co_await store_.revoke(id);
+  if (ok && on_revoked_) on_revoked_(id);
+  co_return ok;
+}
+
+// ---- KPIs
+
+task<outcome<std::string>> kpi_service::create_budget(principal, std::string id, std::string body_json) {
+  co_return co_await store_.create_budget(std::move(id), std::move(body_json));
+}
+task<outcome<std::string>> kpi_service::replace_budget(principal, std::string id, std::string body_json) {
+  co_return co_await store_.replace_budget(std::move(id), std::move(body_json));
+}
+task<outcome<bool>> kpi_service::delete_budget(principal, std::string id) {
+  co_return co_await store_.delete_budget(std::move(id));
+}
+
+}  // namespace maeul::services
