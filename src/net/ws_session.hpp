@@ -39,7 +39,8 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
 
   // Accepts the upgrade `req`, then reads client messages until the connection ends. Calls
   // on_open once after the handshake and on_close exactly once after it (never when the handshake
-  // fails). A throwing on_message closes the client with 1011.
+  // fails; is_open() is then false too). A throwing on_open or on_message closes the client with
+  // 1011; on_close still runs.
   asio::awaitable<void> run(http::request<http::string_body> req) {
     auto self = this->shared_from_this();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -47,11 +48,22 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
         [](websocket::response_type& res) { res.set(http::field::server, "maeul"); }));
     ws_.read_message_max(opts_.max_message);
     auto [ec] = co_await ws_.async_accept(req, asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
+    if (ec) {
+      closed_ = true;
+      co_return;
+    }
     ++counters_.ws_active;
-    if (handler_->on_open) handler_->on_open(self);
+    bool open_failed = false;
+    try {
+      if (handler_->on_open) handler_->on_open(self);
+    } catch (const std::exception& e) {
+      // Same as a failing on_message below: close this client, keep the bookkeeping.
+      spdlog::error("live: open handler failed: {}", e.what());
+      do_close(websocket::close_code::internal_error, "internal error");
+      open_failed = true;
+    }
     beast::flat_buffer buffer;
-    for (;;) {
+    while (!open_failed) {
       auto [rec, n] = co_await ws_.async_read(buffer, asio::as_tuple(asio::use_awaitable));
       (void)n;
       if (rec) break;
@@ -119,9 +131,12 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
       kept.erase(kept.begin(), kept.begin() + long(dropped));
     }
     obs_ = std::move(kept);
+    if (dropped == 0) return;  // soft_queue <= 1: nothing was dropped, nothing to tell
     counters_.ws_coalesced += std::int64_t(dropped);
-    events_.push_back(std::make_shared<const std::string>(
-        "{\"type\":\"notice\",\"code\":\"coalesced\",\"dropped\":" + std::to_string(dropped) + "}"));
+    // At most one notice pending: further coalescing adds to its count until it is written, so
+    // a stalled client does not grow events_ by one notice per reading.
+    if (notice_dropped_ == 0) events_.push_back(nullptr);
+    notice_dropped_ += dropped;
   }
 
   void pump() {
@@ -130,6 +145,11 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
     if (!events_.empty()) {
       next = std::move(events_.front());
       events_.pop_front();
+      if (!next) {  // the coalesce notice, with everything dropped since it was queued
+        next = std::make_shared<const std::string>("{\"type\":\"notice\",\"code\":\"coalesced\",\"dropped\":" +
+                                                   std::to_string(notice_dropped_) + "}");
+        notice_dropped_ = 0;
+      }
     } else if (!obs_.empty()) {
       next = std::move(obs_.front().second);
       obs_.pop_front();
@@ -154,6 +174,7 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
     closed_ = true;
     events_.clear();
     obs_.clear();
+    notice_dropped_ = 0;
     websocket::close_reason cr(code, reason);
     ws_.async_close(cr, [self = this->shared_from_this()](beast::error_code) {});
   }
@@ -162,11 +183,12 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
   ws_options opts_;
   std::shared_ptr<ws_handler> handler_;
   server_counters& counters_;
-  std::deque<std::shared_ptr<const std::string>> events_;
+  std::deque<std::shared_ptr<const std::string>> events_;  // nullptr: the coalesce notice
   std::deque<pending_reading> obs_;
   bool writing_ = false;
   std::atomic<bool> closed_{false};
   bool too_slow_ = false;
+  std::size_t notice_dropped_ = 0;  // readings dropped since the pending notice was queued
 };
 
 }  // namespace detail

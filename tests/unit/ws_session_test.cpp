@@ -67,8 +67,8 @@ struct ws_session_test : ::testing::Test {
   }
 
   // Connects the client to a new session: the client sends its upgrade request, the request is
-  // read off the server end as server.cpp does, and the session runs it. Returns the server end's
-  // request for tests that want to tamper with it.
+  // read off the server end as server.cpp does, and the session runs it. With tamper_request the
+  // request loses its Sec-WebSocket-Key, so the handshake fails.
   void open(bool tamper_request = false) {
     test_stream server_end(ioc);
     client.next_layer().connect(server_end);
@@ -268,6 +268,61 @@ TEST_F(ws_session_test, a_throwing_message_handler_closes_1011_and_on_close_stil
   EXPECT_EQ(cr.reason, "internal error");
   EXPECT_EQ(closes, 1);
   EXPECT_FALSE(closed_too_slow);
+  EXPECT_FALSE(server->is_open());
+  EXPECT_EQ(counters.ws_active.load(), 0);
+}
+
+TEST_F(ws_session_test, a_stalled_client_gets_one_notice_counting_every_coalesced_reading) {
+  opts.soft_queue = 3;
+  open();
+  // a1 is in flight; a2 b1 a3 fill the queue; b2, a4 and b3 each coalesce it once (a2, b1, a3 go).
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"a", "a1"}, {"a", "a2"}, {"b", "b1"}, {"a", "a3"}, {"b", "b2"}, {"a", "a4"}, {"b", "b3"}})
+    server->send_observation(k, frame(v));
+  ioc.poll();
+  EXPECT_EQ(frames, (std::vector<std::string>{"a1", R"({"type":"notice","code":"coalesced","dropped":3})", "b2",
+                                              "a4", "b3"}));
+  EXPECT_EQ(counters.ws_coalesced.load(), 3);
+  // Once written, the next coalescing starts a new notice with its own count.
+  frames.clear();
+  for (int i = 1; i <= 5; ++i) server->send_observation("c", frame("c" + std::to_string(i)));
+  ioc.poll();
+  EXPECT_EQ(frames, (std::vector<std::string>{"c1", R"({"type":"notice","code":"coalesced","dropped":2})", "c4",
+                                              "c5"}));
+  EXPECT_EQ(counters.ws_coalesced.load(), 5);
+}
+
+TEST_F(ws_session_test, no_notice_when_coalescing_drops_nothing) {
+  opts.soft_queue = 1;
+  open();
+  // r1 in flight, r2 queued; r3 finds one distinct reading pending: half of one is none.
+  for (int i = 1; i <= 3; ++i) server->send_observation("k" + std::to_string(i), frame("r" + std::to_string(i)));
+  ioc.poll();
+  EXPECT_EQ(frames, (std::vector<std::string>{"r1", "r2", "r3"}));
+  EXPECT_EQ(counters.ws_coalesced.load(), 0);
+}
+
+TEST_F(ws_session_test, a_failed_handshake_calls_no_handler_and_is_not_open) {
+  open(/*tamper_request=*/true);  // no Sec-WebSocket-Key
+  EXPECT_EQ(handshake_response.result(), http::status::bad_request);
+  EXPECT_EQ(opens, 0);
+  EXPECT_EQ(closes, 0);
+  EXPECT_EQ(counters.ws_active.load(), 0);
+  EXPECT_FALSE(server->is_open());
+}
+
+TEST_F(ws_session_test, a_throwing_open_handler_closes_1011_and_on_close_still_runs_once) {
+  handler->on_open = [this](std::shared_ptr<maeul::net::ws_peer>) {
+    ++opens;
+    throw std::runtime_error("open bug");
+  };
+  open();
+  ioc.poll();
+  EXPECT_EQ(opens, 1);
+  auto cr = client_saw_close();
+  EXPECT_EQ(cr.code, websocket::close_code::internal_error);
+  EXPECT_EQ(cr.reason, "internal error");
+  EXPECT_EQ(closes, 1);
   EXPECT_FALSE(server->is_open());
   EXPECT_EQ(counters.ws_active.load(), 0);
 }
