@@ -2,6 +2,7 @@
 // one single-threaded io_context (so no strand is needed); every read has a deadline and a size cap; one write in flight per connection.
 #include "maeul/domain/encoding.hpp"
 #include "maeul/net/http.hpp"
+#include "ws_session.hpp"
 
 #include <atomic>
 #include <algorithm>
@@ -23,9 +24,6 @@
 #include <spdlog/spdlog.h>
 
 namespace maeul::net {
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -47,143 +45,6 @@ struct conn_state {
 struct connection {
   std::shared_ptr<conn_state> state;
   std::weak_ptr<ws_peer> ws;  // set once the connection switched to WebSocket
-};
-
-namespace websocket = beast::websocket;
-
-// A WebSocket session: a read loop and a write pump on the connection's single-threaded context.
-// Events (alerts, answers) queue in order and are never dropped; readings queue too, but past a
-// soft limit the pending ones are coalesced to the latest per key. One write in flight.
-class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_session> {
- public:
-  ws_session(tcp::socket socket, ws_options opts, std::shared_ptr<ws_handler> h, server_counters& counters)
-      : ws_(std::move(socket)), opts_(opts), handler_(std::move(h)), counters_(counters) {}
-
-  asio::awaitable<void> run(http::request<http::string_body> req) {
-    auto self = shared_from_this();
-    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "maeul"); }));
-    ws_.read_message_max(opts_.max_message);
-    auto [ec] = co_await ws_.async_accept(req, use_tuple);
-    if (ec) co_return;
-    ++counters_.ws_active;
-    if (handler_->on_open) handler_->on_open(self);
-    beast::flat_buffer buffer;
-    for (;;) {
-      auto [rec, n] = co_await ws_.async_read(buffer, use_tuple);
-      (void)n;
-      if (rec) break;
-      if (ws_.got_text() && handler_->on_message) {
-        try {
-          handler_->on_message(self, beast::buffers_to_string(buffer.data()));
-        } catch (const std::exception& e) {
-          // A handler bug must not skip the close bookkeeping below: close this client and say so.
-          spdlog::error("live: message handler failed: {}", e.what());
-          do_close(websocket::close_code::internal_error, "internal error");
-          break;
-        }
-      }
-      buffer.consume(buffer.size());
-    }
-    closed_ = true;
-    --counters_.ws_active;
-    if (handler_->on_close) handler_->on_close(self, too_slow_);
-  }
-
-  void send_observation(const std::string& key, std::shared_ptr<const std::string> frame) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), key, frame = std::move(frame)]() mutable {
-      if (self->closed_) return;
-      if (self->obs_.size() >= self->opts_.soft_queue) self->coalesce();
-      self->obs_.emplace_back(key, std::move(frame));
-      self->pump();
-    });
-  }
-
-  void send_event(std::shared_ptr<const std::string> frame) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
-      if (self->closed_) return;
-      if (self->events_.size() >= self->opts_.max_events) {
-        self->too_slow_ = true;
-        ++self->counters_.ws_slow_closed;
-        self->do_close(websocket::close_code::policy_error, "too slow");
-        return;
-      }
-      self->events_.push_back(std::move(frame));
-      self->pump();
-    });
-  }
-
-  bool is_open() const override { return !closed_.load(); }
-
-  void close(std::string reason) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), reason = std::move(reason)] {
-      self->do_close(websocket::close_code::going_away, reason);
-    });
-  }
-
- private:
-  // Keeps only the newest pending reading per key, and tells the client how many were dropped.
-  void coalesce() {
-    std::unordered_map<std::string, std::size_t> last;
-    for (std::size_t i = 0; i < obs_.size(); ++i) last[obs_[i].first] = i;
-    std::deque<std::pair<std::string, std::shared_ptr<const std::string>>> kept;
-    for (std::size_t i = 0; i < obs_.size(); ++i)
-      if (last[obs_[i].first] == i) kept.push_back(std::move(obs_[i]));
-    std::size_t dropped = obs_.size() - kept.size();
-    if (dropped == 0 && !kept.empty()) {  // all distinct: drop the oldest half
-      dropped = kept.size() / 2;
-      kept.erase(kept.begin(), kept.begin() + long(dropped));
-    }
-    obs_ = std::move(kept);
-    counters_.ws_coalesced += std::int64_t(dropped);
-    events_.push_back(std::make_shared<const std::string>(
-        "{\"type\":\"notice\",\"code\":\"coalesced\",\"dropped\":" + std::to_string(dropped) + "}"));
-  }
-
-  void pump() {
-    if (writing_ || closed_) return;
-    std::shared_ptr<const std::string> next;
-    if (!events_.empty()) {
-      next = std::move(events_.front());
-      events_.pop_front();
-    } else if (!obs_.empty()) {
-      next = std::move(obs_.front().second);
-      obs_.pop_front();
-    } else {
-      return;
-    }
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(asio::buffer(*next), [self = shared_from_this(), next](beast::error_code ec, std::size_t) {
-      self->writing_ = false;
-      if (ec) {
-        self->closed_ = true;
-        return;
-      }
-      ++self->counters_.ws_frames;
-      self->pump();
-    });
-  }
-
-  void do_close(websocket::close_code code, std::string reason) {
-    if (closed_) return;
-    closed_ = true;
-    events_.clear();
-    obs_.clear();
-    websocket::close_reason cr(code, reason);
-    ws_.async_close(cr, [self = shared_from_this()](beast::error_code) {});
-  }
-
-  websocket::stream<tcp::socket> ws_;
-  ws_options opts_;
-  std::shared_ptr<ws_handler> handler_;
-  server_counters& counters_;
-  std::deque<std::shared_ptr<const std::string>> events_;
-  std::deque<std::pair<std::string, std::shared_ptr<const std::string>>> obs_;
-  bool writing_ = false;
-  std::atomic<bool> closed_{false};
-  bool too_slow_ = false;
 };
 
 }  // namespace
@@ -381,7 +242,7 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
     bool upgrade_asked = req.websocket_upgrade;
     response res = co_await handle(std::move(req));
     if (upgrade_asked && res.upgrade && !stopping) {
-      auto ws = std::make_shared<ws_session>(std::move(c->socket), opts.ws, res.upgrade, counters);
+      auto ws = std::make_shared<detail::ws_session<tcp::socket>>(std::move(c->socket), opts.ws, res.upgrade, counters);
       {
         std::lock_guard lock(mutex);
         connections[id].ws = ws;
