@@ -82,7 +82,9 @@ async function postObs(d, token, body, { format = 'json', contentType, signal } 
   if (/json/i.test(res.headers.get('content-type') || '') && text.length) {
     try { json = JSON.parse(text); } catch { /* not JSON */ }
   }
-  return { status: res.status, headers: res.headers, contentType: res.headers.get('content-type') || '', text, json };
+  const out = { status: res.status, headers: res.headers, contentType: res.headers.get('content-type') || '', text, json };
+  h.openapi.assertConforms('POST', '/api/v1/observations', out);
+  return out;
 }
 
 // Asserts a 200 ingestion answer and returns it.
