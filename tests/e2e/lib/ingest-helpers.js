@@ -106,6 +106,18 @@ function assertIngest(res, { accepted, duplicates, rejected } = {}, msg = '') {
   return b;
 }
 
+// Polls until the rollup compactor has folded every pending partial aggregate into the rollups
+// (migrations/0004: the table rollup_delta is then empty), instead of sleeping and hoping it ran.
+// `db` is the test's database (ctx.db); fails with a clear message at the deadline.
+async function rollupsFolded(db, { timeoutMs = 10000, what = '' } = {}) {
+  let n;
+  await h.pollUntil(() => {
+    n = h.psql('SELECT count(*) FROM rollup_delta', db).trim();
+    return n === '0';
+  }, { timeoutMs, intervalMs: 100, what: `the rollup compactor to fold every pending delta${what ? ' ' + what : ''} (rollup_delta still has ${n} rows)` })
+    .catch((e) => { throw new Error(`${e.message}; rollup_delta rows left: ${n}`); });
+}
+
 // ---------------------------------------------------------------- reading back
 
 async function getJson(d, token, urlPath, status = 200) {
@@ -223,6 +235,7 @@ async function parallel(n, worker) {
 }
 
 module.exports = {
+  rollupsFolded,
   rng, SEC, MIN, HOUR, DAY, iso, isoOffset, bucketMs,
   jsonBody, ndjsonBody, csvBody, bodyFor, CT, postObs, assertIngest,
   getJson, seriesPath, series, rawAll, expectedBuckets, close, assertPoints,
