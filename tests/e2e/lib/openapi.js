@@ -15,10 +15,19 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const yaml = require('js-yaml');
-const Ajv2020 = require('ajv/dist/2020').default;
-const addFormats = require('ajv-formats').default;
-const { OpenAPIRouter } = require('openapi-backend');
+function need(name) {
+  try {
+    return require(name);
+  } catch (e) {
+    if (e.code !== 'MODULE_NOT_FOUND') throw e;
+    throw new Error(`the e2e tests need their npm packages (${name} is missing): run \`(cd tests/e2e && npm ci)\` ` +
+      '(scripts/test does it through maeul_web_deps)');
+  }
+}
+const yaml = need('js-yaml');
+const Ajv2020 = need('ajv/dist/2020').default;
+const addFormats = need('ajv-formats').default;
+const { OpenAPIRouter } = need('openapi-backend');
 
 const SPEC_PATH = path.resolve(__dirname, '..', '..', '..', 'docs', 'openapi.yaml');
 const SCHEMA_BASE = 'https://maeul.city/openapi/components/schemas/';
