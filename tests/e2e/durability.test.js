@@ -293,7 +293,7 @@ describe('database outage', () => {
       h.assertProblem(res, 503, 'unavailable');
       const ra = res.headers.get('retry-after') || '';
       assert.match(ra, /^\d+$|^[A-Z][a-z]{2}, /, `Retry-After on the 503: "${ra}"`);
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 100)); // deliberate: pace the POSTs over the 3 s outage
     }
     h.assertStatus(await h.request(d, 'GET', '/readyz'), 503, '/readyz while the database is down');
     h.assertStatus(await h.request(d, 'GET', '/healthz'), 200, '/healthz while the database is down');
@@ -342,7 +342,7 @@ describe('database outage', () => {
     const { loops, done } = startLoad(() => d, T, 'b', lbase, { stop: () => stop });
     let kills = 0;
     for (let r = 0; r < 4; r++) {
-      await new Promise((res) => setTimeout(res, 350));
+      await new Promise((res) => setTimeout(res, 350)); // deliberate: spread the kills over the load
       kills += Number(terminate().trim());
     }
     const ackedAtLastKill = loops.reduce((a, L) => a + L.acked.length, 0);
@@ -371,6 +371,7 @@ describe('database outage', () => {
     h.assertStatus(await h.request(d, 'GET', `/api/v1/sensors/out-1/series?from=${from}&to=${to}`, { token: T }), 200);
     const killed = Number(terminate().trim());
     assert.ok(killed > 0, 'some connections were terminated');
+    // deliberate: give the terminated backends time to be gone; the reads must then succeed at once
     await new Promise((r) => setTimeout(r, 200));
     const statuses = [];
     for (let i = 0; i < 8; i++) {

@@ -105,7 +105,7 @@ describe('facilities', () => {
 
   test('PUT replaces → 200; a moved location re-derives the zone', async () => {
     const before = h.assertJson(await get('clinic-2'), 200);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 5)); // deliberate: times have millisecond resolution, so updated_at must be able to move
     const body = h.facilityBody('clinic-2', { category: 'care_center', name: { ko: '노인복지관' }, location: h.point(128.59, 38.20) });
     const b = h.assertJson(await h.request(ctx.d, 'PUT', '/api/v1/facilities/clinic-2', { token: T, body }), 200);
     assert.equal(b.category, 'care_center');

@@ -159,6 +159,9 @@ describe('KPIs from operations', () => {
       return b.items.length >= 5 ? b.items : null;
     }, { timeoutMs: 5000, what: 'five open alerts' });
     const bySensor = Object.fromEntries(open.map((a) => [a.sensor, a]));
+    // Deliberate waits (part of what is tested): each alert is acknowledged a different time after it
+    // opened, so welfare_ack_time is a mean of unequal durations. The expected values are computed
+    // from the acknowledged_at the server returns, so the exact delays do not matter.
     for (const [s, delay] of [['btn-e1', 150], ['wl-e1', 100], ['btn-w1', 400], ['btn-e2', 500]]) {
       await sleep(delay);
       const res = await h.request(d, 'POST', `/api/v1/alerts/${bySensor[s].id}/ack`, { token: T, body: { note: 'on my way' } });
@@ -167,7 +170,9 @@ describe('KPIs from operations', () => {
     }
     alerts.push(bySensor['btn-w2']); // never acknowledged
 
-    // availability readings: only after each sensor's registration and before now
+    // availability readings: only after each sensor's registration and before now. A deliberate wait
+    // (part of what is tested): availability is readings received over readings expected since
+    // registration, so at least 3.5 s of every sensor's life must pass to expect several readings.
     await sleep(Math.max(0, AVAIL[AVAIL.length - 1].created + 3500 - Date.now()));
     const until = Date.now() - 200;
     for (const s of AVAIL) {
@@ -253,7 +258,7 @@ describe('KPIs from operations', () => {
     const back = [];
     for (let k = 1; k <= 300; k++) back.push({ sensor: s.id, metric: 'pm25', ts: iso(s.created - k * SEC), value: 1 });
     I.assertIngest(await I.postObs(d, T, back), { accepted: back.length, rejected: [] });
-    await sleep(1500);
+    await I.rollupsFolded(ctx.db, { what: 'after the readings from before registration' });
     for (const period of PERIODS) {
       const b = await K.getValues(d, analyst, 'sensor_availability', { period });
       for (const v of b.values) assert.ok(v.value === null || (v.value >= 0 && v.value <= 100), `${period} ${v.zone}: ${v.value}`);

@@ -71,6 +71,13 @@ describe('live feed', () => {
       }
     });
 
+    test('a plain GET without an upgrade: 426 problem with Upgrade: websocket', async () => {
+      const res = await h.request(ctx.d, 'GET', '/api/v1/live', { token: T });
+      const b = h.assertProblem(res, 426, 'upgrade-required');
+      assert.equal(b.status, 426);
+      assert.match(String(res.headers.get('upgrade')), /^websocket$/i, 'Upgrade: websocket');
+    });
+
     test('no token, an unknown token, a revoked token: 401 problem before any upgrade', async () => {
       const revoked = await h.createToken(ctx.d, 'operator', 'live-revoked');
       h.assertStatus(await h.request(ctx.d, 'DELETE', `/api/v1/tokens/${revoked.id}`, { token: T }), 204);

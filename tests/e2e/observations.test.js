@@ -221,7 +221,10 @@ describe('observations', () => {
       const res = await fetch(ctx.d.url + '/api/v1/observations', {
         method: 'POST', headers: { authorization: `Bearer ${T}` }, body: new Uint8Array(Buffer.from(I.jsonBody(rs))),
       });
-      assert.equal(res.status, 415, 'no Content-Type → 415');
+      const text = await res.text();
+      const noCt = { status: res.status, contentType: res.headers.get('content-type') || '', text, json: JSON.parse(text) };
+      h.openapi.assertConforms('POST', '/api/v1/observations', noCt);
+      h.assertProblem(noCt, 415, 'unsupported-media-type');
       assert.deepEqual(await raw('f-json', BASE + 50 * MIN, BASE + 51 * MIN), [], 'nothing stored');
     });
 

@@ -261,7 +261,7 @@ describe('sensors', () => {
     test('a new location without zone re-derives the zone', async () => {
       const before = h.assertJson(await get('p-1'), 200);
       assert.equal(before.zone, 'downtown');
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 5)); // deliberate: times have millisecond resolution, so updated_at must be able to move
       const b = h.assertJson(await patch('p-1', { location: h.point(128.41, 38.11) }), 200);
       assert.equal(b.zone, 'seorak', 'zone re-derived from the new location');
       assert.deepEqual(b.location, h.point(128.41, 38.11));

@@ -211,9 +211,9 @@ describe('series', () => {
       await compareAll('after late readings (whole)', { from: START - DAY, to: END + DAY });
       const rawAll = await I.rawAll(ctx.d, T, 'ser', { from: START, to: END });
       assert.equal(rawAll.length, stored.length, 'raw count: every reading stored once');
-      // and the answers stay the same a while later (whatever the daemon does with its rollups meanwhile)
-      await new Promise((r) => setTimeout(r, 1500));
-      await compareAll('1.5 s after the late readings', { from: FROM_U, to: TO_U });
+      // and the answers stay the same once the compactor has folded the late readings into the rollups
+      await I.rollupsFolded(ctx.db, { what: 'after the late readings' });
+      await compareAll('after the compactor folded the late readings', { from: FROM_U, to: TO_U });
     });
 
     test('across month and year boundaries', async () => {

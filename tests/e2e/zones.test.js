@@ -120,7 +120,7 @@ describe('zones', () => {
   test('PUT replaces → 200 with the stored object; updated_at moves, created_at stays; area recomputed', async () => {
     const body = { ...downtown, population: 13000, name: { ko: '설악동', en: 'Seorak' }, boundary: h.polygon(128.58, 38.19, 0.06) };
     delete body.households; // replace: omitted fields go back to defaults
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 5)); // deliberate: times have millisecond resolution, so updated_at must be able to move
     const b = h.assertJson(await h.request(ctx.d, 'PUT', '/api/v1/zones/downtown', { token: T, body }), 200);
     assert.equal(b.population, 13000);
     assert.equal(b.households, 0, 'PUT is a replace: households back to its default');
@@ -410,7 +410,8 @@ describe('hostile JSON bodies do not crash the daemon', () => {
         try {
           res = await h.request(d, method, path, { token: d.bootstrapToken, rawBody: raw, headers: { 'content-type': 'application/json' } });
         } catch (e) {
-          await new Promise((r) => setTimeout(r, 300));
+          // no answer: wait (bounded) for the daemon to exit, so the message can say how it ended
+          await Promise.race([d.exited, new Promise((r) => setTimeout(r, 2000).unref())]);
           assert.fail(`no HTTP response (${e.cause ? e.cause.message : e.message}); daemon exit code ${d.exitCode}, signal ${d.exitSignal}`);
         }
         assert.ok([400, 413, 422].includes(res.status), `got ${h.describeRes(res)}`);

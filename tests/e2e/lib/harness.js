@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const net = require('node:net');
 const assert = require('node:assert/strict');
+const openapi = require('./openapi');
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = process.env.MAEUL_BIN || path.join(ROOT, 'build', 'maeuld');
@@ -250,6 +251,8 @@ async function pollUntil(fn, { timeoutMs = 5000, intervalMs = 50, what = 'condit
 // ---------------------------------------------------------------- HTTP
 
 // request(d, method, path, {token, body, rawBody, headers}) → {status, headers, contentType, text, json}
+// Every response is checked against docs/openapi.yaml (lib/openapi.js): a status the document does not
+// list for the route, or a body that does not match its schema, fails the test that made the request.
 async function request(d, method, urlPath, opts = {}) {
   const headers = { ...(opts.headers || {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -270,7 +273,9 @@ async function request(d, method, urlPath, opts = {}) {
   if (/json/i.test(contentType) && text.length) {
     try { json = JSON.parse(text); } catch { json = undefined; }
   }
-  return { status: res.status, headers: res.headers, contentType, text, json, bytes: buf };
+  const out = { status: res.status, headers: res.headers, contentType, text, json, bytes: buf };
+  openapi.assertConforms(method, urlPath, out);
+  return out;
 }
 
 function describeRes(res) {
@@ -590,7 +595,7 @@ module.exports = {
   useDaemon,
   ROOT, BIN, CONFIG, TIME_RE, JSON_CT_RE, PROBLEM_CT_RE, PROBLEM_TYPE_PREFIX,
   psql, createDatabase, dropDatabase, dbUrl, closedPort, randomToken, daemonEnv,
-  Daemon, startDaemon, runMaeuld, withTimeout, pollUntil,
+  Daemon, startDaemon, runMaeuld, withTimeout, pollUntil, openapi,
   request, describeRes, assertStatus, assertJson, assertProblem, assertInvalid, assertBadParam, assertTimes,
   RawConn, squareRing, polygon, point, zoneBody, sensorBody, facilityBody, createToken, listAll, parseProm,
 };

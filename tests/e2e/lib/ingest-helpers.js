@@ -82,7 +82,9 @@ async function postObs(d, token, body, { format = 'json', contentType, signal } 
   if (/json/i.test(res.headers.get('content-type') || '') && text.length) {
     try { json = JSON.parse(text); } catch { /* not JSON */ }
   }
-  return { status: res.status, headers: res.headers, contentType: res.headers.get('content-type') || '', text, json };
+  const out = { status: res.status, headers: res.headers, contentType: res.headers.get('content-type') || '', text, json };
+  h.openapi.assertConforms('POST', '/api/v1/observations', out);
+  return out;
 }
 
 // Asserts a 200 ingestion answer and returns it.
@@ -102,6 +104,18 @@ function assertIngest(res, { accepted, duplicates, rejected } = {}, msg = '') {
     assert.equal(typeof x.pointer, 'string', `rejected[].pointer is a string: ${JSON.stringify(x)}`);
   }
   return b;
+}
+
+// Polls until the rollup compactor has folded every pending partial aggregate into the rollups
+// (migrations/0004: the table rollup_delta is then empty), instead of sleeping and hoping it ran.
+// `db` is the test's database (ctx.db); fails with a clear message at the deadline.
+async function rollupsFolded(db, { timeoutMs = 10000, what = '' } = {}) {
+  let n;
+  await h.pollUntil(() => {
+    n = h.psql('SELECT count(*) FROM rollup_delta', db).trim();
+    return n === '0';
+  }, { timeoutMs, intervalMs: 100, what: `the rollup compactor to fold every pending delta${what ? ' ' + what : ''} (rollup_delta still has ${n} rows)` })
+    .catch((e) => { throw new Error(`${e.message}; rollup_delta rows left: ${n}`); });
 }
 
 // ---------------------------------------------------------------- reading back
@@ -221,6 +235,7 @@ async function parallel(n, worker) {
 }
 
 module.exports = {
+  rollupsFolded,
   rng, SEC, MIN, HOUR, DAY, iso, isoOffset, bucketMs,
   jsonBody, ndjsonBody, csvBody, bodyFor, CT, postObs, assertIngest,
   getJson, seriesPath, series, rawAll, expectedBuckets, close, assertPoints,

@@ -278,7 +278,9 @@ function openWs(d, { token, via = 'header', path = '/api/v1/live', headers = {},
         const text = Buffer.concat(chunks).toString('utf8');
         let json;
         try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode, headers: res.headers, text, json, contentType: res.headers['content-type'] || '' });
+        const out = { status: res.statusCode, headers: res.headers, text, json, contentType: res.headers['content-type'] || '' };
+        try { h.openapi.assertConforms('GET', p, out); } catch (e) { reject(e); return; }
+        resolve(out);
       });
       res.on('error', reject);
     });
