@@ -32,42 +32,47 @@ const std::string per_capita_tail =
     "SELECT a.zone_id, a.g, a.p, a.v / NULLIF(CASE WHEN a.g = 1 THEN (SELECT sum(population) FROM zones) "
     "ELSE (SELECT population FROM zones z WHERE z.id = a.zone_id) END, 0), NULL::float8 FROM a";
 
-std::string sql_for(const std::string& kpi) {
-  if (kpi == "emergency_response_time")
+// The query of each KPI but the coverage one (computed with PostGIS in read_access). The switch has
+// no default: a KPI added to the catalog and not here does not compile (-Werror=switch).
+std::string sql_for(kpi::key k) {
+  switch (k) {
+    case kpi::key::living_zone_9min_coverage:
+      break;  // not SQL over readings: see values()
+    case kpi::key::emergency_response_time:
     return "SELECT zone_id, GROUPING(zone_id), p, avg(mins), percentile_cont(0.9) WITHIN GROUP (ORDER BY mins) "
            "FROM (SELECT zone_id, " + period_of("reported_at") + " AS p, extract(epoch FROM on_scene_at - reported_at) "
            "/ 60 AS mins FROM incidents WHERE on_scene_at IS NOT NULL AND reported_at >= " + F +
            " AND reported_at < " + T + ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
-  if (kpi == "welfare_ack_time")
+    case kpi::key::welfare_ack_time:
     return "SELECT zone_id, GROUPING(zone_id), p, avg(mins), NULL::float8 FROM (SELECT zone_id, " +
            period_of("opened_at") + " AS p, extract(epoch FROM acknowledged_at - opened_at) / 60 AS mins FROM alerts "
            "WHERE domain = 'welfare' AND acknowledged_at IS NOT NULL AND opened_at >= " + F + " AND opened_at < " + T +
            ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
-  if (kpi == "transit_boardings_per_capita")
+    case kpi::key::transit_boardings_per_capita:
     return "WITH h AS (" + hourly("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
            "sum(sum) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
-  if (kpi == "electricity_per_capita")
+    case kpi::key::electricity_per_capita:
     return "WITH h AS (" + hourly("'smart_meter'", "power_kw") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
            "sum(sum / n) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
-  if (kpi == "renewable_share")
+    case kpi::key::renewable_share:
     return "WITH h AS (" + hourly("'smart_meter', 'solar_pv'", "power_kw") + ") SELECT zone_id, GROUPING(zone_id), p, "
            "100 * coalesce(sum(sum / n) FILTER (WHERE kind = 'solar_pv'), 0) / NULLIF(sum(sum / n) FILTER (WHERE kind = "
            "'smart_meter'), 0), NULL::float8 FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))";
-  if (kpi == "travel_time_index")
+    case kpi::key::travel_time_index:
     return "WITH h AS (" + hourly("'traffic_corridor'", "travel_time_s") + "), "
            "ff AS (SELECT sid, p, coalesce(max(CASE WHEN attributes->>'free_flow_s' ~ '^[0-9]+(\\.[0-9]+)?$' THEN "
            "(attributes->>'free_flow_s')::float8 END), min(sum / n)) f FROM h GROUP BY sid, p), "
            "per AS (SELECT h.zone_id, h.sid, h.p, (sum(h.sum) / sum(h.n)) / NULLIF(max(ff.f), 0) tti FROM h JOIN ff "
            "USING (sid, p) GROUP BY h.zone_id, h.sid, h.p) "
            "SELECT zone_id, GROUPING(zone_id), p, avg(tti), NULL::float8 FROM per GROUP BY GROUPING SETS ((zone_id, p), (p))";
-  if (kpi == "pm25_bad_days")
+    case kpi::key::pm25_bad_days:
     return "WITH h AS (" + hourly("'air_quality'", "pm25") + "), d AS (SELECT zone_id, GROUPING(zone_id) g, "
            "date_trunc('day', bucket AT TIME ZONE $2) AS day, sum(sum) / sum(n) AS mean FROM h "
            "GROUP BY GROUPING SETS ((zone_id, date_trunc('day', bucket AT TIME ZONE $2)), "
            "(date_trunc('day', bucket AT TIME ZONE $2)))) "
            "SELECT zone_id, g, date_trunc($1, day), count(*) FILTER (WHERE mean > 35)::float8, NULL::float8 FROM d "
            "GROUP BY zone_id, g, date_trunc($1, day)";
-  if (kpi == "sensor_availability")
+    case kpi::key::sensor_availability:
     return "WITH m AS (SELECT s.zone_id, s.created_at, se.id AS series_id, (mm->>'interval_s')::float8 AS iv "
            "FROM sensors s CROSS JOIN jsonb_array_elements(s.metrics) mm LEFT JOIN series se ON se.sensor_id = s.id AND "
            "se.metric = mm->>'name' WHERE mm ? 'interval_s' AND s.zone_id IS NOT NULL), "
@@ -82,6 +87,7 @@ std::string sql_for(const std::string& kpi) {
            "SELECT ex.zone_id, GROUPING(ex.zone_id), ex.p, least(100, 100 * sum(coalesce(got.received, 0)) / "
            "NULLIF(sum(ex.expected), 0)), NULL::float8 FROM ex LEFT JOIN got USING (series_id, p) "
            "GROUP BY GROUPING SETS ((ex.zone_id, ex.p), (ex.p)) HAVING sum(ex.expected) > 0";
+  }
   return {};
 }
 
@@ -134,7 +140,9 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
         "- gs) / 86400, gs FROM generate_series(date_trunc($1, " + F + " AT TIME ZONE $2), " + T +
             " AT TIME ZONE $2 - interval '1 microsecond', ('1 ' || $1)::interval) gs",
         q.period, q.timezone, q.from_us, q.to_us);
-    if (q.kpi == "living_zone_9min_coverage") {
+    const auto* def = kpi::find(q.kpi);
+    if (!def) throw std::invalid_argument("no KPI \"" + q.kpi + "\" in the catalog");
+    if (def->k == kpi::key::living_zone_9min_coverage) {
       auto acc = read_access(tx, q.zone, 9, walk);
       double pop = 0, covered = 0;
       for (const auto& a : acc) {
@@ -149,8 +157,7 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
                          pop > 0 ? std::optional<double>(100 * covered / pop) : std::nullopt, std::nullopt});
       return out;
     }
-    auto sql = sql_for(q.kpi);
-    if (sql.empty()) return out;
+    auto sql = sql_for(def->k);
     auto r = tx.exec_params("SELECT x.zone_id, x.g, (extract(epoch FROM x.p AT TIME ZONE $2) * 1000000)::bigint, "
                             "extract(epoch FROM (x.p + ('1 ' || $1)::interval) - x.p) / 86400, x.v, x.extra FROM (" +
                                 sql + ") AS x(zone_id, g, p, v, extra) ORDER BY x.g, x.zone_id, x.p",

@@ -10,8 +10,23 @@
 
 namespace maeul::kpi {
 
+// Every KPI of the catalog, typed: code that computes a KPI switches over this (no default), so a
+// KPI added here and not computed somewhere is a compile error, not an empty answer.
+enum class key {
+  emergency_response_time,
+  travel_time_index,
+  transit_boardings_per_capita,
+  electricity_per_capita,
+  renewable_share,
+  pm25_bad_days,
+  welfare_ack_time,
+  sensor_availability,
+  living_zone_9min_coverage,
+};
+
 struct definition {
-  std::string id;
+  key k;
+  std::string id;  // the key as the API names it
   std::string name_ko, name_en;
   std::string domain;
   std::string unit;
