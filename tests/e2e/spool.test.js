@@ -4,7 +4,9 @@
 // "rejected"} once readings are fsync'd in spool.dir; `kill -9` of maeuld while the database is
 // down loses none of them (and a torn tail appended to the last segment is cut off, never
 // replayed); after PostgreSQL is back every spooled reading is stored exactly once (rows counted
-// in the database), in order, reaches the live feed once and moves the latest values; a full
+// in the database), in order, reaches the live feed once and moves the latest values; `kill -9`
+// in the middle of a replay (one record committed, the next held by a lock) loses nothing and the
+// restarted replay publishes only what it newly stored; a full
 // spool answers 503 with Retry-After and writes nothing; GET /api/v1/status tells the operator.
 
 const { describe, test, before, after } = require('node:test');
@@ -12,7 +14,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const h = require('./lib/harness');
 const I = require('./lib/ingest-helpers');
 const L = require('./lib/live-helpers');
@@ -52,17 +54,20 @@ describe('spool while PostgreSQL is stopped', () => {
     port = pgStart();
     url = `postgresql://postgres@127.0.0.1:${port}/maeul_spool`;
     execFileSync('psql', ['-X', '-q', `postgresql://postgres@127.0.0.1:${port}/postgres`, '-c', 'CREATE DATABASE maeul_spool']);
+    // maeuld logs in as a role of its own, so one test can lock it out while PostgreSQL keeps running.
+    psqlPriv('CREATE ROLE spooler LOGIN SUPERUSER');
     env = h.daemonEnv(null, {
-      MAEUL_DB_URL: url,
+      MAEUL_DB_URL: `postgresql://spooler@127.0.0.1:${port}/maeul_spool`,
       MAEUL_DB_CONNECT_TIMEOUT_S: '2',
       MAEUL_SPOOL_DIR: spoolDir,
       MAEUL_SPOOL_MAX_BYTES: '60000',
       MAEUL_SPOOL_SEGMENT_BYTES: '4096',
+      MAEUL_INGEST_MAX_BATCH_ROWS: '100', // one 100-reading record per replay transaction (the kill-during-replay test)
     });
     d = new h.Daemon({ env });
     await d.start();
     T = d.bootstrapToken;
-    for (const id of ['sp-a', 'sp-b']) await I.makeSensor(d, id);
+    for (const id of ['sp-a', 'sp-b', 'sp-c']) await I.makeSensor(d, id);
     operatorToken = (await h.createToken(d, 'operator', 'spool-operator')).token;
     analystToken = (await h.createToken(d, 'analyst', 'spool-analyst')).token;
   });
@@ -145,6 +150,57 @@ describe('spool while PostgreSQL is stopped', () => {
     assert.equal(val('maeul_spool_readings_total', { stage: 'replayed' }), 600);
     assert.equal(val('maeul_spool_readings_total', { stage: 'published' }), 600);
     assert.equal(val('maeul_database_up'), 1);
+  });
+
+  test('kill -9 in the middle of a replay: nothing lost, the committed record is not published again', async () => {
+    // Two records in one segment: r1 in September, r2 in October. A transaction holding October's
+    // partition locked lets the replay commit r1 and stop inside r2; then maeuld is killed. The
+    // database stays up: maeuld's role is refused logins instead, so the lock is taken before the
+    // replayer can reach the database.
+    const sept = Date.UTC(2026, 8, 1);
+    const oct = Date.UTC(2026, 9, 1);
+    const rec = (t0, v0) => Array.from({ length: 100 }, (_, k) => ({ sensor: 'sp-c', metric: 'level', ts: t0 + k * SEC, value: v0 + k }));
+    I.assertIngest(await I.postObs(d, T, [{ sensor: 'sp-c', metric: 'level', ts: oct + 3600 * SEC, value: -1 }]), { accepted: 1 });
+    const octPart = psqlPriv(`SELECT o.tableoid::regclass FROM observations o JOIN series s ON s.id = o.series_id
+      WHERE s.sensor_id = 'sp-c'`);
+    assert.match(octPart, /^observations_2026m10$/);
+    const countIn = (from, to) => psqlPriv(`SELECT count(*) FROM observations o JOIN series s ON s.id = o.series_id
+      WHERE s.sensor_id = 'sp-c' AND o.ts >= to_timestamp(${from / 1000}) AND o.ts < to_timestamp(${to / 1000})`);
+
+    psqlPriv('ALTER ROLE spooler NOLOGIN');
+    psqlPriv("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'spooler'");
+    assert.equal(h.assertJson(await I.postObs(d, T, rec(sept, 0)), 202).spooled, 100);
+    assert.equal(h.assertJson(await I.postObs(d, T, rec(oct, 100)), 202).spooled, 100);
+    const locker = spawn('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', url], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let lockerOut = '';
+    locker.stdout.on('data', (x) => { lockerOut += x; });
+    locker.stdin.write(`BEGIN; LOCK TABLE ${octPart} IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n`);
+    try {
+      await h.pollUntil(() => lockerOut.includes('locked'), { timeoutMs: 5000, what: 'the lock on October' });
+      psqlPriv('ALTER ROLE spooler LOGIN');
+      await h.pollUntil(() => countIn(sept, oct) === '100', { timeoutMs: 15000, intervalMs: 100, what: 'r1 committed by the replay' });
+      const mid = await status();
+      assert.equal(mid.spool.readings, 200, 'the segment is still there (r2 not committed)');
+      assert.equal(mid.spool.replaying, true);
+      d.child.kill('SIGKILL');
+      await h.withTimeout(d.exited, 10000, 'maeuld did not die on SIGKILL');
+    } finally {
+      locker.stdin.end('COMMIT;\n');
+      await h.withTimeout(new Promise((r) => locker.once('exit', r)), 10000, 'psql did not exit');
+    }
+    assert.equal(countIn(oct, oct + 1800 * SEC), '0', 'r2 was not committed before the kill');
+
+    d = new h.Daemon({ env });
+    await d.start();
+    await h.pollUntil(async () => (await status()).spool.readings === 0, { timeoutMs: 15000, what: 'the spool replayed after the restart' });
+    assert.equal(countIn(sept, oct), '100');
+    assert.equal(countIn(oct, oct + 1800 * SEC), '100');
+    const prom = h.parseProm((await h.request(d, 'GET', '/metrics', { token: T })).text);
+    const val = (stage) => prom.find((m) => m.name === 'maeul_spool_readings_total' && m.labels.stage === stage).value;
+    assert.equal(val('replayed'), 200, 'the whole segment was written again');
+    assert.equal(val('published'), 100, 'only r2 was published: r1 came back as duplicates');
+    const latest = await I.getJson(d, T, '/api/v1/sensors/sp-c/latest');
+    assert.equal(latest.metrics.level.value, -1, 'the newest reading is still the direct one at 01:00');
   });
 
   test('a live subscriber sees each spooled reading once, in order, after the database is back', async () => {
