@@ -229,20 +229,23 @@ fs::path spool::path_of(std::uint64_t seq) const {
 
 void spool::append(storage::row_batch rows, std::function<void(std::exception_ptr)> done) {
   auto bytes = encode_record(*rows);
+  std::exception_ptr refused;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) {
-      done(std::make_exception_ptr(io_error("the spool is stopping")));
-      return;
-    }
-    if (bytes_ + bytes.size() > opts_.max_bytes) {
+      refused = std::make_exception_ptr(io_error("the spool is stopping"));
+    } else if (bytes_ + bytes.size() > opts_.max_bytes) {
       ++counters_.refused_full;
-      done(std::make_exception_ptr(full("the local spool is full")));
-      return;
+      refused = std::make_exception_ptr(full("the local spool is full"));
+    } else {
+      bytes_ += bytes.size();
+      rows_ += rows->size();
+      queue_.push_back({std::move(bytes), rows->size(), std::move(done)});
     }
-    bytes_ += bytes.size();
-    rows_ += rows->size();
-    queue_.push_back({std::move(bytes), rows->size(), std::move(done)});
+  }
+  if (refused) {
+    done(refused);  // outside the lock: a callback never runs under the spool's mutex
+    return;
   }
   cv_.notify_one();
 }
@@ -262,11 +265,14 @@ task<void> spool::append(storage::row_batch rows) {
 void spool::on_thread(std::function<void()> job, std::function<void(std::exception_ptr)> done) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) {
-      done(std::make_exception_ptr(io_error("the spool is stopping")));
-      return;
+    if (!stopping_) {
+      jobs_.emplace_back(std::move(job), std::move(done));
+      done = nullptr;
     }
-    jobs_.emplace_back(std::move(job), std::move(done));
+  }
+  if (done) {
+    done(std::make_exception_ptr(io_error("the spool is stopping")));
+    return;
   }
   cv_.notify_one();
 }
@@ -299,9 +305,9 @@ task<void> spool::remove_segment(std::uint64_t seq) {
 }
 
 namespace {
-// Runs a job on the spool thread and waits for it (tests).
+// Submits a job through `submit` and waits for its completion (tests; never on an I/O thread).
 template <class F>
-void wait_on(spool& s, F&& submit) {
+void wait_on(F&& submit) {
   std::mutex m;
   std::condition_variable cv;
   bool finished = false;
@@ -315,20 +321,19 @@ void wait_on(spool& s, F&& submit) {
   std::unique_lock lock(m);
   cv.wait(lock, [&] { return finished; });
   if (err) std::rethrow_exception(err);
-  (void)s;
 }
 }  // namespace
 
 bool spool::next_segment_now(segment& out) {
   bool got = false;
-  wait_on(*this, [&](std::function<void(std::exception_ptr)> done) {
+  wait_on([&](std::function<void(std::exception_ptr)> done) {
     on_thread([this, &out, &got] { got = take_segment(out); }, std::move(done));
   });
   return got;
 }
 
 void spool::remove_segment_now(std::uint64_t seq) {
-  wait_on(*this, [&](std::function<void(std::exception_ptr)> done) {
+  wait_on([&](std::function<void(std::exception_ptr)> done) {
     on_thread([this, seq] { drop_segment(seq); }, std::move(done));
   });
 }

@@ -102,7 +102,8 @@ class spool {
   // when it would pass max_bytes, io_error when the disk fails. Resumes on the caller's executor.
   task<void> append(storage::row_batch rows);
 
-  // Callback form of append (for tests and non-coroutine callers): `done` runs on the fsync thread.
+  // Callback form of append (for tests and non-coroutine callers): `done` runs on the spool thread
+  // once fsync'd, or at once on the calling thread when refused (full, stopping).
   void append(storage::row_batch rows, std::function<void(std::exception_ptr)> done);
 
   // True while anything is spooled or being appended: new readings must go to the spool too, so
