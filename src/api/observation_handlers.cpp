@@ -2,11 +2,13 @@
 #include <charconv>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "maeul/api/routes.hpp"
 #include "maeul/services/services.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/ingest/ingest.hpp"
+#include "maeul/spool/spool.hpp"
 #include "maeul/storage/observations.hpp"
 
 namespace maeul::api {
@@ -83,7 +85,26 @@ void add_observation_routes(router& r, services& s) {
       co_return problem_response(make_problem(problem_kind::malformed, "JSON nested too deeply"));
     auto parsed = domain::parse_observations(ctx.req.body, *format, now());
     if (!parsed) co_return problem_response(parsed.error());
-    auto res = co_await obs->ingest(ctx.who, std::move(*parsed));
+    ingest::result res;
+    std::string spool_failure;
+    try {
+      res = co_await obs->ingest(ctx.who, std::move(*parsed));
+    } catch (const spool::full&) {
+      spool_failure = "the database is unreachable and the local spool is full; retry later";
+    } catch (const spool::io_error& e) {
+      spdlog::error("cannot write the spool: {}", e.what());
+      spool_failure = "the database is unreachable and the local spool cannot be written; retry later";
+    }
+    if (!spool_failure.empty()) {
+      auto resp = problem_response(make_problem(problem_kind::unavailable, spool_failure));
+      resp.headers.emplace_back("Retry-After", "30");
+      co_return resp;
+    }
+    if (res.spooled > 0) {
+      // Durable in the local spool, not yet in the database: 202, stored once it is back.
+      json body = {{"accepted", res.accepted}, {"spooled", res.spooled}, {"rejected", rejected_json(res.rejected)}};
+      co_return json_response(202, body.dump());
+    }
     if (res.accepted + res.duplicates == 0) {
       domain::problem p{problem_kind::invalid, "no reading in the batch could be accepted", {}};
       for (const auto& rj : res.rejected) p.errors.push_back({rj.pointer, {}, rj.error});

@@ -28,6 +28,7 @@
 #include "maeul/live/hub.hpp"
 #include "maeul/ops/ops.hpp"
 #include "maeul/services/services.hpp"
+#include "maeul/spool/spool.hpp"
 #include "maeul/storage/operations.hpp"
 #include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/observations.hpp"
@@ -218,6 +219,21 @@ int serve(const config::settings& s) {
   io_opts.max_batch_rows = std::size_t(s.ingest.max_batch_rows);
   io_opts.max_pending_rows = std::size_t(s.ingest.max_pending_rows);
   ingest::service ingest(observations, ingest::system_now_us, io.at(0).get_executor(), io_opts);
+  // The spool (spool.dir set): where readings go while the database is away (flow 5, flow 8).
+  std::unique_ptr<spool::spool> spooler;
+  if (!s.spool.dir.empty()) {
+    try {
+      spooler = std::make_unique<spool::spool>(spool::options{s.spool.dir, std::uint64_t(s.spool.max_bytes),
+                                                              std::uint64_t(s.spool.segment_bytes), s.spool.fsync_interval_ms});
+    } catch (const std::exception& e) {
+      return fail(exit_config, std::string("spool: ") + e.what());
+    }
+    ingest.set_spool(*spooler);
+    auto st = spooler->current();
+    spdlog::info("spool in {}: {} readings in {} segments to replay{}", s.spool.dir, st.readings, st.segments,
+                 st.truncated_bytes ? " (a torn tail of " + std::to_string(st.truncated_bytes) + " bytes cut off)" : "");
+  }
+  const auto started = std::chrono::steady_clock::now();
   storage::operations_store operations(pool);
   storage::kpi_store kpis(pool);
   // Committed events flow through one bus: ingest and the operations service emit, the live hub
@@ -272,7 +288,7 @@ int serve(const config::settings& s) {
   net::server server(
       io, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
 
-  api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations, &hub, &ops] {
+  api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations, &hub, &ops, &spooler] {
                            auto st = pool.stats();
                            const auto& c = server.counters();
                            auto is = ingest.stats();
@@ -333,6 +349,27 @@ int serve(const config::settings& s) {
                                    {"{queue=\"ingest_rows\",policy=\"reject_503\"}", is.overflowed},
                                    {"{queue=\"live_readings\",policy=\"coalesce\"}", c.ws_coalesced.load()},
                                    {"{queue=\"live_events\",policy=\"close_client\"}", c.ws_slow_closed.load()}});
+                           if (spooler) {
+                             auto sp = spooler->current();
+                             metric("maeul_spool_bytes", "gauge", "Bytes in the local spool, waiting for the database.",
+                                    {{"", std::int64_t(sp.bytes)}});
+                             metric("maeul_spool_readings", "gauge", "Readings in the local spool, waiting for the database.",
+                                    {{"", std::int64_t(sp.readings)}});
+                             metric("maeul_spool_segments", "gauge", "Segment files in the local spool.",
+                                    {{"", std::int64_t(sp.segments)}});
+                             metric("maeul_spool_readings_total", "counter", "Readings through the spool by stage.",
+                                    {{"{stage=\"spooled\"}", is.spooled},
+                                     {"{stage=\"replayed\"}", is.replayed},
+                                     {"{stage=\"published\"}", is.replay_published},
+                                     {"{stage=\"refused\"}", is.replay_refused}});
+                             metric("maeul_spool_fsyncs_total", "counter", "fsyncs of spool segments (each serves many requests).",
+                                    {{"", sp.fsyncs}});
+                             metric("maeul_spool_refused_total", "counter", "Requests answered 503 because the spool was full.",
+                                    {{"", sp.refused_full}});
+                           }
+                           metric("maeul_database_up", "gauge",
+                                  "1 when the last write or replay reached the database, 0 while it cannot be reached.",
+                                  {{"", is.database_up ? 1 : 0}});
                            metric("maeul_webhook_deliveries_total", "counter", "Webhook delivery attempts by outcome.",
                                   {{"{outcome=\"ok\"}", os.deliveries_ok},
                                    {"{outcome=\"failed\"}", os.deliveries_failed},
@@ -355,10 +392,30 @@ int serve(const config::settings& s) {
   api::add_observation_routes(router, services);
   api::add_operations_routes(router, services);
   api::add_kpi_routes(router, services);
+  api::add_status_routes(router, services, [&spooler, &ingest, &ops, started] {
+    api::status_info i;
+    if (spooler) {
+      auto sp = spooler->current();
+      i.spool_enabled = true;
+      i.spool_bytes = sp.bytes;
+      i.spool_readings = sp.readings;
+      i.spool_segments = sp.segments;
+      i.replaying = ingest.stats().replaying;
+    }
+    auto os = ops.stats();
+    i.webhooks_in_flight = os.deliveries_in_flight;
+    i.webhooks_delivered = os.deliveries_ok;
+    i.webhooks_failed = os.deliveries_failed;
+    i.webhooks_dead = os.deliveries_dead;
+    i.version = "0.1.0";
+    i.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
+    return i;
+  });
   asio::co_spawn(io.at(0), ops.run_ticks(), asio::detached);
   asio::co_spawn(io.at(0), ops.run_webhooks(), asio::detached);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
+  if (spooler) asio::co_spawn(io.at(0), ingest.run_replay(200, 250, 5000), asio::detached);
 
   // Signals are caught from here on (queued until the wait below): a SIGTERM that arrives right
   // after "listening" is a clean shutdown, never the default action.
@@ -384,6 +441,7 @@ int serve(const config::settings& s) {
   io.run();
   rules_thread.stop();
   rules_thread.join();
+  if (spooler) spooler->stop();
   writer_pool.stop();
   pool.stop();
   spdlog::info("stopped");

@@ -45,6 +45,10 @@ const std::vector<key_def>& keys() {
       {"ingest", "max_pending_rows", kind::integer, 1000, 100000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_pending_rows = v; }},
       {"ingest", "partitions_ahead", kind::integer, 1, 24, [](settings& s, const std::string&, std::int64_t v) { s.ingest.partitions_ahead = int(v); }},
       {"ingest", "rollup_interval_ms", kind::integer, 50, 600000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.rollup_interval_ms = int(v); }},
+      {"spool", "dir", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.spool.dir = v; }},
+      {"spool", "max_bytes", kind::integer, 4096, std::int64_t(1) << 50, [](settings& s, const std::string&, std::int64_t v) { s.spool.max_bytes = v; }},
+      {"spool", "segment_bytes", kind::integer, 1024, std::int64_t(1) << 40, [](settings& s, const std::string&, std::int64_t v) { s.spool.segment_bytes = v; }},
+      {"spool", "fsync_interval_ms", kind::integer, 0, 1000, [](settings& s, const std::string&, std::int64_t v) { s.spool.fsync_interval_ms = int(v); }},
       {"alerts", "escalate_after_s", kind::integer, 1, 7 * 86400, [](settings& s, const std::string&, std::int64_t v) { s.alerts.escalate_after_s = int(v); }},
       {"alerts", "tick_ms", kind::integer, 50, 60000, [](settings& s, const std::string&, std::int64_t v) { s.alerts.tick_ms = int(v); }},
       {"webhooks", "allow_private", kind::boolean, 0, 1, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.allow_private = v != 0; }},
@@ -135,6 +139,8 @@ bool is_known_timezone(const std::string& tz) {
 void validate(settings& s) {
   parse_listen(s);
   if (s.db.url.empty()) throw config_error("db.url must not be empty");
+  if (!s.spool.dir.empty() && s.spool.segment_bytes > s.spool.max_bytes)
+    throw config_error("spool.segment_bytes must not exceed spool.max_bytes");
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
   bool ok = false;
   for (auto* l : levels) ok = ok || s.log.level == l;

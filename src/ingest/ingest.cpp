@@ -12,6 +12,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <spdlog/spdlog.h>
+
+#include "maeul/spool/spool.hpp"
 #include "maeul/storage/db_pool.hpp"
 
 namespace maeul::ingest {
@@ -38,7 +41,7 @@ task<storage::write_counts> batcher::submit(storage::row_batch rows) {
     std::lock_guard lock(mutex_);
     if (pending_rows_ + rows->size() > opts_.max_pending_rows) {
       overflowed_ += std::int64_t(rows->size());
-      done(std::make_exception_ptr(storage::unavailable("the ingest queue is full")), {});
+      done(std::make_exception_ptr(queue_full("the ingest queue is full")), {});
       return;
     }
     pending_rows_ += rows->size();
@@ -165,7 +168,21 @@ task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string
     if (!fresh) missing.push_back(c.sensor);
   }
   if (!missing.empty()) {
-    co_await resolve(missing);
+    // Stale or unknown entries are looked up; while the database is away (and a spool is set) the
+    // index is used as it stands: a sensor it does not hold is unknown.
+    bool use_index = spool_ && !database_up_.load();
+    if (!use_index) {
+      std::exception_ptr failed;
+      try {
+        co_await resolve(missing);
+      } catch (const queue_full&) {
+        throw;
+      } catch (const storage::unavailable&) {
+        if (!spool_) throw;
+        failed = std::current_exception();
+      }
+      if (failed) database_up_ = false;
+    }
     for (const auto& id : missing) {
       bool fresh = false;
       metas[id] = cached(id, fresh);
@@ -213,8 +230,32 @@ task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string
   rejected_ += std::int64_t(out.rejected.size());
   if (rows->empty()) co_return out;
 
-  // 3. durable: the answer waits for the commit
-  auto counts = co_await batcher_.submit(rows);
+  // 3. durable: the answer waits for the commit, or for the spool's fsync
+  bool to_spool = spool_ && spool_->engaged();
+  storage::write_counts counts;
+  if (!to_spool) {
+    std::exception_ptr failed;
+    try {
+      counts = co_await batcher_.submit(rows);
+      database_up_ = true;
+    } catch (const queue_full&) {
+      throw;
+    } catch (const storage::unavailable&) {
+      if (!spool_) throw;
+      failed = std::current_exception();
+    }
+    if (failed) {
+      database_up_ = false;
+      to_spool = true;
+    }
+  }
+  if (to_spool) {
+    co_await spool_->append(rows);  // throws spool::full with nothing written
+    out.accepted = out.spooled = std::int64_t(rows->size());
+    accepted_ += out.accepted;
+    spooled_ += out.spooled;
+    co_return out;
+  }
   out.accepted = counts.accepted;
   out.duplicates = counts.duplicates;
   accepted_ += counts.accepted;
@@ -252,6 +293,101 @@ task<result> service::ingest(domain::parsed_batch batch, std::vector<std::string
   }
   if (sink_ && !published->empty()) sink_->on_readings(std::move(published));
   co_return out;
+}
+
+void service::publish_committed(const std::vector<storage::obs_row>& rows, const storage::write_counts& counts) {
+  std::vector<bool> refused(rows.size(), false);
+  for (const auto& r : counts.refused)
+    if (r.position < rows.size()) refused[r.position] = true;
+  bool all_new = counts.duplicates == 0 && counts.refused.empty();
+  if (!all_new && counts.accepted == 0) return;  // nothing new: every row was stored before
+  std::vector<std::size_t> chosen;  // rows to publish (never two locks at once)
+  {
+    std::unique_lock lock(latest_mutex_);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      if (refused[k]) continue;
+      const auto& r = rows[k];
+      auto it = latest_.find(r.series_id);
+      bool newer = it == latest_.end() || r.ts_us > it->second.ts_us;
+      if (newer) latest_[r.series_id] = {r.ts_us, r.value};
+      if (all_new || newer) chosen.push_back(k);
+    }
+  }
+  if (!sink_ || chosen.empty()) return;
+  auto published = std::make_shared<std::vector<domain::reading_event>>();
+  {
+    std::shared_lock index_lock(index_mutex_);
+    for (auto k : chosen) {
+      const auto& r = rows[k];
+      auto m = by_series_.find(r.series_id);
+      if (m == by_series_.end()) continue;
+      const auto& meta = *m->second.first;
+      published->push_back({meta.id, meta.metrics[m->second.second].name, meta.zone, meta.domain, meta.kind, r.ts_us,
+                            r.value});
+    }
+  }
+  replay_published_ += std::int64_t(published->size());
+  if (!published->empty()) sink_->on_readings(std::move(published));
+}
+
+task<void> service::run_replay(int idle_ms, int min_backoff_ms, int max_backoff_ms) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  int wait_ms = idle_ms;
+  bool failing = false;
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(wait_ms));
+    co_await timer.async_wait(asio::use_awaitable);
+    if (!spool_ || !spool_->engaged()) {
+      replaying_ = false;
+      wait_ms = idle_ms;
+      continue;
+    }
+    replaying_ = true;
+    std::string error;
+    try {
+      // Segments in order, each written in chunks of whole records, in order.
+      for (;;) {
+        spool::segment seg;
+        if (!co_await spool_->next_segment(&seg)) break;
+        if (seg.skipped_bytes > 0)
+          spdlog::error("spool segment {} has {} bytes that fail their checksum after its last good record; "
+                        "they cannot be replayed", seg.path.string(), seg.skipped_bytes);
+        std::size_t i = 0;
+        while (i < seg.records.size()) {
+          std::vector<storage::row_batch> chunk;
+          std::size_t rows = 0;
+          while (i < seg.records.size() && (chunk.empty() || rows + seg.records[i].size() <= opts_.max_batch_rows)) {
+            rows += seg.records[i].size();
+            chunk.push_back(std::make_shared<const std::vector<storage::obs_row>>(std::move(seg.records[i++])));
+          }
+          auto counts = co_await store_.write(chunk);
+          database_up_ = true;
+          for (std::size_t k = 0; k < chunk.size() && k < counts.size(); ++k) {
+            replayed_ += std::int64_t(chunk[k]->size());
+            replay_refused_ += std::int64_t(counts[k].refused.size());
+            for (const auto& r : counts[k].refused)
+              spdlog::warn("spool replay: the database refused a reading of series {}: {}",
+                           (*chunk[k])[r.position].series_id, r.reason);
+            publish_committed(*chunk[k], counts[k]);
+          }
+        }
+        co_await spool_->remove_segment(seg.seq);
+      }
+      if (failing) spdlog::info("spool replay: the database is back; the spool is drained");
+      failing = false;
+      wait_ms = idle_ms;
+    } catch (const storage::unavailable& e) {
+      database_up_ = false;
+      error = e.what();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (!error.empty()) {
+      if (!failing) spdlog::warn("spool replay paused (retrying with back-off): {}", error);
+      failing = true;
+      wait_ms = wait_ms < min_backoff_ms ? min_backoff_ms : std::min(wait_ms * 2, max_backoff_ms);
+    }
+  }
 }
 
 task<std::optional<std::vector<latest_item>>> service::latest_of(std::string sensor) {
@@ -339,6 +475,12 @@ ingest_stats service::stats() const {
   s.pending_rows = batcher_.pending_rows();
   s.in_flight = batcher_.in_flight();
   s.overflowed = batcher_.overflowed_rows();
+  s.spooled = spooled_.load();
+  s.replayed = replayed_.load();
+  s.replay_published = replay_published_.load();
+  s.replay_refused = replay_refused_.load();
+  s.database_up = database_up_.load();
+  s.replaying = replaying_.load() && spool_ && spool_->engaged();
   return s;
 }
 

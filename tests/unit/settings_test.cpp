@@ -310,3 +310,21 @@ TEST(settings, the_example_file_documents_every_setting) {
     EXPECT_TRUE(at != std::string::npos && (next == std::string::npos || at < next)) << key << " not under " << section;
   }
 }
+
+TEST(settings, spool_is_off_by_default_and_its_keys_load_and_are_checked) {
+  auto d = load("");
+  EXPECT_EQ(d.spool.dir, "");
+  EXPECT_EQ(d.spool.max_bytes, std::int64_t(1) << 30);
+  EXPECT_EQ(d.spool.segment_bytes, std::int64_t(64) << 20);
+  EXPECT_EQ(d.spool.fsync_interval_ms, 0);
+  auto s = load("[spool]\ndir = \"/var/lib/maeul/spool\"\nmax_bytes = 1000000\nsegment_bytes = 4096\n",
+                {{"MAEUL_SPOOL_FSYNC_INTERVAL_MS", "5"}});
+  EXPECT_EQ(s.spool.dir, "/var/lib/maeul/spool");
+  EXPECT_EQ(s.spool.max_bytes, 1000000);
+  EXPECT_EQ(s.spool.segment_bytes, 4096);
+  EXPECT_EQ(s.spool.fsync_interval_ms, 5);
+  EXPECT_NE(error_of("[spool]\ndir = \"x\"\nmax_bytes = 8192\nsegment_bytes = 16384\n").find("spool.segment_bytes"),
+            std::string::npos);
+  EXPECT_NE(error_of("[spool]\nmax_bytes = 100\n").find("spool.max_bytes"), std::string::npos);
+  EXPECT_NE(error_of("", {{"MAEUL_SPOOL_FSYNC_INTERVAL_MS", "5000"}}).find("spool.fsync_interval_ms"), std::string::npos);
+}

@@ -68,6 +68,19 @@ void add_operations_routes(router& r, services& s);
 // /api/v1/kpis, /api/v1/zones/{id}/accessibility, /api/v1/budget, /public/v1/kpis, /public/v1/report
 void add_kpi_routes(router& r, services& s);
 
+// What GET /api/v1/status reports besides the database (which the handler asks itself).
+struct status_info {
+  bool spool_enabled = false;
+  std::uint64_t spool_bytes = 0, spool_readings = 0, spool_segments = 0;
+  bool replaying = false;
+  std::int64_t webhooks_in_flight = 0, webhooks_delivered = 0, webhooks_failed = 0, webhooks_dead = 0;
+  bool tls = false;
+  std::string version;
+  std::int64_t uptime_s = 0;
+};
+// GET /api/v1/status (admin, operator): database reachability, spool, webhooks, version, uptime.
+void add_status_routes(router& r, services& s, std::function<status_info()> info);
+
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);
 

@@ -39,6 +39,14 @@ struct ingest_settings {
   int rollup_interval_ms = 1000;       // how often rollup deltas are folded into the rollups
 };
 
+// The local spool for readings taken while the database is away (docs/operations.md).
+struct spool_settings {
+  std::string dir;                               // empty: no spool (503 while the database is away)
+  std::int64_t max_bytes = std::int64_t(1) << 30;     // bytes on disk at most; full: 503 + Retry-After
+  std::int64_t segment_bytes = std::int64_t(64) << 20;  // a segment file is closed at this size
+  int fsync_interval_ms = 0;                     // extra wait after an fsync to gather more appends
+};
+
 struct alerts_settings {
   int escalate_after_s = 600;  // a critical alert not acknowledged within this escalates
   int tick_ms = 1000;          // silence and composite rules are checked this often
@@ -69,6 +77,7 @@ struct settings {
   db_settings db;
   http_settings http;
   ingest_settings ingest;
+  spool_settings spool;
   alerts_settings alerts;
   webhooks_settings webhooks;
   auth_settings auth;

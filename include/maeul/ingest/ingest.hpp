@@ -19,9 +19,19 @@
 
 #include "maeul/domain/events.hpp"
 #include "maeul/domain/observation.hpp"
+#include "maeul/storage/db_pool.hpp"
 #include "maeul/storage/observations.hpp"
 
+namespace maeul::spool {
+class spool;
+}
+
 namespace maeul::ingest {
+
+// The writer's queue is full (back-pressure, 503): the database is there, so this never spools.
+struct queue_full : storage::unavailable {
+  using storage::unavailable::unavailable;
+};
 
 template <class T>
 using task = boost::asio::awaitable<T>;
@@ -38,7 +48,8 @@ struct options {
 };
 
 struct result {
-  std::int64_t accepted = 0;
+  std::int64_t accepted = 0;  // committed, or (with spooled > 0) durable in the spool
+  std::int64_t spooled = 0;   // of accepted: in the local spool, to be committed by the replayer
   std::int64_t duplicates = 0;
   std::vector<domain::rejection> rejected;
   std::size_t total = 0;
@@ -58,6 +69,12 @@ struct ingest_stats {
   std::int64_t overflowed = 0;  // rows refused with 503 because the writer's queue was full
   std::size_t pending_rows = 0;
   int in_flight = 0;
+  std::int64_t spooled = 0;           // readings sent to the spool
+  std::int64_t replayed = 0;          // readings the replayer wrote (stored or duplicate)
+  std::int64_t replay_published = 0;  // of those, published after their commit
+  std::int64_t replay_refused = 0;    // refused by the database at replay (logged, dropped)
+  bool database_up = true;            // the last write or replay attempt reached the database
+  bool replaying = false;
 };
 
 // Gathers rows from concurrent requests into batches: a batch leaves as soon as a writer is free,
@@ -66,8 +83,8 @@ class batcher {
  public:
   // Batches are started and completed on `ex`; each request resumes on its own executor.
   batcher(storage::observation_store& store, options opts, boost::asio::any_io_executor ex);
-  // Completes with this request's counts once its batch is committed. Throws storage::unavailable
-  // when the queue is full or the database cannot be reached.
+  // Completes with this request's counts once its batch is committed. Throws queue_full when the
+  // queue is full, storage::unavailable when the database cannot be reached.
   task<storage::write_counts> submit(storage::row_batch rows);
   // Completes when nothing is queued or in flight (for shutdown).
   task<void> drain();
@@ -100,7 +117,13 @@ class service {
   task<void> warm();
 
   // Validates parsed readings (sensor, metric, declared range; `allowed` non-empty restricts the
-  // sensors), stores the good ones and answers once they are committed.
+  // sensors), stores the good ones and answers once they are committed. With a spool set: when the
+  // database cannot be reached, or while the spool holds anything (so nothing overtakes a spooled
+  // reading), the good readings are appended to the spool instead and the answer (spooled > 0)
+  // waits for their fsync; nothing is published until the replayer commits them. Sensors are then
+  // checked against the in-memory index as it stands (stale entries included): a sensor the
+  // index does not hold is rejected as unknown. Throws spool::full (nothing written) when the
+  // spool is full, queue_full on back-pressure, storage::unavailable without a spool.
   task<result> ingest(domain::parsed_batch batch, std::vector<std::string> allowed);
 
   // Latest values of one sensor (nullopt: unknown sensor) and of all sensors matching the filters.
@@ -120,6 +143,18 @@ class service {
 
   // Where committed readings go (after their commit, never before). Set once before serving.
   void set_sink(domain::event_sink& sink) { sink_ = &sink; }
+
+  // Where readings go while the database is away. Set once before serving (none: 503 instead).
+  void set_spool(spool::spool& s) { spool_ = &s; }
+
+  // The replayer: forever, while the spool holds anything, takes its oldest segment, writes its
+  // records in order through observation_store::write (ON CONFLICT: idempotent), publishes each
+  // record's newly stored rows after their commit, and deletes the segment once all of it is
+  // committed. While the database cannot be reached it retries with back-off (`min_backoff_ms`
+  // doubling up to `max_backoff_ms`). A segment interrupted by a crash or an outage is written
+  // again from its start: rows already stored come back as duplicates and are not published again.
+  // Run it as one coroutine on one executor; it returns only when its executor stops.
+  task<void> run_replay(int idle_ms, int min_backoff_ms, int max_backoff_ms);
   batcher& writer() { return batcher_; }
   ingest_stats stats() const;
 
@@ -131,12 +166,19 @@ class service {
   task<void> resolve(std::vector<std::string> ids);
   std::shared_ptr<const storage::sensor_meta> cached(const std::string& id, bool& fresh) const;
   void remember(const std::vector<storage::sensor_meta>& metas, const std::vector<std::string>& asked);
+  // Updates the latest values with the committed `rows` of one request and publishes them (all
+  // when none was a duplicate or refused, else those that moved the latest value), resolving
+  // sensors through the series index (a series no longer in the index is stored, not published).
+  void publish_committed(const std::vector<storage::obs_row>& rows, const storage::write_counts& counts);
 
   storage::observation_store& store_;
   clock_fn clock_;
   options opts_;
   batcher batcher_;
   domain::event_sink* sink_ = nullptr;
+  spool::spool* spool_ = nullptr;
+  std::atomic<bool> database_up_{true}, replaying_{false};
+  std::atomic<std::int64_t> spooled_{0}, replayed_{0}, replay_published_{0}, replay_refused_{0};
 
   mutable std::shared_mutex index_mutex_;
   std::unordered_map<std::string, entry> sensors_;
