@@ -29,11 +29,12 @@ cleanup
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
   say "building maeul-smoke/postgis, maeul-smoke/mosquitto, maeul-smoke/maeuld"
-  e build "${opts[@]}" -t maeul-smoke/postgis "$root/docker/postgis"
-  e build "${opts[@]}" -t maeul-smoke/mosquitto "$root/docker/mosquitto"
-  ignore=()
-  [ "${engine[0]}" = podman ] && ignore=(--ignorefile "$root/docker/Dockerfile.dockerignore")
-  e build "${opts[@]}" "${ignore[@]}" -f "$root/docker/Dockerfile" -t maeul-smoke/maeuld "$root"
+  # podman: the OCI format drops HEALTHCHECK, so build in docker's format; docker/'s ignore file by name.
+  build=()
+  [ "${engine[0]}" = podman ] && build=(--format docker --ignorefile "$root/docker/Dockerfile.dockerignore")
+  e build "${opts[@]}" "${build[@]}" -t maeul-smoke/postgis "$root/docker/postgis"
+  e build "${opts[@]}" "${build[@]}" -t maeul-smoke/mosquitto "$root/docker/mosquitto"
+  e build "${opts[@]}" "${build[@]}" -f "$root/docker/Dockerfile" -t maeul-smoke/maeuld "$root"
 fi
 
 pw=$(openssl rand -hex 16) token=$(openssl rand -hex 24) mq=$(openssl rand -hex 16)
