@@ -19,11 +19,17 @@ net::response early_error(int status, std::string detail) {
   return res;
 }
 
-void add_system_routes(router& r, services& s) {
-  r.add("GET", "/healthz", public_route,
-        [](context) -> task<net::response> { co_return json_response(200, R"({"status":"ok"})"); });
+// Named handlers; routes.cpp puts them in the route table.
 
-  r.add("GET", "/readyz", public_route, [&s](context) -> task<net::response> {
+// GET /healthz
+task<net::response> get_healthz([[maybe_unused]] services* sp, context) {
+ co_return json_response(200, R"({"status":"ok"})");
+}
+
+// GET /readyz
+task<net::response> get_readyz([[maybe_unused]] services* sp, context) {
+  auto& s = *sp;
+
     bool ok = false;
     try {
       ok = co_await s.registry.ping();
@@ -35,14 +41,17 @@ void add_system_routes(router& r, services& s) {
         domain::make_problem(domain::problem_kind::unavailable, "the database does not answer"));
     res.headers.emplace_back("Retry-After", "5");
     co_return res;
-  });
+}
 
-  r.add("GET", "/metrics", public_route, [&s](context) -> task<net::response> {
+// GET /metrics
+task<net::response> get_metrics([[maybe_unused]] services* sp, context) {
+  auto& s = *sp;
+
     net::response res;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     res.body = s.request_metrics.render(s.extra_metrics ? s.extra_metrics() : std::string()) + process_metrics();
     co_return res;
-  });
 }
+
 
 }  // namespace maeul::api

@@ -292,20 +292,22 @@ std::string report_body(const std::string& city, int year, const std::vector<std
 
 }  // namespace
 
-void add_kpi_routes(router& r, services& s) {
-  auto* store = &s.kpis;
-  auto now = s.now_us;
-  auto tz = s.timezone;
-  auto city = s.city_name;
-  const unsigned readers = registry_readers;
+// Named handlers; routes.cpp puts them in the route table.
 
-  r.add("GET", "/api/v1/kpis", readers, [](context) -> task<net::response> {
+// GET /api/v1/kpis
+task<net::response> get_kpis([[maybe_unused]] services* sp, context) {
+
     json items = json::array();
     for (const auto& d : kpi::catalog()) items.push_back(definition_json(d));
     co_return json_response(200, json{{"items", items}}.dump());
-  });
+}
 
-  r.add("GET", "/api/v1/kpis/{id}/values", readers, [store, now, tz](context ctx) -> task<net::response> {
+// GET /api/v1/kpis/{id}/values
+task<net::response> get_kpis_by_id_values([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->kpis;
+  auto now = sp->now_us;
+  auto tz = sp->timezone;
+
     const auto* def = kpi::find(ctx.params[0]);
     if (!def) co_return problem_response(make_problem(problem_kind::not_found, "no KPI with this id"));
     storage::kpi_query q;
@@ -333,9 +335,12 @@ void add_kpi_routes(router& r, services& s) {
     bool csv = ctx.query.get("format").value_or("") == "csv" ||
                (ctx.req.accept.find("text/csv") != std::string::npos && ctx.query.get("format").value_or("") != "json");
     co_return values_response(*def, q, values, csv);
-  });
+}
 
-  r.add("GET", "/api/v1/zones/{id}/accessibility", readers, [store](context ctx) -> task<net::response> {
+// GET /api/v1/zones/{id}/accessibility
+task<net::response> get_zones_by_id_accessibility([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->kpis;
+
     double minutes = 9;
     if (auto m = ctx.query.get("minutes")) {
       auto [p, ec] = std::from_chars(m->data(), m->data() + m->size(), minutes);
@@ -346,10 +351,12 @@ void add_kpi_routes(router& r, services& s) {
     auto acc = co_await store->access(ctx.params[0], minutes, walk);
     if (acc.empty()) co_return problem_response(make_problem(problem_kind::not_found, "no zone with this id"));
     co_return access_response(acc[0], minutes, walk);
-  });
+}
 
-  // ---- budget lines
-  r.add("GET", "/api/v1/budget", readers, [store](context ctx) -> task<net::response> {
+// GET /api/v1/budget
+task<net::response> get_budget([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->kpis;
+
     int year = 0;
     if (auto y = ctx.query.get("year"); y && !y->empty()) {
       auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
@@ -358,9 +365,12 @@ void add_kpi_routes(router& r, services& s) {
     storage::page all;
     all.items = co_await store->list_budget(year);
     co_return list_response(all);
-  });
-  auto* kpi_svc = &s.kpi_svc;
-  r.add("POST", "/api/v1/budget", admin_only, [kpi_svc](context ctx) -> task<net::response> {
+}
+
+// POST /api/v1/budget
+task<net::response> post_budget([[maybe_unused]] services* sp, context ctx) {
+  auto* kpi_svc = &sp->kpi_svc;
+
     auto ct = check_json_content_type(ctx.req);
     if (!ct) co_return problem_response(ct.error());
     auto b = budget_body(ctx.req.body, {});
@@ -370,13 +380,21 @@ void add_kpi_routes(router& r, services& s) {
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/budget/" + nlohmann::json::parse(res.value())["id"].get<std::string>());
     co_return resp;
-  });
-  r.add("GET", "/api/v1/budget/{id}", readers, [store](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/budget/{id}
+task<net::response> get_budget_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->kpis;
+
     auto res = co_await store->get_budget(ctx.params[0]);
     if (!res) co_return problem_response(res.error());
     co_return json_response(200, res.value());
-  });
-  r.add("PUT", "/api/v1/budget/{id}", admin_only, [kpi_svc](context ctx) -> task<net::response> {
+}
+
+// PUT /api/v1/budget/{id}
+task<net::response> put_budget_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* kpi_svc = &sp->kpi_svc;
+
     auto ct = check_json_content_type(ctx.req);
     if (!ct) co_return problem_response(ct.error());
     auto b = budget_body(ctx.req.body, ctx.params[0]);
@@ -384,15 +402,24 @@ void add_kpi_routes(router& r, services& s) {
     auto res = co_await kpi_svc->replace_budget(ctx.who, ctx.params[0], b->second);
     if (!res) co_return problem_response(res.error());
     co_return json_response(200, res.value());
-  });
-  r.add("DELETE", "/api/v1/budget/{id}", admin_only, [kpi_svc](context ctx) -> task<net::response> {
+}
+
+// DELETE /api/v1/budget/{id}
+task<net::response> delete_budget_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* kpi_svc = &sp->kpi_svc;
+
     auto res = co_await kpi_svc->delete_budget(ctx.who, ctx.params[0]);
     if (!res) co_return problem_response(res.error());
     co_return no_content();
-  });
+}
 
-  // ---- public: aggregated data only
-  r.add("GET", "/public/v1/kpis", public_route, [store, now, tz, city](context ctx) -> task<net::response> {
+// GET /public/v1/kpis
+task<net::response> get_public_kpis([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->kpis;
+  auto now = sp->now_us;
+  auto tz = sp->timezone;
+  auto city = sp->city_name;
+
     auto names = co_await store->zone_names();
     std::vector<std::vector<storage::kpi_value>> all;
     for (const auto& d : kpi::catalog()) {
@@ -406,9 +433,15 @@ void add_kpi_routes(router& r, services& s) {
     }
     auto generated = now() / 60000000 * 60000000;  // to the minute: the ETag stays stable within it
     co_return cacheable(ctx, public_kpis_body(city, tz, all, names, generated));
-  });
+}
 
-  r.add("GET", "/public/v1/report", public_route, [store, now, tz, city](context ctx) -> task<net::response> {
+// GET /public/v1/report
+task<net::response> get_public_report([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->kpis;
+  auto now = sp->now_us;
+  auto tz = sp->timezone;
+  auto city = sp->city_name;
+
     int year = 0;
     if (auto y = ctx.query.get("year"); y && !y->empty()) {
       auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
@@ -438,7 +471,7 @@ void add_kpi_routes(router& r, services& s) {
       per_line.push_back(std::move(per_kpi));
     }
     co_return cacheable(ctx, report_body(city, year, lines, per_line));
-  });
 }
+
 
 }  // namespace maeul::api

@@ -68,13 +68,13 @@ std::optional<std::int64_t> parse_bucket(std::string_view text) {
   return n * unit;
 }
 
-void add_observation_routes(router& r, services& s) {
-  auto* ingest = &s.ingest;
-  auto* store = &s.observations;
-  auto now = s.now_us;
+// Named handlers; routes.cpp puts them in the route table.
 
-  auto* obs = &s.observation_svc;
-  r.add("POST", "/api/v1/observations", role_admin | role_device, [obs, now](context ctx) -> task<net::response> {
+// POST /api/v1/observations
+task<net::response> post_observations([[maybe_unused]] services* sp, context ctx) {
+  auto* obs = &sp->observation_svc;
+  auto now = sp->now_us;
+
     auto format = format_of(ctx.req.content_type);
     if (!format)
       co_return problem_response(make_problem(
@@ -123,17 +123,23 @@ void add_observation_routes(router& r, services& s) {
     }
     json body = {{"accepted", res.accepted}, {"duplicates", res.duplicates}, {"rejected", rejected_json(res.rejected)}};
     co_return json_response(200, body.dump());
-  });
+}
 
-  r.add("GET", "/api/v1/sensors/{id}/latest", registry_readers, [ingest](context ctx) -> task<net::response> {
+// GET /api/v1/sensors/{id}/latest
+task<net::response> get_sensors_by_id_latest([[maybe_unused]] services* sp, context ctx) {
+  auto* ingest = &sp->ingest;
+
     auto items = co_await ingest->latest_of(ctx.params[0]);
     if (!items) co_return problem_response(make_problem(problem_kind::not_found, "no sensor with this id"));
     json metrics = json::object();
     for (const auto& it : *items) metrics[it.metric] = {{"ts", ts_text(it.ts_us)}, {"value", it.value}};
     co_return json_response(200, json{{"sensor", ctx.params[0]}, {"metrics", metrics}}.dump());
-  });
+}
 
-  r.add("GET", "/api/v1/latest", registry_readers, [ingest](context ctx) -> task<net::response> {
+// GET /api/v1/latest
+task<net::response> get_latest([[maybe_unused]] services* sp, context ctx) {
+  auto* ingest = &sp->ingest;
+
     auto domain_ = ctx.query.get("domain").value_or("");
     if (!domain_.empty() && !domain::is_domain(domain_))
       co_return problem_response(
@@ -150,10 +156,14 @@ void add_observation_routes(router& r, services& s) {
     }
     body += "]}";
     co_return json_response(200, std::move(body));
-  });
+}
 
-  r.add("GET", "/api/v1/sensors/{id}/series", registry_readers,
-        [ingest, store, now](context ctx) -> task<net::response> {
+// GET /api/v1/sensors/{id}/series
+task<net::response> get_sensors_by_id_series([[maybe_unused]] services* sp, context ctx) {
+  auto* ingest = &sp->ingest;
+  auto* store = &sp->observations;
+  auto now = sp->now_us;
+
           auto t_now = now();
           auto to = time_param(ctx, "to", t_now);
           if (!to) co_return problem_response(to.error());
@@ -211,7 +221,7 @@ void add_observation_routes(router& r, services& s) {
           }
           body += "]}";
           co_return json_response(200, std::move(body));
-        });
 }
+
 
 }  // namespace maeul::api

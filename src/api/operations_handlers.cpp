@@ -68,20 +68,32 @@ std::optional<std::string> note_field(const json& body, std::vector<domain::fiel
   return n->get<std::string>();
 }
 
+// POST /api/v1/alerts/{id}/ack and /resolve: `action` is "ack" or "resolve".
+task<net::response> change_alert(::maeul::services::operations_service* svc, std::string action, context ctx) {
+  auto id = id_of(ctx.params[0]);
+  if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
+  auto body = body_of(ctx.req);
+  if (!body) co_return problem_response(body.error());
+  std::vector<domain::field_error> errors;
+  std::string note = note_field(*body, errors).value_or("");
+  if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
+  auto res = co_await svc->change_alert(ctx.who, action, *id, std::move(note));
+  if (!res) co_return problem_response(res.error());
+  co_return json_response(200, res.value().alert_json);
+}
+
 const std::vector<std::string> webhook_events = {"alert.opened",  "alert.acknowledged", "alert.resolved",
                                                  "alert.cleared", "alert.escalated",    "incident.opened",
                                                  "incident.updated"};
 
 }  // namespace
 
-void add_operations_routes(router& r, services& s) {
-  auto* store = &s.operations;
-  auto* svc = &s.operations_svc;
-  auto live = s.live;
-  auto now = s.now_us;
+// Named handlers; routes.cpp puts them in the route table.
 
-  // ---- the live feed
-  r.add("GET", "/api/v1/live", operations_roles, [live](context ctx) -> task<net::response> {
+// GET /api/v1/live
+task<net::response> get_live([[maybe_unused]] services* sp, context ctx) {
+  auto live = sp->live;
+
     if (!ctx.req.websocket_upgrade) {
       net::response res;
       res.status = 426;
@@ -95,15 +107,21 @@ void add_operations_routes(router& r, services& s) {
     res.status = 101;
     res.upgrade = live();
     co_return res;
-  });
+}
 
-  // ---- rules
-  r.add("GET", "/api/v1/rules", operations_roles, [store](context ctx) -> task<net::response> {
+// GET /api/v1/rules
+task<net::response> get_rules([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     co_return list_response(co_await store->list_rules(*p));
-  });
-  r.add("POST", "/api/v1/rules", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// POST /api/v1/rules
+task<net::response> post_rules([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto rule = rules::parse_rule(*body);
@@ -113,23 +131,37 @@ void add_operations_routes(router& r, services& s) {
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/rules/" + json::parse(res.value())["id"].get<std::string>());
     co_return resp;
-  });
-  r.add("GET", "/api/v1/rules/{id}", operations_roles, [store](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/rules/{id}
+task<net::response> get_rules_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     co_return answer(co_await store->get_rule(ctx.params[0]));
-  });
-  r.add("PUT", "/api/v1/rules/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// PUT /api/v1/rules/{id}
+task<net::response> put_rules_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto rule = rules::parse_rule(*body, ctx.params[0]);
     if (!rule) co_return problem_response(rule.error());
     co_return answer(co_await svc->replace_rule(ctx.who, std::move(rule.value())));
-  });
-  r.add("DELETE", "/api/v1/rules/{id}", admin_only, [svc](context ctx) -> task<net::response> {
-    co_return answer(co_await svc->delete_rule(ctx.who, ctx.params[0]));
-  });
+}
 
-  // ---- alerts
-  r.add("GET", "/api/v1/alerts", operations_roles, [store](context ctx) -> task<net::response> {
+// DELETE /api/v1/rules/{id}
+task<net::response> delete_rules_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+
+    co_return answer(co_await svc->delete_rule(ctx.who, ctx.params[0]));
+}
+
+// GET /api/v1/alerts
+task<net::response> get_alerts([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     auto p = page_params(ctx, id_kind::numeric);
     if (!p) co_return problem_response(p.error());
     storage::alert_filter f{ctx.query.get("state").value_or(""), ctx.query.get("zone").value_or(""),
@@ -141,33 +173,42 @@ void add_operations_routes(router& r, services& s) {
     if (!f.severity.empty() && f.severity != "info" && f.severity != "warning" && f.severity != "critical")
       co_return problem_response(param_problem("severity", "must be info, warning or critical"));
     co_return list_response(co_await store->list_alerts(std::move(f), *p));
-  });
-  r.add("GET", "/api/v1/alerts/{id}", operations_roles, [store](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/alerts/{id}
+task<net::response> get_alerts_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
     co_return answer(co_await store->get_alert(*id));
-  });
-  r.add("GET", "/api/v1/alerts/{id}/events", operations_roles, [store](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/alerts/{id}/events
+task<net::response> get_alerts_by_id_events([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
     co_return answer(co_await store->alert_events_of(*id));
-  });
-  for (std::string action : {"ack", "resolve"}) {
-    r.add("POST", std::string("/api/v1/alerts/{id}/") + action, operations_roles,
-          [svc, action](context ctx) -> task<net::response> {
-            auto id = id_of(ctx.params[0]);
-            if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
-            auto body = body_of(ctx.req);
-            if (!body) co_return problem_response(body.error());
-            std::vector<domain::field_error> errors;
-            std::string note = note_field(*body, errors).value_or("");
-            if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
-            auto res = co_await svc->change_alert(ctx.who, action, *id, std::move(note));
-            if (!res) co_return problem_response(res.error());
-            co_return json_response(200, res.value().alert_json);
-          });
-  }
-  r.add("GET", "/api/v1/events", operations_roles, [store](context ctx) -> task<net::response> {
+}
+
+// POST /api/v1/alerts/{id}/ack
+task<net::response> post_alerts_by_id_ack([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+ return change_alert(svc, "ack", std::move(ctx));
+}
+
+// POST /api/v1/alerts/{id}/resolve
+task<net::response> post_alerts_by_id_resolve([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+ return change_alert(svc, "resolve", std::move(ctx));
+}
+
+// GET /api/v1/events
+task<net::response> get_events([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     std::int64_t since = 0;
     if (auto v = ctx.query.get("since"); v && !v->empty()) {
       auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), since);
@@ -187,10 +228,13 @@ void add_operations_routes(router& r, services& s) {
               events[i].event + "\",\"alert\":" + events[i].alert_json + "}";
     body += "]}";
     co_return json_response(200, std::move(body));
-  });
+}
 
-  // ---- incidents
-  r.add("POST", "/api/v1/incidents", operations_roles, [svc, now](context ctx) -> task<net::response> {
+// POST /api/v1/incidents
+task<net::response> post_incidents([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+  auto now = sp->now_us;
+
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     std::vector<domain::field_error> errors;
@@ -228,21 +272,33 @@ void add_operations_routes(router& r, services& s) {
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/incidents/" + std::to_string(json::parse(res.value())["id"].get<std::int64_t>()));
     co_return resp;
-  });
-  r.add("GET", "/api/v1/incidents", operations_roles | role_analyst, [store](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/incidents
+task<net::response> get_incidents([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     auto p = page_params(ctx, id_kind::numeric);
     if (!p) co_return problem_response(p.error());
     auto state = ctx.query.get("state").value_or("");
     if (!state.empty() && state != "open" && state != "resolved")
       co_return problem_response(param_problem("state", "must be open or resolved"));
     co_return list_response(co_await store->list_incidents(state, ctx.query.get("zone").value_or(""), *p));
-  });
-  r.add("GET", "/api/v1/incidents/{id}", operations_roles | role_analyst, [store](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/incidents/{id}
+task<net::response> get_incidents_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
     co_return answer(co_await store->get_incident(*id));
-  });
-  r.add("PATCH", "/api/v1/incidents/{id}", operations_roles, [svc](context ctx) -> task<net::response> {
+}
+
+// PATCH /api/v1/incidents/{id}
+task<net::response> patch_incidents_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
     auto body = body_of(ctx.req);
@@ -258,10 +314,12 @@ void add_operations_routes(router& r, services& s) {
     p.note = note_field(*body, errors);
     if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
     co_return answer(co_await svc->patch_incident(ctx.who, *id, std::move(p)));
-  });
+}
 
-  // ---- webhooks
-  r.add("POST", "/api/v1/webhooks", admin_only, [svc](context ctx) -> task<net::response> {
+// POST /api/v1/webhooks
+task<net::response> post_webhooks([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+
     auto body = body_of(ctx.req);
     if (!body) co_return problem_response(body.error());
     std::vector<domain::field_error> errors;
@@ -296,20 +354,32 @@ void add_operations_routes(router& r, services& s) {
     auto resp = json_response(201, created);
     resp.headers.emplace_back("Location", "/api/v1/webhooks/" + json::parse(created)["id"].get<std::string>());
     co_return resp;
-  });
-  r.add("GET", "/api/v1/webhooks", admin_only, [store](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/webhooks
+task<net::response> get_webhooks([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     co_return list_response(co_await store->list_webhooks(*p));
-  });
-  r.add("DELETE", "/api/v1/webhooks/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// DELETE /api/v1/webhooks/{id}
+task<net::response> delete_webhooks_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->operations_svc;
+
     if (!co_await svc->delete_webhook(ctx.who, ctx.params[0]))
       co_return problem_response(make_problem(problem_kind::not_found, "no webhook with this id"));
     co_return no_content();
-  });
-  r.add("GET", "/api/v1/webhooks/{id}/deliveries", admin_only, [store](context ctx) -> task<net::response> {
-    co_return answer(co_await store->deliveries_of(ctx.params[0], 100));
-  });
 }
+
+// GET /api/v1/webhooks/{id}/deliveries
+task<net::response> get_webhooks_by_id_deliveries([[maybe_unused]] services* sp, context ctx) {
+  auto* store = &sp->operations;
+
+    co_return answer(co_await store->deliveries_of(ctx.params[0], 100));
+}
+
 
 }  // namespace maeul::api

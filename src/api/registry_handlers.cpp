@@ -124,17 +124,21 @@ domain::outcome<std::string> check_json_content_type(const net::request& req) {
   return std::string(lower);
 }
 
-void add_registry_routes(router& r, services& s) {
-  auto& reg = s.registry;
-  auto* svc = &s.registry_svc;
+// Named handlers; routes.cpp puts them in the route table.
 
-  // ---- zones
-  r.add("GET", "/api/v1/zones", registry_readers, [&reg](context ctx) -> task<net::response> {
+// GET /api/v1/zones
+task<net::response> get_zones([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     co_return list_response(co_await reg.list_zones(*p));
-  });
-  r.add("POST", "/api/v1/zones", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// POST /api/v1/zones
+task<net::response> post_zones([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto z = domain::validate_zone(*body);
@@ -143,23 +147,37 @@ void add_registry_routes(router& r, services& s) {
     auto res = co_await svc->create_zone(ctx.who, std::move(*z));
     if (!res) co_return problem_response(res.error());
     co_return created("zones", id, std::move(res.value()));
-  });
-  r.add("GET", "/api/v1/zones/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/zones/{id}
+task<net::response> get_zones_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+
     co_return answer(co_await reg.get_zone(ctx.params[0]));
-  });
-  r.add("PUT", "/api/v1/zones/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// PUT /api/v1/zones/{id}
+task<net::response> put_zones_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto z = domain::validate_zone(*body, ctx.params[0]);
     if (!z) co_return problem_response(z.error());
     co_return answer(co_await svc->replace_zone(ctx.who, std::move(*z)));
-  });
-  r.add("DELETE", "/api/v1/zones/{id}", admin_only, [svc](context ctx) -> task<net::response> {
-    co_return answer(co_await svc->delete_zone(ctx.who, ctx.params[0]));
-  });
+}
 
-  // ---- sensors
-  r.add("GET", "/api/v1/sensors", registry_readers, [&reg](context ctx) -> task<net::response> {
+// DELETE /api/v1/zones/{id}
+task<net::response> delete_zones_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
+    co_return answer(co_await svc->delete_zone(ctx.who, ctx.params[0]));
+}
+
+// GET /api/v1/sensors
+task<net::response> get_sensors([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     storage::sensor_filter f;
@@ -190,8 +208,12 @@ void add_registry_routes(router& r, services& s) {
       f.near = storage::near_filter{v[0], v[1], v[2]};
     }
     co_return list_response(co_await reg.list_sensors(std::move(f), *p));
-  });
-  r.add("POST", "/api/v1/sensors", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// POST /api/v1/sensors
+task<net::response> post_sensors([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_sensor(*body);
@@ -200,11 +222,20 @@ void add_registry_routes(router& r, services& s) {
     auto res = co_await svc->create_sensor(ctx.who, std::move(*v));
     if (!res) co_return problem_response(res.error());
     co_return created("sensors", id, std::move(res.value()));
-  });
-  r.add("GET", "/api/v1/sensors/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/sensors/{id}
+task<net::response> get_sensors_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+
     co_return answer(co_await reg.get_sensor(ctx.params[0]));
-  });
-  r.add("PATCH", "/api/v1/sensors/{id}", admin_only, [&reg, svc](context ctx) -> task<net::response> {
+}
+
+// PATCH /api/v1/sensors/{id}
+task<net::response> patch_sensors_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+  auto* svc = &sp->registry_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto m = merged(co_await reg.get_sensor(ctx.params[0]), *body);
@@ -212,21 +243,31 @@ void add_registry_routes(router& r, services& s) {
     auto v = domain::validate_sensor(*m, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
     co_return answer(co_await svc->replace_sensor(ctx.who, std::move(*v)));
-  });
-  r.add("DELETE", "/api/v1/sensors/{id}", admin_only, [svc](context ctx) -> task<net::response> {
-    co_return answer(co_await svc->delete_sensor(ctx.who, ctx.params[0]));
-  });
+}
 
-  // ---- facilities
-  r.add("GET", "/api/v1/facilities", registry_readers, [&reg](context ctx) -> task<net::response> {
+// DELETE /api/v1/sensors/{id}
+task<net::response> delete_sensors_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
+    co_return answer(co_await svc->delete_sensor(ctx.who, ctx.params[0]));
+}
+
+// GET /api/v1/facilities
+task<net::response> get_facilities([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     storage::facility_filter f;
     f.category = ctx.query.get("category").value_or("");
     f.zone = ctx.query.get("zone").value_or("");
     co_return list_response(co_await reg.list_facilities(std::move(f), *p));
-  });
-  r.add("POST", "/api/v1/facilities", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// POST /api/v1/facilities
+task<net::response> post_facilities([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_facility(*body);
@@ -235,18 +276,31 @@ void add_registry_routes(router& r, services& s) {
     auto res = co_await svc->create_facility(ctx.who, std::move(*v));
     if (!res) co_return problem_response(res.error());
     co_return created("facilities", id, std::move(res.value()));
-  });
-  r.add("GET", "/api/v1/facilities/{id}", registry_readers, [&reg](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/facilities/{id}
+task<net::response> get_facilities_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+
     co_return answer(co_await reg.get_facility(ctx.params[0]));
-  });
-  r.add("PUT", "/api/v1/facilities/{id}", admin_only, [svc](context ctx) -> task<net::response> {
+}
+
+// PUT /api/v1/facilities/{id}
+task<net::response> put_facilities_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_facility(*body, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
     co_return answer(co_await svc->replace_facility(ctx.who, std::move(*v)));
-  });
-  r.add("PATCH", "/api/v1/facilities/{id}", admin_only, [&reg, svc](context ctx) -> task<net::response> {
+}
+
+// PATCH /api/v1/facilities/{id}
+task<net::response> patch_facilities_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto& reg = sp->registry;
+  auto* svc = &sp->registry_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto m = merged(co_await reg.get_facility(ctx.params[0]), *body);
@@ -254,20 +308,28 @@ void add_registry_routes(router& r, services& s) {
     auto v = domain::validate_facility(*m, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
     co_return answer(co_await svc->replace_facility(ctx.who, std::move(*v)));
-  });
-  r.add("DELETE", "/api/v1/facilities/{id}", admin_only, [svc](context ctx) -> task<net::response> {
-    co_return answer(co_await svc->delete_facility(ctx.who, ctx.params[0]));
-  });
+}
 
-  // ---- tokens
-  auto& tokens = s.tokens;
-  auto* token_svc = &s.token_svc;
-  r.add("GET", "/api/v1/tokens", admin_only, [&tokens](context ctx) -> task<net::response> {
+// DELETE /api/v1/facilities/{id}
+task<net::response> delete_facilities_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* svc = &sp->registry_svc;
+
+    co_return answer(co_await svc->delete_facility(ctx.who, ctx.params[0]));
+}
+
+// GET /api/v1/tokens
+task<net::response> get_tokens([[maybe_unused]] services* sp, context ctx) {
+  auto& tokens = sp->tokens;
+
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     co_return list_response(co_await tokens.list(*p));
-  });
-  r.add("POST", "/api/v1/tokens", admin_only, [token_svc](context ctx) -> task<net::response> {
+}
+
+// POST /api/v1/tokens
+task<net::response> post_tokens([[maybe_unused]] services* sp, context ctx) {
+  auto* token_svc = &sp->token_svc;
+
     auto body = parse_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_token(*body);
@@ -275,17 +337,25 @@ void add_registry_routes(router& r, services& s) {
     auto t = co_await token_svc->create(ctx.who, std::move(*v));
     auto id = json::parse(t.json).at("id").get<std::string>();
     co_return created("tokens", id, std::move(t.json));
-  });
-  r.add("GET", "/api/v1/tokens/{id}", admin_only, [&tokens](context ctx) -> task<net::response> {
+}
+
+// GET /api/v1/tokens/{id}
+task<net::response> get_tokens_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto& tokens = sp->tokens;
+
     auto t = co_await tokens.get(ctx.params[0]);
     if (!t) co_return problem_response(make_problem(problem_kind::not_found, "no active token with this id"));
     co_return json_response(200, std::move(*t));
-  });
-  r.add("DELETE", "/api/v1/tokens/{id}", admin_only, [token_svc](context ctx) -> task<net::response> {
+}
+
+// DELETE /api/v1/tokens/{id}
+task<net::response> delete_tokens_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto* token_svc = &sp->token_svc;
+
     if (!co_await token_svc->revoke(ctx.who, ctx.params[0]))
       co_return problem_response(make_problem(problem_kind::not_found, "no active token with this id"));
     co_return no_content();
-  });
 }
+
 
 }  // namespace maeul::api

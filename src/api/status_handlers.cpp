@@ -6,9 +6,11 @@
 
 namespace maeul::api {
 
-void add_status_routes(router& r, services& s, std::function<status_info()> info) {
-  auto* registry = &s.registry;
-  r.add("GET", "/api/v1/status", role_admin | role_operator, [registry, info](context) -> task<net::response> {
+// GET /api/v1/status
+task<net::response> get_status(services* sp, context) {
+  auto* registry = &sp->registry;
+  auto info = sp->status;
+  {
     bool db_ok = false;
     try {
       db_ok = co_await registry->ping();
@@ -33,7 +35,7 @@ void add_status_routes(router& r, services& s, std::function<status_info()> info
         {"version", i.version},
         {"uptime_s", i.uptime_s}};
     co_return json_response(200, body.dump());
-  });
+  }
 }
 
 }  // namespace maeul::api

@@ -378,8 +378,7 @@ int serve(const config::settings& s) {
                          },
                          ingest, observations, ingest::system_now_us, operations, [&hub] { return hub.handler(); }, kpis,
                          s.city.timezone, s.city.name, registry_svc, observation_svc, operations_svc, token_svc, kpi_svc};
-  api::add_system_routes(router, services);
-  api::add_registry_routes(router, services);
+  api::add_routes(router, services);
   std::error_code exe_ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_ec);
   auto web_root = api::find_web_root(s.http.web_root, exe);
@@ -389,10 +388,7 @@ int serve(const config::settings& s) {
   else
     spdlog::info("dashboard: {} files from {}", web->size(), web_root.string());
   router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match, r.accept); });
-  api::add_observation_routes(router, services);
-  api::add_operations_routes(router, services);
-  api::add_kpi_routes(router, services);
-  api::add_status_routes(router, services, [&spooler, &ingest, &ops, started] {
+  services.status = [&spooler, &ingest, &ops, started] {
     api::status_info i;
     if (spooler) {
       auto sp = spooler->current();
@@ -410,7 +406,7 @@ int serve(const config::settings& s) {
     i.version = "0.1.0";
     i.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started).count();
     return i;
-  });
+  };
   asio::co_spawn(io.at(0), ops.run_ticks(), asio::detached);
   asio::co_spawn(io.at(0), ops.run_webhooks(), asio::detached);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);

@@ -32,6 +32,17 @@ class kpi_service;
 
 namespace maeul::api {
 
+// What GET /api/v1/status reports besides the database (which the handler asks itself).
+struct status_info {
+  bool spool_enabled = false;
+  std::uint64_t spool_bytes = 0, spool_readings = 0, spool_segments = 0;
+  bool replaying = false;
+  std::int64_t webhooks_in_flight = 0, webhooks_delivered = 0, webhooks_failed = 0, webhooks_dead = 0;
+  bool tls = false;
+  std::string version;
+  std::int64_t uptime_s = 0;
+};
+
 // What the handlers reach: application services for every change (services/services.hpp), stores
 // and the ingest index for reads. No handler changes state any other way.
 struct services {
@@ -53,33 +64,23 @@ struct services {
   ::maeul::services::operations_service& operations_svc;
   ::maeul::services::token_service& token_svc;
   ::maeul::services::kpi_service& kpi_svc;
+  std::function<status_info()> status;  // GET /api/v1/status: what the daemon reports besides the database
 };
 
-// /healthz, /readyz, /metrics
-void add_system_routes(router& r, services& s);
-// /api/v1/zones, /sensors, /facilities, /tokens
-void add_registry_routes(router& r, services& s);
-// /api/v1/observations, /latest, /sensors/{id}/latest, /sensors/{id}/series
-void add_observation_routes(router& r, services& s);
-
-// /api/v1/live, /rules, /alerts, /events, /incidents, /webhooks
-void add_operations_routes(router& r, services& s);
-
-// /api/v1/kpis, /api/v1/zones/{id}/accessibility, /api/v1/budget, /public/v1/kpis, /public/v1/report
-void add_kpi_routes(router& r, services& s);
-
-// What GET /api/v1/status reports besides the database (which the handler asks itself).
-struct status_info {
-  bool spool_enabled = false;
-  std::uint64_t spool_bytes = 0, spool_readings = 0, spool_segments = 0;
-  bool replaying = false;
-  std::int64_t webhooks_in_flight = 0, webhooks_delivered = 0, webhooks_failed = 0, webhooks_dead = 0;
-  bool tls = false;
-  std::string version;
-  std::int64_t uptime_s = 0;
+// One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed
+// (role bits, or public_route), and the named handler (src/api/*_handlers.cpp).
+struct route_def {
+  const char* method;
+  const char* path;
+  unsigned roles;
+  task<net::response> (*fn)(services* s, context ctx);
 };
-// GET /api/v1/status (admin, operator): database reachability, spool, webhooks, version, uptime.
-void add_status_routes(router& r, services& s, std::function<status_info()> info);
+
+// Every route of the API, in one table (src/api/routes.cpp).
+const std::vector<route_def>& route_table();
+
+// Adds every route of route_table() to the router, each handler bound to `s`.
+void add_routes(router& r, services& s);
 
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);

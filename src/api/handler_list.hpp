@@ -1,0 +1,73 @@
+// The named route handlers of every resource family (defined in src/api/*_handlers.cpp), for the
+// one route table in src/api/routes.cpp. Internal to the api module.
+#pragma once
+#include "maeul/api/routes.hpp"
+
+namespace maeul::api {
+
+// handlers.cpp
+task<net::response> get_healthz(services* sp, context ctx);
+task<net::response> get_readyz(services* sp, context ctx);
+task<net::response> get_metrics(services* sp, context ctx);
+// registry_handlers.cpp
+task<net::response> get_zones(services* sp, context ctx);
+task<net::response> post_zones(services* sp, context ctx);
+task<net::response> get_zones_by_id(services* sp, context ctx);
+task<net::response> put_zones_by_id(services* sp, context ctx);
+task<net::response> delete_zones_by_id(services* sp, context ctx);
+task<net::response> get_sensors(services* sp, context ctx);
+task<net::response> post_sensors(services* sp, context ctx);
+task<net::response> get_sensors_by_id(services* sp, context ctx);
+task<net::response> patch_sensors_by_id(services* sp, context ctx);
+task<net::response> delete_sensors_by_id(services* sp, context ctx);
+task<net::response> get_facilities(services* sp, context ctx);
+task<net::response> post_facilities(services* sp, context ctx);
+task<net::response> get_facilities_by_id(services* sp, context ctx);
+task<net::response> put_facilities_by_id(services* sp, context ctx);
+task<net::response> patch_facilities_by_id(services* sp, context ctx);
+task<net::response> delete_facilities_by_id(services* sp, context ctx);
+task<net::response> get_tokens(services* sp, context ctx);
+task<net::response> post_tokens(services* sp, context ctx);
+task<net::response> get_tokens_by_id(services* sp, context ctx);
+task<net::response> delete_tokens_by_id(services* sp, context ctx);
+// observation_handlers.cpp
+task<net::response> post_observations(services* sp, context ctx);
+task<net::response> get_sensors_by_id_latest(services* sp, context ctx);
+task<net::response> get_latest(services* sp, context ctx);
+task<net::response> get_sensors_by_id_series(services* sp, context ctx);
+// operations_handlers.cpp
+task<net::response> get_live(services* sp, context ctx);
+task<net::response> get_rules(services* sp, context ctx);
+task<net::response> post_rules(services* sp, context ctx);
+task<net::response> get_rules_by_id(services* sp, context ctx);
+task<net::response> put_rules_by_id(services* sp, context ctx);
+task<net::response> delete_rules_by_id(services* sp, context ctx);
+task<net::response> get_alerts(services* sp, context ctx);
+task<net::response> get_alerts_by_id(services* sp, context ctx);
+task<net::response> get_alerts_by_id_events(services* sp, context ctx);
+task<net::response> post_alerts_by_id_ack(services* sp, context ctx);
+task<net::response> post_alerts_by_id_resolve(services* sp, context ctx);
+task<net::response> get_events(services* sp, context ctx);
+task<net::response> post_incidents(services* sp, context ctx);
+task<net::response> get_incidents(services* sp, context ctx);
+task<net::response> get_incidents_by_id(services* sp, context ctx);
+task<net::response> patch_incidents_by_id(services* sp, context ctx);
+task<net::response> post_webhooks(services* sp, context ctx);
+task<net::response> get_webhooks(services* sp, context ctx);
+task<net::response> delete_webhooks_by_id(services* sp, context ctx);
+task<net::response> get_webhooks_by_id_deliveries(services* sp, context ctx);
+// kpi_handlers.cpp
+task<net::response> get_kpis(services* sp, context ctx);
+task<net::response> get_kpis_by_id_values(services* sp, context ctx);
+task<net::response> get_zones_by_id_accessibility(services* sp, context ctx);
+task<net::response> get_budget(services* sp, context ctx);
+task<net::response> post_budget(services* sp, context ctx);
+task<net::response> get_budget_by_id(services* sp, context ctx);
+task<net::response> put_budget_by_id(services* sp, context ctx);
+task<net::response> delete_budget_by_id(services* sp, context ctx);
+task<net::response> get_public_kpis(services* sp, context ctx);
+task<net::response> get_public_report(services* sp, context ctx);
+// status_handlers.cpp
+task<net::response> get_status(services* sp, context ctx);
+
+}  // namespace maeul::api

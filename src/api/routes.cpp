@@ -1,0 +1,84 @@
+// The route table: every route of the API, its method, path, the roles allowed, and the named
+// handler that answers it — in one place (docs/openapi.yaml is checked against it by
+// tests/unit/route_table_test.cpp).
+#include "handler_list.hpp"
+
+namespace maeul::api {
+
+const std::vector<route_def>& route_table() {
+  static const std::vector<route_def> table = {
+      // handlers.cpp
+      {"GET", "/healthz", public_route, &get_healthz},
+      {"GET", "/readyz", public_route, &get_readyz},
+      {"GET", "/metrics", public_route, &get_metrics},
+      // registry_handlers.cpp
+      {"GET", "/api/v1/zones", registry_readers, &get_zones},
+      {"POST", "/api/v1/zones", admin_only, &post_zones},
+      {"GET", "/api/v1/zones/{id}", registry_readers, &get_zones_by_id},
+      {"PUT", "/api/v1/zones/{id}", admin_only, &put_zones_by_id},
+      {"DELETE", "/api/v1/zones/{id}", admin_only, &delete_zones_by_id},
+      {"GET", "/api/v1/sensors", registry_readers, &get_sensors},
+      {"POST", "/api/v1/sensors", admin_only, &post_sensors},
+      {"GET", "/api/v1/sensors/{id}", registry_readers, &get_sensors_by_id},
+      {"PATCH", "/api/v1/sensors/{id}", admin_only, &patch_sensors_by_id},
+      {"DELETE", "/api/v1/sensors/{id}", admin_only, &delete_sensors_by_id},
+      {"GET", "/api/v1/facilities", registry_readers, &get_facilities},
+      {"POST", "/api/v1/facilities", admin_only, &post_facilities},
+      {"GET", "/api/v1/facilities/{id}", registry_readers, &get_facilities_by_id},
+      {"PUT", "/api/v1/facilities/{id}", admin_only, &put_facilities_by_id},
+      {"PATCH", "/api/v1/facilities/{id}", admin_only, &patch_facilities_by_id},
+      {"DELETE", "/api/v1/facilities/{id}", admin_only, &delete_facilities_by_id},
+      {"GET", "/api/v1/tokens", admin_only, &get_tokens},
+      {"POST", "/api/v1/tokens", admin_only, &post_tokens},
+      {"GET", "/api/v1/tokens/{id}", admin_only, &get_tokens_by_id},
+      {"DELETE", "/api/v1/tokens/{id}", admin_only, &delete_tokens_by_id},
+      // observation_handlers.cpp
+      {"POST", "/api/v1/observations", role_admin | role_device, &post_observations},
+      {"GET", "/api/v1/sensors/{id}/latest", registry_readers, &get_sensors_by_id_latest},
+      {"GET", "/api/v1/latest", registry_readers, &get_latest},
+      {"GET", "/api/v1/sensors/{id}/series", registry_readers, &get_sensors_by_id_series},
+      // operations_handlers.cpp
+      {"GET", "/api/v1/live", operations_roles, &get_live},
+      {"GET", "/api/v1/rules", operations_roles, &get_rules},
+      {"POST", "/api/v1/rules", admin_only, &post_rules},
+      {"GET", "/api/v1/rules/{id}", operations_roles, &get_rules_by_id},
+      {"PUT", "/api/v1/rules/{id}", admin_only, &put_rules_by_id},
+      {"DELETE", "/api/v1/rules/{id}", admin_only, &delete_rules_by_id},
+      {"GET", "/api/v1/alerts", operations_roles, &get_alerts},
+      {"GET", "/api/v1/alerts/{id}", operations_roles, &get_alerts_by_id},
+      {"GET", "/api/v1/alerts/{id}/events", operations_roles, &get_alerts_by_id_events},
+      {"POST", "/api/v1/alerts/{id}/ack", operations_roles, &post_alerts_by_id_ack},
+      {"POST", "/api/v1/alerts/{id}/resolve", operations_roles, &post_alerts_by_id_resolve},
+      {"GET", "/api/v1/events", operations_roles, &get_events},
+      {"POST", "/api/v1/incidents", operations_roles, &post_incidents},
+      {"GET", "/api/v1/incidents", operations_roles | role_analyst, &get_incidents},
+      {"GET", "/api/v1/incidents/{id}", operations_roles | role_analyst, &get_incidents_by_id},
+      {"PATCH", "/api/v1/incidents/{id}", operations_roles, &patch_incidents_by_id},
+      {"POST", "/api/v1/webhooks", admin_only, &post_webhooks},
+      {"GET", "/api/v1/webhooks", admin_only, &get_webhooks},
+      {"DELETE", "/api/v1/webhooks/{id}", admin_only, &delete_webhooks_by_id},
+      {"GET", "/api/v1/webhooks/{id}/deliveries", admin_only, &get_webhooks_by_id_deliveries},
+      // kpi_handlers.cpp
+      {"GET", "/api/v1/kpis", registry_readers, &get_kpis},
+      {"GET", "/api/v1/kpis/{id}/values", registry_readers, &get_kpis_by_id_values},
+      {"GET", "/api/v1/zones/{id}/accessibility", registry_readers, &get_zones_by_id_accessibility},
+      {"GET", "/api/v1/budget", registry_readers, &get_budget},
+      {"POST", "/api/v1/budget", admin_only, &post_budget},
+      {"GET", "/api/v1/budget/{id}", registry_readers, &get_budget_by_id},
+      {"PUT", "/api/v1/budget/{id}", admin_only, &put_budget_by_id},
+      {"DELETE", "/api/v1/budget/{id}", admin_only, &delete_budget_by_id},
+      {"GET", "/public/v1/kpis", public_route, &get_public_kpis},
+      {"GET", "/public/v1/report", public_route, &get_public_report},
+      // status_handlers.cpp
+      {"GET", "/api/v1/status", role_admin | role_operator, &get_status},
+  };
+  return table;
+}
+
+void add_routes(router& r, services& s) {
+  auto* sp = &s;
+  for (const auto& d : route_table())
+    r.add(d.method, d.path, d.roles, [sp, fn = d.fn](context ctx) { return fn(sp, std::move(ctx)); });
+}
+
+}  // namespace maeul::api

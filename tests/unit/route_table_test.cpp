@@ -1,0 +1,75 @@
+// The one route table (src/api/routes.cpp) against itself and against docs/openapi.yaml: every
+// route once, every /api/ route behind a role, and the spec and the server naming the same routes.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <string>
+
+#include "maeul/api/routes.hpp"
+
+namespace {
+
+using maeul::api::route_table;
+
+std::set<std::pair<std::string, std::string>> table_routes() {
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& r : route_table()) out.emplace(r.method, r.path);
+  return out;
+}
+
+// (METHOD, path) of every operation in docs/openapi.yaml (paths at two spaces, methods at four).
+std::set<std::pair<std::string, std::string>> spec_routes() {
+  std::ifstream in(std::string(MAEUL_SOURCE_DIR) + "/docs/openapi.yaml");
+  EXPECT_TRUE(in.good()) << "docs/openapi.yaml not found";
+  std::set<std::pair<std::string, std::string>> out;
+  std::string line, path;
+  bool in_paths = false;
+  static const std::regex path_re(R"(^  (/[^:]*):\s*$)"), method_re(R"(^    (get|put|post|patch|delete):\s*$)");
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (line == "paths:") {
+      in_paths = true;
+      continue;
+    }
+    if (in_paths && !line.empty() && line[0] != ' ' && line[0] != '#') in_paths = false;
+    if (!in_paths) continue;
+    if (std::regex_match(line, m, path_re)) path = m[1];
+    else if (!path.empty() && std::regex_match(line, m, method_re)) {
+      std::string verb = m[1];
+      for (auto& c : verb) c = char(std::toupper(static_cast<unsigned char>(c)));
+      out.emplace(verb, path);
+    }
+  }
+  return out;
+}
+
+TEST(route_table, every_route_once) {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& r : route_table()) {
+    EXPECT_TRUE(seen.emplace(r.method, r.path).second) << r.method << " " << r.path << " twice";
+    EXPECT_NE(r.fn, nullptr) << r.path;
+  }
+  EXPECT_GE(seen.size(), 55u);
+}
+
+TEST(route_table, every_api_route_needs_a_role_and_public_ones_none) {
+  for (const auto& r : route_table()) {
+    std::string p = r.path;
+    if (p.rfind("/api/", 0) == 0)
+      EXPECT_NE(r.roles, maeul::api::public_route) << r.method << " " << p << " is open to anyone";
+    if (p.rfind("/public/", 0) == 0) EXPECT_EQ(r.roles, maeul::api::public_route) << p;
+  }
+}
+
+TEST(route_table, the_spec_names_exactly_the_routes_the_server_has) {
+  auto table = table_routes();
+  auto spec = spec_routes();
+  ASSERT_FALSE(spec.empty());
+  for (const auto& r : table) EXPECT_TRUE(spec.count(r)) << r.first << " " << r.second << " is not in docs/openapi.yaml";
+  for (const auto& r : spec)
+    EXPECT_TRUE(table.count(r)) << r.first << " " << r.second << " is in docs/openapi.yaml but the server has no such route";
+}
+
+}  // namespace
