@@ -21,6 +21,7 @@ class service;
 namespace maeul::storage {
 class operations_store;
 class kpi_store;
+class dead_letter_store;
 }  // namespace maeul::storage
 namespace maeul::services {
 class registry_service;
@@ -67,6 +68,9 @@ void add_operations_routes(router& r, services& s);
 
 // /api/v1/kpis, /api/v1/zones/{id}/accessibility, /api/v1/budget, /public/v1/kpis, /public/v1/report
 void add_kpi_routes(router& r, services& s);
+
+// /api/v1/ingest/dead-letters (the MQTT door's dead letters; src/api/mqtt_handlers.cpp)
+void add_mqtt_routes(router& r, storage::dead_letter_store& dead);
 
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);
