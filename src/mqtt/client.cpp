@@ -79,6 +79,7 @@ client::client(asio::any_io_executor ex, options opts, services::observation_ser
   mosquitto_connect_with_flags_callback_set(mosq_, &client::on_connect_cb);
   mosquitto_disconnect_callback_set(mosq_, &client::on_disconnect_cb);
   mosquitto_message_callback_set(mosq_, &client::on_message_cb);
+  mosquitto_subscribe_callback_set(mosq_, &client::on_subscribe_cb);
 }
 
 client::~client() {
@@ -206,7 +207,6 @@ void client::on_connect_cb(::mosquitto*, void* self, int rc, int flags) {
     }
     return;
   }
-  c->connected_ = true;
   c->ever_connected_ = true;
   c->backoff_ms_ = c->opts_.reconnect_min_ms;
   // Resubscribe on every connect: a broker that lost its session (restart without persistence)
@@ -222,6 +222,14 @@ void client::on_connect_cb(::mosquitto*, void* self, int rc, int flags) {
     spdlog::info("mqtt: connected to the broker {}:{} (session {})", c->opts_.host, c->opts_.port,
                  (flags & 1) ? "kept" : "new");
   }
+}
+
+// maeul_mqtt_connected turns 1 at the SUBACK: from then on a published reading reaches maeuld.
+void client::on_subscribe_cb(::mosquitto*, void* self, int, int count, const int* granted) {
+  auto* c = static_cast<client*>(self);
+  for (int i = 0; i < count; ++i)
+    if (granted[i] > 2) spdlog::warn("mqtt: the broker refused a subscription (check its ACL for maeuld's user)");
+  c->connected_ = true;
 }
 
 void client::on_disconnect_cb(::mosquitto*, void* self, int) {
@@ -242,7 +250,8 @@ void client::on_message_cb(::mosquitto*, void* self, const ::mosquitto_message* 
 asio::awaitable<void> client::handle(message m) {
   auto parsed = parse_message(m.topic, m.payload, m.received_us);
   if (!parsed.error.empty()) {
-    co_await keep_dead(std::move(m), std::move(parsed.error));
+    auto keep = keep_dead(std::move(m), std::move(parsed.error), true);
+    co_await std::move(keep);
     finished();
     co_return;
   }
@@ -253,7 +262,8 @@ asio::awaitable<void> client::handle(message m) {
   std::string failure;
   for (int wait_ms = 100;; wait_ms = std::min(wait_ms * 2, 5000)) {
     try {
-      res = co_await obs_.ingest(who, parsed.batch);
+      auto call = obs_.ingest(who, parsed.batch);
+      res = co_await std::move(call);
       break;
     } catch (const storage::unavailable&) {
       // The database is away or the writer's queue is full: the broker already has our PUBACK,
@@ -267,13 +277,16 @@ asio::awaitable<void> client::handle(message m) {
     co_await pause_ms(wait_ms);
   }
   if (parsed.single) strip_single(res.rejected);
+  // The error text is built before any co_await (g++ 12: no temporaries or ?: in a co_await expression).
+  std::string error;
+  bool count = true;
   if (failed) {
-    co_await keep_dead(std::move(m), failure);
+    error = failure;
   } else if (res.accepted + res.duplicates == 0) {
     domain::parsed_batch b;
     b.rejected = res.rejected;
-    co_await keep_dead(std::move(m), res.total == 0 ? std::string("the message holds no readings")
-                                                    : "no reading could be accepted: " + describe_rejections(b));
+    if (res.total == 0) error = "the message holds no readings";
+    else error = "no reading could be accepted: " + describe_rejections(b);
   } else {
     stored_.fetch_add(1);
     if (!res.rejected.empty()) {
@@ -281,10 +294,14 @@ asio::awaitable<void> client::handle(message m) {
       partial_.fetch_add(1);
       domain::parsed_batch b;
       b.rejected = res.rejected;
-      co_await keep_dead(std::move(m), std::to_string(res.rejected.size()) + " of " + std::to_string(res.total) +
-                                           " readings refused (the others were stored): " + describe_rejections(b),
-                         false);
+      error = std::to_string(res.rejected.size()) + " of " + std::to_string(res.total) +
+              " readings refused (the others were stored): " + describe_rejections(b);
+      count = false;
     }
+  }
+  if (!error.empty()) {
+    auto keep = keep_dead(std::move(m), std::move(error), count);
+    co_await std::move(keep);
   }
   finished();
 }
@@ -294,7 +311,8 @@ asio::awaitable<void> client::keep_dead(message m, std::string error, bool count
   storage::dead_letter d{std::move(m.topic), std::move(m.payload), std::move(error), m.received_us};
   for (int wait_ms = 100;; wait_ms = std::min(wait_ms * 2, 5000)) {
     try {
-      co_await dead_.add(d);
+      auto add = dead_.add(d);
+      co_await std::move(add);
       co_return;
     } catch (const storage::unavailable&) {
     } catch (const std::exception& e) {

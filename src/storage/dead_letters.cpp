@@ -44,12 +44,13 @@ std::string from_hex(const std::string& hex) {
 
 }  // namespace
 
-task<void> dead_letter_store::add(dead_letter d) {
+// Not a coroutine: g++ 12 mishandles a capturing lambda temporary in a co_await expression.
+task<bool> dead_letter_store::add(dead_letter d) {
   auto size = std::int64_t(d.payload.size());
   if (d.payload.size() > dead_letter_max_payload) d.payload.resize(dead_letter_max_payload);
   auto hex = to_hex(d.payload);
   auto keep = keep_;
-  co_await pool_.run<bool>([d, hex, size, keep](pqxx::connection_base& c) {
+  return pool_.run<bool>([d, hex, size, keep](pqxx::connection_base& c) {
     pqxx::work tx(c);
     tx.exec_params(insert_sql, d.topic, hex, size, d.error, d.received_us, keep);
     tx.commit();

@@ -46,7 +46,7 @@ struct options {
 };
 
 struct stats {
-  bool connected = false;
+  bool connected = false;       // connected and subscribed (SUBACK received)
   std::int64_t stored = 0;      // messages with at least one reading stored (or a duplicate)
   std::int64_t dead = 0;        // messages kept as dead letters instead
   std::int64_t partial = 0;     // stored messages some of whose readings were refused (also a dead letter)
@@ -81,6 +81,7 @@ class client {
     std::int64_t received_us = 0;
   };
   static void on_connect_cb(::mosquitto*, void* self, int rc, int flags);
+  static void on_subscribe_cb(::mosquitto*, void* self, int mid, int count, const int* granted);
   static void on_disconnect_cb(::mosquitto*, void* self, int rc);
   static void on_message_cb(::mosquitto*, void* self, const ::mosquitto_message* m);
 

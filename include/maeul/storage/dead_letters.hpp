@@ -27,7 +27,7 @@ class dead_letter_store {
   dead_letter_store(db_pool& pool, std::int64_t keep) : pool_(pool), keep_(keep) {}
   // Stores one dead letter (payload truncated to dead_letter_max_payload) and prunes to `keep`.
   // Throws unavailable when the database cannot be reached.
-  task<void> add(dead_letter d);
+  task<bool> add(dead_letter d);  // true once committed
   // Newest first; the cursor is the last id of the previous page (numeric). Items:
   // {"id","topic","payload","payload_bytes","truncated","error","received_at"}, `payload` as UTF-8
   // text with invalid bytes replaced by U+FFFD.
