@@ -168,6 +168,19 @@ describe('mqtt input', () => {
     assert.equal(p2.json.items[0].id, items[1].id);
   });
 
+  test('maeuld mqtt acl prints each device token\'s topics', async () => {
+    await h.createToken(d, 'device', 'mq-gauge-1', { sensors: ['mq-a', 'mq-b'] });
+    await h.createToken(d, 'device', 'mq gauge 2', { sensors: ['mq-c'] });
+    const r = await h.runMaeuld(['mqtt', 'acl', '--config', h.CONFIG], env);
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout;
+    assert.match(out, /^user maeuld\ntopic read maeul\/v1\/obs\/#$/m);
+    assert.ok(out.includes('user mq-gauge-1\ntopic write maeul/v1/obs/mq-a\ntopic write maeul/v1/obs/mq-a/+\n'
+      + 'topic write maeul/v1/obs/mq-b\ntopic write maeul/v1/obs/mq-b/+\n'), out);
+    assert.ok(out.includes('# skipped device token "mq gauge 2"'), out);
+    assert.ok(!out.includes('maeul/v1/obs/mq-c'), 'no grant for a token mosquitto cannot name');
+  });
+
   test('a broker restart: maeuld reconnects and readings flow again', async () => {
     const rc0 = await L.metricValue(d, 'maeul_mqtt_reconnects_total');
     await broker.stop();
@@ -187,7 +200,7 @@ describe('mqtt input', () => {
 
   test('kill -9 mid-stream: the loss window is measured, nothing is stored twice', async () => {
     const N = 2000;
-    const RATE = 500; // messages a second
+    const RATE = Number(process.env.MAEUL_MQTT_KILL_RATE || 500); // messages a second
     const base = nextMs();
     tick += N + 10;
     const pub = M.publisher(broker, 'maeul/v1/obs/mq-k');
