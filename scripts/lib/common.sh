@@ -9,7 +9,7 @@ MAEUL_APT_PACKAGES=(
   libboost1.81-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libtomlplusplus-dev tzdata libssl-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15 postgresql-common
-  mosquitto mosquitto-clients nodejs npm
+  mosquitto mosquitto-clients libmosquitto-dev nodejs npm
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

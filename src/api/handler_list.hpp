@@ -67,6 +67,8 @@ task<net::response> put_budget_by_id(services* sp, context ctx);
 task<net::response> delete_budget_by_id(services* sp, context ctx);
 task<net::response> get_public_kpis(services* sp, context ctx);
 task<net::response> get_public_report(services* sp, context ctx);
+// mqtt_handlers.cpp
+task<net::response> get_ingest_dead_letters(services* sp, context ctx);
 // status_handlers.cpp
 task<net::response> get_status(services* sp, context ctx);
 

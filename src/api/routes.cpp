@@ -69,6 +69,8 @@ const std::vector<route_def>& route_table() {
       {"DELETE", "/api/v1/budget/{id}", admin_only, &delete_budget_by_id},
       {"GET", "/public/v1/kpis", public_route, &get_public_kpis},
       {"GET", "/public/v1/report", public_route, &get_public_report},
+      // mqtt_handlers.cpp
+      {"GET", "/api/v1/ingest/dead-letters", admin_only, &get_ingest_dead_letters},
       // status_handlers.cpp
       {"GET", "/api/v1/status", role_admin | role_operator, &get_status},
   };

@@ -56,6 +56,16 @@ const std::vector<key_def>& keys() {
       {"webhooks", "max_attempts", kind::integer, 1, 100, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.max_attempts = int(v); }},
       {"auth", "bootstrap_token", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.auth.bootstrap_token = v; }},
       {"auth", "token_cache_s", kind::integer, 0, 3600, [](settings& s, const std::string&, std::int64_t v) { s.auth.token_cache_s = int(v); }},
+      {"mqtt", "url", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.mqtt.url = v; }},
+      {"mqtt", "client_id", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.mqtt.client_id = v; }},
+      {"mqtt", "username", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.mqtt.username = v; }},
+      {"mqtt", "password", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.mqtt.password = v; }},
+      {"mqtt", "ca_file", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.mqtt.ca_file = v; }},
+      {"mqtt", "keepalive_s", kind::integer, 5, 3600, [](settings& s, const std::string&, std::int64_t v) { s.mqtt.keepalive_s = int(v); }},
+      {"mqtt", "reconnect_min_ms", kind::integer, 100, 600000, [](settings& s, const std::string&, std::int64_t v) { s.mqtt.reconnect_min_ms = int(v); }},
+      {"mqtt", "reconnect_max_ms", kind::integer, 100, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.mqtt.reconnect_max_ms = int(v); }},
+      {"mqtt", "max_in_flight", kind::integer, 1, 1000000, [](settings& s, const std::string&, std::int64_t v) { s.mqtt.max_in_flight = int(v); }},
+      {"mqtt", "dead_letters_keep", kind::integer, 1, 100000000, [](settings& s, const std::string&, std::int64_t v) { s.mqtt.dead_letters_keep = v; }},
       {"log", "level", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.log.level = v; }},
       {"log", "format", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.log.format = v; }},
       {"city", "name", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.city.name = v; }},
@@ -136,8 +146,58 @@ bool is_known_timezone(const std::string& tz) {
   return f.read(magic, 4) && std::string_view(magic, 4) == "TZif";
 }
 
+// mqtt.url: empty (off), mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (IPv6 hosts in brackets).
+void parse_mqtt_url(settings& s) {
+  auto& m = s.mqtt;
+  if (m.url.empty()) return;
+  auto bad = [&m](const std::string& why) {
+    return config_error("mqtt.url must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (" + why + "), got \"" + m.url + "\"");
+  };
+  std::string rest;
+  if (m.url.rfind("mqtt://", 0) == 0) {
+    m.tls = false;
+    rest = m.url.substr(7);
+  } else if (m.url.rfind("mqtts://", 0) == 0) {
+    m.tls = true;
+    rest = m.url.substr(8);
+  } else {
+    throw bad("unknown scheme");
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.find('/') != std::string::npos || rest.find('@') != std::string::npos)
+    throw bad("no path or credentials: use mqtt.username and mqtt.password");
+  std::string host = rest, port;
+  if (!rest.empty() && rest.front() == '[') {
+    auto close = rest.find(']');
+    if (close == std::string::npos) throw bad("unclosed [");
+    host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') throw bad("junk after ]");
+      port = rest.substr(close + 2);
+    }
+  } else if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) throw bad("no host");
+  unsigned v = m.tls ? 8883 : 1883;
+  if (!port.empty()) {
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (ec != std::errc{} || p != port.data() + port.size() || v == 0 || v > 65535) throw bad("port 1-65535");
+  }
+  m.host = host;
+  m.port = static_cast<std::uint16_t>(v);
+  if (m.client_id.empty() || m.client_id.size() > 23 * 4)
+    throw config_error("mqtt.client_id must be 1 to 92 characters");
+  if (m.reconnect_max_ms < m.reconnect_min_ms)
+    throw config_error("mqtt.reconnect_max_ms must not be below mqtt.reconnect_min_ms");
+  if (!m.ca_file.empty() && !std::ifstream(m.ca_file))
+    throw config_error("mqtt.ca_file " + m.ca_file + " cannot be read");
+}
+
 void validate(settings& s) {
   parse_listen(s);
+  parse_mqtt_url(s);
   if (s.db.url.empty()) throw config_error("db.url must not be empty");
   if (!s.spool.dir.empty() && s.spool.segment_bytes > s.spool.max_bytes)
     throw config_error("spool.segment_bytes must not exceed spool.max_bytes");

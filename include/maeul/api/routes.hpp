@@ -21,6 +21,7 @@ class service;
 namespace maeul::storage {
 class operations_store;
 class kpi_store;
+class dead_letter_store;
 }  // namespace maeul::storage
 namespace maeul::services {
 class registry_service;
@@ -65,6 +66,7 @@ struct services {
   ::maeul::services::token_service& token_svc;
   ::maeul::services::kpi_service& kpi_svc;
   std::function<status_info()> status;  // GET /api/v1/status: what the daemon reports besides the database
+  storage::dead_letter_store* dead_letters = nullptr;  // the MQTT door's dead letters (reads)
 };
 
 // One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed
@@ -81,6 +83,7 @@ const std::vector<route_def>& route_table();
 
 // Adds every route of route_table() to the router, each handler bound to `s`.
 void add_routes(router& r, services& s);
+
 
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);

@@ -58,6 +58,22 @@ struct webhooks_settings {
   int max_attempts = 12;
 };
 
+// MQTT input (API.md §10). Off while `url` is empty.
+struct mqtt_settings {
+  std::string url;                 // mqtt://HOST[:PORT] or mqtts://HOST[:PORT]; empty: MQTT off
+  std::string host;                // derived from url
+  std::uint16_t port = 0;          // derived from url (1883 for mqtt://, 8883 for mqtts://)
+  bool tls = false;                // derived from url (mqtts://)
+  std::string client_id = "maeuld";  // fixed: the broker keeps the persistent session under it
+  std::string username, password;
+  std::string ca_file;             // mqtts://: CA bundle (PEM); empty: the system's CAs
+  int keepalive_s = 30;
+  int reconnect_min_ms = 1000;     // back-off after a lost connection, doubling up to the max
+  int reconnect_max_ms = 60000;
+  int max_in_flight = 10000;       // messages handed to ingest and not yet committed
+  std::int64_t dead_letters_keep = 10000;  // newest dead letters kept
+};
+
 struct auth_settings {
   std::string bootstrap_token;  // empty: off
   int token_cache_s = 5;
@@ -81,6 +97,7 @@ struct settings {
   alerts_settings alerts;
   webhooks_settings webhooks;
   auth_settings auth;
+  mqtt_settings mqtt;
   log_settings log;
   city_settings city;
 };

@@ -1,0 +1,160 @@
+// MQTT topics and payloads into parsed batches (payload.hpp). The per-reading checks are
+// domain::parse_observations' own: the message is rewritten into an HTTP-shaped body with the
+// topic's sensor, so an MQTT reading is judged by exactly the rules an HTTP one is.
+#include "maeul/mqtt/payload.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "maeul/domain/time.hpp"
+
+namespace maeul::mqtt {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view prefix = "maeul/v1/obs/";
+constexpr int max_depth = 64;
+
+parsed_message fail(std::string sensor, std::string error) {
+  parsed_message m;
+  m.sensor = std::move(sensor);
+  m.error = std::move(error);
+  return m;
+}
+
+// Nesting depth of JSON text without parsing it (strings skipped), as the HTTP door checks.
+int nesting_depth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
+void strip_single(std::vector<domain::rejection>& rs) {
+  const std::string p = "/observations/0";
+  for (auto& r : rs)
+    if (r.pointer.rfind(p, 0) == 0) r.pointer = r.pointer.substr(p.size());
+}
+
+std::string describe_rejections(const domain::parsed_batch& b, std::size_t max_items) {
+  std::string out;
+  std::size_t n = 0;
+  for (const auto& r : b.rejected) {
+    if (n++ == max_items) {
+      out += "; and " + std::to_string(b.rejected.size() - max_items) + " more";
+      break;
+    }
+    if (!out.empty()) out += "; ";
+    out += (r.pointer.empty() ? std::string("/") : r.pointer) + ": " + r.error;
+  }
+  return out;
+}
+
+parsed_message parse_message(std::string_view topic, std::string_view payload, std::int64_t now_us) {
+  if (topic.substr(0, prefix.size()) != prefix)
+    return fail("", "topic \"" + std::string(topic) + "\" is not maeul/v1/obs/{sensor}[/{metric}]");
+  auto rest = topic.substr(prefix.size());
+  auto slash = rest.find('/');
+  std::string sensor(rest.substr(0, slash));
+  std::string metric = slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash + 1));
+  if (sensor.empty() || (slash != std::string_view::npos && (metric.empty() || metric.find('/') != std::string::npos)))
+    return fail(sensor, "topic \"" + std::string(topic) + "\" is not maeul/v1/obs/{sensor}[/{metric}]");
+
+  if (payload.size() >= 3 && payload.substr(0, 3) == "\xEF\xBB\xBF") payload.remove_prefix(3);
+  if (nesting_depth(payload) > max_depth) return fail(sensor, "payload JSON nested too deeply");
+  json doc;
+  try {
+    doc = json::parse(payload);
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    return fail(sensor, "payload is not JSON: " + what);
+  }
+
+  json body = {{"observations", json::array()}};
+  auto& items = body["observations"];
+  bool single = true;
+  std::set<std::size_t> foreign;  // batch items naming another sensor
+
+  if (!metric.empty()) {
+    // {sensor}/{metric}: a bare number, or {"ts","value"}.
+    if (doc.is_number()) {
+      items.push_back({{"sensor", sensor}, {"metric", metric}, {"ts", domain::format_rfc3339_ms(now_us)}, {"value", doc}});
+    } else if (doc.is_object()) {
+      for (const char* banned : {"sensor", "metric", "observations"})
+        if (doc.contains(banned))
+          return fail(sensor, std::string("payload on a metric topic must be a number or {\"ts\",\"value\"}; \"") +
+                                  banned + "\" is not allowed here");
+      json item = doc;
+      item["sensor"] = sensor;
+      item["metric"] = metric;
+      items.push_back(std::move(item));
+    } else {
+      return fail(sensor, "payload on a metric topic must be a number or {\"ts\",\"value\"}");
+    }
+  } else {
+    // {sensor}: a reading {"metric","ts","value"} or a batch {"observations":[...]}.
+    if (!doc.is_object())
+      return fail(sensor, "payload must be a reading {\"metric\",\"ts\",\"value\"} or a batch {\"observations\":[...]}");
+    auto it = doc.find("observations");
+    if (it != doc.end()) {
+      if (!it->is_array()) return fail(sensor, "/observations must be an array of {\"metric\",\"ts\",\"value\"}");
+      if (it->size() > max_readings)
+        return fail(sensor, "at most " + std::to_string(max_readings) + " readings a message");
+      single = false;
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        json item = (*it)[i];
+        if (item.is_object()) {
+          auto s = item.find("sensor");
+          if (s != item.end() && !(s->is_string() && s->get_ref<const std::string&>() == sensor)) foreign.insert(i);
+          item["sensor"] = sensor;
+        }
+        items.push_back(std::move(item));
+      }
+    } else {
+      if (auto s = doc.find("sensor"); s != doc.end() && !(s->is_string() && s->get_ref<const std::string&>() == sensor))
+        return fail(sensor, "/sensor names another sensor than the topic \"" + std::string(topic) + "\"");
+      json item = doc;
+      item["sensor"] = sensor;
+      items.push_back(std::move(item));
+    }
+  }
+
+  auto parsed = domain::parse_observations(body.dump(), domain::body_format::json, now_us, max_readings);
+  if (!parsed) return fail(sensor, parsed.error().detail);  // not reached: the body is well-formed
+  parsed_message m;
+  m.sensor = sensor;
+  m.batch = std::move(*parsed);
+  if (!foreign.empty()) {
+    auto& b = m.batch;
+    std::erase_if(b.readings, [&](const domain::candidate& c) { return foreign.count(c.index) > 0; });
+    std::erase_if(b.rejected, [&](const domain::rejection& r) { return foreign.count(r.index) > 0; });
+    for (auto i : foreign)
+      b.rejected.push_back({i, "names another sensor than the topic's \"" + sensor + "\"",
+                            "/observations/" + std::to_string(i) + "/sensor"});
+    std::sort(b.rejected.begin(), b.rejected.end(),
+              [](const domain::rejection& a, const domain::rejection& c) { return a.index < c.index; });
+  }
+  m.single = single;
+  if (single) strip_single(m.batch.rejected);
+  return m;
+}
+
+}  // namespace maeul::mqtt
