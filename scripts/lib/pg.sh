@@ -12,7 +12,7 @@ _pg_as_owner() {
 _pg_free_port() {
   local port
   for _ in $(seq 200); do
-    port=$(( (RANDOM % 20000) + 30000 ))
+    port=$(( (RANDOM % 12000) + 20000 ))  # below the ephemeral range (32768-): no clash with clients
     if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "$port"; return 0; fi
   done
   return 1
@@ -34,16 +34,29 @@ pg_private_start() {
     _pg_as_owner "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; die "initdb failed in $dir"; }
   fi
+  # A port picked here may be taken by another process before PostgreSQL binds it: then pick
+  # another one (a port given by the caller, or remembered from an earlier start, is kept).
+  local chosen=1
   if [ -z "$port" ]; then
-    if [ -s "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(_pg_free_port); fi
+    if [ -s "$dir/port" ]; then port=$(cat "$dir/port"); else port=$(_pg_free_port); chosen=0; fi
   fi
-  _pg_as_owner sh -c "echo $port > '$dir/port'"
   mkdir -p "$dir/run"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/run"
   if ! _pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-    _pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-      -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/run -c fsync=${PG_FSYNC:-on} -c max_connections=200" start >/dev/null \
-      || { tail -20 "$dir/postgres.log" >&2; die "PostgreSQL did not start (port $port)"; }
+    local attempt
+    for attempt in 1 2 3 4 5; do
+      _pg_as_owner sh -c "echo $port > '$dir/port'"
+      if _pg_as_owner "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -c listen_addresses=127.0.0.1 -k $dir/run -c fsync=${PG_FSYNC:-on} -c max_connections=200" start >/dev/null; then
+        break
+      fi
+      if [ "$chosen" -eq 0 ] && [ "$attempt" -lt 5 ] && tail -20 "$dir/postgres.log" | grep -q "Address already in use"; then
+        port=$(_pg_free_port)
+        continue
+      fi
+      tail -20 "$dir/postgres.log" >&2
+      die "PostgreSQL did not start (port $port)"
+    done
   fi
   PG_PRIVATE_PORT=$port
   PG_PRIVATE_URL_BASE="postgresql://postgres@127.0.0.1:$port"
