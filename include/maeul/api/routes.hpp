@@ -28,6 +28,7 @@ class observation_service;
 class operations_service;
 class token_service;
 class kpi_service;
+class people_service;
 }  // namespace maeul::services
 
 namespace maeul::api {
@@ -67,6 +68,9 @@ void add_operations_routes(router& r, services& s);
 
 // /api/v1/kpis, /api/v1/zones/{id}/accessibility, /api/v1/budget, /public/v1/kpis, /public/v1/report
 void add_kpi_routes(router& r, services& s);
+
+// /api/v1/users, /api/v1/users/{username}/changes, /api/v1/sessions, /api/v1/me
+void add_people_routes(router& r, ::maeul::services::people_service& people);
 
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);
