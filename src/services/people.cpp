@@ -65,42 +65,45 @@ bool password_hasher::verify_now(const std::string& stored, const std::string& p
   return crypto_pwhash_str_verify(stored.c_str(), password.data(), password.size()) == 0;
 }
 
+// Not a coroutine itself (as db_pool::run): g++ 12 mishandles capturing lambdas passed by value
+// into coroutines. Bounded: a request past max_queue_ is answered nullopt at once, never queued.
 template <class R, class F>
 task<std::optional<R>> password_hasher::submit(F f) {
-  // Bounded: a request past max_queue_ is refused at once rather than waiting behind the others.
-  if (pending_.fetch_add(1) >= max_queue_) {
-    pending_.fetch_sub(1);
-    overflowed_.fetch_add(1);
-    co_return std::nullopt;
-  }
   auto init = [this, f = std::move(f)](auto handler) mutable {
     using handler_t = decltype(handler);
     auto shared = std::make_shared<handler_t>(std::move(handler));
-    asio::post(pool_, [this, shared, f = std::move(f)]() mutable {
+    auto ex = asio::get_associated_executor(*shared);
+    if (pending_.fetch_add(1) >= max_queue_) {
+      pending_.fetch_sub(1);
+      overflowed_.fetch_add(1);
+      asio::post(ex, [shared]() mutable { (*shared)(nullptr, std::optional<R>{}); });
+      return;
+    }
+    asio::post(pool_, [this, shared, ex, f = std::move(f)]() mutable {
       std::exception_ptr ep;
-      R value{};
+      std::optional<R> value;
       try {
-        value = f();
+        value.emplace(f());
       } catch (...) {
         ep = std::current_exception();
       }
       pending_.fetch_sub(1);
-      auto ex = asio::get_associated_executor(*shared);
       asio::post(ex, [shared, ep, value = std::move(value)]() mutable { (*shared)(ep, std::move(value)); });
     });
   };
-  R r = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, R)>(
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, std::optional<R>)>(
       std::move(init), asio::use_awaitable);
-  co_return std::optional<R>(std::move(r));
 }
 
 task<std::optional<std::string>> password_hasher::hash(std::string password) {
   auto p = params_;
-  co_return co_await submit<std::string>([password, p] { return hash_now(password, p); });
+  auto job = [password, p] { return hash_now(password, p); };
+  co_return co_await submit<std::string>(std::move(job));
 }
 
 task<std::optional<bool>> password_hasher::verify(std::string stored, std::string password) {
-  co_return co_await submit<bool>([stored, password] { return verify_now(stored, password); });
+  auto job = [stored, password] { return verify_now(stored, password); };
+  co_return co_await submit<bool>(std::move(job));
 }
 
 // ---- the service
