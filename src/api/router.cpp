@@ -139,8 +139,14 @@ void authenticator::enable_sessions(storage::user_store& users, int idle_s) {
   idle_ = std::chrono::seconds(idle_s);
 }
 
-void authenticator::put(const std::string& hash, entry e) {
+std::uint64_t authenticator::generation() {
   std::lock_guard lock(mutex_);
+  return generation_;
+}
+
+void authenticator::put(const std::string& hash, entry e, std::uint64_t gen) {
+  std::lock_guard lock(mutex_);
+  if (gen != generation_) return;
   if (cache_.size() >= max_entries) cache_.clear();  // bounded: a flood of wrong secrets cannot grow it
   cache_[hash] = std::move(e);
 }
@@ -165,8 +171,9 @@ task<std::optional<storage::principal>> authenticator::authenticate(std::string 
     auto it = cache_.find(hash);
     if (it != cache_.end() && it->second.expires > now) co_return it->second.who;
   }
+  auto gen = generation();
   auto who = co_await store_.lookup(hash);
-  if (ttl_.count() > 0) put(hash, entry{who, now + ttl_, now});
+  if (ttl_.count() > 0) put(hash, entry{who, now + ttl_, now}, gen);
   co_return who;
 }
 
@@ -181,8 +188,10 @@ task<std::optional<storage::principal>> authenticator::authenticate_session(std:
   // idle_s for the database: from memory the idle limit was already enforced; the row's
   // last_seen_at may lag the last request by up to one recheck interval.
   int db_idle = int(idle_.count());
+  std::uint64_t gen = 0;
   {
     std::lock_guard lock(mutex_);
+    gen = generation_;
     auto it = cache_.find(hash);
     if (it != cache_.end()) {
       auto& e = it->second;
@@ -200,12 +209,13 @@ task<std::optional<storage::principal>> authenticator::authenticate_session(std:
     }
   }
   auto who = co_await users_->use_session(hash, db_idle);
-  if (ttl_.count() > 0) put(hash, entry{who, now + recheck, now});
+  if (ttl_.count() > 0) put(hash, entry{who, now + recheck, now}, gen);
   co_return who;
 }
 
 void authenticator::forget(const std::string& token_id) {
   std::lock_guard lock(mutex_);
+  ++generation_;
   for (auto it = cache_.begin(); it != cache_.end();) {
     if (it->second.who && it->second.who->kind == "token" && it->second.who->token_id == token_id)
       it = cache_.erase(it);
@@ -216,6 +226,7 @@ void authenticator::forget(const std::string& token_id) {
 
 void authenticator::forget_user(const std::string& username) {
   std::lock_guard lock(mutex_);
+  ++generation_;
   for (auto it = cache_.begin(); it != cache_.end();) {
     if (it->second.who && it->second.who->kind == "user" && it->second.who->name == username)
       it = cache_.erase(it);
@@ -226,6 +237,7 @@ void authenticator::forget_user(const std::string& username) {
 
 void authenticator::forget_session(const std::string& session_hash) {
   std::lock_guard lock(mutex_);
+  ++generation_;
   cache_.erase(session_hash);
 }
 

@@ -2,6 +2,7 @@
 // dispatch() is the single try/catch per request and the one place problems become HTTP.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -99,7 +100,10 @@ class authenticator {
     std::chrono::steady_clock::time_point expires;    // ask the database again after this
     std::chrono::steady_clock::time_point last_used;  // sessions: the last request on this instance
   };
-  void put(const std::string& hash, entry e);
+  // Stores an entry unless a forget_* ran since `gen` was read (a lookup that raced a
+  // sign-out or disable must not put the old answer back).
+  void put(const std::string& hash, entry e, std::uint64_t gen);
+  std::uint64_t generation();
   storage::token_store& store_;
   storage::user_store* users_ = nullptr;
   std::chrono::seconds idle_{1800};
@@ -107,6 +111,7 @@ class authenticator {
   std::chrono::seconds ttl_;
   std::mutex mutex_;
   std::unordered_map<std::string, entry> cache_;
+  std::uint64_t generation_ = 0;  // bumped by every forget_*
 };
 
 // The maeul_session cookie's value in a Cookie header, or "".
