@@ -25,7 +25,7 @@ using task = boost::asio::awaitable<T>;
 // argon2id work per hash. libsodium's units: opslimit passes over memlimit bytes.
 struct hash_params {
   unsigned long long ops = 3;
-  std::size_t mem_bytes = std::size_t(64) << 20;
+  std::size_t mem_bytes = std::size_t(40) << 20;
 };
 
 // Password hashing (libsodium crypto_pwhash_str, argon2id) on its own thread pool, never on an I/O
