@@ -69,6 +69,16 @@ task<net::response> get_public_kpis(services* sp, context ctx);
 task<net::response> get_public_report(services* sp, context ctx);
 // mqtt_handlers.cpp
 task<net::response> get_ingest_dead_letters(services* sp, context ctx);
+// people_handlers.cpp
+task<net::response> post_users(services* sp, context ctx);
+task<net::response> get_users(services* sp, context ctx);
+task<net::response> get_users_by_id(services* sp, context ctx);
+task<net::response> patch_users_by_id(services* sp, context ctx);
+task<net::response> delete_users_by_id(services* sp, context ctx);
+task<net::response> get_users_by_id_changes(services* sp, context ctx);
+task<net::response> post_sessions(services* sp, context ctx);
+task<net::response> delete_sessions_current(services* sp, context ctx);
+task<net::response> get_me(services* sp, context ctx);
 // status_handlers.cpp
 task<net::response> get_status(services* sp, context ctx);
 

@@ -134,6 +134,23 @@ authenticator::authenticator(storage::token_store& store, const std::string& boo
       bootstrap_hash_(bootstrap_token.empty() ? std::string() : storage::hash_token(bootstrap_token)),
       ttl_(cache_seconds) {}
 
+void authenticator::enable_sessions(storage::user_store& users, int idle_s) {
+  users_ = &users;
+  idle_ = std::chrono::seconds(idle_s);
+}
+
+std::uint64_t authenticator::generation() {
+  std::lock_guard lock(mutex_);
+  return generation_;
+}
+
+void authenticator::put(const std::string& hash, entry e, std::uint64_t gen) {
+  std::lock_guard lock(mutex_);
+  if (gen != generation_) return;
+  if (cache_.size() >= max_entries) cache_.clear();  // bounded: a flood of wrong secrets cannot grow it
+  cache_[hash] = std::move(e);
+}
+
 task<std::optional<storage::principal>> authenticator::authenticate(std::string header) {
   constexpr std::string_view scheme = "bearer ";
   if (header.size() <= scheme.size()) co_return std::nullopt;
@@ -147,29 +164,99 @@ task<std::optional<storage::principal>> authenticator::authenticate(std::string 
   // Both sides are fixed-length hex digests of secrets, so this comparison leaks nothing useful.
   if (!bootstrap_hash_.empty() && hash == bootstrap_hash_)
     co_return storage::principal{"bootstrap", "bootstrap", "admin", {}};
+  if (token.rfind("ms_", 0) == 0) co_return co_await authenticate_session(std::move(token));
   auto now = std::chrono::steady_clock::now();
   if (ttl_.count() > 0) {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(hash);
     if (it != cache_.end() && it->second.expires > now) co_return it->second.who;
   }
+  auto gen = generation();
   auto who = co_await store_.lookup(hash);
-  if (ttl_.count() > 0) {
+  if (ttl_.count() > 0) put(hash, entry{who, now + ttl_, now}, gen);
+  co_return who;
+}
+
+task<std::optional<storage::principal>> authenticator::authenticate_session(std::string secret) {
+  if (!users_ || secret.rfind("ms_", 0) != 0 || secret.size() > 512) co_return std::nullopt;
+  std::string hash = storage::hash_token(secret);
+  auto now = std::chrono::steady_clock::now();
+  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  // How often a session in use is checked against the database (and its use recorded there).
+  auto recheck = std::min<std::chrono::seconds>(ttl_, std::max<std::chrono::seconds>(std::chrono::seconds(1), idle_ / 2));
+  // idle_s for the database: from memory the idle limit was already enforced; the row's
+  // last_seen_at may lag the last request by up to one recheck interval.
+  int db_idle = int(idle_.count());
+  std::uint64_t gen = 0;
+  {
     std::lock_guard lock(mutex_);
-    if (cache_.size() > 10000) cache_.clear();  // bounded: a flood of wrong tokens cannot grow it
-    cache_[hash] = entry{who, now + ttl_};
+    gen = generation_;
+    auto it = cache_.find(hash);
+    if (it != cache_.end()) {
+      auto& e = it->second;
+      if (!e.who) {
+        if (e.expires > now) co_return std::nullopt;
+      } else if (now - e.last_used > idle_ || now_us >= e.who->expires_at_us) {
+        cache_.erase(it);  // idle or past its hard end: ended here, and the database agrees
+        co_return std::nullopt;
+      } else if (e.expires > now) {
+        e.last_used = now;
+        co_return e.who;
+      } else {
+        db_idle += int(recheck.count()) + 1;
+      }
+    }
   }
+  auto who = co_await users_->use_session(hash, db_idle);
+  if (ttl_.count() > 0) put(hash, entry{who, now + recheck, now}, gen);
   co_return who;
 }
 
 void authenticator::forget(const std::string& token_id) {
   std::lock_guard lock(mutex_);
+  ++generation_;
   for (auto it = cache_.begin(); it != cache_.end();) {
-    if (it->second.who && it->second.who->token_id == token_id)
+    if (it->second.who && it->second.who->kind == "token" && it->second.who->token_id == token_id)
       it = cache_.erase(it);
     else
       ++it;
   }
+}
+
+void authenticator::forget_user(const std::string& username) {
+  std::lock_guard lock(mutex_);
+  ++generation_;
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (it->second.who && it->second.who->kind == "user" && it->second.who->name == username)
+      it = cache_.erase(it);
+    else
+      ++it;
+  }
+}
+
+void authenticator::forget_session(const std::string& session_hash) {
+  std::lock_guard lock(mutex_);
+  ++generation_;
+  cache_.erase(session_hash);
+}
+
+std::string session_cookie(std::string_view h) {
+  constexpr std::string_view name = "maeul_session=";
+  std::size_t i = 0;
+  while (i < h.size()) {
+    while (i < h.size() && (h[i] == ' ' || h[i] == ';')) ++i;
+    auto end = h.find(';', i);
+    if (end == std::string_view::npos) end = h.size();
+    auto part = h.substr(i, end - i);
+    if (part.substr(0, name.size()) == name) {
+      auto v = part.substr(name.size());
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      return std::string(v);
+    }
+    i = end + 1;
+  }
+  return {};
 }
 
 void router::add(std::string method, std::string pattern, unsigned roles, route_fn fn) {
@@ -262,7 +349,14 @@ task<net::response> router::dispatch(net::request req) {
       if (r.roles != public_route) {
         allowed = false;
         auto who = co_await auth_.authenticate(req.authorization);
-        if (!who) {
+        // The dashboard's session cookie, when no Authorization header is sent.
+        std::string cookie_secret = req.authorization.empty() ? session_cookie(req.cookie) : std::string();
+        bool by_cookie = false;
+        if (!who && !cookie_secret.empty()) {
+          who = co_await auth_.authenticate_session(cookie_secret);
+          by_cookie = true;
+        }
+        if (!who && !by_cookie) {
           // Browsers' WebSocket cannot set headers; they may pass ?access_token= instead.
           auto q = query_params::parse(req.query);
           if (auto t = q.get("access_token"); t && req.authorization.empty())
@@ -271,11 +365,18 @@ task<net::response> router::dispatch(net::request req) {
             who = co_await auth_.authenticate(std::move(header));
           }
         }
+        bool changes_state = method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
         if (!who) {
           res = problem_response(domain::make_problem(
               domain::problem_kind::unauthorized,
-              req.authorization.empty() ? "this route needs \"Authorization: Bearer TOKEN\""
-                                        : "the token is unknown, malformed or revoked"));
+              by_cookie ? "the session has ended or is unknown; sign in again"
+              : req.authorization.empty() ? "this route needs \"Authorization: Bearer TOKEN\" or a session"
+                                          : "the token is unknown, malformed or revoked"));
+        } else if (by_cookie && changes_state && req.origin != (req.tls ? "https://" : "http://") + req.host) {
+          // A cookie is sent by the browser whatever page asks: a change must come from our own pages.
+          res = problem_response(domain::make_problem(
+              domain::problem_kind::forbidden,
+              "a change made with the session cookie must come from this dashboard's origin (Origin header)"));
         } else if (!(role_bit_of(who->role) & r.roles)) {
           res = problem_response(domain::make_problem(domain::problem_kind::forbidden,
                                                       "the role \"" + who->role + "\" may not do this"));

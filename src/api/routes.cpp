@@ -71,6 +71,16 @@ const std::vector<route_def>& route_table() {
       {"GET", "/public/v1/report", public_route, &get_public_report},
       // mqtt_handlers.cpp
       {"GET", "/api/v1/ingest/dead-letters", admin_only, &get_ingest_dead_letters},
+      // people_handlers.cpp
+      {"POST", "/api/v1/users", admin_only, &post_users},
+      {"GET", "/api/v1/users", admin_only, &get_users},
+      {"GET", "/api/v1/users/{username}", admin_only, &get_users_by_id},
+      {"PATCH", "/api/v1/users/{username}", admin_only, &patch_users_by_id},
+      {"DELETE", "/api/v1/users/{username}", admin_only, &delete_users_by_id},
+      {"GET", "/api/v1/users/{username}/changes", admin_only, &get_users_by_id_changes},
+      {"POST", "/api/v1/sessions", public_route, &post_sessions},
+      {"DELETE", "/api/v1/sessions/current", any_role, &delete_sessions_current},
+      {"GET", "/api/v1/me", any_role, &get_me},
       // status_handlers.cpp
       {"GET", "/api/v1/status", role_admin | role_operator, &get_status},
   };

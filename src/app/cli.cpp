@@ -28,8 +28,11 @@
 #include "maeul/live/hub.hpp"
 #include "maeul/mqtt/client.hpp"
 #include "maeul/ops/ops.hpp"
+#include "maeul/services/people.hpp"
 #include "maeul/services/services.hpp"
 #include "maeul/spool/spool.hpp"
+#include "maeul/storage/users.hpp"
+#include "maeul/domain/people.hpp"
 #include "maeul/storage/operations.hpp"
 #include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/observations.hpp"
@@ -53,6 +56,9 @@ usage:
                                                 print a new API token (only its hash is stored)
   maeuld mqtt acl [--config FILE]               print a mosquitto ACL file granting each device
                                                 token's sensors (docs/operations.md, MQTT)
+  maeuld user create --username U --role ROLE --display-name NAME [--zone ID]... [--domain D]... [--config FILE]
+                                                create a user account; the password is read from
+                                                MAEUL_USER_PASSWORD or else the first line of stdin
   maeuld --version | --help
 
 options (each also settable in the config file and as MAEUL_<SECTION>_<KEY>):
@@ -71,6 +77,8 @@ struct cli {
   std::map<std::string, std::string> overrides;  // env-style names -> values
   std::string role, name;
   std::vector<std::string> sensors;
+  std::string username, display_name;
+  std::vector<std::string> zones, domains;
 };
 
 std::string env_name_of(const std::string& dotted) {
@@ -93,6 +101,10 @@ cli parse_args(int argc, char** argv) {
     } else if (c.command == "mqtt") {
       if (i >= args.size() || args[i] != "acl") throw std::invalid_argument("expected: maeuld mqtt acl");
       c.command = "mqtt-acl";
+      ++i;
+    } else if (c.command == "user") {
+      if (i >= args.size() || args[i] != "create") throw std::invalid_argument("expected: maeuld user create ...");
+      c.command = "user-create";
       ++i;
     }
   }
@@ -118,12 +130,17 @@ cli parse_args(int argc, char** argv) {
     } else if (a == "--role") c.role = value(a);
     else if (a == "--name") c.name = value(a);
     else if (a == "--sensor") c.sensors.push_back(value(a));
+    else if (a == "--username") c.username = value(a);
+    else if (a == "--display-name") c.display_name = value(a);
+    else if (a == "--zone") c.zones.push_back(value(a));
+    else if (a == "--domain") c.domains.push_back(value(a));
+    else if (a == "--password") throw std::invalid_argument("--password is not taken: a flag shows in the process list; use MAEUL_USER_PASSWORD or stdin");
     else if (a == "--help" || a == "-h") c.command = "help";
     else if (a == "--version") c.command = "version";
     else throw std::invalid_argument("unknown argument \"" + a + "\"");
   }
   if (c.command != "serve" && c.command != "migrate" && c.command != "token-create" && c.command != "mqtt-acl" &&
-      c.command != "help" &&
+      c.command != "user-create" && c.command != "help" &&
       c.command != "version")
     throw std::invalid_argument("unknown command \"" + c.command + "\"");
   return c;
@@ -249,6 +266,8 @@ int serve(const config::settings& s) {
   storage::registry registry(pool);
   storage::token_store tokens(pool);
   api::authenticator auth(tokens, s.auth.bootstrap_token, s.auth.token_cache_s);
+  storage::user_store users(pool);
+  auth.enable_sessions(users, s.auth.session_idle_s);
   api::metrics request_metrics;
   api::router router(auth, request_metrics);
 
@@ -318,6 +337,16 @@ int serve(const config::settings& s) {
   services::operations_service operations_svc(operations, ops);
   services::token_service token_svc(tokens, [&auth](const std::string& id) { auth.forget(id); });
   services::kpi_service kpi_svc(kpis);
+  // Password hashes on their own two threads, never an I/O or DB thread (docs/security.md).
+  services::password_hasher hasher(
+      services::hash_params{static_cast<unsigned long long>(s.auth.password_ops), std::size_t(s.auth.password_mem_kib) * 1024},
+      2, 64);
+  services::people_options po;
+  po.session_idle_s = s.auth.session_idle_s;
+  po.session_max_s = s.auth.session_max_s;
+  services::people_service people_svc(
+      users, hasher, po, [&auth](const std::string& username) { auth.forget_user(username); },
+      [&auth](const std::string& session_hash) { auth.forget_session(session_hash); });
   net::server_options so;
   so.host = s.http.host;
   so.port = s.http.port;
@@ -328,12 +357,13 @@ int serve(const config::settings& s) {
   net::server server(
       io, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
 
-  api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations, &hub, &ops, &spooler] {
+  api::services services{registry, tokens, auth, request_metrics, [&pool, &server, &ingest, &observations, &hub, &ops, &spooler, &hasher, &people_svc] {
                            auto st = pool.stats();
                            const auto& c = server.counters();
                            auto is = ingest.stats();
                            auto ws = observations.stats();
                            auto os = ops.stats();
+                           auto ps = people_svc.stats();
                            std::string out;
                            // name, type, help, samples (label set -> value)
                            auto metric = [&out](const char* name, const char* type, const char* help,
@@ -381,14 +411,22 @@ int serve(const config::settings& s) {
                                   {{"{queue=\"rules\"}", os.pending_readings},
                                    {"{queue=\"alert_transitions\"}", os.pending_transitions},
                                    {"{queue=\"webhook_deliveries\"}", os.deliveries_in_flight},
-                                   {"{queue=\"ingest_rows\"}", std::int64_t(is.pending_rows)}});
+                                   {"{queue=\"ingest_rows\"}", std::int64_t(is.pending_rows)},
+                                   {"{queue=\"password_hashes\"}", hasher.queued()}});
                            metric("maeul_queue_overflow_total", "counter",
                                   "Items each bounded queue shed by its overflow policy.",
                                   {{"{queue=\"rules\",policy=\"skip_evaluation\"}", os.readings_dropped},
                                    {"{queue=\"alert_transitions\",policy=\"coalesce\"}", os.transitions_coalesced},
                                    {"{queue=\"ingest_rows\",policy=\"reject_503\"}", is.overflowed},
                                    {"{queue=\"live_readings\",policy=\"coalesce\"}", c.ws_coalesced.load()},
-                                   {"{queue=\"live_events\",policy=\"close_client\"}", c.ws_slow_closed.load()}});
+                                   {"{queue=\"live_events\",policy=\"close_client\"}", c.ws_slow_closed.load()},
+                                   {"{queue=\"password_hashes\",policy=\"reject_503\"}", hasher.overflowed()}});
+                           metric("maeul_sign_ins_total", "counter", "Sign-in attempts by outcome.",
+                                  {{"{outcome=\"ok\"}", ps.sign_ins_ok},
+                                   {"{outcome=\"refused\"}", ps.sign_ins_refused},
+                                   {"{outcome=\"locked\"}", ps.sign_ins_locked}});
+                           metric("maeul_sign_in_lockouts_total", "counter",
+                                  "Usernames locked after too many failed sign-ins (each an alarm).", {{"", ps.lockouts}});
                            if (spooler) {
                              auto sp = spooler->current();
                              metric("maeul_spool_bytes", "gauge", "Bytes in the local spool, waiting for the database.",
@@ -434,6 +472,7 @@ int serve(const config::settings& s) {
     services.extra_metrics = [prev = services.extra_metrics, m = mqtt_in.get()] { return prev() + m->metrics_text(); };
   }
   services.dead_letters = &dead_letters;
+  services.people = &people_svc;
   api::add_routes(router, services);
   std::error_code exe_ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_ec);
@@ -496,6 +535,7 @@ int serve(const config::settings& s) {
   rules_thread.stop();
   rules_thread.join();
   if (spooler) spooler->stop();
+  hasher.stop();
   writer_pool.stop();
   pool.stop();
   spdlog::info("stopped");
@@ -578,6 +618,38 @@ int run(int argc, char** argv) {
       return fail(exit_database, e.what());
     } catch (const std::exception& e) {
       return fail(exit_database, std::string("mqtt acl failed: ") + e.what());
+    }
+  }
+  if (c.command == "user-create") {
+    std::string password;
+    if (const char* p = std::getenv("MAEUL_USER_PASSWORD"); p && *p) {
+      password = p;
+    } else if (!std::getline(std::cin, password)) {
+      return fail(exit_usage, "user create: no password (set MAEUL_USER_PASSWORD or write it on stdin)");
+    }
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    nlohmann::json body = {{"username", c.username}, {"display_name", c.display_name}, {"role", c.role},
+                           {"zones", c.zones},       {"domains", c.domains},           {"password", password}};
+    auto v = domain::validate_user(body);
+    if (!v) {
+      std::string why;
+      for (const auto& e : v.error().errors) why += (why.empty() ? "" : "; ") + e.pointer.substr(1) + " " + e.detail;
+      return fail(exit_usage, "user create: " + why);
+    }
+    try {
+      storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
+      auto hash = services::password_hasher::hash_now(
+          v->password, {static_cast<unsigned long long>(s.auth.password_ops), std::size_t(s.auth.password_mem_kib) * 1024});
+      auto created = storage::create_user_now(s.db.url, *v, hash);
+      if (!created) return fail(exit_usage, "user create: " + created.error().detail);
+      std::cout << *created << std::endl;
+      return exit_ok;
+    } catch (const storage::unavailable& e) {
+      return fail(exit_database, e.what());
+    } catch (const storage::schema_too_new& e) {
+      return fail(exit_schema, e.what());
+    } catch (const std::exception& e) {
+      return fail(exit_database, std::string("user create failed: ") + e.what());
     }
   }
   return serve(s);

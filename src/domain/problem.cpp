@@ -16,6 +16,7 @@ int problem::status() const {
     case problem_kind::too_large: return 413;
     case problem_kind::unsupported_media: return 415;
     case problem_kind::invalid: return 422;
+    case problem_kind::too_many_requests: return 429;
     case problem_kind::internal: return 500;
     case problem_kind::unavailable: return 503;
   }
@@ -33,6 +34,7 @@ const char* problem::slug() const {
     case problem_kind::too_large: return "payload-too-large";
     case problem_kind::unsupported_media: return "unsupported-media-type";
     case problem_kind::invalid: return "invalid";
+    case problem_kind::too_many_requests: return "too-many-requests";
     case problem_kind::internal: return "internal";
     case problem_kind::unavailable: return "unavailable";
   }
@@ -50,6 +52,7 @@ const char* problem::title() const {
     case problem_kind::too_large: return "Payload too large";
     case problem_kind::unsupported_media: return "Unsupported media type";
     case problem_kind::invalid: return "Invalid input";
+    case problem_kind::too_many_requests: return "Too many requests";
     case problem_kind::internal: return "Internal error";
     case problem_kind::unavailable: return "Service unavailable";
   }

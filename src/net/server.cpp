@@ -234,6 +234,9 @@ asio::awaitable<void> server::impl::session(tcp::socket socket) {
     req.content_type = std::string(msg[http::field::content_type]);
     req.accept = std::string(msg[http::field::accept]);
     req.if_none_match = std::string(msg[http::field::if_none_match]);
+    req.cookie = std::string(msg[http::field::cookie]);
+    req.origin = std::string(msg[http::field::origin]);
+    req.host = std::string(msg[http::field::host]);
     req.remote = remote;
     req.websocket_upgrade = websocket::is_upgrade(msg);
     bool keep_alive = msg.keep_alive();

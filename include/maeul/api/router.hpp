@@ -2,6 +2,7 @@
 // dispatch() is the single try/catch per request and the one place problems become HTTP.
 #pragma once
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "maeul/domain/problem.hpp"
 #include "maeul/net/http.hpp"
 #include "maeul/storage/registry.hpp"
+#include "maeul/storage/users.hpp"
 
 namespace maeul::api {
 
@@ -34,6 +36,7 @@ inline constexpr unsigned public_route = 0;
 inline constexpr unsigned admin_only = role_admin;
 inline constexpr unsigned registry_readers = role_admin | role_operator | role_analyst | role_welfare_officer;
 inline constexpr unsigned operations_roles = role_admin | role_operator | role_welfare_officer;
+inline constexpr unsigned any_role = role_admin | role_operator | role_analyst | role_device | role_welfare_officer;
 
 unsigned role_bit_of(std::string_view role);  // 0 for an unknown role
 
@@ -68,26 +71,52 @@ domain::outcome<storage::page_request> page_params(const context& ctx, id_kind i
 // The one list envelope: {"items":[...],"next_cursor":"..."|null}.
 net::response list_response(const storage::page& p);
 
-// Tokens to principals: the bootstrap token, then a short-lived cache, then the database.
+// Tokens and sessions to principals: the bootstrap token, then a bounded in-memory cache keyed by
+// the SHA-256 of the secret, then the database. A session secret ("ms_...", from a cookie or a
+// Bearer header) resolves to a user principal; any other Bearer secret to an API token's.
 class authenticator {
  public:
   authenticator(storage::token_store& store, const std::string& bootstrap_token, int cache_seconds);
+  // Sessions are refused until this is called (wired by app/). idle_s: auth.session_idle_s.
+  void enable_sessions(storage::user_store& users, int idle_s);
   // The principal for an "Authorization: Bearer ..." header, or nullopt when unknown/malformed.
   task<std::optional<storage::principal>> authenticate(std::string header);
+  // The principal for a session secret (the maeul_session cookie's value), or nullopt when the
+  // session is unknown, ended, idle for longer than idle_s, past its hard end, or its user disabled.
+  // After the first request it is answered from memory; the database is asked again (and the
+  // session's last use recorded there) every min(cache_seconds, idle_s / 2) seconds of use.
+  task<std::optional<storage::principal>> authenticate_session(std::string secret);
   // Drops cached entries of a revoked token at once (other instances expire theirs within the TTL).
   void forget(const std::string& token_id);
+  // Drops every cached session of a user (disabled, deleted, role/scope/password changed).
+  void forget_user(const std::string& username);
+  // Drops one cached session (signed out).
+  void forget_session(const std::string& session_hash);
+
+  static constexpr std::size_t max_entries = 10000;
 
  private:
   struct entry {
     std::optional<storage::principal> who;
-    std::chrono::steady_clock::time_point expires;
+    std::chrono::steady_clock::time_point expires;    // ask the database again after this
+    std::chrono::steady_clock::time_point last_used;  // sessions: the last request on this instance
   };
+  // Stores an entry unless a forget_* ran since `gen` was read (a lookup that raced a
+  // sign-out or disable must not put the old answer back).
+  void put(const std::string& hash, entry e, std::uint64_t gen);
+  std::uint64_t generation();
   storage::token_store& store_;
+  storage::user_store* users_ = nullptr;
+  std::chrono::seconds idle_{1800};
   std::string bootstrap_hash_;
   std::chrono::seconds ttl_;
   std::mutex mutex_;
   std::unordered_map<std::string, entry> cache_;
+  std::uint64_t generation_ = 0;  // bumped by every forget_*
 };
+
+// The maeul_session cookie's value in a Cookie header, or "".
+std::string session_cookie(std::string_view cookie_header);
 
 class router {
  public:

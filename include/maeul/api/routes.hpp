@@ -29,6 +29,7 @@ class observation_service;
 class operations_service;
 class token_service;
 class kpi_service;
+class people_service;
 }  // namespace maeul::services
 
 namespace maeul::api {
@@ -67,6 +68,7 @@ struct services {
   ::maeul::services::kpi_service& kpi_svc;
   std::function<status_info()> status;  // GET /api/v1/status: what the daemon reports besides the database
   storage::dead_letter_store* dead_letters = nullptr;  // the MQTT door's dead letters (reads)
+  ::maeul::services::people_service* people = nullptr;  // accounts and sessions (src/services/people.cpp)
 };
 
 // One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed
@@ -83,6 +85,7 @@ const std::vector<route_def>& route_table();
 
 // Adds every route of route_table() to the router, each handler bound to `s`.
 void add_routes(router& r, services& s);
+
 
 
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.

@@ -77,6 +77,10 @@ struct mqtt_settings {
 struct auth_settings {
   std::string bootstrap_token;  // empty: off
   int token_cache_s = 5;
+  int session_idle_s = 1800;    // a session ends after this long without a request
+  int session_max_s = 43200;    // and this long after sign-in, whatever its use
+  int password_ops = 3;         // argon2id passes (libsodium opslimit)
+  int password_mem_kib = 40960; // argon2id memory per hash in KiB (40 MiB; libsodium memlimit / 1024)
 };
 
 struct log_settings {

@@ -25,6 +25,7 @@ enum class problem_kind {
   too_large,          // 413
   unsupported_media,  // 415
   invalid,            // 422
+  too_many_requests,  // 429
   internal,           // 500
   unavailable,        // 503
 };

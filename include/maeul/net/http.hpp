@@ -25,6 +25,12 @@ struct request {
   std::string content_type;
   std::string accept;
   std::string if_none_match;
+  std::string cookie;  // the Cookie header, as sent
+  std::string origin;  // the Origin header, as sent
+  std::string host;    // the Host header, as sent
+  // The request came over TLS. There is no TLS listener yet: always false until one sets it (it
+  // makes the session cookie Secure and the expected Origin https://).
+  bool tls = false;
   std::string body;
   std::string remote;  // peer address
   bool websocket_upgrade = false;  // the client asks to switch to the WebSocket protocol

@@ -3,6 +3,7 @@
 // Expected outcomes (not found, duplicate id, invalid geometry) come back as domain problems;
 // a lost database throws storage::unavailable; other failures throw.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +78,11 @@ struct principal {
   std::string name;
   std::string role;
   std::vector<std::string> sensors;  // for device tokens bound to sensors; empty: any
+  std::string kind = "token";        // "token" (API or bootstrap token) or "user" (a signed-in session)
+  std::vector<std::string> zones;    // a user's scope; empty: all
+  std::vector<std::string> domains;  // a user's scope; empty: all
+  std::string session_hash;          // kind "user": hex SHA-256 of the session secret
+  std::int64_t expires_at_us = 0;    // kind "user": the session's hard end (sign-in + session_max_s)
 };
 
 struct created_token {
