@@ -45,9 +45,8 @@ std::string error_of(const std::string& toml, std::map<std::string, std::string>
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
-std::filesystem::path source_root() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-}
+// The repository root, from the build (not __FILE__, which ccache or a relative build may shorten).
+std::filesystem::path source_root() { return std::filesystem::path(MAEUL_SOURCE_DIR); }
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
