@@ -22,42 +22,15 @@
 #include "maeul/storage/observations.hpp"
 #include "maeul/storage/operations.hpp"
 #include "maeul/storage/registry.hpp"
+#include "pg_support.hpp"
 
 namespace {
 
 namespace storage = maeul::storage;
 using nlohmann::json;
-
-std::string random_hex(int n) {
-  static std::mt19937_64 gen{std::random_device{}()};
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < n; ++i) out += digits[gen() % 16];
-  return out;
-}
-
-std::string with_database(const std::string& url, const std::string& db) {
-  auto q = url.find('?');
-  std::string base = url.substr(0, q);
-  std::string query = q == std::string::npos ? "" : url.substr(q);
-  auto slash = base.rfind('/');
-  if (slash == std::string::npos || slash < base.find("://") + 3) return base + "/" + db + query;
-  return base.substr(0, slash + 1) + db + query;
-}
-
-template <class T>
-T sync(boost::asio::awaitable<T> aw) {
-  boost::asio::io_context ioc;
-  std::optional<T> out;
-  std::exception_ptr err;
-  boost::asio::co_spawn(ioc, std::move(aw), [&](std::exception_ptr e, T v) {
-    err = e;
-    if (!e) out = std::move(v);
-  });
-  ioc.run();
-  if (err) std::rethrow_exception(err);
-  return std::move(*out);
-}
+using maeul_test::random_hex;
+using maeul_test::sync;
+using maeul_test::with_database;
 
 std::int64_t epoch_us(int y, unsigned m, unsigned d) {
   using namespace std::chrono;
