@@ -28,45 +28,23 @@ namespace {
 
 namespace storage = maeul::storage;
 using nlohmann::json;
-using maeul_test::random_hex;
 using maeul_test::sync;
-using maeul_test::with_database;
 
 std::int64_t epoch_us(int y, unsigned m, unsigned d) {
   using namespace std::chrono;
   return std::int64_t(sys_days{year{y} / month{m} / day{d}}.time_since_epoch().count()) * 86400 * 1000000;
 }
 
-class writer : public ::testing::Test {
+class writer : public maeul_test::fresh_db {
  protected:
   void SetUp() override {
-    const char* u = std::getenv("MAEUL_TEST_DB_URL");
-    ASSERT_TRUE(u && *u) << "MAEUL_TEST_DB_URL is not set (run through scripts/test)";
-    server_url_ = u;
-    db_name_ = "maeul_pgtest_" + random_hex(12);
-    {
-      pqxx::connection c(server_url_);
-      pqxx::nontransaction tx(c);
-      tx.exec("CREATE DATABASE " + tx.quote_name(db_name_));
-    }
-    created_ = true;
-    url_ = with_database(server_url_, db_name_);
-    storage::migrate(url_);
-    pool_ = std::make_unique<storage::db_pool>(storage::pool_options{url_, 2});
-    registry_ = std::make_unique<storage::registry>(*pool_);
+    fresh_db::SetUp();
     store_ = std::make_unique<storage::observation_store>(*pool_, *pool_);
   }
 
   void TearDown() override {
     store_.reset();
-    registry_.reset();
-    if (pool_) pool_->stop();
-    pool_.reset();
-    if (created_) {
-      pqxx::connection c(server_url_);
-      pqxx::nontransaction tx(c);
-      tx.exec("DROP DATABASE IF EXISTS " + tx.quote_name(db_name_) + " WITH (FORCE)");
-    }
+    fresh_db::TearDown();
   }
 
   // A water-level sensor; returns the series id of its metric.
@@ -85,16 +63,8 @@ class writer : public ::testing::Test {
     return metas.at(0).metrics.at(0).series_id;
   }
 
-  std::int64_t stored_rows() {
-    pqxx::connection c(url_);
-    pqxx::nontransaction tx(c);
-    return tx.exec("SELECT count(*) FROM observations")[0][0].as<std::int64_t>();
-  }
+  std::int64_t stored_rows() { return count("SELECT count(*) FROM observations"); }
 
-  std::string server_url_, db_name_, url_;
-  bool created_ = false;
-  std::unique_ptr<storage::db_pool> pool_;
-  std::unique_ptr<storage::registry> registry_;
   std::unique_ptr<storage::observation_store> store_;
 };
 
