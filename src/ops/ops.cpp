@@ -50,6 +50,7 @@ task<void> service::load_rules() {
     if (mine >= reload_applied_) {  // else a reload that started later (saw newer rules) won
       reload_applied_ = mine;
       engine_.set_rules(std::move(rules));
+      timed_rules_ = engine_.has_timed_rules();
     }
   }
   co_await asio::post(home, asio::use_awaitable);
@@ -83,13 +84,10 @@ void service::on_readings(domain::reading_batch readings) {
 }
 
 void service::evaluate(domain::reading_batch readings) {
-  std::vector<rules::sensor_info> infos;
-  infos.reserve(readings->size());
-  for (const auto& r : *readings) infos.push_back({r.sensor, r.kind, r.domain, r.zone, r.ts_us});
+  // Views into the committed batch, which outlives the call: no string is copied.
   std::vector<rules::reading> batch;
   batch.reserve(readings->size());
-  for (std::size_t i = 0; i < readings->size(); ++i)
-    batch.push_back({&infos[i], (*readings)[i].metric, (*readings)[i].ts_us, (*readings)[i].value});
+  for (const auto& r : *readings) batch.push_back({{r.sensor, r.kind, r.domain, r.zone}, r.metric, r.ts_us, r.value});
   std::vector<rules::transition> ts;
   {
     std::lock_guard lock(engine_mutex_);
@@ -179,16 +177,18 @@ task<void> service::run_ticks() {
     timer.expires_after(std::chrono::milliseconds(opts_.tick_ms));
     co_await timer.async_wait(asio::use_awaitable);
     try {
-      auto infos = std::make_shared<std::vector<rules::sensor_info>>(sensors_());
-      auto now = clock_();
-      asio::post(rules_ex_, [this, infos, now] {
-        std::vector<rules::transition> ts;
-        {
-          std::lock_guard lock(engine_mutex_);
-          ts = engine_.on_tick(now, *infos, started_us_);
-        }
-        if (!ts.empty()) enqueue(std::move(ts));
-      });
+      if (timed_rules_) {  // listing every sensor costs; only silence and composite rules need it
+        auto infos = std::make_shared<std::vector<rules::sensor_info>>(sensors_());
+        auto now = clock_();
+        asio::post(rules_ex_, [this, infos, now] {
+          std::vector<rules::transition> ts;
+          {
+            std::lock_guard lock(engine_mutex_);
+            ts = engine_.on_tick(now, *infos, started_us_);
+          }
+          if (!ts.empty()) enqueue(std::move(ts));
+        });
+      }
       if (++n % 5 == 0) publish(co_await store_.escalate(opts_.escalate_after_s));
     } catch (const std::exception& e) {
       spdlog::warn("operations tick failed: {}", e.what());

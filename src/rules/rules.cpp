@@ -137,7 +137,7 @@ std::optional<std::int64_t> parse_duration_us(const json& v) {
   return n * unit;
 }
 
-bool matches(const selector& s, const sensor_info& i) {
+bool matches(const selector& s, const sensor_ref& i) {
   return (s.sensor.empty() || s.sensor == i.id) && (s.kind.empty() || s.kind == i.kind) &&
          (s.domain.empty() || s.domain == i.domain) && (s.zone.empty() || s.zone == i.zone);
 }
@@ -303,7 +303,11 @@ const char* kind_name(const rule_spec& s) {
 
 namespace {
 
-std::string index_key(const std::string& kind, const std::string& metric) { return kind + '\n' + metric; }
+void index_key(std::string& out, std::string_view kind, std::string_view metric) {
+  out.assign(kind);
+  out += '\n';
+  out += metric;
+}
 
 template <class... F>
 struct overloaded : F... {
@@ -315,217 +319,281 @@ overloaded(F...) -> overloaded<F...>;
 }  // namespace
 
 void engine::set_rules(std::vector<rule> rules) {
-  std::vector<std::unordered_map<std::string, subject_state>> state(rules.size());
+  std::vector<state_map> state(rules.size());
   for (std::size_t i = 0; i < rules.size(); ++i) {
     auto old = by_id_.find(rules[i].id);
     if (old != by_id_.end() && rules_[old->second].spec_json == rules[i].spec_json)
       state[i] = std::move(state_[old->second]);
   }
   rules_ = std::move(rules);
+  // Subjects no kept state refers to are forgotten, so the interned names stay bounded by the
+  // subjects with state.
+  text_map<subject_id> ids;
+  std::vector<std::string> names;
+  for (auto& m : state) {
+    state_map renumbered;
+    for (auto& [sid, st] : m) {
+      auto [it, added] = ids.try_emplace(subject_names_[sid], subject_id(names.size()));
+      if (added) names.push_back(subject_names_[sid]);
+      renumbered.emplace(it->second, std::move(st));
+    }
+    m = std::move(renumbered);
+  }
+  subject_ids_ = std::move(ids);
+  subject_names_ = std::move(names);
   state_ = std::move(state);
   by_id_.clear();
   by_key_.clear();
+  merged_.clear();
   any_metric_.clear();
   timed_.clear();
   for (std::size_t i = 0; i < rules_.size(); ++i) {
     const auto& r = rules_[i];
     by_id_[r.id] = i;
     if (!r.enabled) continue;
+    const auto n = std::uint32_t(i);
     auto add = [&](const std::string& kind, const std::string& metric) {
-      auto& v = by_key_[index_key(kind, metric)];
-      if (v.empty() || v.back() != i) v.push_back(i);
+      index_key(key_, kind, metric);
+      auto& v = by_key_[key_];
+      if (v.empty() || v.back() != n) v.push_back(n);
     };
     std::visit(overloaded{
                    [&](const threshold_rule& t) { add(r.sel.kind, t.metric); },
                    [&](const rate_rule& t) { add(r.sel.kind, t.metric); },
                    [&](const silence_rule&) {
-                     any_metric_.push_back(i);
-                     timed_.push_back(i);
+                     any_metric_.push_back(n);
+                     timed_.push_back(n);
                    },
                    [&](const composite_rule& c) {
                      for (const auto& cond : c.conditions) add(cond.kind.empty() ? r.sel.kind : cond.kind, cond.metric);
-                     timed_.push_back(i);
+                     timed_.push_back(n);
                    },
                },
                r.spec);
   }
 }
 
+engine::subject_id engine::find_subject(std::string_view name) const {
+  auto it = subject_ids_.find(name);
+  return it == subject_ids_.end() ? no_subject : it->second;
+}
+
+engine::subject_id engine::intern(std::string_view name) {
+  auto it = subject_ids_.find(name);
+  if (it != subject_ids_.end()) return it->second;
+  auto sid = subject_id(subject_names_.size());
+  subject_names_.emplace_back(name);
+  subject_ids_.emplace(std::string(name), sid);
+  return sid;
+}
+
 void engine::restore_active(const std::string& rule_id, const std::string& subject) {
   auto it = by_id_.find(rule_id);
   if (it == by_id_.end()) return;
-  state_[it->second][subject].active = true;
+  state_[it->second][intern(subject)].active = true;
 }
 
 bool engine::active(const std::string& rule_id, const std::string& subject) const {
   auto it = by_id_.find(rule_id);
   if (it == by_id_.end()) return false;
+  auto sid = find_subject(subject);
+  if (sid == no_subject) return false;
   const auto& m = state_[it->second];
-  auto s = m.find(subject);
+  auto s = m.find(sid);
   return s != m.end() && s->second.active;
 }
 
-std::size_t engine::candidates(const reading& rd, std::vector<std::size_t>& out) const {
-  out.clear();
-  for (const auto* kind : {&rd.sensor->kind, &empty_}) {
-    auto it = by_key_.find(index_key(*kind, rd.metric));
-    if (it != by_key_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
-    if (kind->empty()) break;  // a sensor with no kind: one lookup
+const std::vector<std::uint32_t>& engine::candidates(std::string_view kind, std::string_view metric) {
+  index_key(key_, kind, metric);
+  if (auto hit = merged_.find(key_); hit != merged_.end()) return hit->second;
+  std::vector<std::uint32_t> out;
+  if (auto it = by_key_.find(key_); it != by_key_.end()) out = it->second;
+  if (!kind.empty()) {
+    std::string any;
+    index_key(any, {}, metric);
+    if (auto it = by_key_.find(any); it != by_key_.end()) out.insert(out.end(), it->second.begin(), it->second.end());
   }
   out.insert(out.end(), any_metric_.begin(), any_metric_.end());
   std::sort(out.begin(), out.end());  // rule order, each once
   out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out.size();
+  // Kinds and metrics come from the registry, so the cache stays small; the bound is a backstop.
+  if (merged_.size() >= max_cached_keys) merged_.clear();
+  return merged_.emplace(key_, std::move(out)).first->second;
 }
 
 std::vector<transition> engine::on_readings(const std::vector<reading>& batch) {
   std::vector<transition> out;
-  std::vector<std::size_t> cands;
   for (const auto& rd : batch) {
-    const auto& info = *rd.sensor;
-    candidates(rd, cands);
-    for (auto i : cands) {
-      const auto& r = rules_[i];
-      if (!r.enabled || !matches(r.sel, info)) continue;
-      evaluated_++;
-      auto& states = state_[i];
-      auto base = [&](bool open, std::string msg, bool per_zone) {
-        transition t;
-        t.rule_id = r.id;
-        t.subject = per_zone ? info.zone : info.id;
-        t.open = open;
-        t.sensor = per_zone ? std::string() : info.id;
-        t.zone = info.zone;
-        t.domain = info.domain;
-        if (!per_zone) {
-          t.metric = rd.metric;
-          t.value = rd.value;
-        }
-        t.message = std::move(msg);
-        t.at_us = rd.ts_us;
-        return t;
-      };
-      std::visit(overloaded{
-                     [&](const threshold_rule& t) {
-                       if (rd.metric != t.metric) return;
-                       auto& st = states[info.id];
-                       bool cond = compare(t.o, rd.value, t.value);
-                       if (!st.active) {
-                         if (!cond) {
-                           st.pending_since = -1;
-                           return;
-                         }
-                         if (st.pending_since < 0) st.pending_since = rd.ts_us;
-                         if (rd.ts_us - st.pending_since >= t.for_us) {
-                           st.active = true;
-                           std::string msg = t.metric + " " + fmt_number(rd.value) + " " + op_text(t.o) + " " + fmt_number(t.value);
-                           if (t.for_us) msg += " for " + fmt_duration(t.for_us);
-                           out.push_back(base(true, msg, false));
-                         }
-                       } else {
-                         double c = t.clear.value_or(t.value);
-                         bool cleared = (t.o == op::gt || t.o == op::ge) ? rd.value < c : rd.value > c;
-                         if (cleared) {
-                           st.active = false;
-                           st.pending_since = -1;
-                           out.push_back(base(false, t.metric + " back to " + fmt_number(rd.value), false));
-                         }
-                       }
-                     },
-                     [&](const rate_rule& t) {
-                       if (rd.metric != t.metric) return;
-                       auto& st = states[info.id];
-                       const bool rising = t.delta > 0;
-                       double lo = rd.value, hi = rd.value;
-                       if (st.history.empty() || rd.ts_us >= st.history.back().first) {
-                         // In time order (the common case): a monotonic window keeps only the
-                         // readings that can still be the minimum (rising rules) or the maximum
-                         // (falling rules), so each reading costs O(1) amortized, whatever the window.
-                         while (!st.window.empty() &&
-                                (rising ? st.window.back().second >= rd.value : st.window.back().second <= rd.value))
-                           st.window.pop_back();
-                         st.window.emplace_back(rd.ts_us, rd.value);
-                         while (!st.window.empty() && st.window.front().first < rd.ts_us - t.window_us)
-                           st.window.pop_front();
-                         if (!st.window.empty()) (rising ? lo : hi) = st.window.front().second;
-                         st.history.emplace_back(rd.ts_us, rd.value);
-                       } else {
-                         // Late: compared only with readings before it within its window, in time
-                         // order; then put in its place and the monotonic window rebuilt (rare).
-                         auto pos = std::upper_bound(st.history.begin(), st.history.end(), rd.ts_us,
-                                                     [](std::int64_t ts, const auto& e) { return ts < e.first; });
-                         for (auto it = st.history.begin(); it != pos; ++it)
-                           if (it->first >= rd.ts_us - t.window_us) {
-                             lo = std::min(lo, it->second);
-                             hi = std::max(hi, it->second);
-                           }
-                         st.history.insert(pos, {rd.ts_us, rd.value});
-                         st.window.clear();
-                         for (const auto& e : st.history) {
-                           while (!st.window.empty() &&
-                                  (rising ? st.window.back().second >= e.second : st.window.back().second <= e.second))
-                             st.window.pop_back();
-                           st.window.push_back(e);
-                         }
-                       }
-                       // Nothing older than the window of the newest reading is kept; at most
-                       // max_rate_entries readings per (rule, sensor).
-                       const auto horizon = st.history.back().first - t.window_us;
-                       while (!st.history.empty() && (st.history.front().first < horizon || st.history.size() > max_rate_entries))
-                         st.history.pop_front();
-                       while (!st.window.empty() && st.window.front().first < horizon) st.window.pop_front();
-                       bool cond = rising ? rd.value - lo >= t.delta : rd.value - hi <= t.delta;
-                       if (cond && !st.active) {
-                         st.active = true;
-                         out.push_back(base(true,
-                                            t.metric + (rising ? " rose by " + fmt_number(rd.value - lo)
-                                                               : " fell by " + fmt_number(hi - rd.value)) +
-                                                " within " + fmt_duration(t.window_us),
-                                            false));
-                       } else if (!cond && st.active) {
-                         st.active = false;
-                         out.push_back(base(false, t.metric + " steady again at " + fmt_number(rd.value), false));
-                       }
-                     },
-                     [&](const silence_rule&) {
-                       auto it = states.find(info.id);
-                       if (it != states.end() && it->second.active) {
-                         it->second.active = false;
-                         out.push_back(base(false, "reporting again", false));
-                       }
-                     },
-                     [&](const composite_rule& c) {
-                       if (info.zone.empty()) return;
-                       auto& st = states[info.zone];
-                       st.conditions.resize(c.conditions.size(), {false, 0});
-                       bool touched = false;
-                       for (std::size_t k = 0; k < c.conditions.size(); ++k) {
-                         const auto& cond = c.conditions[k];
-                         if (cond.metric != rd.metric || (!cond.kind.empty() && cond.kind != info.kind)) continue;
-                         if (rd.ts_us >= st.conditions[k].second)
-                           st.conditions[k] = {compare(cond.o, rd.value, cond.value), rd.ts_us};
-                         touched = true;
-                       }
-                       if (!touched) return;
-                       bool all = std::all_of(st.conditions.begin(), st.conditions.end(), [&](const auto& x) {
-                         return x.first && x.second >= rd.ts_us - c.window_us;
-                       });
-                       if (all && !st.active) {
-                         st.active = true;
-                         std::string msg = "all conditions met in " + info.zone + ":";
-                         for (const auto& cond : c.conditions)
-                           msg += " " + cond.metric + " " + op_text(cond.o) + " " + fmt_number(cond.value);
-                         out.push_back(base(true, msg, true));
-                       } else if (!all && st.active) {
-                         st.active = false;
-                         out.push_back(base(false, "conditions no longer all met in " + info.zone, true));
-                       }
-                     },
-                 },
-                 r.spec);
-    }
+    const auto& cands = candidates(rd.sensor.kind, rd.metric);
+    if (cands.empty()) continue;
+    // Looked up at most once per reading, and only when a rule needs it.
+    subject_id sensor_sid = no_subject - 1, zone_sid = no_subject - 1;
+    for (auto i : cands) evaluate(i, rd, out, sensor_sid, zone_sid);
   }
   return out;
+}
+
+// One (rule, reading) pair. `sensor_sid`/`zone_sid`: the reading's interned subjects, no_subject - 1
+// until looked up, no_subject while the subject has no state anywhere.
+void engine::evaluate(std::size_t i, const reading& rd, std::vector<transition>& out, subject_id& sensor_sid,
+                      subject_id& zone_sid) {
+  const auto& r = rules_[i];
+  const auto& info = rd.sensor;
+  if (!r.enabled || !matches(r.sel, info)) return;
+  evaluated_++;
+  auto& states = state_[i];
+  auto subject = [&](bool per_zone, bool create) -> subject_id {
+    auto& sid = per_zone ? zone_sid : sensor_sid;
+    const auto name = per_zone ? info.zone : info.id;
+    if (sid == no_subject - 1 || (sid == no_subject && create)) sid = create ? intern(name) : find_subject(name);
+    return sid;
+  };
+  // The subject's state for this rule; nullptr when it has none and `create` is false.
+  auto state_of = [&](bool per_zone, bool create) -> subject_state* {
+    auto sid = subject(per_zone, create);
+    if (sid == no_subject) return nullptr;
+    if (create) return &states[sid];
+    auto it = states.find(sid);
+    return it == states.end() ? nullptr : &it->second;
+  };
+  auto base = [&](bool open, std::string msg, bool per_zone) {
+    transition t;
+    t.rule_id = r.id;
+    t.subject = std::string(per_zone ? info.zone : info.id);
+    t.open = open;
+    t.sensor = per_zone ? std::string() : std::string(info.id);
+    t.zone = info.zone;
+    t.domain = info.domain;
+    if (!per_zone) {
+      t.metric = rd.metric;
+      t.value = rd.value;
+    }
+    t.message = std::move(msg);
+    t.at_us = rd.ts_us;
+    return t;
+  };
+  std::visit(overloaded{
+                 [&](const threshold_rule& t) {
+                   if (rd.metric != t.metric) return;
+                   bool cond = compare(t.o, rd.value, t.value);
+                   auto* st = state_of(false, cond);  // a normal reading creates no state
+                   if (!st) return;
+                   if (!st->active) {
+                     if (!cond) {
+                       st->pending_since = -1;
+                       return;
+                     }
+                     if (st->pending_since < 0) st->pending_since = rd.ts_us;
+                     if (rd.ts_us - st->pending_since >= t.for_us) {
+                       st->active = true;
+                       std::string msg = t.metric + " " + fmt_number(rd.value) + " " + op_text(t.o) + " " + fmt_number(t.value);
+                       if (t.for_us) msg += " for " + fmt_duration(t.for_us);
+                       out.push_back(base(true, msg, false));
+                     }
+                   } else {
+                     double c = t.clear.value_or(t.value);
+                     bool cleared = (t.o == op::gt || t.o == op::ge) ? rd.value < c : rd.value > c;
+                     if (cleared) {
+                       st->active = false;
+                       st->pending_since = -1;
+                       out.push_back(base(false, t.metric + " back to " + fmt_number(rd.value), false));
+                     }
+                   }
+                 },
+                 [&](const rate_rule& t) {
+                   if (rd.metric != t.metric) return;
+                   auto& state = *state_of(false, true);
+                   if (!state.rate) state.rate = std::make_unique<rate_state>();
+                   auto& st = *state.rate;
+                   const bool rising = t.delta > 0;
+                   double lo = rd.value, hi = rd.value;
+                   if (st.history.empty() || rd.ts_us >= st.history.back().first) {
+                     // In time order (the common case): a monotonic window keeps only the
+                     // readings that can still be the minimum (rising rules) or the maximum
+                     // (falling rules), so each reading costs O(1) amortized, whatever the window.
+                     while (!st.window.empty() &&
+                            (rising ? st.window.back().second >= rd.value : st.window.back().second <= rd.value))
+                       st.window.pop_back();
+                     st.window.emplace_back(rd.ts_us, rd.value);
+                     while (!st.window.empty() && st.window.front().first < rd.ts_us - t.window_us)
+                       st.window.pop_front();
+                     if (!st.window.empty()) (rising ? lo : hi) = st.window.front().second;
+                     st.history.emplace_back(rd.ts_us, rd.value);
+                   } else {
+                     // Late: compared only with readings before it within its window, in time
+                     // order; then put in its place and the monotonic window rebuilt (rare).
+                     auto pos = std::upper_bound(st.history.begin(), st.history.end(), rd.ts_us,
+                                                 [](std::int64_t ts, const auto& e) { return ts < e.first; });
+                     for (auto it = st.history.begin(); it != pos; ++it)
+                       if (it->first >= rd.ts_us - t.window_us) {
+                         lo = std::min(lo, it->second);
+                         hi = std::max(hi, it->second);
+                       }
+                     st.history.insert(pos, {rd.ts_us, rd.value});
+                     st.window.clear();
+                     for (const auto& e : st.history) {
+                       while (!st.window.empty() &&
+                              (rising ? st.window.back().second >= e.second : st.window.back().second <= e.second))
+                         st.window.pop_back();
+                       st.window.push_back(e);
+                     }
+                   }
+                   // Nothing older than the window of the newest reading is kept; at most
+                   // max_rate_entries readings per (rule, sensor).
+                   const auto horizon = st.history.back().first - t.window_us;
+                   while (!st.history.empty() && (st.history.front().first < horizon || st.history.size() > max_rate_entries))
+                     st.history.pop_front();
+                   while (!st.window.empty() && st.window.front().first < horizon) st.window.pop_front();
+                   bool cond = rising ? rd.value - lo >= t.delta : rd.value - hi <= t.delta;
+                   if (cond && !state.active) {
+                     state.active = true;
+                     out.push_back(base(true,
+                                        t.metric + (rising ? " rose by " + fmt_number(rd.value - lo)
+                                                           : " fell by " + fmt_number(hi - rd.value)) +
+                                            " within " + fmt_duration(t.window_us),
+                                        false));
+                   } else if (!cond && state.active) {
+                     state.active = false;
+                     out.push_back(base(false, t.metric + " steady again at " + fmt_number(rd.value), false));
+                   }
+                 },
+                 [&](const silence_rule&) {
+                   auto* st = state_of(false, false);
+                   if (st && st->active) {
+                     st->active = false;
+                     out.push_back(base(false, "reporting again", false));
+                   }
+                 },
+                 [&](const composite_rule& c) {
+                   if (info.zone.empty()) return;
+                   auto& st = *state_of(true, true);
+                   st.conditions.resize(c.conditions.size(), {false, 0});
+                   bool touched = false;
+                   for (std::size_t k = 0; k < c.conditions.size(); ++k) {
+                     const auto& cond = c.conditions[k];
+                     if (cond.metric != rd.metric || (!cond.kind.empty() && cond.kind != info.kind)) continue;
+                     if (rd.ts_us >= st.conditions[k].second)
+                       st.conditions[k] = {compare(cond.o, rd.value, cond.value), rd.ts_us};
+                     touched = true;
+                   }
+                   if (!touched) return;
+                   bool all = std::all_of(st.conditions.begin(), st.conditions.end(), [&](const auto& x) {
+                     return x.first && x.second >= rd.ts_us - c.window_us;
+                   });
+                   const std::string zone(info.zone);
+                   if (all && !st.active) {
+                     st.active = true;
+                     std::string msg = "all conditions met in " + zone + ":";
+                     for (const auto& cond : c.conditions)
+                       msg += " " + cond.metric + " " + op_text(cond.o) + " " + fmt_number(cond.value);
+                     out.push_back(base(true, msg, true));
+                   } else if (!all && st.active) {
+                     st.active = false;
+                     out.push_back(base(false, "conditions no longer all met in " + zone, true));
+                   }
+                 },
+             },
+             r.spec);
 }
 
 std::vector<transition> engine::on_tick(std::int64_t now_us, const std::vector<sensor_info>& sensors,
@@ -537,30 +605,31 @@ std::vector<transition> engine::on_tick(std::int64_t now_us, const std::vector<s
     if (const auto* s = std::get_if<silence_rule>(&r.spec)) {
       for (const auto& info : sensors) {
         if (!matches(r.sel, info)) continue;
-        auto& st = states[info.id];
         std::int64_t last = std::max(info.last_ts_us, started_us);
-        if (!st.active && now_us - last >= s->for_us) {
-          st.active = true;
-          transition t;
-          t.rule_id = r.id;
-          t.subject = info.id;
-          t.sensor = info.id;
-          t.zone = info.zone;
-          t.domain = info.domain;
-          t.message = info.last_ts_us ? "no reading for " + fmt_duration(now_us - info.last_ts_us) + " (limit " +
-                                            fmt_duration(s->for_us) + ")"
-                                      : "no reading since monitoring began (limit " + fmt_duration(s->for_us) + ")";
-          t.at_us = now_us;
-          out.push_back(std::move(t));
-        }
+        if (now_us - last < s->for_us) continue;
+        auto& st = states[intern(info.id)];
+        if (st.active) continue;
+        st.active = true;
+        transition t;
+        t.rule_id = r.id;
+        t.subject = info.id;
+        t.sensor = info.id;
+        t.zone = info.zone;
+        t.domain = info.domain;
+        t.message = info.last_ts_us ? "no reading for " + fmt_duration(now_us - info.last_ts_us) + " (limit " +
+                                          fmt_duration(s->for_us) + ")"
+                                    : "no reading since monitoring began (limit " + fmt_duration(s->for_us) + ")";
+        t.at_us = now_us;
+        out.push_back(std::move(t));
       }
     } else if (const auto* c = std::get_if<composite_rule>(&r.spec)) {
-      for (auto& [zone, st] : states) {
+      for (auto& [sid, st] : states) {
         if (!st.active) continue;
         bool all = std::all_of(st.conditions.begin(), st.conditions.end(),
                                [&](const auto& x) { return x.first && x.second >= now_us - c->window_us; });
         if (!all) {
           st.active = false;
+          const auto& zone = subject_names_[sid];
           transition t;
           t.rule_id = r.id;
           t.subject = zone;

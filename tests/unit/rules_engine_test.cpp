@@ -73,7 +73,7 @@ void run_steps(r::engine& e, const std::string& rule_id, const r::sensor_info& s
     const auto& st = steps[i];
     SCOPED_TRACE("step " + std::to_string(i) + " at +" + std::to_string(st.at_s) + "s value " + std::to_string(st.value));
     std::int64_t ts = t0_us + st.at_s * us_per_s;
-    auto out = e.on_readings({{&s, "level", ts, st.value}});
+    auto out = e.on_readings({{s, "level", ts, st.value}});
     if (st.outcome == expect::nothing) {
       EXPECT_TRUE(out.empty()) << out.size() << " transitions, first: " << (out.empty() ? "" : out[0].message);
     } else {
@@ -106,7 +106,7 @@ TEST_P(threshold_op, opens_exactly_when_the_comparison_holds) {
   const auto& c = GetParam();
   r::engine e;
   e.set_rules({rule_of(threshold_body(c.op, c.value))});
-  auto out = e.on_readings({{&wl1, "level", t0_us, c.reading}});
+  auto out = e.on_readings({{wl1, "level", t0_us, c.reading}});
   ASSERT_EQ(out.size(), c.opens ? 1u : 0u);
   EXPECT_EQ(e.active("t1", "wl-1"), c.opens);
   if (!c.opens) return;
@@ -175,8 +175,8 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(threshold, other_metrics_and_other_sensors_are_independent) {
   r::engine e;
   e.set_rules({rule_of(threshold_body(">", 10))});
-  EXPECT_TRUE(e.on_readings({{&wl1, "flow", t0_us, 100}}).empty());
-  auto out = e.on_readings({{&wl1, "level", t0_us, 11}, {&wl2, "level", t0_us, 9}});
+  EXPECT_TRUE(e.on_readings({{wl1, "flow", t0_us, 100}}).empty());
+  auto out = e.on_readings({{wl1, "level", t0_us, 11}, {wl2, "level", t0_us, 9}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].subject, "wl-1");
   EXPECT_TRUE(e.active("t1", "wl-1"));
@@ -188,9 +188,9 @@ TEST(threshold, other_metrics_and_other_sensors_are_independent) {
 TEST(threshold, one_batch_is_evaluated_reading_by_reading) {
   r::engine e;
   e.set_rules({rule_of(threshold_body(">", 10, "0s", 8))});
-  auto out = e.on_readings({{&wl1, "level", t0_us, 11},
-                            {&wl1, "level", t0_us + us_per_s, 7},
-                            {&wl1, "level", t0_us + 2 * us_per_s, 12}});
+  auto out = e.on_readings({{wl1, "level", t0_us, 11},
+                            {wl1, "level", t0_us + us_per_s, 7},
+                            {wl1, "level", t0_us + 2 * us_per_s, 12}});
   ASSERT_EQ(out.size(), 3u);
   EXPECT_TRUE(out[0].open);
   EXPECT_FALSE(out[1].open);
@@ -202,11 +202,11 @@ TEST(threshold, one_batch_is_evaluated_reading_by_reading) {
 TEST(threshold, messages_name_the_metric_value_and_duration) {
   r::engine e;
   e.set_rules({rule_of(threshold_body(">", 2, "5m", 1.5))});
-  e.on_readings({{&wl1, "level", t0_us, 2.5}});
-  auto open = e.on_readings({{&wl1, "level", t0_us + 5 * us_per_min, 2.75}});
+  e.on_readings({{wl1, "level", t0_us, 2.5}});
+  auto open = e.on_readings({{wl1, "level", t0_us + 5 * us_per_min, 2.75}});
   ASSERT_EQ(open.size(), 1u);
   EXPECT_EQ(open[0].message, "level 2.75 > 2 for 5m");
-  auto clear = e.on_readings({{&wl1, "level", t0_us + 6 * us_per_min, 1.25}});
+  auto clear = e.on_readings({{wl1, "level", t0_us + 6 * us_per_min, 1.25}});
   ASSERT_EQ(clear.size(), 1u);
   EXPECT_EQ(clear[0].message, "level back to 1.25");
 }
@@ -255,11 +255,11 @@ TEST(rate, messages_say_how_much_and_within_what) {
   auto fall = rate_body(-3, "300s");
   fall["id"] = "r2";
   e.set_rules({rule_of(rate_body(5, "600s")), rule_of(fall)});
-  auto up = e.on_readings({{&wl1, "level", t0_us, 10}, {&wl1, "level", t0_us + us_per_min, 15.5}});
+  auto up = e.on_readings({{wl1, "level", t0_us, 10}, {wl1, "level", t0_us + us_per_min, 15.5}});
   ASSERT_EQ(up.size(), 1u);
   EXPECT_EQ(up[0].rule_id, "r1");
   EXPECT_EQ(up[0].message, "level rose by 5.5 within 10m");
-  auto down = e.on_readings({{&wl1, "level", t0_us + 2 * us_per_min, 12.25}});
+  auto down = e.on_readings({{wl1, "level", t0_us + 2 * us_per_min, 12.25}});
   ASSERT_EQ(down.size(), 2u);  // r1 clears (12.25 - 10 < 5), r2 opens (12.25 - 15.5 <= -3)
   EXPECT_EQ(down[0].rule_id, "r1");
   EXPECT_FALSE(down[0].open);
@@ -276,8 +276,8 @@ TEST(rate, messages_say_how_much_and_within_what) {
 TEST(rate, a_late_reading_is_not_compared_with_newer_readings) {
   r::engine e;
   e.set_rules({rule_of(rate_body(5, "10m"))});
-  EXPECT_TRUE(e.on_readings({{&wl1, "level", t0_us + 5 * us_per_min, 10}}).empty());
-  auto out = e.on_readings({{&wl1, "level", t0_us, 20}});
+  EXPECT_TRUE(e.on_readings({{wl1, "level", t0_us + 5 * us_per_min, 10}}).empty());
+  auto out = e.on_readings({{wl1, "level", t0_us, 20}});
   EXPECT_TRUE(out.empty()) << out[0].message;
   EXPECT_FALSE(e.active("r1", "wl-1"));
 }
@@ -291,7 +291,7 @@ TEST(rate, a_late_reading_older_than_the_window_never_counts) {
   e.set_rules({rule_of(rate_body(-3, "10m"))});
   std::vector<r::transition> all;
   for (auto [at_min, v] : std::vector<std::pair<std::int64_t, double>>{{30, 10}, {0, 30}, {31, 12}}) {
-    auto out = e.on_readings({{&wl1, "level", t0_us + at_min * us_per_min, v}});
+    auto out = e.on_readings({{wl1, "level", t0_us + at_min * us_per_min, v}});
     all.insert(all.end(), out.begin(), out.end());
   }
   EXPECT_TRUE(all.empty()) << all[0].message;
@@ -324,7 +324,7 @@ TEST(silence, opens_once_after_for_without_readings_and_clears_on_the_next_readi
 
   EXPECT_TRUE(e.on_tick(clock.advance(5 * us_per_min), sensors, started).empty()) << "opened twice";
 
-  auto back = e.on_readings({{&sensors[0], "motion", clock(), 1}});
+  auto back = e.on_readings({{sensors[0], "motion", clock(), 1}});
   ASSERT_EQ(back.size(), 1u);
   EXPECT_FALSE(back[0].open);
   EXPECT_EQ(back[0].subject, "hh-1");
@@ -370,7 +370,7 @@ TEST(silence, only_sensors_the_selector_matches_are_watched) {
 TEST(silence, a_reading_of_an_unwatched_or_quiet_sensor_changes_nothing) {
   r::engine e;
   e.set_rules({rule_of(silence_body("10m"))});
-  EXPECT_TRUE(e.on_readings({{&wl1, "level", t0_us, 1}}).empty());
+  EXPECT_TRUE(e.on_readings({{wl1, "level", t0_us, 1}}).empty());
   EXPECT_FALSE(e.active("s1", "wl-1"));
 }
 
@@ -405,7 +405,7 @@ TEST_P(composite_cases, opens_when_all_conditions_hold_in_one_zone_within_the_wi
     const auto& rd = c.readings[i];
     SCOPED_TRACE("reading " + std::to_string(i));
     std::int64_t ts = t0_us + rd.at_s * us_per_s;
-    auto out = e.on_readings({{rd.sensor, rd.metric, ts, rd.value}});
+    auto out = e.on_readings({{*rd.sensor, rd.metric, ts, rd.value}});
     if (int(i) != c.opens_at) {
       EXPECT_TRUE(out.empty());
       continue;
@@ -443,9 +443,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(composite, clears_when_a_condition_stops_holding) {
   r::engine e;
   e.set_rules({rule_of(composite_body("10m"))});
-  e.on_readings({{&c_wl, "level", t0_us, 2.5}});
-  ASSERT_EQ(e.on_readings({{&c_rg, "rain_mm", t0_us + 60 * us_per_s, 35}}).size(), 1u);
-  auto out = e.on_readings({{&c_wl, "level", t0_us + 120 * us_per_s, 1.0}});
+  e.on_readings({{c_wl, "level", t0_us, 2.5}});
+  ASSERT_EQ(e.on_readings({{c_rg, "rain_mm", t0_us + 60 * us_per_s, 35}}).size(), 1u);
+  auto out = e.on_readings({{c_wl, "level", t0_us + 120 * us_per_s, 1.0}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].open);
   EXPECT_EQ(out[0].subject, "z1");
@@ -457,8 +457,8 @@ TEST(composite, a_tick_clears_when_the_oldest_condition_leaves_the_window_and_a_
   maeul::test::fake_clock clock;
   r::engine e;
   e.set_rules({rule_of(composite_body("10m"))});
-  e.on_readings({{&c_wl, "level", clock(), 2.5}});  // t0
-  ASSERT_EQ(e.on_readings({{&c_rg, "rain_mm", clock() + 5 * us_per_min, 35}}).size(), 1u);
+  e.on_readings({{c_wl, "level", clock(), 2.5}});  // t0
+  ASSERT_EQ(e.on_readings({{c_rg, "rain_mm", clock() + 5 * us_per_min, 35}}).size(), 1u);
 
   EXPECT_TRUE(e.on_tick(clock.advance(10 * us_per_min), {}, t0_us).empty());  // t0's reading is exactly 10m old
   auto out = e.on_tick(clock.advance(1), {}, t0_us);
@@ -473,7 +473,7 @@ TEST(composite, a_tick_clears_when_the_oldest_condition_leaves_the_window_and_a_
   EXPECT_TRUE(e.on_tick(clock.advance(us_per_min), {}, t0_us).empty()) << "cleared twice";
 
   // Rain at t0+5m is still inside [now-10m, now]: a fresh level reading re-opens.
-  auto again = e.on_readings({{&c_wl, "level", clock(), 2.2}});
+  auto again = e.on_readings({{c_wl, "level", clock(), 2.2}});
   ASSERT_EQ(again.size(), 1u);
   EXPECT_TRUE(again[0].open);
 }
@@ -520,8 +520,8 @@ TEST_P(engine_selectors, a_rule_only_sees_readings_of_selected_sensors) {
   r::sensor_info other = wl1;
   std::string k = c.key;
   (k == "sensor" ? other.id : k == "kind" ? other.kind : k == "domain" ? other.domain : other.zone) = c.other;
-  EXPECT_TRUE(e.on_readings({{&other, "level", t0_us, 11}}).empty());
-  EXPECT_EQ(e.on_readings({{&wl1, "level", t0_us, 11}}).size(), 1u);
+  EXPECT_TRUE(e.on_readings({{other, "level", t0_us, 11}}).empty());
+  EXPECT_EQ(e.on_readings({{wl1, "level", t0_us, 11}}).size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(keys, engine_selectors,
@@ -535,11 +535,11 @@ INSTANTIATE_TEST_SUITE_P(keys, engine_selectors,
 TEST(set_rules, an_unchanged_rule_keeps_its_open_alert) {
   r::engine e;
   e.set_rules({rule_of(threshold_body(">", 10, "0s", 8))});
-  ASSERT_EQ(e.on_readings({{&wl1, "level", t0_us, 11}}).size(), 1u);
+  ASSERT_EQ(e.on_readings({{wl1, "level", t0_us, 11}}).size(), 1u);
   e.set_rules({rule_of(threshold_body(">", 10, "0s", 8))});
   EXPECT_TRUE(e.active("t1", "wl-1"));
-  EXPECT_TRUE(e.on_readings({{&wl1, "level", t0_us + us_per_s, 12}}).empty()) << "opened again";
-  auto out = e.on_readings({{&wl1, "level", t0_us + 2 * us_per_s, 7}});
+  EXPECT_TRUE(e.on_readings({{wl1, "level", t0_us + us_per_s, 12}}).empty()) << "opened again";
+  auto out = e.on_readings({{wl1, "level", t0_us + 2 * us_per_s, 7}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_FALSE(out[0].open);
 }
@@ -547,18 +547,18 @@ TEST(set_rules, an_unchanged_rule_keeps_its_open_alert) {
 TEST(set_rules, an_unchanged_rule_keeps_its_pending_for_period) {
   r::engine e;
   e.set_rules({rule_of(threshold_body(">", 10, "60s"))});
-  e.on_readings({{&wl1, "level", t0_us, 11}});
+  e.on_readings({{wl1, "level", t0_us, 11}});
   e.set_rules({rule_of(threshold_body(">", 10, "60s"))});
-  EXPECT_EQ(e.on_readings({{&wl1, "level", t0_us + 60 * us_per_s, 11}}).size(), 1u);
+  EXPECT_EQ(e.on_readings({{wl1, "level", t0_us + 60 * us_per_s, 11}}).size(), 1u);
 }
 
 TEST(set_rules, a_changed_rule_starts_afresh) {
   r::engine e;
   e.set_rules({rule_of(threshold_body(">", 10))});
-  ASSERT_EQ(e.on_readings({{&wl1, "level", t0_us, 11}}).size(), 1u);
+  ASSERT_EQ(e.on_readings({{wl1, "level", t0_us, 11}}).size(), 1u);
   e.set_rules({rule_of(threshold_body(">", 9))});
   EXPECT_FALSE(e.active("t1", "wl-1"));
-  auto out = e.on_readings({{&wl1, "level", t0_us + us_per_s, 11}});
+  auto out = e.on_readings({{wl1, "level", t0_us + us_per_s, 11}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(out[0].open);
 }
@@ -566,10 +566,10 @@ TEST(set_rules, a_changed_rule_starts_afresh) {
 TEST(set_rules, a_changed_rule_loses_its_pending_for_period) {
   r::engine e;
   e.set_rules({rule_of(threshold_body(">", 10, "60s"))});
-  e.on_readings({{&wl1, "level", t0_us, 11}});
+  e.on_readings({{wl1, "level", t0_us, 11}});
   e.set_rules({rule_of(threshold_body(">", 10.5, "60s"))});
-  EXPECT_TRUE(e.on_readings({{&wl1, "level", t0_us + 60 * us_per_s, 11}}).empty());
-  EXPECT_EQ(e.on_readings({{&wl1, "level", t0_us + 120 * us_per_s, 11}}).size(), 1u);
+  EXPECT_TRUE(e.on_readings({{wl1, "level", t0_us + 60 * us_per_s, 11}}).empty());
+  EXPECT_EQ(e.on_readings({{wl1, "level", t0_us + 120 * us_per_s, 11}}).size(), 1u);
 }
 
 TEST(set_rules, only_the_changed_rule_of_several_is_reset_and_removed_rules_go) {
@@ -580,19 +580,65 @@ TEST(set_rules, only_the_changed_rule_of_several_is_reset_and_removed_rules_go) 
   auto c = threshold_body(">", 10);
   c["id"] = "t3";
   e.set_rules({rule_of(a), rule_of(b), rule_of(c)});
-  ASSERT_EQ(e.on_readings({{&wl1, "level", t0_us, 11}}).size(), 3u);
+  ASSERT_EQ(e.on_readings({{wl1, "level", t0_us, 11}}).size(), 3u);
   b["value"] = 5;
   e.set_rules({rule_of(a), rule_of(b)});
   EXPECT_TRUE(e.active("t1", "wl-1"));
   EXPECT_FALSE(e.active("t2", "wl-1"));
   EXPECT_FALSE(e.active("t3", "wl-1"));
   ASSERT_EQ(e.rules().size(), 2u);
-  auto out = e.on_readings({{&wl1, "level", t0_us + us_per_s, 11}});
+  auto out = e.on_readings({{wl1, "level", t0_us + us_per_s, 11}});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].rule_id, "t2");
   e.set_rules({});
   EXPECT_TRUE(e.rules().empty());
   EXPECT_FALSE(e.active("t1", "wl-1"));
+}
+
+TEST(set_rules, kept_state_keeps_its_subjects_when_removed_rules_free_theirs) {
+  // Subjects are interned and renumbered when rules change: the kept state must still name them.
+  r::engine e;
+  auto gone = threshold_body(">", 10);
+  gone["id"] = "gone";
+  auto kept = threshold_body(">", 20);
+  kept["id"] = "kept";
+  e.set_rules({rule_of(gone), rule_of(kept), rule_of(composite_body("10m"))});
+  ASSERT_EQ(e.on_readings({{wl1, "level", t0_us, 11}}).size(), 1u);  // "gone" on wl-1: interned first
+  ASSERT_EQ(e.on_readings({{wl2, "level", t0_us, 21}}).size(), 2u);  // "kept" on wl-2, composite's level in z1
+  ASSERT_EQ(e.on_readings({{c_rg, "rain_mm", t0_us + us_per_s, 35}}).size(), 1u);  // composite opens in z1
+  e.set_rules({rule_of(kept), rule_of(composite_body("10m"))});
+  EXPECT_TRUE(e.active("kept", "wl-2"));
+  EXPECT_FALSE(e.active("kept", "wl-1"));
+  EXPECT_TRUE(e.active("c1", "z1"));
+  auto cleared = e.on_readings({{wl2, "level", t0_us + 2 * us_per_s, 1}});
+  ASSERT_EQ(cleared.size(), 2u);  // kept clears on wl-2; the composite's level condition stops holding
+  EXPECT_EQ(cleared[0].rule_id, "kept");
+  EXPECT_EQ(cleared[0].subject, "wl-2");
+  EXPECT_FALSE(cleared[0].open);
+  EXPECT_EQ(cleared[1].subject, "z1");
+  auto opened = e.on_readings({{wl1, "level", t0_us + 3 * us_per_s, 25}});
+  ASSERT_EQ(opened.size(), 2u);  // kept on wl-1; the composite again (the rain is still in its window)
+  EXPECT_EQ(opened[0].rule_id, "kept");
+  EXPECT_EQ(opened[0].subject, "wl-1");
+  EXPECT_TRUE(opened[0].open);
+  EXPECT_EQ(opened[1].subject, "z1");
+  EXPECT_TRUE(opened[1].open);
+}
+
+TEST(set_rules, a_rule_added_for_a_kind_already_seen_sees_its_next_reading) {
+  // The engine caches which rules a (kind, metric) concerns: a rule set change must refresh it.
+  r::engine e;
+  e.set_rules({});
+  EXPECT_TRUE(e.on_readings({{wl1, "level", t0_us, 11}}).empty());
+  auto t = threshold_body(">", 10);
+  t["selector"] = {{"kind", "water_level"}};
+  e.set_rules({rule_of(t)});
+  EXPECT_EQ(e.on_readings({{wl1, "level", t0_us + us_per_s, 11}}).size(), 1u);
+  auto rain = threshold_body(">", 10);
+  rain["id"] = "t2";
+  rain["metric"] = "rain_mm";
+  e.set_rules({rule_of(t), rule_of(rain)});
+  EXPECT_EQ(e.on_readings({{c_rg, "rain_mm", t0_us + 2 * us_per_s, 11}}).size(), 1u);
 }
 
 TEST(disabled_rules, produce_no_transitions_from_readings_or_ticks) {
@@ -605,7 +651,7 @@ TEST(disabled_rules, produce_no_transitions_from_readings_or_ticks) {
   c["enabled"] = false;
   e.set_rules({rule_of(t), rule_of(s), rule_of(c)});
   std::vector<r::sensor_info> sensors{wl1, c_rg};
-  EXPECT_TRUE(e.on_readings({{&wl1, "level", t0_us, 11}, {&c_rg, "rain_mm", t0_us, 50}}).empty());
+  EXPECT_TRUE(e.on_readings({{wl1, "level", t0_us, 11}, {c_rg, "rain_mm", t0_us, 50}}).empty());
   EXPECT_TRUE(e.on_tick(t0_us + 60 * us_per_min, sensors, t0_us).empty());
   EXPECT_FALSE(e.active("t1", "wl-1"));
   EXPECT_FALSE(e.active("s1", "wl-1"));
@@ -615,11 +661,11 @@ TEST(disabled_rules, disabling_an_open_rule_drops_its_state) {
   r::engine e;
   auto t = threshold_body(">", 10);
   e.set_rules({rule_of(t)});
-  ASSERT_EQ(e.on_readings({{&wl1, "level", t0_us, 11}}).size(), 1u);
+  ASSERT_EQ(e.on_readings({{wl1, "level", t0_us, 11}}).size(), 1u);
   t["enabled"] = false;
   e.set_rules({rule_of(t)});
   EXPECT_FALSE(e.active("t1", "wl-1"));
-  EXPECT_TRUE(e.on_readings({{&wl1, "level", t0_us + us_per_s, 5}}).empty());
+  EXPECT_TRUE(e.on_readings({{wl1, "level", t0_us + us_per_s, 5}}).empty());
 }
 
 }  // namespace

@@ -101,6 +101,7 @@ class service final : public domain::event_sink {
   std::atomic<std::int64_t> evaluated_{0}, dropped_{0}, coalesced_{0}, pending_readings_{0};
   std::atomic<int> in_flight_{0};
   std::atomic<bool> overflow_{false};  // the evaluation queue overflowed (alarm raised)
+  std::atomic<bool> timed_rules_{false};  // a rule the clock drives exists: ticks list the sensors
   std::atomic<std::int64_t> reload_started_{0};  // a reload applies only if no later one applied first
   std::int64_t reload_applied_ = 0;              // guarded by engine_mutex_
 };

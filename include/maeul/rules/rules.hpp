@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <unordered_map>
 #include <variant>
 #include <optional>
@@ -92,9 +94,20 @@ struct sensor_info {
   std::int64_t last_ts_us = 0;  // newest reading of any metric; 0: none yet
 };
 
+// A sensor as a reading names it: views into the caller's strings, valid for the call only, so
+// that handing a committed batch to the engine copies no string.
+struct sensor_ref {
+  std::string_view id, kind, domain, zone;
+  sensor_ref() = default;
+  sensor_ref(std::string_view id_, std::string_view kind_, std::string_view domain_, std::string_view zone_)
+      : id(id_), kind(kind_), domain(domain_), zone(zone_) {}
+  sensor_ref(const sensor_info& s)  // NOLINT(google-explicit-constructor): a sensor_info is a sensor
+      : id(s.id), kind(s.kind), domain(s.domain), zone(s.zone) {}
+};
+
 struct reading {
-  const sensor_info* sensor = nullptr;
-  std::string metric;
+  sensor_ref sensor;
+  std::string_view metric;
   std::int64_t ts_us = 0;
   double value = 0;
 };
@@ -109,7 +122,7 @@ struct transition {
   std::int64_t at_us = 0;
 };
 
-bool matches(const selector& s, const sensor_info& info);
+bool matches(const selector& s, const sensor_ref& info);
 
 // Per-rule, per-subject state, and an index from (sensor kind, metric) to the rules a reading can
 // concern, so a reading is checked only against those. Not thread-safe: the caller serializes calls.
@@ -118,6 +131,8 @@ class engine {
   // Replaces the rule set; state of rules whose spec did not change is kept.
   void set_rules(std::vector<rule> rules);
   const std::vector<rule>& rules() const { return rules_; }
+  // Whether on_tick has anything to do (a silence or composite rule is enabled).
+  bool has_timed_rules() const { return !timed_.empty(); }
 
   // Evaluates committed readings (in time order per sensor).
   std::vector<transition> on_readings(const std::vector<reading>& batch);
@@ -139,24 +154,50 @@ class engine {
   std::int64_t evaluations() const { return evaluated_; }
 
  private:
+  // Subjects (sensor ids, zone ids) are interned: state is keyed by a small number, so the
+  // per-rule lookups of a reading hash an integer, not a string.
+  using subject_id = std::uint32_t;
+  struct rate_state {
+    std::deque<std::pair<std::int64_t, double>> window;   // monotonic (ts, value), in time order
+    std::deque<std::pair<std::int64_t, double>> history;  // every (ts, value) in the window, in time order
+  };
+  // Only subjects whose condition holds (or held) have state: a reading that is normal for a
+  // subject with no state costs no allocation.
   struct subject_state {
     bool active = false;
-    std::int64_t pending_since = -1;                       // threshold `for`
-    std::deque<std::pair<std::int64_t, double>> window;    // rate: monotonic (ts, value), in time order
-    std::deque<std::pair<std::int64_t, double>> history;   // rate: every (ts, value) in the window, in time order
+    std::int64_t pending_since = -1;                        // threshold `for`
+    std::unique_ptr<rate_state> rate;                       // rate rules only
     std::vector<std::pair<bool, std::int64_t>> conditions;  // composite: holds, at
   };
-  // Indexes into rules_ of the rules `rd` may concern, in rule order, each once.
-  std::size_t candidates(const reading& rd, std::vector<std::size_t>& out) const;
+  using state_map = std::unordered_map<subject_id, subject_state>;
+  struct text_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  template <class T>
+  using text_map = std::unordered_map<std::string, T, text_hash, std::equal_to<>>;
+  static constexpr subject_id no_subject = ~subject_id(0);
+
+  // Indexes into rules_ of the rules a reading of (kind, metric) may concern, in rule order, each
+  // once; computed once per (kind, metric) and cached until the rules change.
+  const std::vector<std::uint32_t>& candidates(std::string_view kind, std::string_view metric);
+  subject_id find_subject(std::string_view name) const;
+  subject_id intern(std::string_view name);
+  void evaluate(std::size_t i, const reading& rd, std::vector<transition>& out, subject_id& sensor_sid,
+                subject_id& zone_sid);
 
   std::vector<rule> rules_;
-  std::vector<std::unordered_map<std::string, subject_state>> state_;  // per rule: subject -> state
-  std::unordered_map<std::string, std::size_t> by_id_;
-  std::unordered_map<std::string, std::vector<std::size_t>> by_key_;  // "kind\nmetric" ("" kind: any)
-  std::vector<std::size_t> any_metric_;                               // every reading concerns them (silence)
-  std::vector<std::size_t> timed_;                                    // the clock drives them
-  std::string empty_;
+  std::vector<state_map> state_;  // per rule: subject -> state
+  text_map<std::size_t> by_id_;
+  text_map<std::vector<std::uint32_t>> by_key_;  // "kind\nmetric" ("" kind: any)
+  std::vector<std::uint32_t> any_metric_;       // every reading concerns them (silence)
+  std::vector<std::uint32_t> timed_;            // the clock drives them
+  text_map<std::vector<std::uint32_t>> merged_;  // candidates() cache, at most max_cached_keys
+  std::string key_;                              // reused lookup key
+  text_map<subject_id> subject_ids_;
+  std::vector<std::string> subject_names_;
   std::int64_t evaluated_ = 0;
+  static constexpr std::size_t max_cached_keys = 65536;
 };
 
 }  // namespace maeul::rules
