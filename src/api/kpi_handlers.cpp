@@ -1,12 +1,12 @@
 // KPI routes: the catalog, values per zone and period (JSON or CSV), accessibility, budget lines
 // and the public transparency endpoints (no token, aggregated data only, ETag).
-#include <charconv>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/domain/encoding.hpp"
 #include "maeul/services/services.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/kpi/catalog.hpp"
@@ -343,9 +343,10 @@ task<net::response> get_zones_by_id_accessibility([[maybe_unused]] services* sp,
 
     double minutes = 9;
     if (auto m = ctx.query.get("minutes")) {
-      auto [p, ec] = std::from_chars(m->data(), m->data() + m->size(), minutes);
-      if (ec != std::errc{} || p != m->data() + m->size() || !(minutes > 0 && minutes <= 60))
+      auto v = domain::parse_number<double>(*m);
+      if (!v || !(*v > 0 && *v <= 60))
         co_return problem_response(param_problem("minutes", "must be a number of minutes from 0 to 60"));
+      minutes = *v;
     }
     kpi::walking_model walk;
     auto acc = co_await store->access(ctx.params[0], minutes, walk);
@@ -359,8 +360,9 @@ task<net::response> get_budget([[maybe_unused]] services* sp, context ctx) {
 
     int year = 0;
     if (auto y = ctx.query.get("year"); y && !y->empty()) {
-      auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
-      if (ec != std::errc{} || p != y->data() + y->size()) co_return problem_response(param_problem("year", "must be a year"));
+      auto v = domain::parse_number<int>(*y);
+      if (!v) co_return problem_response(param_problem("year", "must be a year"));
+      year = *v;
     }
     storage::page all;
     all.items = co_await store->list_budget(year);
@@ -444,9 +446,9 @@ task<net::response> get_public_report([[maybe_unused]] services* sp, context ctx
 
     int year = 0;
     if (auto y = ctx.query.get("year"); y && !y->empty()) {
-      auto [p, ec] = std::from_chars(y->data(), y->data() + y->size(), year);
-      if (ec != std::errc{} || p != y->data() + y->size() || year < 2000 || year > 2100)
-        co_return problem_response(param_problem("year", "must be a year from 2000 to 2100"));
+      auto v = domain::parse_number<int>(*y);
+      if (!v || *v < 2000 || *v > 2100) co_return problem_response(param_problem("year", "must be a year from 2000 to 2100"));
+      year = *v;
     }
     auto t_now = now();
     if (year == 0) year = (co_await store->year_start(2000, tz, t_now)).second;  // the city's current year

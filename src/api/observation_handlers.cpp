@@ -1,10 +1,10 @@
 // Observation routes: ingest in three formats, latest values, and series from rollups.
-#include <charconv>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/domain/encoding.hpp"
 #include "maeul/services/services.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/ingest/ingest.hpp"
@@ -53,9 +53,8 @@ domain::outcome<std::int64_t> time_param(const context& ctx, const char* name, s
 
 std::optional<std::int64_t> parse_bucket(std::string_view text) {
   if (text.size() < 2) return std::nullopt;
-  std::int64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, n);
-  if (ec != std::errc{} || p != text.data() + text.size() - 1 || n <= 0) return std::nullopt;
+  auto n = domain::parse_number<std::int64_t>(text.substr(0, text.size() - 1));
+  if (!n || *n <= 0) return std::nullopt;
   std::int64_t unit = 0;
   switch (text.back()) {
     case 's': unit = 1; break;
@@ -64,8 +63,8 @@ std::optional<std::int64_t> parse_bucket(std::string_view text) {
     case 'd': unit = 86400; break;
     default: return std::nullopt;
   }
-  if (n > 366 * 86400 / unit) return std::nullopt;
-  return n * unit;
+  if (*n > 366 * 86400 / unit) return std::nullopt;
+  return *n * unit;
 }
 
 // Named handlers; routes.cpp puts them in the route table.
@@ -113,7 +112,7 @@ task<net::response> post_observations([[maybe_unused]] services* sp, context ctx
         p.errors.push_back({ctx.req.content_type.rfind("application/json", 0) == 0 ? "/observations" : "", {},
                             "at least one reading is needed"});
       }
-      auto body = json::parse(p.to_json());
+      auto body = json::parse(problem_body(p));
       body["accepted"] = 0;
       body["duplicates"] = 0;
       body["rejected"] = rejected_json(res.rejected);
@@ -186,11 +185,10 @@ task<net::response> get_sensors_by_id_series([[maybe_unused]] services* sp, cont
             q.bucket_s = *b;
           }
           if (auto l = ctx.query.get("limit")) {
-            int v = 0;
-            auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-            if (ec != std::errc{} || p != l->data() + l->size() || v < 1 || v > 10000)
+            auto v = domain::parse_number<int>(*l);
+            if (!v || *v < 1 || *v > 10000)
               co_return problem_response(param_problem("limit", "must be an integer from 1 to 10000"));
-            q.limit = v;
+            q.limit = *v;
           }
           std::vector<std::string> metrics;
           auto metric = ctx.query.get("metric").value_or("");

@@ -1,9 +1,9 @@
 // Live-operations routes: the WebSocket feed, rules, alerts and their events, incidents, webhooks.
-#include <charconv>
 
 #include <nlohmann/json.hpp>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/domain/encoding.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/net/client.hpp"
 #include "maeul/rules/rules.hpp"
@@ -31,9 +31,8 @@ domain::outcome<json> body_of(const net::request& req) {
 }
 
 std::optional<std::int64_t> id_of(const std::string& s) {
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  auto v = domain::parse_number<std::int64_t>(s);
+  if (!v || *v <= 0) return std::nullopt;
   return v;
 }
 
@@ -211,15 +210,15 @@ task<net::response> get_events([[maybe_unused]] services* sp, context ctx) {
 
     std::int64_t since = 0;
     if (auto v = ctx.query.get("since"); v && !v->empty()) {
-      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), since);
-      if (ec != std::errc{} || p != v->data() + v->size() || since < 0)
-        co_return problem_response(param_problem("since", "must be an event id (a non-negative integer)"));
+      auto n = domain::parse_number<std::int64_t>(*v);
+      if (!n || *n < 0) co_return problem_response(param_problem("since", "must be an event id (a non-negative integer)"));
+      since = *n;
     }
     int limit = 100;
     if (auto l = ctx.query.get("limit")) {
-      auto [p, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-      if (ec != std::errc{} || p != l->data() + l->size() || limit < 1 || limit > 1000)
-        co_return problem_response(param_problem("limit", "must be an integer from 1 to 1000"));
+      auto n = domain::parse_number<int>(*l);
+      if (!n || *n < 1 || *n > 1000) co_return problem_response(param_problem("limit", "must be an integer from 1 to 1000"));
+      limit = *n;
     }
     auto events = co_await store->events_since(since, limit);
     std::string body = "{\"items\":[";

@@ -1,7 +1,6 @@
 // Registry and token routes: JSON <-> domain mapping over the storage repositories.
 #include <algorithm>
 #include <cmath>
-#include <charconv>
 
 #include <nlohmann/json.hpp>
 
@@ -195,8 +194,9 @@ task<net::response> get_sensors([[maybe_unused]] services* sp, context ctx) {
       while (ok && n < 3) {
         auto comma = rest.find(',');
         auto part = rest.substr(0, comma);
-        auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v[n]);
-        ok = ec == std::errc{} && end == part.data() + part.size() && std::isfinite(v[n]);
+        auto x = domain::parse_number<double>(part);
+        ok = x && std::isfinite(*x);
+        if (ok) v[n] = *x;
         ++n;
         if (comma == std::string_view::npos) break;
         rest = rest.substr(comma + 1);

@@ -1,11 +1,10 @@
 // Routing, authentication and authorization, and the mapping of errors to HTTP.
-#include "maeul/domain/encoding.hpp"
 #include "maeul/api/router.hpp"
 
-#include <charconv>
-
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "maeul/domain/encoding.hpp"
 #include "maeul/storage/db_pool.hpp"
 
 namespace maeul::api {
@@ -81,19 +80,16 @@ net::response json_response(int status, std::string body) {
 domain::outcome<storage::page_request> page_params(const context& ctx, id_kind ids) {
   storage::page_request p;
   if (auto l = ctx.query.get("limit")) {
-    int v = 0;
-    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), v);
-    if (ec != std::errc{} || end != l->data() + l->size() || v < 1 || v > 1000)
-      return param_problem("limit", "must be an integer from 1 to 1000");
-    p.limit = v;
+    auto v = domain::parse_number<int>(*l);
+    if (!v || *v < 1 || *v > 1000) return param_problem("limit", "must be an integer from 1 to 1000");
+    p.limit = *v;
   }
   if (auto c = ctx.query.get("cursor"); c && !c->empty()) {
     auto id = domain::base64url_decode(*c);
     bool ok = id && domain::is_valid_id(*id);
     if (ok && ids == id_kind::numeric) {
-      std::int64_t n = 0;
-      auto [end, ec] = std::from_chars(id->data(), id->data() + id->size(), n);
-      ok = ec == std::errc{} && end == id->data() + id->size() && n > 0;
+      auto n = domain::parse_number<std::int64_t>(*id);
+      ok = n && *n > 0;
     }
     if (!ok) return param_problem("cursor", "is not a cursor this server gave out");
     p.after = *id;
@@ -113,11 +109,51 @@ net::response list_response(const storage::page& p) {
   return json_response(200, std::move(body));
 }
 
+int http_status(domain::problem_kind kind) {
+  using k = domain::problem_kind;
+  switch (kind) {
+    case k::malformed: return 400;
+    case k::unauthorized: return 401;
+    case k::forbidden: return 403;
+    case k::not_found: return 404;
+    case k::method_not_allowed: return 405;
+    case k::conflict: return 409;
+    case k::too_large: return 413;
+    case k::unsupported_media: return 415;
+    case k::invalid: return 422;
+    case k::too_many_requests: return 429;
+    case k::internal: return 500;
+    case k::unavailable: return 503;
+  }
+  return 500;
+}
+
+std::string problem_body(const domain::problem& p) {
+  nlohmann::ordered_json j;
+  j["type"] = std::string("https://maeul.city/problems/") + p.slug();
+  j["title"] = p.title();
+  j["status"] = http_status(p.kind);
+  j["detail"] = p.detail;
+  if (!p.errors.empty()) {
+    auto& arr = j["errors"] = nlohmann::ordered_json::array();
+    for (const auto& e : p.errors) {
+      nlohmann::ordered_json item;
+      if (!e.parameter.empty())
+        item["parameter"] = e.parameter;
+      else
+        item["pointer"] = e.pointer;
+      item["detail"] = e.detail;
+      arr.push_back(std::move(item));
+    }
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 net::response problem_response(const domain::problem& p) {
   net::response r;
-  r.status = p.status();
+  r.status = http_status(p.kind);
   r.content_type = "application/problem+json";
-  r.body = p.to_json();
+  r.body = problem_body(p);
   if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"maeul\"");
   return r;
 }

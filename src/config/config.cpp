@@ -1,6 +1,5 @@
 // Settings loading: one table of keys drives the file, the environment and the validation.
 #include <cctype>
-#include <charconv>
 #include <string_view>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "maeul/config/settings.hpp"
+#include "maeul/domain/encoding.hpp"
 
 namespace maeul::config {
 namespace {
@@ -116,11 +116,9 @@ void apply_env(settings& s, const key_def& k, const std::string& value, const st
     if (value == "false" || value == "0" || value == "no" || value == "off") return apply(s, k, value, 0, where);
     throw config_error(where + ": expected true or false, got \"" + value + "\"");
   }
-  std::int64_t n = 0;
-  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (ec != std::errc{} || p != value.data() + value.size())
-    throw config_error(where + ": expected an integer, got \"" + value + "\"");
-  apply(s, k, value, n, where);
+  auto n = domain::parse_number<std::int64_t>(value);
+  if (!n) throw config_error(where + ": expected an integer, got \"" + value + "\"");
+  apply(s, k, value, *n, where);
 }
 
 void parse_listen(settings& s) {
@@ -131,12 +129,11 @@ void parse_listen(settings& s) {
   std::string host = l.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   std::string port = l.substr(colon + 1);
-  unsigned v = 0;
-  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-  if (port.empty() || ec != std::errc{} || p != port.data() + port.size() || v > 65535)
+  auto v = domain::parse_number<unsigned>(port);
+  if (!v || *v > 65535)
     throw config_error("http.listen must be host:port with a port in 0-65535, got \"" + l + "\"");
   s.http.host = host;
-  s.http.port = static_cast<std::uint16_t>(v);
+  s.http.port = static_cast<std::uint16_t>(*v);
 }
 
 // An IANA name such as "Asia/Seoul" that the system's tz database (package tzdata) holds.
@@ -186,8 +183,9 @@ void parse_mqtt_url(settings& s) {
   if (host.empty()) throw bad("no host");
   unsigned v = m.tls ? 8883 : 1883;
   if (!port.empty()) {
-    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
-    if (ec != std::errc{} || p != port.data() + port.size() || v == 0 || v > 65535) throw bad("port 1-65535");
+    auto n = domain::parse_number<unsigned>(port);
+    if (!n || *n == 0 || *n > 65535) throw bad("port 1-65535");
+    v = *n;
   }
   m.host = host;
   m.port = static_cast<std::uint16_t>(v);

@@ -1,11 +1,11 @@
 // Parsing of observation bodies: JSON {"observations":[...]}, NDJSON and CSV.
 #include "maeul/domain/observation.hpp"
 
-#include <charconv>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
 
+#include "maeul/domain/encoding.hpp"
 #include "maeul/domain/time.hpp"
 
 namespace maeul::domain {
@@ -183,12 +183,11 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
                               std::to_string(need), base);
     } else {
       const std::string& v = rec[std::size_t(col_value)];
-      double value = 0;
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
-      if (v.empty() || ec != std::errc{} || p != v.data() + v.size())
+      auto value = parse_number<double>(v);
+      if (!value)
         check.reject(index, "value must be a number", base + "/value");
       else
-        check.add(index, rec[std::size_t(col_sensor)], rec[std::size_t(col_metric)], rec[std::size_t(col_ts)], value,
+        check.add(index, rec[std::size_t(col_sensor)], rec[std::size_t(col_metric)], rec[std::size_t(col_ts)], *value,
                   base);
     }
     ++index;

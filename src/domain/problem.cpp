@@ -1,27 +1,7 @@
-// Problem details: status codes, slugs and the JSON body.
+// Problem details: slugs, titles and a plain-text description (HTTP status and body: api/router.cpp).
 #include "maeul/domain/problem.hpp"
 
-#include <nlohmann/json.hpp>
-
 namespace maeul::domain {
-
-int problem::status() const {
-  switch (kind) {
-    case problem_kind::malformed: return 400;
-    case problem_kind::unauthorized: return 401;
-    case problem_kind::forbidden: return 403;
-    case problem_kind::not_found: return 404;
-    case problem_kind::method_not_allowed: return 405;
-    case problem_kind::conflict: return 409;
-    case problem_kind::too_large: return 413;
-    case problem_kind::unsupported_media: return 415;
-    case problem_kind::invalid: return 422;
-    case problem_kind::too_many_requests: return 429;
-    case problem_kind::internal: return 500;
-    case problem_kind::unavailable: return 503;
-  }
-  return 500;
-}
 
 const char* problem::slug() const {
   switch (kind) {
@@ -59,25 +39,11 @@ const char* problem::title() const {
   return "Internal error";
 }
 
-std::string problem::to_json() const {
-  nlohmann::ordered_json j;
-  j["type"] = std::string("https://maeul.city/problems/") + slug();
-  j["title"] = title();
-  j["status"] = status();
-  j["detail"] = detail;
-  if (!errors.empty()) {
-    auto& arr = j["errors"] = nlohmann::ordered_json::array();
-    for (const auto& e : errors) {
-      nlohmann::ordered_json item;
-      if (!e.parameter.empty())
-        item["parameter"] = e.parameter;
-      else
-        item["pointer"] = e.pointer;
-      item["detail"] = e.detail;
-      arr.push_back(std::move(item));
-    }
-  }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string problem::describe() const {
+  std::string out = std::string(slug()) + ": " + detail;
+  for (const auto& e : errors)
+    out += "; " + (e.parameter.empty() ? e.pointer : "?" + e.parameter) + " " + e.detail;
+  return out;
 }
 
 problem make_problem(problem_kind kind, std::string detail) {

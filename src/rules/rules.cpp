@@ -2,11 +2,12 @@
 #include "maeul/rules/rules.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
+
+#include "maeul/domain/encoding.hpp"
 
 namespace maeul::rules {
 namespace {
@@ -122,9 +123,8 @@ std::optional<std::int64_t> parse_duration_us(const json& v) {
   if (!v.is_string()) return std::nullopt;
   const auto& s = v.get_ref<const std::string&>();
   if (s.size() < 2) return std::nullopt;
-  std::int64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size() - 1, n);
-  if (ec != std::errc{} || p != s.data() + s.size() - 1 || n < 0) return std::nullopt;
+  auto n = domain::parse_number<std::int64_t>(std::string_view(s).substr(0, s.size() - 1));
+  if (!n || *n < 0) return std::nullopt;
   std::int64_t unit = 0;
   switch (s.back()) {
     case 's': unit = us; break;
@@ -133,8 +133,8 @@ std::optional<std::int64_t> parse_duration_us(const json& v) {
     case 'd': unit = 86400 * us; break;
     default: return std::nullopt;
   }
-  if (n > max_duration_us / unit) return std::nullopt;
-  return n * unit;
+  if (*n > max_duration_us / unit) return std::nullopt;
+  return *n * unit;
 }
 
 bool matches(const selector& s, const sensor_ref& i) {
@@ -287,7 +287,7 @@ rule rule_from_spec(const std::string& spec_json) {
   auto j = json::parse(spec_json);
   auto id = j.value("id", std::string());
   auto r = parse_rule(j, id);
-  if (!r) throw std::runtime_error("stored rule " + id + " does not parse: " + r.error().to_json());
+  if (!r) throw std::runtime_error("stored rule " + id + " does not parse: " + r.error().describe());
   return r.value();
 }
 

@@ -31,7 +31,7 @@ json line(int year, std::int64_t amount, json kpis = json::array()) {
 
 TEST_F(budget, create_replace_delete_and_their_rows) {
   auto created = sync(kpis().create_budget("bl-bus", line(2026, 1200000000, {"transit_boardings_per_capita"}).dump()));
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
   auto c = json::parse(created.value());
   EXPECT_EQ(c["id"], "bl-bus");
   EXPECT_EQ(c["year"], 2026);
@@ -42,7 +42,7 @@ TEST_F(budget, create_replace_delete_and_their_rows) {
 
   auto again = sync(kpis().create_budget("bl-bus", line(2026, 1).dump()));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 409);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::conflict);
 
   auto generated = sync(kpis().create_budget("", line(2027, 5).dump()));
   ASSERT_TRUE(generated.ok());
@@ -50,7 +50,7 @@ TEST_F(budget, create_replace_delete_and_their_rows) {
   EXPECT_EQ(gid.rfind("bl_", 0), 0u) << gid;
 
   auto replaced = sync(kpis().replace_budget("bl-bus", line(2027, 900, {"renewable_share"}).dump()));
-  ASSERT_TRUE(replaced.ok()) << replaced.error().to_json();
+  ASSERT_TRUE(replaced.ok()) << replaced.error().describe();
   auto r = json::parse(replaced.value());
   EXPECT_EQ(r["year"], 2027);
   EXPECT_EQ(r["amount_krw"], 900);
@@ -61,13 +61,13 @@ TEST_F(budget, create_replace_delete_and_their_rows) {
 
   auto missing = sync(kpis().replace_budget("bl-none", line(2026, 1).dump()));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().status(), 404);
+  EXPECT_EQ(missing.error().kind, maeul::domain::problem_kind::not_found);
 
   ASSERT_TRUE(sync(kpis().delete_budget("bl-bus")).ok());
   EXPECT_EQ(count("SELECT count(*) FROM budget_lines WHERE id = 'bl-bus'"), 0);
   auto twice = sync(kpis().delete_budget("bl-bus"));
   ASSERT_FALSE(twice.ok());
-  EXPECT_EQ(twice.error().status(), 404);
+  EXPECT_EQ(twice.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM budget_lines"), 1);
 }
 

@@ -115,7 +115,7 @@ rules::rule welfare_rule(const std::string& id, const std::string& domain_) {
                               {"selector", {{"domain", domain_}}},
                               {"severity", "warning"},
                               {"for", "6h"}});
-  if (!r.ok()) throw std::invalid_argument(r.error().to_json());
+  if (!r.ok()) throw std::invalid_argument(r.error().describe());
   return r.value();
 }
 
@@ -291,12 +291,12 @@ TEST_F(kpis, emergency_response_time) {
     in.zone = i.zone;
     in.reported_us = i.reported;
     auto c = sync(ops_->create_incident(in, "kim"));
-    ASSERT_TRUE(c.ok()) << c.error().to_json();
+    ASSERT_TRUE(c.ok()) << c.error().describe();
     storage::incident_patch p;
     p.dispatched_us = i.reported + us_per_min;
     if (i.on_scene_min) p.on_scene_us = i.reported + *i.on_scene_min * us_per_min;
     auto patched = sync(ops_->patch_incident(json::parse(c.value()).at("id").get<std::int64_t>(), p, "park"));
-    ASSERT_TRUE(patched.ok()) << patched.error().to_json();
+    ASSERT_TRUE(patched.ok()) << patched.error().describe();
   }
   // percentile_cont(0.9): zb [4, 20] -> 4 + 0.9 * 16 = 18.4; city Mar 1 [4, 10, 20] -> 10 + 0.8 * 10 = 18.
   expect_values(values("emergency_response_time", "day", mar1, mar3),

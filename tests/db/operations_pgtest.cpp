@@ -15,7 +15,7 @@ namespace rules = maeul::rules;
 
 rules::rule make_rule(json body) {
   auto r = rules::parse_rule(body);
-  if (!r.ok()) throw std::invalid_argument("test rule does not validate: " + r.error().to_json());
+  if (!r.ok()) throw std::invalid_argument("test rule does not validate: " + r.error().describe());
   return r.value();
 }
 
@@ -106,7 +106,7 @@ class operations : public fresh_db {
 TEST_F(operations, rules_create_get_replace_list_delete) {
   auto r1 = threshold_rule("r-high", "critical");
   auto created = sync(ops().create_rule(r1));
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
   auto j = json::parse(created.value());
   EXPECT_EQ(j.at("id"), "r-high");
   EXPECT_EQ(j.at("kind"), "threshold");
@@ -125,13 +125,13 @@ TEST_F(operations, rules_create_get_replace_list_delete) {
 
   auto dup = sync(ops().create_rule(r1));
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().status(), 409);
+  EXPECT_EQ(dup.error().kind, maeul::domain::problem_kind::conflict);
 
   auto anon = make_rule({{"name", {{"en", "No id"}}}, {"kind", "threshold"}, {"severity", "info"}, {"metric", "level"},
                          {"op", "<"}, {"value", 0.5}});
   ASSERT_TRUE(anon.id.empty());
   auto gen = sync(ops().create_rule(anon));
-  ASSERT_TRUE(gen.ok()) << gen.error().to_json();
+  ASSERT_TRUE(gen.ok()) << gen.error().describe();
   auto gen_id = json::parse(gen.value()).at("id").get<std::string>();
   EXPECT_EQ(gen_id.rfind("rule_", 0), 0u) << gen_id;
   EXPECT_EQ(gen_id.size(), 5u + 12u);
@@ -141,7 +141,7 @@ TEST_F(operations, rules_create_get_replace_list_delete) {
   auto r1b = make_rule({{"id", "r-high"}, {"name", {{"ko", "수위 높음"}}}, {"kind", "threshold"}, {"severity", "warning"},
                         {"enabled", false}, {"metric", "level"}, {"op", ">="}, {"value", 4.5}});
   auto replaced = sync(ops().replace_rule(r1b));
-  ASSERT_TRUE(replaced.ok()) << replaced.error().to_json();
+  ASSERT_TRUE(replaced.ok()) << replaced.error().describe();
   auto rj = json::parse(replaced.value());
   EXPECT_EQ(rj.at("severity"), "warning");
   EXPECT_EQ(rj.at("value"), 4.5);
@@ -159,7 +159,7 @@ TEST_F(operations, rules_create_get_replace_list_delete) {
   auto ghost = threshold_rule("r-ghost", "info");
   auto missing = sync(ops().replace_rule(ghost));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().status(), 404);
+  EXPECT_EQ(missing.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM rules"), 2);
 
   ASSERT_TRUE(sync(ops().create_rule(threshold_rule("r-a", "info"))).ok());
@@ -186,8 +186,8 @@ TEST_F(operations, rules_create_get_replace_list_delete) {
   EXPECT_EQ(count("SELECT count(*) FROM rules WHERE id = 'r-high'"), 0);
   auto again = sync(ops().delete_rule("r-high"));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 404);
-  EXPECT_EQ(sync(ops().get_rule("r-high")).error().status(), 404);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::not_found);
+  EXPECT_EQ(sync(ops().get_rule("r-high")).error().kind, maeul::domain::problem_kind::not_found);
 }
 
 // ---- alerts
@@ -250,7 +250,7 @@ TEST_F(operations, clear_acknowledge_resolve_write_events_in_order_with_snapshot
   EXPECT_TRUE(apply({clearing("r-high", "wl-01", "again")}, {r}).empty()) << "a cleared alert clears once";
 
   auto ack = sync(ops().acknowledge(id, "kim", "on it"));
-  ASSERT_TRUE(ack.ok()) << ack.error().to_json();
+  ASSERT_TRUE(ack.ok()) << ack.error().describe();
   EXPECT_EQ(ack->event, "acknowledged");
   auto aj = json::parse(ack->alert_json);
   EXPECT_EQ(aj.at("state"), "acknowledged");
@@ -260,10 +260,10 @@ TEST_F(operations, clear_acknowledge_resolve_write_events_in_order_with_snapshot
 
   auto ack2 = sync(ops().acknowledge(id, "park", ""));
   ASSERT_FALSE(ack2.ok()) << "an acknowledged alert is not acknowledged again";
-  EXPECT_EQ(ack2.error().status(), 409);
+  EXPECT_EQ(ack2.error().kind, maeul::domain::problem_kind::conflict);
 
   auto res = sync(ops().resolve(id, "lee", ""));
-  ASSERT_TRUE(res.ok()) << res.error().to_json();
+  ASSERT_TRUE(res.ok()) << res.error().describe();
   EXPECT_EQ(res->event, "resolved");
   auto rj = json::parse(res->alert_json);
   EXPECT_EQ(rj.at("state"), "resolved");
@@ -274,12 +274,12 @@ TEST_F(operations, clear_acknowledge_resolve_write_events_in_order_with_snapshot
   // Acknowledging or resolving a resolved alert is refused and writes nothing.
   auto late_ack = sync(ops().acknowledge(id, "park", "late"));
   ASSERT_FALSE(late_ack.ok());
-  EXPECT_EQ(late_ack.error().status(), 409);
+  EXPECT_EQ(late_ack.error().kind, maeul::domain::problem_kind::conflict);
   auto late_res = sync(ops().resolve(id, "park", "late"));
   ASSERT_FALSE(late_res.ok());
-  EXPECT_EQ(late_res.error().status(), 409);
-  EXPECT_EQ(sync(ops().acknowledge(987654, "park", "")).error().status(), 404);
-  EXPECT_EQ(sync(ops().resolve(987654, "park", "")).error().status(), 404);
+  EXPECT_EQ(late_res.error().kind, maeul::domain::problem_kind::conflict);
+  EXPECT_EQ(sync(ops().acknowledge(987654, "park", "")).error().kind, maeul::domain::problem_kind::not_found);
+  EXPECT_EQ(sync(ops().resolve(987654, "park", "")).error().kind, maeul::domain::problem_kind::not_found);
   auto now = alert(id);
   EXPECT_EQ(now.at("state"), "resolved");
   EXPECT_EQ(now.at("acknowledged_by"), "kim");
@@ -395,7 +395,7 @@ TEST_F(operations, incidents_keep_an_ordered_timeline_and_refuse_steps_out_of_or
   in.alerts = {a2, a1};
   in.note = "water on the road";
   auto created = sync(ops().create_incident(in, "kim"));
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
   auto inc = json::parse(created.value());
   auto id = inc.at("id").get<std::int64_t>();
   EXPECT_EQ(inc.at("category"), "flood");
@@ -412,12 +412,12 @@ TEST_F(operations, incidents_keep_an_ordered_timeline_and_refuse_steps_out_of_or
   storage::incident_patch p1;
   p1.dispatched_us = reported + 3 * us_per_min;
   auto s1 = sync(ops().patch_incident(id, p1, "park"));
-  ASSERT_TRUE(s1.ok()) << s1.error().to_json();
+  ASSERT_TRUE(s1.ok()) << s1.error().describe();
   storage::incident_patch p2;
   p2.on_scene_us = reported + 10 * us_per_min + 30 * us_per_s;
   p2.note = "crew on site";
   auto s2 = sync(ops().patch_incident(id, p2, "park"));
-  ASSERT_TRUE(s2.ok()) << s2.error().to_json();
+  ASSERT_TRUE(s2.ok()) << s2.error().describe();
   EXPECT_EQ(json::parse(s2.value()).at("response_minutes"), 10.5);
   EXPECT_EQ(json::parse(s2.value()).at("note"), "crew on site");
 
@@ -427,7 +427,7 @@ TEST_F(operations, incidents_keep_an_ordered_timeline_and_refuse_steps_out_of_or
   bad.resolved_us = reported + 20 * us_per_min;
   auto refused = sync(ops().patch_incident(id, bad, "park"));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().status(), 409);
+  EXPECT_EQ(refused.error().kind, maeul::domain::problem_kind::conflict);
   ASSERT_EQ(refused.error().errors.size(), 1u);
   EXPECT_EQ(refused.error().errors[0].pointer, "/dispatched_at");
   EXPECT_EQ(count("SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL"), 0);
@@ -441,7 +441,7 @@ TEST_F(operations, incidents_keep_an_ordered_timeline_and_refuse_steps_out_of_or
   storage::incident_patch p3;
   p3.resolved_us = reported + 70 * us_per_min;
   auto s3 = sync(ops().patch_incident(id, p3, "lee"));
-  ASSERT_TRUE(s3.ok()) << s3.error().to_json();
+  ASSERT_TRUE(s3.ok()) << s3.error().describe();
   auto fin = json::parse(s3.value());
   EXPECT_EQ(fin.at("state"), "resolved");
   EXPECT_EQ(fin.at("dispatched_at"), "2026-03-01T14:53:00.000Z");
@@ -466,8 +466,8 @@ TEST_F(operations, incidents_keep_an_ordered_timeline_and_refuse_steps_out_of_or
   EXPECT_EQ(json::parse(s4.value()).at("timeline").size(), 6u);
   EXPECT_EQ(json::parse(sync(ops().get_incident(id)).value()), json::parse(s4.value()));
 
-  EXPECT_EQ(sync(ops().patch_incident(id + 1000, p1, "x")).error().status(), 404);
-  EXPECT_EQ(sync(ops().get_incident(id + 1000)).error().status(), 404);
+  EXPECT_EQ(sync(ops().patch_incident(id + 1000, p1, "x")).error().kind, maeul::domain::problem_kind::not_found);
+  EXPECT_EQ(sync(ops().get_incident(id + 1000)).error().kind, maeul::domain::problem_kind::not_found);
 }
 
 TEST_F(operations, incident_steps_need_their_predecessors_and_references_must_exist) {
@@ -478,7 +478,7 @@ TEST_F(operations, incident_steps_need_their_predecessors_and_references_must_ex
   in.zone = "cheongho";
   in.reported_us = reported;
   auto created = sync(ops().create_incident(in, "kim"));
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
   auto id = json::parse(created.value()).at("id").get<std::int64_t>();
   EXPECT_TRUE(json::parse(created.value()).at("location").is_null());
   EXPECT_TRUE(json::parse(created.value()).at("note").is_null());
@@ -507,14 +507,14 @@ TEST_F(operations, incident_steps_need_their_predecessors_and_references_must_ex
   both.dispatched_us = reported + 5 * us_per_min;
   both.on_scene_us = reported + 12 * us_per_min;
   auto r4 = sync(ops().patch_incident(id, both, "park"));
-  ASSERT_TRUE(r4.ok()) << r4.error().to_json();
+  ASSERT_TRUE(r4.ok()) << r4.error().describe();
   EXPECT_EQ(json::parse(r4.value()).at("response_minutes"), 12);
 
   storage::incident_input bad_alert = in;
   bad_alert.alerts = {424242};
   auto r5 = sync(ops().create_incident(bad_alert, "kim"));
   ASSERT_FALSE(r5.ok());
-  EXPECT_EQ(r5.error().status(), 422);
+  EXPECT_EQ(r5.error().kind, maeul::domain::problem_kind::invalid);
   EXPECT_EQ(r5.error().errors.at(0).pointer, "/alerts");
   storage::incident_input bad_zone = in;
   bad_zone.zone = "atlantis";
@@ -591,7 +591,7 @@ TEST_F(operations, alert_and_incident_changes_enqueue_webhook_deliveries_in_the_
   ASSERT_EQ(listed.size(), 3u);
   EXPECT_EQ(listed[0].at("event"), "incident.opened") << "newest first";
   EXPECT_TRUE(listed[0].at("next_at").is_string());
-  EXPECT_EQ(sync(ops().deliveries_of("wh_nope", 10)).error().status(), 404);
+  EXPECT_EQ(sync(ops().deliveries_of("wh_nope", 10)).error().kind, maeul::domain::problem_kind::not_found);
 
   EXPECT_TRUE(sync(ops().delete_webhook(hid1)));
   EXPECT_FALSE(sync(ops().delete_webhook(hid1)));

@@ -113,7 +113,7 @@ inline d::zone_input square_zone(const std::string& id, double lon, double lat, 
                {"boundary", {{"type", "Polygon"}, {"coordinates", json::array({ring(lon, lat, size, size)})}}},
                {"population", population}};
   auto z = d::validate_zone(body);
-  if (!z.ok()) throw std::invalid_argument("test zone does not validate: " + z.error().to_json());
+  if (!z.ok()) throw std::invalid_argument("test zone does not validate: " + z.error().describe());
   return z.value();
 }
 
@@ -123,14 +123,14 @@ inline d::sensor_input sensor_at(const std::string& id, const std::string& domai
   json body = {{"id", id}, {"domain", domain_}, {"kind", kind}, {"location", point(lon, lat)}, {"metrics", metrics}};
   body.update(extra);
   auto s = d::validate_sensor(body);
-  if (!s.ok()) throw std::invalid_argument("test sensor does not validate: " + s.error().to_json());
+  if (!s.ok()) throw std::invalid_argument("test sensor does not validate: " + s.error().describe());
   return s.value();
 }
 
 inline d::facility_input facility_at(const std::string& id, const std::string& category, double lon, double lat) {
   json body = {{"id", id}, {"category", category}, {"name", {{"ko", "시설 " + id}}}, {"location", point(lon, lat)}};
   auto f = d::validate_facility(body);
-  if (!f.ok()) throw std::invalid_argument("test facility does not validate: " + f.error().to_json());
+  if (!f.ok()) throw std::invalid_argument("test facility does not validate: " + f.error().describe());
   return f.value();
 }
 
@@ -192,15 +192,15 @@ class fresh_db : public ::testing::Test {
 
   void add_zone(d::zone_input z) {
     auto r = sync(reg().create_zone(std::move(z)));
-    ASSERT_TRUE(r.ok()) << r.error().to_json();
+    ASSERT_TRUE(r.ok()) << r.error().describe();
   }
   void add_sensor(d::sensor_input s) {
     auto r = sync(reg().create_sensor(std::move(s)));
-    ASSERT_TRUE(r.ok()) << r.error().to_json();
+    ASSERT_TRUE(r.ok()) << r.error().describe();
   }
   void add_facility(d::facility_input f) {
     auto r = sync(reg().create_facility(std::move(f)));
-    ASSERT_TRUE(r.ok()) << r.error().to_json();
+    ASSERT_TRUE(r.ok()) << r.error().describe();
   }
 
   std::string server_url_, db_name_, url_;

@@ -44,7 +44,7 @@ TEST_F(users_db, create_get_list_never_show_the_hash) {
   auto u = alice();
   auto hash = svc::password_hasher::hash_now(u.password, test_params);
   auto created = sync(users().create(u, hash, "root (admin)"));
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
   auto j = json::parse(*created);
   EXPECT_EQ(j["username"], "alice");
   EXPECT_EQ(j["role"], "operator");
@@ -56,7 +56,7 @@ TEST_F(users_db, create_get_list_never_show_the_hash) {
 
   auto again = sync(users().create(u, hash, "root (admin)"));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 409);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::conflict);
 
   auto cred = sync(users().credentials("alice"));
   ASSERT_TRUE(cred);
@@ -77,7 +77,7 @@ TEST_F(users_db, every_change_of_a_right_is_kept_and_cannot_be_erased) {
   p.role = "analyst";
   p.zones = std::vector<std::string>{};
   auto r = sync(users().patch("alice", p, "", "root (admin)"));
-  ASSERT_TRUE(r.ok()) << r.error().to_json();
+  ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(json::parse(r->json)["role"], "analyst");
   EXPECT_FALSE(r->sessions_ended);
   d::user_patch off;
@@ -85,7 +85,7 @@ TEST_F(users_db, every_change_of_a_right_is_kept_and_cannot_be_erased) {
   ASSERT_TRUE(sync(users().patch("alice", off, "", "root (admin)")).ok());
   ASSERT_TRUE(sync(users().patch("alice", d::user_patch{}, "$argon2id$fake", "root (admin)")).ok());
   ASSERT_TRUE(sync(users().remove("alice", "root (admin)")).ok());
-  EXPECT_EQ(sync(users().get("alice")).error().status(), 404);
+  EXPECT_EQ(sync(users().get("alice")).error().kind, maeul::domain::problem_kind::not_found);
 
   auto page = sync(users().changes("alice", {"", 100}));
   ASSERT_EQ(page.items.size(), 5u);

@@ -33,7 +33,7 @@ json reading(const std::string& sensor, double value, const std::string& ts = t0
 d::parsed_batch parse_ok(std::string_view body, d::body_format f, std::int64_t now = t0_us) {
   auto o = d::parse_observations(body, f, now);
   if (!o) {
-    ADD_FAILURE() << "body refused: " << o.error().to_json();
+    ADD_FAILURE() << "body refused: " << o.error().describe();
     return {};
   }
   return o.value();
@@ -138,7 +138,7 @@ class json_body_problem : public testing::TestWithParam<body_problem_case> {};
 TEST_P(json_body_problem, the_whole_body_is_refused) {
   auto o = d::parse_observations(GetParam().body, d::body_format::json, t0_us, 3);
   ASSERT_FALSE(o);
-  EXPECT_EQ(o.error().kind, GetParam().kind) << o.error().to_json();
+  EXPECT_EQ(o.error().kind, GetParam().kind) << o.error().describe();
   if (GetParam().kind == d::problem_kind::invalid) {
     ASSERT_EQ(o.error().errors.size(), 1u);
     EXPECT_EQ(o.error().errors[0].pointer, "/observations");

@@ -31,7 +31,7 @@ std::vector<std::string> pointers(const d::problem& p) {
 TEST(people_validate, a_good_user) {
   auto u = d::validate_user(json{{"username", "mina.park"}, {"display_name", "박미나"}, {"role", "welfare_officer"},
                                  {"password", "열두글자비밀번호입니다요"}, {"zones", {"downtown"}}, {"domains", {"welfare"}}});
-  ASSERT_TRUE(u.ok()) << u.error().to_json();
+  ASSERT_TRUE(u.ok()) << u.error().describe();
   EXPECT_EQ(u->username, "mina.park");
   EXPECT_EQ(u->role, "welfare_officer");
   EXPECT_EQ(u->zones, std::vector<std::string>{"downtown"});
@@ -42,7 +42,7 @@ TEST(people_validate, each_bad_field_is_pointed_at) {
   auto u = d::validate_user(json{{"username", "-x"}, {"display_name", ""}, {"role", "device"}, {"password", "elevenchars"},
                                  {"zones", {"ok", 3}}, {"domains", {"weather"}}, {"extra", 1}});
   ASSERT_FALSE(u.ok());
-  EXPECT_EQ(u.error().status(), 422);
+  EXPECT_EQ(u.error().kind, maeul::domain::problem_kind::invalid);
   auto p = pointers(u.error());
   for (const char* want : {"/username", "/display_name", "/role", "/password", "/zones/1", "/domains/0", "/extra"})
     EXPECT_NE(std::find(p.begin(), p.end(), want), p.end()) << want;

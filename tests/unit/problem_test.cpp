@@ -1,4 +1,5 @@
-// Problem details (domain/problem.hpp): status and slug per kind, and the problem+json body.
+// Problem details: slug and title per kind (domain/problem.hpp), and their one mapping to HTTP,
+// status and problem+json body (api::http_status, api::problem_body).
 #include <gtest/gtest.h>
 
 #include <set>
@@ -6,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "maeul/api/router.hpp"
 #include "maeul/domain/problem.hpp"
 
 namespace {
@@ -33,13 +35,19 @@ const kind_case all_kinds[] = {
     {d::problem_kind::unavailable, 503, "unavailable"},
 };
 
+TEST(problem, describe_names_the_slug_the_detail_and_each_field) {
+  auto p = d::invalid({{"/observations/3/ts", {}, "must be after 1970"}, {{}, "limit", "must be 1 to 1000"}}, "bad batch");
+  EXPECT_EQ(p.describe(), "invalid: bad batch; /observations/3/ts must be after 1970; ?limit must be 1 to 1000");
+  EXPECT_EQ(d::make_problem(d::problem_kind::not_found, "no zone").describe(), "not-found: no zone");
+}
+
 }  // namespace
 
 TEST(problem, status_and_slug_per_kind_as_documented) {
   std::set<std::string> titles;
   for (const auto& c : all_kinds) {
     auto p = d::make_problem(c.kind, "x");
-    EXPECT_EQ(p.status(), c.status) << c.slug;
+    EXPECT_EQ(maeul::api::http_status(p.kind), c.status) << c.slug;
     EXPECT_STREQ(p.slug(), c.slug) << c.status;
     ASSERT_NE(p.title(), nullptr);
     EXPECT_NE(std::string(p.title()), "") << c.slug;
@@ -50,14 +58,14 @@ TEST(problem, status_and_slug_per_kind_as_documented) {
 
 TEST(problem, a_default_problem_is_internal) {
   d::problem p;
-  EXPECT_EQ(p.status(), 500);
+  EXPECT_EQ(maeul::api::http_status(p.kind), 500);
   EXPECT_STREQ(p.slug(), "internal");
 }
 
-TEST(problem, to_json_has_type_title_status_detail_in_order_and_no_errors_when_none) {
+TEST(problem, the_body_has_type_title_status_detail_in_order_and_no_errors_when_none) {
   for (const auto& c : all_kinds) {
     auto p = d::make_problem(c.kind, "no zone with this id");
-    auto text = p.to_json();
+    auto text = maeul::api::problem_body(p);
     EXPECT_EQ(text.rfind("{\"type\":", 0), 0u) << text;  // `type` first, as RFC 9457 examples show it
     auto j = json::parse(text);
     EXPECT_EQ(j.at("type"), std::string("https://maeul.city/problems/") + c.slug);
@@ -75,7 +83,7 @@ TEST(problem, errors_carry_a_pointer_or_a_parameter_never_both) {
                        {"", {}, "the body must be a JSON object"}});
   EXPECT_EQ(p.kind, d::problem_kind::invalid);
   EXPECT_EQ(p.detail, "The request body is not valid.");
-  auto j = json::parse(p.to_json());
+  auto j = json::parse(maeul::api::problem_body(p));
   EXPECT_EQ(j.at("status"), 422);
   EXPECT_EQ(j.at("type"), "https://maeul.city/problems/invalid");
   const auto& errs = j.at("errors");
@@ -88,15 +96,15 @@ TEST(problem, errors_carry_a_pointer_or_a_parameter_never_both) {
 
 TEST(problem, invalid_takes_a_custom_detail) {
   auto p = d::invalid({{{}, "near", "LON,LAT,METRES"}}, "A query parameter is not valid.");
-  EXPECT_EQ(json::parse(p.to_json()).at("detail"), "A query parameter is not valid.");
+  EXPECT_EQ(json::parse(maeul::api::problem_body(p)).at("detail"), "A query parameter is not valid.");
 }
 
 TEST(problem, to_json_escapes_and_survives_invalid_utf8) {
   auto p = d::make_problem(d::problem_kind::not_found, "no such resource: /a\"b\\c\n");
-  EXPECT_EQ(json::parse(p.to_json()).at("detail"), "no such resource: /a\"b\\c\n");
+  EXPECT_EQ(json::parse(maeul::api::problem_body(p)).at("detail"), "no such resource: /a\"b\\c\n");
   auto bad = d::make_problem(d::problem_kind::not_found, "no such resource: /\xff\xfe");
   std::string text;
-  ASSERT_NO_THROW(text = bad.to_json());
+  ASSERT_NO_THROW(text = maeul::api::problem_body(bad));
   auto j = json::parse(text);  // still valid JSON (invalid bytes replaced)
   EXPECT_EQ(j.at("status"), 404);
   EXPECT_EQ(j.at("detail").get<std::string>().rfind("no such resource: /", 0), 0u);
@@ -111,7 +119,7 @@ TEST(outcome, holds_a_value_or_a_problem) {
   d::outcome<int> bad = d::make_problem(d::problem_kind::conflict, "exists");
   EXPECT_FALSE(bad.ok());
   EXPECT_FALSE(static_cast<bool>(bad));
-  EXPECT_EQ(bad.error().status(), 409);
+  EXPECT_EQ(bad.error().kind, d::problem_kind::conflict);
   EXPECT_EQ(bad.error().detail, "exists");
   EXPECT_THROW((void)bad.value(), std::bad_variant_access);
 }

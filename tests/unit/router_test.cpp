@@ -54,7 +54,7 @@ json problem_body(const net::response& r) {
 }
 
 // Handlers: free coroutines (no capturing coroutine lambdas). `echo` reports what it was given.
-api::task<net::response> echo(api::context ctx) {
+maeul::task<net::response> echo(api::context ctx) {
   json q = json::array();
   for (const auto& [k, v] : ctx.query.items) q.push_back({k, v});
   json body = {{"method", ctx.req.method}, {"path", ctx.req.path}, {"params", ctx.params}, {"query", q},
@@ -62,18 +62,18 @@ api::task<net::response> echo(api::context ctx) {
   co_return api::json_response(200, body.dump());
 }
 
-api::task<net::response> created(api::context) {
+maeul::task<net::response> created(api::context) {
   auto r = api::json_response(201, "{\"created\":true}");
   r.headers.emplace_back("Location", "/api/v1/things/new");
   co_return r;
 }
 
-api::task<net::response> throws_runtime_error(api::context) {
+maeul::task<net::response> throws_runtime_error(api::context) {
   throw std::runtime_error("password=hunter2 at db.internal:5432");
   co_return net::response{};
 }
 
-api::task<net::response> throws_unavailable(api::context) {
+maeul::task<net::response> throws_unavailable(api::context) {
   throw storage::unavailable("cannot connect to the database: 10.1.2.3 refused");
   co_return net::response{};
 }

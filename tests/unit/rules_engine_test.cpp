@@ -23,7 +23,7 @@ using nlohmann::json;
 
 r::rule rule_of(const json& body) {
   auto o = r::parse_rule(body);
-  if (!o) throw std::runtime_error("test rule does not parse: " + o.error().to_json());
+  if (!o) throw std::runtime_error("test rule does not parse: " + o.error().describe());
   return o.value();
 }
 

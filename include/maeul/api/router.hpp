@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/asio/task.hpp"
 #include "maeul/api/metrics.hpp"
 #include "maeul/domain/problem.hpp"
 #include "maeul/net/http.hpp"
@@ -20,9 +21,6 @@
 #include "maeul/storage/users.hpp"
 
 namespace maeul::api {
-
-template <class T>
-using task = boost::asio::awaitable<T>;
 
 // Role bits; a route allows a set of them. A route with no bits is public (no token needed).
 enum role_bit : unsigned {
@@ -60,6 +58,9 @@ using route_fn = std::function<task<net::response>(context)>;
 net::response json_response(int status, std::string body);
 // A 422 naming a bad query parameter: errors:[{"parameter": name, "detail": detail}].
 domain::problem param_problem(std::string name, std::string detail);
+// The one mapping of the domain's problems to HTTP: status code and application/problem+json body.
+int http_status(domain::problem_kind kind);
+std::string problem_body(const domain::problem& p);
 net::response problem_response(const domain::problem& p);
 net::response no_content();
 

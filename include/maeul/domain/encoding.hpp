@@ -1,5 +1,7 @@
-// Text encodings used across modules: base64url (unpadded) and lower-case hex. Pure.
+// Text encodings used across modules: base64url (unpadded), lower-case hex, percent-decoding and
+// numbers in text. Pure.
 #pragma once
+#include <charconv>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,5 +14,15 @@ std::optional<std::string> base64url_decode(std::string_view text);
 std::string hex(std::string_view bytes);
 // Decodes %XX escapes (malformed ones are kept as they are); `plus_is_space` for form/query text.
 std::string percent_decode(std::string_view text, bool plus_is_space);
+
+// `text`, all of it, as a number of type T (integers in decimal; doubles in fixed or scientific
+// notation); nullopt when empty, out of range, or anything (a sign '+', a space) is left over.
+template <class T>
+std::optional<T> parse_number(std::string_view text) {
+  T v{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
 
 }  // namespace maeul::domain

@@ -35,11 +35,11 @@ struct problem {
   std::string detail;
   std::vector<field_error> errors;
 
-  int status() const;
-  const char* slug() const;
-  const char* title() const;
-  // The application/problem+json body.
-  std::string to_json() const;
+  const char* slug() const;   // the last part of the problem type URI
+  const char* title() const;  // the problem type's short summary
+  // One line for logs and test diagnostics: slug, detail and each field error. The HTTP status
+  // and the application/problem+json body are the api layer's (api::http_status, api::problem_body).
+  std::string describe() const;
 };
 
 problem make_problem(problem_kind kind, std::string detail);

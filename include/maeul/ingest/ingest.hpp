@@ -17,6 +17,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/asio/task.hpp"
 #include "maeul/domain/events.hpp"
 #include "maeul/domain/observation.hpp"
 #include "maeul/storage/db_pool.hpp"
@@ -32,9 +33,6 @@ namespace maeul::ingest {
 struct queue_full : storage::unavailable {
   using storage::unavailable::unavailable;
 };
-
-template <class T>
-using task = boost::asio::awaitable<T>;
 
 // Microseconds since the epoch; injectable for tests.
 using clock_fn = std::function<std::int64_t()>;

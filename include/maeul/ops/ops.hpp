@@ -13,14 +13,12 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/asio/task.hpp"
 #include "maeul/domain/events.hpp"
 #include "maeul/rules/rules.hpp"
 #include "maeul/storage/operations.hpp"
 
 namespace maeul::ops {
-
-template <class T>
-using task = boost::asio::awaitable<T>;
 
 // Microseconds since the epoch; injectable for tests.
 using clock_fn = std::function<std::int64_t()>;

@@ -13,14 +13,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "maeul/asio/task.hpp"
 #include "maeul/domain/people.hpp"
 #include "maeul/domain/problem.hpp"
 #include "maeul/storage/users.hpp"
 
 namespace maeul::services {
-
-template <class T>
-using task = boost::asio::awaitable<T>;
 
 // argon2id work per hash. libsodium's units: opslimit passes over memlimit bytes.
 struct hash_params {

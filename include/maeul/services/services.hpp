@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/asio/task.hpp"
 #include "maeul/domain/events.hpp"
 #include "maeul/domain/observation.hpp"
 #include "maeul/domain/problem.hpp"
@@ -35,8 +36,6 @@ class service;
 
 namespace maeul::services {
 
-template <class T>
-using task = boost::asio::awaitable<T>;
 template <class T>
 using outcome = domain::outcome<T>;
 using storage::principal;

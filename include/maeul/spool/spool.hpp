@@ -20,12 +20,10 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/asio/task.hpp"
 #include "maeul/storage/observations.hpp"
 
 namespace maeul::spool {
-
-template <class T>
-using task = boost::asio::awaitable<T>;
 
 // ---- the segment format (pure: bytes in, bytes out)
 //

@@ -12,12 +12,11 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/asio/task.hpp"
+
 namespace maeul::storage {
 
 class db_pool;
-template <class T>
-using task = boost::asio::awaitable<T>;
-
 struct obs_row {
   std::int32_t series_id = 0;
   std::int64_t ts_us = 0;

@@ -10,14 +10,13 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "maeul/asio/task.hpp"
 #include "maeul/domain/problem.hpp"
 #include "maeul/domain/registry.hpp"
 
 namespace maeul::storage {
 
 class db_pool;
-template <class T>
-using task = boost::asio::awaitable<T>;
 using domain::outcome;
 
 struct page_request {
