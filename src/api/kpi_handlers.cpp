@@ -100,13 +100,7 @@ std::string csv_field(const std::string& s) {
 }
 
 // The budget body: {"id"?, "program":{"ko","en"}|string, "year", "amount_krw", "kpis":[{"kpi","target"?}]}
-domain::outcome<std::pair<std::string, std::string>> budget_body(const std::string& text, std::string_view path_id) {
-  nlohmann::json b;
-  try {
-    b = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception&) {
-    return make_problem(problem_kind::malformed, "malformed JSON");
-  }
+domain::outcome<std::pair<std::string, std::string>> budget_body(const nlohmann::json& b, std::string_view path_id) {
   std::vector<domain::field_error> errors;
   if (!b.is_object()) return domain::invalid({{"", {}, "the body must be a JSON object"}});
   std::string id(path_id);
@@ -373,9 +367,9 @@ task<net::response> get_budget([[maybe_unused]] services* sp, context ctx) {
 task<net::response> post_budget([[maybe_unused]] services* sp, context ctx) {
   auto* kpi_svc = &sp->kpi_svc;
 
-    auto ct = check_json_content_type(ctx.req);
-    if (!ct) co_return problem_response(ct.error());
-    auto b = budget_body(ctx.req.body, {});
+    auto body = json_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto b = budget_body(*body, {});
     if (!b) co_return problem_response(b.error());
     auto res = co_await kpi_svc->create_budget(ctx.who, b->first, b->second);
     if (!res) co_return problem_response(res.error());
@@ -397,9 +391,9 @@ task<net::response> get_budget_by_id([[maybe_unused]] services* sp, context ctx)
 task<net::response> put_budget_by_id([[maybe_unused]] services* sp, context ctx) {
   auto* kpi_svc = &sp->kpi_svc;
 
-    auto ct = check_json_content_type(ctx.req);
-    if (!ct) co_return problem_response(ct.error());
-    auto b = budget_body(ctx.req.body, ctx.params[0]);
+    auto body = json_body(ctx.req);
+    if (!body) co_return problem_response(body.error());
+    auto b = budget_body(*body, ctx.params[0]);
     if (!b) co_return problem_response(b.error());
     auto res = co_await kpi_svc->replace_budget(ctx.who, ctx.params[0], b->second);
     if (!res) co_return problem_response(res.error());

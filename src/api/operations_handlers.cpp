@@ -17,19 +17,6 @@ using json = nlohmann::json;
 using domain::make_problem;
 using domain::problem_kind;
 
-domain::outcome<json> body_of(const net::request& req) {
-  auto ct = check_json_content_type(req);
-  if (!ct) return ct.error();
-  if (json_nesting_depth(req.body) > max_json_depth) return make_problem(problem_kind::malformed, "JSON nested too deeply");
-  try {
-    return json::parse(req.body.empty() ? std::string("{}") : req.body);
-  } catch (const json::exception& e) {
-    std::string what = e.what();
-    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return make_problem(problem_kind::malformed, "malformed JSON: " + what);
-  }
-}
-
 std::optional<std::int64_t> id_of(const std::string& s) {
   auto v = domain::parse_number<std::int64_t>(s);
   if (!v || *v <= 0) return std::nullopt;
@@ -71,7 +58,7 @@ std::optional<std::string> note_field(const json& body, std::vector<domain::fiel
 task<net::response> change_alert(::maeul::services::operations_service* svc, std::string action, context ctx) {
   auto id = id_of(ctx.params[0]);
   if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
-  auto body = body_of(ctx.req);
+  auto body = json_body(ctx.req, true);
   if (!body) co_return problem_response(body.error());
   std::vector<domain::field_error> errors;
   std::string note = note_field(*body, errors).value_or("");
@@ -121,7 +108,7 @@ task<net::response> get_rules([[maybe_unused]] services* sp, context ctx) {
 task<net::response> post_rules([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->operations_svc;
 
-    auto body = body_of(ctx.req);
+    auto body = json_body(ctx.req, true);
     if (!body) co_return problem_response(body.error());
     auto rule = rules::parse_rule(*body);
     if (!rule) co_return problem_response(rule.error());
@@ -143,7 +130,7 @@ task<net::response> get_rules_by_id([[maybe_unused]] services* sp, context ctx) 
 task<net::response> put_rules_by_id([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->operations_svc;
 
-    auto body = body_of(ctx.req);
+    auto body = json_body(ctx.req, true);
     if (!body) co_return problem_response(body.error());
     auto rule = rules::parse_rule(*body, ctx.params[0]);
     if (!rule) co_return problem_response(rule.error());
@@ -234,7 +221,7 @@ task<net::response> post_incidents([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->operations_svc;
   auto now = sp->now_us;
 
-    auto body = body_of(ctx.req);
+    auto body = json_body(ctx.req, true);
     if (!body) co_return problem_response(body.error());
     std::vector<domain::field_error> errors;
     storage::incident_input in;
@@ -300,7 +287,7 @@ task<net::response> patch_incidents_by_id([[maybe_unused]] services* sp, context
 
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
-    auto body = body_of(ctx.req);
+    auto body = json_body(ctx.req, true);
     if (!body) co_return problem_response(body.error());
     storage::incident_patch p;
     for (auto [key, slot] : {std::pair{"dispatched_at", &p.dispatched_us}, std::pair{"on_scene_at", &p.on_scene_us},
@@ -319,7 +306,7 @@ task<net::response> patch_incidents_by_id([[maybe_unused]] services* sp, context
 task<net::response> post_webhooks([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->operations_svc;
 
-    auto body = body_of(ctx.req);
+    auto body = json_body(ctx.req, true);
     if (!body) co_return problem_response(body.error());
     std::vector<domain::field_error> errors;
     std::string url, secret;

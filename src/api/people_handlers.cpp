@@ -19,34 +19,6 @@ using domain::problem_kind;
 
 // (any_role: include/maeul/api/router.hpp)
 
-bool has_nul(const json& j) {
-  if (j.is_string()) return j.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items())
-      if (k.find('\0') != std::string::npos || has_nul(v)) return true;
-  } else if (j.is_array()) {
-    for (const auto& v : j)
-      if (has_nul(v)) return true;
-  }
-  return false;
-}
-
-outcome<json> parse_body(const net::request& req) {
-  auto ct = check_json_content_type(req);
-  if (!ct) return ct.error();
-  if (json_nesting_depth(req.body) > max_json_depth)
-    return make_problem(problem_kind::malformed, "JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-  try {
-    auto j = json::parse(req.body);
-    if (has_nul(j)) return domain::invalid({{"", {}, "must not contain the NUL character"}});
-    return j;
-  } catch (const json::exception& e) {
-    std::string what = e.what();
-    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return make_problem(problem_kind::malformed, "malformed JSON: " + what);
-  }
-}
-
 std::string iso_ms(std::int64_t us) { return domain::format_rfc3339_ms(us); }
 
 // The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's page sends
@@ -71,7 +43,7 @@ net::response busy(const domain::problem& p) {
 task<net::response> post_users([[maybe_unused]] services* sp, context ctx) {
   auto* svc = sp->people;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_user(*body);
     if (!v) co_return problem_response(v.error());
@@ -105,7 +77,7 @@ task<net::response> get_users_by_id([[maybe_unused]] services* sp, context ctx) 
 task<net::response> patch_users_by_id([[maybe_unused]] services* sp, context ctx) {
   auto* svc = sp->people;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_user_patch(*body);
     if (!v) co_return problem_response(v.error());
@@ -136,7 +108,7 @@ task<net::response> get_users_by_id_changes([[maybe_unused]] services* sp, conte
 task<net::response> post_sessions([[maybe_unused]] services* sp, context ctx) {
   auto* svc = sp->people;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_sign_in(*body);
     if (!v) co_return problem_response(v.error());

@@ -18,49 +18,6 @@ using domain::make_problem;
 using domain::outcome;
 using domain::problem_kind;
 
-std::string pointer_token(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
-// Finds the first string (key or value) holding a NUL character, which PostgreSQL cannot store.
-std::optional<std::string> find_nul(const json& j, const std::string& pointer) {
-  if (j.is_string()) {
-    if (j.get_ref<const std::string&>().find('\0') != std::string::npos) return pointer;
-  } else if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      if (k.find('\0') != std::string::npos) return pointer + "/" + pointer_token(k);
-      if (auto p = find_nul(v, pointer + "/" + pointer_token(k))) return p;
-    }
-  } else if (j.is_array()) {
-    for (std::size_t i = 0; i < j.size(); ++i)
-      if (auto p = find_nul(j[i], pointer + "/" + std::to_string(i))) return p;
-  }
-  return std::nullopt;
-}
-
-outcome<json> parse_body(const net::request& req) {
-  auto ct = check_json_content_type(req);
-  if (!ct) return ct.error();
-  if (json_nesting_depth(req.body) > max_json_depth)
-    return make_problem(problem_kind::malformed,
-                        "JSON nested deeper than " + std::to_string(max_json_depth) + " levels");
-  try {
-    auto j = json::parse(req.body);
-    if (auto p = find_nul(j, "")) return domain::invalid({{*p, {}, "must not contain the NUL character"}});
-    return j;
-  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
-    std::string what = e.what();
-    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    return make_problem(problem_kind::malformed, "malformed JSON: " + what);
-  }
-}
-
 net::response created(const std::string& collection, const std::string& id, std::string body) {
   auto res = json_response(201, std::move(body));
   res.headers.emplace_back("Location", "/api/v1/" + collection + "/" + id);
@@ -91,38 +48,6 @@ outcome<json> merged(const outcome<std::string>& stored, const json& patch) {
 
 }  // namespace
 
-int json_nesting_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
-    else if (c == ']' || c == '}') --depth;
-  }
-  return deepest;
-}
-
-domain::outcome<std::string> check_json_content_type(const net::request& req) {
-  std::string_view ct = req.content_type;
-  auto semi = ct.find(';');
-  if (semi != std::string_view::npos) ct = ct.substr(0, semi);
-  while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
-  std::string lower;
-  for (char c : ct) lower += char(std::tolower(static_cast<unsigned char>(c)));
-  bool ok = lower == "application/json" ||
-            (lower.rfind("application/", 0) == 0 && lower.size() > 5 && lower.substr(lower.size() - 5) == "+json");
-  if (!ok)
-    return make_problem(problem_kind::unsupported_media,
-                        "expected Content-Type: application/json, got \"" + req.content_type + "\"");
-  return std::string(lower);
-}
-
 // Named handlers; routes.cpp puts them in the route table.
 
 // GET /api/v1/zones
@@ -138,7 +63,7 @@ task<net::response> get_zones([[maybe_unused]] services* sp, context ctx) {
 task<net::response> post_zones([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->registry_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto z = domain::validate_zone(*body);
     if (!z) co_return problem_response(z.error());
@@ -159,7 +84,7 @@ task<net::response> get_zones_by_id([[maybe_unused]] services* sp, context ctx) 
 task<net::response> put_zones_by_id([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->registry_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto z = domain::validate_zone(*body, ctx.params[0]);
     if (!z) co_return problem_response(z.error());
@@ -214,7 +139,7 @@ task<net::response> get_sensors([[maybe_unused]] services* sp, context ctx) {
 task<net::response> post_sensors([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->registry_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_sensor(*body);
     if (!v) co_return problem_response(v.error());
@@ -236,7 +161,7 @@ task<net::response> patch_sensors_by_id([[maybe_unused]] services* sp, context c
   auto& reg = sp->registry;
   auto* svc = &sp->registry_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto m = merged(co_await reg.get_sensor(ctx.params[0]), *body);
     if (!m) co_return problem_response(m.error());
@@ -268,7 +193,7 @@ task<net::response> get_facilities([[maybe_unused]] services* sp, context ctx) {
 task<net::response> post_facilities([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->registry_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_facility(*body);
     if (!v) co_return problem_response(v.error());
@@ -289,7 +214,7 @@ task<net::response> get_facilities_by_id([[maybe_unused]] services* sp, context 
 task<net::response> put_facilities_by_id([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->registry_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_facility(*body, ctx.params[0]);
     if (!v) co_return problem_response(v.error());
@@ -301,7 +226,7 @@ task<net::response> patch_facilities_by_id([[maybe_unused]] services* sp, contex
   auto& reg = sp->registry;
   auto* svc = &sp->registry_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto m = merged(co_await reg.get_facility(ctx.params[0]), *body);
     if (!m) co_return problem_response(m.error());
@@ -330,7 +255,7 @@ task<net::response> get_tokens([[maybe_unused]] services* sp, context ctx) {
 task<net::response> post_tokens([[maybe_unused]] services* sp, context ctx) {
   auto* token_svc = &sp->token_svc;
 
-    auto body = parse_body(ctx.req);
+    auto body = json_body(ctx.req);
     if (!body) co_return problem_response(body.error());
     auto v = domain::validate_token(*body);
     if (!v) co_return problem_response(v.error());

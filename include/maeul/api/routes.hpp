@@ -8,6 +8,8 @@
 
 #include <memory>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "maeul/api/router.hpp"
 
 namespace maeul::storage {
@@ -102,5 +104,11 @@ domain::outcome<std::string> check_json_content_type(const net::request& req);
 // Bodies deeper than max_json_depth are refused before parsing (no deep recursion anywhere).
 int json_nesting_depth(std::string_view text);
 inline constexpr int max_json_depth = 64;
+
+// A JSON request body, the one way handlers read one: the media type checked (415), the depth
+// bounded before parsing (400), parsed (400 malformed-json), and no NUL character in any key or
+// string, which PostgreSQL cannot store (422, with its pointer). `empty_is_object`: an empty body
+// reads as {} (actions such as acknowledge, whose body is optional).
+domain::outcome<nlohmann::json> json_body(const net::request& req, bool empty_is_object = false);
 
 }  // namespace maeul::api
