@@ -11,11 +11,14 @@
 namespace maeul::storage {
 namespace {
 
-// Insert, then delete everything older than the newest `keep` (by id: the primary key's index).
+// Insert, then delete everything older than the newest `keep`. By position, not by arithmetic on
+// ids: a rolled-back insert or a crash leaves gaps in the sequence. The statement's own subquery
+// does not see the new row, so the (keep-1)-th newest existing row is the oldest one kept beside it.
 const std::string insert_sql =
     "WITH ins AS (INSERT INTO mqtt_dead_letters (topic, payload, payload_bytes, error, received_at) "
     "VALUES ($1, decode($2, 'hex'), $3, $4, to_timestamp($5::double precision / 1e6)) RETURNING id) "
-    "DELETE FROM mqtt_dead_letters WHERE id <= (SELECT id FROM ins) - $6";
+    "DELETE FROM mqtt_dead_letters WHERE id <= (SELECT id FROM mqtt_dead_letters ORDER BY id DESC "
+    "OFFSET $6::bigint - 1 LIMIT 1) AND EXISTS (SELECT 1 FROM ins)";
 const std::string list_sql =
     "SELECT id, topic, encode(payload, 'hex'), payload_bytes, error, " + sql::ts("received_at") +
     " FROM mqtt_dead_letters WHERE ($1 = 0 OR id < $1) ORDER BY id DESC LIMIT $2";

@@ -38,7 +38,7 @@ class incident_writes : public fresh_db {
                                     {"metric", "level"},
                                     {"op", ">"},
                                     {"value", 3}});
-    if (!r.ok()) throw std::logic_error(r.error().to_json());
+    if (!r.ok()) throw std::logic_error(r.error().describe());
     std::vector<rules::transition> ts;
     for (const char* s : {"wl-01", "wl-02"}) {
       rules::transition t;
@@ -81,7 +81,7 @@ class incident_writes : public fresh_db {
 
   std::int64_t create(const storage::incident_input& in, const std::string& actor) {
     auto c = sync(ops().create_incident(in, actor));
-    if (!c.ok()) throw std::logic_error(c.error().to_json());
+    if (!c.ok()) throw std::logic_error(c.error().describe());
     return json::parse(c.value()).at("id").get<std::int64_t>();
   }
 
@@ -163,12 +163,12 @@ TEST_F(incident_writes, create_incident_writes_its_row_its_alert_links_its_repor
   bad_alert.alerts = {alerts[0], 424242};
   auto r1 = sync(ops().create_incident(bad_alert, "kim"));
   ASSERT_FALSE(r1.ok());
-  EXPECT_EQ(r1.error().status(), 422);
+  EXPECT_EQ(r1.error().kind, maeul::domain::problem_kind::invalid);
   storage::incident_input bad_zone = in;
   bad_zone.zone = "atlantis";
   auto r2 = sync(ops().create_incident(bad_zone, "kim"));
   ASSERT_FALSE(r2.ok());
-  EXPECT_EQ(r2.error().status(), 422);
+  EXPECT_EQ(r2.error().kind, maeul::domain::problem_kind::invalid);
   EXPECT_EQ(counts(), was);
 }
 
@@ -191,7 +191,7 @@ TEST_F(incident_writes, patch_incident_stamps_each_step_and_appends_its_event) {
   auto before = db_clock_us();
   auto s1 = sync(ops().patch_incident(id, p1, "park"));
   auto after = db_clock_us();
-  ASSERT_TRUE(s1.ok()) << s1.error().to_json();
+  ASSERT_TRUE(s1.ok()) << s1.error().describe();
   EXPECT_EQ(us_of("dispatched_at", id), reported + 3 * us_per_min);
   EXPECT_EQ(us_of("on_scene_at", id), -1);
   EXPECT_EQ(us_of("created_at", id), created_at);
@@ -210,7 +210,7 @@ TEST_F(incident_writes, patch_incident_stamps_each_step_and_appends_its_event) {
   before = db_clock_us();
   auto s2 = sync(ops().patch_incident(id, p2, "park"));
   after = db_clock_us();
-  ASSERT_TRUE(s2.ok()) << s2.error().to_json();
+  ASSERT_TRUE(s2.ok()) << s2.error().describe();
   EXPECT_EQ(us_of("on_scene_at", id), reported + 10 * us_per_min + 30 * us_per_s);
   EXPECT_EQ(query_params("SELECT note FROM incidents WHERE id = $1", id)[0][0].as<std::string>(), "crew on site");
   ev = events(id);
@@ -234,7 +234,7 @@ TEST_F(incident_writes, patch_incident_stamps_each_step_and_appends_its_event) {
   bad.note = "should not stay";
   auto refused = sync(ops().patch_incident(id, bad, "park"));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().status(), 409);
+  EXPECT_EQ(refused.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(row_text(id), stored);
   EXPECT_EQ(events(id).size(), 4u);
   EXPECT_EQ(deliveries(), 2);
@@ -258,7 +258,7 @@ TEST_F(incident_writes, patch_incident_stamps_each_step_and_appends_its_event) {
   auto total_events = count("SELECT count(*) FROM incident_events");
   auto missing = sync(ops().patch_incident(id + 1000, p2, "x"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().status(), 404);
+  EXPECT_EQ(missing.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM incident_events"), total_events);
   EXPECT_EQ(count("SELECT count(*) FROM incidents"), 1);
   EXPECT_EQ(deliveries(), 3);

@@ -711,7 +711,8 @@ TEST_F(operations, deliveries_are_claimed_leased_retried_with_back_off_and_die) 
   EXPECT_FALSE(sync(ops().finish_delivery(999999, 500, "x", 3))) << "an unknown delivery is no death";
 }
 
-// BUG (src/storage/operations.cpp finish_delivery): the UPDATE has no `state = 'pending'` guard, so a late failure turns 'delivered' back into 'pending' (sent twice).
+// Regression (FINDINGS): finish_delivery once had no `state = 'pending'` guard, so a late failure turned
+// 'delivered' back into 'pending' (sent twice); it now changes pending deliveries only.
 TEST_F(operations, a_late_failure_report_does_not_reopen_a_delivered_delivery) {
   // Two dispatchers: A's lease runs out while its request hangs, B claims the delivery again and
   // delivers it; then A reports its failure. The delivery must stay delivered (else it is sent twice).

@@ -63,7 +63,7 @@ class user_writes : public fresh_db {
 
   void create(const d::user_input& u, const std::string& hash = hash1) {
     auto r = sync(users().create(u, hash, "root (admin)"));
-    ASSERT_TRUE(r.ok()) << r.error().to_json();
+    ASSERT_TRUE(r.ok()) << r.error().describe();
   }
 
   // Moves an account's created_at and updated_at an hour back (a later write is then distinguishable).
@@ -126,7 +126,7 @@ TEST_F(user_writes, create_writes_the_account_row_and_a_create_grant_row) {
   other.role = "admin";
   auto dup = sync(users().create(other, hash2, "mallory (admin)"));
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().status(), 409);
+  EXPECT_EQ(dup.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(row_text("alice"), stored);
   EXPECT_EQ(grants("alice").size(), 1u);
   EXPECT_EQ(count("SELECT count(*) FROM users"), 1);
@@ -134,7 +134,7 @@ TEST_F(user_writes, create_writes_the_account_row_and_a_create_grant_row) {
 
 TEST_F(user_writes, create_user_now_writes_the_account_and_a_grant_row_by_cli) {
   auto created = storage::create_user_now(url_, person("root"), hash1);
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE username = 'root' AND role = 'operator' AND password_hash = '" +
                   hash1 + "' AND NOT disabled"),
             1);
@@ -146,7 +146,7 @@ TEST_F(user_writes, create_user_now_writes_the_account_and_a_grant_row_by_cli) {
 
   auto dup = storage::create_user_now(url_, person("root"), hash2);
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().status(), 409);
+  EXPECT_EQ(dup.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE password_hash = '" + hash2 + "'"), 0);
   EXPECT_EQ(grants("root").size(), 1u);
   EXPECT_THROW(storage::create_user_now("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", person("x"), hash1),
@@ -167,7 +167,7 @@ TEST_F(user_writes, patch_rewrites_the_row_and_appends_one_grant_row_per_kind_of
   auto before = db_clock_us();
   auto patched = sync(users().patch("alice", p, hash2, "root (admin)"));
   auto after = db_clock_us();
-  ASSERT_TRUE(patched.ok()) << patched.error().to_json();
+  ASSERT_TRUE(patched.ok()) << patched.error().describe();
   EXPECT_TRUE(patched->sessions_ended);
 
   auto r = query(
@@ -210,7 +210,7 @@ TEST_F(user_writes, patch_rewrites_the_row_and_appends_one_grant_row_per_kind_of
   // An unknown username: 404, and neither an account nor a grant row appears.
   auto missing = sync(users().patch("nobody", p, "", "root (admin)"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().status(), 404);
+  EXPECT_EQ(missing.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM users"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM grant_changes WHERE username = 'nobody'"), 0);
 }
@@ -223,7 +223,7 @@ TEST_F(user_writes, enabling_again_appends_an_enable_row_and_a_no_op_patch_appen
   d::user_patch on;
   on.disabled = false;
   auto enabled = sync(users().patch("alice", on, "", "lee"));
-  ASSERT_TRUE(enabled.ok()) << enabled.error().to_json();
+  ASSERT_TRUE(enabled.ok()) << enabled.error().describe();
   EXPECT_FALSE(enabled->sessions_ended) << "enabling ends nothing";
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE username = 'alice' AND NOT disabled"), 1);
   auto g = grants("alice");
@@ -241,7 +241,7 @@ TEST_F(user_writes, enabling_again_appends_an_enable_row_and_a_no_op_patch_appen
   same.zones = std::vector<std::string>{"downtown"};
   same.disabled = false;
   auto r = sync(users().patch("alice", same, "", "park"));
-  ASSERT_TRUE(r.ok()) << r.error().to_json();
+  ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_FALSE(r->sessions_ended);
   EXPECT_EQ(grants("alice").size(), 3u);
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE username = 'alice' AND password_hash = '" + hash1 + "'"), 1);
@@ -260,7 +260,7 @@ TEST_F(user_writes, a_password_change_ends_every_open_session_of_that_user_only)
   auto before = db_clock_us();
   auto r = sync(users().patch("alice", d::user_patch{}, hash2, "alice"));
   auto after = db_clock_us();
-  ASSERT_TRUE(r.ok()) << r.error().to_json();
+  ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_TRUE(r->sessions_ended);
   auto a1_ended = us("ended_at", "FROM user_sessions WHERE id_hash = $1", "a1");
   EXPECT_GE(a1_ended, before);
@@ -282,7 +282,7 @@ TEST_F(user_writes, remove_deletes_the_account_and_its_sessions_and_appends_a_de
   auto before = db_clock_us();
   auto removed = sync(users().remove("alice", "root (admin)"));
   auto after = db_clock_us();
-  ASSERT_TRUE(removed.ok()) << removed.error().to_json();
+  ASSERT_TRUE(removed.ok()) << removed.error().describe();
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE username = 'alice'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM user_sessions WHERE username = 'alice'"), 0) << "its sessions go with it";
   EXPECT_EQ(count("SELECT count(*) FROM users WHERE username = 'bob'"), 1);
@@ -299,7 +299,7 @@ TEST_F(user_writes, remove_deletes_the_account_and_its_sessions_and_appends_a_de
 
   auto again = sync(users().remove("alice", "root (admin)"));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 404);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(grants("alice").size(), 2u) << "a refused delete is not audited";
 }
 

@@ -220,7 +220,7 @@ TEST_F(registry_writes, create_zone_writes_its_row_with_the_area_computed_by_the
   auto before = db_clock_us();
   auto created = sync(reg().create_zone(z));
   auto after = db_clock_us();
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
 
   auto r = query(
       "SELECT name::text, ST_SRID(boundary), ST_HausdorffDistance(boundary, "
@@ -246,7 +246,7 @@ TEST_F(registry_writes, create_zone_writes_its_row_with_the_area_computed_by_the
   auto stored = row_text("zones", "seorak");
   auto again = sync(reg().create_zone(square_zone("seorak", 127.0, 37.0, 0.05, 1)));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 409);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(row_text("zones", "seorak"), stored);
   EXPECT_EQ(count("SELECT count(*) FROM zones"), 1);
 
@@ -276,7 +276,7 @@ TEST_F(registry_writes, replace_zone_rewrites_every_column_and_moves_only_update
   auto before = db_clock_us();
   auto replaced = sync(reg().replace_zone(replacement));
   auto after = db_clock_us();
-  ASSERT_TRUE(replaced.ok()) << replaced.error().to_json();
+  ASSERT_TRUE(replaced.ok()) << replaced.error().describe();
 
   auto r = query(
       "SELECT name::text, ST_HausdorffDistance(boundary, ST_MakeEnvelope(128.5, 38.1, 128.7, 38.3, 4326)) < 1e-9, "
@@ -298,7 +298,7 @@ TEST_F(registry_writes, replace_zone_rewrites_every_column_and_moves_only_update
   // Replacing an unknown zone writes nothing; an invalid boundary leaves the row as it was.
   auto missing = sync(reg().replace_zone(square_zone("nowhere", 128.5, 38.1, 0.1, 1)));
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().status(), 404);
+  EXPECT_EQ(missing.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM zones"), 1);
   auto stored = row_text("zones", "seorak");
   json bowtie = json::array({json::array({128.0, 38.0}), json::array({128.1, 38.1}), json::array({128.1, 38.0}),
@@ -322,22 +322,22 @@ TEST_F(registry_writes, delete_zone_removes_the_row_unless_a_sensor_or_facility_
 
   auto referenced = sync(reg().delete_zone("A"));
   ASSERT_FALSE(referenced.ok());
-  EXPECT_EQ(referenced.error().status(), 409);
+  EXPECT_EQ(referenced.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(count("SELECT count(*) FROM zones WHERE id = 'A'"), 1);
   ASSERT_TRUE(sync(reg().delete_sensor("s1")).ok());
   auto by_facility = sync(reg().delete_zone("A"));
   ASSERT_FALSE(by_facility.ok()) << "the facility still references the zone";
-  EXPECT_EQ(by_facility.error().status(), 409);
+  EXPECT_EQ(by_facility.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(count("SELECT count(*) FROM zones WHERE id = 'A'"), 1);
   ASSERT_TRUE(sync(reg().delete_facility("f1")).ok());
 
   auto deleted = sync(reg().delete_zone("A"));
-  ASSERT_TRUE(deleted.ok()) << deleted.error().to_json();
+  ASSERT_TRUE(deleted.ok()) << deleted.error().describe();
   EXPECT_EQ(count("SELECT count(*) FROM zones WHERE id = 'A'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM zones WHERE id = 'B'"), 1) << "only the zone named";
   auto again = sync(reg().delete_zone("A"));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 404);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::not_found);
 }
 
 // ---- sensors
@@ -352,7 +352,7 @@ TEST_F(registry_writes, create_sensor_writes_its_row_with_the_zone_given_or_deri
   auto before = db_clock_us();
   auto created = sync(reg().create_sensor(input));
   auto after = db_clock_us();
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
 
   auto r = query(
       "SELECT domain, kind, name, ST_X(location), ST_Y(location), ST_SRID(location), zone_id, metrics::text, "
@@ -389,7 +389,7 @@ TEST_F(registry_writes, create_sensor_writes_its_row_with_the_zone_given_or_deri
   auto stored = row_text("sensors", "aq-1");
   auto dup = sync(reg().create_sensor(sensor_at("aq-1", "disaster", "water_level", 127.5, 37.5, level)));
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().status(), 409);
+  EXPECT_EQ(dup.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(row_text("sensors", "aq-1"), stored);
   EXPECT_EQ(count("SELECT count(*) FROM sensors"), 3);
 }
@@ -407,7 +407,7 @@ TEST_F(registry_writes, replace_sensor_rewrites_its_row_and_rederives_the_zone) 
   auto before = db_clock_us();
   auto moved = sync(reg().replace_sensor(sensor_at("mover", "environment", "river_gauge", 128.65, 38.15, two)));
   auto after = db_clock_us();
-  ASSERT_TRUE(moved.ok()) << moved.error().to_json();
+  ASSERT_TRUE(moved.ok()) << moved.error().describe();
   auto r = query(
       "SELECT domain, kind, name IS NULL, ST_X(location), ST_Y(location), zone_id, metrics::text, "
       "attributes::text FROM sensors WHERE id = 'mover'");
@@ -438,7 +438,7 @@ TEST_F(registry_writes, replace_sensor_rewrites_its_row_and_rederives_the_zone) 
   EXPECT_EQ(row_text("sensors", "mover"), stored);
   auto unknown = sync(reg().replace_sensor(sensor_at("never-made", "disaster", "water_level", 128.55, 38.15, level)));
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().status(), 404);
+  EXPECT_EQ(unknown.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM sensors"), 1);
 }
 
@@ -449,14 +449,14 @@ TEST_F(registry_writes, delete_sensor_removes_its_row_and_its_series_only) {
   query("INSERT INTO series (sensor_id, metric) VALUES ('gone', 'level'), ('gone', 'temp'), ('kept', 'level')");
 
   auto deleted = sync(reg().delete_sensor("gone"));
-  ASSERT_TRUE(deleted.ok()) << deleted.error().to_json();
+  ASSERT_TRUE(deleted.ok()) << deleted.error().describe();
   EXPECT_EQ(count("SELECT count(*) FROM sensors WHERE id = 'gone'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM series WHERE sensor_id = 'gone'"), 0) << "its series go with it";
   EXPECT_EQ(count("SELECT count(*) FROM sensors WHERE id = 'kept'"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM series WHERE sensor_id = 'kept'"), 1);
   auto again = sync(reg().delete_sensor("gone"));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 404);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM sensors"), 1);
 }
 
@@ -471,11 +471,11 @@ TEST_F(registry_writes, create_facility_writes_its_row_with_the_name_as_given) {
                    {"location", point(128.55, 38.15)},
                    {"attributes", {{"beds", 4}}}};
   auto f = d::validate_facility(body);
-  ASSERT_TRUE(f.ok()) << f.error().to_json();
+  ASSERT_TRUE(f.ok()) << f.error().describe();
   auto before = db_clock_us();
   auto created = sync(reg().create_facility(f.value()));
   auto after = db_clock_us();
-  ASSERT_TRUE(created.ok()) << created.error().to_json();
+  ASSERT_TRUE(created.ok()) << created.error().describe();
 
   auto r = query(
       "SELECT category, name->>'ko', name->>'en', ST_X(location), ST_Y(location), zone_id, attributes::text, "
@@ -507,7 +507,7 @@ TEST_F(registry_writes, create_facility_writes_its_row_with_the_name_as_given) {
   auto stored = row_text("facilities", "clinic-1");
   auto dup = sync(reg().create_facility(facility_at("clinic-1", "school", 127.0, 37.0)));
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().status(), 409);
+  EXPECT_EQ(dup.error().kind, maeul::domain::problem_kind::conflict);
   EXPECT_EQ(row_text("facilities", "clinic-1"), stored);
   EXPECT_EQ(count("SELECT count(*) FROM facilities"), 2);
 }
@@ -528,7 +528,7 @@ TEST_F(registry_writes, replace_facility_rewrites_its_row_and_rederives_the_zone
   auto before = db_clock_us();
   auto moved = sync(reg().replace_facility(f.value()));
   auto after = db_clock_us();
-  ASSERT_TRUE(moved.ok()) << moved.error().to_json();
+  ASSERT_TRUE(moved.ok()) << moved.error().describe();
   auto r = query(
       "SELECT category, name::text, ST_X(location), ST_Y(location), zone_id, attributes::text FROM facilities "
       "WHERE id = 'stop-1'");
@@ -553,7 +553,7 @@ TEST_F(registry_writes, replace_facility_rewrites_its_row_and_rederives_the_zone
   EXPECT_EQ(row_text("facilities", "stop-1"), stored);
   auto unknown = sync(reg().replace_facility(facility_at("nope", "bus_stop", 1, 1)));
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().status(), 404);
+  EXPECT_EQ(unknown.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM facilities"), 1);
 }
 
@@ -561,12 +561,12 @@ TEST_F(registry_writes, delete_facility_removes_its_row_once) {
   add_facility(facility_at("f1", "clinic", 127.0, 37.0));
   add_facility(facility_at("f2", "clinic", 127.1, 37.0));
   auto deleted = sync(reg().delete_facility("f1"));
-  ASSERT_TRUE(deleted.ok()) << deleted.error().to_json();
+  ASSERT_TRUE(deleted.ok()) << deleted.error().describe();
   EXPECT_EQ(count("SELECT count(*) FROM facilities WHERE id = 'f1'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM facilities WHERE id = 'f2'"), 1);
   auto again = sync(reg().delete_facility("f1"));
   ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().status(), 404);
+  EXPECT_EQ(again.error().kind, maeul::domain::problem_kind::not_found);
   EXPECT_EQ(count("SELECT count(*) FROM facilities"), 1);
 }
 
@@ -697,12 +697,10 @@ namespace {
 class dead_letter_writes : public fresh_db {};
 }  // namespace
 
-// BUG (src/storage/dead_letters.cpp insert_sql): the prune deletes `id <= new id - keep`, which keeps the newest
-// `keep` rows only while ids have no gaps; after a rolled-back insert or a crash (a sequence skips up to 32
-// values) it deletes some of the newest `keep` rows too.
+// Regression: the prune used to delete `id <= new id - keep`, which keeps the newest `keep` rows only while
+// ids have no gaps; after a rolled-back insert or a crash (a sequence skips up to 32 values) it deleted some
+// of the newest `keep` rows too. It now prunes by position.
 TEST_F(dead_letter_writes, pruning_keeps_the_newest_n_rows_even_after_a_gap_in_the_ids) {
-  GTEST_SKIP() << "BUG dead_letters.cpp insert_sql: pruning by `id <= new id - keep` keeps fewer than `keep` rows "
-                  "after a gap in the ids (rolled-back insert, crash)";
   storage::dead_letter_store store(*pool_, 3);
   for (int i = 0; i < 3; ++i) sync(store.add({"t" + std::to_string(i), "p", "e", utc_us(2026, 11, 21, 1, 0, i)}));
   // An insert that rolls back (a lost connection, a crash) uses an id all the same: ids have gaps.
