@@ -154,6 +154,28 @@ int fail(int code, const std::string& text) {
   return code;
 }
 
+// Runs a command's database work: its result is the exit code, and each way the database can
+// fail maps to one exit code and one line, the same for every command.
+template <class F>
+int with_database(const std::string& what, F&& work) {
+  try {
+    return work();
+  } catch (const storage::unavailable& e) {
+    return fail(exit_database, e.what());
+  } catch (const storage::schema_too_new& e) {
+    return fail(exit_schema, e.what());
+  } catch (const std::exception& e) {
+    return fail(exit_database, what + " failed: " + e.what());
+  }
+}
+
+// A refused command-line body as one line: "field detail; field detail".
+std::string field_errors(const domain::problem& p) {
+  std::string why;
+  for (const auto& e : p.errors) why += (why.empty() ? "" : "; ") + e.pointer.substr(1) + " " + e.detail;
+  return why;
+}
+
 // After shutdown(): waits until every connection has answered and closed, or the grace period
 // ends, then stops the I/O threads.
 asio::awaitable<void> drain(net::server* server, net::io_pool* io, int grace_ms) {
@@ -245,19 +267,16 @@ asio::awaitable<void> rollup_compactor(storage::observation_store* store, int in
 
 int serve(const config::settings& s) {
   // 1. the schema: connect and migrate before anything listens
-  try {
-    auto report = storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
-    if (!report.applied.empty())
-      spdlog::info("database schema migrated from version {} to {}", report.before, report.after);
-    else
-      spdlog::info("database schema at version {}", report.after);
-  } catch (const storage::unavailable& e) {
-    return fail(exit_database, e.what());
-  } catch (const storage::schema_too_new& e) {
-    return fail(exit_schema, e.what());
-  } catch (const std::exception& e) {
-    return fail(exit_database, std::string("database migration failed: ") + e.what());
-  }
+  if (int rc = with_database("database migration", [&]() -> int {
+        auto report = storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
+        if (!report.applied.empty())
+          spdlog::info("database schema migrated from version {} to {}", report.before, report.after);
+        else
+          spdlog::info("database schema at version {}", report.after);
+        return exit_ok;
+      });
+      rc != exit_ok)
+    return rc;
 
   // 2. the modules
   storage::db_pool pool({s.db.url, s.db.pool_size, s.db.connect_timeout_s, s.db.statement_timeout_ms});
@@ -576,49 +595,29 @@ int run(int argc, char** argv) {
   ::setenv("PGCONNECT_TIMEOUT", std::to_string(s.db.connect_timeout_s).c_str(), 0);
 
   if (c.command == "migrate") {
-    try {
+    return with_database("migration", [&]() -> int {
       auto r = storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       for (const auto& name : r.applied) spdlog::info("applied migration {}", name);
       spdlog::info("database schema at version {}", r.after);
       return exit_ok;
-    } catch (const storage::unavailable& e) {
-      return fail(exit_database, e.what());
-    } catch (const storage::schema_too_new& e) {
-      return fail(exit_schema, e.what());
-    } catch (const std::exception& e) {
-      return fail(exit_database, std::string("migration failed: ") + e.what());
-    }
+    });
   }
   if (c.command == "token-create") {
     nlohmann::json body = {{"name", c.name}, {"role", c.role}, {"sensors", c.sensors}};
     auto v = domain::validate_token(body);
-    if (!v) {
-      std::string why;
-      for (const auto& e : v.error().errors) why += (why.empty() ? "" : "; ") + e.pointer.substr(1) + " " + e.detail;
-      return fail(exit_usage, "token create: " + why);
-    }
-    try {
+    if (!v) return fail(exit_usage, "token create: " + field_errors(v.error()));
+    return with_database("token create", [&]() -> int {
       storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       auto created = storage::create_token_now(s.db.url, *v);
       std::cout << created.token << std::endl;
       return exit_ok;
-    } catch (const storage::unavailable& e) {
-      return fail(exit_database, e.what());
-    } catch (const storage::schema_too_new& e) {
-      return fail(exit_schema, e.what());
-    } catch (const std::exception& e) {
-      return fail(exit_database, std::string("token create failed: ") + e.what());
-    }
+    });
   }
   if (c.command == "mqtt-acl") {
-    try {
+    return with_database("mqtt acl", [&]() -> int {
       std::cout << mqtt_acl(s, storage::device_grants_now(s.db.url)) << std::flush;
       return exit_ok;
-    } catch (const storage::unavailable& e) {
-      return fail(exit_database, e.what());
-    } catch (const std::exception& e) {
-      return fail(exit_database, std::string("mqtt acl failed: ") + e.what());
-    }
+    });
   }
   if (c.command == "user-create") {
     std::string password;
@@ -631,12 +630,8 @@ int run(int argc, char** argv) {
     nlohmann::json body = {{"username", c.username}, {"display_name", c.display_name}, {"role", c.role},
                            {"zones", c.zones},       {"domains", c.domains},           {"password", password}};
     auto v = domain::validate_user(body);
-    if (!v) {
-      std::string why;
-      for (const auto& e : v.error().errors) why += (why.empty() ? "" : "; ") + e.pointer.substr(1) + " " + e.detail;
-      return fail(exit_usage, "user create: " + why);
-    }
-    try {
+    if (!v) return fail(exit_usage, "user create: " + field_errors(v.error()));
+    return with_database("user create", [&]() -> int {
       storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       auto hash = services::password_hasher::hash_now(
           v->password, {static_cast<unsigned long long>(s.auth.password_ops), std::size_t(s.auth.password_mem_kib) * 1024});
@@ -644,13 +639,7 @@ int run(int argc, char** argv) {
       if (!created) return fail(exit_usage, "user create: " + created.error().detail);
       std::cout << *created << std::endl;
       return exit_ok;
-    } catch (const storage::unavailable& e) {
-      return fail(exit_database, e.what());
-    } catch (const storage::schema_too_new& e) {
-      return fail(exit_schema, e.what());
-    } catch (const std::exception& e) {
-      return fail(exit_database, std::string("user create failed: ") + e.what());
-    }
+    });
   }
   return serve(s);
 }

@@ -3,6 +3,7 @@
 // consumers (the rule engine, the live hub) subscribe. No module reads another's state to learn
 // what happened.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,27 +41,29 @@ class event_sink {
 };
 
 // An event_sink that forwards every event to the sinks subscribed to it, in subscription order.
-// Subscribe everything before the first event; subscribing later is safe but not ordered.
+// Subscribing copies the list (rare, at start); each event reads the current list without a lock
+// and without copying it.
 class event_bus final : public event_sink {
  public:
   void subscribe(event_sink& s) {
-    std::lock_guard lock(mutex_);
-    sinks_.push_back(&s);
+    std::lock_guard lock(subscribe_mutex_);  // one subscriber at a time: none is lost
+    auto next = std::make_shared<std::vector<event_sink*>>(*sinks_.load());
+    next->push_back(&s);
+    sinks_.store(std::move(next));
   }
   void on_readings(reading_batch readings) override {
-    for (auto* s : snapshot()) s->on_readings(readings);
+    auto sinks = sinks_.load();
+    for (auto* s : *sinks) s->on_readings(readings);
   }
   void on_alert(const alert_event& e) override {
-    for (auto* s : snapshot()) s->on_alert(e);
+    auto sinks = sinks_.load();
+    for (auto* s : *sinks) s->on_alert(e);
   }
 
  private:
-  std::vector<event_sink*> snapshot() const {
-    std::lock_guard lock(mutex_);
-    return sinks_;
-  }
-  mutable std::mutex mutex_;
-  std::vector<event_sink*> sinks_;
+  std::mutex subscribe_mutex_;
+  std::atomic<std::shared_ptr<const std::vector<event_sink*>>> sinks_{
+      std::make_shared<const std::vector<event_sink*>>()};
 };
 
 }  // namespace maeul::domain
