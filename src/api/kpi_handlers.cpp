@@ -3,9 +3,9 @@
 #include <cmath>
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include "maeul/api/routes.hpp"
+#include "maeul/api/static_files.hpp"
 #include "maeul/domain/encoding.hpp"
 #include "maeul/services/services.hpp"
 #include "maeul/domain/time.hpp"
@@ -43,19 +43,6 @@ std::int64_t default_span_us(const std::string& period) {
   if (period == "week") return 12 * 7 * day;
   if (period == "month") return 365 * day;
   return 5 * 365 * day;
-}
-
-std::string etag_of(const std::string& body) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(body.data(), body.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* d = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned i = 0; i < 12; ++i) {
-    out += d[md[i] >> 4];
-    out += d[md[i] & 15];
-  }
-  return out + "\"";
 }
 
 // If-None-Match (RFC 9110 13.1.2): "*", or a list of tags compared weakly (W/ ignored).

@@ -1,10 +1,13 @@
 // Static files of the dashboard: loaded once at start, answered from memory.
 #include "maeul/api/static_files.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include <openssl/evp.h>
+
+#include "maeul/domain/encoding.hpp"
 
 namespace maeul::api {
 namespace {
@@ -20,20 +23,15 @@ std::string content_type(const std::filesystem::path& p) {
   return it == types.end() ? "application/octet-stream" : it->second;
 }
 
-std::string etag_of(const std::string& body) {
+
+}  // namespace
+
+std::string etag_of(std::string_view body) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(body.data(), body.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* d = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned i = 0; i < 12 && i < len; ++i) {
-    out += d[md[i] >> 4];
-    out += d[md[i] & 15];
-  }
-  return out + "\"";
+  return "\"" + domain::hex(std::string_view(reinterpret_cast<const char*>(md), std::min(len, 12u))) + "\"";
 }
-
-}  // namespace
 
 static_files::static_files(const std::filesystem::path& root) {
   std::error_code ec;

@@ -13,6 +13,7 @@
 
 #include <unordered_map>
 
+#include "maeul/domain/encoding.hpp"
 #include "maeul/net/client.hpp"
 
 #include <nlohmann/json.hpp>
@@ -25,13 +26,7 @@ std::string sign(const std::string& secret, const std::string& body) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), int(secret.size()), reinterpret_cast<const unsigned char*>(body.data()),
        body.size(), md, &len);
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += d[md[i] >> 4];
-    out += d[md[i] & 15];
-  }
-  return out;
+  return domain::hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 service::service(storage::operations_store& store, sensors_fn sensors, domain::event_sink& sink,

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "maeul/domain/encoding.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/storage/db_pool.hpp"
 #include "sql_util.hpp"
@@ -26,16 +27,6 @@ const std::string grants_sql =
     "SELECT name, to_json(sensors)::text FROM api_tokens WHERE role = 'device' AND revoked_at IS NULL "
     "ORDER BY name, id";
 
-std::string to_hex(const std::string& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
-}
 
 std::string from_hex(const std::string& hex) {
   std::string out;
@@ -51,7 +42,7 @@ std::string from_hex(const std::string& hex) {
 task<bool> dead_letter_store::add(dead_letter d) {
   auto size = std::int64_t(d.payload.size());
   if (d.payload.size() > dead_letter_max_payload) d.payload.resize(dead_letter_max_payload);
-  auto hex = to_hex(d.payload);
+  auto hex = domain::hex(d.payload);
   auto keep = keep_;
   return pool_.run<bool>([d, hex, size, keep](pqxx::connection_base& c) {
     pqxx::work tx(c);

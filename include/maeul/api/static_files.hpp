@@ -5,10 +5,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "maeul/net/http.hpp"
 
 namespace maeul::api {
+
+// A strong entity tag for a body: the first 96 bits of its SHA-256, quoted. The one ETag of the
+// server: static files and the public KPI answers.
+std::string etag_of(std::string_view body);
 
 class static_files {
  public:
