@@ -7,7 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "maeul/storage/db_pool.hpp"
-#include "sql_util.hpp"
+#include "wire_sql.hpp"
 
 namespace maeul::storage {
 namespace {
@@ -124,9 +124,7 @@ std::vector<accessibility> read_access(pqxx::transaction_base& tx, const std::st
   return out;
 }
 
-const std::string budget_json =
-    "(jsonb_build_object('id', id, 'program', program, 'year', year, 'amount_krw', amount_krw, 'kpis', kpis, "
-    "'created_at', " + sql::ts("created_at") + ", 'updated_at', " + sql::ts("updated_at") + "))::text";
+const std::string budget_json = "(" + wire::budget_line_object() + ")::text";
 
 }  // namespace
 

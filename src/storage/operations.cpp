@@ -7,6 +7,7 @@
 
 #include "maeul/storage/db_pool.hpp"
 #include "sql_util.hpp"
+#include "wire_sql.hpp"
 
 namespace maeul::storage {
 namespace {
@@ -15,18 +16,8 @@ using domain::make_problem;
 using domain::problem_kind;
 using json = nlohmann::json;
 
-std::string ts_of(const std::string& p, const char* col) { return sql::ts((p + "." + col).c_str()); }
-
-// The alert object of API.md section 6, from the alerts row named `p`.
-std::string alert_json(const std::string& p) {
-  return "json_build_object('id', " + p + ".id, 'rule', " + p + ".rule_id, 'rule_name', " + p + ".rule_name, 'kind', " +
-         p + ".kind, 'severity', " + p + ".severity, 'state', " + p + ".state, 'sensor', " + p + ".sensor_id, 'zone', " +
-         p + ".zone_id, 'domain', " + p + ".domain, 'metric', " + p + ".metric, 'value', " + p + ".value, 'message', " +
-         p + ".message, 'opened_at', " + ts_of(p, "opened_at") + ", 'acknowledged_at', " + ts_of(p, "acknowledged_at") +
-         ", 'acknowledged_by', " + p + ".acknowledged_by, 'resolved_at', " + ts_of(p, "resolved_at") +
-         ", 'resolved_by', " + p + ".resolved_by, 'cleared_at', " + ts_of(p, "cleared_at") + ", 'escalated_at', " +
-         ts_of(p, "escalated_at") + ", 'note', " + p + ".note)";
-}
+using sql::ts_of;
+using wire::alert_object;
 
 // Wraps a data-modifying CTE `a` (alerts rows RETURNING *) with its event and webhook outbox.
 // $E: event name; actor and note are the given SQL expressions.
@@ -34,13 +25,13 @@ std::string change_sql(const std::string& a_cte, const std::string& event, const
                        const std::string& note) {
   return "WITH a AS (" + a_cte + "), "
          "e AS (INSERT INTO alert_events (alert_id, event, actor, note, alert) SELECT a.id, '" + event + "', " + actor +
-         ", " + note + ", " + alert_json("a") + "::jsonb FROM a RETURNING id, alert_id), "
+         ", " + note + ", " + alert_object("a") + "::jsonb FROM a RETURNING id, alert_id), "
          "w AS (INSERT INTO webhook_deliveries (id, webhook_id, event, body) OVERRIDING SYSTEM VALUE "
-         "SELECT x.did, x.hid, 'alert." + event + "', json_build_object('id', x.did::text, 'event', 'alert." + event +
-         "', 'created_at', " + sql::ts("now()") + ", 'data', " + alert_json("x") + ")::text FROM (SELECT "
+         "SELECT x.did, x.hid, 'alert." + event + "', " +
+         wire::webhook_payload("x.did::text", "'alert." + event + "'", alert_object("x")) + "::text FROM (SELECT "
          "nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS did, h.id AS hid, a.* FROM webhooks h, a "
          "WHERE 'alert." + event + "' = ANY (h.events)) x) "
-         "SELECT e.id, " + alert_json("a") + "::text, coalesce(a.zone_id, ''), coalesce(a.domain, '') "
+         "SELECT e.id, " + alert_object("a") + "::text, coalesce(a.zone_id, ''), coalesce(a.domain, '') "
          "FROM e JOIN a ON a.id = e.alert_id ORDER BY e.id";
 }
 
@@ -88,22 +79,9 @@ std::int64_t after_id(const page_request& req) { return req.after.empty() ? 0 : 
 // jsonb's text form has a space after every ':' and ','; answers are compact like every other.
 std::string compact(const std::string& jsonb_text) { return json::parse(jsonb_text).dump(); }
 
-const std::string rule_json =
-    "(spec || jsonb_build_object('created_at', " + sql::ts("created_at") + ", 'updated_at', " + sql::ts("updated_at") +
-    "))::text";
+const std::string rule_json = wire::rule_object() + "::text";
 
-std::string incident_json_sql() {
-  return "SELECT json_build_object('id', i.id, 'category', i.category, 'zone', i.zone_id, 'location', "
-         "ST_AsGeoJSON(i.location, 7)::json, 'state', CASE WHEN i.resolved_at IS NULL THEN 'open' ELSE 'resolved' END, "
-         "'reported_at', " + ts_of("i", "reported_at") + ", 'dispatched_at', " + ts_of("i", "dispatched_at") +
-         ", 'on_scene_at', " + ts_of("i", "on_scene_at") + ", 'resolved_at', " + ts_of("i", "resolved_at") +
-         ", 'response_minutes', round((extract(epoch FROM i.on_scene_at - i.reported_at) / 60)::numeric, 2), "
-         "'note', i.note, 'created_by', i.created_by, 'alerts', coalesce((SELECT json_agg(x.alert_id ORDER BY "
-         "x.alert_id) FROM incident_alerts x WHERE x.incident_id = i.id), '[]'::json), 'timeline', coalesce((SELECT "
-         "json_agg(json_build_object('at', " + ts_of("ev", "at") + ", 'what', ev.what, 'by', ev.actor, 'note', "
-         "ev.note) ORDER BY ev.id) FROM incident_events ev WHERE ev.incident_id = i.id), '[]'::json))::text "
-         "FROM incidents i";
-}
+std::string incident_json_sql() { return "SELECT " + wire::incident_object("i") + "::text FROM incidents i"; }
 
 std::string epoch_us(int k) { return "(timestamptz 'epoch' + $" + std::to_string(k) + "::bigint * interval '1 microsecond')"; }
 
@@ -120,8 +98,8 @@ std::string text_array(const std::vector<std::string>& v) {
 
 void incident_webhook(pqxx::work& tx, std::int64_t id, const std::string& event) {
   tx.exec_params("INSERT INTO webhook_deliveries (id, webhook_id, event, body) OVERRIDING SYSTEM VALUE SELECT x.did, "
-                 "x.hid, $2, json_build_object('id', x.did::text, 'event', $2::text, 'created_at', " + sql::ts("now()") +
-                     ", 'data', x.d::json)::text FROM (SELECT nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) "
+                 "x.hid, $2, " + wire::webhook_payload("x.did::text", "$2::text", "x.d::json") +
+                     "::text FROM (SELECT nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) "
                      "AS did, h.id AS hid, j.d FROM webhooks h, (" + incident_json_sql() + " WHERE i.id = $1) j(d) "
                      "WHERE $2 = ANY (h.events)) x",
                  id, event);
@@ -285,7 +263,7 @@ task<std::vector<alert_event>> operations_store::escalate(int after_s) {
 task<outcome<std::string>> operations_store::get_alert(std::int64_t id) {
   return pool_.run<outcome<std::string>>([id](pqxx::connection_base& c) -> outcome<std::string> {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params("SELECT " + alert_json("al") + "::text FROM alerts al WHERE al.id = $1", id);
+    auto r = tx.exec_params("SELECT " + alert_object("al") + "::text FROM alerts al WHERE al.id = $1", id);
     if (r.empty()) return make_problem(problem_kind::not_found, "no alert with this id");
     return r[0][0].as<std::string>();
   });
@@ -295,7 +273,7 @@ task<page> operations_store::list_alerts(alert_filter f, page_request req) {
   return pool_.run<page>([f, req](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     auto r = tx.exec_params(
-        "SELECT al.id, " + alert_json("al") + "::text FROM alerts al WHERE ($1 = '' OR al.state = $1 OR "
+        "SELECT al.id, " + alert_object("al") + "::text FROM alerts al WHERE ($1 = '' OR al.state = $1 OR "
         "($1 = 'active' AND al.state <> 'resolved')) AND ($2 = '' OR al.zone_id = $2) AND ($3 = '' OR al.domain = $3) "
         "AND ($4 = '' OR al.severity = $4) AND ($5 = 0 OR al.id < $5) ORDER BY al.id DESC LIMIT $6",
         f.state, f.zone, f.domain, f.severity, after_id(req), req.limit + 1);
@@ -309,10 +287,7 @@ task<outcome<std::string>> operations_store::alert_events_of(std::int64_t id) {
     if (tx.exec_params("SELECT 1 FROM alerts WHERE id = $1", id).empty())
       return make_problem(problem_kind::not_found, "no alert with this id");
     auto r = tx.exec_params(
-        "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', e.id, 'event', e.event, 'at', " +
-            ts_of("e", "at") + ", 'actor', e.actor, 'note', e.note) ORDER BY e.id), '[]'::json))::text "
-            "FROM alert_events e WHERE e.alert_id = $1",
-        id);
+        "SELECT " + wire::alert_audit_list("e") + "::text FROM alert_events e WHERE e.alert_id = $1", id);
     return r[0][0].as<std::string>();
   });
 }
@@ -321,7 +296,7 @@ task<std::vector<alert_event>> operations_store::events_since(std::int64_t since
   return pool_.run<std::vector<alert_event>>([since, limit](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     // The alert as of the event (its snapshot), falling back to its current state for old events.
-    auto r = tx.exec_params("SELECT e.id, e.event, coalesce(e.alert::json, " + alert_json("al") + ")::text, "
+    auto r = tx.exec_params("SELECT e.id, e.event, coalesce(e.alert::json, " + alert_object("al") + ")::text, "
                             "coalesce(al.zone_id, ''), coalesce(al.domain, ''), " + ts_of("e", "at") +
                             " FROM alert_events e JOIN alerts al ON al.id = e.alert_id WHERE e.id > $1 ORDER BY e.id LIMIT $2",
                             since, limit);
@@ -445,7 +420,7 @@ task<outcome<std::string>> operations_store::get_incident(std::int64_t id) {
 task<page> operations_store::list_incidents(std::string state, std::string zone, page_request req) {
   return pool_.run<page>([state, zone, req](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params(incident_json_sql().replace(7, 0, "i.id, ") +
+    auto r = tx.exec_params("SELECT i.id, " + wire::incident_object("i") + "::text FROM incidents i"
                                 " WHERE ($1 = '' OR ($1 = 'open') = (i.resolved_at IS NULL)) AND ($2 = '' OR i.zone_id = $2) "
                                 "AND ($3 = 0 OR i.id < $3) ORDER BY i.id DESC LIMIT $4",
                             state, zone, after_id(req), req.limit + 1);
@@ -456,8 +431,7 @@ task<page> operations_store::list_incidents(std::string state, std::string zone,
 // ---- webhooks
 
 namespace {
-const std::string webhook_json = "json_build_object('id', id, 'url', url, 'events', to_json(events), 'created_at', " +
-                                 sql::ts("created_at") + ")::text";
+const std::string webhook_json = wire::webhook_object() + "::text";
 }
 
 task<std::string> operations_store::create_webhook(std::string url, std::vector<std::string> events, std::string secret) {
@@ -496,14 +470,9 @@ task<outcome<std::string>> operations_store::deliveries_of(std::string id, int l
     pqxx::read_transaction tx(c);
     if (tx.exec_params("SELECT 1 FROM webhooks WHERE id = $1", id).empty())
       return make_problem(problem_kind::not_found, "no webhook with this id");
-    auto r = tx.exec_params(
-        "SELECT json_build_object('items', coalesce(json_agg(json_build_object('id', d.id, 'event', d.event, 'state', "
-        "d.state, 'attempts', d.attempts, 'last_status', d.last_status, 'last_error', d.last_error, 'created_at', " +
-            ts_of("d", "created_at") + ", 'next_at', CASE WHEN d.state = 'pending' THEN " + ts_of("d", "next_at") +
-            " END, 'delivered_at', " + ts_of("d", "delivered_at") +
-            ") ORDER BY d.id DESC), '[]'::json))::text FROM (SELECT * FROM webhook_deliveries WHERE webhook_id = $1 "
-            "ORDER BY id DESC LIMIT $2) d",
-        id, limit);
+    auto r = tx.exec_params("SELECT " + wire::delivery_list("d") + "::text FROM (SELECT * FROM webhook_deliveries "
+                            "WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2) d",
+                            id, limit);
     return r[0][0].as<std::string>();
   });
 }

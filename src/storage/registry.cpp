@@ -1,10 +1,11 @@
-// Zones, sensors and facilities: SQL with bound parameters only; JSON built by PostgreSQL.
+// Zones, sensors and facilities: SQL with bound parameters only; JSON built by PostgreSQL with the
+// fragments of wire_sql.hpp.
 #include "maeul/storage/registry.hpp"
 
 #include <pqxx/pqxx>
 
 #include "maeul/storage/db_pool.hpp"
-#include "sql_util.hpp"
+#include "wire_sql.hpp"
 
 namespace maeul::storage {
 namespace {
@@ -18,13 +19,8 @@ std::string str(double v) {
   return buf;
 }
 
-const std::string stamps = ", 'created_at', " + sql::ts("created_at") + ", 'updated_at', " + sql::ts("updated_at");
-
 // ---- zones
-const std::string zone_json =
-    "json_build_object('id', id, 'name', name, 'boundary', ST_AsGeoJSON(boundary, 7)::json, "
-    "'population', population, 'households', households, 'attributes', attributes, "
-    "'area_km2', round(area_km2::numeric, 3)" + stamps + ")::text";
+const std::string zone_json = wire::zone_object() + "::text";
 const std::string zone_validity_sql = "SELECT ST_IsValidReason(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))";
 const std::string zone_insert_sql =
     "INSERT INTO zones (id, name, boundary, area_km2, population, households, attributes) "
@@ -45,34 +41,26 @@ const std::string derive_zone =
 const std::string point_from = " FROM (SELECT ST_SetSRID(ST_MakePoint($5::float8, $6::float8), 4326) AS g) p ";
 const std::string near_point = "ST_SetSRID(ST_MakePoint($6::float8, $7::float8), 4326)::geography";
 
-std::string sensor_json(const std::string& extra = "") {
-  return "json_build_object('id', id, 'domain', domain, 'kind', kind, 'name', name, "
-         "'location', ST_AsGeoJSON(location, 7)::json, 'zone', zone_id, 'metrics', metrics, "
-         "'attributes', attributes" + extra + stamps + ")::text";
-}
+const std::string sensor_json = wire::sensor_object() + "::text";
 const std::string sensor_insert_sql =
     "INSERT INTO sensors (id, domain, kind, name, location, zone_id, metrics, attributes) "
     "SELECT $1, $2, $3, NULLIF($4, ''), p.g, " + derive_zone + ", $8::jsonb, $9::jsonb" + point_from +
-    "RETURNING " + sensor_json();
+    "RETURNING " + sensor_json;
 const std::string sensor_update_sql =
     "UPDATE sensors SET domain = $2, kind = $3, name = NULLIF($4, ''), location = p.g, zone_id = " + derive_zone +
     ", metrics = $8::jsonb, attributes = $9::jsonb, updated_at = now()" + point_from + "WHERE id = $1 RETURNING " +
-    sensor_json();
-const std::string sensor_get_sql = "SELECT " + sensor_json() + " FROM sensors WHERE id = $1";
+    sensor_json;
+const std::string sensor_get_sql = "SELECT " + sensor_json + " FROM sensors WHERE id = $1";
 const std::string sensor_where =
     " WHERE ($1 = '' OR domain = $1) AND ($2 = '' OR zone_id = $2) AND ($3 = '' OR kind = $3) AND id > $4";
 const std::string sensor_list_sql =
-    "SELECT id, " + sensor_json() + " FROM sensors" + sensor_where + " ORDER BY id LIMIT $5";
+    "SELECT id, " + sensor_json + " FROM sensors" + sensor_where + " ORDER BY id LIMIT $5";
 const std::string sensor_near_sql =
-    "SELECT id, " +
-    sensor_json(", 'distance_m', round(ST_Distance(location::geography, " + near_point + ")::numeric, 1)") +
-    " FROM sensors" + sensor_where + " AND ST_DWithin(location::geography, " + near_point +
-    ", $8::float8) ORDER BY id LIMIT $5";
+    "SELECT id, " + wire::sensor_object_near(near_point) + "::text FROM sensors" + sensor_where +
+    " AND ST_DWithin(location::geography, " + near_point + ", $8::float8) ORDER BY id LIMIT $5";
 const std::string sensor_delete_sql = "DELETE FROM sensors WHERE id = $1 RETURNING id";
 
-const std::string facility_json =
-    "json_build_object('id', id, 'category', category, 'name', name, 'location', ST_AsGeoJSON(location, 7)::json, "
-    "'zone', zone_id, 'attributes', attributes" + stamps + ")::text";
+const std::string facility_json = wire::facility_object() + "::text";
 // parameters: $1 id, $2 category, $3 name, $4 unused ('' kept for the shared derive_zone numbering), $5 lon, $6 lat, $7 zone, $8 attributes
 const std::string facility_insert_sql =
     "INSERT INTO facilities (id, category, name, location, zone_id, attributes) "

@@ -8,14 +8,12 @@
 #include "maeul/domain/encoding.hpp"
 #include "maeul/storage/db_pool.hpp"
 #include "maeul/storage/registry.hpp"
-#include "sql_util.hpp"
+#include "wire_sql.hpp"
 
 namespace maeul::storage {
 namespace {
 
-const std::string token_json =
-    "json_build_object('id', id, 'name', name, 'role', role, 'sensors', to_json(sensors), 'created_at', " +
-    sql::ts("created_at") + ")::text";
+const std::string token_json = wire::token_object() + "::text";
 const std::string insert_sql =
     "INSERT INTO api_tokens (id, name, role, sensors, token_hash) "
     "VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), $5) RETURNING " + token_json;

@@ -5,7 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "maeul/storage/db_pool.hpp"
-#include "sql_util.hpp"
+#include "wire_sql.hpp"
 
 namespace maeul::storage {
 namespace {
@@ -14,10 +14,7 @@ using domain::make_problem;
 using domain::problem_kind;
 using json = nlohmann::json;
 
-const std::string user_json =
-    "json_build_object('username', username, 'display_name', display_name, 'role', role, 'zones', to_json(zones), "
-    "'domains', to_json(domains), 'disabled', disabled, 'created_at', " + sql::ts("created_at") +
-    ", 'updated_at', " + sql::ts("updated_at") + ")::text";
+const std::string user_json = wire::user_object() + "::text";
 const std::string insert_sql =
     "INSERT INTO users (username, display_name, role, zones, domains, password_hash) "
     "VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), "
@@ -38,10 +35,8 @@ const std::string update_sql =
 const std::string end_user_sessions_sql =
     "UPDATE user_sessions SET ended_at = now() WHERE username = $1 AND ended_at IS NULL";
 const std::string delete_sql = "DELETE FROM users WHERE username = $1";
-const std::string changes_sql =
-    "SELECT id, json_build_object('id', id, 'at', " + sql::ts("at") +
-    ", 'actor', actor, 'username', username, 'action', action, 'before', before, 'after', after)::text "
-    "FROM grant_changes WHERE username = $1 AND id > $2 ORDER BY id LIMIT $3";
+const std::string changes_sql = "SELECT id, " + wire::grant_change_object() +
+                                "::text FROM grant_changes WHERE username = $1 AND id > $2 ORDER BY id LIMIT $3";
 const std::string credentials_sql = "SELECT password_hash, disabled FROM users WHERE username = $1";
 // The last max_failures failures within the window; locked when there are that many, until the
 // oldest of them leaves the window.
