@@ -126,24 +126,23 @@ task<net::response> post_observations([[maybe_unused]] services* sp, context ctx
 
 // GET /api/v1/sensors/{id}/latest
 task<net::response> get_sensors_by_id_latest([[maybe_unused]] services* sp, context ctx) {
-  auto* ingest = &sp->ingest;
 
-    auto items = co_await ingest->latest_of(ctx.params[0]);
-    if (!items) co_return problem_response(make_problem(problem_kind::not_found, "no sensor with this id"));
+    auto items = co_await sp->query_svc.latest_of(ctx.who, ctx.params[0]);
+    if (!items) co_return problem_response(items.error());
     json metrics = json::object();
-    for (const auto& it : *items) metrics[it.metric] = {{"ts", ts_text(it.ts_us)}, {"value", it.value}};
+    for (const auto& it : items.value()) metrics[it.metric] = {{"ts", ts_text(it.ts_us)}, {"value", it.value}};
     co_return json_response(200, json{{"sensor", ctx.params[0]}, {"metrics", metrics}}.dump());
 }
 
 // GET /api/v1/latest
 task<net::response> get_latest([[maybe_unused]] services* sp, context ctx) {
-  auto* ingest = &sp->ingest;
 
     auto domain_ = ctx.query.get("domain").value_or("");
     if (!domain_.empty() && !domain::is_domain(domain_))
       co_return problem_response(
           param_problem("domain", "must be one of mobility, energy, welfare, disaster, environment"));
-    auto items = ingest->latest(domain_, ctx.query.get("zone").value_or(""), ctx.query.get("kind").value_or(""));
+    auto items = sp->query_svc.latest(ctx.who, domain_, ctx.query.get("zone").value_or(""),
+                                      ctx.query.get("kind").value_or(""));
     std::string body = "{\"items\":[";
     bool first = true;
     for (const auto& it : items) {
@@ -159,7 +158,6 @@ task<net::response> get_latest([[maybe_unused]] services* sp, context ctx) {
 
 // GET /api/v1/sensors/{id}/series
 task<net::response> get_sensors_by_id_series([[maybe_unused]] services* sp, context ctx) {
-  auto* ingest = &sp->ingest;
   auto* store = &sp->observations;
   auto now = sp->now_us;
 
@@ -192,8 +190,8 @@ task<net::response> get_sensors_by_id_series([[maybe_unused]] services* sp, cont
           }
           std::vector<std::string> metrics;
           auto metric = ctx.query.get("metric").value_or("");
-          auto id = co_await ingest->series_id(ctx.params[0], metric, &metrics);
-          if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no sensor with this id"));
+          auto id = co_await sp->query_svc.series_of(ctx.who, ctx.params[0], metric, &metrics);
+          if (!id) co_return problem_response(id.error());
           if (*id == 0) {
             std::string names;
             for (const auto& m : metrics) names += (names.empty() ? "" : ", ") + m;

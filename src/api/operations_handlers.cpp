@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "maeul/services/access.hpp"
 #include "maeul/api/routes.hpp"
 #include "maeul/domain/encoding.hpp"
 #include "maeul/domain/time.hpp"
@@ -91,7 +92,7 @@ task<net::response> get_live([[maybe_unused]] services* sp, context ctx) {
     }
     net::response res;
     res.status = 101;
-    res.upgrade = live();
+    res.upgrade = live(::maeul::services::access::grant_of(ctx.who));
     co_return res;
 }
 

@@ -52,11 +52,10 @@ outcome<json> merged(const outcome<std::string>& stored, const json& patch) {
 
 // GET /api/v1/zones
 task<net::response> get_zones([[maybe_unused]] services* sp, context ctx) {
-  auto& reg = sp->registry;
 
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
-    co_return list_response(co_await reg.list_zones(*p));
+    co_return list_response(co_await sp->query_svc.zones(ctx.who, *p));
 }
 
 // POST /api/v1/zones
@@ -75,9 +74,8 @@ task<net::response> post_zones([[maybe_unused]] services* sp, context ctx) {
 
 // GET /api/v1/zones/{id}
 task<net::response> get_zones_by_id([[maybe_unused]] services* sp, context ctx) {
-  auto& reg = sp->registry;
 
-    co_return answer(co_await reg.get_zone(ctx.params[0]));
+    co_return answer(co_await sp->query_svc.zone(ctx.who, ctx.params[0]));
 }
 
 // PUT /api/v1/zones/{id}
@@ -100,7 +98,6 @@ task<net::response> delete_zones_by_id([[maybe_unused]] services* sp, context ct
 
 // GET /api/v1/sensors
 task<net::response> get_sensors([[maybe_unused]] services* sp, context ctx) {
-  auto& reg = sp->registry;
 
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
@@ -132,7 +129,7 @@ task<net::response> get_sensors([[maybe_unused]] services* sp, context ctx) {
             "near", "must be LON,LAT,METRES with LON in [-180,180], LAT in [-90,90] and 0 < METRES <= 1000000"));
       f.near = storage::near_filter{v[0], v[1], v[2]};
     }
-    co_return list_response(co_await reg.list_sensors(std::move(f), *p));
+    co_return list_response(co_await sp->query_svc.sensors(ctx.who, std::move(f), *p));
 }
 
 // POST /api/v1/sensors
@@ -151,9 +148,8 @@ task<net::response> post_sensors([[maybe_unused]] services* sp, context ctx) {
 
 // GET /api/v1/sensors/{id}
 task<net::response> get_sensors_by_id([[maybe_unused]] services* sp, context ctx) {
-  auto& reg = sp->registry;
 
-    co_return answer(co_await reg.get_sensor(ctx.params[0]));
+    co_return answer(co_await sp->query_svc.sensor(ctx.who, ctx.params[0]));
 }
 
 // PATCH /api/v1/sensors/{id}
@@ -179,14 +175,13 @@ task<net::response> delete_sensors_by_id([[maybe_unused]] services* sp, context 
 
 // GET /api/v1/facilities
 task<net::response> get_facilities([[maybe_unused]] services* sp, context ctx) {
-  auto& reg = sp->registry;
 
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
     storage::facility_filter f;
     f.category = ctx.query.get("category").value_or("");
     f.zone = ctx.query.get("zone").value_or("");
-    co_return list_response(co_await reg.list_facilities(std::move(f), *p));
+    co_return list_response(co_await sp->query_svc.facilities(ctx.who, std::move(f), *p));
 }
 
 // POST /api/v1/facilities
@@ -205,9 +200,8 @@ task<net::response> post_facilities([[maybe_unused]] services* sp, context ctx) 
 
 // GET /api/v1/facilities/{id}
 task<net::response> get_facilities_by_id([[maybe_unused]] services* sp, context ctx) {
-  auto& reg = sp->registry;
 
-    co_return answer(co_await reg.get_facility(ctx.params[0]));
+    co_return answer(co_await sp->query_svc.facility(ctx.who, ctx.params[0]));
 }
 
 // PUT /api/v1/facilities/{id}

@@ -356,6 +356,7 @@ int serve(const config::settings& s) {
   services::operations_service operations_svc(operations, ops);
   services::token_service token_svc(tokens, [&auth](const std::string& id) { auth.forget(id); });
   services::kpi_service kpi_svc(kpis);
+  services::query_service query_svc(registry, ingest);
   // Password hashes on their own two threads, never an I/O or DB thread (docs/security.md).
   services::password_hasher hasher(
       services::hash_params{static_cast<unsigned long long>(s.auth.password_ops), std::size_t(s.auth.password_mem_kib) * 1024},
@@ -473,8 +474,9 @@ int serve(const config::settings& s) {
                                    {"{outcome=\"dead\"}", os.deliveries_dead}});
                            return out;
                          },
-                         ingest, observations, ingest::system_now_us, operations, [&hub] { return hub.handler(); }, kpis,
-                         s.city.timezone, s.city.name, registry_svc, observation_svc, operations_svc, token_svc, kpi_svc};
+                         ingest, observations, ingest::system_now_us, operations, [&hub](domain::event_grant g) { return hub.handler(std::move(g)); }, kpis,
+                         s.city.timezone, s.city.name, registry_svc, observation_svc, operations_svc, token_svc, kpi_svc,
+                         query_svc};
   // MQTT input (API.md §10; docs/architecture.md, flow "An MQTT reading"): off while mqtt.url is empty.
   storage::dead_letter_store dead_letters(pool, s.mqtt.dead_letters_keep);
   std::unique_ptr<mqtt::client> mqtt_in;

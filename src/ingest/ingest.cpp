@@ -433,6 +433,18 @@ std::vector<latest_item> service::latest(const std::string& domain, const std::s
   return out;
 }
 
+task<std::shared_ptr<const storage::sensor_meta>> service::meta_of(std::string sensor) {
+  bool fresh = false;
+  auto meta = cached(sensor, fresh);
+  if (!fresh) {
+    std::vector<std::string> one;  // (g++ 12: no braced lists into coroutine arguments)
+    one.push_back(sensor);
+    co_await resolve(std::move(one));
+    meta = cached(sensor, fresh);
+  }
+  co_return meta;
+}
+
 task<std::optional<std::int32_t>> service::series_id(std::string sensor, std::string metric,
                                                      std::vector<std::string>* metrics_out) {
   bool fresh = false;

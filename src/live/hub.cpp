@@ -23,7 +23,7 @@ void hub::note_event_id(std::int64_t id) {
 
 bool hub::matches(const subscription& s, const std::string& sensor, const std::string& zone, const std::string& domain) {
   return (s.sensors.empty() || s.sensors.count(sensor)) && (s.zones.empty() || s.zones.count(zone)) &&
-         (s.domains.empty() || s.domains.count(domain));
+         (s.domains.empty() || s.domains.count(domain)) && s.grant.admits_reading(zone, domain);
 }
 
 std::string hub::observation_frame(const domain::reading_event& r) {
@@ -42,12 +42,14 @@ std::string hub::alert_frame(const domain::alert_event& e) {
          "\",\"alert\":" + e.alert_json + "}";
 }
 
-std::shared_ptr<net::ws_handler> hub::handler() {
+std::shared_ptr<net::ws_handler> hub::handler(domain::event_grant grant) {
   auto h = std::make_shared<net::ws_handler>();
-  h->on_open = [this](std::shared_ptr<net::ws_peer> peer) {
+  h->on_open = [this, grant = std::move(grant)](std::shared_ptr<net::ws_peer> peer) {
     {
       std::lock_guard lock(mutex_);
-      clients_[peer.get()] = client{peer, {}, false};
+      client c{peer, {}, false};
+      c.grant = grant;
+      clients_[peer.get()] = std::move(c);
     }
     json hello = {{"type", "hello"},
                   {"event_id", last_event_id_.load()},
@@ -101,7 +103,8 @@ asio::awaitable<void> hub::replay_loop(std::weak_ptr<net::ws_peer> weak, std::in
         if (!peer || !peer->is_open()) break;
         for (const auto& e : events) {
           since = e.event_id;
-          if ((!sub.zones.empty() && !sub.zones.count(e.zone)) || (!sub.domains.empty() && !sub.domains.count(e.domain)))
+          if ((!sub.zones.empty() && !sub.zones.count(e.zone)) || (!sub.domains.empty() && !sub.domains.count(e.domain)) ||
+              !sub.grant.admits(e.zone, e.domain))
             continue;
           peer->send_event(std::make_shared<const std::string>(hub::alert_frame(e)));
         }
@@ -159,6 +162,7 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
     std::lock_guard lock(mutex_);
     auto it = clients_.find(peer.get());
     if (it == clients_.end()) return;
+    sub.grant = it->second.grant;  // the principal's limits go with every subscription
     it->second.sub = sub;
     it->second.subscribed = true;
     if (replay) {
@@ -217,6 +221,7 @@ void hub::publish_alert(const domain::alert_event& e) {
     if (!c.subscribed || !c.sub.alerts) continue;
     if (!c.sub.zones.empty() && !c.sub.zones.count(e.zone)) continue;
     if (!c.sub.domains.empty() && !c.sub.domains.count(e.domain)) continue;
+    if (!c.sub.grant.admits(e.zone, e.domain)) continue;
     if (auto peer = c.peer.lock()) {
       peer->send_event(frame);
       ++published_;

@@ -3,7 +3,10 @@
 
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "maeul/ingest/ingest.hpp"
+#include "maeul/services/access.hpp"
 #include "maeul/ops/ops.hpp"
 #include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/operations.hpp"
@@ -132,6 +135,77 @@ task<outcome<std::string>> kpi_service::replace_budget(principal, std::string id
 }
 task<outcome<bool>> kpi_service::delete_budget(principal, std::string id) {
   co_return co_await store_.delete_budget(std::move(id));
+}
+
+// ---- the read side: the access matrix's data rules (services/access.hpp)
+
+namespace {
+
+domain::problem hidden(const char* what) {
+  // Out of scope reads exactly like absent: nothing tells a caller what it may not see.
+  return domain::make_problem(domain::problem_kind::not_found, std::string("no ") + what + " with this id");
+}
+
+bool sees_sensor(const principal& who, const storage::sensor_meta& m) {
+  return access::sees_values(who, m.zone, m.domain);
+}
+
+}  // namespace
+
+task<storage::page> query_service::zones(principal who, storage::page_request req) {
+  co_return co_await store_.list_zones(std::move(req), access::scope_of(who));
+}
+
+task<outcome<std::string>> query_service::zone(principal who, std::string id) {
+  if (!access::zone_in_scope(who, id)) co_return hidden("zone");
+  co_return co_await store_.get_zone(std::move(id));
+}
+
+task<storage::page> query_service::sensors(principal who, storage::sensor_filter f, storage::page_request req) {
+  co_return co_await store_.list_sensors(std::move(f), std::move(req), access::scope_of(who));
+}
+
+task<outcome<std::string>> query_service::sensor(principal who, std::string id) {
+  auto meta = co_await ingest_.meta_of(id);
+  if (!meta || !sees_sensor(who, *meta)) co_return hidden("sensor");
+  co_return co_await store_.get_sensor(std::move(id));
+}
+
+task<storage::page> query_service::facilities(principal who, storage::facility_filter f, storage::page_request req) {
+  co_return co_await store_.list_facilities(std::move(f), std::move(req), access::scope_of(who));
+}
+
+task<outcome<std::string>> query_service::facility(principal who, std::string id) {
+  auto f = co_await store_.get_facility(std::move(id));
+  if (!f || who.zones.empty()) co_return f;
+  auto j = nlohmann::json::parse(f.value());
+  auto z = j.contains("zone") && j["zone"].is_string() ? j["zone"].get<std::string>() : std::string();
+  if (!access::zone_in_scope(who, z)) co_return hidden("facility");
+  co_return f;
+}
+
+task<outcome<std::vector<domain::reading_event>>> query_service::latest_of(principal who, std::string sensor) {
+  auto meta = co_await ingest_.meta_of(sensor);
+  if (!meta || !sees_sensor(who, *meta)) co_return hidden("sensor");
+  auto items = co_await ingest_.latest_of(std::move(sensor));
+  if (!items) co_return hidden("sensor");
+  co_return std::move(*items);
+}
+
+std::vector<domain::reading_event> query_service::latest(const principal& who, const std::string& domain,
+                                                         const std::string& zone, const std::string& kind) const {
+  auto items = ingest_.latest(domain, zone, kind);
+  std::erase_if(items, [&](const domain::reading_event& r) { return !access::sees_values(who, r.zone, r.domain); });
+  return items;
+}
+
+task<outcome<std::int32_t>> query_service::series_of(principal who, std::string sensor, std::string metric,
+                                                     std::vector<std::string>* metrics_out) {
+  auto meta = co_await ingest_.meta_of(sensor);
+  if (!meta || !sees_sensor(who, *meta)) co_return hidden("sensor");
+  auto id = co_await ingest_.series_id(std::move(sensor), std::move(metric), metrics_out);
+  if (!id) co_return hidden("sensor");
+  co_return *id;
 }
 
 }  // namespace maeul::services

@@ -31,7 +31,19 @@ const std::string zone_update_sql =
     "population = $4, households = $5, attributes = $6::jsonb, updated_at = now() "
     "FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($3), 4326) AS geom) g WHERE id = $1 RETURNING " + zone_json;
 const std::string zone_get_sql = "SELECT " + zone_json + " FROM zones WHERE id = $1";
-const std::string zone_list_sql = "SELECT id, " + zone_json + " FROM zones WHERE id > $1 ORDER BY id LIMIT $2";
+// A principal's scope (storage::scope) over `zone_col`/`domain_col`, with its zones, domains and
+// welfare flag bound at $z, $z+1, $z+2 (domain_col empty: the table has no domain).
+std::string scope_sql(const std::string& zone_col, const std::string& domain_col, int z) {
+  auto p = [](int n) { return "$" + std::to_string(n); };
+  std::string out = " AND (" + p(z) + " = '' OR " + zone_col + " = ANY(string_to_array(" + p(z) + ", ',')))";
+  if (!domain_col.empty())
+    out += " AND (" + p(z + 1) + " = '' OR " + domain_col + " = ANY(string_to_array(" + p(z + 1) + ", ',')))" +
+           " AND (" + p(z + 2) + "::boolean OR " + domain_col + " <> 'welfare')";
+  return out;
+}
+
+const std::string zone_list_sql =
+    "SELECT id, " + zone_json + " FROM zones WHERE id > $1" + scope_sql("id", "", 3) + " ORDER BY id LIMIT $2";
 const std::string zone_delete_sql = "DELETE FROM zones WHERE id = $1 RETURNING id";
 
 // ---- sensors and facilities: the zone is given ($7) or derived from the point
@@ -54,10 +66,12 @@ const std::string sensor_get_sql = "SELECT " + sensor_json + " FROM sensors WHER
 const std::string sensor_where =
     " WHERE ($1 = '' OR domain = $1) AND ($2 = '' OR zone_id = $2) AND ($3 = '' OR kind = $3) AND id > $4";
 const std::string sensor_list_sql =
-    "SELECT id, " + sensor_json + " FROM sensors" + sensor_where + " ORDER BY id LIMIT $5";
+    "SELECT id, " + sensor_json + " FROM sensors" + sensor_where + scope_sql("zone_id", "domain", 6) +
+    " ORDER BY id LIMIT $5";
 const std::string sensor_near_sql =
     "SELECT id, " + wire::sensor_object_near(near_point) + "::text FROM sensors" + sensor_where +
-    " AND ST_DWithin(location::geography, " + near_point + ", $8::float8) ORDER BY id LIMIT $5";
+    scope_sql("zone_id", "domain", 9) + " AND ST_DWithin(location::geography, " + near_point +
+    ", $8::float8) ORDER BY id LIMIT $5";
 const std::string sensor_delete_sql = "DELETE FROM sensors WHERE id = $1 RETURNING id";
 
 const std::string facility_json = wire::facility_object() + "::text";
@@ -73,7 +87,8 @@ const std::string facility_update_sql =
 const std::string facility_get_sql = "SELECT " + facility_json + " FROM facilities WHERE id = $1";
 const std::string facility_list_sql =
     "SELECT id, " + facility_json +
-    " FROM facilities WHERE ($1 = '' OR category = $1) AND ($2 = '' OR zone_id = $2) AND id > $3 ORDER BY id LIMIT $4";
+    " FROM facilities WHERE ($1 = '' OR category = $1) AND ($2 = '' OR zone_id = $2) AND id > $3" +
+    scope_sql("zone_id", "", 5) + " ORDER BY id LIMIT $4";
 const std::string facility_delete_sql = "DELETE FROM facilities WHERE id = $1 RETURNING id";
 
 std::string name_json(const domain::localized_name& n) {
@@ -183,10 +198,10 @@ task<outcome<bool>> registry::delete_zone(std::string id) {
   return pool_.run<outcome<bool>>(
       [id](pqxx::connection_base& c) { return remove(c, zone_delete_sql, id, "zone"); });
 }
-task<page> registry::list_zones(page_request req) {
-  return pool_.run<page>([req](pqxx::connection_base& c) {
+task<page> registry::list_zones(page_request req, scope sc) {
+  return pool_.run<page>([req, sc](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    return to_page(tx.exec_params(zone_list_sql, req.after, req.limit + 1), req.limit);
+    return to_page(tx.exec_params(zone_list_sql, req.after, req.limit + 1, sc.zones), req.limit);
   });
 }
 
@@ -210,14 +225,17 @@ task<outcome<bool>> registry::delete_sensor(std::string id) {
   return pool_.run<outcome<bool>>(
       [id](pqxx::connection_base& c) { return remove(c, sensor_delete_sql, id, "sensor"); });
 }
-task<page> registry::list_sensors(sensor_filter f, page_request req) {
-  return pool_.run<page>([f, req](pqxx::connection_base& c) {
+task<page> registry::list_sensors(sensor_filter f, page_request req, scope sc) {
+  return pool_.run<page>([f, req, sc](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     if (f.near)
       return to_page(tx.exec_params(sensor_near_sql, f.domain, f.zone, f.kind, req.after, req.limit + 1,
-                                    str(f.near->lon), str(f.near->lat), str(f.near->metres)),
+                                    str(f.near->lon), str(f.near->lat), str(f.near->metres), sc.zones, sc.domains,
+                                    sc.welfare),
                      req.limit);
-    return to_page(tx.exec_params(sensor_list_sql, f.domain, f.zone, f.kind, req.after, req.limit + 1), req.limit);
+    return to_page(tx.exec_params(sensor_list_sql, f.domain, f.zone, f.kind, req.after, req.limit + 1, sc.zones,
+                                  sc.domains, sc.welfare),
+                   req.limit);
   });
 }
 
@@ -241,10 +259,11 @@ task<outcome<bool>> registry::delete_facility(std::string id) {
   return pool_.run<outcome<bool>>(
       [id](pqxx::connection_base& c) { return remove(c, facility_delete_sql, id, "facility"); });
 }
-task<page> registry::list_facilities(facility_filter f, page_request req) {
-  return pool_.run<page>([f, req](pqxx::connection_base& c) {
+task<page> registry::list_facilities(facility_filter f, page_request req, scope sc) {
+  return pool_.run<page>([f, req, sc](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    return to_page(tx.exec_params(facility_list_sql, f.category, f.zone, req.after, req.limit + 1), req.limit);
+    return to_page(tx.exec_params(facility_list_sql, f.category, f.zone, req.after, req.limit + 1, sc.zones),
+                   req.limit);
   });
 }
 

@@ -194,7 +194,7 @@ describe('live feed', () => {
     });
 
     test('rejected readings never appear on the feed (partial batches and wholly refused ones)', async () => {
-      const ws = await client(tok.operator);
+      const ws = await client(tok.welfare_officer); // welfare readings reach only admin and welfare_officer (API §8)
       await ws.subscribeAndWait({ sensors: ['val-1'] });
       const good1 = { sensor: 'val-1', metric: 'level', ts: nextTs(), value: 1 };
       const bad = [

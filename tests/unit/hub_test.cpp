@@ -206,6 +206,36 @@ TEST_F(hub_session, subscribe_is_acknowledged_with_the_normalized_filters) {
   EXPECT_EQ(ack["observations"], true);
 }
 
+TEST_F(hub_session, a_grant_limits_what_a_connection_sees_whatever_it_subscribes_to) {
+  // An operator limited to zone z1 (no welfare readings), and an unlimited welfare officer.
+  maeul::domain::event_grant operator_z1{{"z1"}, {}, false};
+  auto limited = hub.handler(operator_z1);
+  auto op = std::make_shared<fake_peer>();
+  limited->on_open(op);
+  limited->on_message(op, json({{"type", "subscribe"}, {"alerts", true}, {"zones", {"z1", "z2"}}}).dump());
+  auto officer = open();
+  send(officer, {{"type", "subscribe"}, {"alerts", true}});
+  publish({committed("wl-1", "z1", "disaster", t0_us, 1), committed("wl-2", "z2", "disaster", t0_us, 2),
+           committed("hh-door", "z1", "welfare", t0_us, 1, "open"), committed("nz", "", "disaster", t0_us, 3)});
+  hub.publish_alert(alert_event(42, "z1", "welfare"));
+  hub.publish_alert(alert_event(43, "z2", "disaster"));
+  auto sensors_of = [](const fake_peer& p) {
+    std::vector<std::string> out;
+    for (const auto& [key, frame] : p.observations) out.push_back(json::parse(frame)["sensor"].get<std::string>());
+    return out;
+  };
+  auto alert_ids = [](const fake_peer& p) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : p.events)
+      if (auto j = json::parse(e); j["type"] == "alert") out.push_back(j["event_id"].get<std::int64_t>());
+    return out;
+  };
+  EXPECT_EQ(sensors_of(*op), (std::vector<std::string>{"wl-1"})) << "no other zone, no welfare reading, no zoneless sensor";
+  EXPECT_EQ(alert_ids(*op), (std::vector<std::int64_t>{42})) << "welfare alerts of its zone, nothing of z2";
+  EXPECT_EQ(sensors_of(*officer), (std::vector<std::string>{"wl-1", "wl-2", "hh-door", "nz"}));
+  EXPECT_EQ(alert_ids(*officer), (std::vector<std::int64_t>{42, 43}));
+}
+
 TEST_F(hub_session, readings_reach_only_subscribed_clients_whose_filters_match) {
   auto all = open();
   auto z1 = open();

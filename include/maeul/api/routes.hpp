@@ -11,6 +11,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "maeul/api/router.hpp"
+#include "maeul/domain/events.hpp"
 
 namespace maeul::storage {
 class registry;
@@ -32,6 +33,7 @@ class operations_service;
 class token_service;
 class kpi_service;
 class people_service;
+class query_service;
 }  // namespace maeul::services
 
 namespace maeul::api {
@@ -59,7 +61,8 @@ struct services {
   storage::observation_store& observations;  // reads
   std::function<std::int64_t()> now_us;  // the clock (injectable)
   storage::operations_store& operations;  // reads
-  std::function<std::shared_ptr<net::ws_handler>()> live;  // a live-feed session for an accepted upgrade
+  // A live-feed session for an accepted upgrade, limited to what the principal may see.
+  std::function<std::shared_ptr<net::ws_handler>(domain::event_grant)> live;
   storage::kpi_store& kpis;         // reads
   std::string timezone;  // the city's calendar
   std::string city_name;
@@ -68,6 +71,7 @@ struct services {
   ::maeul::services::operations_service& operations_svc;
   ::maeul::services::token_service& token_svc;
   ::maeul::services::kpi_service& kpi_svc;
+  ::maeul::services::query_service& query_svc;  // reads of the registry and readings, scoped
   std::function<status_info()> status;  // GET /api/v1/status: what the daemon reports besides the database
   storage::dead_letter_store* dead_letters = nullptr;  // the MQTT door's dead letters (reads)
   ::maeul::services::people_service* people = nullptr;  // accounts and sessions (src/services/people.cpp)

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace maeul::domain {
@@ -29,6 +30,26 @@ struct alert_event {
   std::string event;
   std::string alert_json;
   std::string zone, domain;
+};
+
+// What one consumer of events may see (the access matrix, API §8): zones and domains (empty: all;
+// a thing with no zone is outside every zone limit), and whether welfare readings reach it.
+// Built from the principal by services::access::grant_of; the live hub applies it to every frame.
+struct event_grant {
+  std::vector<std::string> zones, domains;
+  bool welfare_readings = true;
+
+  bool admits(std::string_view zone, std::string_view domain) const {
+    auto in = [](const std::vector<std::string>& list, std::string_view v) {
+      for (const auto& x : list)
+        if (x == v) return true;
+      return false;
+    };
+    return (zones.empty() || (!zone.empty() && in(zones, zone))) && (domains.empty() || in(domains, domain));
+  }
+  bool admits_reading(std::string_view zone, std::string_view domain) const {
+    return admits(zone, domain) && (welfare_readings || domain != "welfare");
+  }
 };
 
 // Where committed events go. Implementations must not block: they hand work to their own

@@ -133,6 +133,9 @@ class service {
   task<std::optional<std::int32_t>> series_id(std::string sensor, std::string metric,
                                               std::vector<std::string>* metrics_out);
 
+  // The registry facts of one sensor (from the index, loaded on a miss); null: no such sensor.
+  task<std::shared_ptr<const storage::sensor_meta>> meta_of(std::string sensor);
+
   // Every known sensor with the time of its newest reading.
   std::vector<sensor_seen> seen() const;
 

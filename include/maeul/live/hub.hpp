@@ -25,6 +25,7 @@ struct subscription {
   std::set<std::string> domains, zones, sensors;  // empty: all
   bool observations = true;
   bool alerts = false;
+  domain::event_grant grant;  // what the connection's principal may see: no subscription widens it
 };
 
 // Replays alert events after an id (for `since`); returns them in id order.
@@ -42,8 +43,8 @@ class hub final : public domain::event_sink {
   std::int64_t last_event_id() const { return last_event_id_.load(); }
   void note_event_id(std::int64_t id);
 
-  // The WebSocket handler for one accepted upgrade.
-  std::shared_ptr<net::ws_handler> handler();
+  // The WebSocket handler for one accepted upgrade, for a principal that may see `grant`.
+  std::shared_ptr<net::ws_handler> handler(domain::event_grant grant = {});
 
   void publish_readings(domain::reading_batch readings);
   void publish_alert(const domain::alert_event& e);
@@ -66,6 +67,7 @@ class hub final : public domain::event_sink {
     bool replaying = false;                     // one replay at a time per client
     std::optional<std::int64_t> pending_since;  // a `since` asked for while one ran: the newest wins
     subscription pending_sub;
+    domain::event_grant grant;
   };
   void on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text);
   // Replays alert events after `since` to one client, page by page, while it stays connected;

@@ -30,6 +30,11 @@ namespace maeul::ingest {
 class service;
 struct result;
 }  // namespace maeul::ingest
+namespace maeul::storage {
+class observation_store;
+struct series_query;
+struct series_point;
+}  // namespace maeul::storage
 namespace maeul::ops {
 class service;
 }  // namespace maeul::ops
@@ -110,6 +115,36 @@ class token_service {
  private:
   storage::token_store& store_;
   std::function<void(const std::string&)> on_revoked_;
+};
+
+// The read side of the registry and the readings, with the access matrix's data rules
+// (services/access.hpp): lists hold only what the principal's scope covers, a single item outside
+// it is 404 as if it did not exist, and welfare sensors and their values only reach admin and
+// welfare_officer (403 for a welfare sensor's values to a role that sees welfare only otherwise).
+class query_service {
+ public:
+  query_service(storage::registry& store, ingest::service& ingest) : store_(store), ingest_(ingest) {}
+
+  task<storage::page> zones(principal who, storage::page_request req);
+  task<outcome<std::string>> zone(principal who, std::string id);
+  task<storage::page> sensors(principal who, storage::sensor_filter f, storage::page_request req);
+  task<outcome<std::string>> sensor(principal who, std::string id);
+  task<storage::page> facilities(principal who, storage::facility_filter f, storage::page_request req);
+  task<outcome<std::string>> facility(principal who, std::string id);
+
+  // The newest value of each metric of one sensor.
+  task<outcome<std::vector<domain::reading_event>>> latest_of(principal who, std::string sensor);
+  // Newest values across sensors, filtered (domain, zone, kind: '' for any) and to what `who` sees.
+  std::vector<domain::reading_event> latest(const principal& who, const std::string& domain, const std::string& zone,
+                                            const std::string& kind) const;
+  // The series id of (sensor, metric) once `who` may read it: 404 unknown or out of scope, 403 a
+  // welfare sensor to a role that may not read it; 0 with `metrics_out` filled: no such metric.
+  task<outcome<std::int32_t>> series_of(principal who, std::string sensor, std::string metric,
+                                        std::vector<std::string>* metrics_out);
+
+ private:
+  storage::registry& store_;
+  ingest::service& ingest_;
 };
 
 // Budget lines of the KPI report.

@@ -33,6 +33,14 @@ struct near_filter {
   double lon = 0, lat = 0, metres = 0;
 };
 
+// What a principal may see of the registry, as bound into the list queries: zone and domain ids
+// comma-joined ('' : no limit), and whether welfare sensors are visible at all (their places are
+// households). Built by services::access::scope_of; the default sees everything.
+struct scope {
+  std::string zones, domains;
+  bool welfare = true;
+};
+
 struct sensor_filter {
   std::string domain, zone, kind;
   std::optional<near_filter> near;
@@ -50,19 +58,19 @@ class registry {
   task<outcome<std::string>> replace_zone(domain::zone_input z);
   task<outcome<std::string>> get_zone(std::string id);
   task<outcome<bool>> delete_zone(std::string id);
-  task<page> list_zones(page_request req);
+  task<page> list_zones(page_request req, scope sc = {});
 
   task<outcome<std::string>> create_sensor(domain::sensor_input s);
   task<outcome<std::string>> replace_sensor(domain::sensor_input s);
   task<outcome<std::string>> get_sensor(std::string id);
   task<outcome<bool>> delete_sensor(std::string id);
-  task<page> list_sensors(sensor_filter f, page_request req);
+  task<page> list_sensors(sensor_filter f, page_request req, scope sc = {});
 
   task<outcome<std::string>> create_facility(domain::facility_input f);
   task<outcome<std::string>> replace_facility(domain::facility_input f);
   task<outcome<std::string>> get_facility(std::string id);
   task<outcome<bool>> delete_facility(std::string id);
-  task<page> list_facilities(facility_filter f, page_request req);
+  task<page> list_facilities(facility_filter f, page_request req, scope sc = {});
 
   // SELECT 1: true when the database answers.
   task<bool> ping();

@@ -1,0 +1,157 @@
+'use strict';
+// The access matrix's data rules (API §8 "Scopes", "Welfare data"), walked with signed-in people of
+// every role and scope: lists hold only what the scope covers, a single item outside it is 404,
+// welfare sensors and their values (registry entry, latest, series, live) reach only admin and
+// welfare_officer, and a subscription never widens what a connection may see.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./lib/harness');
+const I = require('./lib/ingest-helpers');
+const L = require('./lib/live-helpers');
+
+const PASSWORD = 'correct horse battery staple';
+const { MIN, SEC, iso } = I;
+
+describe('access matrix: scopes and welfare data', () => {
+  const ctx = h.useDaemon('access');
+  const tok = {}; // username → session token
+  const clients = [];
+  const t0 = Date.now() - 20 * MIN;
+  let tick = 0;
+  const nextTs = () => iso(t0 + (tick++) * SEC);
+
+  const get = (path, who) => h.request(ctx.d, 'GET', path, { token: tok[who] });
+  const ids = async (path, who) => {
+    const res = await get(path, who);
+    h.assertStatus(res, 200, `${who} GET ${path}`);
+    return res.json.items.map((x) => x.id ?? x.sensor).sort();
+  };
+
+  before(async () => {
+    const d = ctx.d;
+    await I.makeZone(d, 'ac-a', 127.50, 37.50, 0.02);
+    await I.makeZone(d, 'ac-b', 127.60, 37.50, 0.02);
+    const s = (id, domain, lon) => I.makeSensor(d, id, {
+      domain, kind: 'probe', location: h.point(lon, 37.51), metrics: [{ name: 'level', unit: 'm' }],
+    });
+    await s('ac-dis-a', 'disaster', 127.51); // zone ac-a (derived from the location)
+    await s('ac-ene-a', 'energy', 127.511);
+    await s('ac-hh-a', 'welfare', 127.512); // a household's door sensor
+    await s('ac-dis-b', 'disaster', 127.61); // zone ac-b
+    await s('ac-hh-b', 'welfare', 127.611);
+    for (const [id, fac, lon] of [['ac-clinic-a', 'clinic', 127.513], ['ac-clinic-b', 'clinic', 127.612]]) {
+      h.assertStatus(await h.request(d, 'POST', '/api/v1/facilities', {
+        token: d.bootstrapToken, body: h.facilityBody(id, { category: fac, location: h.point(lon, 37.51) }),
+      }), 201, `facility ${id}`);
+    }
+    const readings = ['ac-dis-a', 'ac-ene-a', 'ac-hh-a', 'ac-dis-b', 'ac-hh-b']
+      .map((sensor, i) => ({ sensor, metric: 'level', ts: nextTs(), value: i }));
+    await L.ingest(d, readings);
+    const people = {
+      admin: { role: 'admin' },
+      op_a: { role: 'operator', zones: ['ac-a'] },
+      op: { role: 'operator' },
+      analyst: { role: 'analyst' },
+      analyst_energy: { role: 'analyst', domains: ['energy'] },
+      wo_a: { role: 'welfare_officer', zones: ['ac-a'] },
+    };
+    for (const [username, extra] of Object.entries(people)) {
+      const created = await h.request(d, 'POST', '/api/v1/users', {
+        token: d.bootstrapToken,
+        body: { username, display_name: `User ${username}`, password: PASSWORD, ...extra },
+      });
+      h.assertStatus(created, 201, `create ${username}`);
+      const signed = await h.request(d, 'POST', '/api/v1/sessions', { body: { username, password: PASSWORD } });
+      h.assertStatus(signed, 201, `sign in ${username}`);
+      tok[username] = signed.json.token;
+    }
+  });
+
+  after(() => { for (const c of clients) c.destroy(); });
+
+  test('the sensor list holds only the scope, and welfare sensors only for admin and welfare_officer', async () => {
+    const all = ['ac-dis-a', 'ac-dis-b', 'ac-ene-a', 'ac-hh-a', 'ac-hh-b'];
+    const mine = (list) => list.filter((x) => x.startsWith('ac-'));
+    assert.deepEqual(mine(await ids('/api/v1/sensors?limit=1000', 'admin')), all);
+    assert.deepEqual(mine(await ids('/api/v1/sensors?limit=1000', 'op')), ['ac-dis-a', 'ac-dis-b', 'ac-ene-a']);
+    assert.deepEqual(mine(await ids('/api/v1/sensors?limit=1000', 'op_a')), ['ac-dis-a', 'ac-ene-a']);
+    assert.deepEqual(mine(await ids('/api/v1/sensors?limit=1000', 'analyst_energy')), ['ac-ene-a']);
+    assert.deepEqual(mine(await ids('/api/v1/sensors?limit=1000', 'wo_a')), ['ac-dis-a', 'ac-ene-a', 'ac-hh-a']);
+    assert.deepEqual(mine(await ids('/api/v1/sensors?near=127.51,37.51,5000', 'op_a')), ['ac-dis-a', 'ac-ene-a'],
+      'the near query is scoped too');
+  });
+
+  test('a single sensor outside the scope, or a welfare sensor to other roles, is 404 like an unknown one', async () => {
+    for (const [who, path] of [['op_a', '/api/v1/sensors/ac-dis-b'], ['op', '/api/v1/sensors/ac-hh-a'],
+      ['analyst', '/api/v1/sensors/ac-hh-a'], ['analyst_energy', '/api/v1/sensors/ac-dis-a'],
+      ['wo_a', '/api/v1/sensors/ac-hh-b']]) {
+      h.assertProblem(await get(path, who), 404, 'not-found');
+    }
+    h.assertStatus(await get('/api/v1/sensors/ac-hh-a', 'wo_a'), 200);
+    h.assertStatus(await get('/api/v1/sensors/ac-dis-b', 'op'), 200);
+  });
+
+  test('welfare latest values and series reach only admin and the welfare officer of the zone', async () => {
+    const from = iso(t0 - MIN);
+    const to = iso(Date.now() + MIN);
+    const series = (id) => `/api/v1/sensors/${id}/series?from=${from}&to=${to}`;
+    for (const who of ['op', 'op_a', 'analyst', 'analyst_energy']) {
+      h.assertProblem(await get('/api/v1/sensors/ac-hh-a/latest', who), 404, 'not-found');
+      h.assertProblem(await get(series('ac-hh-a'), who), 404, 'not-found');
+    }
+    const latest = h.assertJson(await get('/api/v1/sensors/ac-hh-a/latest', 'wo_a'), 200);
+    assert.equal(latest.metrics.level.value, 2);
+    assert.equal(h.assertJson(await get(series('ac-hh-a'), 'wo_a'), 200).points.length, 1);
+    assert.equal(h.assertJson(await get(series('ac-hh-b'), 'admin'), 200).points.length, 1);
+    h.assertProblem(await get(series('ac-hh-b'), 'wo_a'), 404, 'not-found');
+    h.assertProblem(await get(series('ac-dis-b'), 'op_a'), 404, 'not-found');
+    assert.equal(h.assertJson(await get(series('ac-dis-b'), 'analyst'), 200).points.length, 1);
+  });
+
+  test('GET /api/v1/latest holds only what the caller may read', async () => {
+    const sensors = async (who, q = '') => (h.assertJson(await get(`/api/v1/latest${q}`, who), 200)).items
+      .map((x) => x.sensor).filter((x) => x.startsWith('ac-')).sort();
+    assert.deepEqual(await sensors('admin'), ['ac-dis-a', 'ac-dis-b', 'ac-ene-a', 'ac-hh-a', 'ac-hh-b']);
+    assert.deepEqual(await sensors('op'), ['ac-dis-a', 'ac-dis-b', 'ac-ene-a']);
+    assert.deepEqual(await sensors('op_a'), ['ac-dis-a', 'ac-ene-a']);
+    assert.deepEqual(await sensors('analyst', '?domain=welfare'), []);
+    assert.deepEqual(await sensors('wo_a', '?domain=welfare'), ['ac-hh-a']);
+  });
+
+  test('zones and facilities: lists hold the scope, other items are 404', async () => {
+    const mine = (list) => list.filter((x) => x.startsWith('ac-'));
+    assert.deepEqual(mine(await ids('/api/v1/zones?limit=1000', 'op_a')), ['ac-a']);
+    assert.deepEqual(mine(await ids('/api/v1/zones?limit=1000', 'op')), ['ac-a', 'ac-b']);
+    h.assertProblem(await get('/api/v1/zones/ac-b', 'op_a'), 404, 'not-found');
+    h.assertStatus(await get('/api/v1/zones/ac-a', 'op_a'), 200);
+    assert.deepEqual(mine(await ids('/api/v1/facilities?limit=1000', 'op_a')), ['ac-clinic-a']);
+    h.assertProblem(await get('/api/v1/facilities/ac-clinic-b', 'op_a'), 404, 'not-found');
+    h.assertStatus(await get('/api/v1/facilities/ac-clinic-b', 'analyst'), 200);
+  });
+
+  test('the live feed sends a connection only what its principal may see, whatever it subscribes to', async () => {
+    const connect = async (who) => {
+      const ws = await L.connect(ctx.d, tok[who]);
+      clients.push(ws);
+      await ws.subscribeAndWait({});
+      return ws;
+    };
+    const opA = await connect('op_a');
+    const woA = await connect('wo_a');
+    const admin = await connect('admin');
+    const batch = ['ac-dis-a', 'ac-hh-a', 'ac-dis-b', 'ac-hh-b'].map((sensor) => ({ sensor, metric: 'level', ts: nextTs(), value: 7 }));
+    await L.ingest(ctx.d, batch);
+    // Then a marker every one of them may see: frames reach a connection in order, so once the
+    // marker is there, every frame of the first batch meant for it is there too.
+    await L.ingest(ctx.d, [{ sensor: 'ac-ene-a', metric: 'level', ts: nextTs(), value: 8 }]);
+    const seen = async (ws) => {
+      const obs = () => ws.filter((m) => m.type === 'observation' && m.sensor.startsWith('ac-'));
+      await h.pollUntil(() => obs().some((m) => m.sensor === 'ac-ene-a'), { timeoutMs: 5000, what: 'the marker' });
+      return obs().map((m) => m.sensor).filter((x) => x !== 'ac-ene-a').sort();
+    };
+    assert.deepEqual(await seen(admin), ['ac-dis-a', 'ac-dis-b', 'ac-hh-a', 'ac-hh-b']);
+    assert.deepEqual(await seen(woA), ['ac-dis-a', 'ac-hh-a']);
+    assert.deepEqual(await seen(opA), ['ac-dis-a']);
+  });
+});
