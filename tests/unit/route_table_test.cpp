@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 #include <string>
@@ -74,3 +75,45 @@ TEST(route_table, the_spec_names_exactly_the_routes_the_server_has) {
 }
 
 }  // namespace
+
+namespace {
+
+// The route × role matrix as docs/security.md holds it, rendered from the route table.
+std::string render_matrix() {
+  using namespace maeul::api;
+  const std::pair<unsigned, const char*> roles[] = {{role_admin, "admin"},
+                                                    {role_operator, "operator"},
+                                                    {role_welfare_officer, "welfare_officer"},
+                                                    {role_analyst, "analyst"},
+                                                    {role_device, "device"}};
+  std::string out = "| method | path |";
+  for (const auto& [bit, name] : roles) out += std::string(" ") + name + " |";
+  out += "\n|---|---|";
+  for (std::size_t i = 0; i < std::size(roles); ++i) out += ":---:|";
+  out += "\n";
+  for (const auto& r : route_table()) {
+    out += std::string("| ") + r.method + " | `" + r.path + "` |";
+    for (const auto& [bit, name] : roles)
+      out += r.roles == public_route ? " public |" : (r.roles & bit) ? " ✓ |" : " |";
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(route_table, docs_security_md_holds_the_matrix_of_the_route_table) {
+  std::ifstream in(std::string(MAEUL_SOURCE_DIR) + "/docs/security.md");
+  ASSERT_TRUE(in.good()) << "docs/security.md not found";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string begin = "<!-- route-matrix:begin (generated from src/api/routes.cpp; tests/unit/route_table_test.cpp checks it) -->\n";
+  const std::string end = "<!-- route-matrix:end -->";
+  auto b = text.find(begin);
+  auto e = text.find(end);
+  ASSERT_NE(b, std::string::npos) << "no route-matrix:begin marker in docs/security.md";
+  ASSERT_NE(e, std::string::npos) << "no route-matrix:end marker in docs/security.md";
+  auto held = text.substr(b + begin.size(), e - b - begin.size());
+  auto expected = render_matrix();
+  EXPECT_EQ(held, expected) << "docs/security.md's matrix differs from the route table; put this between the markers:\n"
+                            << expected;
+}
