@@ -159,7 +159,7 @@ task<net::response> get_alerts([[maybe_unused]] services* sp, context ctx) {
       co_return problem_response(param_problem("domain", "must be one of mobility, energy, welfare, disaster, environment"));
     if (!f.severity.empty() && f.severity != "info" && f.severity != "warning" && f.severity != "critical")
       co_return problem_response(param_problem("severity", "must be info, warning or critical"));
-    co_return list_response(co_await store->list_alerts(std::move(f), *p));
+    co_return list_response(co_await sp->query_svc.alerts(ctx.who, std::move(f), *p));
 }
 
 // GET /api/v1/alerts/{id}
@@ -168,7 +168,7 @@ task<net::response> get_alerts_by_id([[maybe_unused]] services* sp, context ctx)
 
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
-    co_return answer(co_await store->get_alert(*id));
+    co_return answer(co_await sp->query_svc.alert(ctx.who, *id));
 }
 
 // GET /api/v1/alerts/{id}/events
@@ -177,7 +177,7 @@ task<net::response> get_alerts_by_id_events([[maybe_unused]] services* sp, conte
 
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
-    co_return answer(co_await store->alert_events_of(*id));
+    co_return answer(co_await sp->query_svc.alert_events(ctx.who, *id));
 }
 
 // POST /api/v1/alerts/{id}/ack
@@ -208,7 +208,7 @@ task<net::response> get_events([[maybe_unused]] services* sp, context ctx) {
       if (!n || *n < 1 || *n > 1000) co_return problem_response(param_problem("limit", "must be an integer from 1 to 1000"));
       limit = *n;
     }
-    auto events = co_await store->events_since(since, limit);
+    auto events = co_await sp->query_svc.events(ctx.who, since, limit);
     std::string body = "{\"items\":[";
     for (std::size_t i = 0; i < events.size(); ++i)
       body += (i ? "," : "") + std::string("{\"event_id\":") + std::to_string(events[i].event_id) + ",\"event\":\"" +
@@ -270,7 +270,7 @@ task<net::response> get_incidents([[maybe_unused]] services* sp, context ctx) {
     auto state = ctx.query.get("state").value_or("");
     if (!state.empty() && state != "open" && state != "resolved")
       co_return problem_response(param_problem("state", "must be open or resolved"));
-    co_return list_response(co_await store->list_incidents(state, ctx.query.get("zone").value_or(""), *p));
+    co_return list_response(co_await sp->query_svc.incidents(ctx.who, state, ctx.query.get("zone").value_or(""), *p));
 }
 
 // GET /api/v1/incidents/{id}
@@ -279,7 +279,7 @@ task<net::response> get_incidents_by_id([[maybe_unused]] services* sp, context c
 
     auto id = id_of(ctx.params[0]);
     if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
-    co_return answer(co_await store->get_incident(*id));
+    co_return answer(co_await sp->query_svc.incident(ctx.who, *id));
 }
 
 // PATCH /api/v1/incidents/{id}

@@ -356,7 +356,7 @@ int serve(const config::settings& s) {
   services::operations_service operations_svc(operations, ops);
   services::token_service token_svc(tokens, [&auth](const std::string& id) { auth.forget(id); });
   services::kpi_service kpi_svc(kpis);
-  services::query_service query_svc(registry, ingest);
+  services::query_service query_svc(registry, ingest, operations);
   // Password hashes on their own two threads, never an I/O or DB thread (docs/security.md).
   services::password_hasher hasher(
       services::hash_params{static_cast<unsigned long long>(s.auth.password_ops), std::size_t(s.auth.password_mem_kib) * 1024},

@@ -7,6 +7,7 @@
 
 #include "maeul/ingest/ingest.hpp"
 #include "maeul/services/access.hpp"
+#include "maeul/storage/operations.hpp"
 #include "maeul/ops/ops.hpp"
 #include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/operations.hpp"
@@ -81,8 +82,29 @@ task<outcome<bool>> operations_service::delete_rule(principal, std::string id) {
   co_return res;
 }
 
+namespace {
+
+// An alert or incident object's zone and domain ("" when absent or null).
+std::pair<std::string, std::string> place_of(const std::string& object_json) {
+  auto j = nlohmann::json::parse(object_json, nullptr, false);
+  auto text = [&](const char* k) {
+    return j.is_object() && j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+  };
+  return {text("zone"), text("domain")};
+}
+
+domain::problem out_of_scope(const char* what) {
+  return domain::make_problem(domain::problem_kind::not_found, std::string("no ") + what + " with this id");
+}
+
+}  // namespace
+
 task<outcome<domain::alert_event>> operations_service::change_alert(principal who, std::string action, std::int64_t id,
                                                                       std::string note) {
+  // An alert outside the principal's scope does not exist for it (API §8).
+  auto current = co_await store_.get_alert(id);
+  if (!current) co_return current.error();
+  if (auto [zone, dom] = place_of(current.value()); !access::in_scope(who, zone, dom)) co_return out_of_scope("alert");
   auto actor = actor_of(who);
   // (no co_await inside ?: — g++ 12 destroys its temporaries wrongly)
   std::optional<outcome<domain::alert_event>> res;
@@ -99,10 +121,18 @@ task<outcome<domain::alert_event>> operations_service::change_alert(principal wh
 }
 
 task<outcome<std::string>> operations_service::create_incident(principal who, storage::incident_input in) {
+  if (!who.zones.empty() && !access::zone_in_scope(who, in.zone))
+    co_return domain::invalid({{"/zone", {}, in.zone.empty() ? "is required of a principal limited to zones"
+                                                               : "is outside the zones you may act in"}});
   co_return co_await store_.create_incident(std::move(in), actor_of(who));
 }
 task<outcome<std::string>> operations_service::patch_incident(principal who, std::int64_t id,
                                                                 storage::incident_patch p) {
+  if (!who.zones.empty()) {
+    auto current = co_await store_.get_incident(id);
+    if (!current) co_return current;
+    if (!access::zone_in_scope(who, place_of(current.value()).first)) co_return out_of_scope("incident");
+  }
   co_return co_await store_.patch_incident(id, std::move(p), actor_of(who));
 }
 
@@ -197,6 +227,52 @@ std::vector<domain::reading_event> query_service::latest(const principal& who, c
   auto items = ingest_.latest(domain, zone, kind);
   std::erase_if(items, [&](const domain::reading_event& r) { return !access::sees_values(who, r.zone, r.domain); });
   return items;
+}
+
+task<storage::page> query_service::alerts(principal who, storage::alert_filter f, storage::page_request req) {
+  f.sc = access::scope_of(who);
+  co_return co_await ops_.list_alerts(std::move(f), std::move(req));
+}
+
+task<outcome<std::string>> query_service::alert(principal who, std::int64_t id) {
+  auto a = co_await ops_.get_alert(id);
+  if (!a) co_return a;
+  auto [zone, dom] = place_of(a.value());
+  if (!access::in_scope(who, zone, dom)) co_return hidden("alert");
+  co_return a;
+}
+
+task<outcome<std::string>> query_service::alert_events(principal who, std::int64_t id) {
+  auto a = co_await alert(who, id);
+  if (!a) co_return a;
+  co_return co_await ops_.alert_events_of(id);
+}
+
+task<std::vector<domain::alert_event>> query_service::events(principal who, std::int64_t since, int limit) {
+  // Pages of the feed until `limit` events in scope or its end, so a caller paging by `since`
+  // never sees an empty page while events it may see remain (at most 20 pages per request).
+  std::vector<domain::alert_event> out;
+  for (int round = 0; round < 20 && int(out.size()) < limit; ++round) {
+    auto page = co_await ops_.events_since(since, limit);
+    for (auto& e : page) {
+      since = e.event_id;
+      if (access::in_scope(who, e.zone, e.domain) && int(out.size()) < limit) out.push_back(std::move(e));
+    }
+    if (int(page.size()) < limit) break;
+  }
+  co_return out;
+}
+
+task<storage::page> query_service::incidents(principal who, std::string state, std::string zone,
+                                             storage::page_request req) {
+  co_return co_await ops_.list_incidents(std::move(state), std::move(zone), std::move(req), access::scope_of(who));
+}
+
+task<outcome<std::string>> query_service::incident(principal who, std::int64_t id) {
+  auto i = co_await ops_.get_incident(id);
+  if (!i || who.zones.empty()) co_return i;
+  if (!access::zone_in_scope(who, place_of(i.value()).first)) co_return hidden("incident");
+  co_return i;
 }
 
 task<outcome<std::int32_t>> query_service::series_of(principal who, std::string sensor, std::string metric,

@@ -275,8 +275,10 @@ task<page> operations_store::list_alerts(alert_filter f, page_request req) {
     auto r = tx.exec_params(
         "SELECT al.id, " + alert_object("al") + "::text FROM alerts al WHERE ($1 = '' OR al.state = $1 OR "
         "($1 = 'active' AND al.state <> 'resolved')) AND ($2 = '' OR al.zone_id = $2) AND ($3 = '' OR al.domain = $3) "
-        "AND ($4 = '' OR al.severity = $4) AND ($5 = 0 OR al.id < $5) ORDER BY al.id DESC LIMIT $6",
-        f.state, f.zone, f.domain, f.severity, after_id(req), req.limit + 1);
+        "AND ($4 = '' OR al.severity = $4) AND ($5 = 0 OR al.id < $5) "
+        "AND ($7 = '' OR al.zone_id = ANY(string_to_array($7, ','))) "
+        "AND ($8 = '' OR al.domain = ANY(string_to_array($8, ','))) ORDER BY al.id DESC LIMIT $6",
+        f.state, f.zone, f.domain, f.severity, after_id(req), req.limit + 1, f.sc.zones, f.sc.domains);
     return to_page(r, req.limit);
   });
 }
@@ -417,13 +419,14 @@ task<outcome<std::string>> operations_store::get_incident(std::int64_t id) {
   });
 }
 
-task<page> operations_store::list_incidents(std::string state, std::string zone, page_request req) {
-  return pool_.run<page>([state, zone, req](pqxx::connection_base& c) {
+task<page> operations_store::list_incidents(std::string state, std::string zone, page_request req, scope sc) {
+  return pool_.run<page>([state, zone, req, sc](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     auto r = tx.exec_params("SELECT i.id, " + wire::incident_object("i") + "::text FROM incidents i"
                                 " WHERE ($1 = '' OR ($1 = 'open') = (i.resolved_at IS NULL)) AND ($2 = '' OR i.zone_id = $2) "
-                                "AND ($3 = 0 OR i.id < $3) ORDER BY i.id DESC LIMIT $4",
-                            state, zone, after_id(req), req.limit + 1);
+                                "AND ($3 = 0 OR i.id < $3) AND ($5 = '' OR i.zone_id = ANY(string_to_array($5, ','))) "
+                                "ORDER BY i.id DESC LIMIT $4",
+                            state, zone, after_id(req), req.limit + 1, sc.zones);
     return to_page(r, req.limit);
   });
 }

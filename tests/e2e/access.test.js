@@ -154,4 +154,42 @@ describe('access matrix: scopes and welfare data', () => {
     assert.deepEqual(await seen(woA), ['ac-dis-a', 'ac-hh-a']);
     assert.deepEqual(await seen(opA), ['ac-dis-a']);
   });
+
+  test('alerts, their events, the event feed and incidents hold only the scope; acting outside it is 404', async () => {
+    const d = ctx.d;
+    const rule = await L.createRule(d, { name: L.ruleName('access'), kind: 'threshold', selector: { kind: 'probe', domain: 'disaster' },
+      severity: 'warning', metric: 'level', op: '>', value: 100 });
+    await L.rulesSettled(d);
+    await L.ingest(d, ['ac-dis-a', 'ac-dis-b'].map((sensor) => ({ sensor, metric: 'level', ts: nextTs(), value: 500 })));
+    const alertA = await L.waitAlert(d, (a) => a.rule === rule.id && a.sensor === 'ac-dis-a', { what: 'the alert in ac-a' });
+    const alertB = await L.waitAlert(d, (a) => a.rule === rule.id && a.sensor === 'ac-dis-b', { what: 'the alert in ac-b' });
+    const mineOf = async (who) => (await L.getAlerts(d, 'limit=1000', tok[who])).filter((a) => a.rule === rule.id)
+      .map((a) => a.sensor).sort();
+    assert.deepEqual(await mineOf('op'), ['ac-dis-a', 'ac-dis-b']);
+    assert.deepEqual(await mineOf('op_a'), ['ac-dis-a']);
+    h.assertStatus(await get(`/api/v1/alerts/${alertA.id}`, 'op_a'), 200);
+    h.assertProblem(await get(`/api/v1/alerts/${alertB.id}`, 'op_a'), 404, 'not-found');
+    h.assertProblem(await get(`/api/v1/alerts/${alertB.id}/events`, 'op_a'), 404, 'not-found');
+    h.assertProblem(await h.request(d, 'POST', `/api/v1/alerts/${alertB.id}/ack`, { token: tok.op_a, body: {} }), 404, 'not-found');
+    assert.equal(h.assertJson(await get(`/api/v1/alerts/${alertB.id}`, 'op'), 200).state, 'open', 'the refused ack changed nothing');
+    h.assertStatus(await h.request(d, 'POST', `/api/v1/alerts/${alertA.id}/ack`, { token: tok.op_a, body: {} }), 200);
+    const feed = async (who) => h.assertJson(await get('/api/v1/events?since=0&limit=1000', who), 200).items
+      .filter((e) => e.alert.rule === rule.id).map((e) => `${e.alert.sensor}:${e.event}`).sort();
+    assert.deepEqual(await feed('op_a'), ['ac-dis-a:acknowledged', 'ac-dis-a:opened']);
+    assert.deepEqual(await feed('op'), ['ac-dis-a:acknowledged', 'ac-dis-a:opened', 'ac-dis-b:opened']);
+
+    const report = (who, zone) => h.request(d, 'POST', '/api/v1/incidents', {
+      token: tok[who], body: { category: 'flood', zone, reported_at: iso(Date.now() - MIN), note: `in ${zone}` },
+    });
+    const incB = h.assertJson(await report('op', 'ac-b'), 201);
+    const incA = h.assertJson(await report('op_a', 'ac-a'), 201);
+    h.assertInvalid(await report('op_a', 'ac-b'), '/zone');
+    const incidents = async (who) => h.assertJson(await get('/api/v1/incidents?limit=1000', who), 200).items
+      .map((x) => x.id).filter((x) => x === incA.id || x === incB.id).sort((a, b) => a - b);
+    assert.deepEqual(await incidents('op_a'), [incA.id]);
+    assert.deepEqual(await incidents('op'), [incA.id, incB.id].sort((a, b) => a - b));
+    h.assertProblem(await get(`/api/v1/incidents/${incB.id}`, 'op_a'), 404, 'not-found');
+    h.assertProblem(await h.request(d, 'PATCH', `/api/v1/incidents/${incB.id}`, { token: tok.op_a, body: { note: 'x' } }),
+      404, 'not-found');
+  });
 });

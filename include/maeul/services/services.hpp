@@ -25,6 +25,7 @@ class operations_store;
 class kpi_store;
 struct incident_input;
 struct incident_patch;
+struct alert_filter;
 }  // namespace maeul::storage
 namespace maeul::ingest {
 class service;
@@ -123,7 +124,8 @@ class token_service {
 // welfare_officer (403 for a welfare sensor's values to a role that sees welfare only otherwise).
 class query_service {
  public:
-  query_service(storage::registry& store, ingest::service& ingest) : store_(store), ingest_(ingest) {}
+  query_service(storage::registry& store, ingest::service& ingest, storage::operations_store& ops)
+      : store_(store), ingest_(ingest), ops_(ops) {}
 
   task<storage::page> zones(principal who, storage::page_request req);
   task<outcome<std::string>> zone(principal who, std::string id);
@@ -142,9 +144,19 @@ class query_service {
   task<outcome<std::int32_t>> series_of(principal who, std::string sensor, std::string metric,
                                         std::vector<std::string>* metrics_out);
 
+  // Alerts and incidents of the principal's scope (welfare alerts included: every role that may
+  // list alerts sees those of its scope). Out of scope: absent from lists, 404 by id.
+  task<storage::page> alerts(principal who, storage::alert_filter f, storage::page_request req);
+  task<outcome<std::string>> alert(principal who, std::int64_t id);
+  task<outcome<std::string>> alert_events(principal who, std::int64_t id);
+  task<std::vector<domain::alert_event>> events(principal who, std::int64_t since, int limit);
+  task<storage::page> incidents(principal who, std::string state, std::string zone, storage::page_request req);
+  task<outcome<std::string>> incident(principal who, std::int64_t id);
+
  private:
   storage::registry& store_;
   ingest::service& ingest_;
+  storage::operations_store& ops_;
 };
 
 // Budget lines of the KPI report.

@@ -22,6 +22,7 @@ using alert_event = domain::alert_event;
 
 struct alert_filter {
   std::string state, zone, domain, severity;
+  scope sc;  // the principal's scope (storage::scope): zones and domains
 };
 
 struct incident_input {
@@ -73,7 +74,7 @@ class operations_store {
   task<outcome<std::string>> create_incident(incident_input in, std::string actor);
   task<outcome<std::string>> patch_incident(std::int64_t id, incident_patch p, std::string actor);
   task<outcome<std::string>> get_incident(std::int64_t id);
-  task<page> list_incidents(std::string state, std::string zone, page_request req);
+  task<page> list_incidents(std::string state, std::string zone, page_request req, scope sc = {});
 
   // webhooks
   task<std::string> create_webhook(std::string url, std::vector<std::string> events, std::string secret);
