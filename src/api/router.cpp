@@ -250,31 +250,40 @@ task<std::optional<storage::principal>> authenticator::authenticate_session(std:
 }
 
 void authenticator::forget(const std::string& token_id) {
-  std::lock_guard lock(mutex_);
-  ++generation_;
-  for (auto it = cache_.begin(); it != cache_.end();) {
-    if (it->second.who && it->second.who->kind == "token" && it->second.who->token_id == token_id)
-      it = cache_.erase(it);
-    else
-      ++it;
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (it->second.who && it->second.who->kind == "token" && it->second.who->token_id == token_id)
+        it = cache_.erase(it);
+      else
+        ++it;
+    }
   }
+  if (on_forget) on_forget("token", token_id);
 }
 
 void authenticator::forget_user(const std::string& username) {
-  std::lock_guard lock(mutex_);
-  ++generation_;
-  for (auto it = cache_.begin(); it != cache_.end();) {
-    if (it->second.who && it->second.who->kind == "user" && it->second.who->name == username)
-      it = cache_.erase(it);
-    else
-      ++it;
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (it->second.who && it->second.who->kind == "user" && it->second.who->name == username)
+        it = cache_.erase(it);
+      else
+        ++it;
+    }
   }
+  if (on_forget) on_forget("user", username);
 }
 
 void authenticator::forget_session(const std::string& session_hash) {
-  std::lock_guard lock(mutex_);
-  ++generation_;
-  cache_.erase(session_hash);
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    cache_.erase(session_hash);
+  }
+  if (on_forget) on_forget("session", session_hash);
 }
 
 std::string session_cookie(std::string_view h) {

@@ -245,6 +245,16 @@ asio::awaitable<void> partition_upkeep(storage::observation_store* store, int mo
   }
 }
 
+// Closes live connections whose session passed its hard end, every 500 ms (API §8: within 2 s).
+asio::awaitable<void> live_expiry(live::hub* hub) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(500));
+    co_await timer.async_wait(asio::use_awaitable);
+    hub->expire(ingest::system_now_us());
+  }
+}
+
 // Folds rollup deltas into the rollups every interval. A failure is an alarm: logged once when
 // raised and once when cleared.
 asio::awaitable<void> rollup_compactor(storage::observation_store* store, int interval_ms) {
@@ -337,6 +347,13 @@ int serve(const config::settings& s) {
       },
       events, io.at(0).get_executor(), rules_thread.get_executor(), oo, ingest::system_now_us);
   events.subscribe(hub);
+  // A revoked token, a changed or disabled user, an ended session: its live connections close too.
+  auth.on_forget = [&hub](const std::string& kind, const std::string& key) {
+    if (kind == "session")
+      hub.revoke_session(key);
+    else
+      hub.revoke_holder(kind + ":" + key);
+  };
   events.subscribe(ops);
   ingest.set_sink(events);
   try {
@@ -527,6 +544,7 @@ int serve(const config::settings& s) {
   asio::co_spawn(io.at(0), ops.run_webhooks(), asio::detached);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
+  asio::co_spawn(io.at(0), live_expiry(&hub), asio::detached);
   if (spooler) asio::co_spawn(io.at(0), ingest.run_replay(200, 250, 5000), asio::detached);
 
   // Signals are caught from here on (queued until the wait below): a SIGTERM that arrives right

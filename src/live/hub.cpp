@@ -234,4 +234,31 @@ std::size_t hub::clients() const {
   return clients_.size();
 }
 
+std::size_t hub::revoke_holder(const std::string& holder) {
+  return close_if([&](const domain::event_grant& g) { return !holder.empty() && g.holder == holder; },
+                  "credential revoked");
+}
+
+std::size_t hub::revoke_session(const std::string& session_hash) {
+  return close_if([&](const domain::event_grant& g) { return !session_hash.empty() && g.session == session_hash; },
+                  "session ended");
+}
+
+std::size_t hub::expire(std::int64_t now_us) {
+  return close_if([&](const domain::event_grant& g) { return g.ends_at_us > 0 && g.ends_at_us <= now_us; },
+                  "session expired");
+}
+
+std::size_t hub::close_if(const std::function<bool(const domain::event_grant&)>& pred, const char* reason) {
+  std::vector<std::shared_ptr<net::ws_peer>> doomed;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [p, c] : clients_)
+      if (pred(c.grant))
+        if (auto peer = c.peer.lock()) doomed.push_back(std::move(peer));
+  }
+  for (auto& peer : doomed) peer->close(reason);  // outside the lock: close posts to the peer's strand
+  return doomed.size();
+}
+
 }  // namespace maeul::live

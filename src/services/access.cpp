@@ -40,7 +40,11 @@ bool sees_values(const principal& who, std::string_view zone, std::string_view d
 }
 
 domain::event_grant grant_of(const principal& who) {
-  return {who.zones, who.domains, reads_values(who, "welfare")};
+  domain::event_grant g{who.zones, who.domains, reads_values(who, "welfare")};
+  g.holder = (who.kind == "user" ? "user:" + who.name : "token:" + who.token_id);
+  g.session = who.session_hash;
+  g.ends_at_us = who.kind == "user" ? who.expires_at_us : 0;
+  return g;
 }
 
 storage::scope scope_of(const principal& who) {

@@ -192,4 +192,45 @@ describe('access matrix: scopes and welfare data', () => {
     h.assertProblem(await h.request(d, 'PATCH', `/api/v1/incidents/${incB.id}`, { token: tok.op_a, body: { note: 'x' } }),
       404, 'not-found');
   });
+
+  test('a revoked token, a signed-out session and a disabled user lose their open WebSockets within 2 s', async () => {
+    const d = ctx.d;
+    const open = async (token) => {
+      const ws = await L.connect(d, token);
+      clients.push(ws);
+      await ws.subscribeAndWait({});
+      return ws;
+    };
+    const closesWithin2s = async (ws, what) => {
+      const t = Date.now();
+      assert.ok(await ws.waitClose(2000), `${what}: still open after 2 s`);
+      return Date.now() - t;
+    };
+    // A revoked API token.
+    const t = await h.createToken(d, 'operator', 'ws-revoked');
+    const other = await h.createToken(d, 'operator', 'ws-kept');
+    const byToken = await open(t.token);
+    const byOther = await open(other.token);
+    h.assertStatus(await h.request(d, 'DELETE', `/api/v1/tokens/${t.id}`, { token: d.bootstrapToken }), 204);
+    await closesWithin2s(byToken, 'revoked token');
+    // Two sessions of one person: signing out of one closes only its own socket.
+    h.assertStatus(await h.request(d, 'POST', '/api/v1/users', {
+      token: d.bootstrapToken, body: { username: 'ws_user', display_name: 'WS', role: 'operator', password: PASSWORD },
+    }), 201);
+    const signIn = async () => (h.assertJson(await h.request(d, 'POST', '/api/v1/sessions',
+      { body: { username: 'ws_user', password: PASSWORD } }), 201)).token;
+    const [sa, sb] = [await signIn(), await signIn()];
+    const wsA = await open(sa);
+    const wsB = await open(sb);
+    h.assertStatus(await h.request(d, 'DELETE', '/api/v1/sessions/current', { token: sa }), 204);
+    await closesWithin2s(wsA, 'signed-out session');
+    // Disabling the person ends the other session, and its socket.
+    h.assertStatus(await h.request(d, 'PATCH', '/api/v1/users/ws_user', { token: d.bootstrapToken, body: { disabled: true } }), 200);
+    await closesWithin2s(wsB, 'disabled user');
+    // Nothing else was closed: the other token's socket still answers.
+    assert.equal(byOther.closed, false);
+    const from = byOther.msgs.length;
+    byOther.send({ type: 'ping' });
+    await byOther.waitFor((m) => m.type === 'pong', { from, what: 'pong on the untouched connection' });
+  });
 });

@@ -206,6 +206,36 @@ TEST_F(hub_session, subscribe_is_acknowledged_with_the_normalized_filters) {
   EXPECT_EQ(ack["observations"], true);
 }
 
+TEST_F(hub_session, a_revoked_holder_or_ended_session_closes_its_connections_and_only_those) {
+  auto open_as = [&](const std::string& holder, const std::string& session, std::int64_t ends) {
+    maeul::domain::event_grant g;
+    g.holder = holder;
+    g.session = session;
+    g.ends_at_us = ends;
+    auto p = std::make_shared<fake_peer>();
+    hub.handler(g)->on_open(p);
+    return p;
+  };
+  auto tok = open_as("token:t1", "", 0);
+  auto tok2 = open_as("token:t2", "", 0);
+  auto kim1 = open_as("user:kim", "s-a", t0_us + 100);
+  auto kim2 = open_as("user:kim", "s-b", t0_us + 900);
+  auto lee = open_as("user:lee", "s-c", t0_us + 900);
+  EXPECT_EQ(hub.revoke_holder("token:t1"), 1u);
+  EXPECT_EQ(tok->closes, (std::vector<std::string>{"credential revoked"}));
+  EXPECT_TRUE(tok2->closes.empty());
+  EXPECT_EQ(hub.revoke_session("s-b"), 1u);
+  EXPECT_EQ(kim2->closes, (std::vector<std::string>{"session ended"}));
+  EXPECT_TRUE(kim1->closes.empty());
+  EXPECT_EQ(hub.expire(t0_us + 99), 0u);
+  EXPECT_EQ(hub.expire(t0_us + 100), 1u);
+  EXPECT_EQ(kim1->closes, (std::vector<std::string>{"session expired"}));
+  EXPECT_EQ(hub.revoke_holder("user:lee"), 1u);
+  EXPECT_FALSE(lee->is_open());
+  EXPECT_EQ(hub.revoke_holder(""), 0u) << "an empty holder matches nothing";
+  EXPECT_TRUE(tok2->closes.empty());
+}
+
 TEST_F(hub_session, a_grant_limits_what_a_connection_sees_whatever_it_subscribes_to) {
   // An operator limited to zone z1 (no welfare readings), and an unlimited welfare officer.
   maeul::domain::event_grant operator_z1{{"z1"}, {}, false};

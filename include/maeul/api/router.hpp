@@ -93,6 +93,9 @@ class authenticator {
   void forget_user(const std::string& username);
   // Drops one cached session (signed out).
   void forget_session(const std::string& session_hash);
+  // Told of every forget_* after it (outside the lock), so that open WebSockets of the credential
+  // close too: ("token", id), ("user", username) or ("session", hash). Set once at start.
+  std::function<void(const std::string& kind, const std::string& key)> on_forget;
 
   static constexpr std::size_t max_entries = 10000;
 

@@ -38,6 +38,10 @@ struct alert_event {
 struct event_grant {
   std::vector<std::string> zones, domains;
   bool welfare_readings = true;
+  // Whose it is, so that a revocation closes the connections it opened: "token:<id>" or
+  // "user:<username>", the session's hash ("" for tokens), and the session's hard end (0: none).
+  std::string holder, session;
+  std::int64_t ends_at_us = 0;
 
   bool admits(std::string_view zone, std::string_view domain) const {
     auto in = [](const std::vector<std::string>& list, std::string_view v) {

@@ -50,6 +50,14 @@ class hub final : public domain::event_sink {
   void publish_alert(const domain::alert_event& e);
 
   std::size_t clients() const;
+
+  // Closes at once every connection opened under `holder` ("token:<id>", "user:<username>"), or
+  // under one session (its hash): a revoked token, a disabled or changed user, a signed-out session
+  // (API §8: "its open WebSockets are closed within 2 s"). Returns how many were closed.
+  std::size_t revoke_holder(const std::string& holder);
+  std::size_t revoke_session(const std::string& session_hash);
+  // Closes the connections whose session reached its hard end by `now_us`.
+  std::size_t expire(std::int64_t now_us);
   std::int64_t frames_published() const { return published_.load(); }
 
   // Pure helpers, exposed for tests.
@@ -70,6 +78,7 @@ class hub final : public domain::event_sink {
     domain::event_grant grant;
   };
   void on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text);
+  std::size_t close_if(const std::function<bool(const domain::event_grant&)>& pred, const char* reason);
   // Replays alert events after `since` to one client, page by page, while it stays connected;
   // then any `since` it asked for meanwhile.
   boost::asio::awaitable<void> replay_loop(std::weak_ptr<net::ws_peer> peer, std::int64_t since, subscription sub);
