@@ -402,9 +402,10 @@ task<net::response> router::dispatch(net::request req) {
           by_cookie = true;
         }
         if (!who && !by_cookie) {
-          // Browsers' WebSocket cannot set headers; they may pass ?access_token= instead.
+          // Browsers' WebSocket cannot set headers; they may pass ?access_token= instead — on the
+          // live feed only (API §8), so that tokens stay out of other URLs, logs and referrers.
           auto q = query_params::parse(req.query);
-          if (auto t = q.get("access_token"); t && req.authorization.empty())
+          if (auto t = q.get("access_token"); t && req.authorization.empty() && req.path == "/api/v1/live")
           {
             std::string header = "Bearer " + *t;  // (no temporaries inside co_await expressions: g++ 12)
             who = co_await auth_.authenticate(std::move(header));

@@ -233,4 +233,15 @@ describe('access matrix: scopes and welfare data', () => {
     byOther.send({ type: 'ping' });
     await byOther.waitFor((m) => m.type === 'pong', { from, what: 'pong on the untouched connection' });
   });
+
+  test('?access_token= authenticates the live feed only: on any other route it is 401', async () => {
+    const d = ctx.d;
+    for (const path of ['/api/v1/zones', '/api/v1/sensors/ac-dis-a', '/api/v1/me', '/api/v1/alerts']) {
+      h.assertProblem(await h.request(d, 'GET', `${path}?access_token=${encodeURIComponent(d.bootstrapToken)}`), 401,
+        'unauthorized');
+    }
+    const ws = await L.connect(d, tok.op, { via: 'query' });
+    clients.push(ws);
+    assert.equal(ws.hello.type, 'hello');
+  });
 });
