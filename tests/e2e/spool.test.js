@@ -171,6 +171,7 @@ describe('spool while PostgreSQL is stopped', () => {
     psqlPriv("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'spooler'");
     assert.equal(h.assertJson(await I.postObs(d, T, rec(sept, 0)), 202).spooled, 100);
     assert.equal(h.assertJson(await I.postObs(d, T, rec(oct, 100)), 202).spooled, 100);
+    let oneSegment = true;
     const locker = spawn('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', url], { stdio: ['pipe', 'pipe', 'inherit'] });
     let lockerOut = '';
     locker.stdout.on('data', (x) => { lockerOut += x; });
@@ -180,7 +181,11 @@ describe('spool while PostgreSQL is stopped', () => {
       psqlPriv('ALTER ROLE spooler LOGIN');
       await h.pollUntil(() => countIn(sept, oct) === '100', { timeoutMs: 15000, intervalMs: 100, what: 'r1 committed by the replay' });
       const mid = await status();
-      assert.equal(mid.spool.readings, 200, 'the segment is still there (r2 not committed)');
+      // Usually r1 and r2 share one segment, still there (200 readings). But the replayer takes the
+      // open segment whenever it wakes, even while logins are refused: when it woke between the two
+      // posts, r1 and r2 are in two segments, and r1's is gone once committed (100 readings left).
+      assert.ok([100, 200].includes(mid.spool.readings), `r2 still spooled: ${JSON.stringify(mid.spool)}`);
+      oneSegment = mid.spool.readings === 200;
       assert.equal(mid.spool.replaying, true);
       d.child.kill('SIGKILL');
       await h.withTimeout(d.exited, 10000, 'maeuld did not die on SIGKILL');
@@ -197,8 +202,8 @@ describe('spool while PostgreSQL is stopped', () => {
     assert.equal(countIn(oct, oct + 1800 * SEC), '100');
     const prom = h.parseProm((await h.request(d, 'GET', '/metrics', { token: T })).text);
     const val = (stage) => prom.find((m) => m.name === 'maeul_spool_readings_total' && m.labels.stage === stage).value;
-    assert.equal(val('replayed'), 200, 'the whole segment was written again');
-    assert.equal(val('published'), 100, 'only r2 was published: r1 came back as duplicates');
+    assert.equal(val('replayed'), oneSegment ? 200 : 100, 'the segment holding r2 was written again, whole');
+    assert.equal(val('published'), 100, 'only r2 was published: r1 came back as duplicates, or was not replayed again');
     const latest = await I.getJson(d, T, '/api/v1/sensors/sp-c/latest');
     assert.equal(latest.metrics.level.value, -1, 'the newest reading is still the direct one at 01:00');
   });
