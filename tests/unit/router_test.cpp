@@ -107,6 +107,7 @@ class router_test : public ::testing::Test {
     router_.add("DELETE", "/api/v1/admin", api::admin_only, echo);
     router_.add("GET", "/api/v1/registry", api::registry_readers, echo);
     router_.add("POST", "/api/v1/readings", api::role_device, echo);
+    router_.add("GET", "/api/v1/live", api::admin_only, echo);
   }
 
   net::response dispatch(std::string method, const std::string& target, std::string authorization = {}) {
@@ -342,7 +343,7 @@ TEST_F(router_test, every_answer_is_counted_in_the_metrics) {
 
 TEST_F(router_test, routes_lists_the_table) {
   auto routes = router_.routes();
-  ASSERT_EQ(routes.size(), 11u);
+  ASSERT_EQ(routes.size(), 12u);
   EXPECT_EQ(routes[0].method, "GET");
   EXPECT_EQ(routes[0].pattern, "/healthz");
   EXPECT_EQ(routes[0].roles, api::public_route);
@@ -390,10 +391,15 @@ TEST_F(router_test, the_bootstrap_admin_is_forbidden_on_a_device_only_route) {
 }
 
 TEST_F(router_test, an_access_token_query_parameter_is_accepted_only_without_a_header) {
-  auto r = dispatch("GET", "/api/v1/admin?access_token=" + bootstrap);
+  auto r = dispatch("GET", "/api/v1/live?access_token=" + bootstrap);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(json::parse(r.body).at("role"), "admin");
-  EXPECT_EQ(dispatch("GET", "/api/v1/admin?access_token=" + bootstrap, "Basic xyz").status, 401);
+  EXPECT_EQ(dispatch("GET", "/api/v1/live?access_token=" + bootstrap, "Basic xyz").status, 401);
+}
+
+TEST_F(router_test, an_access_token_query_parameter_is_ignored_outside_the_live_feed) {
+  EXPECT_EQ(dispatch("GET", "/api/v1/admin?access_token=" + bootstrap).status, 401);
+  EXPECT_EQ(dispatch("GET", "/api/v1/registry?access_token=" + bootstrap).status, 401);
 }
 
 TEST_F(router_test, an_unknown_token_asks_the_store_and_an_unreachable_database_is_503) {
