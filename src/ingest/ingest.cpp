@@ -391,14 +391,7 @@ task<void> service::run_replay(int idle_ms, int min_backoff_ms, int max_backoff_
 }
 
 task<std::optional<std::vector<latest_item>>> service::latest_of(std::string sensor) {
-  bool fresh = false;
-  auto meta = cached(sensor, fresh);
-  if (!fresh) {
-    std::vector<std::string> one;  // (g++ 12: no braced lists into coroutine arguments)
-    one.push_back(sensor);
-    co_await resolve(std::move(one));
-    meta = cached(sensor, fresh);
-  }
+  auto meta = co_await meta_of(std::move(sensor));
   if (!meta) co_return std::nullopt;
   std::vector<latest_item> out;
   std::shared_lock lock(latest_mutex_);
@@ -447,14 +440,7 @@ task<std::shared_ptr<const storage::sensor_meta>> service::meta_of(std::string s
 
 task<std::optional<std::int32_t>> service::series_id(std::string sensor, std::string metric,
                                                      std::vector<std::string>* metrics_out) {
-  bool fresh = false;
-  auto meta = cached(sensor, fresh);
-  if (!fresh) {
-    std::vector<std::string> one;  // (g++ 12: no braced lists into coroutine arguments)
-    one.push_back(sensor);
-    co_await resolve(std::move(one));
-    meta = cached(sensor, fresh);
-  }
+  auto meta = co_await meta_of(std::move(sensor));
   if (!meta) co_return std::nullopt;
   if (metrics_out)
     for (const auto& m : meta->metrics) metrics_out->push_back(m.name);
