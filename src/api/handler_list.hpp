@@ -30,6 +30,7 @@ task<net::response> get_tokens(services* sp, context ctx);
 task<net::response> post_tokens(services* sp, context ctx);
 task<net::response> get_tokens_by_id(services* sp, context ctx);
 task<net::response> delete_tokens_by_id(services* sp, context ctx);
+task<net::response> get_tokens_by_id_changes(services* sp, context ctx);
 // observation_handlers.cpp
 task<net::response> post_observations(services* sp, context ctx);
 task<net::response> get_sensors_by_id_latest(services* sp, context ctx);

@@ -49,7 +49,10 @@ task<net::response> get_metrics([[maybe_unused]] services* sp, context) {
 
     net::response res;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    res.body = s.request_metrics.render(s.extra_metrics ? s.extra_metrics() : std::string()) + process_metrics();
+    res.body = s.request_metrics.render(s.extra_metrics ? s.extra_metrics() : std::string()) + process_metrics() +
+               "# HELP maeul_public_pages_computed_total Public pages (/public/v1/*) computed from the database.\n"
+               "# TYPE maeul_public_pages_computed_total counter\n"
+               "maeul_public_pages_computed_total " + std::to_string(s.public_pages.computed()) + "\n";
     co_return res;
 }
 

@@ -43,23 +43,6 @@ std::optional<std::string> find_nul(const json& j, const std::string& pointer) {
 
 }  // namespace
 
-int json_nesting_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    else if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
-    else if (c == ']' || c == '}') --depth;
-  }
-  return deepest;
-}
-
 domain::outcome<std::string> check_json_content_type(const net::request& req) {
   std::string_view ct = req.content_type;
   auto semi = ct.find(';');

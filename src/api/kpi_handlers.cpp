@@ -7,6 +7,7 @@
 #include "maeul/api/routes.hpp"
 #include "maeul/api/static_files.hpp"
 #include "maeul/domain/encoding.hpp"
+#include "maeul/services/access.hpp"
 #include "maeul/services/services.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/kpi/catalog.hpp"
@@ -276,16 +277,16 @@ std::string report_body(const std::string& city, int year, const std::vector<std
 // Named handlers; routes.cpp puts them in the route table.
 
 // GET /api/v1/kpis
-task<net::response> get_kpis([[maybe_unused]] services* sp, context) {
+task<net::response> get_kpis([[maybe_unused]] services* sp, context ctx) {
 
     json items = json::array();
-    for (const auto& d : kpi::catalog()) items.push_back(definition_json(d));
+    for (const auto& d : kpi::catalog())
+      if (::maeul::services::access::domain_in_scope(ctx.who, d.domain)) items.push_back(definition_json(d));
     co_return json_response(200, json{{"items", items}}.dump());
 }
 
 // GET /api/v1/kpis/{id}/values
 task<net::response> get_kpis_by_id_values([[maybe_unused]] services* sp, context ctx) {
-  auto* store = &sp->kpis;
   auto now = sp->now_us;
   auto tz = sp->timezone;
 
@@ -312,7 +313,10 @@ task<net::response> get_kpis_by_id_values([[maybe_unused]] services* sp, context
     if (q.from_us >= q.to_us) co_return problem_response(param_problem("from", "must be before \"to\""));
     if ((q.to_us - q.from_us) / (86400LL * 1000000) > 3660)
       co_return problem_response(param_problem("from", "the range may span at most ten years"));
-    auto values = co_await store->values(q, kpi::walking_model{});
+    auto kpi_svc = &sp->kpi_svc;
+    auto got = co_await kpi_svc->values(ctx.who, def->domain, q);
+    if (!got) co_return problem_response(got.error());
+    auto& values = got.value();
     bool csv = ctx.query.get("format").value_or("") == "csv" ||
                (ctx.req.accept.find("text/csv") != std::string::npos && ctx.query.get("format").value_or("") != "json");
     co_return values_response(*def, q, values, csv);
@@ -320,7 +324,6 @@ task<net::response> get_kpis_by_id_values([[maybe_unused]] services* sp, context
 
 // GET /api/v1/zones/{id}/accessibility
 task<net::response> get_zones_by_id_accessibility([[maybe_unused]] services* sp, context ctx) {
-  auto* store = &sp->kpis;
 
     double minutes = 9;
     if (auto m = ctx.query.get("minutes")) {
@@ -330,9 +333,9 @@ task<net::response> get_zones_by_id_accessibility([[maybe_unused]] services* sp,
       minutes = *v;
     }
     kpi::walking_model walk;
-    auto acc = co_await store->access(ctx.params[0], minutes, walk);
-    if (acc.empty()) co_return problem_response(make_problem(problem_kind::not_found, "no zone with this id"));
-    co_return access_response(acc[0], minutes, walk);
+    auto acc = co_await sp->kpi_svc.access(ctx.who, ctx.params[0], minutes, walk);
+    if (!acc) co_return problem_response(acc.error());
+    co_return access_response(acc.value(), minutes, walk);
 }
 
 // GET /api/v1/budget
@@ -359,6 +362,7 @@ task<net::response> post_budget([[maybe_unused]] services* sp, context ctx) {
     auto b = budget_body(*body, {});
     if (!b) co_return problem_response(b.error());
     auto res = co_await kpi_svc->create_budget(ctx.who, b->first, b->second);
+    if (res) sp->public_pages.clear();  // the public report shows the budget
     if (!res) co_return problem_response(res.error());
     auto resp = json_response(201, res.value());
     resp.headers.emplace_back("Location", "/api/v1/budget/" + nlohmann::json::parse(res.value())["id"].get<std::string>());
@@ -383,6 +387,7 @@ task<net::response> put_budget_by_id([[maybe_unused]] services* sp, context ctx)
     auto b = budget_body(*body, ctx.params[0]);
     if (!b) co_return problem_response(b.error());
     auto res = co_await kpi_svc->replace_budget(ctx.who, ctx.params[0], b->second);
+    if (res) sp->public_pages.clear();  // the public report shows the budget
     if (!res) co_return problem_response(res.error());
     co_return json_response(200, res.value());
 }
@@ -392,30 +397,71 @@ task<net::response> delete_budget_by_id([[maybe_unused]] services* sp, context c
   auto* kpi_svc = &sp->kpi_svc;
 
     auto res = co_await kpi_svc->delete_budget(ctx.who, ctx.params[0]);
+    if (res) sp->public_pages.clear();  // the public report shows the budget
     if (!res) co_return problem_response(res.error());
     co_return no_content();
 }
 
-// GET /public/v1/kpis
+namespace {
+
+task<std::string> public_kpis_page(storage::kpi_store* store, std::function<std::int64_t()> now, std::string tz,
+                                   std::string city) {
+  auto names = co_await store->zone_names();
+  std::vector<std::vector<storage::kpi_value>> all;
+  for (const auto& d : kpi::catalog()) {
+    storage::kpi_query q;
+    q.kpi = d.id;
+    q.timezone = tz;
+    q.period = d.period;
+    q.to_us = now();
+    q.from_us = q.to_us - default_span_us(d.period);
+    all.push_back(co_await store->values(q, kpi::walking_model{}));
+  }
+  auto generated = now() / 60000000 * 60000000;  // to the minute: the ETag stays stable within it
+  co_return public_kpis_body(city, tz, all, names, generated);
+}
+
+task<std::string> public_report_page(storage::kpi_store* store, std::function<std::int64_t()> now, std::string tz,
+                                     std::string city, int year) {
+  auto t_now = now();
+  if (year == 0) year = (co_await store->year_start(2000, tz, t_now)).second;  // the city's current year
+  auto lines = co_await store->list_budget(year);
+  auto year_start = (co_await store->year_start(year, tz, t_now)).first;
+  auto year_end = (co_await store->year_start(year + 1, tz, t_now)).first;
+  std::vector<std::vector<std::vector<storage::kpi_value>>> per_line;
+  for (const auto& text : lines) {
+    auto line = nlohmann::json::parse(text);
+    std::vector<std::vector<storage::kpi_value>> per_kpi;
+    for (const auto& k : line["kpis"]) {
+      storage::kpi_query q;
+      q.kpi = k["kpi"].get<std::string>();
+      q.timezone = tz;
+      q.period = "month";
+      q.from_us = year_start;
+      q.to_us = std::min(year_end, t_now);
+      std::vector<storage::kpi_value> values;
+      if (q.from_us < q.to_us) values = co_await store->values(q, kpi::walking_model{});
+      per_kpi.push_back(std::move(values));
+    }
+    per_line.push_back(std::move(per_kpi));
+  }
+  co_return report_body(city, year, lines, per_line);
+}
+
+}  // namespace
+
+// GET /public/v1/kpis: anonymous; computed at most once a minute (services::public_pages).
 task<net::response> get_public_kpis([[maybe_unused]] services* sp, context ctx) {
   auto* store = &sp->kpis;
   auto now = sp->now_us;
   auto tz = sp->timezone;
   auto city = sp->city_name;
-
-    auto names = co_await store->zone_names();
-    std::vector<std::vector<storage::kpi_value>> all;
-    for (const auto& d : kpi::catalog()) {
-      storage::kpi_query q;
-      q.kpi = d.id;
-      q.timezone = tz;
-      q.period = d.period;
-      q.to_us = now();
-      q.from_us = q.to_us - default_span_us(d.period);
-      all.push_back(co_await store->values(q, kpi::walking_model{}));
-    }
-    auto generated = now() / 60000000 * 60000000;  // to the minute: the ETag stays stable within it
-    co_return cacheable(ctx, public_kpis_body(city, tz, all, names, generated));
+  // (Named, not temporaries inside the co_await: g++ 12 destroys those wrongly.)
+  std::string key = "kpis";
+  std::function<task<std::string>()> compute = [=] { return public_kpis_page(store, now, tz, city); };
+  auto call = sp->public_pages.get(std::move(key), std::move(compute));
+  auto body = co_await std::move(call);
+  co_return cacheable(ctx, std::move(body));
 }
 
 // GET /public/v1/report
@@ -424,37 +470,17 @@ task<net::response> get_public_report([[maybe_unused]] services* sp, context ctx
   auto now = sp->now_us;
   auto tz = sp->timezone;
   auto city = sp->city_name;
-
-    int year = 0;
-    if (auto y = ctx.query.get("year"); y && !y->empty()) {
-      auto v = domain::parse_number<int>(*y);
-      if (!v || *v < 2000 || *v > 2100) co_return problem_response(param_problem("year", "must be a year from 2000 to 2100"));
-      year = *v;
-    }
-    auto t_now = now();
-    if (year == 0) year = (co_await store->year_start(2000, tz, t_now)).second;  // the city's current year
-    auto lines = co_await store->list_budget(year);
-    auto year_start = (co_await store->year_start(year, tz, t_now)).first;
-    auto year_end = (co_await store->year_start(year + 1, tz, t_now)).first;
-    std::vector<std::vector<std::vector<storage::kpi_value>>> per_line;
-    for (const auto& text : lines) {
-      auto line = nlohmann::json::parse(text);
-      std::vector<std::vector<storage::kpi_value>> per_kpi;
-      for (const auto& k : line["kpis"]) {
-        storage::kpi_query q;
-        q.kpi = k["kpi"].get<std::string>();
-        q.timezone = tz;
-        q.period = "month";
-        q.from_us = year_start;
-        q.to_us = std::min(year_end, t_now);
-        std::vector<storage::kpi_value> values;
-        if (q.from_us < q.to_us) values = co_await store->values(q, kpi::walking_model{});
-        per_kpi.push_back(std::move(values));
-      }
-      per_line.push_back(std::move(per_kpi));
-    }
-    co_return cacheable(ctx, report_body(city, year, lines, per_line));
+  int year = 0;
+  if (auto y = ctx.query.get("year"); y && !y->empty()) {
+    auto v = domain::parse_number<int>(*y);
+    if (!v || *v < 2000 || *v > 2100) co_return problem_response(param_problem("year", "must be a year from 2000 to 2100"));
+    year = *v;
+  }
+  std::string key = "report:" + std::to_string(year);
+  std::function<task<std::string>()> compute = [=] { return public_report_page(store, now, tz, city, year); };
+  auto call = sp->public_pages.get(std::move(key), std::move(compute));
+  auto body = co_await std::move(call);
+  co_return cacheable(ctx, std::move(body));
 }
-
 
 }  // namespace maeul::api

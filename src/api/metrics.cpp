@@ -28,8 +28,15 @@ void metrics::observe(int route, const std::string& method, int status, double s
     h.by_status[static_cast<std::size_t>(status)].fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  // The other requests of the route (another method, or an odd status): the label set is bounded
+  // whatever clients send, so a method nobody defined must not add a series.
+  static const char* const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  const char* label = "other";
+  for (const char* k : known)
+    if (method == k) label = k;
+  int st = status >= 100 && status < 600 ? status : 0;
   std::lock_guard lock(mutex_);
-  ++requests_[{route, method, status}];
+  ++requests_[{route, label, st}];
 }
 
 std::string metrics::render(const std::string& extra) const {

@@ -98,11 +98,11 @@ task<net::response> get_live([[maybe_unused]] services* sp, context ctx) {
 
 // GET /api/v1/rules
 task<net::response> get_rules([[maybe_unused]] services* sp, context ctx) {
-  auto* store = &sp->operations;
+  auto* query = &sp->query_svc;
 
     auto p = page_params(ctx);
     if (!p) co_return problem_response(p.error());
-    co_return list_response(co_await store->list_rules(*p));
+    co_return list_response(co_await query->rules(ctx.who, *p));
 }
 
 // POST /api/v1/rules
@@ -122,9 +122,9 @@ task<net::response> post_rules([[maybe_unused]] services* sp, context ctx) {
 
 // GET /api/v1/rules/{id}
 task<net::response> get_rules_by_id([[maybe_unused]] services* sp, context ctx) {
-  auto* store = &sp->operations;
+  auto* query = &sp->query_svc;
 
-    co_return answer(co_await store->get_rule(ctx.params[0]));
+    co_return answer(co_await query->rule(ctx.who, ctx.params[0]));
 }
 
 // PUT /api/v1/rules/{id}

@@ -158,7 +158,7 @@ task<net::response> get_me([[maybe_unused]] services* sp, context ctx) {
                 {"role", w.role},
                 {"zones", w.zones},
                 {"domains", w.domains},
-                {"expires_at", w.kind == "user" ? json(iso_ms(w.expires_at_us)) : json(nullptr)}};
+                {"expires_at", w.expires_at_us != 0 ? json(iso_ms(w.expires_at_us)) : json(nullptr)}};
     co_return json_response(200, out.dump());
 }
 

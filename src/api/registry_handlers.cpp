@@ -267,6 +267,14 @@ task<net::response> get_tokens_by_id([[maybe_unused]] services* sp, context ctx)
     co_return json_response(200, std::move(*t));
 }
 
+// GET /api/v1/tokens/{id}/changes
+task<net::response> get_tokens_by_id_changes([[maybe_unused]] services* sp, context ctx) {
+  auto& tokens = sp->tokens;
+  auto p = page_params(ctx, id_kind::numeric);
+  if (!p) co_return problem_response(p.error());
+  co_return list_response(co_await tokens.changes(ctx.params[0], *p));
+}
+
 // DELETE /api/v1/tokens/{id}
 task<net::response> delete_tokens_by_id([[maybe_unused]] services* sp, context ctx) {
   auto* token_svc = &sp->token_svc;

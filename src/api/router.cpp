@@ -198,18 +198,32 @@ task<std::optional<storage::principal>> authenticator::authenticate(std::string 
   if (token.empty() || token.size() > 512) co_return std::nullopt;
   std::string hash = storage::hash_token(token);
   // Both sides are fixed-length hex digests of secrets, so this comparison leaks nothing useful.
-  if (!bootstrap_hash_.empty() && hash == bootstrap_hash_)
-    co_return storage::principal{"bootstrap", "bootstrap", "admin", {}};
+  if (!bootstrap_hash_.empty() && hash == bootstrap_hash_) {
+    storage::principal boot;
+    boot.token_id = boot.name = "bootstrap";
+    boot.role = "admin";
+    co_return boot;
+  }
   if (token.rfind("ms_", 0) == 0) co_return co_await authenticate_session(std::move(token));
   auto now = std::chrono::steady_clock::now();
+  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  // A token past its expires_at is refused from memory too, not only once the cache entry ends.
+  auto expired = [now_us](const std::optional<storage::principal>& p) {
+    return p && p->expires_at_us != 0 && p->expires_at_us <= now_us;
+  };
   if (ttl_.count() > 0) {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(hash);
-    if (it != cache_.end() && it->second.expires > now) co_return it->second.who;
+    if (it != cache_.end() && it->second.expires > now) {
+      if (expired(it->second.who)) co_return std::nullopt;
+      co_return it->second.who;
+    }
   }
   auto gen = generation();
   auto who = co_await store_.lookup(hash);
   if (ttl_.count() > 0) put(hash, entry{who, now + ttl_, now}, gen);
+  if (expired(who)) co_return std::nullopt;
   co_return who;
 }
 
@@ -304,6 +318,10 @@ std::string session_cookie(std::string_view h) {
   return {};
 }
 
+void router::set_rate_limit(double per_second, double burst) {
+  limiter_ = per_second > 0 ? std::make_unique<rate_limiter>(per_second, burst) : nullptr;
+}
+
 void router::add(std::string method, std::string pattern, unsigned roles, route_fn fn) {
   if (unmatched_metric_ < 0) unmatched_metric_ = metrics_.add_route("unmatched");
   int metric = metrics_.add_route(pattern, method);
@@ -371,12 +389,28 @@ task<net::response> router::dispatch(net::request req) {
   int metric = idx >= 0 ? routes_[idx].metric : unmatched_metric_;
   std::string method = req.method;
   net::response res;
+  // 429 when `key` is past its rate (nullopt: go on).
+  auto over_rate = [this](const std::string& key) -> std::optional<net::response> {
+    if (!limiter_) return std::nullopt;
+    int wait = limiter_->take(key);
+    if (wait == 0) return std::nullopt;
+    auto r = problem_response(domain::make_problem(domain::problem_kind::too_many_requests,
+                                                   "too many requests; retry after " + std::to_string(wait) + " s"));
+    r.headers.emplace_back("Retry-After", std::to_string(wait));
+    return r;
+  };
   try {
     std::optional<net::response> file;
-    if (idx < 0 && allow.empty() && fallback_ && (req.method == "GET" || req.method == "HEAD") &&
+    std::optional<net::response> limited;
+    if (idx < 0 || routes_[idx].roles == public_route) {
+      if (req.path != "/healthz") limited = over_rate("ip:" + req.remote);
+    }
+    if (!limited && idx < 0 && allow.empty() && fallback_ && (req.method == "GET" || req.method == "HEAD") &&
         req.path.rfind("/api/", 0) != 0 && req.path.rfind("/public/v1/", 0) != 0)
       file = fallback_(req);
-    if (file) {
+    if (limited) {
+      res = std::move(*limited);
+    } else if (file) {
       res = std::move(*file);
       if (req.method == "HEAD") res.body.clear();
     } else if (idx < 0) {
@@ -401,18 +435,24 @@ task<net::response> router::dispatch(net::request req) {
           who = co_await auth_.authenticate_session(cookie_secret);
           by_cookie = true;
         }
-        if (!who && !by_cookie) {
+        if (!who && req.authorization.empty() && req.path == "/api/v1/live") {
           // Browsers' WebSocket cannot set headers; they may pass ?access_token= instead — on the
-          // live feed only (API §8), so that tokens stay out of other URLs, logs and referrers.
+          // live feed only (API §8), so that tokens stay out of other URLs, logs and referrers. A
+          // stale session cookie sent beside it does not hide it (a kiosk after a person's session).
           auto q = query_params::parse(req.query);
-          if (auto t = q.get("access_token"); t && req.authorization.empty() && req.path == "/api/v1/live")
-          {
+          if (auto t = q.get("access_token")) {
             std::string header = "Bearer " + *t;  // (no temporaries inside co_await expressions: g++ 12)
             who = co_await auth_.authenticate(std::move(header));
+            if (who) by_cookie = false;
           }
         }
         bool changes_state = method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
-        if (!who) {
+        // Rates per principal; requests that name none (or a wrong one) count against their address.
+        limited = over_rate(who ? who->kind + ":" + (who->kind == "user" ? who->name : who->token_id)
+                                : "ip:" + req.remote);
+        if (limited) {
+          res = std::move(*limited);
+        } else if (!who) {
           res = problem_response(domain::make_problem(
               domain::problem_kind::unauthorized,
               by_cookie ? "the session has ended or is unknown; sign in again"

@@ -10,7 +10,7 @@ const std::vector<route_def>& route_table() {
       // handlers.cpp
       {"GET", "/healthz", public_route, &get_healthz},
       {"GET", "/readyz", public_route, &get_readyz},
-      {"GET", "/metrics", public_route, &get_metrics},
+      {"GET", "/metrics", admin_only, &get_metrics},  // public with metrics.public = true
       // registry_handlers.cpp
       {"GET", "/api/v1/zones", registry_readers, &get_zones},
       {"POST", "/api/v1/zones", admin_only, &post_zones},
@@ -32,6 +32,7 @@ const std::vector<route_def>& route_table() {
       {"POST", "/api/v1/tokens", admin_only, &post_tokens},
       {"GET", "/api/v1/tokens/{id}", admin_only, &get_tokens_by_id},
       {"DELETE", "/api/v1/tokens/{id}", admin_only, &delete_tokens_by_id},
+      {"GET", "/api/v1/tokens/{id}/changes", admin_only, &get_tokens_by_id_changes},
       // observation_handlers.cpp
       {"POST", "/api/v1/observations", role_admin | role_device, &post_observations},
       {"GET", "/api/v1/sensors/{id}/latest", registry_readers, &get_sensors_by_id_latest},
@@ -89,8 +90,10 @@ const std::vector<route_def>& route_table() {
 
 void add_routes(router& r, services& s) {
   auto* sp = &s;
-  for (const auto& d : route_table())
-    r.add(d.method, d.path, d.roles, [sp, fn = d.fn](context ctx) { return fn(sp, std::move(ctx)); });
+  for (const auto& d : route_table()) {
+    unsigned roles = d.fn == &get_metrics && s.metrics_public ? public_route : d.roles;
+    r.add(d.method, d.path, roles, [sp, fn = d.fn](context ctx) { return fn(sp, std::move(ctx)); });
+  }
 }
 
 }  // namespace maeul::api

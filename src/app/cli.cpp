@@ -347,6 +347,7 @@ int serve(const config::settings& s) {
       },
       events, io.at(0).get_executor(), rules_thread.get_executor(), oo, ingest::system_now_us);
   events.subscribe(hub);
+  hub.set_masker([&operations](const std::string& alert_json) { return operations.masked(alert_json); });
   // A revoked token, a changed or disabled user, an ended session: its live connections close too.
   auth.on_forget = [&hub](const std::string& kind, const std::string& key) {
     if (kind == "session")
@@ -363,6 +364,7 @@ int serve(const config::settings& s) {
     run_now(ingest.warm());
     run_now(ops.load_rules());
     run_now(ops.restore_open_alerts());
+    run_now(operations.load_pseudonym_key());
     hub.note_event_id(run_now(operations.last_event_id()));
   } catch (const std::exception& e) {
     return fail(exit_database, std::string("cannot load the sensor index and rules: ") + e.what());
@@ -511,7 +513,9 @@ int serve(const config::settings& s) {
   }
   services.dead_letters = &dead_letters;
   services.people = &people_svc;
+  services.metrics_public = s.metrics.is_public;
   api::add_routes(router, services);
+  router.set_rate_limit(s.limits.requests_per_s, s.limits.burst);
   std::error_code exe_ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_ec);
   auto web_root = api::find_web_root(s.http.web_root, exe);

@@ -1,6 +1,8 @@
 // base64url and hex.
 #include "maeul/domain/encoding.hpp"
 
+#include <algorithm>
+
 namespace maeul::domain {
 
 std::string base64url_encode(std::string_view in) {
@@ -73,6 +75,23 @@ std::string percent_decode(std::string_view in, bool plus_is_space) {
     }
   }
   return out;
+}
+
+int json_nesting_depth(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') deepest = std::max(deepest, ++depth);
+    else if (c == ']' || c == '}') --depth;
+  }
+  return deepest;
 }
 
 }  // namespace maeul::domain

@@ -139,6 +139,13 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
       while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
       if (line.empty()) continue;
       if (index >= max_readings) return too_many(max_readings);
+      // Each line is held to the limits of a JSON body, before any parser sees it.
+      if (line.size() > max_ndjson_line_bytes)
+        return make_problem(problem_kind::malformed, "line " + std::to_string(index + 1) + " is longer than " +
+                                                         std::to_string(max_ndjson_line_bytes) + " bytes");
+      if (json_nesting_depth(line) > max_json_depth)
+        return make_problem(problem_kind::malformed, "line " + std::to_string(index + 1) + " is JSON nested deeper than " +
+                                                         std::to_string(max_json_depth) + " levels");
       std::string base = "/" + std::to_string(index);
       json j;
       try {

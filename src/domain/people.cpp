@@ -36,6 +36,8 @@ void check_role(const json& v, std::vector<field_error>& errors, std::string& ou
   out = v.get<std::string>();
 }
 
+}  // namespace
+
 void check_zones(const json& v, std::vector<field_error>& errors, std::vector<std::string>& out) {
   if (!v.is_array()) return add(errors, "/zones", "must be an array of zone ids");
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -55,8 +57,6 @@ void check_domains(const json& v, std::vector<field_error>& errors, std::vector<
       out.push_back(v[i].get<std::string>());
   }
 }
-
-}  // namespace
 
 bool is_user_role(std::string_view s) {
   for (auto r : user_roles)

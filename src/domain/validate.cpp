@@ -1,11 +1,14 @@
 // Pure validation of registry inputs: every bad field is reported with its JSON Pointer.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "maeul/domain/people.hpp"
 #include "maeul/domain/registry.hpp"
+#include "maeul/domain/time.hpp"
 
 namespace maeul::domain {
 namespace {
@@ -392,6 +395,18 @@ outcome<token_input> validate_token(const json& body) {
           t.sensors.push_back(v.get<std::string>());
       }
     }
+  }
+  if (auto z = body.find("zones"); z != body.end() && !z->is_null()) check_zones(*z, errors, t.zones);
+  if (auto d = body.find("domains"); d != body.end() && !d->is_null()) check_domains(*d, errors, t.domains);
+  if (auto e = body.find("expires_at"); e != body.end() && !e->is_null()) {
+    auto at = e->is_string() ? parse_rfc3339(e->get_ref<const std::string&>()) : std::nullopt;
+    if (!at)
+      add(errors, "/expires_at", "must be an RFC 3339 time with a zone, or null");
+    else if (*at <= std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count())
+      add(errors, "/expires_at", "must be in the future");
+    else
+      t.expires_at_us = *at;
   }
   if (!errors.empty()) return invalid(std::move(errors));
   return t;

@@ -106,7 +106,9 @@ asio::awaitable<void> hub::replay_loop(std::weak_ptr<net::ws_peer> weak, std::in
           if ((!sub.zones.empty() && !sub.zones.count(e.zone)) || (!sub.domains.empty() && !sub.domains.count(e.domain)) ||
               !sub.grant.admits(e.zone, e.domain))
             continue;
-          peer->send_event(std::make_shared<const std::string>(hub::alert_frame(e)));
+          std::shared_ptr<const std::string> masked;
+          auto frame = frame_for(e, sub.grant, std::make_shared<const std::string>(hub::alert_frame(e)), masked);
+          if (frame) peer->send_event(std::move(frame));
         }
         if (events.size() < 500) break;
       }
@@ -213,17 +215,35 @@ void hub::publish_readings(domain::reading_batch readings) {
   }
 }
 
+std::shared_ptr<const std::string> hub::frame_for(const domain::alert_event& e, const domain::event_grant& grant,
+                                                 const std::shared_ptr<const std::string>& plain,
+                                                 std::shared_ptr<const std::string>& masked) const {
+  if (grant.welfare_readings || e.domain != "welfare") return plain;
+  if (!masker_) return nullptr;
+  if (!masked) {
+    auto m = masker_(e.alert_json);
+    if (m.empty()) return plain;
+    domain::alert_event copy = e;
+    copy.alert_json = std::move(m);
+    masked = std::make_shared<const std::string>(alert_frame(copy));
+  }
+  return masked;
+}
+
 void hub::publish_alert(const domain::alert_event& e) {
   note_event_id(e.event_id);
   auto frame = std::make_shared<const std::string>(alert_frame(e));
+  std::shared_ptr<const std::string> masked;
   std::lock_guard lock(mutex_);
   for (auto& [p, c] : clients_) {
     if (!c.subscribed || !c.sub.alerts) continue;
     if (!c.sub.zones.empty() && !c.sub.zones.count(e.zone)) continue;
     if (!c.sub.domains.empty() && !c.sub.domains.count(e.domain)) continue;
     if (!c.sub.grant.admits(e.zone, e.domain)) continue;
+    auto f = frame_for(e, c.sub.grant, frame, masked);
+    if (!f) continue;
     if (auto peer = c.peer.lock()) {
-      peer->send_event(frame);
+      peer->send_event(std::move(f));
       ++published_;
     }
   }

@@ -2,6 +2,7 @@
 // domain::parse_observations' own: the message is rewritten into an HTTP-shaped body with the
 // topic's sensor, so an MQTT reading is judged by exactly the rules an HTTP one is.
 #include "maeul/mqtt/payload.hpp"
+#include "maeul/domain/encoding.hpp"
 
 #include <algorithm>
 #include <set>
@@ -16,33 +17,12 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::string_view prefix = "maeul/v1/obs/";
-constexpr int max_depth = 64;
 
 parsed_message fail(std::string sensor, std::string error) {
   parsed_message m;
   m.sensor = std::move(sensor);
   m.error = std::move(error);
   return m;
-}
-
-// Nesting depth of JSON text without parsing it (strings skipped), as the HTTP door checks.
-int nesting_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
 }
 
 }  // namespace
@@ -78,7 +58,7 @@ parsed_message parse_message(std::string_view topic, std::string_view payload, s
     return fail(sensor, "topic \"" + std::string(topic) + "\" is not maeul/v1/obs/{sensor}[/{metric}]");
 
   if (payload.size() >= 3 && payload.substr(0, 3) == "\xEF\xBB\xBF") payload.remove_prefix(3);
-  if (nesting_depth(payload) > max_depth) return fail(sensor, "payload JSON nested too deeply");
+  if (domain::json_nesting_depth(payload) > domain::max_json_depth) return fail(sensor, "payload JSON nested too deeply");
   json doc;
   try {
     doc = json::parse(payload);

@@ -43,7 +43,7 @@ domain::event_grant grant_of(const principal& who) {
   domain::event_grant g{who.zones, who.domains, reads_values(who, "welfare")};
   g.holder = (who.kind == "user" ? "user:" + who.name : "token:" + who.token_id);
   g.session = who.session_hash;
-  g.ends_at_us = who.kind == "user" ? who.expires_at_us : 0;
+  g.ends_at_us = who.expires_at_us;
   return g;
 }
 

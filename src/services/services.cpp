@@ -60,7 +60,10 @@ task<outcome<bool>> registry_service::delete_facility(principal, std::string id)
 
 task<ingest::result> observation_service::ingest(principal who, domain::parsed_batch batch) {
   // A device token writes only the sensors it names (an admin writes any).
-  std::vector<std::string> allowed = who.role == "device" ? who.sensors : std::vector<std::string>{};
+  // A device token writes only the sensors it names, and one that names none writes nothing; an
+  // admin writes any.
+  std::optional<std::vector<std::string>> allowed;
+  if (who.role == "device") allowed = who.sensors;
   co_return co_await ingest_.ingest(std::move(batch), std::move(allowed));
 }
 
@@ -116,6 +119,10 @@ task<outcome<domain::alert_event>> operations_service::change_alert(principal wh
     std::vector<domain::alert_event> one;
     one.push_back(res->value());
     ops_.publish(one);
+    if (!access::reads_values(who, "welfare")) {
+      auto m = store_.masked(res->value().alert_json);
+      if (!m.empty()) res->value().alert_json = std::move(m);
+    }
   }
   co_return std::move(*res);
 }
@@ -146,16 +153,36 @@ task<bool> operations_service::delete_webhook(principal, std::string id) {
 
 // ---- tokens
 
-task<storage::created_token> token_service::create(principal, domain::token_input t) {
-  co_return co_await store_.create(std::move(t));
+task<storage::created_token> token_service::create(principal who, domain::token_input t) {
+  co_return co_await store_.create(std::move(t), actor_of(who));
 }
-task<bool> token_service::revoke(principal, std::string id) {
-  bool ok = co_await store_.revoke(id);
+task<bool> token_service::revoke(principal who, std::string id) {
+  bool ok = co_await store_.revoke(id, actor_of(who));
   if (ok && on_revoked_) on_revoked_(id);
   co_return ok;
 }
 
 // ---- KPIs
+
+task<outcome<std::vector<storage::kpi_value>>> kpi_service::values(principal who, std::string kpi_domain,
+                                                                    storage::kpi_query q) {
+  if (!access::domain_in_scope(who, kpi_domain) || (!q.zone.empty() && !access::zone_in_scope(who, q.zone)))
+    co_return domain::make_problem(domain::problem_kind::not_found,
+                                   q.zone.empty() ? "no KPI with this id" : "no zone with this id");
+  auto values = co_await store_.values(q, kpi::walking_model{});
+  if (!who.zones.empty())
+    std::erase_if(values, [&](const storage::kpi_value& v) { return v.zone && !access::zone_in_scope(who, *v.zone); });
+  co_return values;
+}
+
+task<outcome<storage::accessibility>> kpi_service::access(principal who, std::string zone, double minutes,
+                                                          kpi::walking_model walk) {
+  auto not_found = domain::make_problem(domain::problem_kind::not_found, "no zone with this id");
+  if (!access::zone_in_scope(who, zone)) co_return not_found;
+  auto acc = co_await store_.access(std::move(zone), minutes, walk);
+  if (acc.empty()) co_return not_found;
+  co_return std::move(acc[0]);
+}
 
 task<outcome<std::string>> kpi_service::create_budget(principal, std::string id, std::string body_json) {
   co_return co_await store_.create_budget(std::move(id), std::move(body_json));
@@ -229,9 +256,18 @@ std::vector<domain::reading_event> query_service::latest(const principal& who, c
   return items;
 }
 
+// Welfare alerts reach those who may not read welfare data with the household's pseudonym only.
+std::string query_service::as_seen(const principal& who, std::string alert_json) const {
+  if (access::reads_values(who, "welfare")) return alert_json;
+  auto m = ops_.masked(alert_json);
+  return m.empty() ? alert_json : m;
+}
+
 task<storage::page> query_service::alerts(principal who, storage::alert_filter f, storage::page_request req) {
   f.sc = access::scope_of(who);
-  co_return co_await ops_.list_alerts(std::move(f), std::move(req));
+  auto p = co_await ops_.list_alerts(std::move(f), std::move(req));
+  for (auto& item : p.items) item = as_seen(who, std::move(item));
+  co_return p;
 }
 
 task<outcome<std::string>> query_service::alert(principal who, std::int64_t id) {
@@ -239,7 +275,7 @@ task<outcome<std::string>> query_service::alert(principal who, std::int64_t id) 
   if (!a) co_return a;
   auto [zone, dom] = place_of(a.value());
   if (!access::in_scope(who, zone, dom)) co_return hidden("alert");
-  co_return a;
+  co_return as_seen(who, std::move(a.value()));
 }
 
 task<outcome<std::string>> query_service::alert_events(principal who, std::int64_t id) {
@@ -256,7 +292,10 @@ task<std::vector<domain::alert_event>> query_service::events(principal who, std:
     auto page = co_await ops_.events_since(since, limit);
     for (auto& e : page) {
       since = e.event_id;
-      if (access::in_scope(who, e.zone, e.domain) && int(out.size()) < limit) out.push_back(std::move(e));
+      if (access::in_scope(who, e.zone, e.domain) && int(out.size()) < limit) {
+        e.alert_json = as_seen(who, std::move(e.alert_json));
+        out.push_back(std::move(e));
+      }
     }
     if (int(page.size()) < limit) break;
   }
@@ -273,6 +312,14 @@ task<outcome<std::string>> query_service::incident(principal who, std::int64_t i
   if (!i || who.zones.empty()) co_return i;
   if (!access::zone_in_scope(who, place_of(i.value()).first)) co_return hidden("incident");
   co_return i;
+}
+
+task<storage::page> query_service::rules(principal who, storage::page_request req) {
+  co_return co_await ops_.list_rules(req, access::scope_of(who));
+}
+
+task<outcome<std::string>> query_service::rule(principal who, std::string id) {
+  co_return co_await ops_.get_rule(std::move(id), access::scope_of(who));
 }
 
 task<outcome<std::int32_t>> query_service::series_of(principal who, std::string sensor, std::string metric,

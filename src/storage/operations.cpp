@@ -5,6 +5,11 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "maeul/domain/encoding.hpp"
 #include "maeul/storage/db_pool.hpp"
 #include "sql_util.hpp"
 #include "wire_sql.hpp"
@@ -147,10 +152,21 @@ task<outcome<std::string>> operations_store::replace_rule(rules::rule r) {
   });
 }
 
-task<outcome<std::string>> operations_store::get_rule(std::string id) {
-  return pool_.run<outcome<std::string>>([id](pqxx::connection_base& c) -> outcome<std::string> {
+namespace {
+// The rule's selector within the scope of $z (zones) and $z+1 (domains), comma-joined ('' = all).
+std::string rule_in_scope(int z) {
+  auto p = [](int n) { return "$" + std::to_string(n); };
+  return " AND (" + p(z) + " = '' OR NOT selector ? 'zone' OR selector->>'zone' = ANY(string_to_array(" + p(z) +
+         ", ','))) AND (" + p(z + 1) + " = '' OR NOT selector ? 'domain' OR selector->>'domain' = "
+         "ANY(string_to_array(" + p(z + 1) + ", ',')))";
+}
+}  // namespace
+
+task<outcome<std::string>> operations_store::get_rule(std::string id, scope in) {
+  return pool_.run<outcome<std::string>>([id, in](pqxx::connection_base& c) -> outcome<std::string> {
     pqxx::read_transaction tx(c);
-    auto r = tx.exec_params("SELECT " + rule_json + " FROM rules WHERE id = $1", id);
+    auto r = tx.exec_params("SELECT " + rule_json + " FROM rules WHERE id = $1" + rule_in_scope(2), id, in.zones,
+                            in.domains);
     if (r.empty()) return make_problem(problem_kind::not_found, "no rule with this id");
     return compact(r[0][0].as<std::string>());
   });
@@ -166,11 +182,12 @@ task<outcome<bool>> operations_store::delete_rule(std::string id) {
   });
 }
 
-task<page> operations_store::list_rules(page_request req) {
-  return pool_.run<page>([req](pqxx::connection_base& c) {
+task<page> operations_store::list_rules(page_request req, scope in) {
+  return pool_.run<page>([req, in](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    auto p = to_page(tx.exec_params("SELECT id, " + rule_json + " FROM rules WHERE id > $1 ORDER BY id LIMIT $2",
-                                    req.after, req.limit + 1),
+    auto p = to_page(tx.exec_params("SELECT id, " + rule_json + " FROM rules WHERE id > $1" + rule_in_scope(3) +
+                                        " ORDER BY id LIMIT $2",
+                                    req.after, req.limit + 1, in.zones, in.domains),
                      req.limit);
     for (auto& item : p.items) item = compact(item);
     return p;
@@ -511,6 +528,39 @@ task<bool> operations_store::finish_delivery(std::int64_t id, int status, std::s
     tx.commit();
     return !r.empty() && r[0][0].as<std::string>() == "dead";
   });
+}
+
+}  // namespace maeul::storage
+
+namespace maeul::storage {
+
+task<void> operations_store::load_pseudonym_key() {
+  auto key = co_await pool_.run<std::string>([](pqxx::connection_base& c) {
+    unsigned char fresh[32];
+    if (RAND_bytes(fresh, sizeof fresh) != 1) throw std::runtime_error("RAND_bytes failed");
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO instance_keys (name, key) VALUES ('household_pseudonym', $1) ON CONFLICT DO NOTHING",
+                   domain::hex(std::string_view(reinterpret_cast<char*>(fresh), sizeof fresh)));
+    auto r = tx.exec1("SELECT key FROM instance_keys WHERE name = 'household_pseudonym'");
+    tx.commit();
+    return r[0].as<std::string>();
+  });
+  pseudonym_key_ = std::move(key);
+}
+
+std::string operations_store::pseudonym(const std::string& subject) const {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), pseudonym_key_.data(), static_cast<int>(pseudonym_key_.size()),
+       reinterpret_cast<const unsigned char*>(subject.data()), subject.size(), md, &len);
+  return "hh-" + domain::hex(std::string_view(reinterpret_cast<char*>(md), 8));
+}
+
+std::string operations_store::masked(const std::string& alert_json) const {
+  auto j = json::parse(alert_json, nullptr, false);
+  if (!j.is_object() || j.value("domain", json()) != "welfare") return {};
+  auto sensor = j.value("sensor", json());
+  return domain::masked_welfare_alert(alert_json, sensor.is_string() ? pseudonym(sensor.get<std::string>()) : "");
 }
 
 }  // namespace maeul::storage

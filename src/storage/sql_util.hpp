@@ -1,6 +1,9 @@
 // Shared SQL fragments and helpers of the storage module (private to src/storage).
 #pragma once
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace maeul::storage::sql {
 
@@ -11,5 +14,12 @@ inline std::string ts(const char* column) {
 
 // The timestamptz column `column` of the row aliased `alias`, as ts() gives it.
 inline std::string ts_of(const std::string& alias, const char* column) { return ts((alias + "." + column).c_str()); }
+
+// The strings of a JSON array text (as to_json(text[]) gives them).
+inline std::vector<std::string> strings_of(const std::string& json_array) {
+  std::vector<std::string> out;
+  for (auto& v : nlohmann::json::parse(json_array)) out.push_back(v.get<std::string>());
+  return out;
+}
 
 }  // namespace maeul::storage::sql

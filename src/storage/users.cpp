@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "maeul/storage/db_pool.hpp"
+#include "sql_util.hpp"
 #include "wire_sql.hpp"
 
 namespace maeul::storage {
@@ -36,7 +37,7 @@ const std::string end_user_sessions_sql =
     "UPDATE user_sessions SET ended_at = now() WHERE username = $1 AND ended_at IS NULL";
 const std::string delete_sql = "DELETE FROM users WHERE username = $1";
 const std::string changes_sql = "SELECT id, " + wire::grant_change_object() +
-                                "::text FROM grant_changes WHERE username = $1 AND id > $2 ORDER BY id LIMIT $3";
+                                "::text FROM grant_changes WHERE subject = 'user' AND username = $1 AND id > $2 ORDER BY id LIMIT $3";
 const std::string credentials_sql = "SELECT password_hash, disabled FROM users WHERE username = $1";
 // The last max_failures failures within the window; locked when there are that many, until the
 // oldest of them leaves the window.
@@ -93,12 +94,6 @@ lockout_state read_lockout(pqxx::transaction_base& tx, const std::string& userna
   s.failures = r[0].as<int>();
   if (s.failures >= max_failures) s.retry_after_s = std::max(1, r[1].as<int>());
   return s;
-}
-
-std::vector<std::string> strings_of(const std::string& json_text) {
-  std::vector<std::string> out;
-  for (auto& v : json::parse(json_text)) out.push_back(v.get<std::string>());
-  return out;
 }
 
 }  // namespace
@@ -245,8 +240,8 @@ task<std::optional<principal>> user_store::use_session(std::string id_hash, int 
     p.kind = "user";
     p.name = r[0][0].as<std::string>();
     p.role = r[0][1].as<std::string>();
-    p.zones = strings_of(r[0][2].as<std::string>());
-    p.domains = strings_of(r[0][3].as<std::string>());
+    p.zones = sql::strings_of(r[0][2].as<std::string>());
+    p.domains = sql::strings_of(r[0][3].as<std::string>());
     p.session_hash = id_hash;
     p.expires_at_us = r[0][4].as<std::int64_t>();
     return std::optional<principal>(std::move(p));

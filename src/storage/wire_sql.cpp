@@ -102,7 +102,8 @@ std::string webhook_payload(const std::string& id, const std::string& event, con
 }
 
 std::string token_object() {
-  return "json_build_object('id', id, 'name', name, 'role', role, 'sensors', to_json(sensors), 'created_at', " +
+  return "json_build_object('id', id, 'name', name, 'role', role, 'sensors', to_json(sensors), 'zones', "
+         "to_json(zones), 'domains', to_json(domains), 'expires_at', " + sql::ts("expires_at") + ", 'created_at', " +
          sql::ts("created_at") + ")";
 }
 

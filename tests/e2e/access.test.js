@@ -193,6 +193,101 @@ describe('access matrix: scopes and welfare data', () => {
       404, 'not-found');
   });
 
+  test('welfare alerts reach other roles with the household\'s pseudonym, never the sensor or its readings', async () => {
+    const d = ctx.d;
+    const live = {};
+    for (const who of ['op', 'wo_a']) {
+      live[who] = await L.connect(d, tok[who]);
+      clients.push(live[who]);
+      await live[who].subscribeAndWait({ alerts: true, domains: ['welfare'] });
+    }
+    await L.createRule(d, { id: 'hh-rule-ac', name: L.ruleName('hh'), kind: 'threshold', selector: { domain: 'welfare', zone: 'ac-a' },
+      severity: 'critical', enabled: true, metric: 'level', op: '>', value: 1000 });
+    await L.ingest(d, [{ sensor: 'ac-hh-a', metric: 'level', ts: nextTs(), value: 4321 }]);
+    const full = await L.waitAlert(d, (a) => a.rule === 'hh-rule-ac', { what: 'the welfare alert' });
+    assert.equal(full.sensor, 'ac-hh-a');
+    const item = async (who) => {
+      const res = await get(`/api/v1/alerts/${full.id}`, who);
+      h.assertStatus(res, 200, `${who} GET alert`);
+      return res.json;
+    };
+    const masked = await item('op');
+    assert.match(masked.household, /^hh-[0-9a-f]{16}$/);
+    assert.deepEqual([masked.sensor, masked.value, masked.message, masked.zone, masked.severity],
+      [null, null, '', 'ac-a', 'critical']);
+    assert.ok(!JSON.stringify(masked).includes('ac-hh-a') && !JSON.stringify(masked).includes('4321'));
+    const listed = (await get('/api/v1/alerts?limit=1000', 'op')).json.items.find((a) => a.id === full.id);
+    assert.deepEqual(listed, masked);
+    const fed = (await get('/api/v1/events?limit=1000', 'op')).json.items.filter((e) => e.alert.id === full.id);
+    assert.ok(fed.length > 0 && fed.every((e) => e.alert.household === masked.household && e.alert.sensor === null));
+    // The welfare officer of the zone and the admin see the sensor.
+    for (const who of ['wo_a', 'admin']) {
+      const a = await item(who);
+      assert.equal(a.sensor, 'ac-hh-a');
+      assert.equal(a.household, undefined);
+    }
+    // The same household: the same pseudonym, also live.
+    const frame = await live.op.waitFor((m) => m.type === 'alert' && m.alert.id === full.id, { what: 'the live welfare alert' });
+    assert.equal(frame.alert.household, masked.household);
+    assert.equal(frame.alert.sensor, null);
+    const officer = await live.wo_a.waitFor((m) => m.type === 'alert' && m.alert.id === full.id, { what: 'the officer\'s alert' });
+    assert.equal(officer.alert.sensor, 'ac-hh-a');
+    // Acknowledging it as an operator answers the masked alert too.
+    const ack = await h.request(d, 'POST', `/api/v1/alerts/${full.id}/ack`, { token: tok.op, body: { note: 'calling' } });
+    h.assertStatus(ack, 200);
+    assert.equal(ack.json.sensor, null);
+    assert.equal(ack.json.household, masked.household);
+  });
+
+  test('rules: a scoped reader sees those of its zones and domains and the ones that apply everywhere', async () => {
+    const d = ctx.d;
+    const rule = (id, selector) => L.createRule(d, {
+      id, name: { ko: id, en: id }, kind: 'threshold', selector, severity: 'info', enabled: true,
+      metric: 'level', op: '>', value: 1e9,
+    });
+    await rule('ac-r-a', { zone: 'ac-a' });
+    await rule('ac-r-b', { zone: 'ac-b' });
+    await rule('ac-r-ene', { domain: 'energy' });
+    await rule('ac-r-dis-b', { zone: 'ac-b', domain: 'disaster' });
+    await rule('ac-r-all', { kind: 'probe' });
+    const rules = async (who) => (await ids('/api/v1/rules?limit=1000', who)).filter((x) => x.startsWith('ac-r-'));
+    assert.deepEqual(await rules('op'), ['ac-r-a', 'ac-r-all', 'ac-r-b', 'ac-r-dis-b', 'ac-r-ene']);
+    assert.deepEqual(await rules('op_a'), ['ac-r-a', 'ac-r-all', 'ac-r-ene']);
+    assert.deepEqual(await rules('wo_a'), ['ac-r-a', 'ac-r-all', 'ac-r-ene']);
+    h.assertStatus(await get('/api/v1/rules/ac-r-a', 'op_a'), 200);
+    for (const id of ['ac-r-b', 'ac-r-dis-b']) h.assertProblem(await get(`/api/v1/rules/${id}`, 'op_a'), 404, 'not-found');
+  });
+
+  test('KPIs: domains filter the catalog and values, zones filter the values and accessibility', async () => {
+    const kpiIds = async (who) => {
+      const res = await get('/api/v1/kpis', who);
+      h.assertStatus(res, 200);
+      return res.json.items.map((x) => x.id);
+    };
+    const all = await kpiIds('op');
+    assert.ok(all.includes('renewable_share') && all.includes('emergency_response_time'));
+    assert.deepEqual(await kpiIds('analyst_energy'), ['electricity_per_capita', 'renewable_share']);
+    h.assertProblem(await get('/api/v1/kpis/emergency_response_time/values?period=year', 'analyst_energy'), 404, 'not-found');
+    h.assertStatus(await get('/api/v1/kpis/renewable_share/values?period=year', 'analyst_energy'), 200);
+    // sensor_availability has a value per zone of sensors that declare an interval: op sees both
+    // zones, op_a only its own.
+    for (const [id, lon] of [['kx-a', 127.514], ['kx-b', 127.614]]) {
+      await I.makeSensor(ctx.d, id, { domain: 'environment', kind: 'meter', location: h.point(lon, 37.51),
+        metrics: [{ name: 'level', unit: 'm', interval_s: 60 }] });
+    }
+    const zones = async (who) => {
+      const res = await get('/api/v1/kpis/sensor_availability/values?period=year', who);
+      h.assertStatus(res, 200, `${who} values`);
+      return [...new Set(res.json.values.map((v) => v.zone).filter((z) => z && z.startsWith('ac-')))].sort();
+    };
+    assert.deepEqual(await zones('op'), ['ac-a', 'ac-b']);
+    assert.deepEqual(await zones('op_a'), ['ac-a']);
+    h.assertProblem(await get('/api/v1/kpis/sensor_availability/values?zone=ac-b', 'op_a'), 404, 'not-found');
+    h.assertStatus(await get('/api/v1/kpis/sensor_availability/values?zone=ac-a', 'op_a'), 200);
+    h.assertStatus(await get('/api/v1/zones/ac-a/accessibility', 'op_a'), 200);
+    h.assertProblem(await get('/api/v1/zones/ac-b/accessibility', 'op_a'), 404, 'not-found');
+  });
+
   test('a revoked token, a signed-out session and a disabled user lose their open WebSockets within 2 s', async () => {
     const d = ctx.d;
     const open = async (token) => {

@@ -19,7 +19,7 @@ const METRIC_NAMES = [
 ];
 
 async function scrape(d) {
-  const res = await h.request(d, 'GET', '/metrics');
+  const res = await h.request(d, 'GET', '/metrics', { token: d.bootstrapToken });
   h.assertStatus(res, 200, 'GET /metrics');
   return res;
 }

@@ -321,8 +321,10 @@ describe('observations', () => {
     });
     const r = (s, i, v = i) => ({ sensor: s, metric: 'level', ts: BASE + i * MIN, value: v });
 
-    test('a device token may post (200) but not read series or latest values (403)', async () => {
-      I.assertIngest(await I.postObs(ctx.d, tokens.device, [r('r-2', 0), r('r-2', 1)]), { accepted: 2, rejected: [] });
+    test('a device token that names no sensors writes nothing, and reads no series or latest values (403)', async () => {
+      const res = await I.postObs(ctx.d, tokens.device, [r('r-2', 0), r('r-2', 1)]);
+      h.assertInvalid(res, '/observations/0/sensor');
+      assert.equal((await raw('r-2', BASE, BASE + 2 * MIN)).length, 0, 'nothing stored for r-2');
       for (const p of [
         `/api/v1/sensors/r-2/series?from=${iso(BASE)}&to=${iso(BASE + HOUR)}`,
         '/api/v1/sensors/r-2/latest', '/api/v1/latest', '/api/v1/sensors/r-2',
@@ -334,7 +336,7 @@ describe('observations', () => {
     test('a device token bound to sensors: readings of other sensors are rejected, its own stored', async () => {
       const res = await I.postObs(ctx.d, tokens.bound, [r('r-1', 0), r('r-2', 10), r('r-3', 0), r('r-2', 11), r('r-1', 1)]);
       const b = I.assertIngest(res, { accepted: 3, duplicates: 0, rejected: [1, 3] });
-      for (const x of b.rejected) assert.equal(x.error, 'sensor not allowed for this token', JSON.stringify(x));
+      for (const x of b.rejected) assert.equal(x.error, 'unknown sensor "r-2"', JSON.stringify(x));
       assert.equal((await raw('r-2', BASE + 10 * MIN, BASE + 12 * MIN)).length, 0, 'nothing stored for r-2');
       assert.equal((await raw('r-1', BASE, BASE + HOUR)).length, 2);
       // only foreign sensors → 422; also in CSV
@@ -342,6 +344,14 @@ describe('observations', () => {
       const csv = await I.postObs(ctx.d, tokens.bound, [r('r-2', 21), r('r-3', 21)], { format: 'csv' });
       I.assertIngest(csv, { accepted: 1, rejected: [0] });
       assert.equal((await raw('r-2', BASE + 20 * MIN, BASE + 22 * MIN)).length, 0, 'nothing stored for r-2');
+    });
+
+    test('"unknown sensor" and "not yours" look the same to a device: same status, error and pointer', async () => {
+      const foreign = await I.postObs(ctx.d, tokens.bound, [{ sensor: 'r-2', metric: 'level', ts: BASE + 30 * MIN, value: 1 }]);
+      const unknown = await I.postObs(ctx.d, tokens.bound, [{ sensor: 'r-none', metric: 'level', ts: BASE + 30 * MIN, value: 1 }]);
+      assert.equal(foreign.status, unknown.status);
+      const strip = (res, id) => JSON.stringify(res.json).replaceAll(id, 'ID');
+      assert.equal(strip(foreign, 'r-2'), strip(unknown, 'r-none'));
     });
 
     test('a device token bound with `maeuld token create --role device --sensor ID` posts only that sensor', async () => {

@@ -105,6 +105,26 @@ describe('people and sessions', () => {
     assert.notEqual(again.json.token, res.json.token);
   });
 
+  test('session fixation: a session cookie sent with the sign-in is not adopted', async () => {
+    const d = ctx.d;
+    await createUser(d, 'fixa');
+    // An attacker plants a cookie (one of their own sessions, or a made-up value) before the victim signs in.
+    await createUser(d, 'mallory');
+    const planted = (await signIn(d, 'mallory')).json.token;
+    for (const cookie of [planted, 'ms_' + 'A'.repeat(43)]) {
+      const res = await h.request(d, 'POST', '/api/v1/sessions', {
+        body: { username: 'fixa', password: PASSWORD }, headers: { cookie: `maeul_session=${cookie}` },
+      });
+      h.assertStatus(res, 201);
+      assert.notEqual(res.json.token, cookie);
+      assert.equal(cookieOf(res).value, res.json.token, 'the answer sets the new secret');
+      const me = await h.request(d, 'GET', '/api/v1/me', asCookie(d, res.json.token));
+      assert.equal(me.json.name, 'fixa');
+    }
+    // The planted session is still only mallory's.
+    assert.equal((await h.request(d, 'GET', '/api/v1/me', asCookie(d, planted))).json.name, 'mallory');
+  });
+
   test('a wrong password and an unknown user get the same 401', async () => {
     const d = ctx.d;
     await createUser(d, 'sora');

@@ -245,6 +245,7 @@ TEST_F(hub_session, a_grant_limits_what_a_connection_sees_whatever_it_subscribes
   limited->on_message(op, json({{"type", "subscribe"}, {"alerts", true}, {"zones", {"z1", "z2"}}}).dump());
   auto officer = open();
   send(officer, {{"type", "subscribe"}, {"alerts", true}});
+  hub.set_masker([](const std::string& a) { return maeul::domain::masked_welfare_alert(a, "hh-test"); });
   publish({committed("wl-1", "z1", "disaster", t0_us, 1), committed("wl-2", "z2", "disaster", t0_us, 2),
            committed("hh-door", "z1", "welfare", t0_us, 1, "open"), committed("nz", "", "disaster", t0_us, 3)});
   hub.publish_alert(alert_event(42, "z1", "welfare"));
@@ -264,6 +265,29 @@ TEST_F(hub_session, a_grant_limits_what_a_connection_sees_whatever_it_subscribes
   EXPECT_EQ(alert_ids(*op), (std::vector<std::int64_t>{42})) << "welfare alerts of its zone, nothing of z2";
   EXPECT_EQ(sensors_of(*officer), (std::vector<std::string>{"wl-1", "wl-2", "hh-door", "nz"}));
   EXPECT_EQ(alert_ids(*officer), (std::vector<std::int64_t>{42, 43}));
+  // The welfare alert reached the operator with the household's pseudonym, the officer as it is.
+  auto alert_of = [](const fake_peer& p, std::int64_t id) {
+    for (const auto& e : p.events)
+      if (auto j = json::parse(e); j["type"] == "alert" && j["event_id"] == id) return j["alert"];
+    return json();
+  };
+  EXPECT_EQ(alert_of(*op, 42)["household"], "hh-test");
+  EXPECT_FALSE(alert_of(*officer, 42).contains("household"));
+  EXPECT_EQ(alert_of(*officer, 42)["zone"], "z1");
+}
+
+TEST_F(hub_session, without_a_masker_no_welfare_alert_reaches_a_grant_without_welfare_readings) {
+  maeul::domain::event_grant operator_all{{}, {}, false};
+  auto limited = hub.handler(operator_all);
+  auto op = std::make_shared<fake_peer>();
+  limited->on_open(op);
+  limited->on_message(op, json({{"type", "subscribe"}, {"alerts", true}}).dump());
+  auto before = op->events.size();
+  hub.publish_alert(alert_event(50, "z1", "welfare"));
+  hub.publish_alert(alert_event(51, "z1", "disaster"));
+  ASSERT_EQ(op->events.size(), before + 1);
+  EXPECT_EQ(json::parse(op->events.back())["event_id"], 51);
+  EXPECT_EQ(json::parse(op->events.back())["type"], "alert");
 }
 
 TEST_F(hub_session, readings_reach_only_subscribed_clients_whose_filters_match) {

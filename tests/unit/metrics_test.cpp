@@ -67,17 +67,29 @@ TEST(metrics, a_route_with_a_method_counts_its_own_and_other_methods_alike) {
   m.observe(get, "GET", 200, 0.001);
   m.observe(get, "GET", 404, 0.001);
   m.observe(get, "HEAD", 200, 0.001);  // HEAD runs the GET route
-  m.observe(get, "GET", 999, 0.001);   // outside 100..599 still counts
+  m.observe(get, "GET", 999, 0.001);   // outside 100..599 still counts, as status 0
   auto text = m.render("");
   auto s = samples(text);
   EXPECT_EQ(s.at("maeul_http_requests_total{route=\"/api/v1/zones/{id}\",method=\"GET\",status=\"200\"}"), 2);
   EXPECT_EQ(s.at("maeul_http_requests_total{route=\"/api/v1/zones/{id}\",method=\"GET\",status=\"404\"}"), 1);
   EXPECT_EQ(s.at("maeul_http_requests_total{route=\"/api/v1/zones/{id}\",method=\"HEAD\",status=\"200\"}"), 1);
-  EXPECT_EQ(s.at("maeul_http_requests_total{route=\"/api/v1/zones/{id}\",method=\"GET\",status=\"999\"}"), 1);
+  EXPECT_EQ(s.at("maeul_http_requests_total{route=\"/api/v1/zones/{id}\",method=\"GET\",status=\"0\"}"), 1);
   EXPECT_EQ(s.at("maeul_http_request_duration_seconds_count{route=\"/api/v1/zones/{id}\"}"), 5);
   // Each series appears once.
   std::size_t first = text.find("method=\"GET\",status=\"200\"");
   EXPECT_EQ(text.find("method=\"GET\",status=\"200\"", first + 1), std::string::npos) << text;
+}
+
+TEST(metrics, a_method_nobody_defined_adds_no_series) {
+  metrics m;
+  int get = m.add_route("/healthz", "GET");
+  for (int i = 0; i < 1000; ++i) m.observe(get, "M" + std::to_string(i), 405, 0.001);
+  m.observe(get, "BREW\"}", 405, 0.001);  // not even a label break-out
+  auto text = m.render("");
+  auto s = samples(text);
+  EXPECT_EQ(s.at("maeul_http_requests_total{route=\"/healthz\",method=\"other\",status=\"405\"}"), 1001);
+  EXPECT_EQ(text.find("M999"), std::string::npos);
+  EXPECT_EQ(text.find("BREW"), std::string::npos);
 }
 
 TEST(metrics, histogram_buckets_are_cumulative_with_inclusive_upper_bounds) {

@@ -223,6 +223,21 @@ TEST(ndjson_body, over_max_readings_is_too_large_but_blank_lines_do_not_count) {
   EXPECT_EQ(ok->readings.size(), 2u);
 }
 
+TEST(ndjson_body, a_line_nested_too_deeply_or_too_long_is_a_malformed_body_before_any_parse) {
+  // 8 MiB of '[' on one line: refused by a linear scan (no recursion, no DOM).
+  auto deep = d::parse_observations(reading("a", 1).dump() + "\n" + std::string(8 << 20, '['), d::body_format::ndjson, t0_us);
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().kind, d::problem_kind::malformed);
+  EXPECT_NE(deep.error().detail.find("line 2"), std::string::npos) << deep.error().detail;
+  auto at_limit = std::string(d::max_json_depth - 1, '[') + std::string(d::max_json_depth - 1, ']');
+  EXPECT_TRUE(d::parse_observations(at_limit, d::body_format::ndjson, t0_us));  // parsed, rejected as a line
+  auto long_line = reading("a", 1);
+  long_line["pad"] = std::string(d::max_ndjson_line_bytes, 'x');
+  auto too_long = d::parse_observations(long_line.dump(), d::body_format::ndjson, t0_us);
+  ASSERT_FALSE(too_long);
+  EXPECT_EQ(too_long.error().kind, d::problem_kind::malformed);
+}
+
 TEST(ndjson_body, an_empty_body_is_a_batch_of_none) {
   auto b = parse_ok("\n\r\n", d::body_format::ndjson);
   EXPECT_EQ(b.total, 0u);
@@ -473,9 +488,14 @@ TEST(json_depth, the_limit_admits_64_levels) {
 }
 
 TEST(json_depth, a_deeply_nested_value_is_a_rejected_reading_not_a_crash) {
-  // NDJSON lines are not depth-checked before parsing: 100000 levels must still be handled.
-  std::string line = "{\"sensor\":\"a\",\"metric\":\"level\",\"ts\":\"2026-11-21T01:00:00Z\",\"value\":" + nested(100000) + "}";
-  auto b = parse_ok(reading("ok", 1).dump() + "\n" + line + "\n", d::body_format::ndjson);
+  // An NDJSON line nested deeper than a JSON body may be is refused before parsing, like the body.
+  std::string line = "{\"sensor\":\"a\",\"metric\":\"level\",\"ts\":\"2026-11-21T01:00:00Z\",\"value\":" + nested(30000) + "}";
+  auto deep = d::parse_observations(reading("ok", 1).dump() + "\n" + line + "\n", d::body_format::ndjson, t0_us);
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().kind, d::problem_kind::malformed);
+  // Within the limit, a nested value is one rejected reading beside a good one.
+  std::string ok_line = "{\"sensor\":\"a\",\"metric\":\"level\",\"ts\":\"2026-11-21T01:00:00Z\",\"value\":" + nested(60) + "}";
+  auto b = parse_ok(reading("ok", 1).dump() + "\n" + ok_line + "\n", d::body_format::ndjson);
   ASSERT_EQ(b.rejected.size(), 1u);
   EXPECT_EQ(b.rejected[0].pointer, "/1/value");
   EXPECT_EQ(b.readings.size(), 1u);

@@ -15,6 +15,7 @@
 
 #include "maeul/asio/task.hpp"
 #include "maeul/api/metrics.hpp"
+#include "maeul/api/rate_limit.hpp"
 #include "maeul/domain/problem.hpp"
 #include "maeul/net/http.hpp"
 #include "maeul/storage/registry.hpp"
@@ -136,6 +137,11 @@ class router {
   // nullopt from the fallback: the usual 404.
   void set_fallback(std::function<std::optional<net::response>(const net::request&)> f) { fallback_ = std::move(f); }
 
+  // limits.requests_per_s and limits.burst: each principal (a token, a user; anonymous requests
+  // and failed sign-ins: their address) gets that many requests a second, past it 429 with
+  // Retry-After. 0: no limit. GET /healthz is never limited (probes). Call before serving.
+  void set_rate_limit(double per_second, double burst);
+
   struct route_info {
     std::string method, pattern;
     unsigned roles;
@@ -158,6 +164,7 @@ class router {
 
   authenticator& auth_;
   metrics& metrics_;
+  std::unique_ptr<rate_limiter> limiter_;
   std::vector<route> routes_;
   int unmatched_metric_ = -1;
   std::function<std::optional<net::response>(const net::request&)> fallback_;

@@ -10,7 +10,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "maeul/api/page_cache.hpp"
 #include "maeul/api/router.hpp"
+#include "maeul/domain/encoding.hpp"
 #include "maeul/domain/events.hpp"
 
 namespace maeul::storage {
@@ -75,6 +77,8 @@ struct services {
   std::function<status_info()> status;  // GET /api/v1/status: what the daemon reports besides the database
   storage::dead_letter_store* dead_letters = nullptr;  // the MQTT door's dead letters (reads)
   ::maeul::services::people_service* people = nullptr;  // accounts and sessions (src/services/people.cpp)
+  bool metrics_public = false;  // metrics.public: /metrics needs no admin token
+  page_cache public_pages;      // /public/v1/* computed at most once a minute per page
 };
 
 // One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed
@@ -106,8 +110,8 @@ domain::outcome<std::string> check_json_content_type(const net::request& req);
 
 // Deepest nesting of arrays and objects in JSON text (strings skipped), without parsing it.
 // Bodies deeper than max_json_depth are refused before parsing (no deep recursion anywhere).
-int json_nesting_depth(std::string_view text);
-inline constexpr int max_json_depth = 64;
+using ::maeul::domain::json_nesting_depth;
+using ::maeul::domain::max_json_depth;
 
 // A JSON request body, the one way handlers read one: the media type checked (415), the depth
 // bounded before parsing (400), parsed (400 malformed-json), and no NUL character in any key or

@@ -83,6 +83,15 @@ struct auth_settings {
   int password_mem_kib = 40960; // argon2id memory per hash in KiB (40 MiB; libsodium memlimit / 1024)
 };
 
+struct metrics_settings {
+  bool is_public = false;  // metrics.public: /metrics without an admin token
+};
+
+struct limits_settings {
+  int requests_per_s = 100;  // per principal (and per address for anonymous requests); 0: no limit
+  int burst = 200;           // requests at once after a quiet spell
+};
+
 struct log_settings {
   std::string level = "info";   // trace|debug|info|warn|error
   std::string format = "auto";  // auto|text|json
@@ -104,6 +113,8 @@ struct settings {
   mqtt_settings mqtt;
   log_settings log;
   city_settings city;
+  metrics_settings metrics;
+  limits_settings limits;
 };
 
 struct config_error : std::runtime_error {

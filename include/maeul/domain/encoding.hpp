@@ -15,6 +15,12 @@ std::string hex(std::string_view bytes);
 // Decodes %XX escapes (malformed ones are kept as they are); `plus_is_space` for form/query text.
 std::string percent_decode(std::string_view text, bool plus_is_space);
 
+// How deeply arrays and objects nest in JSON text, found without parsing it (strings skipped):
+// one linear pass, so that text nested too deeply is refused before any parser recurses into it.
+int json_nesting_depth(std::string_view text);
+// The deepest nesting accepted anywhere JSON comes in (HTTP bodies, NDJSON lines, MQTT payloads).
+inline constexpr int max_json_depth = 64;
+
 // `text`, all of it, as a number of type T (integers in decimal; doubles in fixed or scientific
 // notation); nullopt when empty, out of range, or anything (a sign '+', a space) is left over.
 template <class T>

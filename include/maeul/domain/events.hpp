@@ -25,6 +25,10 @@ using reading_batch = std::shared_ptr<const std::vector<reading_event>>;
 // An alert change after its commit: the event id (ordered, from the database), what happened
 // (opened, acknowledged, resolved, cleared, escalated) and the alert after the change, as the
 // API's JSON object.
+// A welfare alert as seen by those who may not read welfare data (API §8): `household` (the
+// pseudonym "hh-...") in place of the sensor, no value or note, an empty message. Other fields kept.
+std::string masked_welfare_alert(std::string_view alert_json, std::string_view household);
+
 struct alert_event {
   std::int64_t event_id = 0;
   std::string event;

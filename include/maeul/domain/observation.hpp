@@ -2,6 +2,7 @@
 // each checked on its own (time, value). Registry checks (sensor, metric, range) come later, in
 // ingest, against the sensor index. Pure: the current time is an argument.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +12,9 @@
 #include "maeul/domain/problem.hpp"
 
 namespace maeul::domain {
+
+// The longest NDJSON line taken (a reading is well under 1 KiB).
+inline constexpr std::size_t max_ndjson_line_bytes = 65536;
 
 inline constexpr std::int64_t max_future_us = 5LL * 60 * 1000000;  // readings may be 5 minutes ahead
 // The earliest time a reading may carry (1970-01-01T00:00:00Z): older times are refused at
@@ -43,7 +47,8 @@ struct parsed_batch {
 enum class body_format { json, ndjson, csv };
 
 // Parses a body. Returns a problem only when the body as a whole is unusable (not JSON, no
-// "observations" array, a CSV without the needed header, more than max_readings readings).
+// "observations" array, a CSV without the needed header, more than max_readings readings, an NDJSON
+// line longer than max_ndjson_line_bytes or nested deeper than max_json_depth).
 outcome<parsed_batch> parse_observations(std::string_view body, body_format format, std::int64_t now_us,
                                          std::size_t max_readings = 100000);
 

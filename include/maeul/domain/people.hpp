@@ -24,6 +24,11 @@ bool is_valid_username(std::string_view s);
 // Code points in UTF-8 text (continuation bytes not counted).
 std::size_t utf8_length(std::string_view s);
 
+// Scope lists (users and tokens): each appends an error at /zones/i or /domains/i for a bad item
+// and the good ones to `out`.
+void check_zones(const nlohmann::json& v, std::vector<field_error>& errors, std::vector<std::string>& out);
+void check_domains(const nlohmann::json& v, std::vector<field_error>& errors, std::vector<std::string>& out);
+
 struct user_input {
   std::string username;
   std::string display_name;

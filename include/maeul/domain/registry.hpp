@@ -73,7 +73,10 @@ struct facility_input {
 struct token_input {
   std::string name;
   std::string role;
-  std::vector<std::string> sensors;
+  std::vector<std::string> sensors;     // device tokens: the sensors it may write (none: nothing)
+  std::vector<std::string> zones;       // scope; empty: all
+  std::vector<std::string> domains;     // scope; empty: all
+  std::optional<std::int64_t> expires_at_us;  // refused from then on; nullopt: until revoked
 };
 
 // Each returns the typed input, or a problem (422) listing every bad field with its JSON Pointer.

@@ -122,7 +122,10 @@ class service {
   // checked against the in-memory index as it stands (stale entries included): a sensor the
   // index does not hold is rejected as unknown. Throws spool::full (nothing written) when the
   // spool is full, queue_full on back-pressure, storage::unavailable without a spool.
-  task<result> ingest(domain::parsed_batch batch, std::vector<std::string> allowed);
+  // `allowed`: the only sensors the caller may write (a device token's list; empty: none), or
+  // nullopt for any. A sensor outside it is rejected exactly as an unknown one is, so that a
+  // device cannot learn which sensors exist.
+  task<result> ingest(domain::parsed_batch batch, std::optional<std::vector<std::string>> allowed);
 
   // Latest values of one sensor (nullopt: unknown sensor) and of all sensors matching the filters.
   task<std::optional<std::vector<latest_item>>> latest_of(std::string sensor);

@@ -48,6 +48,10 @@ class hub final : public domain::event_sink {
 
   void publish_readings(domain::reading_batch readings);
   void publish_alert(const domain::alert_event& e);
+  // How a welfare alert object reads to a connection whose grant has no welfare readings (the
+  // household's pseudonym in place of its sensor: storage::operations_store::masked). Set once
+  // before serving; unset, such connections get no welfare alert at all.
+  void set_masker(std::function<std::string(const std::string& alert_json)> m) { masker_ = std::move(m); }
 
   std::size_t clients() const;
 
@@ -85,6 +89,12 @@ class hub final : public domain::event_sink {
 
   boost::asio::any_io_executor ex_;
   replay_fn replay_;
+  std::function<std::string(const std::string&)> masker_;
+  // The frame of `e` for `grant`: `plain` (made once by the caller), or its masked variant for a
+  // welfare alert to a grant without welfare readings (made at most once, into `masked`).
+  std::shared_ptr<const std::string> frame_for(const domain::alert_event& e, const domain::event_grant& grant,
+                                               const std::shared_ptr<const std::string>& plain,
+                                               std::shared_ptr<const std::string>& masked) const;
   std::atomic<std::int64_t> last_event_id_{0};
   mutable std::mutex mutex_;
   std::unordered_map<net::ws_peer*, client> clients_;

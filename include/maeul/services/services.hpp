@@ -18,6 +18,7 @@
 #include "maeul/domain/problem.hpp"
 #include "maeul/domain/registry.hpp"
 #include "maeul/rules/rules.hpp"
+#include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/registry.hpp"
 
 namespace maeul::storage {
@@ -151,9 +152,13 @@ class query_service {
   task<outcome<std::string>> alert_events(principal who, std::int64_t id);
   task<std::vector<domain::alert_event>> events(principal who, std::int64_t since, int limit);
   task<storage::page> incidents(principal who, std::string state, std::string zone, storage::page_request req);
+  // Rules whose selector is within the scope (a rule naming no zone or domain applies everywhere).
+  task<storage::page> rules(principal who, storage::page_request req);
+  task<outcome<std::string>> rule(principal who, std::string id);
   task<outcome<std::string>> incident(principal who, std::int64_t id);
 
  private:
+  std::string as_seen(const principal& who, std::string alert_json) const;
   storage::registry& store_;
   ingest::service& ingest_;
   storage::operations_store& ops_;
@@ -166,6 +171,14 @@ class kpi_service {
   task<outcome<std::string>> create_budget(principal who, std::string id, std::string body_json);
   task<outcome<std::string>> replace_budget(principal who, std::string id, std::string body_json);
   task<outcome<bool>> delete_budget(principal who, std::string id);
+
+  // KPI values within the principal's scope: a KPI of a domain outside its domains, or a zone
+  // outside its zones, is 404; the values of other zones are left out (city-wide ones stay: they
+  // are on the public page too).
+  task<outcome<std::vector<storage::kpi_value>>> values(principal who, std::string kpi_domain, storage::kpi_query q);
+  // The accessibility of one zone of the scope (404 outside it, or unknown).
+  task<outcome<storage::accessibility>> access(principal who, std::string zone, double minutes,
+                                               kpi::walking_model walk);
 
  private:
   storage::kpi_store& store_;

@@ -51,9 +51,11 @@ class operations_store {
   // rules
   task<outcome<std::string>> create_rule(rules::rule r);   // id generated when empty
   task<outcome<std::string>> replace_rule(rules::rule r);
-  task<outcome<std::string>> get_rule(std::string id);
+  // `in`: the reader's scope; a rule whose selector names a zone or domain outside it is absent
+  // (404 by id). Rules that name none apply everywhere and are in every scope.
+  task<outcome<std::string>> get_rule(std::string id, scope in = {});
   task<outcome<bool>> delete_rule(std::string id);
-  task<page> list_rules(page_request req);
+  task<page> list_rules(page_request req, scope in = {});
   task<std::vector<rules::rule>> all_rules();
   // (rule id, subject) of every alert not resolved whose condition has not cleared: the engine's
   // active state to rebuild at start.
@@ -85,8 +87,18 @@ class operations_store {
   task<std::vector<delivery>> claim_deliveries(int limit, int lease_s);
   task<bool> finish_delivery(std::int64_t id, int status, std::string error, int max_attempts);
 
+  // The key of household pseudonyms: read from the database, created there (random, 32 bytes)
+  // by the first instance that starts. Call once before serving.
+  task<void> load_pseudonym_key();
+  // The alert object as others than admin and welfare_officer see it: for a welfare alert, the
+  // household's pseudonym ("hh-" + 16 hex digits of HMAC-SHA256(key, sensor)) in place of the
+  // sensor and no readings (domain::masked_welfare_alert); "" for any other alert.
+  std::string masked(const std::string& alert_json) const;
+  std::string pseudonym(const std::string& subject) const;
+
  private:
   db_pool& pool_;
+  std::string pseudonym_key_;
 };
 
 }  // namespace maeul::storage

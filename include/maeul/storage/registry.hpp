@@ -86,10 +86,11 @@ struct principal {
   std::string role;
   std::vector<std::string> sensors;  // for device tokens bound to sensors; empty: any
   std::string kind = "token";        // "token" (API or bootstrap token) or "user" (a signed-in session)
-  std::vector<std::string> zones;    // a user's scope; empty: all
-  std::vector<std::string> domains;  // a user's scope; empty: all
+  std::vector<std::string> zones;    // a user's or token's scope; empty: all
+  std::vector<std::string> domains;  // a user's or token's scope; empty: all
   std::string session_hash;          // kind "user": hex SHA-256 of the session secret
-  std::int64_t expires_at_us = 0;    // kind "user": the session's hard end (sign-in + session_max_s)
+  std::int64_t expires_at_us = 0;    // the hard end: a session's (sign-in + session_max_s) or a
+                                     // token's expires_at; 0: none
 };
 
 struct created_token {
@@ -106,10 +107,13 @@ class token_store {
  public:
   explicit token_store(db_pool& pool) : pool_(pool) {}
   task<std::optional<principal>> lookup(std::string token_hash);
-  task<created_token> create(domain::token_input t);
+  task<created_token> create(domain::token_input t, std::string actor);
   task<page> list(page_request req);
   task<std::optional<std::string>> get(std::string id);  // an active token's record (no secret)
-  task<bool> revoke(std::string id);
+  // Revokes and records who did (grant_changes, subject "token"); false when not active.
+  task<bool> revoke(std::string id, std::string actor);
+  // The token's record of grants: its creation and revocation (ids ascending, after req.after).
+  task<page> changes(std::string id, page_request req);
 
  private:
   db_pool& pool_;

@@ -385,7 +385,7 @@ async function ingest(d, readings, token = d.bootstrapToken) {
 }
 
 async function metricValue(d, name, labels = {}) {
-  const res = await h.request(d, 'GET', '/metrics');
+  const res = await h.request(d, 'GET', '/metrics', { token: d.bootstrapToken });
   h.assertStatus(res, 200);
   const samples = h.parseProm(res.text).filter((s) => s.name === name
     && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
