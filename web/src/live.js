@@ -1,5 +1,8 @@
 // The live feed: WebSocket /api/v1/live with reconnection (exponential back-off with jitter), a heartbeat,
-// replay of missed alert events (`since`), and a polling fallback while the server has no live feed.
+// replay of missed alert events (`since`), and a polling fallback while the server has no live feed (or the
+// role may not use it). Signed in with a password, the browser sends the session cookie with the upgrade;
+// with a display token, the token goes in `?access_token=`. A feed closed because the session ended or the
+// credential was revoked is checked with a plain request, whose 401 takes the app back to the sign-in page.
 import { api, getToken, ApiError } from './api.js';
 import { state, stats, changed, applyObservation, applyAlertEvent, loadLatest, loadAlerts } from './store.js';
 
@@ -23,13 +26,16 @@ function setLive(status, extra = {}) {
   changed('live');
 }
 
-export function startLive() {
+// feed: false for a role that may not use the live feed (analyst): poll from the start.
+export function startLive({ feed = true } = {}) {
   stopped = false;
   attempt = 0;
+  everOpened = false;
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
   document.addEventListener('visibilitychange', onVisible);
-  connect();
+  if (feed) connect();
+  else { setLive('forbidden'); startPolling(); }
 }
 
 export function stopLive() {
@@ -62,8 +68,10 @@ function onVisible() {
 
 function wsUrl() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  // Browsers cannot set headers on a WebSocket: the contract takes the token as access_token here.
-  return `${proto}//${location.host}/api/v1/live?access_token=${encodeURIComponent(getToken())}`;
+  // Browsers cannot set headers on a WebSocket: the contract takes a token as access_token here. A cookie
+  // session needs nothing: the browser sends the cookie with the upgrade.
+  const tok = getToken();
+  return `${proto}//${location.host}/api/v1/live${tok ? `?access_token=${encodeURIComponent(tok)}` : ''}`;
 }
 
 function connect() {
@@ -122,16 +130,17 @@ function connect() {
     clearInterval(pingTimer);
     if (ws === sock) ws = null;
     if (stopped) return;
-    if (!opened && !everOpened) {
-      // Never connected: is there a live feed at all?
+    if (!opened || /session|revoked|credential|token|auth/i.test(ev.reason || '')) {
+      // Refused, or closed for the credential: is there a live feed at all, and may we still use it?
+      // (A 401 here ends the session in the app, through api.js.)
       probe().then((kind) => {
-        if (kind === 'missing') startPolling();
+        if (stopped || kind === 'unauthorized') return;
+        if (kind === 'missing' && !everOpened) startPolling();
         else if (kind === 'forbidden') { setLive('forbidden'); startPolling(); }
         else scheduleRetry();
       });
       return;
     }
-    if (ev.code === 1008 && /token|auth/i.test(ev.reason || '')) { probe(); }
     scheduleRetry();
   };
   sock.onerror = () => { /* onclose follows */ };
