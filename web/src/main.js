@@ -86,6 +86,10 @@ function endSession(why) {
   stopLive();
   sessionStarted = false;
   forget(why);
+  // After a session end, signing in again goes back to the screen the person was on.
+  if (why === 'expired' && routes[location.pathname] && !routes[location.pathname].public) {
+    try { sessionStorage.setItem('maeul.next', location.pathname + location.search); } catch { /* ignore */ }
+  }
   resetStore();
   shell = null;
   navigate('/login', { replace: true });
