@@ -34,6 +34,7 @@ export function resetStore() {
     alertsBySensor: new Map(), alertsByZone: new Map(), lastEventId: null,
     live: { status: 'connecting', retryAt: 0 },
   });
+  emit('store:reset');
   changed('registry');
   changed('alerts');
 }
