@@ -20,15 +20,18 @@ let pollTimer = null;
 let lastMessageAt = 0;
 let stopped = true;
 let everOpened = false;
+let withAlerts = true; // the role may read alerts (polling asks for them too)
 
 function setLive(status, extra = {}) {
   state.live = { status, ...extra };
   changed('live');
 }
 
-// feed: false for a role that may not use the live feed (analyst): poll from the start.
-export function startLive({ feed = true } = {}) {
+// feed: false for a role that may not use the live feed (analyst): poll from the start. alerts: false for a
+// role that may not read alerts (polling then asks only for the latest values).
+export function startLive({ feed = true, alerts = true } = {}) {
   stopped = false;
+  withAlerts = alerts;
   attempt = 0;
   everOpened = false;
   window.addEventListener('online', onOnline);
@@ -149,7 +152,7 @@ function connect() {
 // After a (re)connection: what happened while we were away.
 function resync() {
   loadLatest();
-  loadAlerts();
+  if (withAlerts) loadAlerts();
 }
 
 function scheduleRetry() {
@@ -186,7 +189,7 @@ function startPolling() {
     const before = state.live.status;
     n++;
     if (await loadLatest()) state.lastReadingAt = Date.now();
-    if (n % 3 === 1) await loadAlerts();
+    if (withAlerts && n % 3 === 1) await loadAlerts();
     if (before === 'polling' && n % 12 === 0) {
       // once a minute: has the live feed appeared?
       if ((await probe()) !== 'missing') { stopPolling(); attempt = 0; connect(); }

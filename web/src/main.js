@@ -75,7 +75,7 @@ function startSession() {
   loadRegistry();
   loadLatest();
   if (can('alerts')) loadAlerts();
-  startLive({ feed: can('live') });
+  startLive({ feed: can('live'), alerts: can('alerts') });
 }
 
 // Back to the sign-in page: `why` is 'expired' (a 401, or the live feed closed for the session) or
