@@ -2,7 +2,7 @@
 // deletion, and each account's record of grants and changes (GET /api/v1/users/{username}/changes).
 // The server's 422 problems are shown next to the field their `pointer` names.
 import { h, replace, toast, announce } from '../dom.js';
-import { t, nameOf } from '../i18n.js';
+import { t, nameOf, shortName } from '../i18n.js';
 import { api, listAll, ApiError } from '../api.js';
 import { state, DOMAINS } from '../store.js';
 import { session } from '../session.js';
@@ -40,7 +40,7 @@ function checkGroup(id, legend, options, chosen, hint) {
 
 function zoneOptions(extra = []) {
   const ids = [...state.zones.map((z) => z.id), ...extra.filter((z) => !state.zoneById.has(z))];
-  return ids.map((id) => [id, zoneName(id)]);
+  return ids.map((id) => { const z = state.zoneById.get(id); return [id, z ? shortName(z.name, id) : id]; });
 }
 
 // Shows a problem's errors next to their fields (`fields`: first pointer segment → {err, input}); the rest,
