@@ -186,7 +186,7 @@ export default {
 
     function showDetail(username, focus) {
       const u = users.find((x) => x.username === username);
-      if (!u) return;
+      if (!u || destroyed) return;
       selected = username;
       history.replaceState(null, '', `/users?u=${encodeURIComponent(username)}`);
       for (const r of listEl.querySelectorAll('tr[data-user]')) r.classList.toggle('active', r.dataset.user === username);
