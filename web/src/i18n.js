@@ -183,6 +183,7 @@ const dict = {
     map_fit: '전체 보기',
 
     sensor_title: '센서 {id}',
+    sensor_unknown: '이 센서는 없거나, 이 역할로는 볼 수 없습니다.',
     sensor_latest: '최신 값',
     sensor_history: '최근 기록',
     sensor_no_history: '이 기간에 기록이 없습니다.',
@@ -492,6 +493,7 @@ const dict = {
     map_fit: 'Whole city',
 
     sensor_title: 'Sensor {id}',
+    sensor_unknown: 'No such sensor, or your role may not see it.',
     sensor_latest: 'Latest',
     sensor_history: 'Recent history',
     sensor_no_history: 'No readings in this period.',

@@ -26,7 +26,7 @@ export default {
     // ---------------------------------------------------------------- username and password
     const user = h('input', {
       name: 'username', id: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none',
-      spellcheck: 'false', required: true, maxlength: 64, 'aria-describedby': 'login-error',
+      spellcheck: 'false', required: true, maxlength: 64, 'aria-describedby': reason ? 'login-reason login-error' : 'login-error',
     });
     const pass = h('input', {
       name: 'password', id: 'password', type: 'password', autocomplete: 'current-password', required: true,
