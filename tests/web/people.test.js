@@ -244,14 +244,24 @@ describe('people in the dashboard', { timeout: 900000 }, () => {
     await withPage(async (page) => {
       await page.addInitScript(() => localStorage.setItem('maeul.lang', 'en'));
       await H.signInWithPassword(page, base, 'choi.admin', PASSWORD);
+      // The zones arrive only after the form is open (held back here): what was chosen meanwhile stays.
+      let release;
+      const gate = new Promise((r) => { release = r; });
+      await page.route('**/api/v1/zones?*', async (route) => { await gate; await route.continue(); });
       await page.goto(`${base}/users?u=han.temp`);
       await page.waitForSelector('#user-edit');
       assert.equal(await page.inputValue('#ed-role'), 'analyst');
+      assert.equal(await page.locator('#ed-zones input').count(), 0, 'no zones yet');
 
       // role and scope
       await page.selectOption('#ed-role', 'operator');
       await page.check('#ed-domains input[value="disaster"]');
       await page.check('#ed-domains input[value="mobility"]');
+      release();
+      await page.waitForSelector('#ed-zones input[value="daepo"]');
+      await page.unroute('**/api/v1/zones?*');
+      assert.equal(await page.inputValue('#ed-role'), 'operator', 'the role chosen before the zones arrived');
+      assert.equal(await page.isChecked('#ed-domains input[value="mobility"]'), true);
       await page.click('#user-edit button[type="submit"]');
       await page.waitForSelector('tr.user-row[data-user="han.temp"][data-role="operator"]');
       await page.waitForSelector('#user-history li[data-action="change"]');
@@ -329,6 +339,7 @@ describe('people in the dashboard', { timeout: 900000 }, () => {
       await page.goto(`${base}/map?sensor=${welfareSensor}`);
       await page.waitForSelector(`.sensor-panel[data-sensor="${welfareSensor}"]`);
       assert.equal(await page.locator('.sensor-panel .metric-value').count(), 0);
+      assert.match(await page.textContent(`.sensor-panel[data-sensor="${welfareSensor}"] [data-state="not-found"]`), /이 역할로는 볼 수 없습니다/);
       await page.goto(`${base}/kpis`);
       await page.waitForSelector('.page-head');
       await page.waitForLoadState('networkidle');

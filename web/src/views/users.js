@@ -38,6 +38,22 @@ function checkGroup(id, legend, options, chosen, hint) {
   return { wrap, err, values, input: wrap.querySelector('input') };
 }
 
+// The zone checkboxes in a slot that is drawn again (keeping what is ticked, and whatever else was typed in
+// the form) when the zones arrive after the form was opened. `err`, `input` and `values` follow the drawing.
+function zoneGroup(id, chosen, groups) {
+  const slot = h('div', { class: 'zone-slot' });
+  const g = { wrap: slot, err: null, input: null, values: () => [] };
+  const draw = (ticked) => {
+    const inner = checkGroup(id, t('us_zones'), zoneOptions(ticked), ticked, t('us_scope_hint'));
+    replace(slot, inner.wrap);
+    Object.assign(g, { err: inner.err, input: inner.input, values: inner.values });
+  };
+  draw(chosen);
+  g.refresh = () => draw(g.values());
+  groups.add(g);
+  return g;
+}
+
 function zoneOptions(extra = []) {
   const ids = [...state.zones.map((z) => z.id), ...extra.filter((z) => !state.zoneById.has(z))];
   return ids.map((id) => { const z = state.zoneById.get(id); return [id, z ? shortName(z.name, id) : id]; });
@@ -122,6 +138,7 @@ export default {
     let users = null;
     let selected = params.get('u');
     let destroyed = false;
+    const zoneGroups = new Set(); // open forms' zone checkboxes (zoneGroup)
     const countEl = h('span', { class: 'muted small', id: 'user-count' });
     const listEl = h('div', { class: 'users-list' });
     const detailEl = h('section', { class: 'user-detail', id: 'user-detail', 'aria-labelledby': 'user-title' });
@@ -194,7 +211,7 @@ export default {
       // ---------------------------------------------------------------- role, scope, name
       const name = field('ed-display-name', t('us_display_name'), h('input', { type: 'text', class: 'input', value: u.display_name, maxlength: 200, required: true }));
       const role = field('ed-role', t('us_role'), h('select', { class: 'input' }, ROLES.map((r) => h('option', { value: r, selected: r === u.role }, t(`role_${r}`)))));
-      const zones = checkGroup('ed-zones', t('us_zones'), zoneOptions(u.zones), u.zones, t('us_scope_hint'));
+      const zones = zoneGroup('ed-zones', u.zones, zoneGroups);
       const domains = checkGroup('ed-domains', t('us_domains'), DOMAINS.map((d) => [d, t(`dom_${d}`)]), u.domains, t('us_scope_hint'));
       const editErr = h('p', { class: 'form-error', role: 'alert', hidden: true });
       const editFields = { display_name: name, role, zones, domains };
@@ -308,7 +325,7 @@ export default {
       const name = field('nu-display-name', t('us_display_name'), h('input', { type: 'text', class: 'input', required: true, maxlength: 200 }));
       const role = field('nu-role', t('us_role'), h('select', { class: 'input' }, ROLES.map((r) => h('option', { value: r, selected: r === 'operator' }, t(`role_${r}`)))));
       const password = field('nu-password', t('us_password'), h('input', { type: 'password', class: 'input', required: true, autocomplete: 'new-password', minlength: MIN_PASSWORD }), t('us_password_hint'));
-      const zones = checkGroup('nu-zones', t('us_zones'), zoneOptions(), [], t('us_scope_hint'));
+      const zones = zoneGroup('nu-zones', [], zoneGroups);
       const domains = checkGroup('nu-domains', t('us_domains'), DOMAINS.map((d) => [d, t(`dom_${d}`)]), [], t('us_scope_hint'));
       const err = h('p', { class: 'form-error', role: 'alert', hidden: true, id: 'nu-error' });
       const fields = { username, display_name: name, role, password, zones, domains };
@@ -351,7 +368,12 @@ export default {
 
     load();
     return {
-      update(c) { if (c.registry && users) { renderList(); if (selected) showDetail(selected, false); } },
+      // The zones arrived (names in the list, checkboxes in open forms): nothing typed in a form is lost.
+      update(c) {
+        if (!c.registry) return;
+        if (users) renderList();
+        for (const g of zoneGroups) { if (g.wrap.isConnected) g.refresh(); else zoneGroups.delete(g); }
+      },
       destroy() { destroyed = true; },
     };
   },
