@@ -364,6 +364,39 @@ describe('people in the dashboard', { timeout: 900000 }, () => {
     });
   });
 
+  it('disabling a signed-in person closes their feed and their page returns to sign-in; a display token then still gets data', { timeout: 120000 }, async () => {
+    await H.createUser(city, { username: 'kiosk.person', role: 'operator', display_name: 'Kiosk Person' });
+    await withPage(async (page) => {
+      await H.signInWithPassword(page, base, 'kiosk.person', PASSWORD);
+      await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10000 });
+      // the admin disables the account: its sessions end, its live feed is closed ("credential revoked") and
+      // the page, with no action of its own, goes back to sign-in saying the session ended
+      const off = await H.api(city, 'PATCH', '/api/v1/users/kiosk.person', { disabled: true });
+      assert.equal(off.status, 200, off.text);
+      await page.waitForURL(/\/login$/, { timeout: 10000 });
+      assert.equal((await page.textContent('#login-reason')).trim(), '세션이 끝났습니다. 다시 로그인하세요.');
+      assert.equal((await H.api(city, 'PATCH', '/api/v1/users/kiosk.person', { disabled: false })).status, 200);
+      // The ended session's cookie is still in the browser (only the server knows it ended). A display token
+      // signed in now must not be stuck retrying a refused feed: live, or polling after three refused upgrades.
+      assert.equal((await page.context().cookies()).filter((c) => c.name === 'maeul_session').length, 1, 'the ended session\'s cookie is still there');
+      await page.click('#token-toggle');
+      await page.fill('input[name="token"]', city.operatorToken);
+      await page.click('#token-form button[type="submit"]');
+      await page.waitForSelector('#who');
+      await page.waitForSelector('#live-status[data-state="live"], #live-status[data-state="polling"]', { timeout: 30000 });
+      const st = await page.getAttribute('#live-status', 'data-state');
+      await H.shot(page, `people-token-after-ended-cookie-${st}-1366x768`);
+      // and readings reach the screen either way
+      await page.goto(`${base}/map?sensor=wl-daepo-01`);
+      await page.waitForSelector('.sensor-panel [data-metric="level"]');
+      await page.waitForSelector('#live-status[data-state="live"], #live-status[data-state="polling"]', { timeout: 30000 });
+      await H.postReadings(city, [{ sensor: 'wl-daepo-01', metric: 'level', ts: new Date().toISOString(), value: 0.913 }]);
+      await page.waitForFunction(() => document.querySelector('.sensor-panel [data-metric="level"] .metric-value')?.textContent.includes('0.913'),
+        null, { timeout: 10000 });
+      assert.deepEqual(page.errors, [], 'no script errors');
+    });
+  });
+
   it('token sign-in still works for a kiosk display, and its sign-out only forgets the token', { timeout: 90000 }, async () => {
     await withPage(async (page) => {
       await page.goto(`${base}/login`);

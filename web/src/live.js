@@ -20,6 +20,7 @@ let pollTimer = null;
 let lastMessageAt = 0;
 let stopped = true;
 let everOpened = false;
+let refused = 0; // upgrades refused in a row while the server answers plain requests
 let withAlerts = true; // the role may read alerts (polling asks for them too)
 
 function setLive(status, extra = {}) {
@@ -32,6 +33,7 @@ function setLive(status, extra = {}) {
 export function startLive({ feed = true, alerts = true } = {}) {
   stopped = false;
   withAlerts = alerts;
+  refused = 0;
   attempt = 0;
   everOpened = false;
   window.addEventListener('online', onOnline);
@@ -93,6 +95,7 @@ function connect() {
   sock.onopen = () => {
     opened = true;
     everOpened = true;
+    refused = 0;
     lastMessageAt = Date.now();
     const sub = { type: 'subscribe', domains: [], zones: [], sensors: [], alerts: true };
     if (state.lastEventId !== null) sub.since = state.lastEventId;
@@ -140,6 +143,9 @@ function connect() {
         if (stopped || kind === 'unauthorized') return;
         if (kind === 'missing' && !everOpened) startPolling();
         else if (kind === 'forbidden') { setLive('forbidden'); startPolling(); }
+        // The server answers, but the upgrade keeps failing (a proxy without WebSockets, a stale session
+        // cookie sent with it): poll meanwhile; the poll tries the feed again once a minute.
+        else if (!opened && kind === 'present' && ++refused >= 3) startPolling();
         else scheduleRetry();
       });
       return;
