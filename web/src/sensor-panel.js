@@ -34,7 +34,7 @@ export function sensorPanel(container, sensorId, { onClose } = {}) {
     // Unknown, outside the person's scope, or a welfare sensor for a role that may not read it: the registry
     // does not list it, and nothing more is asked of the server.
     replace(root, h('p', { class: 'placeholder na', 'data-state': 'not-found' }, `${sensorId}: ${t('sensor_unknown')}`));
-    return { update() {}, destroy() { root.remove(); } };
+    return { update() {}, tick() {}, destroy() { root.remove(); } };
   }
 
   const head = h('div', { class: 'sp-head' });
