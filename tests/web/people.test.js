@@ -340,6 +340,10 @@ describe('people in the dashboard', { timeout: 900000 }, () => {
       await page.waitForSelector(`.sensor-panel[data-sensor="${welfareSensor}"]`);
       assert.equal(await page.locator('.sensor-panel .metric-value').count(), 0);
       assert.match(await page.textContent(`.sensor-panel[data-sensor="${welfareSensor}"] [data-state="not-found"]`), /이 역할로는 볼 수 없습니다/);
+      // the screen's once-a-second tick runs with that panel open (the clock turning shows it ran)
+      const clock0 = await page.textContent('#clock');
+      await page.waitForFunction((c) => document.getElementById('clock')?.textContent !== c, clock0, { timeout: 5000 });
+      assert.deepEqual(page.errors, [], 'no script errors with the panel open');
       await page.goto(`${base}/kpis`);
       await page.waitForSelector('.page-head');
       await page.waitForLoadState('networkidle');
