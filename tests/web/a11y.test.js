@@ -212,7 +212,15 @@ describe('dashboard accessibility and page hygiene', { timeout: 900000 }, () => 
       await page.goto(`${base}/map?sensor=wl-downtown-01`);
       const panelAck = page.locator('.sensor-panel button', { hasText: /^Ack$/ }).first();
       await panelAck.waitFor({ timeout: 10000 });
-      assert.match(await accessibleName(panelAck), /^Ack\b/, 'the sensor panel Ack button');
+      // (the panel's alert list is drawn again as alerts arrive: read the name once it holds still)
+      await pollUntil(async () => {
+        try {
+          const name = await accessibleName(panelAck);
+          return { ok: /^Ack\b/.test(name), name };
+        } catch (e) {
+          return { ok: false, error: e.message };
+        }
+      }, { what: 'the sensor panel Ack button is named "Ack …"' });
       assert.deepEqual(page.errors, [], 'no script errors');
     });
   });
