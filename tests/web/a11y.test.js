@@ -12,13 +12,14 @@ const { e2e } = H;
 const SCREENS = [['/', '.zone-card'], ['/map', '.leaflet-interactive'], ['/alerts', '.toolbar'],
   ['/incidents', '.incidents-layout'], ['/kpis', '.page-head']];
 
-// Runs axe-core in the page. `rules`: ids to run (and only those); `tags`: WCAG levels to run as well.
-async function axe(page, { rules = [], tags = [] } = {}) {
+// Runs axe-core in the page. `rules`: ids to run (and only those); `tags`: WCAG levels to run as well;
+// `include`: a CSS selector to check instead of the whole document.
+async function axe(page, { rules = [], tags = [], include } = {}) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
     // evaluated through the DevTools protocol: the page's CSP (no inline script) stays as it is
     await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
   }
-  return page.evaluate(async ({ rules: r, tags: tg }) => {
+  return page.evaluate(async ({ rules: r, tags: tg, include: inc }) => {
     const opts = { resultTypes: ['violations'] };
     if (tg.length) {
       opts.runOnly = { type: 'tag', values: tg };
@@ -26,9 +27,9 @@ async function axe(page, { rules = [], tags = [] } = {}) {
     } else {
       opts.runOnly = { type: 'rule', values: r };
     }
-    const res = await window.axe.run(document, opts);
+    const res = await window.axe.run(inc ? { include: [[inc]] } : document, opts);
     return res.violations.map((v) => ({ id: v.id, n: v.nodes.length, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  }, { rules, tags });
+  }, { rules, tags, include: include || null });
 }
 
 function describeViolations(vs) {
@@ -180,7 +181,7 @@ describe('dashboard accessibility and page hygiene', { timeout: 900000 }, () => 
     await withPage({}, async (page) => {
       await page.addInitScript(() => localStorage.setItem('maeul.lang', 'en'));
       await page.goto(`${base}/login`);
-      await page.waitForSelector('input[name="token"]');
+      await page.waitForSelector('input[name="username"]');
       let vs = await axe(page, { rules: ['landmark-one-main', 'page-has-heading-one', 'label-content-name-mismatch'] });
       assert.deepEqual(vs, [], `sign-in: ${describeViolations(vs)}`);
 
@@ -211,9 +212,76 @@ describe('dashboard accessibility and page hygiene', { timeout: 900000 }, () => 
       await page.goto(`${base}/map?sensor=wl-downtown-01`);
       const panelAck = page.locator('.sensor-panel button', { hasText: /^Ack$/ }).first();
       await panelAck.waitFor({ timeout: 10000 });
-      assert.match(await accessibleName(panelAck), /^Ack\b/, 'the sensor panel Ack button');
+      // (the panel's alert list is drawn again as alerts arrive: read the name once it holds still)
+      await pollUntil(async () => {
+        try {
+          const name = await accessibleName(panelAck);
+          return { ok: /^Ack\b/.test(name), name };
+        } catch (e) {
+          return { ok: false, error: e.message };
+        }
+      }, { what: 'the sensor panel Ack button is named "Ack …"' });
       assert.deepEqual(page.errors, [], 'no script errors');
     });
+  });
+
+  it('sign-in forms and the users screen meet KWCAG (WCAG 2.1 AA, axe) in both languages, with focus where it belongs', { timeout: 180000 }, async () => {
+    const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+    const admin = await H.createUser(city, { username: 'a11y.admin', role: 'admin', display_name: 'A11y Admin' });
+    for (const lang of ['ko', 'en']) {
+      await withPage({}, async (page) => {
+        await page.addInitScript((l) => localStorage.setItem('maeul.lang', l), lang);
+        const check = async (what, opts = {}) => {
+          const vs = await axe(page, { tags: WCAG, ...opts });
+          assert.deepEqual(vs, [], `${what} (${lang}): ${describeViolations(vs)}`);
+        };
+        await page.goto(`${base}/login`);
+        await page.waitForSelector('input[name="username"]');
+        assert.equal(await page.evaluate(() => document.activeElement?.name), 'username', 'focus starts on the username');
+        await check('sign-in');
+        assert.equal(await accessibleName(page.locator('input[name="username"]')), lang === 'ko' ? '아이디' : 'Username');
+        assert.equal(await accessibleName(page.locator('input[name="password"]')), lang === 'ko' ? '비밀번호' : 'Password');
+        // a refused sign-in: the message is an alert tied to the fields
+        await page.fill('input[name="username"]', admin.username);
+        await page.fill('input[name="password"]', 'wrong password here');
+        await page.click('#password-form button[type="submit"]');
+        await page.waitForSelector('#login-error:not([hidden])');
+        assert.equal(await page.getAttribute('#login-error', 'role'), 'alert');
+        assert.match(await page.getAttribute('input[name="password"]', 'aria-describedby'), /login-error/);
+        await check('sign-in with an error');
+        await H.shot(page, `login-error-${lang}-1366x768`);
+        await page.click('#token-toggle');
+        await page.waitForSelector('input[name="token"]');
+        await check('token sign-in');
+
+        await page.click('#token-toggle');
+        await page.fill('input[name="username"]', admin.username);
+        await page.fill('input[name="password"]', H.PASSWORD);
+        await page.click('#password-form button[type="submit"]');
+        await page.waitForSelector('#who');
+        await page.focus('a[data-nav="/users"]');
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('tr.user-row[data-user="a11y.admin"]');
+        assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'focus on the screen heading');
+        await check('users', { include: 'main' });
+        await page.locator('tr.user-row[data-user="a11y.admin"] [data-action="manage"]').click();
+        await page.waitForSelector('#user-edit');
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'user-title', 'focus on the opened account');
+        await page.waitForSelector('#user-history li');
+        await check('users with an account open', { include: 'main' });
+        await page.click('#user-new');
+        await page.waitForSelector('dialog[open]');
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'nu-username', 'focus in the dialog');
+        await page.click('dialog[open] button[type="submit"]'); // empty: the server names every missing field
+        await page.waitForSelector('#nu-error:not([hidden])');
+        await check('new user dialog with errors', { include: 'dialog[open]' });
+        await H.shot(page, `users-create-errors-${lang}-1366x768`);
+        await page.keyboard.press('Escape');
+        await page.waitForSelector('dialog[open]', { state: 'detached' });
+        assert.equal(await page.evaluate(() => document.activeElement?.id), 'user-new', 'focus back on the button that opened it');
+        assert.deepEqual(page.errors, [], 'no script errors');
+      });
+    }
   });
 
   it('moves focus to the screen content after keyboard navigation', { timeout: 120000 }, async () => {
@@ -236,7 +304,7 @@ describe('dashboard accessibility and page hygiene', { timeout: 900000 }, () => 
   });
 
   it('makes no request that answers 404 while loading each screen', { timeout: 180000 }, async () => {
-    for (const [p, sel, signedIn] of [['/login', 'input[name="token"]', false], ['/transparency', '.public-table', false],
+    for (const [p, sel, signedIn] of [['/login', 'input[name="username"]', false], ['/login?with=token', 'input[name="token"]', false], ['/transparency', '.public-table', false],
       ...SCREENS.map(([sp, ss]) => [sp, ss, true])]) {
       await withPage({}, async (page) => {
         if (signedIn) await page.addInitScript((tok) => sessionStorage.setItem('maeul.token', tok), city.operatorToken);

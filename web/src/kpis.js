@@ -1,8 +1,11 @@
 // KPI catalogue and the city's latest values with a short trend, for the overview tiles.
 import { api, ApiError, query } from './api.js';
+import { on } from './bus.js';
 
 let cache = null;
 let cacheAt = 0;
+// What one person was shown is not reused for the next (store.js resetStore).
+on('store:reset', () => { cache = null; cacheAt = 0; });
 const TTL_MS = 120000;
 // The tiles show each KPI in its own period (its target is per period), with the last few periods as the trend.
 const TREND_SPAN_DAYS = { day: 14, week: 56, month: 186, year: 1830 };

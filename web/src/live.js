@@ -1,5 +1,8 @@
 // The live feed: WebSocket /api/v1/live with reconnection (exponential back-off with jitter), a heartbeat,
-// replay of missed alert events (`since`), and a polling fallback while the server has no live feed.
+// replay of missed alert events (`since`), and a polling fallback while the server has no live feed (or the
+// role may not use it). Signed in with a password, the browser sends the session cookie with the upgrade;
+// with a display token, the token goes in `?access_token=`. A feed closed because the session ended or the
+// credential was revoked is checked with a plain request, whose 401 takes the app back to the sign-in page.
 import { api, getToken, ApiError } from './api.js';
 import { state, stats, changed, applyObservation, applyAlertEvent, loadLatest, loadAlerts } from './store.js';
 
@@ -17,19 +20,27 @@ let pollTimer = null;
 let lastMessageAt = 0;
 let stopped = true;
 let everOpened = false;
+let refused = 0; // upgrades refused in a row while the server answers plain requests
+let withAlerts = true; // the role may read alerts (polling asks for them too)
 
 function setLive(status, extra = {}) {
   state.live = { status, ...extra };
   changed('live');
 }
 
-export function startLive() {
+// feed: false for a role that may not use the live feed (analyst): poll from the start. alerts: false for a
+// role that may not read alerts (polling then asks only for the latest values).
+export function startLive({ feed = true, alerts = true } = {}) {
   stopped = false;
+  withAlerts = alerts;
+  refused = 0;
   attempt = 0;
+  everOpened = false;
   window.addEventListener('online', onOnline);
   window.addEventListener('offline', onOffline);
   document.addEventListener('visibilitychange', onVisible);
-  connect();
+  if (feed) connect();
+  else { setLive('forbidden'); startPolling(); }
 }
 
 export function stopLive() {
@@ -62,8 +73,10 @@ function onVisible() {
 
 function wsUrl() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  // Browsers cannot set headers on a WebSocket: the contract takes the token as access_token here.
-  return `${proto}//${location.host}/api/v1/live?access_token=${encodeURIComponent(getToken())}`;
+  // Browsers cannot set headers on a WebSocket: the contract takes a token as access_token here. A cookie
+  // session needs nothing: the browser sends the cookie with the upgrade.
+  const tok = getToken();
+  return `${proto}//${location.host}/api/v1/live${tok ? `?access_token=${encodeURIComponent(tok)}` : ''}`;
 }
 
 function connect() {
@@ -82,6 +95,7 @@ function connect() {
   sock.onopen = () => {
     opened = true;
     everOpened = true;
+    refused = 0;
     lastMessageAt = Date.now();
     const sub = { type: 'subscribe', domains: [], zones: [], sensors: [], alerts: true };
     if (state.lastEventId !== null) sub.since = state.lastEventId;
@@ -122,16 +136,20 @@ function connect() {
     clearInterval(pingTimer);
     if (ws === sock) ws = null;
     if (stopped) return;
-    if (!opened && !everOpened) {
-      // Never connected: is there a live feed at all?
+    if (!opened || /session|revoked|credential|token|auth/i.test(ev.reason || '')) {
+      // Refused, or closed for the credential: is there a live feed at all, and may we still use it?
+      // (A 401 here ends the session in the app, through api.js.)
       probe().then((kind) => {
-        if (kind === 'missing') startPolling();
+        if (stopped || kind === 'unauthorized') return;
+        if (kind === 'missing' && !everOpened) startPolling();
         else if (kind === 'forbidden') { setLive('forbidden'); startPolling(); }
+        // The server answers, but the upgrade keeps failing (a proxy without WebSockets, a stale session
+        // cookie sent with it): poll meanwhile; the poll tries the feed again once a minute.
+        else if (!opened && kind === 'present' && ++refused >= 3) startPolling();
         else scheduleRetry();
       });
       return;
     }
-    if (ev.code === 1008 && /token|auth/i.test(ev.reason || '')) { probe(); }
     scheduleRetry();
   };
   sock.onerror = () => { /* onclose follows */ };
@@ -140,7 +158,7 @@ function connect() {
 // After a (re)connection: what happened while we were away.
 function resync() {
   loadLatest();
-  loadAlerts();
+  if (withAlerts) loadAlerts();
 }
 
 function scheduleRetry() {
@@ -177,7 +195,7 @@ function startPolling() {
     const before = state.live.status;
     n++;
     if (await loadLatest()) state.lastReadingAt = Date.now();
-    if (n % 3 === 1) await loadAlerts();
+    if (withAlerts && n % 3 === 1) await loadAlerts();
     if (before === 'polling' && n % 12 === 0) {
       // once a minute: has the live feed appeared?
       if ((await probe()) !== 'missing') { stopPolling(); attempt = 0; connect(); }

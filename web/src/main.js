@@ -1,10 +1,11 @@
-// The Maeul operator dashboard: shell, routing, session.
+// The Maeul operator dashboard: shell, routing, who is signed in (session.js), sign-out and session end.
 import './styles.css';
 import { h, replace, announce } from './dom.js';
 import { on, emit } from './bus.js';
 import { t, lang, setLang } from './i18n.js';
-import { getToken, clearToken } from './api.js';
-import { state, loadRegistry, loadLatest, loadAlerts } from './store.js';
+import { api } from './api.js';
+import { state, loadRegistry, loadLatest, loadAlerts, resetStore } from './store.js';
+import { session, loadMe, mode, wasSignedIn, forget, can, displayName } from './session.js';
 import { startLive, stopLive, reconnectNow, POLL_EVERY_S } from './live.js';
 import { clock, ago } from './format.js';
 import { initCritical, soundEnabled, setSound } from './critical.js';
@@ -16,17 +17,19 @@ import alertsView from './views/alerts.js';
 import incidentsView from './views/incidents.js';
 import kpisView from './views/kpis.js';
 import publicView from './views/public.js';
+import usersView from './views/users.js';
 
 const routes = {
   '/': { view: overviewView, nav: 'nav_overview' },
   '/map': { view: mapView, nav: 'nav_map' },
-  '/alerts': { view: alertsView, nav: 'nav_alerts' },
+  '/alerts': { view: alertsView, nav: 'nav_alerts', can: 'alerts' },
   '/incidents': { view: incidentsView, nav: 'nav_incidents' },
   '/kpis': { view: kpisView, nav: 'nav_kpis' },
+  '/users': { view: usersView, nav: 'nav_users', can: 'users' },
   '/login': { view: loginView, bare: true, public: true },
   '/transparency': { view: publicView, bare: true, public: true },
 };
-const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis'];
+const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis', '/users'];
 
 const app = document.getElementById('app');
 let current = null; // { path, view instance }
@@ -71,29 +74,53 @@ function startSession() {
   sessionStarted = true;
   loadRegistry();
   loadLatest();
-  loadAlerts();
-  startLive();
+  if (can('alerts')) loadAlerts();
+  startLive({ feed: can('live'), alerts: can('alerts') });
 }
 
-function endSession(expired) {
+// Back to the sign-in page: `why` is 'expired' (a 401, or the live feed closed for the session) or
+// 'signed-out'. What the last person saw is dropped; the language (localStorage) stays.
+function endSession(why) {
+  if (ending) return;
+  ending = true;
   stopLive();
-  clearToken();
   sessionStarted = false;
-  if (expired) { try { sessionStorage.setItem('maeul.expired', '1'); } catch { /* ignore */ } }
+  forget(why);
+  // After a session end, signing in again goes back to the screen the person was on.
+  if (why === 'expired' && routes[location.pathname] && !routes[location.pathname].public) {
+    try { sessionStorage.setItem('maeul.next', location.pathname + location.search); } catch { /* ignore */ }
+  }
+  resetStore();
+  shell = null;
   navigate('/login', { replace: true });
+  ending = false;
 }
-on('auth:lost', () => { if (sessionStarted) endSession(true); });
+let ending = false;
+on('auth:lost', () => { if (sessionStarted || session.me) endSession('expired'); });
 on('signed-in', () => {
+  resetStore();
   startSession();
-  const next = sessionStorage.getItem('maeul.next');
-  sessionStorage.removeItem('maeul.next');
-  navigate(next && next in routes && !routes[next].public ? next : '/', { replace: true });
+  let next = null;
+  try { next = sessionStorage.getItem('maeul.next'); sessionStorage.removeItem('maeul.next'); } catch { /* ignore */ }
+  const nextPath = next ? next.split('?')[0] : '';
+  navigate(nextPath in routes && !routes[nextPath].public && allowed(routes[nextPath]) ? next : '/', { replace: true });
 });
+
+// DELETE /api/v1/sessions/current ends the session on the server (and clears the cookie); a display token
+// is only forgotten here (revoking it is an admin's job).
+async function signOut() {
+  if (mode() === 'password') {
+    try { await api('/api/v1/sessions/current', { method: 'DELETE', quiet: true }); } catch { /* ended already, or unreachable */ }
+  }
+  endSession('signed-out');
+}
+
+function allowed(route) { return !route.can || can(route.can); }
 
 // ------------------------------------------------------------------ shell
 
 function buildShell() {
-  const navLinks = NAV.map((p) => h('a', { href: p, 'data-nav': p, class: 'nav-link' },
+  const navLinks = NAV.filter((p) => allowed(routes[p])).map((p) => h('a', { href: p, 'data-nav': p, class: 'nav-link' },
     h('span', { class: 'nav-label' }, t(routes[p].nav)),
     // the count is a badge to the eye and part of the link's name in words (updateNav): "Alerts, 5 open"
     p === '/alerts' ? [' ', h('span', { class: 'nav-badge', id: 'nav-alert-count', 'aria-hidden': 'true', hidden: true })] : null));
@@ -109,7 +136,11 @@ function buildShell() {
     type: 'button', class: 'lang-btn', id: 'lang-toggle', lang: lang() === 'ko' ? 'en' : 'ko',
     'aria-label': t('lang_switch_label'), onclick: () => setLang(lang() === 'ko' ? 'en' : 'ko'),
   }, t('lang_switch'));
-  const signOut = h('button', { type: 'button', class: 'link-btn', id: 'sign-out', onclick: () => endSession(false) }, t('sign_out'));
+  const signOutBtn = h('button', { type: 'button', class: 'link-btn', id: 'sign-out', onclick: () => signOut() }, t('sign_out'));
+  const me = session.me || {};
+  const who = h('span', { class: 'who', id: 'who', 'data-role': me.role, 'data-kind': me.kind },
+    h('span', { class: 'who-name' }, displayName()),
+    h('span', { class: 'who-role' }, me.kind === 'token' ? `${t(`role_${me.role}`)} · ${t('who_token')}` : t(`role_${me.role}`)));
   const header = h('header', { class: 'topbar' },
     h('a', { href: '/', class: 'brand', 'aria-label': `${t('app_name')} — ${t('city')} ${t('app_sub')}` },
       h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '⌂'),
@@ -119,7 +150,7 @@ function buildShell() {
     h('div', { class: 'top-right' },
       livePill,
       h('time', { class: 'clock', id: 'clock' }, clock()),
-      soundBtn, langBtn, signOut));
+      soundBtn, langBtn, who, signOutBtn));
   const banner = h('div', { id: 'crit-banner', class: 'crit-banner', role: 'alert', hidden: true });
   const main = h('main', { id: 'main', tabindex: '-1', class: 'main' });
   const root = h('div', { class: 'shell' },
@@ -194,13 +225,25 @@ function render() {
   const path = location.pathname.replace(/\/+$/, '') || '/';
   let route = routes[path];
   if (!route) { navigate('/', { replace: true }); return; }
-  if (!route.public && !getToken()) {
-    sessionStorage.setItem('maeul.next', path);
-    history.replaceState(null, '', '/login');
-    route = routes['/login'];
-  }
-  if (path === '/login' && getToken() && !sessionStarted) {
-    // A reload of /login while signed in: go on.
+  if (!route.public && !session.me) {
+    // Who is signed in (a cookie of this or another tab, a token of this tab)? Asked once, then drawn again.
+    const want = path + location.search;
+    if (current?.instance?.destroy) current.instance.destroy();
+    current = null;
+    shell = null;
+    replace(app, h('main', { class: 'boot', id: 'main', 'aria-busy': 'true' }, h('p', { class: 'muted' }, t('loading'))));
+    loadMe().then((me) => {
+      if (me && me.role !== 'device') { render(); return; }
+      forget(wasSignedIn() ? 'expired' : null);
+      try { sessionStorage.setItem('maeul.next', want); } catch { /* ignore */ }
+      history.replaceState(null, '', '/login');
+      render();
+    }, () => {
+      // The server cannot be reached: the sign-in page says so when it is tried.
+      history.replaceState(null, '', '/login');
+      render();
+    });
+    return;
   }
   if (current?.instance?.destroy) current.instance.destroy();
   current = null;
@@ -222,7 +265,12 @@ function render() {
   replace(shell.main);
   const el = h('div', { class: `view view-${routePath.slice(1) || 'overview'}` });
   shell.main.append(el);
-  current = { path: routePath, instance: route.view.mount(el, { navigate, params: new URLSearchParams(location.search) }) };
+  if (!allowed(route)) {
+    el.append(h('h1', {}, t(route.nav)), h('div', { class: 'placeholder na', 'data-state': 'forbidden' }, h('p', {}, t('forbidden_role'))));
+    current = { path: routePath, instance: {} };
+  } else {
+    current = { path: routePath, instance: route.view.mount(el, { navigate, params: new URLSearchParams(location.search) }) };
+  }
   moveFocusToContent();
 }
 

@@ -31,8 +31,10 @@ export function sensorPanel(container, sensorId, { onClose } = {}) {
   container.append(root);
 
   if (!sensor) {
-    replace(root, h('p', {}, `${sensorId}: ${t('st_nodata')}`));
-    return { update() {}, destroy() { root.remove(); } };
+    // Unknown, outside the person's scope, or a welfare sensor for a role that may not read it: the registry
+    // does not list it, and nothing more is asked of the server.
+    replace(root, h('p', { class: 'placeholder na', 'data-state': 'not-found' }, `${sensorId}: ${t('sensor_unknown')}`));
+    return { update() {}, tick() {}, destroy() { root.remove(); } };
   }
 
   const head = h('div', { class: 'sp-head' });

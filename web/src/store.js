@@ -25,6 +25,20 @@ export const state = {
   online: navigator.onLine,
 };
 
+// Forgets everything loaded for the last person (at sign-out and session end, and before a sign-in), so that
+// the next one never sees what only the previous one could.
+export function resetStore() {
+  Object.assign(state, {
+    zones: [], zoneById: new Map(), sensors: new Map(), registry: 'loading', registryError: null,
+    latest: new Map(), lastReadingAt: 0, alerts: new Map(), alertsStatus: 'loading',
+    alertsBySensor: new Map(), alertsByZone: new Map(), lastEventId: null,
+    live: { status: 'connecting', retryAt: 0 },
+  });
+  emit('store:reset');
+  changed('registry');
+  changed('alerts');
+}
+
 // ------------------------------------------------------------------ change batching
 
 let pending = { sensors: new Set(), alerts: false, live: false, registry: false, any: false };

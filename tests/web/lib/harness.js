@@ -30,16 +30,19 @@ function requireBrowser() {
   return pw;
 }
 
-// A database, maeuld on it (on `port`, or a free one), the demo world, an operator token.
-async function startCity({ label = 'web', port } = {}) {
+// A database, maeuld on it (on `port`, or a free one, with `env` added: e.g. MAEUL_AUTH_SESSION_IDLE_S), the
+// demo world (unless `world: false`), an operator token.
+async function startCity({ label = 'web', port, env: extra = {}, world = true } = {}) {
   const db = e2e.createDatabase(label);
-  const env = { MAEUL_HTTP_WEB_ROOT: WEB_ROOT };
+  const env = { MAEUL_HTTP_WEB_ROOT: WEB_ROOT, ...extra };
   if (port) env.MAEUL_HTTP_LISTEN = `127.0.0.1:${port}`;
   const d = await e2e.startDaemon({ db, env });
-  await promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts', 'lib', 'load-world.mjs'), '--url', d.url], {
-    env: { ...process.env, MAEUL_TOKEN: d.bootstrapToken },
-    timeout: 120000,
-  });
+  if (world) {
+    await promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts', 'lib', 'load-world.mjs'), '--url', d.url], {
+      env: { ...process.env, MAEUL_TOKEN: d.bootstrapToken },
+      timeout: 120000,
+    });
+  }
   const op = await e2e.createToken(d, 'operator', 'web-test-operator');
   return { db, d, operatorToken: op.token, adminToken: d.bootstrapToken };
 }
@@ -76,12 +79,33 @@ async function newPage(browser, { width = 1366, height = 768 } = {}) {
   return page;
 }
 
+// Signs in with an API token (the kiosk display form, /login?with=token).
 async function signIn(page, baseUrl, token) {
-  await page.goto(`${baseUrl}/login`);
+  await page.goto(`${baseUrl}/login?with=token`);
   await page.fill('input[name="token"]', token);
-  await page.click('form.login-form button[type="submit"]');
+  await page.click('#token-form button[type="submit"]');
   await page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 10000 });
 }
+
+// Signs in with a username and password (the default form); the session is the HttpOnly cookie.
+async function signInWithPassword(page, baseUrl, username, password) {
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('#password-form button[type="submit"]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: 10000 });
+}
+
+// Creates a user account through the API as the admin; resolves to the account (201).
+async function createUser(city, { username, role, password = PASSWORD, display_name: displayName, zones, domains }) {
+  const body = { username, role, password, display_name: displayName || `Test ${username}` };
+  if (zones) body.zones = zones;
+  if (domains) body.domains = domains;
+  const res = await api(city, 'POST', '/api/v1/users', body);
+  if (res.status !== 201) throw new Error(`POST /api/v1/users ${username}: expected 201, got ${res.status} ${res.text}`);
+  return res.json;
+}
+const PASSWORD = 'correct horse battery staple';
 
 async function shot(page, name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -122,6 +146,7 @@ async function assertNoHorizontalOverflow(page, assert, what) {
 }
 
 module.exports = {
-  e2e, ROOT, WEB_ROOT, ARTIFACTS, startCity, stopCity, launch, newPage, signIn, shot, postReadings, api,
+  e2e, ROOT, WEB_ROOT, ARTIFACTS, PASSWORD, startCity, stopCity, launch, newPage, signIn, signInWithPassword, createUser,
+  shot, postReadings, api,
   assertNoHorizontalOverflow,
 };

@@ -3,7 +3,8 @@ import { h, replace } from '../dom.js';
 import { t, nameOf, shortName } from '../i18n.js';
 import { api, listAll, query } from '../api.js';
 import { on } from '../bus.js';
-import { state, activeAlerts, sortAlerts, DOMAINS } from '../store.js';
+import { state, activeAlerts, sortAlerts } from '../store.js';
+import { alertDomains } from '../session.js';
 import { dateTime, ago } from '../format.js';
 import { sevBadge, stateBadge, unavailable, loading } from '../widgets.js';
 import { alertTitle, alertValue, noteDialog } from '../dialogs.js';
@@ -32,7 +33,7 @@ export default {
       select('state', [['active', t('al_active')], ['open', t('state_open')], ['acknowledged', t('state_acknowledged')], ['resolved', t('state_resolved')]], t('al_filter_state')),
       select('severity', [['', t('all')], ...SEVS.map((s) => [s, t(`sev_${s}`)])], t('al_filter_severity')),
       select('zone', [['', t('all')], ...state.zones.map((z) => [z.id, shortName(z.name, z.id)])], t('al_filter_zone')),
-      select('domain', [['', t('all')], ...DOMAINS.map((d) => [d, t(`dom_${d}`)])], t('al_filter_domain')));
+      select('domain', [['', t('all')], ...alertDomains().map((d) => [d, t(`dom_${d}`)])], t('al_filter_domain')));
     fillToolbar();
     const countEl = h('span', { class: 'muted', 'aria-live': 'polite' });
     const tableWrap = h('div', { class: 'table-wrap' });

@@ -5,6 +5,7 @@ import { api, listAll, query } from '../api.js';
 import { state } from '../store.js';
 import { dateTime, ago } from '../format.js';
 import { unavailable, loading } from '../widgets.js';
+import { can } from '../session.js';
 
 const CATEGORIES = ['flood', 'fire', 'traffic', 'welfare', 'medical', 'earthquake', 'environment', 'other'];
 const STEPS = [['reported_at', 'in_reported'], ['dispatched_at', 'in_dispatched'], ['on_scene_at', 'in_on_scene'], ['resolved_at', 'in_resolved_at']];
@@ -22,7 +23,9 @@ export default {
     const listEl = h('div', { class: 'incident-list' });
     const detailEl = h('section', { class: 'incident-detail', 'aria-live': 'polite' });
     const tabs = h('div', { class: 'seg', role: 'group', 'aria-label': t('in_title') });
-    const newBtn = h('button', { type: 'button', class: 'btn btn-primary', onclick: () => openCreate() }, `+ ${t('in_new')}`);
+    // An analyst reads incidents but may not open or update them: no buttons that could only answer 403.
+    const writes = can('incidents-write');
+    const newBtn = writes ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => openCreate() }, `+ ${t('in_new')}`) : null;
     el.append(h('div', { class: 'page-head' }, h('h1', {}, t('in_title')), tabs, newBtn),
       h('div', { class: 'incidents-layout' }, listEl, detailEl));
 
@@ -40,11 +43,11 @@ export default {
       } catch (e) {
         items = null;
         replace(listEl, unavailable(e, '/api/v1/incidents', load));
-        newBtn.disabled = e.notAvailable;
+        if (newBtn) newBtn.disabled = e.notAvailable;
         replace(detailEl);
         return;
       }
-      newBtn.disabled = false;
+      if (newBtn) newBtn.disabled = false;
       items.sort((a, b) => String(b.reported_at).localeCompare(String(a.reported_at)));
       renderList();
       if (selectedId) showDetail(selectedId);
@@ -77,7 +80,7 @@ export default {
       }
       const next = STEPS.find(([k]) => !inc[k]);
       const note = h('textarea', { id: 'incident-note', rows: 2, class: 'input', maxlength: 2000 });
-      const stepForm = next ? h('form', {
+      const stepForm = next && writes ? h('form', {
         class: 'step-form',
         onsubmit: async (e) => {
           e.preventDefault();
@@ -151,7 +154,7 @@ export default {
     renderTabs();
     load();
     const onRegistry = () => { if (items) { renderList(); if (selectedId) showDetail(selectedId); } };
-    if (params.get('new')) {
+    if (params.get('new') && writes) {
       const cats = { disaster: 'flood', welfare: 'welfare', mobility: 'traffic', environment: 'environment' };
       const a = state.alerts.get(params.get('alert')) || [...state.alerts.values()].find((x) => String(x.id) === params.get('alert'));
       openCreate({ zone: params.get('zone'), alert: params.get('alert'), category: a ? cats[a.domain] : undefined });

@@ -29,11 +29,16 @@ export default {
       h('details', { class: 'panel kx-details' }, h('summary', {}, t('kx_table')), tableEl));
     el.append(h('div', { class: 'page-head' }, h('h1', {}, t('kx_title'))), controls, head, body);
 
+    // Set when the person leaves the screen: a load still under way must not write the address bar (it would
+    // take the URL back to /kpis while another screen is shown).
+    let destroyed = false;
     async function init() {
       replace(controls, loading());
       try {
         catalogue = await kpiCatalogue();
+        if (destroyed) return;
       } catch (e) {
+        if (destroyed) return;
         replace(controls, unavailable(e, '/api/v1/kpis', init));
         body.hidden = true;
         return;
@@ -88,11 +93,13 @@ export default {
 
     let firstLoad = !params.get('kpi');
     async function load() {
+      if (destroyed) return;
       history.replaceState(null, '', `/kpis${query({ kpi: sel.kpi })}`);
       replace(chartEl, loading());
       const { from, to } = range();
       try {
         values = await api(`/api/v1/kpis/${encodeURIComponent(sel.kpi)}/values${query({ period: sel.period, from, to })}`);
+        if (destroyed) return;
         // Opened without a choice: start on the first KPI that has values.
         if (firstLoad && !(values.values || []).length) {
           const i = catalogue.findIndex((k) => k.id === sel.kpi);
@@ -208,7 +215,7 @@ export default {
     void CITY_TZ;
     return {
       update(c) { if (c.registry && catalogue) { sel.zones = new Set(['', ...state.zones.map((z) => z.id)]); renderControls(); render(); } },
-      destroy() { if (chart) chart.destroy(); },
+      destroy() { destroyed = true; if (chart) chart.destroy(); },
     };
   },
 };

@@ -7,6 +7,7 @@ import { t, nameOf, shortName, kindName } from '../i18n.js';
 import { state, sensorState, DOMAINS } from '../store.js';
 import { zoneSummary } from '../zones.js';
 import { siteConfig } from '../config.js';
+import { sensorDomains } from '../session.js';
 import { sensorPanel } from '../sensor-panel.js';
 import { unavailable, loading } from '../widgets.js';
 
@@ -31,9 +32,10 @@ export default {
       type: 'search', class: 'input', placeholder: t('map_search'), 'aria-label': t('map_search'), value: filters.q,
       oninput: () => { filters.q = search.value.trim().toLowerCase(); renderList(); applyVisibility(); },
     });
+    // Only the domains whose sensors this person may see (no welfare layer for those who may not read it).
     const domainBoxes = h('fieldset', { class: 'domain-filter' },
       h('legend', {}, t('map_layers')),
-      DOMAINS.map((d) => h('label', { class: 'check' },
+      sensorDomains().map((d) => h('label', { class: 'check' },
         h('input', {
           type: 'checkbox', checked: filters.domains.has(d), 'data-domain': d,
           onchange: (e) => { if (e.target.checked) filters.domains.add(d); else filters.domains.delete(d); renderList(); applyVisibility(); },

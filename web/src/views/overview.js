@@ -7,18 +7,21 @@ import { kpiSummary, meets } from '../kpis.js';
 import { int, num, withUnit, ago } from '../format.js';
 import { sevBadge, stateBadge, sensorStateBadge, unavailable, loading, sparkline, section } from '../widgets.js';
 import { alertTitle, alertValue, noteDialog } from '../dialogs.js';
+import { can } from '../session.js';
 
 export default {
   mount(el) {
     const zonesBody = h('div', { class: 'zone-grid', id: 'zones' });
     const kpiBody = h('div', { class: 'kpi-area', id: 'kpis' }, loading());
     const alertsBody = h('div', { class: 'alert-summary', id: 'alert-summary' });
-    el.append(h('h1', { class: 'sr-only' }, t('nav_overview')), h('div', { class: 'overview' },
+    // The alert panel only for roles that may read alerts (not an analyst).
+    const alertsShown = can('alerts');
+    el.append(h('h1', { class: 'sr-only' }, t('nav_overview')), h('div', { class: `overview ${alertsShown ? '' : 'no-side'}` },
       h('div', { class: 'ov-main' },
         section(t('ov_zones'), zonesBody),
         section(t('ov_kpis'), kpiBody)),
-      h('aside', { class: 'ov-side' },
-        section(t('ov_alerts'), alertsBody, h('a', { href: '/alerts', class: 'panel-link' }, t('ov_all_alerts'))))));
+      alertsShown ? h('aside', { class: 'ov-side' },
+        section(t('ov_alerts'), alertsBody, h('a', { href: '/alerts', class: 'panel-link' }, t('ov_all_alerts')))) : null));
 
     function renderZones() {
       if (state.registry === 'loading') { replace(zonesBody, loading()); return; }
@@ -27,6 +30,7 @@ export default {
     }
 
     function renderAlerts() {
+      if (!alertsShown) return;
       if (state.alertsStatus === 'loading') { replace(alertsBody, loading()); return; }
       if (state.alertsStatus !== 'ok') { replace(alertsBody, unavailable(state.alertsStatus, '/api/v1/alerts')); return; }
       const list = activeAlerts();
