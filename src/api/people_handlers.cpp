@@ -155,6 +155,7 @@ task<net::response> get_me([[maybe_unused]] services* sp, context ctx) {
     const auto& w = ctx.who;
     json out = {{"kind", w.kind == "user" ? "user" : "token"},
                 {"name", w.name},
+                {"display_name", w.display_name.empty() ? w.name : w.display_name},
                 {"role", w.role},
                 {"zones", w.zones},
                 {"domains", w.domains},

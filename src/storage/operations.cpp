@@ -535,7 +535,7 @@ task<bool> operations_store::finish_delivery(std::int64_t id, int status, std::s
 namespace maeul::storage {
 
 task<void> operations_store::load_pseudonym_key() {
-  auto key = co_await pool_.run<std::string>([](pqxx::connection_base& c) {
+  auto call = pool_.run<std::string>([](pqxx::connection_base& c) {
     unsigned char fresh[32];
     if (RAND_bytes(fresh, sizeof fresh) != 1) throw std::runtime_error("RAND_bytes failed");
     pqxx::work tx(c);
@@ -545,6 +545,7 @@ task<void> operations_store::load_pseudonym_key() {
     tx.commit();
     return r[0].as<std::string>();
   });
+  auto key = co_await std::move(call);  // (named: no temporaries inside a co_await with g++ 12)
   pseudonym_key_ = std::move(key);
 }
 

@@ -58,7 +58,7 @@ const std::string use_session_sql =
     "WHERE s.id_hash = $1 AND u.username = s.username AND s.ended_at IS NULL AND s.expires_at > now() "
     "AND s.last_seen_at > now() - make_interval(secs => $2::float8) AND NOT u.disabled "
     "RETURNING u.username, u.role, to_json(u.zones)::text, to_json(u.domains)::text, "
-    "(EXTRACT(EPOCH FROM s.expires_at) * 1000000)::bigint";
+    "(EXTRACT(EPOCH FROM s.expires_at) * 1000000)::bigint, u.display_name";
 const std::string end_session_sql =
     "UPDATE user_sessions SET ended_at = now() WHERE id_hash = $1 AND ended_at IS NULL RETURNING id_hash";
 
@@ -244,6 +244,7 @@ task<std::optional<principal>> user_store::use_session(std::string id_hash, int 
     p.domains = sql::strings_of(r[0][3].as<std::string>());
     p.session_hash = id_hash;
     p.expires_at_us = r[0][4].as<std::int64_t>();
+    p.display_name = r[0][5].as<std::string>();
     return std::optional<principal>(std::move(p));
   });
 }

@@ -745,3 +745,20 @@ TEST_F(operations, every_webhook_subscribed_to_an_event_gets_its_own_delivery) {
   EXPECT_EQ(pairs, (std::set<std::pair<std::string, std::string>>{
                        {h1, "wl-01"}, {h1, "wl-02"}, {h2, "wl-01"}, {h2, "wl-02"}}));
 }
+
+TEST_F(operations, the_pseudonym_key_is_made_once_and_shared_and_masks_welfare_alerts_only) {
+  sync(ops().load_pseudonym_key());
+  EXPECT_EQ(count("SELECT count(*) FROM instance_keys WHERE name = 'household_pseudonym' AND length(key) = 64"), 1);
+  auto first = ops().pseudonym("hh-kim-door");
+  // A second instance on the same database gets the same key, hence the same pseudonyms.
+  maeul::storage::operations_store other(*pool_);
+  sync(other.load_pseudonym_key());
+  EXPECT_EQ(other.pseudonym("hh-kim-door"), first);
+  EXPECT_EQ(count("SELECT count(*) FROM instance_keys"), 1);
+  EXPECT_NE(ops().pseudonym("hh-lee-door"), first);
+  EXPECT_EQ(first.size(), 3u + 16u);
+  auto masked = json::parse(ops().masked(R"({"id":1,"sensor":"hh-kim-door","domain":"welfare","value":3,"message":"x"})"));
+  EXPECT_EQ(masked["household"], first);
+  EXPECT_TRUE(masked["sensor"].is_null());
+  EXPECT_EQ(ops().masked(R"({"id":2,"sensor":"wl-1","domain":"disaster","value":3})"), "");
+}

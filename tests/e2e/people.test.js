@@ -92,12 +92,12 @@ describe('people and sessions', () => {
     const me = await h.request(d, 'GET', '/api/v1/me', asCookie(d, c.value));
     h.assertStatus(me, 200);
     assert.deepEqual(me.json, {
-      kind: 'user', name: 'jun', role: 'analyst', zones: ['seorak'], domains: ['energy'], expires_at: res.json.expires_at,
+      kind: 'user', name: 'jun', display_name: 'User jun', role: 'analyst', zones: ['seorak'], domains: ['energy'], expires_at: res.json.expires_at,
     });
     const tok = await h.createToken(d, 'analyst', 'me-token');
     const meTok = await h.request(d, 'GET', '/api/v1/me', { token: tok.token });
     h.assertStatus(meTok, 200);
-    assert.deepEqual(meTok.json, { kind: 'token', name: 'me-token', role: 'analyst', zones: [], domains: [], expires_at: null });
+    assert.deepEqual(meTok.json, { kind: 'token', name: 'me-token', display_name: 'me-token', role: 'analyst', zones: [], domains: [], expires_at: null });
 
     // A new session id at every sign-in.
     const again = await signIn(d, 'jun');

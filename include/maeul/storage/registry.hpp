@@ -3,7 +3,10 @@
 // Expected outcomes (not found, duplicate id, invalid geometry) come back as domain problems;
 // a lost database throws storage::unavailable; other failures throw.
 #pragma once
+#include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,7 +59,11 @@ class registry {
 
   task<outcome<std::string>> create_zone(domain::zone_input z);
   task<outcome<std::string>> replace_zone(domain::zone_input z);
+  // A zone is read from memory for up to zone_cache_ttl after a read (this instance's writes drop
+  // it at once; another instance's are seen within the ttl). At most zone_cache_max zones held.
   task<outcome<std::string>> get_zone(std::string id);
+  static constexpr auto zone_cache_ttl = std::chrono::seconds(5);
+  static constexpr std::size_t zone_cache_max = 10000;
   task<outcome<bool>> delete_zone(std::string id);
   task<page> list_zones(page_request req, scope sc = {});
 
@@ -77,6 +84,14 @@ class registry {
 
  private:
   db_pool& pool_;
+  struct cached_zone {
+    std::string json;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex zone_mutex_;
+  std::unordered_map<std::string, cached_zone> zone_cache_;
+  std::uint64_t zone_generation_ = 0;  // bumped by every zone write: a read across one is not kept
+  void forget_zone(const std::string& id);
 };
 
 // The caller behind a token.
@@ -91,6 +106,7 @@ struct principal {
   std::string session_hash;          // kind "user": hex SHA-256 of the session secret
   std::int64_t expires_at_us = 0;    // the hard end: a session's (sign-in + session_max_s) or a
                                      // token's expires_at; 0: none
+  std::string display_name;          // kind "user": the account's display name ("" for tokens)
 };
 
 struct created_token {
@@ -107,11 +123,12 @@ class token_store {
  public:
   explicit token_store(db_pool& pool) : pool_(pool) {}
   task<std::optional<principal>> lookup(std::string token_hash);
-  task<created_token> create(domain::token_input t, std::string actor);
+  // `actor`: who, for the grant record ("name (role)", "cli").
+  task<created_token> create(domain::token_input t, std::string actor = "system");
   task<page> list(page_request req);
   task<std::optional<std::string>> get(std::string id);  // an active token's record (no secret)
   // Revokes and records who did (grant_changes, subject "token"); false when not active.
-  task<bool> revoke(std::string id, std::string actor);
+  task<bool> revoke(std::string id, std::string actor = "system");
   // The token's record of grants: its creation and revocation (ids ascending, after req.after).
   task<page> changes(std::string id, page_request req);
 

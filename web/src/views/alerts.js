@@ -90,7 +90,8 @@ export default {
           h('td', {}, h('button', { type: 'button', class: 'link-btn rule-link', onclick: () => showDetail(a.id) }, alertTitle(a)),
             a.message ? h('div', { class: 'muted small' }, a.message) : null),
           h('td', {}, zone ? nameOf(zone.name, zone.id) : (a.zone || '–')),
-          h('td', {}, a.sensor ? h('a', { href: `/map?sensor=${encodeURIComponent(a.sensor)}`, class: 'mono' }, a.sensor) : '–'),
+          h('td', {}, a.sensor ? h('a', { href: `/map?sensor=${encodeURIComponent(a.sensor)}`, class: 'mono' }, a.sensor)
+            : a.household ? h('span', { class: 'mono', title: t('al_household') }, a.household) : '–'),
           h('td', { class: 'num' }, alertValue(a) || '–'),
           h('td', {}, h('time', { datetime: a.opened_at, title: dateTime(a.opened_at) }, ago(a.opened_at, now)), h('div', { class: 'muted small' }, dateTime(a.opened_at))),
           h('td', {}, stateBadge(a.state), a.acknowledged_by && a.state !== 'open' ? h('div', { class: 'muted small' }, a.acknowledged_by) : null),
@@ -143,7 +144,8 @@ export default {
         alert.message ? h('p', {}, alert.message) : null,
         h('dl', { class: 'sp-facts' },
           h('dt', {}, t('al_zone')), h('dd', {}, zone ? nameOf(zone.name, zone.id) : (alert.zone || '–')),
-          h('dt', {}, t('al_sensor')), h('dd', {}, alert.sensor ? h('a', { href: `/map?sensor=${encodeURIComponent(alert.sensor)}` }, alert.sensor) : '–'),
+          h('dt', {}, t('al_sensor')), h('dd', {}, alert.sensor ? h('a', { href: `/map?sensor=${encodeURIComponent(alert.sensor)}` }, alert.sensor)
+            : alert.household ? h('span', { class: 'mono', title: t('al_household') }, alert.household) : '–'),
           h('dt', {}, t('al_value')), h('dd', {}, alertValue(alert) || '–'),
           h('dt', {}, t('al_opened')), h('dd', {}, dateTime(alert.opened_at))),
         h('div', { class: 'detail-actions' },

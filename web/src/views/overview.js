@@ -49,7 +49,7 @@ export default {
             h('strong', {}, alertTitle(a)),
             h('span', { class: 'muted mini-where' },
               state.zoneById.get(a.zone) ? shortName(state.zoneById.get(a.zone).name, a.zone) : (a.zone || ''),
-              a.sensor ? [' · ', h('span', { class: 'nowrap' }, a.sensor)] : null,
+              a.sensor || a.household ? [' · ', h('span', { class: 'nowrap' }, a.sensor || a.household)] : null,
               alertValue(a) ? [' · ', h('span', { class: 'mini-value' }, alertValue(a))] : null),
             h('span', { class: 'mini-meta muted small' }, ago(a.opened_at), stateBadge(a.state),
               a.state === 'open' ? h('button', { type: 'button', class: 'btn btn-small', onclick: () => noteDialog(a, 'ack'), 'aria-label': `${t('al_ack_short')}: ${alertTitle(a)}` }, t('al_ack_short')) : null)))))
