@@ -86,7 +86,11 @@ std::shared_ptr<server_tls> make_server_tls(const std::string& cert_file, const 
   ctx.use_certificate_chain_file(cert_file, ec);
   if (ec) throw std::runtime_error("http.tls_cert " + cert_file + ": " + ec.message());
   ctx.use_private_key_file(key_file, ssl::context::pem, ec);
-  if (ec) throw std::runtime_error("http.tls_key " + key_file + ": " + ec.message());
+  if (ec) {
+    std::string why = ec.message();
+    if (why.find("mismatch") != std::string::npos) why = "it does not match the certificate in " + cert_file + " (" + why + ")";
+    throw std::runtime_error("http.tls_key " + key_file + ": " + why);
+  }
   if (SSL_CTX_check_private_key(h) != 1)
     throw std::runtime_error("http.tls_key " + key_file + " does not match the certificate in " + cert_file + ": " +
                              openssl_reason("key mismatch"));
