@@ -41,8 +41,9 @@ namespace {
 template <class Stream>
 constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
-// Refused connections being answered at once at most; past it they are closed without an answer.
-constexpr int max_refusing = 256;
+// Refused connections being answered at once at most (each holds a descriptor and a few KiB for
+// up to refuse_deadline); past it they are closed without an answer.
+constexpr int max_refusing = 1024;
 // Time a refused connection gets for its TLS handshake and the 503.
 constexpr auto refuse_deadline = std::chrono::seconds(2);
 
@@ -136,7 +137,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
                               std::chrono::milliseconds base);
   template <class Stream>
   asio::awaitable<void> lingering_close(std::shared_ptr<conn_state<Stream>> c, beast::flat_buffer& buffer,
-                                        std::size_t max_bytes, std::chrono::milliseconds max_time);
+                                        std::size_t max_bytes, std::chrono::milliseconds max_time,
+                                        std::size_t chunk = 65536);
   std::chrono::milliseconds tick() const {
     return std::chrono::milliseconds(std::clamp(std::min(opts.read_timeout_ms, opts.idle_timeout_ms) / 4, 10, 1000));
   }
@@ -246,7 +248,7 @@ asio::awaitable<void> server::impl::refuse_on(std::shared_ptr<conn_state<Stream>
   }
   if (!co_await write(c, error(503, std::move(detail)), 11, false, std::chrono::milliseconds(1000))) co_return;
   beast::flat_buffer buffer;
-  co_await lingering_close(c, buffer, 64 * 1024, std::chrono::milliseconds(500));
+  co_await lingering_close(c, buffer, 64 * 1024, std::chrono::milliseconds(500), 4096);
 }
 
 asio::awaitable<void> server::impl::watchdog(std::shared_ptr<conn_base> c) {
@@ -295,7 +297,8 @@ asio::awaitable<bool> server::impl::write(std::shared_ptr<conn_state<Stream>> c,
 // time and size) so that closing does not reset the connection before the answer is read.
 template <class Stream>
 asio::awaitable<void> server::impl::lingering_close(std::shared_ptr<conn_state<Stream>> c, beast::flat_buffer& buffer,
-                                                   std::size_t max_bytes, std::chrono::milliseconds max_time) {
+                                                   std::size_t max_bytes, std::chrono::milliseconds max_time,
+                                                   std::size_t chunk) {
   beast::error_code ec;
   // Plain TCP: end our side so the client sees the end of the answer. (Under TLS a bare TCP
   // half-close would cut the record stream; the client closes after the Connection: close answer.)
@@ -304,7 +307,7 @@ asio::awaitable<void> server::impl::lingering_close(std::shared_ptr<conn_state<S
   c->deadline = steady::now() + max_time;
   while (drained < max_bytes) {
     buffer.consume(buffer.size());
-    auto [rec, n] = co_await c->stream.async_read_some(buffer.prepare(65536), use_tuple);
+    auto [rec, n] = co_await c->stream.async_read_some(buffer.prepare(chunk), use_tuple);
     if (rec) break;
     drained += n;
   }

@@ -102,8 +102,10 @@ describe('connection caps, deadlines and rates', () => {
       const open = conns.filter((c) => !c.closed);
       assert.equal(open.length, PER_IP, 'exactly max_connections_per_ip stay open');
       assert.ok(open.every((c) => c.data.length === 0), 'the held ones got nothing (idle, not refused)');
+      // Refusals are answered up to 1,024 at a time, the rest of a burst is closed unanswered; the
+      // first batch (150 over the cap at once) is always answered.
       const answered = conns.filter((c) => c.closed && c.data.length > 0);
-      assert.ok(answered.length >= 1000, `most refused connections got the 503 before the close (${answered.length})`);
+      assert.ok(answered.length >= 150, `refused connections got the 503 before the close (${answered.length})`);
       for (const c of answered) assert.match(c.data.toString('latin1'), /^HTTP\/1\.1 503 /, 'a refused connection gets 503');
 
       // Others are served: another address, right now.
