@@ -94,6 +94,8 @@ describe('connection caps, deadlines and rates', () => {
 
   test('2,000 idle connections from one address: 50 are held, the rest get 503 and are closed; another address is served', async () => {
     const d = ctx.d;
+    const soft = Number((/^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8')) || [])[1]);
+    assert.ok(!(soft < 2500), `this test opens 2,000 sockets: raise the limit (ulimit -n ${soft} → ulimit -n 4096; scripts/test does)`);
     const refusedBefore = await metric(d, 'maeul_http_connections_refused_total', { limit: 'max_connections_per_ip' });
     const conns = await openMany(d.port, '127.0.0.1', 2000);
     try {
