@@ -10,8 +10,11 @@ namespace maeul::api {
 
 net::response early_error(int status, std::string detail) {
   using domain::problem_kind;
-  problem_kind kind = status == 413 ? problem_kind::too_large : problem_kind::malformed;
+  problem_kind kind = status == 413   ? problem_kind::too_large
+                      : status == 503 ? problem_kind::unavailable  // a connection over a cap (net/server.cpp)
+                                      : problem_kind::malformed;
   auto res = problem_response(domain::make_problem(kind, std::move(detail)));
+  if (status == 503) res.headers.emplace_back("Retry-After", "1");
   if (status == 431) {
     res.status = 431;
     res.body = R"({"type":"https://maeul.city/problems/header-too-large","title":"Request header fields too large","status":431,"detail":"the request header is too large"})";

@@ -2,6 +2,7 @@
 // the modules together; strict at start (one clear line and a non-zero exit), forgiving after.
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -27,6 +28,7 @@
 #include "maeul/ingest/ingest.hpp"
 #include "maeul/live/hub.hpp"
 #include "maeul/mqtt/client.hpp"
+#include "maeul/net/client.hpp"
 #include "maeul/ops/ops.hpp"
 #include "maeul/services/people.hpp"
 #include "maeul/services/services.hpp"
@@ -336,6 +338,11 @@ int serve(const config::settings& s) {
   oo.webhook_allow_private = s.webhooks.allow_private;
   oo.webhook_timeout_ms = s.webhooks.timeout_ms;
   oo.webhook_max_attempts = s.webhooks.max_attempts;
+  try {
+    oo.webhook_tls = net::make_client_tls(s.webhooks.ca_file);
+  } catch (const std::exception& e) {
+    return fail(exit_config, e.what());
+  }
   ops::service ops(
       operations,
       [&ingest] {
@@ -393,6 +400,11 @@ int serve(const config::settings& s) {
   so.header_limit = std::uint32_t(s.http.header_limit);
   so.read_timeout_ms = s.http.read_timeout_ms;
   so.idle_timeout_ms = s.http.idle_timeout_ms;
+  so.min_body_rate = std::uint64_t(s.http.min_body_rate);
+  so.max_connections = std::size_t(s.http.max_connections);
+  so.max_connections_per_ip = std::size_t(s.http.max_connections_per_ip);
+  so.tls_cert = s.http.tls_cert;
+  so.tls_key = s.http.tls_key;
   net::server server(
       io, so, [&router](net::request r) { return router.dispatch(std::move(r)); }, api::early_error);
 
@@ -418,9 +430,21 @@ int serve(const config::settings& s) {
                            metric("maeul_http_connections_accepted_total", "counter", "HTTP connections accepted.",
                                   {{"", c.accepted.load()}});
                            metric("maeul_http_connections_timed_out_total", "counter",
-                                  "Connections closed because a request did not arrive in time.", {{"", c.timed_out.load()}});
+                                  "Connections closed for a deadline: a request or TLS handshake that did not arrive in time, or an answer not read in time.", {{"", c.timed_out.load()}});
                            metric("maeul_http_requests_rejected_total", "counter",
                                   "Requests rejected before routing (400, 413, 431).", {{"", c.rejected.load()}});
+                           metric("maeul_http_connections_refused_total", "counter",
+                                  "Connections answered 503 and closed for a connection cap.",
+                                  {{"{limit=\"max_connections\"}", c.refused_total.load()},
+                                   {"{limit=\"max_connections_per_ip\"}", c.refused_per_ip.load()}});
+                           metric("maeul_http_accept_errors_total", "counter",
+                                  "accept() failures (out of descriptors or memory: the accept loop backs off).",
+                                  {{"", c.accept_errors.load()}});
+                           metric("maeul_tls_handshakes_failed_total", "counter",
+                                  "TLS handshakes that failed or did not finish in time.", {{"", c.tls_failed.load()}});
+                           metric("maeul_tls_reloads_total", "counter", "Certificate reloads on SIGHUP by outcome.",
+                                  {{"{outcome=\"ok\"}", c.tls_reloads.load()},
+                                   {"{outcome=\"refused\"}", c.tls_reload_failures.load()}});
                            metric("maeul_ingest_readings_total", "counter", "Readings by outcome.",
                                   {{"{outcome=\"accepted\"}", is.accepted},
                                    {"{outcome=\"duplicate\"}", is.duplicates},
@@ -525,8 +549,9 @@ int serve(const config::settings& s) {
   else
     spdlog::info("dashboard: {} files from {}", web->size(), web_root.string());
   router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match, r.accept); });
-  services.status = [&spooler, &ingest, &ops, started] {
+  services.status = [&spooler, &ingest, &ops, &server, started] {
     api::status_info i;
+    i.tls = server.tls();
     if (spooler) {
       auto sp = spooler->current();
       i.spool_enabled = true;
@@ -554,6 +579,8 @@ int serve(const config::settings& s) {
   // Signals are caught from here on (queued until the wait below): a SIGTERM that arrives right
   // after "listening" is a clean shutdown, never the default action.
   asio::signal_set signals(io.at(0), SIGINT, SIGTERM);
+  // SIGHUP: reload the TLS certificate and key (new connections get them; open ones keep theirs).
+  asio::signal_set hangups(io.at(0), SIGHUP);
 
   // 3. listen
   std::uint16_t port = 0;
@@ -561,14 +588,34 @@ int serve(const config::settings& s) {
     port = server.start();
   } catch (const boost::system::system_error& e) {
     return fail(exit_bind, "cannot listen on " + s.http.listen + ": " + e.code().message());
+  } catch (const std::runtime_error& e) {
+    return fail(exit_config, std::string("TLS: ") + e.what());
   }
-  spdlog::info("listening on http://{}:{}", s.http.host.find(':') != std::string::npos ? "[" + s.http.host + "]" : s.http.host, port);
+  spdlog::info("listening on {}://{}:{}", server.tls() ? "https" : "http",
+               s.http.host.find(':') != std::string::npos ? "[" + s.http.host + "]" : s.http.host, port);
+  std::function<void()> await_hangup = [&] {
+    hangups.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (!server.tls()) {
+        spdlog::info("SIGHUP: TLS is off, nothing to reload");
+      } else {
+        std::string summary;
+        if (auto why = server.reload_tls(summary); why.empty())
+          spdlog::info("SIGHUP: TLS certificate reloaded for new connections: {}", summary);
+        else
+          spdlog::error("SIGHUP: TLS certificate not reloaded, keeping the current one: {}", why);
+      }
+      await_hangup();
+    });
+  };
+  await_hangup();
   if (mqtt_in) mqtt_in->start();
 
   // 4. signals: stop accepting, let in-flight requests finish, then stop
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", sig);
+    hangups.cancel();
     server.shutdown();
     asio::co_spawn(io.at(0), stop_mqtt_then_drain(mqtt_in.get(), &server, &io, s.http.shutdown_grace_ms),
                    asio::detached);

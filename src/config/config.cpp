@@ -31,6 +31,7 @@ const std::vector<key_def>& keys() {
       {"db", "pool_size", kind::integer, 1, 256, [](settings& s, const std::string&, std::int64_t v) { s.db.pool_size = int(v); }},
       {"db", "connect_timeout_s", kind::integer, 1, 600, [](settings& s, const std::string&, std::int64_t v) { s.db.connect_timeout_s = int(v); }},
       {"db", "migration_lock_timeout_s", kind::integer, 1, 3600, [](settings& s, const std::string&, std::int64_t v) { s.db.migration_lock_timeout_s = int(v); }},
+      {"db", "sslmode", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.db.sslmode = v; }},
       {"db", "statement_timeout_ms", kind::integer, 0, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.db.statement_timeout_ms = int(v); }},
       {"http", "listen", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.http.listen = v; }},
       {"http", "threads", kind::integer, 0, 256, [](settings& s, const std::string&, std::int64_t v) { s.http.threads = int(v); }},
@@ -40,6 +41,11 @@ const std::vector<key_def>& keys() {
       {"http", "idle_timeout_ms", kind::integer, 100, 3600000, [](settings& s, const std::string&, std::int64_t v) { s.http.idle_timeout_ms = int(v); }},
       {"http", "shutdown_grace_ms", kind::integer, 0, 600000, [](settings& s, const std::string&, std::int64_t v) { s.http.shutdown_grace_ms = int(v); }},
       {"http", "web_root", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.http.web_root = v; }},
+      {"http", "min_body_rate", kind::integer, 0, std::int64_t(1) << 30, [](settings& s, const std::string&, std::int64_t v) { s.http.min_body_rate = v; }},
+      {"http", "max_connections", kind::integer, 1, 1000000, [](settings& s, const std::string&, std::int64_t v) { s.http.max_connections = v; }},
+      {"http", "max_connections_per_ip", kind::integer, 1, 1000000, [](settings& s, const std::string&, std::int64_t v) { s.http.max_connections_per_ip = v; }},
+      {"http", "tls_cert", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.http.tls_cert = v; }},
+      {"http", "tls_key", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.http.tls_key = v; }},
       {"ingest", "writers", kind::integer, 1, 32, [](settings& s, const std::string&, std::int64_t v) { s.ingest.writers = int(v); }},
       {"ingest", "max_batch_rows", kind::integer, 100, 10000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_batch_rows = v; }},
       {"ingest", "max_pending_rows", kind::integer, 1000, 100000000, [](settings& s, const std::string&, std::int64_t v) { s.ingest.max_pending_rows = v; }},
@@ -54,6 +60,7 @@ const std::vector<key_def>& keys() {
       {"webhooks", "allow_private", kind::boolean, 0, 1, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.allow_private = v != 0; }},
       {"webhooks", "timeout_ms", kind::integer, 100, 120000, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.timeout_ms = int(v); }},
       {"webhooks", "max_attempts", kind::integer, 1, 100, [](settings& s, const std::string&, std::int64_t v) { s.webhooks.max_attempts = int(v); }},
+      {"webhooks", "ca_file", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.webhooks.ca_file = v; }},
       {"auth", "bootstrap_token", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.auth.bootstrap_token = v; }},
       {"auth", "token_cache_s", kind::integer, 0, 3600, [](settings& s, const std::string&, std::int64_t v) { s.auth.token_cache_s = int(v); }},
       {"mqtt", "url", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.mqtt.url = v; }},
@@ -200,10 +207,31 @@ void parse_mqtt_url(settings& s) {
     throw config_error("mqtt.ca_file " + m.ca_file + " cannot be read");
 }
 
+// http.tls_cert and http.tls_key: both or neither, and readable (they are parsed when the server
+// starts, which names OpenSSL's reason for a bad file).
+void check_tls(const settings& s) {
+  const auto& h = s.http;
+  if (h.tls_cert.empty() != h.tls_key.empty())
+    throw config_error("http.tls_cert and http.tls_key must be set together (or both left empty)");
+  for (const auto& [name, file] : {std::pair<const char*, const std::string&>{"http.tls_cert", h.tls_cert},
+                                   {"http.tls_key", h.tls_key}, {"webhooks.ca_file", s.webhooks.ca_file}})
+    if (!file.empty() && !std::ifstream(file)) throw config_error(std::string(name) + " " + file + " cannot be read");
+}
+
 void validate(settings& s) {
   parse_listen(s);
   parse_mqtt_url(s);
+  check_tls(s);
   if (s.db.url.empty()) throw config_error("db.url must not be empty");
+  if (!s.db.sslmode.empty()) {
+    static const char* modes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    bool known = false;
+    for (auto* m : modes) known = known || s.db.sslmode == m;
+    if (!known)
+      throw config_error("db.sslmode must be one of disable, allow, prefer, require, verify-ca, verify-full; got \"" +
+                         s.db.sslmode + "\"");
+    s.db.url = with_sslmode(s.db.url, s.db.sslmode);
+  }
   if (!s.spool.dir.empty() && s.spool.segment_bytes > s.spool.max_bytes)
     throw config_error("spool.segment_bytes must not exceed spool.max_bytes");
   static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -280,6 +308,17 @@ settings load(const std::string& path, const env_lookup& env) {
     text = ss.str();
   }
   return load_from_string(text, path.empty() ? "defaults" : path, env);
+}
+
+std::string with_sslmode(const std::string& url, const std::string& sslmode) {
+  if (sslmode.empty()) return url;
+  if (url.find("sslmode=") != std::string::npos)
+    throw config_error("db.sslmode is set and db.url names an sslmode too: keep one");
+  bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  if (!uri) return url + (url.empty() ? "" : " ") + "sslmode=" + sslmode;
+  auto hash = url.find('#');
+  std::string base = url.substr(0, hash), fragment = hash == std::string::npos ? "" : url.substr(hash);
+  return base + (base.find('?') == std::string::npos ? "?" : "&") + "sslmode=" + sslmode + fragment;
 }
 
 std::vector<std::pair<std::string, std::string>> setting_names() {

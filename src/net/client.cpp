@@ -1,16 +1,23 @@
-// Outgoing HTTP POSTs (webhooks).
+// Outgoing HTTP(S) POSTs (webhooks).
 #include "maeul/net/client.hpp"
+
+#include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "tls.hpp"
 
 namespace maeul::net {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 bool parse_url(const std::string& url, url_parts& out) {
@@ -54,25 +61,13 @@ bool is_private(const asio::ip::address& a) {
 }
 }  // namespace
 
-asio::awaitable<client_result> post(asio::any_io_executor ex, std::string url,
-                                    std::vector<std::pair<std::string, std::string>> headers, std::string body,
-                                    std::chrono::milliseconds timeout, bool allow_private) {
+namespace {
+// Sends the request and reads the answer over a connected (and, for https, handshaken) stream.
+// `stream` is owned by the caller's frame, which awaits this to completion.
+template <class Stream>
+asio::awaitable<client_result> exchange(Stream* stream, url_parts u,
+                                        std::vector<std::pair<std::string, std::string>> headers, std::string body) {
   constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
-  url_parts u;
-  if (!parse_url(url, u)) co_return client_result{0, "not an http:// URL"};
-  if (u.scheme == "https") co_return client_result{0, "https is not supported yet: use http:// on a private network"};
-  tcp::resolver resolver(ex);
-  auto [rec, results] = co_await resolver.async_resolve(u.host, u.port, tuple);
-  if (rec) co_return client_result{0, "cannot resolve " + u.host + ": " + rec.message()};
-  if (!allow_private)
-    for (const auto& r : results)
-      if (is_private(r.endpoint().address()))
-        co_return client_result{0, "refused: " + u.host + " is a private or loopback address"};
-  beast::tcp_stream stream(ex);
-  stream.expires_after(timeout);
-  auto [cec, ep] = co_await stream.async_connect(results, tuple);
-  (void)ep;
-  if (cec) co_return client_result{0, "cannot connect: " + cec.message()};
   http::request<http::string_body> req{http::verb::post, u.target, 11};
   req.set(http::field::host, u.host);
   req.set(http::field::user_agent, "maeul-webhooks");
@@ -81,19 +76,66 @@ asio::awaitable<client_result> post(asio::any_io_executor ex, std::string url,
   req.body() = std::move(body);
   req.keep_alive(false);
   req.prepare_payload();
-  auto [wec, wn] = co_await http::async_write(stream, req, tuple);
+  auto [wec, wn] = co_await http::async_write(*stream, req, tuple);
   (void)wn;
   if (wec) co_return client_result{0, "cannot send: " + wec.message()};
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);
-  auto [rdec, rn] = co_await http::async_read(stream, buffer, parser, tuple);
+  auto [rdec, rn] = co_await http::async_read(*stream, buffer, parser, tuple);
   (void)rn;
   if (rdec && rdec != http::error::body_limit) co_return client_result{0, "no answer: " + rdec.message()};
-  beast::error_code ignore;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
   int status = static_cast<int>(parser.get().result_int());
   co_return client_result{status, status >= 200 && status < 300 ? "" : parser.get().body().substr(0, 200)};
+}
+}  // namespace
+
+asio::awaitable<client_result> post(asio::any_io_executor ex, std::string url,
+                                    std::vector<std::pair<std::string, std::string>> headers, std::string body,
+                                    std::chrono::milliseconds timeout, bool allow_private,
+                                    std::shared_ptr<const client_tls> tls) {
+  constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
+  url_parts u;
+  if (!parse_url(url, u)) co_return client_result{0, "not an http:// or https:// URL"};
+  bool https = u.scheme == "https";
+  if (https && !tls) co_return client_result{0, "https is not available: no TLS context"};
+  tcp::resolver resolver(ex);
+  auto [rec, results] = co_await resolver.async_resolve(u.host, u.port, tuple);
+  if (rec) co_return client_result{0, "cannot resolve " + u.host + ": " + rec.message()};
+  if (!allow_private)
+    for (const auto& r : results)
+      if (is_private(r.endpoint().address()))
+        co_return client_result{0, "refused: " + u.host + " is a private or loopback address"};
+  if (!https) {
+    beast::tcp_stream stream(ex);
+    stream.expires_after(timeout);
+    auto [cec, ep] = co_await stream.async_connect(results, tuple);
+    (void)ep;
+    if (cec) co_return client_result{0, "cannot connect: " + cec.message()};
+    auto res = co_await exchange(&stream, u, std::move(headers), std::move(body));
+    beast::error_code ignore;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignore);
+    co_return res;
+  }
+  beast::ssl_stream<beast::tcp_stream> stream(ex, tls->ctx);
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(timeout);  // one deadline for connect, handshake, request and answer
+  auto [cec, ep] = co_await lowest.async_connect(results, tuple);
+  (void)ep;
+  if (cec) co_return client_result{0, "cannot connect: " + cec.message()};
+  // SNI carries a DNS name, never an address; the certificate must name the host either way.
+  beast::error_code addr_ec;
+  asio::ip::make_address(u.host, addr_ec);
+  if (addr_ec && SSL_set_tlsext_host_name(stream.native_handle(), u.host.c_str()) != 1)
+    co_return client_result{0, "cannot set the TLS server name " + u.host};
+  stream.set_verify_callback(ssl::host_name_verification(u.host));
+  auto [hec] = co_await stream.async_handshake(ssl::stream_base::client, tuple);
+  if (hec) co_return client_result{0, "TLS handshake with " + u.host + " failed: " + hec.message()};
+  auto res = co_await exchange(&stream, u, std::move(headers), std::move(body));
+  // The receiver closes after its answer (Connection: close): no close_notify exchange to wait for.
+  beast::error_code ignore;
+  lowest.socket().shutdown(tcp::socket::shutdown_both, ignore);
+  co_return res;
 }
 
 }  // namespace maeul::net

@@ -1,5 +1,6 @@
-// One WebSocket session over any Beast stream layer: the server uses tcp::socket, the unit tests
-// beast::test::stream. Internal to src/net (Beast inside): only server.cpp and its tests include it.
+// One WebSocket session over any Beast stream layer: the server uses tcp::socket and
+// beast::ssl_stream<tcp::socket>, the unit tests beast::test::stream. Internal to src/net (Beast
+// inside): only server.cpp and its tests include it.
 #pragma once
 #include "maeul/net/http.hpp"
 
@@ -44,8 +45,10 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
   asio::awaitable<void> run(http::request<http::string_body> req) {
     auto self = this->shared_from_this();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "maeul"); }));
+    ws_.set_option(websocket::stream_base::decorator([hsts = opts_.hsts](websocket::response_type& res) {
+      res.set(http::field::server, "maeul");
+      if (hsts) res.set(http::field::strict_transport_security, "max-age=31536000");
+    }));
     ws_.read_message_max(opts_.max_message);
     auto [ec] = co_await ws_.async_accept(req, asio::as_tuple(asio::use_awaitable));
     if (ec) {

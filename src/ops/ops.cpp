@@ -211,7 +211,7 @@ task<void> service::deliver(storage::delivery d) {
   headers.emplace_back("X-Maeul-Event", d.event);
   headers.emplace_back("X-Maeul-Delivery", delivery_id_of(d));
   auto res = co_await net::post(ex_, d.url, headers, d.body, std::chrono::milliseconds(opts_.webhook_timeout_ms),
-                                opts_.webhook_allow_private);
+                                opts_.webhook_allow_private, opts_.webhook_tls);
   bool ok = res.status >= 200 && res.status < 300;
   (ok ? ok_ : failed_)++;
   try {

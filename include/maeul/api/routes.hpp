@@ -101,7 +101,8 @@ void add_routes(router& r, services& s);
 // Parses "5m", "30s", "1h", "1d" into seconds (1 s .. 366 d); nullopt when malformed.
 std::optional<std::int64_t> parse_bucket(std::string_view text);
 
-// The answer for errors the HTTP layer sees before routing (400, 413, 431).
+// The answer for errors the HTTP layer sees before routing (400, 413, 431; 503 with Retry-After
+// for a connection over http.max_connections or http.max_connections_per_ip).
 net::response early_error(int status, std::string detail);
 
 // The lower-cased media type when the request declares JSON (application/json or

@@ -16,6 +16,9 @@ struct db_settings {
   int connect_timeout_s = 5;
   int statement_timeout_ms = 30000;
   int migration_lock_timeout_s = 60;  // how long to wait for another instance's migrations
+  // libpq sslmode (disable|allow|prefer|require|verify-ca|verify-full), added to `url` by the
+  // loader; empty: whatever the URL or PGSSLMODE says (libpq's default: prefer).
+  std::string sslmode;
 };
 
 struct http_settings {
@@ -29,6 +32,11 @@ struct http_settings {
   int idle_timeout_ms = 60000;
   int shutdown_grace_ms = 10000;
   std::string web_root;            // dashboard files; empty: found next to the executable
+  std::int64_t min_body_rate = 16 * 1024;      // bytes/s a body must keep up beyond read_timeout_ms
+  std::int64_t max_connections = 10000;        // open connections at most; past it: 503 and close
+  std::int64_t max_connections_per_ip = 256;   // ... from one IPv4 address or IPv6 /64
+  std::string tls_cert;            // PEM certificate chain; with tls_key: HTTPS and WSS only
+  std::string tls_key;             // PEM private key
 };
 
 struct ingest_settings {
@@ -56,6 +64,7 @@ struct webhooks_settings {
   bool allow_private = true;   // municipal systems live on private networks
   int timeout_ms = 10000;
   int max_attempts = 12;
+  std::string ca_file;         // https:// receivers: CA bundle (PEM); empty: the system's CAs
 };
 
 // MQTT input (API.md §10). Off while `url` is empty.
@@ -132,6 +141,11 @@ settings load_from_string(const std::string& toml_text, const std::string& sourc
 
 // Reads the file (an empty path means: no file) and calls load_from_string.
 settings load(const std::string& path, const env_lookup& env);
+
+// `url` with `sslmode` added as libpq reads it: "?sslmode=..." or "&sslmode=..." on a URI, " sslmode=..."
+// on a key=value string; `url` unchanged when `sslmode` is empty. Throws config_error when the URL
+// already names an sslmode (two sources for one setting).
+std::string with_sslmode(const std::string& url, const std::string& sslmode);
 
 // Every setting as "section.key", with its environment variable name, for docs and --help.
 std::vector<std::pair<std::string, std::string>> setting_names();

@@ -28,8 +28,8 @@ struct request {
   std::string cookie;  // the Cookie header, as sent
   std::string origin;  // the Origin header, as sent
   std::string host;    // the Host header, as sent
-  // The request came over TLS. There is no TLS listener yet: always false until one sets it (it
-  // makes the session cookie Secure and the expected Origin https://).
+  // The request came over TLS (the server was given http.tls_cert and http.tls_key): the session
+  // cookie is then Secure and the expected Origin https://.
   bool tls = false;
   std::string body;
   std::string remote;  // peer address
@@ -69,13 +69,15 @@ struct response {
 
 // Answers one request. Must not throw (the router is the single try/catch per request).
 using handler = std::function<boost::asio::awaitable<response>(request)>;
-// Builds the error answer for failures the server sees before any route (400, 413, 431).
+// Builds the error answer for failures the server sees before any route (400, 413, 431, and 503
+// for a connection refused by a connection cap).
 using error_builder = std::function<response(int status, std::string detail)>;
 
 struct ws_options {
   std::size_t max_message = 64 * 1024;   // largest client message
   std::size_t soft_queue = 512;          // pending readings before coalescing starts
   std::size_t max_events = 2000;         // pending events before the client is closed
+  bool hsts = false;                     // add Strict-Transport-Security to the handshake answer (TLS)
 };
 
 struct server_options {
@@ -83,8 +85,18 @@ struct server_options {
   std::uint16_t port = 8080;
   std::uint64_t body_limit = 8 * 1024 * 1024;
   std::uint32_t header_limit = 16 * 1024;
-  int read_timeout_ms = 15000;
+  int read_timeout_ms = 15000;   // a request header (and a TLS handshake) must arrive within this
   int idle_timeout_ms = 60000;
+  // A request body may take read_timeout_ms plus the time its bytes take at this rate (bytes a
+  // second), and a response may take read_timeout_ms plus its size at this rate. 0: no extension.
+  std::uint64_t min_body_rate = 16 * 1024;
+  // Open connections (HTTP and WebSocket) at most, in all and per client address (IPv4, or IPv6
+  // /64); past either, a new connection is answered 503 and closed.
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 256;
+  // Both set: HTTPS and WSS only, with these PEM files (certificate chain, private key).
+  std::string tls_cert;
+  std::string tls_key;
   ws_options ws;
 };
 
@@ -95,8 +107,14 @@ struct server_counters {
   std::atomic<std::int64_t> ws_frames{0};      // frames written
   std::atomic<std::int64_t> active{0};       // open connections
   std::atomic<std::int64_t> accepted{0};     // connections accepted since start
-  std::atomic<std::int64_t> timed_out{0};    // connections closed for a read deadline
+  std::atomic<std::int64_t> timed_out{0};    // connections closed for a read, TLS handshake or write deadline
   std::atomic<std::int64_t> rejected{0};     // requests answered 400/413/431 before routing
+  std::atomic<std::int64_t> refused_total{0};   // connections answered 503 for max_connections
+  std::atomic<std::int64_t> refused_per_ip{0};  // ... and for max_connections_per_ip
+  std::atomic<std::int64_t> tls_failed{0};      // TLS handshakes that failed (timed out ones included)
+  std::atomic<std::int64_t> accept_errors{0};   // accept() failures (EMFILE and the like: backed off)
+  std::atomic<std::int64_t> tls_reloads{0};     // certificate pairs loaded by SIGHUP
+  std::atomic<std::int64_t> tls_reload_failures{0};  // SIGHUP reloads refused (the old pair stayed)
 };
 
 // One io_context per I/O thread: a connection lives on one of them for its whole life, so its
@@ -126,9 +144,18 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Binds and starts accepting; returns the bound port. Throws boost::system::system_error when it
-  // cannot bind.
+  // Loads the TLS pair (when set), binds and starts accepting; returns the bound port. Throws
+  // boost::system::system_error when it cannot bind, std::runtime_error (one line naming the file)
+  // when the TLS pair cannot be loaded.
   std::uint16_t start();
+
+  // True when serving HTTPS and WSS.
+  bool tls() const;
+
+  // Reads tls_cert and tls_key again and uses them for new connections; open connections keep the
+  // pair they started with. Returns "" and the new certificate's description in `summary`, or why
+  // the new pair was refused (the old one stays). Thread-safe.
+  std::string reload_tls(std::string& summary);
 
   // Stops accepting, closes idle connections, and lets in-flight requests finish and answer
   // with "Connection: close". Thread-safe; returns at once.

@@ -15,6 +15,7 @@
 
 #include "maeul/asio/task.hpp"
 #include "maeul/domain/events.hpp"
+#include "maeul/net/client.hpp"
 #include "maeul/rules/rules.hpp"
 #include "maeul/storage/operations.hpp"
 
@@ -31,6 +32,7 @@ struct options {
   int webhook_timeout_ms = 10000;  // per delivery attempt
   int webhook_max_attempts = 12;   // then the delivery is dead
   bool webhook_allow_private = true;
+  std::shared_ptr<const net::client_tls> webhook_tls;  // https:// receivers are verified with it; null: refused
   std::size_t max_pending_readings = 1000000;  // readings waiting for rule evaluation; beyond: dropped, counted
   std::size_t max_pending_transitions = 100000;  // transitions waiting to be recorded; beyond: coalesced, counted
   int max_deliveries_in_flight = 64;             // webhook deliveries at once

@@ -6,6 +6,7 @@
 // and its own daemon, so files can run in parallel.
 
 const { spawn, execFileSync } = require('node:child_process');
+const https = require('node:https');
 const path = require('node:path');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
@@ -121,9 +122,12 @@ function daemonEnv(dbName, extra = {}) {
 }
 
 class Daemon {
-  constructor({ env, args }) {
+  // wrap: a command and arguments maeuld runs under, e.g. ['prlimit', '--nofile=200'] (it must exec
+  // maeuld in its own process, so that signals reach it).
+  constructor({ env, args, wrap }) {
     this.env = env;
     this.args = args;
+    this.wrap = wrap;
     this.bootstrapToken = env.MAEUL_BOOTSTRAP_TOKEN;
     this.stderr = '';
     this.stdout = '';
@@ -131,6 +135,8 @@ class Daemon {
     this.exitSignal = undefined;
     this.port = undefined;
     this.host = undefined;
+    this.scheme = undefined; // 'https' when started with http.tls_cert and http.tls_key
+    this.tlsCa = undefined;  // PEM of the CA request() trusts for an https daemon (set by the test)
   }
 
   get stderrLines() {
@@ -138,12 +144,14 @@ class Daemon {
   }
 
   get url() {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.scheme || 'http'}://127.0.0.1:${this.port}`;
   }
 
   start(timeoutMs = 30000) {
     requireBinary();
-    const child = spawn(BIN, this.args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = this.wrap
+      ? spawn(this.wrap[0], [...this.wrap.slice(1), BIN, ...this.args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(BIN, this.args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.pid = child.pid;
     children.add(child);
@@ -165,10 +173,11 @@ class Daemon {
       child.stderr.on('data', (d) => {
         this.stderr += d;
         if (this.port === undefined) {
-          const m = /listening on http:\/\/(\[[^\]]+\]|[^\s:"\/]+):(\d+)/.exec(this.stderr);
+          const m = /listening on (https?):\/\/(\[[^\]]+\]|[^\s:"\/]+):(\d+)/.exec(this.stderr);
           if (m) {
-            this.host = m[1];
-            this.port = Number(m[2]);
+            this.scheme = m[1];
+            this.host = m[2];
+            this.port = Number(m[3]);
             clearTimeout(timer);
             resolve(this);
           }
@@ -198,9 +207,9 @@ class Daemon {
   }
 }
 
-async function startDaemon({ db, env = {}, args } = {}) {
+async function startDaemon({ db, env = {}, args, wrap } = {}) {
   const fullEnv = daemonEnv(db, env);
-  const d = new Daemon({ env: fullEnv, args: args || ['serve', '--config', CONFIG] });
+  const d = new Daemon({ env: fullEnv, args: args || ['serve', '--config', CONFIG], wrap });
   await d.start();
   return d;
 }
@@ -267,7 +276,9 @@ async function request(d, method, urlPath, opts = {}) {
       headers['content-type'] = 'application/json';
     }
   }
-  const res = await fetch(d.url + urlPath, { method, headers, body, redirect: 'manual' });
+  const res = d.scheme === 'https'
+    ? await httpsFetch(d, method, urlPath, headers, body)
+    : await fetch(d.url + urlPath, { method, headers, body, redirect: 'manual' });
   const buf = Buffer.from(await res.arrayBuffer());
   const text = buf.toString('utf8');
   const contentType = res.headers.get('content-type') || '';
@@ -278,6 +289,28 @@ async function request(d, method, urlPath, opts = {}) {
   const out = { status: res.status, headers: res.headers, contentType, text, json, bytes: buf };
   openapi.assertConforms(method, urlPath, out);
   return out;
+}
+
+// fetch() for a daemon serving HTTPS: node:https trusting d.tlsCa (fetch cannot be given a CA).
+// Resolves a fetch-like {status, headers (a Headers), arrayBuffer()}.
+function httpsFetch(d, method, urlPath, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: '127.0.0.1', port: d.port, path: urlPath, method, headers, ca: d.tlsCa, agent: false,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const hs = new Headers();
+        for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) hs.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+        const buf = Buffer.concat(chunks);
+        resolve({ status: res.statusCode, headers: hs, arrayBuffer: async () => buf });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function describeRes(res) {

@@ -6,6 +6,7 @@
 // from the socket (a slow consumer) at will.
 
 const http = require('node:http');
+const https = require('node:https');
 const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
 const h = require('./harness');
@@ -252,7 +253,9 @@ function openWs(d, { token, via = 'header', path = '/api/v1/live', headers = {},
       ...headers,
     };
     if (token && via === 'header') hdrs.Authorization = `Bearer ${token}`;
-    const req = http.request({ host: '127.0.0.1', port: d.port, path: p, method: 'GET', headers: hdrs, agent: false });
+    // WSS for a daemon serving HTTPS, trusting the test's CA (d.tlsCa).
+    const mod = d.scheme === 'https' ? https : http;
+    const req = mod.request({ host: '127.0.0.1', port: d.port, path: p, method: 'GET', headers: hdrs, agent: false, ca: d.tlsCa });
     const timer = setTimeout(() => { req.destroy(new Error(`no WebSocket handshake answer within ${timeoutMs} ms`)); }, timeoutMs);
     req.on('upgrade', (res, socket, head) => {
       clearTimeout(timer);
@@ -396,11 +399,12 @@ async function metricValue(d, name, labels = {}) {
 
 // A local HTTP server recording every request: {method, url, headers, body (raw Buffer), json, at, n}.
 // respond(req, n) → a status code, or 'hang' (never answer). n counts requests from 1.
-async function startReceiver(respond = () => 200) {
+// tls: {key, cert} (PEM) makes it an HTTPS server (url https://127.0.0.1:PORT/hook).
+async function startReceiver(respond = () => 200, { tls } = {}) {
   const got = [];
   const hanging = new Set();
   const waiters = [];
-  const server = http.createServer((req, res) => {
+  const onRequest = (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -415,13 +419,15 @@ async function startReceiver(respond = () => 200) {
       res.writeHead(r, { 'content-type': 'text/plain' });
       res.end(String(r));
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
   server.keepAliveTimeout = 1000;
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address();
   return {
     got,
-    url: `http://127.0.0.1:${port}/hook`,
+    server,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/hook`,
     port,
     async waitCount(n, timeoutMs = 5000, what = 'deliveries') {
       const deadline = Date.now() + timeoutMs;
