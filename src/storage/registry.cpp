@@ -189,48 +189,52 @@ void registry::forget_zone(const std::string& id) {
   zone_cache_.erase(id);
   ++zone_generation_;
 }
+// Zone writes and reads stay plain functions returning the pool's awaitable (no coroutine frames of
+// their own); the cache is kept by the database job itself, after its statement ran.
 task<outcome<std::string>> registry::create_zone(domain::zone_input z) {
-  forget_zone(z.id);
-  // (The call named, not a temporary inside the co_await: g++ 12 destroys those wrongly.)
-  auto call = pool_.run<outcome<std::string>>([z](pqxx::connection_base& c) { return write_zone(c, z, true); });
-  auto res = co_await std::move(call);
-  forget_zone(z.id);
-  co_return res;
+  return pool_.run<outcome<std::string>>([this, z](pqxx::connection_base& c) {
+    auto res = write_zone(c, z, true);
+    forget_zone(z.id);
+    return res;
+  });
 }
 task<outcome<std::string>> registry::replace_zone(domain::zone_input z) {
-  forget_zone(z.id);
-  auto call = pool_.run<outcome<std::string>>([z](pqxx::connection_base& c) { return write_zone(c, z, false); });
-  auto res = co_await std::move(call);
-  forget_zone(z.id);
-  co_return res;
+  return pool_.run<outcome<std::string>>([this, z](pqxx::connection_base& c) {
+    auto res = write_zone(c, z, false);
+    forget_zone(z.id);
+    return res;
+  });
 }
+namespace {
+task<outcome<std::string>> ready(std::string json) { co_return outcome<std::string>(std::move(json)); }
+}  // namespace
 task<outcome<std::string>> registry::get_zone(std::string id) {
   auto now = std::chrono::steady_clock::now();
   std::uint64_t gen = 0;
   {
     std::lock_guard lock(zone_mutex_);
     if (auto it = zone_cache_.find(id); it != zone_cache_.end() && now - it->second.at < zone_cache_ttl)
-      co_return it->second.json;
+      return ready(it->second.json);
     gen = zone_generation_;
   }
-  auto call = pool_.run<outcome<std::string>>(
-      [id](pqxx::connection_base& c) { return get_one(c, zone_get_sql, id, "zone"); });
-  auto res = co_await std::move(call);
-  if (res) {
-    std::lock_guard lock(zone_mutex_);
-    if (gen != zone_generation_) co_return res;
-    if (zone_cache_.size() >= zone_cache_max) zone_cache_.clear();
-    zone_cache_[id] = cached_zone{res.value(), now};
-  }
-  co_return res;
+  return pool_.run<outcome<std::string>>([this, id, now, gen](pqxx::connection_base& c) {
+    auto res = get_one(c, zone_get_sql, id, "zone");
+    if (res) {
+      std::lock_guard lock(zone_mutex_);
+      if (gen == zone_generation_) {  // no zone write since the read began
+        if (zone_cache_.size() >= zone_cache_max) zone_cache_.clear();
+        zone_cache_[id] = cached_zone{res.value(), now};
+      }
+    }
+    return res;
+  });
 }
 task<outcome<bool>> registry::delete_zone(std::string id) {
-  forget_zone(id);
-  auto call = pool_.run<outcome<bool>>(
-      [id](pqxx::connection_base& c) { return remove(c, zone_delete_sql, id, "zone"); });
-  auto res = co_await std::move(call);
-  forget_zone(id);
-  co_return res;
+  return pool_.run<outcome<bool>>([this, id](pqxx::connection_base& c) {
+    auto res = remove(c, zone_delete_sql, id, "zone");
+    forget_zone(id);
+    return res;
+  });
 }
 task<page> registry::list_zones(page_request req, scope sc) {
   return pool_.run<page>([req, sc](pqxx::connection_base& c) {

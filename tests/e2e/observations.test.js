@@ -361,7 +361,7 @@ describe('observations', () => {
       const tok = out.stdout.trim();
       assert.ok(tok.length >= 16 && !/\s/.test(tok), `one token on stdout: ${JSON.stringify(out.stdout)}`);
       const b = I.assertIngest(await I.postObs(ctx.d, tok, [r('r-3', 5), r('r-2', 5)], { format: 'ndjson' }), { accepted: 1, rejected: [1] });
-      assert.equal(b.rejected[0].error, 'sensor not allowed for this token');
+      assert.equal(b.rejected[0].error, 'unknown sensor "r-2"');
     });
 
     test('operator, analyst and welfare_officer may not post (403); nothing stored', async () => {
@@ -385,6 +385,7 @@ describe('observations', () => {
     });
 
     test('readers: analyst reads series and latest; operator and welfare_officer read latest', async () => {
+      I.assertIngest(await I.postObs(ctx.d, T, [r('r-2', 0), r('r-2', 1)]), { rejected: [] });
       const s = await I.series(ctx.d, tokens.analyst, 'r-2', { from: BASE, to: BASE + HOUR });
       assert.deepEqual(s.points, [[iso(BASE), 0], [iso(BASE + MIN), 1]]);
       for (const role of ['analyst', 'operator', 'welfare_officer']) {
@@ -394,7 +395,7 @@ describe('observations', () => {
     });
 
     test('a revoked device token can no longer post', async () => {
-      const t = await h.createToken(ctx.d, 'device', 'obs-revoked');
+      const t = await h.createToken(ctx.d, 'device', 'obs-revoked', { sensors: ['r-2'] });
       I.assertIngest(await I.postObs(ctx.d, t.token, [r('r-2', 50)]), { accepted: 1 });
       h.assertStatus(await h.request(ctx.d, 'DELETE', `/api/v1/tokens/${t.id}`, { token: T }), 204);
       h.assertProblem(await I.postObs(ctx.d, t.token, [r('r-2', 51)]), 401, 'unauthorized');
