@@ -457,7 +457,7 @@ TEST_F(wire_json, the_contract_reader_reads_properties_required_and_types) {
   const auto& c = contract_reader::get();
   // Alert's required list spans two lines and names every property.
   auto alert_props = c.properties(c.schema("Alert"));
-  EXPECT_EQ(alert_props.size(), 20u);
+  EXPECT_EQ(alert_props.size(), 21u);  // household: only in welfare alerts shown masked (not required)
   EXPECT_EQ(c.required(c.schema("Alert")).size(), 20u);
   EXPECT_EQ(c.types(alert_props.at("value")), (keys{"number", "null"}));
   EXPECT_EQ(c.types(alert_props.at("acknowledged_at")), (keys{"string", "null"})) << "through $ref NullableTimestamp";
@@ -476,6 +476,7 @@ TEST_F(wire_json, the_contract_reader_reads_properties_required_and_types) {
 
 TEST_F(wire_json, the_check_refuses_a_misspelled_missing_extra_or_mistyped_key) {
   json token = {{"id", "tok_1"}, {"name", "gauge"}, {"role", "device"}, {"sensors", json::array({"wl-01"})},
+                {"zones", json::array()}, {"domains", json::array()}, {"expires_at", nullptr},
                 {"created_at", "2026-03-01T00:00:00.000Z"}};
   EXPECT_TRUE(conforms(token, "Token"));
   json misspelled = token;
@@ -574,23 +575,28 @@ TEST_F(wire_json, alert_object_is_an_alert_in_every_state_and_snapshot) {
   add_registry();
   auto [level, flood] = open_alerts();
   auto open = parsed(sync(ops().get_alert(level)));
-  EXPECT_TRUE(conforms(open, "Alert"));
+  EXPECT_TRUE(conforms(open, "Alert", {"household"}));
+  // A welfare alert as other roles see it carries every property, household included.
+  sync(ops().load_pseudonym_key());
+  json welfare = open;
+  welfare["domain"] = "welfare";
+  EXPECT_TRUE(conforms(json::parse(ops().masked(welfare.dump())), "Alert"));
   auto composite = parsed(sync(ops().get_alert(flood)));
   EXPECT_TRUE(composite.at("sensor").is_null() && composite.at("value").is_null()) << composite.dump();
-  EXPECT_TRUE(conforms(composite, "Alert"));
+  EXPECT_TRUE(conforms(composite, "Alert", {"household"}));
 
   auto ack = sync(ops().acknowledge(level, "kim (operator)", "on it"));
   ASSERT_TRUE(ack.ok());
-  EXPECT_TRUE(conforms(json::parse(ack.value().alert_json), "Alert"));
+  EXPECT_TRUE(conforms(json::parse(ack.value().alert_json), "Alert", {"household"}));
   auto resolved = sync(ops().resolve(flood, "kim (operator)", ""));
   ASSERT_TRUE(resolved.ok());
-  EXPECT_TRUE(conforms(json::parse(resolved.value().alert_json), "Alert"));
-  for (const auto& a : items(sync(ops().list_alerts({}, {"", 10})))) EXPECT_TRUE(conforms(a, "Alert"));
+  EXPECT_TRUE(conforms(json::parse(resolved.value().alert_json), "Alert", {"household"}));
+  for (const auto& a : items(sync(ops().list_alerts({}, {"", 10})))) EXPECT_TRUE(conforms(a, "Alert", {"household"}));
 
   // The snapshots of alert_events, as the live feed and /events read them.
   auto events = sync(ops().events_since(0, 10));
   ASSERT_EQ(events.size(), 4u);
-  for (const auto& e : events) EXPECT_TRUE(conforms(json::parse(e.alert_json), "Alert")) << e.event;
+  for (const auto& e : events) EXPECT_TRUE(conforms(json::parse(e.alert_json), "Alert", {"household"})) << e.event;
 }
 
 TEST_F(wire_json, alert_audit_list_has_audit_entries) {
@@ -702,7 +708,8 @@ TEST_F(wire_json, webhook_payload_wraps_an_alert_or_an_incident) {
     EXPECT_TRUE(conforms(body, "WebhookPayload")) << d.event;
     EXPECT_EQ(body.at("id"), std::to_string(d.id));
     EXPECT_EQ(body.at("event"), d.event);
-    EXPECT_TRUE(conforms(body.at("data"), d.event.rfind("alert.", 0) == 0 ? "Alert" : "Incident")) << d.event;
+    bool is_alert = d.event.rfind("alert.", 0) == 0;
+    EXPECT_TRUE(conforms(body.at("data"), is_alert ? "Alert" : "Incident", is_alert ? keys{"household"} : keys{})) << d.event;
     events.insert(d.event);
   }
   EXPECT_EQ(events, (std::multiset<std::string>{"alert.opened", "alert.opened", "alert.acknowledged",
