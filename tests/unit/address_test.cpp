@@ -94,7 +94,7 @@ const row table[] = {
     {"64:ff9b::8.8.8.8", false},
     {"64:ff9b:1::8.8.8.8", true},  // local-use NAT64: refused whole
     {"64:ff9b:1:ffff::1", true},
-    {"64:ff9b:2::1", false},  // outside both NAT64 prefixes
+    {"64:ff9b:2::1", true},  // outside both NAT64 prefixes, and outside 2000::/3
     // 6to4: judged by the embedded IPv4 address (bits 16-47).
     {"2002:a00:1::", true},
     {"2002:7f00:1::1", true},
