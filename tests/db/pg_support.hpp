@@ -66,6 +66,20 @@ T sync(boost::asio::awaitable<T> aw) {
   return std::move(*out);
 }
 
+// The same for a task that returns nothing.
+inline void sync(boost::asio::awaitable<void> aw) {
+  boost::asio::io_context ioc;
+  bool done = false;
+  std::exception_ptr err;
+  boost::asio::co_spawn(ioc, std::move(aw), [&](std::exception_ptr e) {
+    err = e;
+    done = true;
+  });
+  ioc.run();
+  if (err) std::rethrow_exception(err);
+  if (!done) throw std::logic_error("the task did not complete");
+}
+
 // ---- time, computed with <chrono> only (independent of the SQL under test)
 
 constexpr std::int64_t us_per_s = 1000000;
