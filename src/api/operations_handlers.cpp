@@ -313,9 +313,12 @@ task<net::response> post_webhooks([[maybe_unused]] services* sp, context ctx) {
     std::string url, secret;
     std::vector<std::string> events;
     net::url_parts u;
+    std::optional<std::string> refused;
     // https:// receivers are verified at delivery (system CAs or webhooks.ca_file, and the host name).
-    if (auto it = body->find("url"); it == body->end() || !it->is_string() || !net::parse_url(it->get<std::string>(), u))
+    if (auto it = body->find("url"); it == body->end() || !it->is_string())
       errors.push_back({"/url", {}, "must be an http:// or https:// URL"});
+    else if ((refused = svc->refuse_webhook_url(it->get<std::string>())) || !net::parse_url(it->get<std::string>(), u))
+      errors.push_back({"/url", {}, refused.value_or("must be an http:// or https:// URL")});
     else
       url = it->get<std::string>();
     if (auto it = body->find("events"); it == body->end() || !it->is_array() || it->empty()) {
@@ -337,8 +340,9 @@ task<net::response> post_webhooks([[maybe_unused]] services* sp, context ctx) {
       secret = it->get<std::string>();
     if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
     auto created = co_await svc->create_webhook(ctx.who, url, events, secret);
-    auto resp = json_response(201, created);
-    resp.headers.emplace_back("Location", "/api/v1/webhooks/" + json::parse(created)["id"].get<std::string>());
+    if (!created) co_return problem_response(created.error());
+    auto resp = json_response(201, created.value());
+    resp.headers.emplace_back("Location", "/api/v1/webhooks/" + json::parse(created.value())["id"].get<std::string>());
     co_return resp;
 }
 

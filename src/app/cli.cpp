@@ -332,7 +332,33 @@ int serve(const config::settings& s) {
   live::hub hub(io.at(0).get_executor(),
                 [&operations](std::int64_t since) { return operations.events_since(since, 500); });
   asio::thread_pool rules_thread(1);  // the rule engine's own thread: never an I/O thread
+  // The key that seals webhook secrets (docs/security.md): created at the first start when its file
+  // does not exist; a bad one stops the start.
+  std::shared_ptr<const ops::secret_box> secrets, previous_secrets;
+  try {
+    if (!s.webhooks.secret_key_file.empty()) {
+      bool created = false;
+      secrets = std::make_shared<ops::secret_box>(ops::secret_box::read_key_file(s.webhooks.secret_key_file, true, &created));
+      if (created)
+        spdlog::warn("webhooks: created a new secret key in {} (key id {}); back it up apart from the database dumps "
+                     "(docs/operations.md)", s.webhooks.secret_key_file, secrets->key_id());
+      else
+        spdlog::info("webhooks: secrets sealed with the key in {} (key id {})", s.webhooks.secret_key_file, secrets->key_id());
+    } else {
+      spdlog::warn("webhooks: webhooks.secret_key_file is not set; webhooks cannot be registered (503) until it is");
+    }
+    if (!s.webhooks.previous_secret_key_file.empty()) {
+      if (!secrets) return fail(exit_config, "webhooks.previous_secret_key_file needs webhooks.secret_key_file too");
+      previous_secrets = std::make_shared<ops::secret_box>(
+          ops::secret_box::read_key_file(s.webhooks.previous_secret_key_file, false));
+    }
+  } catch (const std::exception& e) {
+    return fail(exit_config, e.what());
+  }
   ops::options oo;
+  oo.secrets = secrets;
+  oo.webhook_max_pending = s.webhooks.max_pending_per_webhook;
+  oo.webhook_in_flight_per_receiver = s.webhooks.max_in_flight_per_webhook;
   oo.tick_ms = s.alerts.tick_ms;
   oo.escalate_after_s = s.alerts.escalate_after_s;
   oo.webhook_allow_private = s.webhooks.allow_private;
@@ -373,6 +399,31 @@ int serve(const config::settings& s) {
     run_now(ops.restore_open_alerts());
     run_now(operations.load_pseudonym_key());
     hub.note_event_id(run_now(operations.last_event_id()));
+    // Webhook secrets: seal those still in clear (written before migration 0011), and those sealed
+    // under the previous key during a rotation; the clear column is emptied in the same transaction.
+    int in_clear = 0, resealed = 0, foreign = 0;
+    run_now(operations.reseal_webhook_secrets(
+        [&secrets, &previous_secrets, &in_clear, &resealed, &foreign](const storage::webhook_secret& w) -> std::optional<std::string> {
+          if (!secrets) {
+            if (w.plain) ++in_clear;
+            return std::nullopt;
+          }
+          if (w.plain) return secrets->seal(*w.plain, w.id);
+          if (w.sealed.empty() || secrets->is_mine(w.sealed)) return std::nullopt;
+          if (previous_secrets)
+            if (auto plain = previous_secrets->open(w.sealed, w.id)) {
+              ++resealed;
+              return secrets->seal(*plain, w.id);
+            }
+          ++foreign;
+          return std::nullopt;
+        }));
+    if (in_clear > 0)
+      spdlog::warn("webhooks: {} secret(s) are still stored in clear: set webhooks.secret_key_file to seal them", in_clear);
+    if (resealed > 0) spdlog::info("webhooks: {} secret(s) sealed again with the new key", resealed);
+    if (foreign > 0)
+      spdlog::error("webhooks: {} secret(s) are sealed under a key that is neither webhooks.secret_key_file nor "
+                    "webhooks.previous_secret_key_file; their deliveries fail until that key is set", foreign);
   } catch (const std::exception& e) {
     return fail(exit_database, std::string("cannot load the sensor index and rules: ") + e.what());
   }
@@ -514,7 +565,9 @@ int serve(const config::settings& s) {
                            metric("maeul_webhook_deliveries_total", "counter", "Webhook delivery attempts by outcome.",
                                   {{"{outcome=\"ok\"}", os.deliveries_ok},
                                    {"{outcome=\"failed\"}", os.deliveries_failed},
-                                   {"{outcome=\"dead\"}", os.deliveries_dead}});
+                                   {"{outcome=\"dead\"}", os.deliveries_dead},
+                                   {"{outcome=\"dropped\"}", os.deliveries_dropped},
+                                   {"{outcome=\"refused\"}", os.deliveries_refused}});
                            return out;
                          },
                          ingest, observations, ingest::system_now_us, operations, [&hub](domain::event_grant g) { return hub.handler(std::move(g)); }, kpis,

@@ -55,6 +55,24 @@ std::string hex(std::string_view in) {
   return out;
 }
 
+std::optional<std::string> unhex(std::string_view text) {
+  if (text.size() % 2) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    int hi = value(text[i]), lo = value(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += char(hi * 16 + lo);
+  }
+  return out;
+}
+
 std::string percent_decode(std::string_view in, bool plus_is_space) {
   auto hexval = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

@@ -3,7 +3,9 @@
 
 #include <openssl/hmac.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,6 +17,7 @@
 
 #include "maeul/domain/encoding.hpp"
 #include "maeul/net/client.hpp"
+#include "maeul/ops/webhook_policy.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -200,18 +203,63 @@ std::string delivery_id_of(const storage::delivery& d) {
 }
 }  // namespace
 
+std::optional<std::string> service::seal_secret(std::string_view secret, std::string_view webhook_id) const {
+  if (!opts_.secrets) return std::nullopt;
+  return opts_.secrets->seal(secret, webhook_id);
+}
+
+task<std::string> service::refused_destination(std::string url) {
+  constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
+  net::url_parts u;
+  if (!net::parse_url(url, u)) co_return "not an http:// or https:// URL";
+  // Every address the name has now (not at registration: DNS answers change); the client resolves
+  // again and refuses the private ones it knows (docs/security.md, "DNS rebinding").
+  asio::ip::tcp::resolver resolver(ex_);
+  auto [ec, results] = co_await resolver.async_resolve(u.host, u.port, tuple);
+  if (ec) co_return "cannot resolve " + u.host + ": " + ec.message();
+  std::vector<std::string> addresses;
+  for (const auto& r : results) addresses.push_back(r.endpoint().address().to_string());
+  auto why = refuse_destination(u.host, addresses);
+  co_return why ? *why : std::string();
+}
+
 task<void> service::deliver(storage::delivery d) {
   struct in_flight_guard {
-    std::atomic<int>& n;
-    ~in_flight_guard() { --n; }
-  } guard{in_flight_};
-  // (g++ 12 miscompiles initializer lists inside coroutines: build the vector step by step)
-  std::vector<std::pair<std::string, std::string>> headers;
-  headers.emplace_back("X-Maeul-Signature", "sha256=" + sign(d.secret, d.body));
-  headers.emplace_back("X-Maeul-Event", d.event);
-  headers.emplace_back("X-Maeul-Delivery", delivery_id_of(d));
-  auto res = co_await net::post(ex_, d.url, headers, d.body, std::chrono::milliseconds(opts_.webhook_timeout_ms),
-                                opts_.webhook_allow_private, opts_.webhook_tls);
+    service& s;
+    std::string hook;
+    ~in_flight_guard() {
+      --s.in_flight_;
+      std::lock_guard lock(s.hooks_mutex_);
+      if (auto it = s.in_flight_by_hook_.find(hook); it != s.in_flight_by_hook_.end() && --it->second <= 0)
+        s.in_flight_by_hook_.erase(it);
+    }
+  } guard{*this, d.webhook_id};
+  // The secret: sealed (opened with the key, bound to this webhook), or in clear when written before
+  // sealing and not sealed yet (no key at start).
+  std::string secret = d.secret, refused;
+  if (!d.sealed_secret.empty()) {
+    auto opened = opts_.secrets ? opts_.secrets->open(d.sealed_secret, d.webhook_id) : std::nullopt;
+    if (opened)
+      secret = std::move(*opened);
+    else if (opts_.secrets)
+      refused = "cannot open the webhook's secret: it was sealed under another key than webhooks.secret_key_file";
+    else
+      refused = "cannot open the webhook's secret: webhooks.secret_key_file is not set";
+  }
+  if (refused.empty() && !opts_.webhook_allow_private) refused = co_await refused_destination(d.url);
+  net::client_result res;
+  if (refused.empty()) {
+    // (g++ 12 miscompiles initializer lists inside coroutines: build the vector step by step)
+    std::vector<std::pair<std::string, std::string>> headers;
+    headers.emplace_back("X-Maeul-Signature", "sha256=" + sign(secret, d.body));
+    headers.emplace_back("X-Maeul-Event", d.event);
+    headers.emplace_back("X-Maeul-Delivery", delivery_id_of(d));
+    res = co_await net::post(ex_, d.url, headers, d.body, std::chrono::milliseconds(opts_.webhook_timeout_ms),
+                             opts_.webhook_allow_private, opts_.webhook_tls);
+  } else {
+    ++refused_;
+    res.error = refused;
+  }
   bool ok = res.status >= 200 && res.status < 300;
   (ok ? ok_ : failed_)++;
   try {
@@ -227,19 +275,59 @@ task<void> service::deliver(storage::delivery d) {
   }
 }
 
+// Holds every webhook's pending deliveries to webhooks.max_pending_per_webhook: the oldest past it
+// are marked dead (dropped). An alarm per webhook: logged when its dropping starts and when it stops.
+task<void> service::trim_outbox() {
+  auto dropped = co_await store_.drop_excess_deliveries(opts_.webhook_max_pending);
+  std::unordered_set<std::string> now;
+  for (const auto& [hook, n] : dropped) {
+    dropped_deliveries_ += n;
+    now.insert(hook);
+  }
+  std::lock_guard lock(hooks_mutex_);
+  for (const auto& [hook, n] : dropped)
+    if (overflowing_.insert(hook).second)
+      spdlog::warn("webhook {}: more than {} deliveries pending (its receiver is down or slow); dropping the oldest "
+                   "({} so far), counted in maeul_webhook_deliveries_total{{outcome=\"dropped\"}}",
+                   hook, opts_.webhook_max_pending, n);
+  for (auto it = overflowing_.begin(); it != overflowing_.end();)
+    if (!now.count(*it)) {
+      spdlog::info("webhook {}: pending deliveries back under {}; none dropped any more", *it, opts_.webhook_max_pending);
+      it = overflowing_.erase(it);
+    } else {
+      ++it;
+    }
+}
+
 task<void> service::run_webhooks() {
   asio::steady_timer timer(ex_);
+  auto last_trim = std::chrono::steady_clock::now() - std::chrono::hours(1);
   for (;;) {
     timer.expires_after(std::chrono::milliseconds(250));
     co_await timer.async_wait(asio::use_awaitable);
     try {
+      if (std::chrono::steady_clock::now() - last_trim >= std::chrono::milliseconds(opts_.webhook_trim_every_ms)) {
+        last_trim = std::chrono::steady_clock::now();
+        co_await trim_outbox();
+      }
       // Each delivery is its own coroutine: one slow or failing receiver delays no other.
-      // Bounded: at most max_deliveries_in_flight at once; the rest wait in the outbox (claimed later).
+      // Bounded: at most max_deliveries_in_flight at once, and webhook_in_flight_per_receiver to one
+      // webhook; the rest wait in the outbox (claimed later).
       int room = opts_.max_deliveries_in_flight - in_flight_.load();
       if (room <= 0) continue;
-      auto due = co_await store_.claim_deliveries(std::min(50, room), opts_.webhook_timeout_ms / 1000 + 30);
+      std::vector<std::pair<std::string, int>> busy;
+      {
+        std::lock_guard lock(hooks_mutex_);
+        for (const auto& [hook, n] : in_flight_by_hook_) busy.emplace_back(hook, n);
+      }
+      auto due = co_await store_.claim_deliveries(std::min(50, room), opts_.webhook_timeout_ms / 1000 + 30,
+                                                  opts_.webhook_in_flight_per_receiver, std::move(busy));
       for (auto& d : due) {
         ++in_flight_;
+        {
+          std::lock_guard lock(hooks_mutex_);
+          ++in_flight_by_hook_[d.webhook_id];
+        }
         asio::co_spawn(ex_, deliver(std::move(d)), asio::detached);
       }
     } catch (const std::exception& e) {
@@ -260,6 +348,8 @@ ops_stats service::stats() const {
   s.transitions_coalesced = coalesced_.load();
   s.pending_readings = pending_readings_.load();
   s.deliveries_in_flight = in_flight_.load();
+  s.deliveries_dropped = dropped_deliveries_.load();
+  s.deliveries_refused = refused_.load();
   {
     std::lock_guard lock(queue_mutex_);
     s.pending_transitions = std::int64_t(queue_.size());

@@ -4,11 +4,14 @@
 #include <optional>
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "maeul/ingest/ingest.hpp"
 #include "maeul/services/access.hpp"
 #include "maeul/storage/operations.hpp"
 #include "maeul/ops/ops.hpp"
+#include "maeul/ops/webhook_policy.hpp"
+#include "maeul/domain/encoding.hpp"
 #include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/operations.hpp"
 
@@ -143,9 +146,24 @@ task<outcome<std::string>> operations_service::patch_incident(principal who, std
   co_return co_await store_.patch_incident(id, std::move(p), actor_of(who));
 }
 
-task<std::string> operations_service::create_webhook(principal, std::string url, std::vector<std::string> events,
-                                                     std::string secret) {
-  co_return co_await store_.create_webhook(std::move(url), std::move(events), std::move(secret));
+std::optional<std::string> operations_service::refuse_webhook_url(const std::string& url) const {
+  return ops::refuse_webhook_url(url, ops_.allow_private());
+}
+
+task<outcome<std::string>> operations_service::create_webhook(principal, std::string url,
+                                                              std::vector<std::string> events, std::string secret) {
+  // The id is chosen here so that the sealed secret can be bound to it (associated data).
+  unsigned char raw[6];
+  if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialised");
+  randombytes_buf(raw, sizeof raw);
+  std::string id = "wh_" + domain::hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
+  auto sealed = ops_.seal_secret(secret, id);
+  sodium_memzero(secret.data(), secret.size());
+  if (!sealed)
+    co_return domain::make_problem(domain::problem_kind::unavailable,
+                                   "webhooks cannot be registered: no key to seal their secrets "
+                                   "(set webhooks.secret_key_file; docs/operations.md)");
+  co_return co_await store_.create_webhook(std::move(id), std::move(url), std::move(events), std::move(*sealed));
 }
 task<bool> operations_service::delete_webhook(principal, std::string id) {
   co_return co_await store_.delete_webhook(std::move(id));

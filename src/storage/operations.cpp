@@ -454,14 +454,15 @@ namespace {
 const std::string webhook_json = wire::webhook_object() + "::text";
 }
 
-task<std::string> operations_store::create_webhook(std::string url, std::vector<std::string> events, std::string secret) {
-  return pool_.run<std::string>([url, events, secret](pqxx::connection_base& c) {
+task<std::string> operations_store::create_webhook(std::string id, std::string url, std::vector<std::string> events,
+                                                   std::string sealed_secret) {
+  return pool_.run<std::string>([id, url, events, sealed = domain::hex(sealed_secret)](pqxx::connection_base& c) {
     pqxx::work tx(c);
     auto r = tx.exec_params1(
-        "INSERT INTO webhooks (id, url, events, secret) VALUES ('wh_' || substr(md5(random()::text || "
-        "clock_timestamp()::text), 1, 12), $1, ARRAY(SELECT jsonb_array_elements_text($2::jsonb)), $3) RETURNING " +
+        "INSERT INTO webhooks (id, url, events, secret_sealed) VALUES ($1, $2, "
+        "ARRAY(SELECT jsonb_array_elements_text($3::jsonb)), decode($4, 'hex')) RETURNING " +
             webhook_json,
-        url, text_array(events), secret);
+        id, url, text_array(events), sealed);
     tx.commit();
     return r[0].as<std::string>();
   });
@@ -497,20 +498,31 @@ task<outcome<std::string>> operations_store::deliveries_of(std::string id, int l
   });
 }
 
-task<std::vector<delivery>> operations_store::claim_deliveries(int limit, int lease_s) {
-  return pool_.run<std::vector<delivery>>([limit, lease_s](pqxx::connection_base& c) {
+task<std::vector<delivery>> operations_store::claim_deliveries(int limit, int lease_s, int per_webhook,
+                                                                std::vector<std::pair<std::string, int>> busy) {
+  nlohmann::json in_flight = nlohmann::json::object();
+  for (const auto& [hook, n] : busy) in_flight[hook] = n;
+  return pool_.run<std::vector<delivery>>([limit, lease_s, per_webhook, busy = in_flight.dump()](pqxx::connection_base& c) {
     pqxx::work tx(c);
+    // Per webhook, its oldest due deliveries up to its free slots (so one receiver with a long
+    // backlog never hides the others' deliveries), then the oldest due of those overall.
     auto r = tx.exec_params(
         "UPDATE webhook_deliveries d SET next_at = now() + $2 * interval '1 second' FROM webhooks h "
-        "WHERE d.webhook_id = h.id AND d.id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND "
-        "next_at <= now() ORDER BY next_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-        "RETURNING d.id, h.url, h.secret, d.event, d.body, d.attempts",
-        limit, lease_s);
+        "WHERE d.webhook_id = h.id AND d.id IN (SELECT c.id FROM webhooks w CROSS JOIN LATERAL ("
+        "SELECT id, next_at FROM webhook_deliveries WHERE webhook_id = w.id AND state = 'pending' AND next_at <= now() "
+        "ORDER BY next_at, id LIMIT greatest(0, $3 - coalesce(($4::jsonb ->> w.id)::int, 0)) "
+        "FOR UPDATE SKIP LOCKED) c ORDER BY c.next_at, c.id LIMIT $1) "
+        "RETURNING d.id, h.url, coalesce(h.secret, ''), d.event, d.body, d.attempts, h.id, "
+        "coalesce(encode(h.secret_sealed, 'hex'), '')",
+        limit, lease_s, per_webhook, busy);
     tx.commit();
     std::vector<delivery> out;
-    for (const auto& row : r)
-      out.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                     row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>()});
+    for (const auto& row : r) {
+      delivery d{row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::string>(),
+                 row[3].as<std::string>(), row[4].as<std::string>(), row[5].as<int>(), row[6].as<std::string>(), {}};
+      if (auto bytes = domain::unhex(row[7].as<std::string>())) d.sealed_secret = std::move(*bytes);
+      out.push_back(std::move(d));
+    }
     return out;
   });
 }
@@ -527,6 +539,47 @@ task<bool> operations_store::finish_delivery(std::int64_t id, int status, std::s
         id, status, error, ok, max_attempts);
     tx.commit();
     return !r.empty() && r[0][0].as<std::string>() == "dead";
+  });
+}
+
+task<std::vector<std::pair<std::string, std::int64_t>>> operations_store::drop_excess_deliveries(std::int64_t keep) {
+  return pool_.run<std::vector<std::pair<std::string, std::int64_t>>>([keep](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    // Per webhook, everything pending past its `keep` newest (by id: the order events happened).
+    auto r = tx.exec_params(
+        "WITH x AS (SELECT o.id FROM webhooks w CROSS JOIN LATERAL (SELECT id FROM webhook_deliveries "
+        "WHERE webhook_id = w.id AND state = 'pending' ORDER BY id DESC OFFSET $1) o), "
+        "d AS (UPDATE webhook_deliveries SET state = 'dead', next_at = now(), "
+        "last_error = 'dropped: more than ' || $1 || ' deliveries were pending for this webhook "
+        "(webhooks.max_pending_per_webhook); the oldest are dropped' "
+        "WHERE id IN (SELECT id FROM x) AND state = 'pending' RETURNING webhook_id) "
+        "SELECT webhook_id, count(*) FROM d GROUP BY webhook_id ORDER BY webhook_id",
+        keep);
+    tx.commit();
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (const auto& row : r) out.emplace_back(row[0].as<std::string>(), row[1].as<std::int64_t>());
+    return out;
+  });
+}
+
+task<int> operations_store::reseal_webhook_secrets(
+    std::function<std::optional<std::string>(const webhook_secret&)> reseal) {
+  return pool_.run<int>([reseal = std::move(reseal)](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto rows = tx.exec("SELECT id, secret, coalesce(encode(secret_sealed, 'hex'), '') FROM webhooks ORDER BY id FOR UPDATE");
+    int n = 0;
+    for (const auto& row : rows) {
+      webhook_secret w{row[0].as<std::string>(), std::nullopt, {}};
+      if (!row[1].is_null()) w.plain = row[1].as<std::string>();
+      if (auto bytes = domain::unhex(row[2].as<std::string>())) w.sealed = std::move(*bytes);
+      auto sealed = reseal(w);
+      if (!sealed) continue;
+      tx.exec_params("UPDATE webhooks SET secret_sealed = decode($2, 'hex'), secret = NULL WHERE id = $1", w.id,
+                     domain::hex(*sealed));
+      ++n;
+    }
+    tx.commit();
+    return n;
   });
 }
 

@@ -60,11 +60,11 @@ TEST_F(dead_letters, long_and_binary_payloads) {
 
 TEST_F(dead_letters, device_grants_lists_active_device_tokens_with_their_sensors) {
   storage::token_store tokens(*pool_);
-  sync(tokens.create({"gauge-b", "device", {"wl-02", "wl-03"}}));
-  sync(tokens.create({"gauge-a", "device", {"wl-01"}}));
-  sync(tokens.create({"ops", "operator", {}}));
-  auto gone = json::parse(sync(tokens.create({"gauge-c", "device", {"wl-09"}})).json).at("id").get<std::string>();
-  sync(tokens.revoke(gone));
+  sync(tokens.create({"gauge-b", "device", {"wl-02", "wl-03"}}, "test"));
+  sync(tokens.create({"gauge-a", "device", {"wl-01"}}, "test"));
+  sync(tokens.create({"ops", "operator", {}}, "test"));
+  auto gone = json::parse(sync(tokens.create({"gauge-c", "device", {"wl-09"}}, "test")).json).at("id").get<std::string>();
+  sync(tokens.revoke(gone, "test"));
   auto g = storage::device_grants_now(url_);
   ASSERT_EQ(g.size(), 2u);
   EXPECT_EQ(g[0].token_name, "gauge-a");

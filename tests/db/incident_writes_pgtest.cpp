@@ -93,7 +93,7 @@ class incident_writes : public fresh_db {
 TEST_F(incident_writes, create_incident_writes_its_row_its_alert_links_its_reported_event_and_its_delivery) {
   add_zone(square_zone("cheongho", 128.58, 38.19, 0.05, 1000));
   auto alerts = two_alerts();
-  auto hook = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"incident.opened"}, "k"))).at("id");
+  auto hook = json::parse(sync(ops().create_webhook("wh_000000000001", "http://127.0.0.1:9/a", {"incident.opened"}, "k"))).at("id");
   const std::int64_t reported = kst_us(2026, 3, 1, 23, 50) + 123456;  // with microseconds
 
   storage::incident_input in;
@@ -183,7 +183,7 @@ TEST_F(incident_writes, patch_incident_stamps_each_step_and_appends_its_event) {
       "interval '1 hour' WHERE id = $1",
       id);
   auto created_at = us_of("created_at", id);
-  json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"incident.updated"}, "k")));
+  json::parse(sync(ops().create_webhook("wh_000000000002", "http://127.0.0.1:9/a", {"incident.updated"}, "k")));
   auto deliveries = [&] { return count("SELECT count(*) FROM webhook_deliveries WHERE event = 'incident.updated'"); };
 
   storage::incident_patch p1;

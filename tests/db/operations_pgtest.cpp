@@ -1,6 +1,7 @@
 // Live-operations storage (storage/operations.hpp) against a real PostgreSQL: rules CRUD, the alert
 // state machine and its audit events with snapshots, incidents and their timelines, and the
 // webhook outbox (enqueue in the same statement, claim, back-off, dead).
+#include <map>
 #include <set>
 #include <vector>
 
@@ -539,14 +540,18 @@ TEST_F(operations, incident_steps_need_their_predecessors_and_references_must_ex
 // ---- webhooks and the outbox
 
 TEST_F(operations, alert_and_incident_changes_enqueue_webhook_deliveries_in_the_same_transaction) {
-  auto h1 = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"alert.opened", "alert.resolved", "incident.opened"},
+  auto h1 = json::parse(sync(ops().create_webhook("wh_000000000001", "http://127.0.0.1:9/a", {"alert.opened", "alert.resolved", "incident.opened"},
                                                   "s3cret")));
-  auto h2 = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/b", {"alert.acknowledged", "incident.updated"}, "other")));
+  auto h2 = json::parse(sync(ops().create_webhook("wh_000000000002", "http://127.0.0.1:9/b", {"alert.acknowledged", "incident.updated"}, "other")));
   EXPECT_EQ(h1.at("events"), json::array({"alert.opened", "alert.resolved", "incident.opened"}));
   EXPECT_FALSE(h1.contains("secret"));
   auto hid1 = h1.at("id").get<std::string>(), hid2 = h2.at("id").get<std::string>();
   EXPECT_EQ(hid1.rfind("wh_", 0), 0u);
-  EXPECT_EQ(query_params("SELECT secret FROM webhooks WHERE id = $1", hid1)[0][0].as<std::string>(), "s3cret");
+  EXPECT_EQ(hid1, "wh_000000000001") << "the caller's id (bound into the sealed secret)";
+  // Only the sealed form is stored (storage takes it as opaque bytes); nothing in clear.
+  auto stored = query_params("SELECT secret IS NULL, encode(secret_sealed, 'escape') FROM webhooks WHERE id = $1", hid1);
+  EXPECT_TRUE(stored[0][0].as<bool>());
+  EXPECT_EQ(stored[0][1].as<std::string>(), "s3cret");
 
   auto r = threshold_rule("r-high", "warning");
   auto ev = apply({opening("r-high", "wl-01", 4)}, {r});
@@ -602,7 +607,7 @@ TEST_F(operations, alert_and_incident_changes_enqueue_webhook_deliveries_in_the_
 }
 
 TEST_F(operations, deliveries_are_claimed_leased_retried_with_back_off_and_die) {
-  auto hid = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"alert.opened"}, "k"))).at("id").get<std::string>();
+  auto hid = json::parse(sync(ops().create_webhook("wh_000000000003", "http://127.0.0.1:9/a", {"alert.opened"}, "k"))).at("id").get<std::string>();
   auto r = threshold_rule("r-high", "warning");
   apply({opening("r-high", "wl-01", 4), opening("r-high", "wl-02", 4), opening("r-high", "wl-03", 4)}, {r});
   ASSERT_EQ(count("SELECT count(*) FROM webhook_deliveries"), 3);
@@ -615,7 +620,9 @@ TEST_F(operations, deliveries_are_claimed_leased_retried_with_back_off_and_die) 
   std::set<std::int64_t> ids{claimed[0].id, claimed[1].id, rest[0].id};
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_EQ(claimed[0].url, "http://127.0.0.1:9/a");
-  EXPECT_EQ(claimed[0].secret, "k");
+  EXPECT_EQ(claimed[0].secret, "") << "nothing in clear";
+  EXPECT_EQ(claimed[0].sealed_secret, "k");
+  EXPECT_EQ(claimed[0].webhook_id, hid);
   EXPECT_EQ(claimed[0].event, "alert.opened");
   EXPECT_EQ(claimed[0].attempts, 0);
   EXPECT_EQ(json::parse(claimed[0].body).at("id"), std::to_string(claimed[0].id));
@@ -716,7 +723,7 @@ TEST_F(operations, deliveries_are_claimed_leased_retried_with_back_off_and_die) 
 TEST_F(operations, a_late_failure_report_does_not_reopen_a_delivered_delivery) {
   // Two dispatchers: A's lease runs out while its request hangs, B claims the delivery again and
   // delivers it; then A reports its failure. The delivery must stay delivered (else it is sent twice).
-  json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"alert.opened"}, "k")));
+  json::parse(sync(ops().create_webhook("wh_000000000004", "http://127.0.0.1:9/a", {"alert.opened"}, "k")));
   apply({opening("r-high", "wl-01", 4)}, {threshold_rule("r-high", "warning")});
   auto first = sync(ops().claim_deliveries(1, 30));
   ASSERT_EQ(first.size(), 1u);
@@ -731,8 +738,8 @@ TEST_F(operations, a_late_failure_report_does_not_reopen_a_delivered_delivery) {
 }
 
 TEST_F(operations, every_webhook_subscribed_to_an_event_gets_its_own_delivery) {
-  auto h1 = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"alert.opened"}, "k1"))).at("id");
-  auto h2 = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/b", {"alert.opened"}, "k2"))).at("id");
+  auto h1 = json::parse(sync(ops().create_webhook("wh_000000000005", "http://127.0.0.1:9/a", {"alert.opened"}, "k1"))).at("id");
+  auto h2 = json::parse(sync(ops().create_webhook("wh_000000000006", "http://127.0.0.1:9/b", {"alert.opened"}, "k2"))).at("id");
   apply({opening("r-high", "wl-01", 4), opening("r-high", "wl-02", 4)}, {threshold_rule("r-high", "warning")});
   auto rows = query("SELECT id, webhook_id, body FROM webhook_deliveries ORDER BY id");
   ASSERT_EQ(rows.size(), 4u) << "two alerts times two webhooks";
@@ -761,4 +768,91 @@ TEST_F(operations, the_pseudonym_key_is_made_once_and_shared_and_masks_welfare_a
   EXPECT_EQ(masked["household"], first);
   EXPECT_TRUE(masked["sensor"].is_null());
   EXPECT_EQ(ops().masked(R"({"id":2,"sensor":"wl-1","domain":"disaster","value":3})"), "");
+}
+
+// ---- per-webhook bounds on the outbox, and sealed secrets
+
+TEST_F(operations, claims_take_at_most_per_webhook_less_what_is_in_flight_and_never_hide_other_webhooks) {
+  sync(ops().create_webhook("wh_slow00000000", "http://127.0.0.1:9/slow", {"alert.opened"}, "k1"));
+  auto r = threshold_rule("r-high", "warning");
+  std::vector<rules::transition> many;
+  for (int i = 0; i < 20; ++i) many.push_back(opening("r-high", "wl-" + std::to_string(i), 4));
+  apply(many, {r});  // 20 deliveries due to the slow webhook, older than the other's
+  sync(ops().create_webhook("wh_fast00000000", "http://127.0.0.1:9/fast", {"alert.opened"}, "k2"));
+  apply({opening("r-high", "wl-x", 4)}, {r});
+
+  auto claimed = sync(ops().claim_deliveries(50, 30, 4));
+  std::map<std::string, int> per;
+  for (const auto& d : claimed) ++per[d.webhook_id];
+  EXPECT_EQ(per["wh_slow00000000"], 4) << "at most 4 of one webhook";
+  EXPECT_EQ(per["wh_fast00000000"], 1) << "the other webhook's delivery is not hidden behind the backlog";
+  // The slow one has 3 in flight: one more may be claimed, none for a webhook already at its bound.
+  query("UPDATE webhook_deliveries SET next_at = now() - interval '1 s' WHERE state = 'pending'");
+  auto more = sync(ops().claim_deliveries(50, 30, 4, {{"wh_slow00000000", 3}, {"wh_fast00000000", 4}}));
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].webhook_id, "wh_slow00000000");
+}
+
+TEST_F(operations, past_max_pending_the_oldest_deliveries_of_that_webhook_are_dropped_dead) {
+  auto pending_of = [this](const std::string& hook) {
+    return query_params("SELECT count(*) FROM webhook_deliveries WHERE state = 'pending' AND webhook_id = $1", hook)[0][0]
+        .as<std::int64_t>();
+  };
+  sync(ops().create_webhook("wh_down00000000", "http://127.0.0.1:9/down", {"alert.opened"}, "k1"));
+  sync(ops().create_webhook("wh_fine00000000", "http://127.0.0.1:9/fine", {"alert.acknowledged"}, "k2"));
+  auto r = threshold_rule("r-high", "warning");
+  std::vector<rules::transition> many;
+  for (int i = 0; i < 7; ++i) many.push_back(opening("r-high", "wl-" + std::to_string(i), 4));
+  auto ev = apply(many, {r});
+  auto ids = query("SELECT id FROM webhook_deliveries WHERE webhook_id = 'wh_down00000000' ORDER BY id");
+  ASSERT_EQ(ids.size(), 7u);
+  ASSERT_TRUE(sync(ops().acknowledge(json::parse(ev[0].alert_json).at("id").get<std::int64_t>(), "kim", "")).ok());
+  auto fine_before = pending_of("wh_fine00000000");
+  ASSERT_EQ(fine_before, 1);
+
+  auto dropped = sync(ops().drop_excess_deliveries(3));
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0], (std::pair<std::string, std::int64_t>{"wh_down00000000", 4}));
+  EXPECT_EQ(pending_of("wh_down00000000"), 3);
+  EXPECT_EQ(pending_of("wh_fine00000000"), fine_before) << "another webhook keeps its deliveries";
+  // The oldest four are dead with the reason; the newest three are pending.
+  for (std::size_t i = 0; i < 7; ++i) {
+    auto row = query_params("SELECT state, last_error FROM webhook_deliveries WHERE id = $1", ids[i][0].as<std::int64_t>())[0];
+    if (i < 4) {
+      EXPECT_EQ(row[0].as<std::string>(), "dead") << i;
+      EXPECT_NE(row[1].as<std::string>().find("dropped"), std::string::npos) << row[1].as<std::string>();
+    } else {
+      EXPECT_EQ(row[0].as<std::string>(), "pending") << i;
+    }
+  }
+  EXPECT_TRUE(sync(ops().drop_excess_deliveries(3)).empty()) << "nothing more to drop";
+}
+
+TEST_F(operations, reseal_rewrites_clear_secrets_and_empties_the_clear_column_in_one_transaction) {
+  // Two rows as migration 0011 finds them (written in clear before it), one sealed already.
+  query("INSERT INTO webhooks (id, url, events, secret) VALUES ('wh_old000000001', 'http://127.0.0.1:9/a', "
+        "'{alert.opened}', 'plain-secret-one'), ('wh_old000000002', 'http://127.0.0.1:9/b', '{alert.opened}', "
+        "'plain-secret-two')");
+  sync(ops().create_webhook("wh_new000000001", "http://127.0.0.1:9/c", {"alert.opened"}, std::string("S\0x", 3)));
+  std::vector<std::string> seen;
+  auto n = sync(ops().reseal_webhook_secrets([&seen](const storage::webhook_secret& w) -> std::optional<std::string> {
+    seen.push_back(w.id + "=" + (w.plain ? *w.plain : "-") + "/" + w.sealed);
+    if (!w.plain) return std::nullopt;
+    return "sealed(" + *w.plain + ")";
+  }));
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(seen, (std::vector<std::string>{"wh_new000000001=-/" + std::string("S\0x", 3),
+                                            "wh_old000000001=plain-secret-one/", "wh_old000000002=plain-secret-two/"}));
+  EXPECT_EQ(count("SELECT count(*) FROM webhooks WHERE secret IS NOT NULL"), 0) << "nothing left in clear";
+  EXPECT_EQ(query("SELECT encode(secret_sealed, 'escape') FROM webhooks WHERE id = 'wh_old000000002'")[0][0].as<std::string>(),
+            "sealed(plain-secret-two)");
+  // A failing reseal leaves every row as it was.
+  EXPECT_THROW(sync(ops().reseal_webhook_secrets([](const storage::webhook_secret& w) -> std::optional<std::string> {
+                 if (w.id == "wh_old000000002") throw std::runtime_error("boom");
+                 return "again";
+               })),
+               std::exception);
+  EXPECT_EQ(count("SELECT count(*) FROM webhooks WHERE encode(secret_sealed, 'escape') = 'again'"), 0);
+  // The database refuses a webhook with no secret at all.
+  EXPECT_THROW(query("UPDATE webhooks SET secret_sealed = NULL WHERE id = 'wh_old000000001'"), std::exception);
 }

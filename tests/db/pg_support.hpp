@@ -66,6 +66,7 @@ T sync(boost::asio::awaitable<T> aw) {
   return std::move(*out);
 }
 
+// The same for a task that returns nothing.
 inline void sync(boost::asio::awaitable<void> aw) {
   boost::asio::io_context ioc;
   bool done = false;

@@ -589,7 +589,7 @@ TEST_F(pg, ping_answers) { EXPECT_TRUE(sync(reg().ping())); }
 
 TEST_F(pg, a_created_token_is_found_by_its_hash_with_role_and_sensors) {
   d::token_input t{"gauge 7", "device", {"wl-01", "wl-02"}};
-  auto created = sync(tokens().create(t));
+  auto created = sync(tokens().create(t, "test"));
   EXPECT_EQ(created.token.rfind("mt_", 0), 0u);
   auto rec = json::parse(created.json);
   EXPECT_EQ(rec.at("token"), created.token);
@@ -617,7 +617,7 @@ TEST_F(pg, a_created_token_is_found_by_its_hash_with_role_and_sensors) {
 }
 
 TEST_F(pg, a_token_without_sensors_has_an_empty_list) {
-  auto created = sync(tokens().create({"ops", "operator", {}}));
+  auto created = sync(tokens().create({"ops", "operator", {}}, "test"));
   EXPECT_EQ(json::parse(created.json).at("sensors"), json::array());
   auto who = sync(tokens().lookup(storage::hash_token(created.token)));
   ASSERT_TRUE(who);
@@ -626,15 +626,15 @@ TEST_F(pg, a_token_without_sensors_has_an_empty_list) {
 }
 
 TEST_F(pg, a_revoked_token_is_not_found_and_not_listed) {
-  auto keep = sync(tokens().create({"keep", "analyst", {}}));
-  auto drop = sync(tokens().create({"drop", "admin", {}}));
+  auto keep = sync(tokens().create({"keep", "analyst", {}}, "test"));
+  auto drop = sync(tokens().create({"drop", "admin", {}}, "test"));
   auto drop_id = json::parse(drop.json).at("id").get<std::string>();
   ASSERT_TRUE(sync(tokens().lookup(storage::hash_token(drop.token))));
 
-  EXPECT_TRUE(sync(tokens().revoke(drop_id)));
+  EXPECT_TRUE(sync(tokens().revoke(drop_id, "test")));
   EXPECT_FALSE(sync(tokens().lookup(storage::hash_token(drop.token))));
-  EXPECT_FALSE(sync(tokens().revoke(drop_id))) << "revoking twice reports nothing revoked";
-  EXPECT_FALSE(sync(tokens().revoke("tok_unknown")));
+  EXPECT_FALSE(sync(tokens().revoke(drop_id, "test"))) << "revoking twice reports nothing revoked";
+  EXPECT_FALSE(sync(tokens().revoke("tok_unknown", "test")));
   EXPECT_TRUE(sync(tokens().lookup(storage::hash_token(keep.token)))) << "other tokens are untouched";
 
   auto listed = sync(tokens().list({}));
@@ -648,7 +648,7 @@ TEST_F(pg, a_revoked_token_is_not_found_and_not_listed) {
 TEST_F(pg, token_ids_and_secrets_are_unique_and_list_pages) {
   std::set<std::string> ids, secrets;
   for (int i = 0; i < 5; ++i) {
-    auto t = sync(tokens().create({"t" + std::to_string(i), "analyst", {}}));
+    auto t = sync(tokens().create({"t" + std::to_string(i), "analyst", {}}, "test"));
     ids.insert(json::parse(t.json).at("id").get<std::string>());
     secrets.insert(t.token);
   }

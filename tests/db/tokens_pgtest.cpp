@@ -26,7 +26,7 @@ class tokens : public fresh_db {
 }  // namespace
 
 TEST_F(tokens, create_writes_one_row_with_the_hash_of_the_secret_only) {
-  auto created = sync(store().create({"gauge 7", "device", {"wl-01", "wl \"2\""}}));
+  auto created = sync(store().create({"gauge 7", "device", {"wl-01", "wl \"2\""}}, "test"));
   auto id = json::parse(created.json).at("id").get<std::string>();
   EXPECT_EQ(id.rfind("tok_", 0), 0u);
   EXPECT_EQ(id.size(), 4u + 12u);
@@ -56,13 +56,13 @@ TEST_F(tokens, create_writes_one_row_with_the_hash_of_the_secret_only) {
 }
 
 TEST_F(tokens, revoke_stamps_revoked_at_once_and_hides_the_token) {
-  auto a = sync(store().create({"a", "operator", {}}));
-  auto b = sync(store().create({"b", "operator", {}}));
+  auto a = sync(store().create({"a", "operator", {}}, "test"));
+  auto b = sync(store().create({"b", "operator", {}}, "test"));
   auto aid = json::parse(a.json).at("id").get<std::string>();
   auto bid = json::parse(b.json).at("id").get<std::string>();
-  ASSERT_TRUE(sync(store().revoke(aid)));
+  ASSERT_TRUE(sync(store().revoke(aid, "test")));
   auto stamp = query_params("SELECT revoked_at::text FROM api_tokens WHERE id = $1", aid)[0][0].as<std::string>();
-  EXPECT_FALSE(sync(store().revoke(aid)));
+  EXPECT_FALSE(sync(store().revoke(aid, "test")));
   EXPECT_EQ(query_params("SELECT revoked_at::text FROM api_tokens WHERE id = $1", aid)[0][0].as<std::string>(), stamp)
       << "a second revoke does not move the stamp";
   EXPECT_EQ(count("SELECT count(*) FROM api_tokens"), 2) << "revoked rows stay for the audit trail";

@@ -653,7 +653,7 @@ TEST_F(wire_json, incident_object_is_an_incident_with_timeline_entries) {
 }
 
 TEST_F(wire_json, webhook_object_is_a_webhook) {
-  auto created = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"alert.opened", "incident.opened"},
+  auto created = json::parse(sync(ops().create_webhook("wh_000000000001", "http://127.0.0.1:9/a", {"alert.opened", "incident.opened"},
                                                         "a secret of sixteen")));
   EXPECT_TRUE(conforms(created, "Webhook"));
   auto listed = items(sync(ops().list_webhooks({"", 10})));
@@ -663,7 +663,7 @@ TEST_F(wire_json, webhook_object_is_a_webhook) {
 
 TEST_F(wire_json, delivery_list_has_deliveries_pending_and_delivered) {
   add_registry();
-  auto hook = json::parse(sync(ops().create_webhook("http://127.0.0.1:9/a", {"alert.opened"}, "a secret of sixteen")));
+  auto hook = json::parse(sync(ops().create_webhook("wh_000000000002", "http://127.0.0.1:9/a", {"alert.opened"}, "a secret of sixteen")));
   open_alerts();
   auto claimed = sync(ops().claim_deliveries(1, 30));
   ASSERT_EQ(claimed.size(), 1u);
@@ -678,14 +678,14 @@ TEST_F(wire_json, delivery_list_has_deliveries_pending_and_delivered) {
   }
   EXPECT_EQ(states, (std::set<std::string>{"pending", "delivered"}));
   auto other =
-      json::parse(sync(ops().create_webhook("http://127.0.0.1:9/b", {"incident.opened"}, "a secret of sixteen")));
+      json::parse(sync(ops().create_webhook("wh_000000000003", "http://127.0.0.1:9/b", {"incident.opened"}, "a secret of sixteen")));
   EXPECT_TRUE(conforms(parsed(sync(ops().deliveries_of(other.at("id").get<std::string>(), 100))), "DeliveryList"));
 }
 
 // The body's "id" is the delivery's id as text, which receivers dedupe on (src/ops/ops.cpp).
 TEST_F(wire_json, webhook_payload_wraps_an_alert_or_an_incident) {
   add_registry();
-  sync(ops().create_webhook("http://127.0.0.1:9/a", {"alert.opened", "alert.acknowledged", "incident.opened",
+  sync(ops().create_webhook("wh_000000000004", "http://127.0.0.1:9/a", {"alert.opened", "alert.acknowledged", "incident.opened",
                                                      "incident.updated"},
                             "a secret of sixteen"));
   auto [level, flood] = open_alerts();

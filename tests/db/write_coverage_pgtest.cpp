@@ -133,12 +133,17 @@
 //     + incident_writes.patch_incident_stamps_each_step_and_appends_its_event
 //   operations_store::patch_incident: INSERT INTO incident_events ('note')
 //     + incident_writes.patch_incident_stamps_each_step_and_appends_its_event
-//   operations_store::create_webhook: INSERT INTO webhooks
+//   operations_store::create_webhook: INSERT INTO webhooks (the sealed secret only)
 //       operations.alert_and_incident_changes_enqueue_webhook_deliveries_in_the_same_transaction
+//   operations_store::reseal_webhook_secrets: UPDATE webhooks SET secret_sealed, secret = NULL
+//     + operations.reseal_rewrites_clear_secrets_and_empties_the_clear_column_in_one_transaction
+//   operations_store::drop_excess_deliveries: UPDATE webhook_deliveries SET state = 'dead' (dropped)
+//     + operations.past_max_pending_the_oldest_deliveries_of_that_webhook_are_dropped_dead
 //   operations_store::delete_webhook: DELETE FROM webhooks (its deliveries cascade)
 //       operations.alert_and_incident_changes_enqueue_webhook_deliveries_in_the_same_transaction
 //   operations_store::claim_deliveries: UPDATE webhook_deliveries SET next_at (the lease)
 //       operations.deliveries_are_claimed_leased_retried_with_back_off_and_die
+//     + operations.claims_take_at_most_per_webhook_less_what_is_in_flight_and_never_hide_other_webhooks
 //   operations_store::finish_delivery: UPDATE webhook_deliveries (attempts, state, next_at, ...)
 //       operations.deliveries_are_claimed_leased_retried_with_back_off_and_die
 //       operations.a_late_failure_report_does_not_reopen_a_delivered_delivery

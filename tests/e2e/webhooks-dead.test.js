@@ -13,7 +13,7 @@ const L = require('./lib/live-helpers');
 const { MIN, iso } = I;
 
 describe('webhooks: dead deliveries', () => {
-  const ctx = h.useDaemon('webhooks_dead', { MAEUL_WEBHOOKS_MAX_ATTEMPTS: '2', MAEUL_WEBHOOKS_TIMEOUT_MS: '1000' });
+  const ctx = h.useDaemon('webhooks_dead', { MAEUL_WEBHOOKS_MAX_ATTEMPTS: '2', MAEUL_WEBHOOKS_TIMEOUT_MS: '1000', MAEUL_WEBHOOKS_ALLOW_PRIVATE: 'true' });
   let rcv;
 
   before(async () => {

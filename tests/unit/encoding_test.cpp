@@ -35,3 +35,12 @@ TEST(parse_number, reads_doubles_in_fixed_and_scientific_notation) {
 }
 
 }  // namespace
+
+TEST(unhex, reads_back_what_hex_writes) {
+  std::string bytes("\x00\x01\x7f\x80\xff sealed", 12);
+  EXPECT_EQ(maeul::domain::unhex(maeul::domain::hex(bytes)), bytes);
+  EXPECT_EQ(maeul::domain::unhex("DEADbeef"), std::string("\xde\xad\xbe\xef"));
+  EXPECT_EQ(maeul::domain::unhex(""), std::string());
+  EXPECT_EQ(maeul::domain::unhex("abc"), std::nullopt) << "odd length";
+  EXPECT_EQ(maeul::domain::unhex("zz"), std::nullopt);
+}

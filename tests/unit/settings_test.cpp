@@ -76,6 +76,12 @@ void expect_documented_defaults(const cfg::settings& s) {
   EXPECT_EQ(s.log.format, "auto");
   EXPECT_EQ(s.city.name, "Sokcho");
   EXPECT_EQ(s.city.timezone, "Asia/Seoul");
+  // A deployment delivers webhooks to public addresses only unless it says otherwise.
+  EXPECT_FALSE(s.webhooks.allow_private);
+  EXPECT_EQ(s.webhooks.max_pending_per_webhook, 10000);
+  EXPECT_EQ(s.webhooks.max_in_flight_per_webhook, 4);
+  EXPECT_EQ(s.webhooks.secret_key_file, "");
+  EXPECT_EQ(s.webhooks.previous_secret_key_file, "");
 }
 
 }  // namespace
@@ -326,4 +332,19 @@ TEST(settings, spool_is_off_by_default_and_its_keys_load_and_are_checked) {
             std::string::npos);
   EXPECT_NE(error_of("[spool]\nmax_bytes = 100\n").find("spool.max_bytes"), std::string::npos);
   EXPECT_NE(error_of("", {{"MAEUL_SPOOL_FSYNC_INTERVAL_MS", "5000"}}).find("spool.fsync_interval_ms"), std::string::npos);
+}
+
+TEST(settings, webhook_bounds_and_key_files_load_and_are_checked) {
+  auto s = load("[webhooks]\nallow_private = true\nmax_pending_per_webhook = 3\nsecret_key_file = \"/k/w.key\"\n",
+                {{"MAEUL_WEBHOOKS_MAX_IN_FLIGHT_PER_WEBHOOK", "2"},
+                 {"MAEUL_WEBHOOKS_PREVIOUS_SECRET_KEY_FILE", "/k/old.key"}});
+  EXPECT_TRUE(s.webhooks.allow_private);
+  EXPECT_EQ(s.webhooks.max_pending_per_webhook, 3);
+  EXPECT_EQ(s.webhooks.max_in_flight_per_webhook, 2);
+  EXPECT_EQ(s.webhooks.secret_key_file, "/k/w.key");
+  EXPECT_EQ(s.webhooks.previous_secret_key_file, "/k/old.key");
+  EXPECT_NE(error_of("[webhooks]\nmax_pending_per_webhook = 0\n").find("webhooks.max_pending_per_webhook"),
+            std::string::npos);
+  EXPECT_NE(error_of("[webhooks]\nmax_in_flight_per_webhook = 65\n").find("webhooks.max_in_flight_per_webhook"),
+            std::string::npos);
 }

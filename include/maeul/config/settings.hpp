@@ -61,10 +61,17 @@ struct alerts_settings {
 };
 
 struct webhooks_settings {
-  bool allow_private = true;   // municipal systems live on private networks
+  bool allow_private = false;  // true: deliver to loopback and private networks too (docs/security.md)
   int timeout_ms = 10000;
   int max_attempts = 12;
   std::string ca_file;         // https:// receivers: CA bundle (PEM); empty: the system's CAs
+  std::int64_t max_pending_per_webhook = 10000;  // past it the oldest pending deliveries are dropped (dead)
+  int max_in_flight_per_webhook = 4;             // deliveries to one receiver at once
+  // The 32-byte key (hex or raw) sealing webhook secrets at rest; created (mode 0600) at the first
+  // start when the file does not exist. Empty: webhooks cannot be registered (no secret is stored in clear).
+  std::string secret_key_file;
+  // During a key rotation: the old key; secrets it sealed are sealed again with secret_key_file at start.
+  std::string previous_secret_key_file;
 };
 
 // MQTT input (API.md §10). Off while `url` is empty.

@@ -12,6 +12,8 @@ std::string base64url_encode(std::string_view bytes);
 // nullopt when `text` holds a character outside the base64url alphabet.
 std::optional<std::string> base64url_decode(std::string_view text);
 std::string hex(std::string_view bytes);
+// The bytes of hex text (either case); nullopt for an odd length or a non-hex character.
+std::optional<std::string> unhex(std::string_view text);
 // Decodes %XX escapes (malformed ones are kept as they are); `plus_is_space` for form/query text.
 std::string percent_decode(std::string_view text, bool plus_is_space);
 

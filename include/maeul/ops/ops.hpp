@@ -7,7 +7,11 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -16,6 +20,7 @@
 #include "maeul/asio/task.hpp"
 #include "maeul/domain/events.hpp"
 #include "maeul/net/client.hpp"
+#include "maeul/ops/secret_box.hpp"
 #include "maeul/rules/rules.hpp"
 #include "maeul/storage/operations.hpp"
 
@@ -31,11 +36,15 @@ struct options {
   int escalate_after_s = 600;      // critical alerts not acknowledged within this escalate
   int webhook_timeout_ms = 10000;  // per delivery attempt
   int webhook_max_attempts = 12;   // then the delivery is dead
-  bool webhook_allow_private = true;
+  bool webhook_allow_private = false;  // false: no delivery to a reserved address (ops/webhook_policy.hpp)
   std::shared_ptr<const net::client_tls> webhook_tls;  // https:// receivers are verified with it; null: refused
   std::size_t max_pending_readings = 1000000;  // readings waiting for rule evaluation; beyond: dropped, counted
   std::size_t max_pending_transitions = 100000;  // transitions waiting to be recorded; beyond: coalesced, counted
   int max_deliveries_in_flight = 64;             // webhook deliveries at once
+  int webhook_in_flight_per_receiver = 4;        // of those, to one webhook at once
+  std::int64_t webhook_max_pending = 10000;      // pending per webhook; past it the oldest are dropped (dead)
+  int webhook_trim_every_ms = 5000;              // how often the pending deliveries are held to that bound
+  std::shared_ptr<const secret_box> secrets;     // seals webhook secrets; null: none can be registered
 };
 
 struct ops_stats {
@@ -44,6 +53,8 @@ struct ops_stats {
   std::int64_t readings_dropped = 0;         // rule evaluation queue full
   std::int64_t transitions_coalesced = 0;    // transition queue full: kept only the newest per (rule, subject)
   std::int64_t pending_readings = 0, pending_transitions = 0, deliveries_in_flight = 0;
+  std::int64_t deliveries_dropped = 0;       // pending past webhooks.max_pending_per_webhook: marked dead unsent
+  std::int64_t deliveries_refused = 0;       // attempts not made: a reserved address, or a secret that does not open
 };
 
 // HMAC-SHA256 of `body` with `secret`, lower-case hex: the X-Maeul-Signature value after "sha256=".
@@ -76,11 +87,19 @@ class service final : public domain::event_sink {
 
   ops_stats stats() const;
 
+  // Whether webhooks may point at private and reserved addresses (webhooks.allow_private).
+  bool allow_private() const { return opts_.webhook_allow_private; }
+  // `secret` sealed for the webhook `webhook_id` (ops/secret_box.hpp), or nullopt when no key is set.
+  std::optional<std::string> seal_secret(std::string_view secret, std::string_view webhook_id) const;
+
  private:
   void evaluate(domain::reading_batch readings);
   void enqueue(std::vector<rules::transition> ts);
   task<void> drain();
   task<void> deliver(storage::delivery d);
+  task<void> trim_outbox();
+  // Why `url` must not be delivered to now (a host that resolves to a reserved address), or "".
+  task<std::string> refused_destination(std::string url);
 
   storage::operations_store& store_;
   sensors_fn sensors_;
@@ -100,6 +119,10 @@ class service final : public domain::event_sink {
   std::atomic<std::int64_t> transitions_{0}, events_{0}, ok_{0}, failed_{0}, dead_{0};
   std::atomic<std::int64_t> evaluated_{0}, dropped_{0}, coalesced_{0}, pending_readings_{0};
   std::atomic<int> in_flight_{0};
+  std::atomic<std::int64_t> dropped_deliveries_{0}, refused_{0};
+  mutable std::mutex hooks_mutex_;
+  std::unordered_map<std::string, int> in_flight_by_hook_;  // only webhooks with a delivery in flight (≤ 64)
+  std::unordered_set<std::string> overflowing_;             // webhooks whose oldest deliveries are being dropped
   std::atomic<bool> overflow_{false};  // the evaluation queue overflowed (alarm raised)
   std::atomic<bool> timed_rules_{false};  // a rule the clock drives exists: ticks list the sensors
   std::atomic<std::int64_t> reload_started_{0};  // a reload applies only if no later one applied first

@@ -98,7 +98,13 @@ class operations_service {
   task<outcome<std::string>> create_incident(principal who, storage::incident_input in);
   task<outcome<std::string>> patch_incident(principal who, std::int64_t id, storage::incident_patch p);
 
-  task<std::string> create_webhook(principal who, std::string url, std::vector<std::string> events, std::string secret);
+  // Why `url` cannot be a webhook's (the /url field error's detail), or nullopt (ops/webhook_policy.hpp,
+  // with webhooks.allow_private).
+  std::optional<std::string> refuse_webhook_url(const std::string& url) const;
+  // Stores the webhook with its secret sealed (never in clear); 503 when no key is set
+  // (webhooks.secret_key_file), so that no secret is stored unsealed.
+  task<outcome<std::string>> create_webhook(principal who, std::string url, std::vector<std::string> events,
+                                            std::string secret);
   task<bool> delete_webhook(principal who, std::string id);
 
  private:

@@ -2,6 +2,7 @@
 // outbox. Every alert or incident change and its webhook deliveries commit in one transaction.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,8 +41,17 @@ struct incident_patch {
 
 struct delivery {
   std::int64_t id = 0;
-  std::string url, secret, event, body;
+  std::string url, secret, event, body;  // secret: in clear only for a webhook not sealed yet (migration 0011)
   int attempts = 0;
+  std::string webhook_id;
+  std::string sealed_secret;  // the sealed form (ops::secret_box), empty when not sealed yet
+};
+
+// A webhook's secret as stored: sealed, or (written before migration 0011) in clear.
+struct webhook_secret {
+  std::string id;
+  std::optional<std::string> plain;
+  std::string sealed;  // empty when none
 };
 
 class operations_store {
@@ -79,13 +89,24 @@ class operations_store {
   task<page> list_incidents(std::string state, std::string zone, page_request req, scope sc = {});
 
   // webhooks
-  task<std::string> create_webhook(std::string url, std::vector<std::string> events, std::string secret);
+  // `id` ("wh_" and 12 hex digits) chosen by the caller, who bound it into `sealed_secret`. Only the
+  // sealed secret is stored; the answer never holds it.
+  task<std::string> create_webhook(std::string id, std::string url, std::vector<std::string> events,
+                                   std::string sealed_secret);
   task<page> list_webhooks(page_request req);
   task<bool> delete_webhook(std::string id);
   task<outcome<std::string>> deliveries_of(std::string id, int limit);
-  // Claims due deliveries for `lease_s` seconds (several instances may dispatch at once).
-  task<std::vector<delivery>> claim_deliveries(int limit, int lease_s);
+  // Claims due deliveries for `lease_s` seconds (several instances may dispatch at once), oldest due
+  // first, at most `per_webhook` of one webhook less what `busy` says it has in flight already.
+  task<std::vector<delivery>> claim_deliveries(int limit, int lease_s, int per_webhook = 1 << 30,
+                                               std::vector<std::pair<std::string, int>> busy = {});
   task<bool> finish_delivery(std::int64_t id, int status, std::string error, int max_attempts);
+  // Marks dead the oldest pending deliveries of every webhook that has more than `keep` pending
+  // (last_error says they were dropped). Returns how many, per webhook id.
+  task<std::vector<std::pair<std::string, std::int64_t>>> drop_excess_deliveries(std::int64_t keep);
+  // Rewrites stored secrets in one transaction: `reseal` gives a webhook's new sealed secret (its
+  // clear column is then emptied) or nullopt to leave it as it is. Returns how many were rewritten.
+  task<int> reseal_webhook_secrets(std::function<std::optional<std::string>(const webhook_secret&)> reseal);
 
   // The key of household pseudonyms: read from the database, created there (random, 32 bytes)
   // by the first instance that starts. Call once before serving.

@@ -66,8 +66,15 @@ function createDatabase(label) {
   return name;
 }
 
+// The webhook secret key of a database's daemons (created by maeuld at its first start; kept across
+// restarts against the same database, removed with it).
+function keyFileOf(dbName) {
+  return path.join(require('node:os').tmpdir(), 'maeul-e2e-keys', `${dbName}.key`);
+}
+
 function dropDatabase(name) {
   if (!name) return;
+  fs.rmSync(keyFileOf(name), { force: true });
   try {
     psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   } catch (e) {
@@ -111,6 +118,7 @@ function daemonEnv(dbName, extra = {}) {
   }
   Object.assign(env, {
     MAEUL_DB_URL: dbName ? dbUrl(dbName) : undefined,
+    MAEUL_WEBHOOKS_SECRET_KEY_FILE: dbName ? keyFileOf(dbName) : undefined,
     MAEUL_HTTP_LISTEN: '127.0.0.1:0',
     MAEUL_BOOTSTRAP_TOKEN: randomToken(),
     MAEUL_LOG_FORMAT: 'json',
@@ -629,7 +637,7 @@ function useDaemon(label, env = {}) {
 module.exports = {
   useDaemon,
   ROOT, BIN, CONFIG, TIME_RE, JSON_CT_RE, PROBLEM_CT_RE, PROBLEM_TYPE_PREFIX,
-  psql, createDatabase, dropDatabase, dbUrl, closedPort, randomToken, daemonEnv,
+  psql, createDatabase, dropDatabase, keyFileOf, dbUrl, closedPort, randomToken, daemonEnv,
   Daemon, startDaemon, runMaeuld, withTimeout, pollUntil, openapi,
   request, describeRes, assertStatus, assertJson, assertProblem, assertInvalid, assertBadParam, assertTimes,
   RawConn, squareRing, polygon, point, zoneBody, sensorBody, facilityBody, createToken, listAll, parseProm,
