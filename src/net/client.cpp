@@ -1,6 +1,12 @@
 // Outgoing HTTP(S) POSTs (webhooks).
 #include "maeul/net/client.hpp"
 
+#include "maeul/domain/address.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
+
 #include <openssl/ssl.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -47,17 +53,18 @@ bool parse_url(const std::string& url, url_parts& out) {
 }
 
 namespace {
-bool is_private(const asio::ip::address& a) {
-  if (a.is_loopback() || a.is_unspecified() || a.is_multicast()) return true;
+// The reserved block of a resolved address (domain::reserved_block: the one blocklist of the
+// registration check), or nullopt for a public one.
+std::optional<std::string_view> reserved(const asio::ip::address& a) {
+  domain::ip_bytes b{};
   if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    return b[0] == 10 || (b[0] == 172 && (b[1] & 0xF0) == 16) || (b[0] == 192 && b[1] == 168) ||
-           (b[0] == 169 && b[1] == 254) || (b[0] == 100 && (b[1] & 0xC0) == 64);
+    auto v4 = a.to_v4().to_bytes();
+    b = domain::ipv4_bytes(v4[0], v4[1], v4[2], v4[3]);
+  } else {
+    auto v6 = a.to_v6().to_bytes();
+    std::copy(v6.begin(), v6.end(), b.begin());
   }
-  auto v6 = a.to_v6();
-  if (v6.is_v4_mapped()) return is_private(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
-  auto b = v6.to_bytes();
-  return v6.is_link_local() || (b[0] & 0xFE) == 0xFC;
+  return domain::reserved_block(b);
 }
 }  // namespace
 
@@ -102,10 +109,13 @@ asio::awaitable<client_result> post(asio::any_io_executor ex, std::string url,
   tcp::resolver resolver(ex);
   auto [rec, results] = co_await resolver.async_resolve(u.host, u.port, tuple);
   if (rec) co_return client_result{0, "cannot resolve " + u.host + ": " + rec.message()};
+  // The addresses connected to are the ones checked here (the connect below uses these results):
+  // a name cannot pass this check and then resolve elsewhere.
   if (!allow_private)
     for (const auto& r : results)
-      if (is_private(r.endpoint().address()))
-        co_return client_result{0, "refused: " + u.host + " is a private or loopback address"};
+      if (auto block = reserved(r.endpoint().address()))
+        co_return client_result{0, "refused: " + u.host + " resolves to " + r.endpoint().address().to_string() +
+                                       ", in " + std::string(*block)};
   if (!https) {
     beast::tcp_stream stream(ex);
     stream.expires_after(timeout);
