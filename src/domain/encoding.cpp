@@ -55,18 +55,22 @@ std::string hex(std::string_view in) {
   return out;
 }
 
+namespace {
+// The value of one hex digit (either case), or -1.
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
 std::optional<std::string> unhex(std::string_view text) {
   if (text.size() % 2) return std::nullopt;
-  auto value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(text.size() / 2);
   for (std::size_t i = 0; i < text.size(); i += 2) {
-    int hi = value(text[i]), lo = value(text[i + 1]);
+    int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out += char(hi * 16 + lo);
   }
@@ -74,19 +78,13 @@ std::optional<std::string> unhex(std::string_view text) {
 }
 
 std::string percent_decode(std::string_view in, bool plus_is_space) {
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (plus_is_space && in[i] == '+') {
       out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-      out += char(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+    } else if (in[i] == '%' && i + 2 < in.size() && hex_digit(in[i + 1]) >= 0 && hex_digit(in[i + 2]) >= 0) {
+      out += char(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2]));
       i += 2;
     } else {
       out += in[i];
