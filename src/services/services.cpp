@@ -13,7 +13,6 @@
 #include "maeul/ops/webhook_policy.hpp"
 #include "maeul/domain/encoding.hpp"
 #include "maeul/storage/kpi_store.hpp"
-#include "maeul/storage/operations.hpp"
 
 namespace maeul::services {
 
@@ -62,7 +61,6 @@ task<outcome<bool>> registry_service::delete_facility(principal, std::string id)
 // ---- observations
 
 task<ingest::result> observation_service::ingest(principal who, domain::parsed_batch batch) {
-  // A device token writes only the sensors it names (an admin writes any).
   // A device token writes only the sensors it names, and one that names none writes nothing; an
   // admin writes any.
   std::optional<std::vector<std::string>> allowed;
@@ -99,6 +97,14 @@ std::pair<std::string, std::string> place_of(const std::string& object_json) {
   return {text("zone"), text("domain")};
 }
 
+// An alert object as `who` may see it: welfare alerts reach those who may not read welfare data
+// with the household's pseudonym only (storage::operations_store::masked).
+std::string seen_by(const principal& who, const storage::operations_store& store, std::string alert_json) {
+  if (access::reads_values(who, "welfare")) return alert_json;
+  auto m = store.masked(alert_json);
+  return m.empty() ? alert_json : m;
+}
+
 domain::problem out_of_scope(const char* what) {
   return domain::make_problem(domain::problem_kind::not_found, std::string("no ") + what + " with this id");
 }
@@ -122,10 +128,7 @@ task<outcome<domain::alert_event>> operations_service::change_alert(principal wh
     std::vector<domain::alert_event> one;
     one.push_back(res->value());
     ops_.publish(one);
-    if (!access::reads_values(who, "welfare")) {
-      auto m = store_.masked(res->value().alert_json);
-      if (!m.empty()) res->value().alert_json = std::move(m);
-    }
+    res->value().alert_json = seen_by(who, store_, std::move(res->value().alert_json));
   }
   co_return std::move(*res);
 }
@@ -187,7 +190,8 @@ task<outcome<std::vector<storage::kpi_value>>> kpi_service::values(principal who
   if (!access::domain_in_scope(who, kpi_domain) || (!q.zone.empty() && !access::zone_in_scope(who, q.zone)))
     co_return domain::make_problem(domain::problem_kind::not_found,
                                    q.zone.empty() ? "no KPI with this id" : "no zone with this id");
-  auto values = co_await store_.values(q, kpi::walking_model{});
+  kpi::walking_model walk;  // (named: no temporaries inside a co_await with g++ 12)
+  auto values = co_await store_.values(q, walk);
   if (!who.zones.empty())
     std::erase_if(values, [&](const storage::kpi_value& v) { return v.zone && !access::zone_in_scope(who, *v.zone); });
   co_return values;
@@ -274,11 +278,8 @@ std::vector<domain::reading_event> query_service::latest(const principal& who, c
   return items;
 }
 
-// Welfare alerts reach those who may not read welfare data with the household's pseudonym only.
 std::string query_service::as_seen(const principal& who, std::string alert_json) const {
-  if (access::reads_values(who, "welfare")) return alert_json;
-  auto m = ops_.masked(alert_json);
-  return m.empty() ? alert_json : m;
+  return seen_by(who, ops_, std::move(alert_json));
 }
 
 task<storage::page> query_service::alerts(principal who, storage::alert_filter f, storage::page_request req) {
