@@ -82,5 +82,16 @@ task<net::response> delete_sessions_current(services* sp, context ctx);
 task<net::response> get_me(services* sp, context ctx);
 // status_handlers.cpp
 task<net::response> get_status(services* sp, context ctx);
+// welfare_handlers.cpp
+task<net::response> post_residents(services* sp, context ctx);
+task<net::response> get_residents(services* sp, context ctx);
+task<net::response> get_residents_by_id(services* sp, context ctx);
+task<net::response> patch_residents_by_id(services* sp, context ctx);
+task<net::response> delete_residents_by_id(services* sp, context ctx);
+task<net::response> get_residents_by_id_export(services* sp, context ctx);
+task<net::response> post_alerts_by_id_reveal(services* sp, context ctx);
+task<net::response> get_audit_access(services* sp, context ctx);
+task<net::response> get_audit_verify(services* sp, context ctx);
+task<net::response> get_audit_review(services* sp, context ctx);
 
 }  // namespace maeul::api

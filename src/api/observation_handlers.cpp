@@ -102,6 +102,7 @@ task<net::response> post_observations([[maybe_unused]] services* sp, context ctx
     if (res.spooled > 0) {
       // Durable in the local spool, not yet in the database: 202, stored once it is back.
       json body = {{"accepted", res.accepted}, {"spooled", res.spooled}, {"rejected", rejected_json(res.rejected)}};
+      if (res.withheld > 0) body["withheld"] = res.withheld;
       co_return json_response(202, body.dump());
     }
     if (res.accepted + res.duplicates == 0) {
@@ -121,6 +122,7 @@ task<net::response> post_observations([[maybe_unused]] services* sp, context ctx
       co_return resp;
     }
     json body = {{"accepted", res.accepted}, {"duplicates", res.duplicates}, {"rejected", rejected_json(res.rejected)}};
+    if (res.withheld > 0) body["withheld"] = res.withheld;  // consent lapsed: counted, not stored (API §9)
     co_return json_response(200, body.dump());
 }
 

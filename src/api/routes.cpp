@@ -84,6 +84,17 @@ const std::vector<route_def>& route_table() {
       {"GET", "/api/v1/me", any_role, &get_me},
       // status_handlers.cpp
       {"GET", "/api/v1/status", role_admin | role_operator, &get_status},
+      // welfare_handlers.cpp
+      {"POST", "/api/v1/residents", welfare_roles, &post_residents},
+      {"GET", "/api/v1/residents", welfare_roles, &get_residents},
+      {"GET", "/api/v1/residents/{id}", welfare_roles, &get_residents_by_id},
+      {"PATCH", "/api/v1/residents/{id}", welfare_roles, &patch_residents_by_id},
+      {"DELETE", "/api/v1/residents/{id}", welfare_roles, &delete_residents_by_id},
+      {"GET", "/api/v1/residents/{id}/export", welfare_roles, &get_residents_by_id_export},
+      {"POST", "/api/v1/alerts/{id}/reveal", operations_roles, &post_alerts_by_id_reveal},
+      {"GET", "/api/v1/audit/access", admin_only, &get_audit_access},
+      {"GET", "/api/v1/audit/verify", admin_only, &get_audit_verify},
+      {"GET", "/api/v1/audit/review", admin_only, &get_audit_review},
   };
   return table;
 }

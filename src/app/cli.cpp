@@ -32,6 +32,9 @@
 #include "maeul/ops/ops.hpp"
 #include "maeul/services/people.hpp"
 #include "maeul/services/services.hpp"
+#include "maeul/services/welfare.hpp"
+#include "maeul/privacy/vault.hpp"
+#include "maeul/storage/residents.hpp"
 #include "maeul/spool/spool.hpp"
 #include "maeul/storage/users.hpp"
 #include "maeul/domain/people.hpp"
@@ -61,6 +64,8 @@ usage:
   maeuld user create --username U --role ROLE --display-name NAME [--zone ID]... [--domain D]... [--config FILE]
                                                 create a user account; the password is read from
                                                 MAEUL_USER_PASSWORD or else the first line of stdin
+  maeuld keys rotate [--config FILE]            move every resident's data key to a new key in
+                                                privacy.key_file, online (docs/operations.md)
   maeuld --version | --help
 
 options (each also settable in the config file and as MAEUL_<SECTION>_<KEY>):
@@ -108,6 +113,10 @@ cli parse_args(int argc, char** argv) {
       if (i >= args.size() || args[i] != "create") throw std::invalid_argument("expected: maeuld user create ...");
       c.command = "user-create";
       ++i;
+    } else if (c.command == "keys") {
+      if (i >= args.size() || args[i] != "rotate") throw std::invalid_argument("expected: maeuld keys rotate");
+      c.command = "keys-rotate";
+      ++i;
     }
   }
   auto value = [&](const std::string& flag) -> std::string {
@@ -142,7 +151,7 @@ cli parse_args(int argc, char** argv) {
     else throw std::invalid_argument("unknown argument \"" + a + "\"");
   }
   if (c.command != "serve" && c.command != "migrate" && c.command != "token-create" && c.command != "mqtt-acl" &&
-      c.command != "user-create" && c.command != "help" &&
+      c.command != "user-create" && c.command != "keys-rotate" && c.command != "help" &&
       c.command != "version")
     throw std::invalid_argument("unknown command \"" + c.command + "\"");
   return c;
@@ -243,6 +252,21 @@ asio::awaitable<void> partition_upkeep(storage::observation_store* store, int mo
       co_await store->ensure_partitions(ingest::system_now_us(), months_ahead);
     } catch (const std::exception& e) {
       spdlog::warn("partition upkeep failed (will retry in an hour): {}", e.what());
+    }
+  }
+}
+
+// Moves the withheld-reading counts of lapsed households into the database every 10 s.
+asio::awaitable<void> welfare_upkeep(services::welfare_service* welfare) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(10));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    try {
+      co_await welfare->flush_withheld();
+    } catch (const std::exception& e) {
+      spdlog::warn("welfare: withheld counts not flushed (kept for the next try): {}", e.what());
     }
   }
 }
@@ -444,6 +468,41 @@ int serve(const config::settings& s) {
   services::people_service people_svc(
       users, hasher, po, [&auth](const std::string& username) { auth.forget_user(username); },
       [&auth](const std::string& session_hash) { auth.forget_session(session_hash); });
+  // The welfare vault (API §9): its key file, the household book, the service. A bad key file, or
+  // sealed residents and no key, stops the start with one clear line.
+  std::shared_ptr<services::key_source> vault_keys;
+  storage::resident_store residents(pool);
+  domain::household_book households;
+  try {
+    if (!s.privacy.key_file.empty()) vault_keys = std::make_shared<services::key_source>(s.privacy.key_file);
+    auto sealed = run_now(residents.sealed_count());
+    if (!vault_keys && sealed > 0)
+      return fail(exit_config, std::to_string(sealed) + " resident record(s) are sealed in the database but "
+                               "privacy.key_file is not set: maeuld will not start without their key");
+    if (vault_keys) {
+      auto ring = vault_keys->ring();
+      for (const auto& id : run_now(residents.key_ids()))
+        if (!ring->has(id))
+          return fail(exit_config, "residents are sealed under key id " + id + ", which " + s.privacy.key_file +
+                                   " does not hold: maeuld will not start with the wrong key file");
+      spdlog::info("welfare: vault open, key id {} ({} sealed record(s))", ring->current_id(), sealed);
+    } else {
+      spdlog::warn("welfare: privacy.key_file is not set; the resident routes answer 503 until it is");
+    }
+  } catch (const storage::unavailable& e) {
+    return fail(exit_database, std::string("cannot read the welfare vault: ") + e.what());
+  } catch (const std::exception& e) {
+    return fail(exit_config, e.what());
+  }
+  services::welfare_service welfare_svc(residents, operations, households, vault_keys, ingest::system_now_us);
+  try {
+    run_now(welfare_svc.load_book());
+  } catch (const std::exception& e) {
+    return fail(exit_database, std::string("cannot load the households: ") + e.what());
+  }
+  registry_svc.set_welfare(welfare_svc);
+  ingest.set_households(households);
+  operations.set_households(households);
   net::server_options so;
   so.host = s.http.host;
   so.port = s.http.port;
@@ -590,6 +649,24 @@ int serve(const config::settings& s) {
   }
   services.dead_letters = &dead_letters;
   services.people = &people_svc;
+  services.welfare = &welfare_svc;
+  services.extra_metrics = [prev = services.extra_metrics, &welfare_svc, &households] {
+    auto w = welfare_svc.stats();
+    std::string out = prev();
+    out += "# HELP maeul_welfare_access_total Reads of personal data by kind (each in the access records).\n"
+           "# TYPE maeul_welfare_access_total counter\n";
+    out += "maeul_welfare_access_total{action=\"read\"} " + std::to_string(w.reads) + "\n";
+    out += "maeul_welfare_access_total{action=\"reveal\"} " + std::to_string(w.reveals) + "\n";
+    out += "maeul_welfare_access_total{action=\"reveal_refused\"} " + std::to_string(w.refused_reveals) + "\n";
+    out += "maeul_welfare_access_total{action=\"erase\"} " + std::to_string(w.erasures) + "\n";
+    out += "# HELP maeul_welfare_households Registered households (consenting or lapsed).\n"
+           "# TYPE maeul_welfare_households gauge\nmaeul_welfare_households " +
+           std::to_string(households.households()) + "\n";
+    out += "# HELP maeul_welfare_withheld_readings_total Readings of households whose consent had lapsed, kept as a count only.\n"
+           "# TYPE maeul_welfare_withheld_readings_total counter\nmaeul_welfare_withheld_readings_total " +
+           std::to_string(households.withheld_total()) + "\n";
+    return out;
+  };
   services.metrics_public = s.metrics.is_public;
   api::add_routes(router, services);
   router.set_rate_limit(s.limits.requests_per_s, s.limits.burst);
@@ -627,6 +704,7 @@ int serve(const config::settings& s) {
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
   asio::co_spawn(io.at(0), live_expiry(&hub), asio::detached);
+  asio::co_spawn(io.at(0), welfare_upkeep(&welfare_svc), asio::detached);
   if (spooler) asio::co_spawn(io.at(0), ingest.run_replay(200, 250, 5000), asio::detached);
 
   // Signals are caught from here on (queued until the wait below): a SIGTERM that arrives right
@@ -762,6 +840,27 @@ int run(int argc, char** argv) {
       auto created = storage::create_user_now(s.db.url, *v, hash);
       if (!created) return fail(exit_usage, "user create: " + created.error().detail);
       std::cout << *created << std::endl;
+      return exit_ok;
+    });
+  }
+  if (c.command == "keys-rotate") {
+    if (s.privacy.key_file.empty()) return fail(exit_config, "keys rotate: privacy.key_file is not set");
+    return with_database("keys rotate", [&]() -> int {
+      // 1. a new current key in front of the old ones (a running maeuld re-reads the file when a
+      // record names a key it does not hold); 2. every data key re-wrapped under it; 3. the old keys
+      // dropped from the file. Interrupted: run it again (step 1 is skipped once the new key leads
+      // and every record is not yet under it: a run only ever adds one key).
+      auto keys = privacy::read_key_file(s.privacy.key_file, false, nullptr, "privacy.key_file");
+      storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
+      keys.insert(keys.begin(), privacy::random_key());
+      privacy::write_key_file(s.privacy.key_file, keys, "privacy.key_file");
+      privacy::keyring ring(keys);
+      spdlog::info("keys rotate: new key id {} written to {}", ring.current_id(), s.privacy.key_file);
+      auto moved = storage::rotate_keys_now(s.db.url, ring);
+      privacy::write_key_file(s.privacy.key_file, {keys.front()}, "privacy.key_file");
+      spdlog::info("keys rotate: {} record(s) moved to key id {}; older keys removed from {}", moved, ring.current_id(),
+                   s.privacy.key_file);
+      std::cout << ring.current_id() << std::endl;
       return exit_ok;
     });
   }

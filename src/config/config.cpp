@@ -85,6 +85,7 @@ const std::vector<key_def>& keys() {
       {"log", "format", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.log.format = v; }},
       {"city", "name", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.city.name = v; }},
       {"city", "timezone", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.city.timezone = v; }},
+      {"privacy", "key_file", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.privacy.key_file = v; }},
       {"metrics", "public", kind::boolean, 0, 1, [](settings& s, const std::string&, std::int64_t v) { s.metrics.is_public = v != 0; }},
       {"limits", "requests_per_s", kind::integer, 0, 1000000, [](settings& s, const std::string&, std::int64_t v) { s.limits.requests_per_s = int(v); }},
       {"limits", "burst", kind::integer, 1, 10000000, [](settings& s, const std::string&, std::int64_t v) { s.limits.burst = int(v); }},

@@ -204,6 +204,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
   auto reject = [&](const domain::candidate& c, std::string why, const char* field) {
     out.rejected.push_back({c.index, std::move(why), batch.pointer_prefix + std::to_string(c.index) + "/" + field});
   };
+  const std::int64_t now = households_ ? clock_() : 0;
   for (std::size_t i = 0; i < batch.readings.size(); ++i) {
     const auto& c = batch.readings[i];
     const auto& meta = metas[c.sensor];
@@ -225,12 +226,30 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
       reject(c, buf, "value");
       continue;
     }
+    if (households_ && meta->domain == "welfare") {
+      auto household = households_->household_of(c.sensor);
+      if (!household.empty()) {
+        auto st = households_->check(household, now);
+        if (st == domain::household_book::status::unknown) {
+          reject(c, "sensor \"" + c.sensor + "\" names household \"" + household + "\", which is not registered", "sensor");
+          continue;
+        }
+        if (st == domain::household_book::status::lapsed) {
+          // Consent has lapsed: the reading is taken in and kept only as a count (API §9).
+          households_->count_withheld(household, 1);
+          ++out.withheld;
+          continue;
+        }
+      }
+    }
     rows->push_back({m->series_id, c.ts_us, c.value});
     kept.push_back(i);
   }
+  out.accepted = out.withheld;
   std::sort(out.rejected.begin(), out.rejected.end(),
             [](const domain::rejection& a, const domain::rejection& b) { return a.index < b.index; });
   rejected_ += std::int64_t(out.rejected.size());
+  accepted_ += out.withheld;
   if (rows->empty()) co_return out;
 
   // 3. durable: the answer waits for the commit, or for the spool's fsync
@@ -254,12 +273,13 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
   }
   if (to_spool) {
     co_await spool_->append(rows);  // throws spool::full with nothing written
-    out.accepted = out.spooled = std::int64_t(rows->size());
-    accepted_ += out.accepted;
+    out.spooled = std::int64_t(rows->size());
+    out.accepted = out.withheld + out.spooled;
+    accepted_ += out.spooled;
     spooled_ += out.spooled;
     co_return out;
   }
-  out.accepted = counts.accepted;
+  out.accepted = out.withheld + counts.accepted;
   out.duplicates = counts.duplicates;
   accepted_ += counts.accepted;
   duplicates_ += counts.duplicates;

@@ -1,16 +1,12 @@
 // Sealing webhook secrets (ops/secret_box.hpp) and the key file they are sealed under.
 #include "maeul/ops/secret_box.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <sodium.h>
 
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <stdexcept>
+
+#include "maeul/privacy/vault.hpp"
 
 namespace maeul::ops {
 namespace {
@@ -23,50 +19,6 @@ constexpr std::size_t header_bytes = 1 + id_bytes + nonce_bytes;
 
 void init_sodium() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium cannot be initialised");
-}
-
-std::runtime_error key_error(const std::string& path, const std::string& what) {
-  return std::runtime_error("webhook secret key file " + path + ": " + what);
-}
-
-// Writes a new hex key to `path` without ever replacing an existing file: a temporary file in the
-// same directory, fsync'd, then link()ed to the name (EEXIST: another process won; use its key).
-void create_key_file(const std::string& path) {
-  namespace fs = std::filesystem;
-  auto dir = fs::path(path).parent_path();
-  if (!dir.empty() && !fs::exists(dir)) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw key_error(path, "cannot create its directory: " + ec.message());
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-  }
-  secret_box::key k;
-  randombytes_buf(k.data(), k.size());
-  char hex[2 * secret_box::key_bytes + 1];
-  sodium_bin2hex(hex, sizeof hex, k.data(), k.size());
-  sodium_memzero(k.data(), k.size());
-  std::string text = std::string(hex) + "\n";
-  sodium_memzero(hex, sizeof hex);
-  std::string tmp = path + ".new-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw key_error(path, std::string("cannot create it: ") + std::strerror(errno));
-  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  sodium_memzero(text.data(), text.size());
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    throw key_error(path, std::string("cannot write it: ") + std::strerror(err));
-  }
-  int rc = ::link(tmp.c_str(), path.c_str());
-  err = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0 && err != EEXIST) throw key_error(path, std::string("cannot create it: ") + std::strerror(err));
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
 }
 
 }  // namespace
@@ -83,43 +35,11 @@ secret_box::secret_box(const key& k) : key_(k) {
 secret_box::~secret_box() { sodium_memzero(key_.data(), key_.size()); }
 
 secret_box::key secret_box::read_key_file(const std::string& path, bool create, bool* created) {
-  init_sodium();
-  if (created) *created = false;
-  if (path.empty()) throw std::runtime_error("webhook secret key file: no path given");
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT || !create) throw key_error(path, std::strerror(errno));
-    create_key_file(path);
-    if (created) *created = true;
-    if (::stat(path.c_str(), &st) != 0) throw key_error(path, std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) throw key_error(path, "not a regular file");
-  if (st.st_mode & 077)
-    throw key_error(path, "other users may read it (mode 0" + std::to_string((st.st_mode >> 6) & 7) +
-                              std::to_string((st.st_mode >> 3) & 7) + std::to_string(st.st_mode & 7) +
-                              "): chmod 600 it");
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw key_error(path, std::strerror(errno));
-  unsigned char buf[2 * key_bytes + 3];
-  ssize_t n = ::read(fd, buf, sizeof buf);
-  int err = errno;
-  ::close(fd);
-  if (n < 0) throw key_error(path, std::strerror(err));
-  key k{};
-  std::size_t len = std::size_t(n);
-  if (len == key_bytes) {
-    std::memcpy(k.data(), buf, key_bytes);
-  } else {
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) --len;
-    std::size_t got = 0;
-    if (len != 2 * key_bytes ||
-        sodium_hex2bin(k.data(), k.size(), reinterpret_cast<const char*>(buf), len, nullptr, &got, nullptr) != 0 ||
-        got != key_bytes) {
-      sodium_memzero(buf, sizeof buf);
-      throw key_error(path, "must hold 64 hex digits or 32 raw bytes (create one with: openssl rand -hex 32)");
-    }
-  }
-  sodium_memzero(buf, sizeof buf);
+  // The key file format and its checks are the vault's (privacy/vault.hpp): the first key is used.
+  auto keys = privacy::read_key_file(path, create, created, "webhook secret key file");
+  key k;
+  std::memcpy(k.data(), keys.front().data(), key_bytes);
+  for (auto& x : keys) sodium_memzero(x.data(), x.size());
   return k;
 }
 

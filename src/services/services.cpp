@@ -1,5 +1,6 @@
 // Application services: each state change with the invariants that go with it (services.hpp).
 #include "maeul/services/services.hpp"
+#include "maeul/services/welfare.hpp"
 
 #include <optional>
 
@@ -32,19 +33,30 @@ task<outcome<bool>> registry_service::delete_zone(principal, std::string id) {
 
 task<outcome<std::string>> registry_service::create_sensor(principal, domain::sensor_input s) {
   auto id = s.id;
+  auto domain = s.domain;
+  auto attributes = nlohmann::json::parse(s.attributes_json, nullptr, false);
+  if (welfare_)
+    if (auto p = welfare_->check_sensor(domain, attributes)) co_return *p;
   auto res = co_await store_.create_sensor(std::move(s));
   ingest_.invalidate(id);  // a reading that named it before it existed was cached as unknown
+  if (res && welfare_) welfare_->sensor_changed(id, domain, attributes);
   co_return res;
 }
 task<outcome<std::string>> registry_service::replace_sensor(principal, domain::sensor_input s) {
   auto id = s.id;
+  auto domain = s.domain;
+  auto attributes = nlohmann::json::parse(s.attributes_json, nullptr, false);
+  if (welfare_)
+    if (auto p = welfare_->check_sensor(domain, attributes)) co_return *p;
   auto res = co_await store_.replace_sensor(std::move(s));
   ingest_.invalidate(id);
+  if (res && welfare_) welfare_->sensor_changed(id, domain, attributes);
   co_return res;
 }
 task<outcome<bool>> registry_service::delete_sensor(principal, std::string id) {
   auto res = co_await store_.delete_sensor(id);
   ingest_.invalidate(id);
+  if (res && welfare_) welfare_->book().forget_sensor(id);
   co_return res;
 }
 

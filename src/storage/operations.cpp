@@ -614,7 +614,13 @@ std::string operations_store::masked(const std::string& alert_json) const {
   auto j = json::parse(alert_json, nullptr, false);
   if (!j.is_object() || j.value("domain", json()) != "welfare") return {};
   auto sensor = j.value("sensor", json());
-  return domain::masked_welfare_alert(alert_json, sensor.is_string() ? pseudonym(sensor.get<std::string>()) : "");
+  std::string household;
+  if (sensor.is_string()) {
+    // The household the sensor names (a registered resident's pseudonym), else one derived from it.
+    if (households_) household = households_->household_of(sensor.get<std::string>());
+    if (household.empty()) household = pseudonym(sensor.get<std::string>());
+  }
+  return domain::masked_welfare_alert(alert_json, household);
 }
 
 }  // namespace maeul::storage

@@ -35,6 +35,7 @@ inline constexpr unsigned public_route = 0;
 inline constexpr unsigned admin_only = role_admin;
 inline constexpr unsigned registry_readers = role_admin | role_operator | role_analyst | role_welfare_officer;
 inline constexpr unsigned operations_roles = role_admin | role_operator | role_welfare_officer;
+inline constexpr unsigned welfare_roles = role_admin | role_welfare_officer;
 inline constexpr unsigned any_role = role_admin | role_operator | role_analyst | role_device | role_welfare_officer;
 
 unsigned role_bit_of(std::string_view role);  // 0 for an unknown role

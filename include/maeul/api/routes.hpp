@@ -36,6 +36,7 @@ class token_service;
 class kpi_service;
 class people_service;
 class query_service;
+class welfare_service;
 }  // namespace maeul::services
 
 namespace maeul::api {
@@ -79,6 +80,7 @@ struct services {
   ::maeul::services::people_service* people = nullptr;  // accounts and sessions (src/services/people.cpp)
   bool metrics_public = false;  // metrics.public: /metrics needs no admin token
   page_cache public_pages;      // /public/v1/* computed at most once a minute per page
+  ::maeul::services::welfare_service* welfare = nullptr;  // the welfare vault (src/services/welfare.cpp)
 };
 
 // One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed

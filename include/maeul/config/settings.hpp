@@ -103,6 +103,13 @@ struct metrics_settings {
   bool is_public = false;  // metrics.public: /metrics without an admin token
 };
 
+// The welfare vault (API §9, docs/security.md): the key-encryption key file (one 64-hex-digit key
+// per line, the current first). Empty: the vault is closed (resident routes answer 503), and
+// maeuld refuses to start when residents are stored.
+struct privacy_settings {
+  std::string key_file;
+};
+
 struct limits_settings {
   int requests_per_s = 100;  // per principal (and per address for anonymous requests); 0: no limit
   int burst = 200;           // requests at once after a quiet spell
@@ -131,6 +138,7 @@ struct settings {
   city_settings city;
   metrics_settings metrics;
   limits_settings limits;
+  privacy_settings privacy;
 };
 
 struct config_error : std::runtime_error {

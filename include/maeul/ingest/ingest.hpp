@@ -20,6 +20,7 @@
 #include "maeul/asio/task.hpp"
 #include "maeul/domain/events.hpp"
 #include "maeul/domain/observation.hpp"
+#include "maeul/domain/welfare.hpp"
 #include "maeul/storage/db_pool.hpp"
 #include "maeul/storage/observations.hpp"
 
@@ -48,6 +49,7 @@ struct options {
 struct result {
   std::int64_t accepted = 0;  // committed, or (with spooled > 0) durable in the spool
   std::int64_t spooled = 0;   // of accepted: in the local spool, to be committed by the replayer
+  std::int64_t withheld = 0;  // of accepted: of a household whose consent has lapsed, kept as a count only
   std::int64_t duplicates = 0;
   std::vector<domain::rejection> rejected;
   std::size_t total = 0;
@@ -148,6 +150,11 @@ class service {
   // Where committed readings go (after their commit, never before). Set once before serving.
   void set_sink(domain::event_sink& sink) { sink_ = &sink; }
 
+  // The households welfare sensors name (attributes.household): a reading of a sensor whose
+  // household is not registered (or was erased) is rejected; one of a household whose consent has
+  // lapsed is counted in the book and not stored. Set once before serving (none: not checked).
+  void set_households(domain::household_book& book) { households_ = &book; }
+
   // Where readings go while the database is away. Set once before serving (none: 503 instead).
   void set_spool(spool::spool& s) { spool_ = &s; }
 
@@ -181,6 +188,7 @@ class service {
   batcher batcher_;
   domain::event_sink* sink_ = nullptr;
   spool::spool* spool_ = nullptr;
+  domain::household_book* households_ = nullptr;
   std::atomic<bool> database_up_{true}, replaying_{false};
   std::atomic<std::int64_t> spooled_{0}, replayed_{0}, replay_published_{0}, replay_refused_{0};
 

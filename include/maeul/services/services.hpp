@@ -50,10 +50,16 @@ using storage::principal;
 // "name (role)": how a principal is named in audit trails (acknowledged_by, timelines).
 std::string actor_of(const principal& who);
 
-// Zones, sensors and facilities. A sensor write makes the ingest index forget the sensor.
+class welfare_service;
+
+// Zones, sensors and facilities. A sensor write makes the ingest index forget the sensor; a welfare
+// sensor that names a household (attributes.household) must name a registered one, and the
+// household book follows every sensor write (services/welfare.hpp).
 class registry_service {
  public:
   registry_service(storage::registry& store, ingest::service& ingest) : store_(store), ingest_(ingest) {}
+  // Set once before serving (none: households are not checked).
+  void set_welfare(welfare_service& w) { welfare_ = &w; }
 
   task<outcome<std::string>> create_zone(principal who, domain::zone_input z);
   task<outcome<std::string>> replace_zone(principal who, domain::zone_input z);
@@ -70,6 +76,7 @@ class registry_service {
  private:
   storage::registry& store_;
   ingest::service& ingest_;
+  welfare_service* welfare_ = nullptr;
 };
 
 // Readings from any door: a device principal writes only the sensors its token names.

@@ -11,6 +11,7 @@
 
 #include "maeul/domain/events.hpp"
 #include "maeul/domain/problem.hpp"
+#include "maeul/domain/welfare.hpp"
 #include "maeul/rules/rules.hpp"
 #include "maeul/storage/registry.hpp"
 
@@ -114,11 +115,14 @@ class operations_store {
   // The alert object as others than admin and welfare_officer see it: for a welfare alert, the
   // household's pseudonym ("hh-" + 16 hex digits of HMAC-SHA256(key, sensor)) in place of the
   // sensor and no readings (domain::masked_welfare_alert); "" for any other alert.
+  // A sensor that names its household (attributes.household, in `book`) is shown by that pseudonym.
   std::string masked(const std::string& alert_json) const;
   std::string pseudonym(const std::string& subject) const;
+  void set_households(const domain::household_book& book) { households_ = &book; }
 
  private:
   db_pool& pool_;
+  const domain::household_book* households_ = nullptr;
   std::string pseudonym_key_;
 };
 

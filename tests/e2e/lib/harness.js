@@ -72,9 +72,21 @@ function keyFileOf(dbName) {
   return path.join(require('node:os').tmpdir(), 'maeul-e2e-keys', `${dbName}.key`);
 }
 
+// The welfare vault's key file of a test database (privacy.key_file), made here with mode 0600 the
+// way scripts/demo makes it: maeuld never creates it.
+function privacyKeyOf(dbName) {
+  const file = path.join(require('node:os').tmpdir(), 'maeul-e2e-keys', `${dbName}.privacy.key`);
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  return file;
+}
+
 function dropDatabase(name) {
   if (!name) return;
   fs.rmSync(keyFileOf(name), { force: true });
+  fs.rmSync(path.join(require('node:os').tmpdir(), 'maeul-e2e-keys', `${name}.privacy.key`), { force: true });
   try {
     psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   } catch (e) {
@@ -119,6 +131,7 @@ function daemonEnv(dbName, extra = {}) {
   Object.assign(env, {
     MAEUL_DB_URL: dbName ? dbUrl(dbName) : undefined,
     MAEUL_WEBHOOKS_SECRET_KEY_FILE: dbName ? keyFileOf(dbName) : undefined,
+    MAEUL_PRIVACY_KEY_FILE: dbName ? privacyKeyOf(dbName) : undefined,
     MAEUL_HTTP_LISTEN: '127.0.0.1:0',
     MAEUL_BOOTSTRAP_TOKEN: randomToken(),
     MAEUL_LOG_FORMAT: 'json',
@@ -637,7 +650,7 @@ function useDaemon(label, env = {}) {
 module.exports = {
   useDaemon,
   ROOT, BIN, CONFIG, TIME_RE, JSON_CT_RE, PROBLEM_CT_RE, PROBLEM_TYPE_PREFIX,
-  psql, createDatabase, dropDatabase, keyFileOf, dbUrl, closedPort, randomToken, daemonEnv,
+  psql, createDatabase, dropDatabase, keyFileOf, privacyKeyOf, dbUrl, closedPort, randomToken, daemonEnv,
   Daemon, startDaemon, runMaeuld, withTimeout, pollUntil, openapi,
   request, describeRes, assertStatus, assertJson, assertProblem, assertInvalid, assertBadParam, assertTimes,
   RawConn, squareRing, polygon, point, zoneBody, sensorBody, facilityBody, createToken, listAll, parseProm,

@@ -1,0 +1,467 @@
+// The welfare vault's tables: residents (sealed) and the chained access records (storage/residents.hpp).
+#include "maeul/storage/residents.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "maeul/domain/encoding.hpp"
+#include "maeul/storage/db_pool.hpp"
+#include "sql_util.hpp"
+
+namespace maeul::storage {
+namespace {
+
+using domain::make_problem;
+using domain::problem_kind;
+using json = nlohmann::json;
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string text_array(const std::vector<std::string>& v) { return json(v).dump(); }
+
+// Bytes travel as hex text both ways ('\x..' is what decode/encode give).
+std::string hex_or_empty(const pqxx::field& f) {
+  if (f.is_null()) return {};
+  auto b = domain::unhex(f.as<std::string>());
+  return b ? *b : std::string();
+}
+
+const std::string columns =
+    "r.id, r.household, r.zone_id, r.care_worker, r.risk_level, r.consent_purpose, r.consent_basis, "
+    "(extract(epoch FROM r.consent_granted_at) * 1000000)::bigint, "
+    "(extract(epoch FROM r.consent_expires_at) * 1000000)::bigint, coalesce(r.key_id, ''), "
+    "encode(r.data_key, 'hex'), encode(r.sealed, 'hex'), encode(r.phone_index, 'hex'), r.withheld_readings, "
+    "(extract(epoch FROM r.created_at) * 1000000)::bigint, (extract(epoch FROM r.updated_at) * 1000000)::bigint";
+
+resident_row row_of(const pqxx::row& x) {
+  resident_row r;
+  r.id = x[0].as<std::string>();
+  r.household = x[1].as<std::string>();
+  r.zone = x[2].as<std::string>();
+  r.care_worker = x[3].as<std::string>();
+  r.risk_level = x[4].as<std::string>();
+  r.consent_purpose = x[5].as<std::string>();
+  r.consent_basis = x[6].as<std::string>();
+  r.consent_granted_us = x[7].as<std::int64_t>();
+  if (!x[8].is_null()) r.consent_expires_us = x[8].as<std::int64_t>();
+  r.sealed.key_id = x[9].as<std::string>();
+  r.sealed.wrapped_key = hex_or_empty(x[10]);
+  r.sealed.sealed = hex_or_empty(x[11]);
+  r.phone_index = hex_or_empty(x[12]);
+  r.withheld = x[13].as<std::int64_t>();
+  r.created_us = x[14].as<std::int64_t>();
+  r.updated_us = x[15].as<std::int64_t>();
+  return r;
+}
+
+// A time in microseconds as a timestamptz, exactly.
+const char* us_ts(int n) {
+  static const std::string forms[] = {"('epoch'::timestamptz + $1 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $2 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $3 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $4 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $5 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $6 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $7 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $8 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $9 * interval '1 microsecond')",
+                                      "('epoch'::timestamptz + $10 * interval '1 microsecond')"};
+  return forms[n - 1].c_str();
+}
+
+const std::string insert_sql = std::string(
+    "INSERT INTO residents AS r (id, household, zone_id, care_worker, risk_level, consent_purpose, consent_basis, "
+    "consent_granted_at, consent_expires_at, key_id, data_key, sealed, phone_index) VALUES "
+    "($1, $2, $3, $4, $5, $6, $7, ") + us_ts(8) + ", CASE WHEN $9::bigint IS NULL THEN NULL ELSE " + us_ts(9) +
+    " END, $10, decode($11, 'hex'), decode($12, 'hex'), decode(nullif($13, ''), 'hex')) RETURNING " + columns;
+
+const std::string open_alert_sql =
+    "SELECT a.id FROM alerts a JOIN sensors s ON s.id = a.sensor_id "
+    "WHERE s.domain = 'welfare' AND s.attributes->>'household' = $1 AND a.state <> 'resolved' "
+    "ORDER BY (a.severity = 'critical') DESC, a.id DESC LIMIT 1";
+
+const std::string in_scope = "(jsonb_array_length($2::jsonb) = 0 OR r.zone_id IN (SELECT jsonb_array_elements_text($2::jsonb)))";
+
+std::int64_t open_alert_of(pqxx::transaction_base& tx, const std::string& household) {
+  auto r = tx.exec_params(open_alert_sql, household);
+  return r.empty() ? 0 : r[0][0].as<std::int64_t>();
+}
+
+}  // namespace
+
+void append_access(pqxx::transaction_base& tx, const access_entry& a, const std::string& resident,
+                   std::int64_t alert_id) {
+  auto head = tx.exec1("SELECT seq, encode(hash, 'hex') FROM access_head WHERE one FOR UPDATE");
+  privacy::access_fields f;
+  f.seq = head[0].as<std::int64_t>() + 1;
+  f.at_us = now_us();
+  f.actor = a.actor;
+  f.role = a.role;
+  f.ip = a.ip;
+  f.action = a.action;
+  f.resident = resident;
+  f.alert_id = alert_id;
+  f.purpose = a.purpose;
+  auto prev = domain::unhex(head[1].as<std::string>()).value_or(std::string());
+  auto hash = domain::hex(privacy::chain_hash(prev, f));
+  tx.exec_params(std::string("INSERT INTO access_records (seq, at, actor, role, ip, action, resident, alert_id, purpose, "
+                             "prev_hash, hash) VALUES ($1, ") + us_ts(2) +
+                     ", $3, $4, $5, $6, nullif($7, ''), nullif($8, 0), $9, decode($10, 'hex'), decode($11, 'hex'))",
+                 f.seq, f.at_us, f.actor, f.role, f.ip, f.action, f.resident, f.alert_id, f.purpose,
+                 head[1].as<std::string>(), hash);
+  tx.exec_params("UPDATE access_head SET seq = $1, hash = decode($2, 'hex') WHERE one", f.seq, hash);
+}
+
+task<domain::outcome<resident_row>> resident_store::create(resident_row r, access_entry a) {
+  return pool_.run<domain::outcome<resident_row>>([r, a](pqxx::connection_base& c) -> domain::outcome<resident_row> {
+    try {
+      pqxx::work tx(c);
+      std::optional<std::int64_t> expires = r.consent_expires_us;
+      auto row = tx.exec_params1(insert_sql, r.id, r.household, r.zone, r.care_worker, r.risk_level, r.consent_purpose,
+                                 r.consent_basis, r.consent_granted_us, expires, r.sealed.key_id,
+                                 domain::hex(r.sealed.wrapped_key), domain::hex(r.sealed.sealed),
+                                 domain::hex(r.phone_index));
+      append_access(tx, a, r.id, 0);
+      tx.commit();
+      return row_of(row);
+    } catch (const pqxx::foreign_key_violation&) {
+      return domain::invalid({{"/zone", {}, "no zone \"" + r.zone + "\""}});
+    }
+  });
+}
+
+task<std::vector<resident_row>> resident_store::list(std::vector<std::string> zones, std::string zone,
+                                                     page_request req, access_entry a) {
+  return pool_.run<std::vector<resident_row>>([zones, zone, req, a](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.erased_at IS NULL AND r.id > $1 AND " +
+                                in_scope + " AND ($3 = '' OR r.zone_id = $3) ORDER BY r.id LIMIT $4",
+                            req.after, text_array(zones), zone, req.limit + 1);
+    std::vector<resident_row> out;
+    for (const auto& x : r) out.push_back(row_of(x));
+    append_access(tx, a, "", 0);
+    tx.commit();
+    return out;
+  });
+}
+
+task<std::optional<resident_row>> resident_store::read(std::string id, std::vector<std::string> zones, access_entry a) {
+  return pool_.run<std::optional<resident_row>>([id, zones, a](pqxx::connection_base& c) -> std::optional<resident_row> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.id = $1 AND r.erased_at IS NULL AND " +
+                                in_scope,
+                            id, text_array(zones));
+    if (r.empty()) return std::nullopt;
+    auto row = row_of(r[0]);
+    row.open_alert = open_alert_of(tx, row.household);
+    append_access(tx, a, row.id, row.open_alert);
+    tx.commit();
+    return row;
+  });
+}
+
+task<std::optional<resident_row>> resident_store::read_household(std::string household, std::int64_t alert_id,
+                                                                 access_entry a) {
+  return pool_.run<std::optional<resident_row>>(
+      [household, alert_id, a](pqxx::connection_base& c) -> std::optional<resident_row> {
+        pqxx::work tx(c);
+        auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.household = $1 AND r.erased_at IS NULL",
+                                household);
+        if (r.empty()) return std::nullopt;
+        auto row = row_of(r[0]);
+        row.open_alert = alert_id;
+        append_access(tx, a, row.id, alert_id);
+        tx.commit();
+        return row;
+      });
+}
+
+task<std::vector<resident_row>> resident_store::by_phone(std::vector<std::string> indexes,
+                                                         std::vector<std::string> zones, access_entry a) {
+  return pool_.run<std::vector<resident_row>>([indexes, zones, a](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    std::vector<std::string> hexes;
+    for (const auto& i : indexes) hexes.push_back(domain::hex(i));
+    auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.erased_at IS NULL AND " + in_scope +
+                                " AND r.phone_index IN (SELECT decode(x, 'hex') FROM jsonb_array_elements_text($1::jsonb) x) "
+                                "ORDER BY r.id LIMIT 20",
+                            text_array(hexes), text_array(zones));
+    std::vector<resident_row> out;
+    for (const auto& x : r) {
+      out.push_back(row_of(x));
+      out.back().open_alert = open_alert_of(tx, out.back().household);
+      append_access(tx, a, out.back().id, out.back().open_alert);
+    }
+    if (out.empty()) append_access(tx, a, "", 0);  // a lookup that found nobody is still a lookup
+    tx.commit();
+    return out;
+  });
+}
+
+task<domain::outcome<resident_row>> resident_store::update(std::string id, std::vector<std::string> zones,
+                                                           change_fn change, access_entry a) {
+  return pool_.run<domain::outcome<resident_row>>(
+      [id, zones, change, a](pqxx::connection_base& c) -> domain::outcome<resident_row> {
+        try {
+          pqxx::work tx(c);
+          auto cur = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.id = $1 AND r.erased_at IS NULL AND " +
+                                        in_scope + " FOR UPDATE",
+                                    id, text_array(zones));
+          if (cur.empty()) return make_problem(problem_kind::not_found, "no resident \"" + id + "\"");
+          auto next = change(row_of(cur[0]));
+          if (!next) return next.error();
+          const auto& n = *next;
+          std::optional<std::int64_t> expires = n.consent_expires_us;
+          auto row = tx.exec_params1(
+              std::string("UPDATE residents r SET zone_id = $2, care_worker = $3, risk_level = $4, consent_purpose = $5, "
+                          "consent_basis = $6, consent_granted_at = ") + us_ts(7) +
+                  ", consent_expires_at = CASE WHEN $8::bigint IS NULL THEN NULL ELSE " + us_ts(8) +
+                  " END, sealed = decode($9, 'hex'), phone_index = decode(nullif($10, ''), 'hex'), updated_at = now() "
+                  "WHERE id = $1 RETURNING " + columns,
+              id, n.zone, n.care_worker, n.risk_level, n.consent_purpose, n.consent_basis, n.consent_granted_us,
+              expires, domain::hex(n.sealed.sealed), domain::hex(n.phone_index));
+          auto out = row_of(row);
+          out.open_alert = open_alert_of(tx, out.household);
+          append_access(tx, a, id, out.open_alert);
+          tx.commit();
+          return out;
+        } catch (const pqxx::foreign_key_violation&) {
+          return domain::invalid({{"/zone", {}, "no such zone"}});
+        }
+      });
+}
+
+task<std::optional<resident_row>> resident_store::erase(std::string id, std::vector<std::string> zones,
+                                                        access_entry a) {
+  return pool_.run<std::optional<resident_row>>([id, zones, a](pqxx::connection_base& c) -> std::optional<resident_row> {
+    std::optional<resident_row> out;
+    {
+      pqxx::work tx(c);
+      auto r = tx.exec_params("UPDATE residents r SET data_key = NULL, phone_index = NULL, erased_at = now(), "
+                              "updated_at = now() WHERE r.id = $1 AND r.erased_at IS NULL AND " +
+                                  in_scope + " RETURNING " + columns,
+                              id, text_array(zones));
+      if (r.empty()) return std::nullopt;
+      out = row_of(r[0]);
+      append_access(tx, a, id, 0);
+      tx.commit();
+    }
+    // The row versions that still held the wrapped key are dead now; VACUUM makes their space
+    // reusable at once instead of some time later (a base backup taken before this still holds
+    // them: they die with the KEK at the next key rotation, docs/security.md).
+    try {
+      pqxx::nontransaction nt(c);
+      nt.exec("VACUUM residents");
+    } catch (const pqxx::sql_error& e) {
+      spdlog::warn("welfare: VACUUM residents after an erasure failed: {}", e.what());
+    }
+    return out;
+  });
+}
+
+task<std::string> resident_store::held_about(std::string id, std::string household) {
+  return pool_.run<std::string>([id, household](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto sensors = tx.exec_params1(
+        "SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind, 'zone', zone_id) ORDER BY id), '[]')::text "
+        "FROM sensors WHERE domain = 'welfare' AND attributes->>'household' = $1",
+        household);
+    auto alerts = tx.exec_params1(
+        "SELECT coalesce(json_agg(json_build_object('id', a.id, 'rule', a.rule_id, 'severity', a.severity, 'state', "
+        "a.state, 'sensor', a.sensor_id, 'opened_at', " + sql::ts_of("a", "opened_at") + ") ORDER BY a.id), '[]')::text "
+        "FROM alerts a JOIN sensors s ON s.id = a.sensor_id WHERE s.domain = 'welfare' AND s.attributes->>'household' = $1",
+        household);
+    auto records = tx.exec_params1(
+        "SELECT coalesce(json_agg(json_build_object('at', " + sql::ts_of("x", "at") + ", 'actor', x.actor, 'role', "
+        "x.role, 'action', x.action, 'purpose', x.purpose) ORDER BY x.seq), '[]')::text "
+        "FROM access_records x WHERE x.resident = $1",
+        id);
+    json out = {{"sensors", json::parse(sensors[0].as<std::string>())},
+                {"alerts", json::parse(alerts[0].as<std::string>())},
+                {"access_records", json::parse(records[0].as<std::string>())}};
+    return out.dump();
+  });
+}
+
+task<std::vector<household_fact>> resident_store::households() {
+  return pool_.run<std::vector<household_fact>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<household_fact> out;
+    for (const auto& x : tx.exec("SELECT household, zone_id, coalesce((extract(epoch FROM consent_expires_at) * "
+                                 "1000000)::bigint, 0) FROM residents WHERE erased_at IS NULL"))
+      out.push_back({x[0].as<std::string>(), x[1].as<std::string>(), x[2].as<std::int64_t>()});
+    return out;
+  });
+}
+
+task<std::vector<std::pair<std::string, std::string>>> resident_store::welfare_sensors() {
+  return pool_.run<std::vector<std::pair<std::string, std::string>>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& x : tx.exec("SELECT id, attributes->>'household' FROM sensors WHERE domain = 'welfare' AND "
+                                 "attributes ? 'household' AND jsonb_typeof(attributes->'household') = 'string'"))
+      out.emplace_back(x[0].as<std::string>(), x[1].as<std::string>());
+    return out;
+  });
+}
+
+task<bool> resident_store::add_withheld(std::unordered_map<std::string, std::int64_t> counts) {
+  return pool_.run<bool>([counts](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    for (const auto& [hh, n] : counts)
+      tx.exec_params("UPDATE residents SET withheld_readings = withheld_readings + $2 WHERE household = $1", hh, n);
+    tx.commit();
+    return true;
+  });
+}
+
+task<std::int64_t> resident_store::sealed_count() {
+  return pool_.run<std::int64_t>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    return tx.exec1("SELECT count(*) FROM residents WHERE data_key IS NOT NULL")[0].as<std::int64_t>();
+  });
+}
+
+task<std::vector<std::string>> resident_store::key_ids() {
+  return pool_.run<std::vector<std::string>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& x : tx.exec("SELECT DISTINCT key_id FROM residents WHERE data_key IS NOT NULL ORDER BY 1"))
+      out.push_back(x[0].as<std::string>());
+    return out;
+  });
+}
+
+task<page> resident_store::access(access_filter f, page_request req) {
+  return pool_.run<page>([f, req](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::int64_t after = 0;
+    try {
+      after = req.after.empty() ? 0 : std::stoll(req.after);
+    } catch (...) {
+      after = 0;
+    }
+    auto r = tx.exec_params(
+        "SELECT x.seq, json_build_object('id', x.seq, 'at', " + sql::ts_of("x", "at") +
+            ", 'actor', x.actor, 'role', x.role, 'ip', x.ip, 'action', x.action, 'resident', x.resident, "
+            "'alert', x.alert_id, 'purpose', x.purpose)::text FROM access_records x WHERE x.seq > $1 "
+            "AND ($2 = '' OR x.resident = $2) AND ($3 = '' OR x.actor = $3) "
+            "AND ($4 = 0 OR x.at >= 'epoch'::timestamptz + $4 * interval '1 microsecond') "
+            "AND ($5 = 0 OR x.at < 'epoch'::timestamptz + $5 * interval '1 microsecond') ORDER BY x.seq LIMIT $6",
+        after, f.resident, f.actor, f.from_us, f.to_us, req.limit + 1);
+    page p;
+    for (int i = 0; i < int(r.size()) && i < req.limit; ++i) p.items.push_back(r[i][1].as<std::string>());
+    if (int(r.size()) > req.limit) p.last_id = r[req.limit - 1][0].as<std::string>();
+    return p;
+  });
+}
+
+task<verify_result> resident_store::verify() {
+  return pool_.run<verify_result>([](pqxx::connection_base& c) {
+    // One snapshot: the records and the head as of one moment, read in seq order in chunks.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    verify_result out;
+    std::string prev(32, '\0');
+    std::int64_t expect = 1;
+    bool done = false;
+    while (!done) {
+      auto r = tx.exec_params(
+          "SELECT seq, (extract(epoch FROM at) * 1000000)::bigint, actor, role, ip, action, coalesce(resident, ''), "
+          "coalesce(alert_id, 0), purpose, encode(prev_hash, 'hex'), encode(hash, 'hex') FROM access_records "
+          "WHERE seq >= $1 ORDER BY seq LIMIT 5000",
+          expect);
+      if (r.size() < 5000) done = true;
+      for (const auto& x : r) {
+        privacy::access_fields f;
+        f.seq = x[0].as<std::int64_t>();
+        f.at_us = x[1].as<std::int64_t>();
+        f.actor = x[2].as<std::string>();
+        f.role = x[3].as<std::string>();
+        f.ip = x[4].as<std::string>();
+        f.action = x[5].as<std::string>();
+        f.resident = x[6].as<std::string>();
+        f.alert_id = x[7].as<std::int64_t>();
+        f.purpose = x[8].as<std::string>();
+        auto stored_prev = domain::unhex(x[9].as<std::string>()).value_or(std::string());
+        auto stored = domain::unhex(x[10].as<std::string>()).value_or(std::string());
+        // A missing record (a gap in seq), a broken link or a changed field: the first bad one.
+        if (f.seq != expect || stored_prev != prev || privacy::chain_hash(prev, f) != stored) {
+          out.ok = false;
+          out.first_bad = std::min(f.seq, expect);
+          out.records = expect - 1;
+          return out;
+        }
+        prev = stored;
+        ++expect;
+      }
+    }
+    out.records = expect - 1;
+    auto head = tx.exec1("SELECT seq, encode(hash, 'hex') FROM access_head WHERE one");
+    // Records cut off the end: the head still names the last one written.
+    if (head[0].as<std::int64_t>() != out.records ||
+        domain::unhex(head[1].as<std::string>()).value_or(std::string()) != prev) {
+      out.ok = false;
+      out.first_bad = out.records + 1;
+    }
+    return out;
+  });
+}
+
+task<std::string> resident_store::review(std::int64_t from_us, std::int64_t to_us) {
+  return pool_.run<std::string>([from_us, to_us](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params1(
+        "SELECT coalesce(json_agg(t ORDER BY t.actor), '[]')::text FROM ("
+        "SELECT actor, max(role) AS role, count(DISTINCT resident) FILTER (WHERE action IN ('read', 'reveal', 'export', "
+        "'lookup')) AS residents_read, count(*) FILTER (WHERE action = 'read') AS reads, "
+        "count(*) FILTER (WHERE action = 'list') AS lists, count(*) FILTER (WHERE action = 'lookup') AS lookups, "
+        "count(*) FILTER (WHERE action = 'reveal') AS reveals, count(*) FILTER (WHERE action = 'export') AS exports, "
+        "count(*) FILTER (WHERE action IN ('create', 'change')) AS changes, "
+        "count(*) FILTER (WHERE action = 'erase') AS erasures, "
+        "count(*) FILTER (WHERE action IN ('read', 'reveal', 'export', 'lookup') AND alert_id IS NULL AND resident IS NOT NULL) "
+        "AS outside_open_alert FROM access_records WHERE at >= 'epoch'::timestamptz + $1 * interval '1 microsecond' "
+        "AND at < 'epoch'::timestamptz + $2 * interval '1 microsecond' GROUP BY actor) t",
+        from_us, to_us);
+    return r[0].as<std::string>();
+  });
+}
+
+std::int64_t rotate_keys_now(const std::string& url, const privacy::keyring& ring, int batch) {
+  pqxx::connection c(url);
+  std::int64_t moved = 0;
+  for (;;) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.data_key IS NOT NULL AND r.key_id <> $1 "
+                            "ORDER BY r.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                            ring.current_id(), batch);
+    if (r.empty()) break;
+    for (const auto& x : r) {
+      auto row = row_of(x);
+      auto wrapped = ring.rewrap(row.sealed, row.id);
+      auto plain = ring.open(row.sealed, row.id);
+      if (!wrapped || !plain)
+        throw std::runtime_error("resident " + row.id + ": its data key (key id " + row.sealed.key_id +
+                                 ") opens with no key of the key file");
+      auto identity = json::parse(*plain, nullptr, false);
+      std::string index;
+      if (identity.is_object() && identity.contains("phone") && identity["phone"].is_string()) {
+        auto n = privacy::normalize_phone(identity["phone"].get<std::string>());
+        if (!n.empty()) index = ring.blind_index(n);
+      }
+      tx.exec_params("UPDATE residents SET key_id = $2, data_key = decode($3, 'hex'), "
+                     "phone_index = decode(nullif($4, ''), 'hex') WHERE id = $1",
+                     row.id, wrapped->first, domain::hex(wrapped->second), domain::hex(index));
+      ++moved;
+    }
+    tx.commit();
+  }
+  return moved;
+}
+
+}  // namespace maeul::storage

@@ -1,0 +1,336 @@
+'use strict';
+// The welfare vault (API §9, §8 "break the glass"), end to end against a real maeuld and PostgreSQL:
+// residents registered by a welfare officer of their zone, their identity sealed at rest (a pg_dump
+// holds no name, phone or address), every access recorded in a hash chain that detects an edit, a
+// break-the-glass reveal only on an open critical welfare alert, erasure for good, lapsed consent
+// kept as a count, a sensor naming an unknown household refused, and `maeuld keys rotate` online.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const h = require('./lib/harness');
+const I = require('./lib/ingest-helpers');
+const L = require('./lib/live-helpers');
+
+const PASSWORD = 'correct horse battery staple';
+const { MIN, SEC, iso } = I;
+
+// Made-up people (clearly fictional), with strings a dump search cannot miss.
+const KIM = {
+  name: '김가상 Fictional-Kim-7731',
+  birth_year: 1941,
+  phone: '010-7731-2468',
+  address: '강원 속초시 가상로 7731 (fictional-address-7731)',
+  guardians: [{ name: '이가상 Fictional-Lee-7731', phone: '010-9999-7731', relation: 'daughter' }],
+  notes: 'fictional-note-7731: hard of hearing, call twice',
+};
+
+describe('welfare vault: residents, sealing, access records, reveal, erasure', () => {
+  const ctx = h.useDaemon('welfare');
+  const tok = {};
+  const t0 = Date.now() - 30 * MIN;
+  let tick = 0;
+  const nextTs = () => iso(t0 + (tick++) * SEC);
+  const req = (who, method, path, body) => h.request(ctx.d, method, path, { token: tok[who] ?? ctx.d.bootstrapToken, body });
+  let kim; // the registered resident's answer
+  let sensorOf; // sensor ids by name
+
+  const residentBody = (extra = {}) => ({
+    ...KIM,
+    zone: 'wf-a',
+    care_worker: 'care_a',
+    risk_level: 'high',
+    consent: { purpose: 'emergency safety service for the elderly', basis: 'consent (PIPA art. 15(1)1)', granted_at: iso(Date.now() - 86400000) },
+    ...extra,
+  });
+
+  before(async () => {
+    const d = ctx.d;
+    await I.makeZone(d, 'wf-a', 128.50, 38.20, 0.02);
+    await I.makeZone(d, 'wf-b', 128.60, 38.20, 0.02);
+    const people = {
+      admin: { role: 'admin' },
+      wo_a: { role: 'welfare_officer', zones: ['wf-a'] },
+      wo_b: { role: 'welfare_officer', zones: ['wf-b'] },
+      op: { role: 'operator' },
+      analyst: { role: 'analyst' },
+    };
+    for (const [username, extra] of Object.entries(people)) {
+      h.assertStatus(await h.request(d, 'POST', '/api/v1/users', {
+        token: d.bootstrapToken, body: { username, display_name: `User ${username}`, password: PASSWORD, ...extra },
+      }), 201, `create ${username}`);
+      const signed = await h.request(d, 'POST', '/api/v1/sessions', { body: { username, password: PASSWORD } });
+      h.assertStatus(signed, 201, `sign in ${username}`);
+      tok[username] = signed.json.token;
+    }
+    const created = await req('wo_a', 'POST', '/api/v1/residents?purpose=enrolment', residentBody());
+    h.assertStatus(created, 201, 'register the resident');
+    kim = created.json;
+    sensorOf = { button: 'wf-button-1', door: 'wf-door-1' };
+    for (const [kind, id] of Object.entries(sensorOf)) {
+      await I.makeSensor(d, id, {
+        domain: 'welfare', kind, location: h.point(128.505, 38.205),
+        metrics: [{ name: 'state', unit: '1' }], attributes: { household: kim.household },
+      });
+    }
+  });
+
+  test('registration answers the id and the household pseudonym, and the card holds the identity', async () => {
+    assert.match(kim.id, /^r-[0-9a-f]{16}$/);
+    assert.match(kim.household, /^hh-[0-9a-f]{16}$/);
+    const card = await req('wo_a', 'GET', `/api/v1/residents/${kim.id}?purpose=weekly%20call`);
+    h.assertStatus(card, 200);
+    assert.equal(card.json.name, KIM.name);
+    assert.equal(card.json.phone, KIM.phone);
+    assert.equal(card.json.address, KIM.address);
+    assert.deepEqual(card.json.guardians, KIM.guardians);
+    assert.equal(card.json.consent.status, 'active');
+    assert.match(card.json.key_id, /^[0-9a-f]{16}$/);
+  });
+
+  test('bad input: each bad field named; no consent, no resident', async () => {
+    const res = await req('wo_a', 'POST', '/api/v1/residents', {
+      name: '', zone: 'wf-a', phone: 'call me', birth_year: 1850, guardians: [{ name: 'x' }], extra: 1,
+    });
+    h.assertStatus(res, 422);
+    const pointers = res.json.errors.map((e) => e.pointer).sort();
+    for (const p of ['/name', '/phone', '/birth_year', '/guardians/0/phone', '/extra', '/consent'])
+      assert.ok(pointers.includes(p), `${p} in ${JSON.stringify(pointers)}`);
+    const nozone = await req('wo_a', 'POST', '/api/v1/residents', residentBody({ zone: 'wf-nowhere' }));
+    assert.ok([404, 422].includes(nozone.status), `unknown zone: ${nozone.status}`);
+  });
+
+  test('scope: another zone\'s officer sees nothing; operator and analyst reach no resident route', async () => {
+    h.assertStatus(await req('wo_b', 'GET', `/api/v1/residents/${kim.id}`), 404);
+    const list = await req('wo_b', 'GET', '/api/v1/residents');
+    h.assertStatus(list, 200);
+    assert.equal(list.json.items.length, 0);
+    const outside = await req('wo_b', 'POST', '/api/v1/residents', residentBody());
+    h.assertStatus(outside, 422, 'registering in a zone outside the scope');
+    for (const who of ['op', 'analyst']) {
+      h.assertStatus(await req(who, 'GET', '/api/v1/residents'), 403, `${who} lists residents`);
+      h.assertStatus(await req(who, 'GET', `/api/v1/residents/${kim.id}`), 403, `${who} reads the card`);
+      h.assertStatus(await req(who, 'GET', `/api/v1/residents/${kim.id}/export`), 403, `${who} exports`);
+      h.assertStatus(await req(who, 'GET', `/api/v1/sensors/${sensorOf.door}/latest`), 404, `${who} reads welfare values`);
+    }
+    const mine = await req('wo_a', 'GET', '/api/v1/residents?zone=wf-a');
+    h.assertStatus(mine, 200);
+    const item = mine.json.items.find((x) => x.id === kim.id);
+    assert.ok(item, 'the officer of the zone lists the resident');
+    assert.equal(item.name, undefined, 'a list holds no identity');
+  });
+
+  test('a lookup by phone goes through the blind index, in either written form', async () => {
+    for (const form of ['010-7731-2468', '+82 10 7731 2468']) {
+      const res = await req('wo_a', 'GET', `/api/v1/residents?phone=${encodeURIComponent(form)}&purpose=caller%20id`);
+      h.assertStatus(res, 200);
+      assert.deepEqual(res.json.items.map((x) => x.id), [kim.id], form);
+    }
+    const none = await req('wo_a', 'GET', `/api/v1/residents?phone=${encodeURIComponent('010-0000-0000')}`);
+    assert.deepEqual(none.json.items, []);
+  });
+
+  test('at rest: a pg_dump of the database holds no name, phone, address, guardian or note in clear', () => {
+    const dump = execFileSync('pg_dump', ['--no-owner', '-d', ctx.db], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    assert.ok(dump.includes('residents'), 'the dump holds the residents table');
+    for (const secret of ['Fictional-Kim-7731', '7731-2468', '77312468', 'fictional-address-7731', 'Fictional-Lee-7731',
+      'fictional-note-7731', '김가상'])
+      assert.ok(!dump.includes(secret), `"${secret}" is in the dump`);
+  });
+
+  test('a welfare sensor naming an unknown household is refused, and so are its readings', async () => {
+    const res = await h.request(ctx.d, 'POST', '/api/v1/sensors', {
+      token: ctx.d.bootstrapToken,
+      body: h.sensorBody('wf-ghost', { domain: 'welfare', kind: 'door', location: h.point(128.505, 38.205),
+        metrics: [{ name: 'state', unit: '1' }], attributes: { household: 'hh-0000000000000000' } }),
+    });
+    h.assertStatus(res, 422);
+    assert.ok(res.json.errors.some((e) => e.pointer === '/attributes/household'), JSON.stringify(res.json.errors));
+  });
+
+  test('break the glass: only on an open critical welfare alert, with a reason, and recorded', async () => {
+    const d = ctx.d;
+    const rule = await L.createRule(d, {
+      name: { ko: '응급 버튼', en: 'Emergency button' }, kind: 'threshold', selector: { sensor: sensorOf.button },
+      severity: 'critical', metric: 'state', op: '>', value: 0,
+    });
+    const minor = await L.createRule(d, {
+      name: { ko: '문 열림', en: 'Door open' }, kind: 'threshold', selector: { sensor: sensorOf.door },
+      severity: 'warning', metric: 'state', op: '>', value: 0,
+    });
+    await L.rulesSettled(d);
+    await L.ingest(d, [{ sensor: sensorOf.button, metric: 'state', ts: nextTs(), value: 1 },
+      { sensor: sensorOf.door, metric: 'state', ts: nextTs(), value: 1 }]);
+    const critical = await L.waitAlert(d, (a) => a.rule === rule.id && a.state === 'open', { what: 'the button alert' });
+    const warning = await L.waitAlert(d, (a) => a.rule === minor.id && a.state === 'open', { what: 'the door alert' });
+
+    // The operator sees the alert with the household's pseudonym only.
+    const seen = await req('op', 'GET', `/api/v1/alerts/${critical.id}`);
+    h.assertStatus(seen, 200);
+    assert.equal(seen.json.household, kim.household);
+    assert.equal(seen.json.sensor, null);
+
+    h.assertStatus(await req('op', 'POST', `/api/v1/alerts/${critical.id}/reveal`, {}), 422, 'no reason');
+    h.assertStatus(await req('op', 'POST', `/api/v1/alerts/${warning.id}/reveal`, { reason: 'curious about the door' }), 403,
+      'a warning is not a reason to break the glass');
+    h.assertStatus(await req('analyst', 'POST', `/api/v1/alerts/${critical.id}/reveal`, { reason: 'analysis' }), 403,
+      'an analyst never breaks the glass');
+    const reveal = await req('op', 'POST', `/api/v1/alerts/${critical.id}/reveal`, { reason: 'button pressed, no answer on the phone' });
+    h.assertStatus(reveal, 200);
+    assert.equal(reveal.json.address, KIM.address);
+    assert.equal(reveal.json.phone, KIM.phone);
+    assert.deepEqual(reveal.json.guardians, KIM.guardians);
+    assert.equal(reveal.json.household, kim.household);
+
+    const recs = await req('admin', 'GET', `/api/v1/audit/access?resident=${kim.id}&limit=1000`);
+    h.assertStatus(recs, 200);
+    const r = recs.json.items.find((x) => x.action === 'reveal');
+    assert.ok(r, JSON.stringify(recs.json.items));
+    assert.equal(r.purpose, 'button pressed, no answer on the phone');
+    assert.equal(r.alert, critical.id);
+    assert.match(r.actor, /^op /);
+    assert.equal(r.role, 'operator');
+    assert.ok(r.ip.length > 0);
+
+    h.assertStatus(await req('op', 'POST', `/api/v1/alerts/${critical.id}/resolve`, { note: 'visited, all well' }), 200);
+    h.assertStatus(await req('op', 'POST', `/api/v1/alerts/${critical.id}/reveal`, { reason: 'after the fact' }), 403,
+      'a resolved alert opens nothing');
+  });
+
+  test('every access is in the chained record; the monthly review counts them per person', async () => {
+    const recs = await req('admin', 'GET', `/api/v1/audit/access?resident=${kim.id}&limit=1000`);
+    const actions = recs.json.items.map((x) => x.action);
+    for (const a of ['create', 'read', 'lookup', 'reveal']) assert.ok(actions.includes(a), `${a} in ${actions}`);
+    const v = await req('admin', 'GET', '/api/v1/audit/verify');
+    h.assertStatus(v, 200);
+    assert.deepEqual(v.json, { ok: true, records: v.json.records, first_bad: null });
+    assert.ok(v.json.records >= actions.length);
+    const month = new Date().toISOString().slice(0, 7);
+    const review = await req('admin', 'GET', `/api/v1/audit/review?month=${month}`);
+    h.assertStatus(review, 200);
+    const wo = review.json.actors.find((x) => x.actor.startsWith('wo_a '));
+    assert.ok(wo && wo.reads >= 1 && wo.residents_read >= 1, JSON.stringify(review.json.actors));
+    const op = review.json.actors.find((x) => x.actor.startsWith('op '));
+    assert.equal(op.reveals, 1);
+    h.assertStatus(await req('wo_a', 'GET', '/api/v1/audit/verify'), 403, 'only admins verify');
+  });
+
+  test('lapsed consent: readings are kept only as a count', async () => {
+    const lapsed = await req('wo_a', 'POST', '/api/v1/residents', residentBody({
+      name: 'Fictional Park', phone: '010-5555-0101',
+      consent: { purpose: 'emergency safety service', basis: 'consent', granted_at: '2024-01-01T00:00:00Z', expires_at: '2025-01-01T00:00:00Z' },
+    }));
+    h.assertStatus(lapsed, 201);
+    assert.equal(lapsed.json.consent.status, 'lapsed');
+    await I.makeSensor(ctx.d, 'wf-park-door', {
+      domain: 'welfare', kind: 'door', location: h.point(128.505, 38.205),
+      metrics: [{ name: 'state', unit: '1' }], attributes: { household: lapsed.json.household },
+    });
+    const res = await I.postObs(ctx.d, ctx.d.bootstrapToken, [{ sensor: 'wf-park-door', metric: 'state', ts: nextTs(), value: 1 }]);
+    h.assertStatus(res, 200);
+    assert.equal(res.json.accepted, 1);
+    assert.equal(res.json.withheld, 1);
+    const latest = await h.request(ctx.d, 'GET', '/api/v1/sensors/wf-park-door/latest', { token: ctx.d.bootstrapToken });
+    h.assertStatus(latest, 200);
+    assert.deepEqual(latest.json.metrics, {}, 'nothing stored');
+    const stored = h.psql("SELECT count(*) FROM observations o JOIN series s ON s.id = o.series_id WHERE s.sensor_id = 'wf-park-door'", ctx.db);
+    assert.equal(stored.trim(), '0');
+    await h.pollUntil(async () => {
+      const card = await req('wo_a', 'GET', `/api/v1/residents/${lapsed.json.id}`);
+      return card.json.withheld_readings === 1;
+    }, { timeoutMs: 15000, intervalMs: 250, what: 'the withheld count to reach the database' });
+  });
+
+  test('maeuld keys rotate moves every record to a new key while the daemon serves', async () => {
+    const before = (await req('wo_a', 'GET', `/api/v1/residents/${kim.id}`)).json.key_id;
+    const env = h.daemonEnv(ctx.db);
+    const run = await h.runMaeuld(['keys', 'rotate', '--config', h.CONFIG], env);
+    assert.equal(run.code, 0, run.stderr);
+    const newId = run.stdout.trim();
+    assert.match(newId, /^[0-9a-f]{16}$/);
+    assert.notEqual(newId, before);
+    const ids = h.psql('SELECT DISTINCT key_id FROM residents WHERE data_key IS NOT NULL', ctx.db).trim().split('\n');
+    assert.deepEqual(ids, [newId]);
+    assert.equal(fs.readFileSync(env.MAEUL_PRIVACY_KEY_FILE, 'utf8').trim().split('\n').length, 1, 'old keys dropped');
+    const card = await req('wo_a', 'GET', `/api/v1/residents/${kim.id}`);
+    h.assertStatus(card, 200);
+    assert.equal(card.json.key_id, newId);
+    assert.equal(card.json.name, KIM.name);
+    const byPhone = await req('wo_a', 'GET', `/api/v1/residents?phone=${encodeURIComponent(KIM.phone)}`);
+    assert.deepEqual(byPhone.json.items.map((x) => x.id), [kim.id], 'the blind index follows the key');
+  });
+
+  test('the export holds every record about the person', async () => {
+    const res = await req('wo_a', 'GET', `/api/v1/residents/${kim.id}/export?purpose=subject%20access%20request`);
+    h.assertStatus(res, 200);
+    assert.equal(res.json.resident.name, KIM.name);
+    assert.deepEqual(res.json.sensors.map((s) => s.id).sort(), Object.values(sensorOf).sort());
+    assert.ok(res.json.alerts.length >= 2);
+    assert.ok(res.json.access_records.some((r) => r.action === 'reveal'));
+  });
+
+  test('erasure is for good: 404 everywhere, the sealed row opens with no key, its readings are refused', async () => {
+    h.assertStatus(await req('wo_a', 'DELETE', `/api/v1/residents/${kim.id}?purpose=resident%20moved%20away`), 204);
+    h.assertStatus(await req('wo_a', 'GET', `/api/v1/residents/${kim.id}`), 404);
+    h.assertStatus(await req('wo_a', 'GET', `/api/v1/residents/${kim.id}/export`), 404);
+    h.assertStatus(await req('wo_a', 'DELETE', `/api/v1/residents/${kim.id}`), 404);
+    const row = h.psql(`SELECT data_key IS NULL, phone_index IS NULL, length(sealed) > 0 FROM residents WHERE id = '${kim.id}'`, ctx.db).trim();
+    assert.equal(row, 't|t|t', 'the data key is gone, the sealed bytes are left unreadable');
+    const res = await I.postObs(ctx.d, ctx.d.bootstrapToken, [{ sensor: sensorOf.door, metric: 'state', ts: nextTs(), value: 0 }]);
+    assert.equal(res.json.accepted, 0);
+    assert.match(res.json.rejected[0].error, /not registered/);
+    const recs = await req('admin', 'GET', `/api/v1/audit/access?resident=${kim.id}&limit=1000`);
+    assert.ok(recs.json.items.some((x) => x.action === 'erase'));
+  });
+
+  test('a changed access record is found by verify', async () => {
+    h.psql("UPDATE access_records SET purpose = 'nothing to see' WHERE seq = 2", ctx.db);
+    const v = await req('admin', 'GET', '/api/v1/audit/verify');
+    h.assertStatus(v, 200);
+    assert.equal(v.json.ok, false);
+    assert.equal(v.json.first_bad, 2);
+  });
+});
+
+describe('welfare vault: the key file', () => {
+  test('a key file other users may read stops maeuld at start with one clear line', async () => {
+    const db = h.createDatabase('welfare_key');
+    try {
+      const env = h.daemonEnv(db);
+      fs.chmodSync(env.MAEUL_PRIVACY_KEY_FILE, 0o644);
+      const run = await h.runMaeuld(['serve', '--config', h.CONFIG], env, 15000);
+      assert.equal(run.timedOut, false, 'maeuld started instead of refusing');
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /privacy\.key_file .*chmod 600/);
+    } finally {
+      h.dropDatabase(db);
+    }
+  });
+
+  test('sealed residents and no key file: maeuld will not start', async () => {
+    const db = h.createDatabase('welfare_nokey');
+    try {
+      const d = await h.startDaemon({ db });
+      const created = await h.request(d, 'POST', '/api/v1/residents', {
+        token: d.bootstrapToken,
+        body: { name: 'Fictional Choi', zone: undefined },
+      });
+      assert.equal(created.status, 422);
+      h.assertStatus(await h.request(d, 'POST', '/api/v1/zones', { token: d.bootstrapToken, body: h.zoneBody('nk-a', { boundary: h.polygon(128.5, 38.2, 0.02) }) }), 201);
+      h.assertStatus(await h.request(d, 'POST', '/api/v1/residents', {
+        token: d.bootstrapToken,
+        body: { name: 'Fictional Choi', zone: 'nk-a', consent: { purpose: 'care', basis: 'consent', granted_at: iso(Date.now() - 1000) } },
+      }), 201);
+      assert.equal(await d.stop(), 0);
+      const env = h.daemonEnv(db);
+      delete env.MAEUL_PRIVACY_KEY_FILE;
+      const run = await h.runMaeuld(['serve', '--config', h.CONFIG], env, 15000);
+      assert.equal(run.timedOut, false, 'maeuld started instead of refusing');
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, /sealed in the database but privacy\.key_file is not set/);
+    } finally {
+      h.dropDatabase(db);
+    }
+  });
+});
