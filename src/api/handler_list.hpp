@@ -93,5 +93,6 @@ task<net::response> post_alerts_by_id_reveal(services* sp, context ctx);
 task<net::response> get_audit_access(services* sp, context ctx);
 task<net::response> get_audit_verify(services* sp, context ctx);
 task<net::response> get_audit_review(services* sp, context ctx);
+task<net::response> get_retention(services* sp, context ctx);
 
 }  // namespace maeul::api

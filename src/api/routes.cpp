@@ -95,6 +95,7 @@ const std::vector<route_def>& route_table() {
       {"GET", "/api/v1/audit/access", admin_only, &get_audit_access},
       {"GET", "/api/v1/audit/verify", admin_only, &get_audit_verify},
       {"GET", "/api/v1/audit/review", admin_only, &get_audit_review},
+      {"GET", "/api/v1/retention", registry_readers, &get_retention},
   };
   return table;
 }

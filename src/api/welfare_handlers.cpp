@@ -8,6 +8,7 @@
 #include "maeul/domain/time.hpp"
 #include "maeul/domain/welfare.hpp"
 #include "maeul/services/welfare.hpp"
+#include "maeul/storage/observations.hpp"
 
 namespace maeul::api {
 namespace {
@@ -206,6 +207,21 @@ task<net::response> get_audit_review(services* sp, context ctx) {
               {"to", domain::format_rfc3339_ms(range->second)},
               {"actors", json::parse(actors)},
               {"chain", {{"ok", v.ok}, {"records", v.records}, {"first_bad", v.first_bad ? json(*v.first_bad) : json(nullptr)}}}};
+  co_return json_response(200, out.dump());
+}
+
+// GET /api/v1/retention
+task<net::response> get_retention(services* sp, context) {
+  auto call = sp->observations.retention(sp->retention_days, sp->now_us());
+  auto r = co_await std::move(call);
+  json domains = json::array();
+  for (const auto& d : r.domains)
+    domains.push_back({{"domain", d.domain},
+                       {"days", d.days},
+                       {"horizon", d.horizon_us ? json(domain::format_rfc3339_ms(d.horizon_us)) : json(nullptr)},
+                       {"partitions", d.partitions},
+                       {"oldest_reading", d.oldest_us ? json(domain::format_rfc3339_ms(*d.oldest_us)) : json(nullptr)}});
+  json out = {{"domains", domains}, {"recent_drops", json::parse(r.recent_drops_json)}};
   co_return json_response(200, out.dump());
 }
 

@@ -1,5 +1,6 @@
 // maeuld's commands: serve, migrate, token create. The one place that reads config and wires
 // the modules together; strict at start (one clear line and a non-zero exit), forgiving after.
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <functional>
@@ -25,6 +26,7 @@
 #include "maeul/api/routes.hpp"
 #include "maeul/api/static_files.hpp"
 #include "maeul/domain/events.hpp"
+#include "maeul/domain/time.hpp"
 #include "maeul/ingest/ingest.hpp"
 #include "maeul/live/hub.hpp"
 #include "maeul/mqtt/client.hpp"
@@ -256,6 +258,28 @@ asio::awaitable<void> partition_upkeep(storage::observation_store* store, int mo
   }
 }
 
+// Retention (API §9): once at start, then every interval, the partitions past each domain's
+// horizon are dropped; each drop is logged and counted.
+asio::awaitable<void> retention_upkeep(storage::observation_store* store, std::vector<std::pair<std::string, int>> days,
+                                       int interval_s, std::atomic<std::int64_t>* dropped) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (bool first = true;; first = false) {
+    timer.expires_after(first ? std::chrono::seconds(2) : std::chrono::seconds(interval_s));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    try {
+      auto call = store->drop_expired(days, ingest::system_now_us());
+      auto drops = co_await std::move(call);
+      for (const auto& d : drops)
+        spdlog::info("retention: dropped partition {} ({} readings of {}, about {} rows)", d.partition,
+                     domain::format_rfc3339_ms(d.month_us).substr(0, 7), d.domain, d.est_rows);
+      *dropped += std::int64_t(drops.size());
+    } catch (const std::exception& e) {
+      spdlog::warn("retention: the drop failed (will retry at the next run): {}", e.what());
+    }
+  }
+}
+
 // Moves the withheld-reading counts of lapsed households into the database every 10 s.
 asio::awaitable<void> welfare_upkeep(services::welfare_service* welfare) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -332,6 +356,10 @@ int serve(const config::settings& s) {
   io_opts.writers = s.ingest.writers;
   io_opts.max_batch_rows = std::size_t(s.ingest.max_batch_rows);
   io_opts.max_pending_rows = std::size_t(s.ingest.max_pending_rows);
+  const std::vector<std::pair<std::string, int>> retention_days = {
+      {"mobility", s.retention.mobility_days}, {"energy", s.retention.energy_days}, {"welfare", s.retention.welfare_days},
+      {"disaster", s.retention.disaster_days}, {"environment", s.retention.environment_days}};
+  for (const auto& [domain, days] : retention_days) io_opts.retention_days[std::size_t(storage::domain_code(domain))] = days;
   ingest::service ingest(observations, ingest::system_now_us, io.at(0).get_executor(), io_opts);
   // The spool (spool.dir set): where readings go while the database is away (flow 5, flow 8).
   std::unique_ptr<spool::spool> spooler;
@@ -472,6 +500,7 @@ int serve(const config::settings& s) {
   // sealed residents and no key, stops the start with one clear line.
   std::shared_ptr<services::key_source> vault_keys;
   storage::resident_store residents(pool);
+  std::atomic<std::int64_t> partitions_dropped{0};
   domain::household_book households;
   try {
     if (!s.privacy.key_file.empty()) vault_keys = std::make_shared<services::key_source>(s.privacy.key_file);
@@ -650,9 +679,13 @@ int serve(const config::settings& s) {
   services.dead_letters = &dead_letters;
   services.people = &people_svc;
   services.welfare = &welfare_svc;
-  services.extra_metrics = [prev = services.extra_metrics, &welfare_svc, &households] {
+  services.retention_days = retention_days;
+  services.extra_metrics = [prev = services.extra_metrics, &welfare_svc, &households, &partitions_dropped] {
     auto w = welfare_svc.stats();
     std::string out = prev();
+    out += "# HELP maeul_retention_partitions_dropped_total Monthly partitions dropped past their domain's retention.\n"
+           "# TYPE maeul_retention_partitions_dropped_total counter\nmaeul_retention_partitions_dropped_total " +
+           std::to_string(partitions_dropped.load()) + "\n";
     out += "# HELP maeul_welfare_access_total Reads of personal data by kind (each in the access records).\n"
            "# TYPE maeul_welfare_access_total counter\n";
     out += "maeul_welfare_access_total{action=\"read\"} " + std::to_string(w.reads) + "\n";
@@ -705,6 +738,8 @@ int serve(const config::settings& s) {
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
   asio::co_spawn(io.at(0), live_expiry(&hub), asio::detached);
   asio::co_spawn(io.at(0), welfare_upkeep(&welfare_svc), asio::detached);
+  asio::co_spawn(io.at(0), retention_upkeep(&observations, retention_days, s.retention.interval_s, &partitions_dropped),
+                 asio::detached);
   if (spooler) asio::co_spawn(io.at(0), ingest.run_replay(200, 250, 5000), asio::detached);
 
   // Signals are caught from here on (queued until the wait below): a SIGTERM that arrives right

@@ -204,7 +204,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
   auto reject = [&](const domain::candidate& c, std::string why, const char* field) {
     out.rejected.push_back({c.index, std::move(why), batch.pointer_prefix + std::to_string(c.index) + "/" + field});
   };
-  const std::int64_t now = households_ ? clock_() : 0;
+  const std::int64_t now = clock_();
   for (std::size_t i = 0; i < batch.readings.size(); ++i) {
     const auto& c = batch.readings[i];
     const auto& meta = metas[c.sensor];
@@ -225,6 +225,14 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
                     m->min ? *m->min : -INFINITY, m->max ? *m->max : INFINITY);
       reject(c, buf, "value");
       continue;
+    }
+    if (auto code = storage::domain_code(meta->domain); code > 0 && opts_.retention_days[std::size_t(code)] > 0) {
+      const int days = opts_.retention_days[std::size_t(code)];
+      if (c.ts_us < now - std::int64_t(days) * 86400 * 1000000) {
+        reject(c, "ts is older than the " + std::to_string(days) + " days of " + meta->domain + " readings kept (retention." +
+                      meta->domain + "_days)", "ts");
+        continue;
+      }
     }
     if (households_ && meta->domain == "welfare") {
       auto household = households_->household_of(c.sensor);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <unordered_map>
 
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
@@ -19,7 +20,10 @@ namespace maeul::storage {
 
 struct observation_store::shared_state {
   std::mutex mutex;
-  std::set<std::int64_t> months;  // partitions known to exist, by month start (epoch seconds)
+  // Partitions known to exist: (domain code, month start in epoch seconds).
+  std::set<std::pair<std::int16_t, std::int64_t>> months;
+  // The domain code of every series written so far (its partition); bounded by the registry.
+  std::unordered_map<std::int32_t, std::int16_t> series_domain;
   int fast_path_skip = 0;         // batches to send straight to the staging path after a fallback
   write_stats stats;
 };
@@ -73,16 +77,17 @@ void append_int(std::string& out, T v) {
 struct item {
   obs_row row;
   std::int32_t req;
-  std::int32_t pos;  // position in its request's rows
+  std::int32_t pos;     // position in its request's rows
+  std::int16_t domain;  // the series' domain code (its partition)
 };
 
 const std::string staging_create_sql =
     "CREATE TEMP TABLE IF NOT EXISTS ingest_staging "
-    "(series_id integer, ts timestamptz, value double precision, req integer) ON COMMIT DELETE ROWS";
+    "(series_id integer, domain smallint, ts timestamptz, value double precision, req integer) ON COMMIT DELETE ROWS";
 const std::string staging_merge_sql =
-    "WITH d AS (SELECT DISTINCT ON (series_id, ts) series_id, ts, value, req FROM ingest_staging "
+    "WITH d AS (SELECT DISTINCT ON (series_id, ts) series_id, domain, ts, value, req FROM ingest_staging "
     "ORDER BY series_id, ts, req), "
-    "ins AS (INSERT INTO observations (series_id, ts, value) SELECT series_id, ts, value FROM d "
+    "ins AS (INSERT INTO observations (series_id, domain, ts, value) SELECT series_id, domain, ts, value FROM d "
     "ORDER BY series_id, ts ON CONFLICT DO NOTHING RETURNING series_id, ts, value), "
     "m AS (INSERT INTO rollup_delta (series_id, bucket, n, sum, min, max, last_ts, last) "
     "  SELECT series_id, date_trunc('minute', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(value), "
@@ -102,6 +107,8 @@ void copy_rows(pqxx::transaction_base& tx, const char* table, const std::vector<
     const auto& it = items[i];
     if (!chunk.empty()) chunk += '\n';
     append_int(chunk, it.row.series_id);
+    chunk += '\t';
+    append_int(chunk, it.domain);
     chunk += '\t';
     append_ts(chunk, it.row.ts_us);
     chunk += '\t';
@@ -170,7 +177,7 @@ void copy_deltas(pqxx::transaction_base& tx, const std::vector<item>& items) {
 std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector<item>& items,
                                      const std::vector<row_batch>& reqs) {
   pqxx::work tx(c, "ingest");
-  copy_rows(tx, "observations", {"series_id", "ts", "value"}, items, false);
+  copy_rows(tx, "observations", {"series_id", "domain", "ts", "value"}, items, false);
   copy_deltas(tx, items);
   tx.commit();
   std::vector<write_counts> out(reqs.size());
@@ -183,7 +190,7 @@ std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector
 std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vector<item>& items, std::size_t nreq) {
   pqxx::work tx(c, "ingest-staged");
   tx.exec(staging_create_sql);
-  copy_rows(tx, "ingest_staging", {"series_id", "ts", "value", "req"}, items, true);
+  copy_rows(tx, "ingest_staging", {"series_id", "domain", "ts", "value", "req"}, items, true);
   auto r = tx.exec(staging_merge_sql);
   tx.commit();
   std::vector<write_counts> out(nreq);
@@ -364,7 +371,7 @@ task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> 
     items.reserve(total);
     for (std::size_t i = 0; i < requests.size(); ++i)
       for (std::size_t k = 0; k < requests[i]->size(); ++k)
-        items.push_back({(*requests[i])[k], std::int32_t(i), std::int32_t(k)});
+        items.push_back({(*requests[i])[k], std::int32_t(i), std::int32_t(k), 0});
     // One lock order for every writer: no deadlocks between concurrent batches.
     std::sort(items.begin(), items.end(), [](const item& a, const item& b) {
       return a.row.series_id != b.row.series_id ? a.row.series_id < b.row.series_id
@@ -372,21 +379,57 @@ task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> 
                                                 : a.req < b.req;
     });
     std::vector<write_counts> refused(requests.size());  // rows refused before the write
-    // Partitions for every month the batch touches. A month the database cannot make (a time it
-    // cannot store) refuses its rows alone.
-    std::set<std::int64_t> needed, failed;
-    for (const auto& it : items) needed.insert(month_start(it.row.ts_us));
+    // The domain of every series (its partition): from the cache, else from the registry in one
+    // query. A series whose sensor is gone refuses its rows.
     {
-      std::vector<std::int64_t> missing;
+      std::vector<std::int32_t> unknown;
       {
         std::lock_guard lock(state->mutex);
-        for (auto m : needed)
+        for (auto& it : items) {
+          auto f = state->series_domain.find(it.row.series_id);
+          if (f != state->series_domain.end()) it.domain = f->second;
+          else if (unknown.empty() || unknown.back() != it.row.series_id) unknown.push_back(it.row.series_id);
+        }
+      }
+      if (!unknown.empty()) {
+        std::string ids = "{";
+        for (std::size_t i = 0; i < unknown.size(); ++i) ids += (i ? "," : "") + std::to_string(unknown[i]);
+        ids += "}";
+        pqxx::read_transaction tx(c);
+        auto r = tx.exec_params("SELECT x.id, maeul_domain_code(s.domain) FROM series x JOIN sensors s ON s.id = x.sensor_id "
+                                "WHERE x.id = ANY($1::int[])", ids);
+        std::lock_guard lock(state->mutex);
+        for (const auto& row : r) state->series_domain[row[0].as<std::int32_t>()] = row[1].as<std::int16_t>();
+        for (auto& it : items) {
+          auto f = state->series_domain.find(it.row.series_id);
+          it.domain = f == state->series_domain.end() ? 0 : f->second;
+        }
+      }
+    }
+    // Partitions for every (domain, month) the batch touches, at most max_new_partitions new ones
+    // (each is a CREATE TABLE under a lock): the rows of further months are refused, as are those
+    // of a month the database cannot make (a time it cannot store).
+    std::set<std::pair<std::int16_t, std::int64_t>> needed, failed, too_many;
+    for (const auto& it : items)
+      if (it.domain > 0) needed.insert({it.domain, month_start(it.row.ts_us)});
+    {
+      std::vector<std::pair<std::int16_t, std::int64_t>> missing;
+      {
+        std::lock_guard lock(state->mutex);
+        for (const auto& m : needed)
           if (!state->months.count(m)) missing.push_back(m);
       }
-      for (auto m : missing) {
+      // The newest months first: a batch of recent readings with a long tail of old ones keeps the recent ones.
+      std::sort(missing.begin(), missing.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+      for (std::size_t i = 0; i < missing.size(); ++i) {
+        const auto& m = missing[i];
+        if (i >= std::size_t(max_new_partitions)) {
+          too_many.insert(m);
+          continue;
+        }
         try {
           pqxx::work tx(c);
-          tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1))", m);
+          tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1), $2::smallint)", m.second, m.first);
           tx.commit();
         } catch (const pqxx::sql_error& e) {
           if (!is_data_error(e)) throw;
@@ -397,22 +440,26 @@ task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> 
         state->months.insert(m);
       }
     }
-    if (!failed.empty()) {
+    bool gone = std::any_of(items.begin(), items.end(), [](const item& it) { return it.domain == 0; });
+    if (!failed.empty() || !too_many.empty() || gone) {
       std::vector<item> kept;
       kept.reserve(items.size());
       for (const auto& it : items) {
-        if (failed.count(month_start(it.row.ts_us)))
-          refused[std::size_t(it.req)].refused.push_back(
-              {std::size_t(it.pos), "the database cannot store this reading (its time is out of range)"});
-        else
-          kept.push_back(it);
+        std::pair<std::int16_t, std::int64_t> key{it.domain, month_start(it.row.ts_us)};
+        const char* why = it.domain == 0       ? "the sensor of this reading no longer exists"
+                          : failed.count(key)   ? "the database cannot store this reading (its time is out of range)"
+                          : too_many.count(key) ? "this batch reaches back over more months than one request may open "
+                                                  "(send older readings in smaller time ranges)"
+                                                : nullptr;
+        if (why) refused[std::size_t(it.req)].refused.push_back({std::size_t(it.pos), why});
+        else kept.push_back(it);
       }
       items.swap(kept);
     }
     bool fast;
     {
       std::lock_guard lock(state->mutex);
-      fast = state->fast_path_skip == 0 && failed.empty();
+      fast = state->fast_path_skip == 0 && failed.empty() && too_many.empty();
       if (!fast && state->fast_path_skip > 0) --state->fast_path_skip;
       ++state->stats.batches;
       state->stats.rows += std::int64_t(items.size());
@@ -560,17 +607,135 @@ task<int> observation_store::ensure_partitions(std::int64_t now_us, int months_a
     int made = 0;
     std::int64_t m = month_start(now_us);
     for (int i = 0; i <= months_ahead; ++i) {
-      pqxx::work tx(c);
-      tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1))", m);
-      tx.commit();
-      {
+      for (std::int16_t d = 1; d <= 5; ++d) {
+        pqxx::work tx(c);
+        tx.exec_params("SELECT maeul_ensure_partition(to_timestamp($1), $2::smallint)", m, d);
+        tx.commit();
         std::lock_guard lock(state->mutex);
-        state->months.insert(m);
+        state->months.insert({d, m});
       }
       ++made;
       m = month_start((m + 32 * 86400) * us_per_s);
     }
     return made;
+  });
+}
+
+std::int16_t domain_code(std::string_view d) {
+  static constexpr std::string_view names[] = {"mobility", "energy", "welfare", "disaster", "environment"};
+  for (std::size_t i = 0; i < std::size(names); ++i)
+    if (names[i] == d) return std::int16_t(i + 1);
+  return 0;
+}
+
+namespace {
+
+struct partition_info {
+  std::string name;
+  std::int64_t month_us = 0, end_us = 0, est_rows = 0;
+};
+
+// The monthly partitions of one domain, oldest first (their names end in _YYYYmMM: ours).
+std::vector<partition_info> partitions_of(pqxx::transaction_base& tx, const std::string& domain) {
+  auto r = tx.exec_params(
+      "SELECT c.relname, greatest(c.reltuples, 0)::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+      "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = $1 ORDER BY c.relname",
+      "observations_" + domain);
+  std::vector<partition_info> out;
+  for (const auto& row : r) {
+    partition_info p;
+    p.name = row[0].as<std::string>();
+    p.est_rows = row[1].as<std::int64_t>();
+    auto tail = p.name.size() >= 7 ? p.name.substr(p.name.size() - 7) : std::string();
+    int y = 0, m = 0;
+    if (tail.size() != 7 || tail[4] != 'm' || std::sscanf(tail.c_str(), "%4dm%2d", &y, &m) != 2 || m < 1 || m > 12) continue;
+    using namespace std::chrono;
+    auto start = sys_days{year{y} / month{unsigned(m)} / 1};
+    auto end = sys_days{(year_month{year{y} / month{unsigned(m)}} + months{1}) / 1};
+    p.month_us = std::int64_t(start.time_since_epoch().count()) * 86400 * us_per_s;
+    p.end_us = std::int64_t(end.time_since_epoch().count()) * 86400 * us_per_s;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
+task<std::vector<dropped_partition>> observation_store::drop_expired(std::vector<std::pair<std::string, int>> days,
+                                                                      std::int64_t now_us) {
+  auto state = state_;
+  return writers_.run<std::vector<dropped_partition>>([days, now_us, state](pqxx::connection_base& c) {
+    std::vector<dropped_partition> out;
+    std::vector<std::pair<std::string, partition_info>> expired;
+    {
+      pqxx::read_transaction tx(c);
+      for (const auto& [domain, d] : days) {
+        if (d <= 0 || domain_code(domain) == 0) continue;
+        auto horizon = now_us - std::int64_t(d) * 86400 * us_per_s;
+        for (auto& p : partitions_of(tx, domain))
+          if (p.end_us <= horizon) expired.emplace_back(domain, std::move(p));
+      }
+    }
+    if (expired.empty()) return out;
+    {
+      // Rollups stay: the deltas of the months about to go are folded into them first.
+      pqxx::work tx(c, "retention-compact");
+      tx.exec("SELECT pg_advisory_xact_lock(7301)");
+      tx.exec(compact_sql);
+      tx.commit();
+    }
+    for (const auto& [domain, p] : expired) {
+      pqxx::nontransaction nt(c);
+      auto parent = nt.quote_name("observations_" + domain);
+      auto child = nt.quote_name(p.name);
+      // CONCURRENTLY: writers into the domain's other months are not blocked while it waits.
+      try {
+        nt.exec("ALTER TABLE " + parent + " DETACH PARTITION " + child + " CONCURRENTLY");
+      } catch (const pqxx::sql_error& e) {
+        // A detach interrupted earlier is pending: finish it.
+        if (std::string(e.what()).find("pending") == std::string::npos) throw;
+        nt.exec("ALTER TABLE " + parent + " DETACH PARTITION " + child + " FINALIZE");
+      }
+      nt.exec("DROP TABLE " + child);
+      nt.exec_params("INSERT INTO retention_drops (partition, domain, month, est_rows) VALUES "
+                     "($1, $2, ('epoch'::timestamptz + $3 * interval '1 microsecond')::date, $4)",
+                     p.name, domain, p.month_us, p.est_rows);
+      {
+        std::lock_guard lock(state->mutex);
+        state->months.erase({domain_code(domain), p.month_us / us_per_s});
+      }
+      out.push_back({p.name, domain, p.month_us, p.est_rows});
+    }
+    return out;
+  });
+}
+
+task<retention_report> observation_store::retention(std::vector<std::pair<std::string, int>> days, std::int64_t now_us) {
+  return readers_.run<retention_report>([days, now_us](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    retention_report out;
+    for (const auto& [domain, d] : days) {
+      domain_retention r;
+      r.domain = domain;
+      r.days = d;
+      if (d > 0) r.horizon_us = now_us - std::int64_t(d) * 86400 * us_per_s;
+      r.partitions = int(partitions_of(tx, domain).size());
+      // One index probe per series (the primary key leads with series_id), never a scan.
+      auto oldest = tx.exec_params1(
+          "SELECT (extract(epoch FROM min(m)) * 1000000)::bigint FROM (SELECT (SELECT min(o.ts) FROM observations o "
+          "WHERE o.series_id = x.id AND o.domain = $2) m FROM series x JOIN sensors s ON s.id = x.sensor_id "
+          "WHERE s.domain = $1) q",
+          domain, domain_code(domain));
+      if (!oldest[0].is_null()) r.oldest_us = oldest[0].as<std::int64_t>();
+      out.domains.push_back(std::move(r));
+    }
+    auto drops = tx.exec1(
+        "SELECT coalesce(json_agg(json_build_object('partition', partition, 'domain', domain, 'month', "
+        "to_char(month, 'YYYY-MM'), 'rows', est_rows, 'dropped_at', to_char(dropped_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) ORDER BY id DESC), '[]')::text FROM (SELECT * FROM retention_drops "
+        "ORDER BY id DESC LIMIT 20) d");
+    out.recent_drops_json = drops[0].as<std::string>();
+    return out;
   });
 }
 

@@ -182,16 +182,17 @@ TEST_F(observations, a_reading_repeated_inside_one_batch_is_stored_once) {
 }
 
 TEST_F(observations, monthly_partitions_are_created_on_demand_with_utc_month_bounds) {
+  // The sensors are of the disaster domain: their months are partitions of observations_disaster.
   auto partitions = [&] {
     std::map<std::string, std::string> out;
     for (const auto& r : query("SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
-                               "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'observations'::regclass"))
+                               "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'observations_disaster'::regclass"))
       out[r[0].as<std::string>()] = r[1].as<std::string>();
     return out;
   };
   auto before = partitions();
-  EXPECT_FALSE(before.count("observations_2031m03"));
-  EXPECT_FALSE(before.count("observations_2031m04"));
+  EXPECT_FALSE(before.count("observations_disaster_2031m03"));
+  EXPECT_FALSE(before.count("observations_disaster_2031m04"));
 
   // The last microsecond of March (UTC), 08:59:59 on April 1st in Seoul (still March in UTC), and April.
   const std::int64_t last_march = utc_us(2031, 4, 1) - 1;
@@ -202,16 +203,16 @@ TEST_F(observations, monthly_partitions_are_created_on_demand_with_utc_month_bou
 
   auto after = partitions();
   EXPECT_EQ(after.size(), before.size() + 2);
-  EXPECT_EQ(after["observations_2031m03"], "FOR VALUES FROM ('2031-03-01 00:00:00+00') TO ('2031-04-01 00:00:00+00')");
-  EXPECT_EQ(after["observations_2031m04"], "FOR VALUES FROM ('2031-04-01 00:00:00+00') TO ('2031-05-01 00:00:00+00')");
+  EXPECT_EQ(after["observations_disaster_2031m03"], "FOR VALUES FROM ('2031-03-01 00:00:00+00') TO ('2031-04-01 00:00:00+00')");
+  EXPECT_EQ(after["observations_disaster_2031m04"], "FOR VALUES FROM ('2031-04-01 00:00:00+00') TO ('2031-05-01 00:00:00+00')");
   std::vector<std::pair<std::int64_t, std::string>> where;
   for (const auto& r : query("SELECT (extract(epoch FROM ts) * 1000000)::bigint, tableoid::regclass::text FROM observations "
                              "ORDER BY ts"))
     where.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::string>());
-  EXPECT_EQ(where, (std::vector<std::pair<std::int64_t, std::string>>{{seoul_april_1, "observations_2031m03"},
-                                                                      {last_march, "observations_2031m03"},
-                                                                      {first_april, "observations_2031m04"},
-                                                                      {first_april + us_per_h, "observations_2031m04"}}));
+  EXPECT_EQ(where, (std::vector<std::pair<std::int64_t, std::string>>{{seoul_april_1, "observations_disaster_2031m03"},
+                                                                      {last_march, "observations_disaster_2031m03"},
+                                                                      {first_april, "observations_disaster_2031m04"},
+                                                                      {first_april + us_per_h, "observations_disaster_2031m04"}}));
 
   // Rollups across the boundary: hours 23:00 of March 31st and 00:00, 01:00 of April 1st.
   EXPECT_EQ(sync(obs().compact_rollups()), 3);  // minutes 23:59 (both March readings), 00:00 and 01:00
@@ -244,9 +245,9 @@ TEST_F(observations, monthly_partitions_are_created_on_demand_with_utc_month_bou
   // ensure_partitions: this month and the next two, across a year end.
   EXPECT_EQ(sync(obs().ensure_partitions(utc_us(2032, 11, 15, 12), 2)), 3);
   auto later = partitions();
-  EXPECT_EQ(later["observations_2032m11"], "FOR VALUES FROM ('2032-11-01 00:00:00+00') TO ('2032-12-01 00:00:00+00')");
-  EXPECT_EQ(later["observations_2032m12"], "FOR VALUES FROM ('2032-12-01 00:00:00+00') TO ('2033-01-01 00:00:00+00')");
-  EXPECT_EQ(later["observations_2033m01"], "FOR VALUES FROM ('2033-01-01 00:00:00+00') TO ('2033-02-01 00:00:00+00')");
+  EXPECT_EQ(later["observations_disaster_2032m11"], "FOR VALUES FROM ('2032-11-01 00:00:00+00') TO ('2032-12-01 00:00:00+00')");
+  EXPECT_EQ(later["observations_disaster_2032m12"], "FOR VALUES FROM ('2032-12-01 00:00:00+00') TO ('2033-01-01 00:00:00+00')");
+  EXPECT_EQ(later["observations_disaster_2033m01"], "FOR VALUES FROM ('2033-01-01 00:00:00+00') TO ('2033-02-01 00:00:00+00')");
   EXPECT_EQ(later.size(), after.size() + 3);
   EXPECT_EQ(sync(obs().ensure_partitions(utc_us(2032, 11, 15, 12), 2)), 3) << "idempotent";
   EXPECT_EQ(partitions().size(), later.size());

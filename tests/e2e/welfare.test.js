@@ -334,3 +334,71 @@ describe('welfare vault: the key file', () => {
     }
   });
 });
+
+describe('retention: whole partitions past a domain\'s horizon', () => {
+  test('a restart with welfare_days = 30 drops the old welfare month, keeps rollups and other domains, and refuses old readings', async () => {
+    const db = h.createDatabase('retention');
+    let d;
+    try {
+      d = await h.startDaemon({ db, env: { MAEUL_RETENTION_WELFARE_DAYS: '0' } });
+      await I.makeZone(d, 'rt-a', 128.50, 38.20, 0.02);
+      const mk = (id, domain) => I.makeSensor(d, id, { domain, kind: 'probe', location: h.point(128.505, 38.205), metrics: [{ name: 'level', unit: 'm' }] });
+      await mk('rt-welfare', 'welfare');
+      await mk('rt-mobility', 'mobility');
+      const old = Date.now() - 100 * 86400000;
+      const oldHour = Math.floor(old / 3600000) * 3600000;
+      const readings = [];
+      for (const sensor of ['rt-welfare', 'rt-mobility'])
+        for (let i = 0; i < 3; i++) readings.push({ sensor, metric: 'level', ts: iso(oldHour + i * 60000), value: i + 1 });
+      readings.push({ sensor: 'rt-welfare', metric: 'level', ts: iso(Date.now() - 60000), value: 9 });
+      await L.ingest(d, readings);
+      await I.rollupsFolded(db, { what: 'the old readings folded into the rollups' });
+      assert.equal(await d.stop(), 0);
+
+      d = await h.startDaemon({ db, env: { MAEUL_RETENTION_WELFARE_DAYS: '30' } });
+      const oldMonth = new Date(oldHour).toISOString().slice(0, 7);
+      const partition = `observations_welfare_${oldMonth.replace('-', 'm')}`;
+      const ret = await h.pollUntil(async () => {
+        const res = await h.request(d, 'GET', '/api/v1/retention', { token: d.bootstrapToken });
+        h.assertStatus(res, 200);
+        return res.json.recent_drops.some((x) => x.partition === partition) && res.json;
+      }, { timeoutMs: 20000, intervalMs: 200, what: `${partition} to be dropped` });
+      const w = ret.domains.find((x) => x.domain === 'welfare');
+      assert.equal(w.days, 30);
+      assert.ok(Date.parse(w.oldest_reading) > Date.now() - 30 * 86400000, `oldest welfare reading ${w.oldest_reading}`);
+      const m = ret.domains.find((x) => x.domain === 'mobility');
+      assert.equal(m.days, 0);
+      assert.equal(m.horizon, null);
+      assert.equal(Date.parse(m.oldest_reading), oldHour, 'mobility keeps its old readings');
+      assert.equal(h.psql(`SELECT to_regclass('${partition}') IS NULL`, db).trim(), 't');
+
+      const range = { from: iso(oldHour), to: iso(oldHour + 3600000) };
+      const raw = await I.series(d, d.bootstrapToken, 'rt-welfare', { metric: 'level', ...range });
+      assert.equal(raw.points.length, 0, 'the raw welfare readings are gone');
+      const hourly = await I.series(d, d.bootstrapToken, 'rt-welfare', { metric: 'level', ...range, bucket: '1h', agg: 'sum' });
+      assert.equal(hourly.points.length, 1, 'the rollup stays');
+      assert.equal(hourly.points[0][1], 6);
+      const mob = await I.series(d, d.bootstrapToken, 'rt-mobility', { metric: 'level', ...range });
+      assert.equal(mob.points.length, 3);
+
+      const refused = await I.postObs(d, d.bootstrapToken, [
+        { sensor: 'rt-welfare', metric: 'level', ts: iso(Date.now() - 40 * 86400000), value: 1 },
+        { sensor: 'rt-welfare', metric: 'level', ts: iso(Date.now() - 2 * 86400000), value: 2 },
+      ]);
+      h.assertStatus(refused, 200);
+      assert.equal(refused.json.accepted, 1);
+      assert.equal(refused.json.rejected.length, 1);
+      assert.equal(refused.json.rejected[0].index, 0);
+      assert.match(refused.json.rejected[0].error, /retention\.welfare_days/);
+      const all = await I.postObs(d, d.bootstrapToken, [{ sensor: 'rt-welfare', metric: 'level', ts: iso(Date.now() - 40 * 86400000), value: 1 }]);
+      h.assertStatus(all, 422);
+      const dropped = await L.metricValue(d, 'maeul_retention_partitions_dropped_total');
+      assert.ok(dropped >= 1, `dropped counter ${dropped}`);
+      assert.equal(await d.stop(), 0);
+      d = undefined;
+    } finally {
+      if (d) await d.stop();
+      h.dropDatabase(db);
+    }
+  });
+});

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <memory>
 
@@ -81,6 +82,7 @@ struct services {
   bool metrics_public = false;  // metrics.public: /metrics needs no admin token
   page_cache public_pages;      // /public/v1/* computed at most once a minute per page
   ::maeul::services::welfare_service* welfare = nullptr;  // the welfare vault (src/services/welfare.cpp)
+  std::vector<std::pair<std::string, int>> retention_days;  // retention.<domain>_days (GET /api/v1/retention)
 };
 
 // One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed

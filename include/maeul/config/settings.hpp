@@ -106,6 +106,13 @@ struct metrics_settings {
 // The welfare vault (API §9, docs/security.md): the key-encryption key file (one 64-hex-digit key
 // per line, the current first). Empty: the vault is closed (resident routes answer 503), and
 // maeuld refuses to start when residents are stored.
+// Retention of raw readings per domain (API §9): readings older than the days are refused at
+// ingest, and their monthly partitions dropped daily; rollups and KPIs stay. 0 keeps for ever.
+struct retention_settings {
+  int mobility_days = 0, energy_days = 0, welfare_days = 90, disaster_days = 0, environment_days = 0;
+  int interval_s = 86400;  // how often the drop runs (and once at start)
+};
+
 struct privacy_settings {
   std::string key_file;
 };
@@ -139,6 +146,7 @@ struct settings {
   metrics_settings metrics;
   limits_settings limits;
   privacy_settings privacy;
+  retention_settings retention;
 };
 
 struct config_error : std::runtime_error {

@@ -2,6 +2,7 @@
 // group-commit batcher, and only after the commit update the latest values and publish them.
 // HTTP (and later MQTT) adapters feed it. No pqxx here: storage does the database work.
 #pragma once
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -44,6 +45,9 @@ struct options {
   std::size_t max_pending_rows = 1000000; // queued rows beyond which requests get 503
   int writers = 2;                        // transactions in flight at once
   std::chrono::seconds sensor_ttl{60};    // how long a sensor's metadata is trusted
+  // Days of raw readings each domain keeps, by storage::domain_code (index 0 unused); 0: for ever.
+  // A reading older than its domain's horizon is refused (its partition is, or will be, dropped).
+  std::array<int, 6> retention_days{};
 };
 
 struct result {

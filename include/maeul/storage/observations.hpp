@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -75,6 +76,31 @@ struct write_stats {
   std::int64_t isolations = 0, refused_rows = 0;  // batches that needed poison isolation, rows refused
 };
 
+// A batch may open at most this many new monthly partitions (each a CREATE TABLE under a lock);
+// the rows of further months are refused, so no request can make thousands of them.
+inline constexpr int max_new_partitions = 24;
+
+// The domain's code in observations.domain (migration 0013): 1..5, 0 for an unknown domain.
+std::int16_t domain_code(std::string_view domain);
+
+struct dropped_partition {
+  std::string partition, domain;
+  std::int64_t month_us = 0, est_rows = 0;
+};
+
+struct domain_retention {
+  std::string domain;
+  int days = 0;                           // 0: kept for ever
+  std::int64_t horizon_us = 0;            // readings before it are refused and dropped; 0: none
+  int partitions = 0;
+  std::optional<std::int64_t> oldest_us;  // the oldest stored reading
+};
+
+struct retention_report {
+  std::vector<domain_retention> domains;
+  std::string recent_drops_json = "[]";   // the last drops, newest first
+};
+
 class observation_store {
  public:
   // `writers` runs batch writes (one connection each); `readers` runs lookups and queries.
@@ -102,8 +128,15 @@ class observation_store {
   // folded (-1 when another compactor holds the lock). Safe to run from several instances.
   task<std::int64_t> compact_rollups();
 
-  // Creates the monthly partitions from `from_us` up to `months_ahead` months after now.
+  // Creates the monthly partitions of every domain from now up to `months_ahead` months after.
   task<int> ensure_partitions(std::int64_t now_us, int months_ahead);
+
+  // Retention (API §9): for each (domain, days > 0), the domain's monthly partitions that end at or
+  // before now - days are detached (CONCURRENTLY: writers are not blocked) and dropped, after the
+  // rollup deltas are folded (rollups and KPIs stay), each drop recorded in retention_drops.
+  task<std::vector<dropped_partition>> drop_expired(std::vector<std::pair<std::string, int>> days, std::int64_t now_us);
+  // Per domain: its policy, horizon, partitions and oldest stored reading; and the last drops.
+  task<retention_report> retention(std::vector<std::pair<std::string, int>> days, std::int64_t now_us);
 
   write_stats stats() const;
 
