@@ -413,6 +413,7 @@ int serve(const config::settings& s) {
   oo.webhook_in_flight_per_receiver = s.webhooks.max_in_flight_per_webhook;
   oo.tick_ms = s.alerts.tick_ms;
   oo.escalate_after_s = s.alerts.escalate_after_s;
+  oo.welfare = {s.welfare.officer_after_s, s.welfare.visit_after_s, s.welfare.emergency_after_s};
   oo.webhook_allow_private = s.webhooks.allow_private;
   oo.webhook_timeout_ms = s.webhooks.timeout_ms;
   oo.webhook_max_attempts = s.webhooks.max_attempts;

@@ -188,6 +188,12 @@ task<void> service::run_ticks() {
         });
       }
       if (++n % 5 == 0) publish(co_await store_.escalate(opts_.escalate_after_s));
+      {
+        auto call = store_.welfare_ladder(opts_.welfare);
+        auto step = co_await std::move(call);
+        publish(std::move(step.escalated));
+        for (auto id : step.incidents) spdlog::info("welfare care loop: incident {} opened", id);
+      }
     } catch (const std::exception& e) {
       spdlog::warn("operations tick failed: {}", e.what());
     }

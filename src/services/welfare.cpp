@@ -136,7 +136,8 @@ task<domain::outcome<std::string>> welfare_service::create(storage::principal wh
   auto res = co_await std::move(call);
   if (!res) co_return res.error();
   book_.put(res->household, {res->zone, res->consent_expires_us.value_or(0)});
-  co_return card(*res, true);
+  // The summary only: an identity is read (and recorded as read) through GET, never echoed.
+  co_return card(*res, false);
 }
 
 task<domain::outcome<storage::page>> welfare_service::list(storage::principal who, access_context ctx, std::string zone,
@@ -199,7 +200,7 @@ task<domain::outcome<std::string>> welfare_service::patch(storage::principal who
   auto res = co_await std::move(call);
   if (!res) co_return res.error();
   book_.put(res->household, {res->zone, res->consent_expires_us.value_or(0)});
-  co_return card(*res, true);
+  co_return card(*res, false);
 }
 
 task<domain::outcome<bool>> welfare_service::erase(storage::principal who, access_context ctx, std::string id) {

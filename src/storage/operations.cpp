@@ -116,6 +116,21 @@ outcome<std::string> read_incident(pqxx::transaction_base& tx, std::int64_t id) 
   return r[0][0].as<std::string>();
 }
 
+// An incident the care loop opens itself (actor "system", reported now, no location: a welfare
+// incident names its zone, never the home), linked to `alerts`, with its reported event and webhooks.
+std::int64_t open_system_incident(pqxx::work& tx, const std::string& category, const std::string& zone,
+                                  const std::string& note, const std::string& alerts) {
+  auto id = tx.exec_params1("INSERT INTO incidents (category, zone_id, reported_at, note, created_by) "
+                            "VALUES ($1, NULLIF($2, ''), now(), $3, 'system') RETURNING id",
+                            category, zone, note)[0]
+                .as<std::int64_t>();
+  tx.exec_params("INSERT INTO incident_alerts (incident_id, alert_id) SELECT $1, x FROM unnest($2::bigint[]) x", id, alerts);
+  tx.exec_params("INSERT INTO incident_events (incident_id, at, what, actor, note) VALUES ($1, now(), 'reported', 'system', $2)",
+                 id, note);
+  incident_webhook(tx, id, "incident.opened");
+  return id;
+}
+
 }  // namespace
 
 // ---- rules
@@ -274,6 +289,61 @@ task<std::vector<alert_event>> operations_store::escalate(int after_s) {
     auto r = tx.exec_params(escalate_sql, after_s);
     tx.commit();
     return to_events(r, "escalated");
+  });
+}
+
+// The care loop of the emergency safety service (docs/welfare.md, "The care loop").
+const std::string welfare_escalate_sql = change_sql(
+    "UPDATE alerts SET escalated_at = now() WHERE domain = 'welfare' AND state = 'open' AND escalated_at IS NULL "
+    "AND opened_at <= now() - $1 * interval '1 second' RETURNING *",
+    "escalated", "'system'", "'to the welfare officer: not acknowledged by the care worker in time'");
+
+task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_options o) {
+  return pool_.run<welfare_ladder_result>([o](pqxx::connection_base& c) {
+    pqxx::work tx(c, "welfare-ladder");
+    // One ladder at a time across instances.
+    welfare_ladder_result out;
+    if (!tx.exec("SELECT pg_try_advisory_xact_lock(7302)")[0][0].as<bool>()) return out;
+    // 1. care worker -> welfare officer
+    out.escalated = to_events(tx.exec_params(welfare_escalate_sql, o.officer_after_s), "escalated");
+    const std::string unlinked = "NOT EXISTS (SELECT 1 FROM incident_alerts ia WHERE ia.alert_id = a.id)";
+    // 2. a fire or an emergency call: a critical incident at once (119)
+    for (const auto& r : tx.exec("SELECT a.id, coalesce(a.zone_id, ''), s.kind FROM alerts a JOIN sensors s ON s.id = "
+                                 "a.sensor_id WHERE a.domain = 'welfare' AND a.severity = 'critical' AND a.state <> "
+                                 "'resolved' AND s.kind IN ('emergency_button', 'fire', 'smoke', 'fire_detector', "
+                                 "'smoke_detector') AND " + unlinked + " ORDER BY a.id")) {
+      auto kind = r[2].as<std::string>();
+      bool fire = kind != "emergency_button";
+      auto id = open_system_incident(tx, fire ? "fire" : "welfare_emergency", r[1].as<std::string>(),
+                                     std::string(fire ? "fire sensor" : "emergency button") + " in a household: alert " +
+                                         r[0].as<std::string>() + " (call 119)",
+                                     "{" + r[0].as<std::string>() + "}");
+      out.incidents.push_back(id);
+    }
+    // 3. still not acknowledged: a visit task for the care worker
+    for (const auto& r : tx.exec_params("SELECT a.id, coalesce(a.zone_id, '') FROM alerts a WHERE a.domain = 'welfare' "
+                                        "AND a.state = 'open' AND a.opened_at <= now() - $1 * interval '1 second' AND " +
+                                            unlinked + " ORDER BY a.id",
+                                        o.visit_after_s))
+      out.incidents.push_back(open_system_incident(tx, "welfare_visit", r[1].as<std::string>(),
+                                                   "visit the household: alert " + r[0].as<std::string>() +
+                                                       " not acknowledged in time",
+                                                   "{" + r[0].as<std::string>() + "}"));
+    // 4. a visit not made in time: an incident for 119, on the same alerts
+    for (const auto& r : tx.exec_params(
+             "SELECT i.id, coalesce(i.zone_id, ''), (SELECT array_agg(ia.alert_id ORDER BY ia.alert_id) FROM "
+             "incident_alerts ia WHERE ia.incident_id = i.id)::text FROM incidents i WHERE i.category = 'welfare_visit' "
+             "AND i.resolved_at IS NULL AND i.on_scene_at IS NULL AND i.reported_at <= now() - $1 * interval '1 second' "
+             "AND NOT EXISTS (SELECT 1 FROM incident_alerts v JOIN incident_alerts w ON w.alert_id = v.alert_id JOIN "
+             "incidents e ON e.id = w.incident_id WHERE v.incident_id = i.id AND e.category = 'welfare_emergency') "
+             "ORDER BY i.id",
+             o.emergency_after_s))
+      out.incidents.push_back(open_system_incident(tx, "welfare_emergency", r[1].as<std::string>(),
+                                                   "no visit on the scene in time (task " + r[0].as<std::string>() +
+                                                       "): call 119",
+                                                   r[2].is_null() ? "{}" : r[2].as<std::string>()));
+    tx.commit();
+    return out;
   });
 }
 

@@ -352,8 +352,8 @@ task<page> resident_store::access(access_filter f, page_request req) {
             ", 'actor', x.actor, 'role', x.role, 'ip', x.ip, 'action', x.action, 'resident', x.resident, "
             "'alert', x.alert_id, 'purpose', x.purpose)::text FROM access_records x WHERE x.seq > $1 "
             "AND ($2 = '' OR x.resident = $2) AND ($3 = '' OR x.actor = $3) "
-            "AND ($4 = 0 OR x.at >= 'epoch'::timestamptz + $4 * interval '1 microsecond') "
-            "AND ($5 = 0 OR x.at < 'epoch'::timestamptz + $5 * interval '1 microsecond') ORDER BY x.seq LIMIT $6",
+            "AND ($4::bigint = 0 OR x.at >= 'epoch'::timestamptz + $4::bigint * interval '1 microsecond') "
+            "AND ($5::bigint = 0 OR x.at < 'epoch'::timestamptz + $5::bigint * interval '1 microsecond') ORDER BY x.seq LIMIT $6",
         after, f.resident, f.actor, f.from_us, f.to_us, req.limit + 1);
     page p;
     for (int i = 0; i < int(r.size()) && i < req.limit; ++i) p.items.push_back(r[i][1].as<std::string>());

@@ -402,3 +402,59 @@ describe('retention: whole partitions past a domain\'s horizon', () => {
     }
   });
 });
+
+describe('the care loop: officer, visit task, 119', () => {
+  const ctx = h.useDaemon('careloop', {
+    MAEUL_WELFARE_OFFICER_AFTER_S: '1', MAEUL_WELFARE_VISIT_AFTER_S: '4', MAEUL_WELFARE_EMERGENCY_AFTER_S: '2',
+  });
+
+  test('an unanswered alert climbs the ladder, and an emergency button opens its 119 incident at once', async () => {
+    const d = ctx.d;
+    await I.makeZone(d, 'cl-a', 128.50, 38.20, 0.02);
+    const res = await h.request(d, 'POST', '/api/v1/residents', {
+      token: d.bootstrapToken,
+      body: { name: 'Fictional Han', zone: 'cl-a', consent: { purpose: 'care', basis: 'consent', granted_at: iso(Date.now() - 86400000) } },
+    });
+    h.assertStatus(res, 201);
+    assert.equal(res.json.name, undefined, 'registration answers no identity');
+    const household = res.json.household;
+    const sensor = (id, kind) => I.makeSensor(d, id, {
+      domain: 'welfare', kind, location: h.point(128.505, 38.205), metrics: [{ name: 'state', unit: '1' }], attributes: { household },
+    });
+    await sensor('cl-home', 'home_activity');
+    await sensor('cl-button', 'emergency_button');
+    const quiet = await L.createRule(d, { name: { ko: '활동 없음', en: 'No activity' }, kind: 'threshold',
+      selector: { sensor: 'cl-home' }, severity: 'warning', metric: 'state', op: '<', value: 1 });
+    const sos = await L.createRule(d, { name: { ko: '응급 호출', en: 'SOS' }, kind: 'threshold',
+      selector: { sensor: 'cl-button' }, severity: 'critical', metric: 'state', op: '>', value: 0 });
+    await L.rulesSettled(d);
+    await L.ingest(d, [{ sensor: 'cl-home', metric: 'state', ts: iso(Date.now() - 1000), value: 0 },
+      { sensor: 'cl-button', metric: 'state', ts: iso(Date.now() - 1000), value: 1 }]);
+    const button = await L.waitAlert(d, (a) => a.rule === sos.id, { what: 'the SOS alert' });
+    const home = await L.waitAlert(d, (a) => a.rule === quiet.id, { what: 'the inactivity alert' });
+
+    const incidents = async () => (await h.request(d, 'GET', '/api/v1/incidents?limit=1000', { token: d.bootstrapToken })).json.items;
+    const linked = (list, alertId, category) => list.find((i) => i.category === category && i.alerts.includes(alertId));
+
+    const sosIncident = await h.pollUntil(async () => linked(await incidents(), button.id, 'welfare_emergency'),
+      { timeoutMs: 10000, intervalMs: 100, what: 'the 119 incident of the emergency button' });
+    assert.ok(Date.parse(sosIncident.reported_at) - Date.parse(button.opened_at) < 3500, 'at once, before any visit task');
+    assert.equal(sosIncident.location, null, 'a welfare incident names its zone, never the home');
+    assert.equal(sosIncident.zone, 'cl-a');
+
+    const escalated = await L.waitAlert(d, (a) => a.id === home.id && a.escalated_at, { what: 'the escalation to the officer', timeoutMs: 10000 });
+    const events = (await h.request(d, 'GET', `/api/v1/alerts/${home.id}/events`, { token: d.bootstrapToken })).json;
+    const items = events.items ?? events;
+    assert.ok(items.some((e) => e.event === 'escalated' && /welfare officer/.test(e.note ?? '')), JSON.stringify(items).slice(0, 800));
+    assert.ok(Date.parse(escalated.escalated_at) - Date.parse(home.opened_at) >= 1000);
+
+    const visit = await h.pollUntil(async () => linked(await incidents(), home.id, 'welfare_visit'),
+      { timeoutMs: 15000, intervalMs: 200, what: 'the visit task' });
+    assert.ok(Date.parse(visit.reported_at) - Date.parse(home.opened_at) >= 4000, 'not before visit_after_s');
+    const emergency = await h.pollUntil(async () => linked(await incidents(), home.id, 'welfare_emergency'),
+      { timeoutMs: 15000, intervalMs: 200, what: 'the 119 incident after the visit was not made' });
+    assert.ok(Date.parse(emergency.reported_at) - Date.parse(visit.reported_at) >= 2000);
+    const all = await incidents();
+    assert.equal(all.filter((i) => i.alerts.includes(home.id)).length, 2, 'one visit task and one 119 incident, not more');
+  });
+});

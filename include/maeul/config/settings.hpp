@@ -113,6 +113,12 @@ struct retention_settings {
   int interval_s = 86400;  // how often the drop runs (and once at start)
 };
 
+// The welfare care loop (docs/welfare.md): an alert not acknowledged goes to the welfare officer,
+// then becomes a visit task, then an incident for 119.
+struct welfare_settings {
+  int officer_after_s = 600, visit_after_s = 1800, emergency_after_s = 3600;
+};
+
 struct privacy_settings {
   std::string key_file;
 };
@@ -147,6 +153,7 @@ struct settings {
   limits_settings limits;
   privacy_settings privacy;
   retention_settings retention;
+  welfare_settings welfare;
 };
 
 struct config_error : std::runtime_error {

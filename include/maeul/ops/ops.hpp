@@ -34,6 +34,7 @@ using sensors_fn = std::function<std::vector<rules::sensor_info>()>;
 struct options {
   int tick_ms = 1000;              // silence/composite evaluation and escalation checks
   int escalate_after_s = 600;      // critical alerts not acknowledged within this escalate
+  storage::welfare_ladder_options welfare;  // the welfare care loop's rungs (docs/welfare.md)
   int webhook_timeout_ms = 10000;  // per delivery attempt
   int webhook_max_attempts = 12;   // then the delivery is dead
   bool webhook_allow_private = false;  // false: no delivery to a reserved address (ops/webhook_policy.hpp)

@@ -35,6 +35,15 @@ struct incident_input {
   std::string note;
 };
 
+struct welfare_ladder_options {
+  int officer_after_s = 600, visit_after_s = 1800, emergency_after_s = 3600;
+};
+
+struct welfare_ladder_result {
+  std::vector<alert_event> escalated;
+  std::vector<std::int64_t> incidents;  // opened by this step
+};
+
 struct incident_patch {
   std::optional<std::int64_t> dispatched_us, on_scene_us, resolved_us;
   std::optional<std::string> note;
@@ -77,6 +86,12 @@ class operations_store {
   task<outcome<alert_event>> acknowledge(std::int64_t id, std::string actor, std::string note);
   task<outcome<alert_event>> resolve(std::int64_t id, std::string actor, std::string note);
   task<std::vector<alert_event>> escalate(int after_s);
+  // The welfare care loop, one step of each rung for whatever is due: an open welfare alert not
+  // acknowledged after officer_after_s is escalated (to the welfare officer); a critical alert of
+  // a fire sensor or an emergency button opens an incident at once (fire / welfare_emergency); an
+  // alert still not acknowledged after visit_after_s opens a welfare_visit task; a visit task not on
+  // the scene nor resolved after emergency_after_s opens a welfare_emergency incident (119).
+  task<welfare_ladder_result> welfare_ladder(welfare_ladder_options o);
   task<outcome<std::string>> get_alert(std::int64_t id);
   task<page> list_alerts(alert_filter f, page_request req);  // newest first; cursor on id
   task<outcome<std::string>> alert_events_of(std::int64_t id);
