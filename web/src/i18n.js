@@ -435,6 +435,15 @@ const dict = {
     wf_erase_why: '삭제 사유',
     wf_erase_type: '확인하려면 가명 {hh}을(를) 입력하세요',
     wf_erased: '{hh} 가구의 신원을 삭제했습니다.',
+
+    al_reveal: '가구 연락처 보기…',
+    al_reveal_title: '긴급 상황: 가구 연락처 열기',
+    al_reveal_lead: '긴급 복지 경보에서만 쓸 수 있습니다. 사유와 함께 기록되고 관리자가 점검합니다.',
+    al_reveal_reason: '사유',
+    al_reveal_hint: '예: 응급 호출 버튼이 눌렸고 전화를 받지 않음',
+    al_reveal_submit: '연락처 열기',
+    al_reveal_result: '{hh} 가구 연락처',
+    al_reveal_once: '이 정보는 한 번만 표시되고 저장되지 않습니다. 창을 닫으면 사라집니다.',
   },
   en: {
     app_name: 'Maeul',
@@ -869,6 +878,15 @@ const dict = {
     wf_erase_why: 'Reason for erasure',
     wf_erase_type: 'To confirm, type the pseudonym {hh}',
     wf_erased: 'The identity of household {hh} is erased.',
+
+    al_reveal: 'Reveal household contacts…',
+    al_reveal_title: 'Emergency: open the household’s contacts',
+    al_reveal_lead: 'Only on a critical welfare alert. Recorded with your reason and reviewed by an administrator.',
+    al_reveal_reason: 'Reason',
+    al_reveal_hint: 'e.g. emergency button pressed, nobody answers the phone',
+    al_reveal_submit: 'Reveal contacts',
+    al_reveal_result: 'Contacts of household {hh}',
+    al_reveal_once: 'Shown this once and kept nowhere: closing this window removes it.',
   },
 };
 
