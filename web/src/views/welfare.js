@@ -29,7 +29,6 @@ export default {
     let selected = params.get('r');
     let destroyed = false;
     let observer = null;
-    let identityOf = null; // the resident id whose identity is on the screen (never kept past the card)
 
     const countEl = h('span', { class: 'muted small', id: 'household-count' });
     const zoneSel = h('select', { class: 'input', id: 'wf-zone', onchange: () => { zoneFilter = zoneSel.value; syncUrl(); load(); } });
@@ -81,7 +80,6 @@ export default {
     }
 
     function emptyCard() {
-      identityOf = null;
       replace(cardEl, h('p', { class: 'empty' }, t('wf_pick')));
     }
 
@@ -138,7 +136,7 @@ export default {
 
     function renderList() {
       if (observer) observer.disconnect();
-      countEl.textContent = t('wf_count', { n: residents.length });
+      countEl.textContent = t(residents.length === 1 ? 'wf_count_one' : 'wf_count', { n: residents.length });
       if (!residents.length) {
         replace(listEl, h('p', { class: 'empty', id: 'households-empty' }, t(zoneFilter ? 'wf_empty_zone' : 'wf_empty')));
         return;
@@ -252,7 +250,6 @@ export default {
     function showCard(id, focus) {
       const r = residents.find((x) => x.id === id);
       if (!r || destroyed) return;
-      if (selected !== id) identityOf = null;
       selected = id;
       syncUrl();
       for (const tr of listEl.querySelectorAll('tr.household-row')) {
@@ -334,7 +331,6 @@ export default {
       });
       const slot = cardEl.querySelector('#identity-slot');
       if (!card || destroyed || selected !== r.id || !slot) { cardEl.querySelector('#identity-show')?.focus(); return; }
-      identityOf = r.id;
       replace(slot, identityView(r, card));
       announce(t('wf_identity_shown'));
       slot.querySelector('#identity-title')?.focus();
@@ -342,7 +338,6 @@ export default {
 
     function identityView(r, card) {
       const hide = () => {
-        identityOf = null;
         const slot = cardEl.querySelector('#identity-slot');
         if (!slot) return;
         replace(slot, identityHidden(r));
@@ -394,10 +389,8 @@ export default {
       }
       toast(done);
       announce(done);
-      const shown = identityOf;
       renderList();
-      showCard(r.id, false);
-      if (shown) cardEl.querySelector('#identity-show')?.focus(); // the identity is asked for again, with a purpose
+      showCard(r.id, true); // drawn again: an identity on show is hidden (and asked for again with a purpose)
       return true;
     }
 
@@ -492,7 +485,7 @@ export default {
         if (c.alerts || mine) refreshLive({ cases: !!c.alerts });
       },
       tick() { if (++ticks % 15 === 0) refreshLive(); }, // "n min ago"
-      destroy() { destroyed = true; identityOf = null; if (observer) observer.disconnect(); },
+      destroy() { destroyed = true; if (observer) observer.disconnect(); },
     };
   },
 };
