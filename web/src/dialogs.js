@@ -1,9 +1,11 @@
-// The note dialog for acknowledging and resolving alerts (a modal <dialog>: focus stays inside, Esc closes).
+// The note dialog for acknowledging and resolving alerts (a modal <dialog>: focus stays inside, Esc closes),
+// and the break-the-glass dialog of a critical welfare alert.
 import { h, toast, announce } from './dom.js';
 import { t, nameOf, shortName } from './i18n.js';
 import { api, ApiError } from './api.js';
 import { applyAlert, state } from './store.js';
 import { withUnit } from './format.js';
+import { purposeDialog } from './purpose.js';
 
 export function alertTitle(a) {
   return nameOf(a.rule_name, a.rule || a.kind || `#${a.id}`);
@@ -73,5 +75,43 @@ export function noteDialog(alert, action) {
     document.body.append(dlg);
     dlg.showModal();
     note.focus();
+  });
+}
+
+// Break the glass on an open critical welfare alert (API §8): the reason is asked first and recorded with
+// the access; the household's address and contacts are then shown once, in a dialog, and kept nowhere
+// (closing it removes them from the page). Resolves when the dialog is closed.
+export function canReveal(a) {
+  return !!a && a.domain === 'welfare' && a.severity === 'critical' && a.state !== 'resolved';
+}
+
+export async function revealDialog(alert) {
+  const data = await purposeDialog({
+    id: 'reveal', title: t('al_reveal_title'), lead: t('al_reveal_lead'), label: t('al_reveal_reason'), hint: t('al_reveal_hint'),
+    submit: t('al_reveal_submit'), danger: true,
+    run: (reason) => api(`/api/v1/alerts/${encodeURIComponent(alert.id)}/reveal`, { method: 'POST', body: { reason } }),
+  });
+  if (!data) return;
+  await new Promise((resolve) => {
+    const tel = (p) => (p ? h('a', { href: `tel:${String(p).replace(/[^\d+]/g, '')}` }, p) : '–');
+    const guardians = data.guardians || [];
+    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'reveal-result-title', 'aria-describedby': 'reveal-once', id: 'reveal-result' },
+      h('div', { class: 'dialog-form' },
+        h('h2', { class: 'dialog-title', id: 'reveal-result-title' }, t('al_reveal_result', { hh: data.household || '' })),
+        h('p', { class: 'form-notice warn', id: 'reveal-once' }, t('al_reveal_once')),
+        h('dl', { class: 'sp-facts' },
+          h('dt', {}, t('wf_name')), h('dd', { 'data-id': 'name' }, data.name || '–'),
+          h('dt', {}, t('wf_address')), h('dd', { 'data-id': 'address' }, data.address || '–'),
+          h('dt', {}, t('wf_phone')), h('dd', { 'data-id': 'phone' }, tel(data.phone)),
+          h('dt', {}, t('wf_care_worker')), h('dd', {}, data.care_worker || '–')),
+        h('h3', { class: 'sub-head' }, t('wf_guardians')),
+        guardians.length ? h('ul', { class: 'guardians' }, guardians.map((g) => h('li', {},
+          h('strong', {}, g.name), g.relation ? ` (${g.relation})` : '', ' · ', tel(g.phone)))) : h('p', { class: 'muted' }, t('none')),
+        h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'btn btn-primary', onclick: () => dlg.close() }, t('close')))));
+    dlg.addEventListener('close', () => { dlg.remove(); resolve(); });
+    document.body.append(dlg);
+    dlg.showModal();
+    dlg.querySelector('#reveal-result-title').setAttribute('tabindex', '-1');
+    dlg.querySelector('#reveal-result-title').focus();
   });
 }

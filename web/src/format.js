@@ -82,3 +82,24 @@ export function isoDay(d) {
   const g = (k) => p.find((x) => x.type === k).value;
   return `${g('year')}-${g('month')}-${g('day')}`;
 }
+
+// The RFC 3339 start of a day (YYYY-MM-DD, as <input type=date> gives it) in the city's time zone.
+export function cityDayStart(day) {
+  // the offset at noon that day (no zone changes its offset around noon)
+  const noon = new Date(`${day}T12:00:00Z`);
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: CITY_TZ, timeZoneName: 'longOffset' })
+    .formatToParts(noon).find((p) => p.type === 'timeZoneName')?.value || 'GMT';
+  const off = name === 'GMT' ? 'Z' : name.slice(3);
+  return `${day}T00:00:00${off}`;
+}
+
+// [day of the week (0 = Monday … 6 = Sunday), hour (0-23)] of a time in the city's time zone.
+const WEEKDAY = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+let weekHourFmt = null;
+export function weekHour(ts) {
+  weekHourFmt = weekHourFmt || new Intl.DateTimeFormat('en-US', { timeZone: CITY_TZ, weekday: 'short', hour: 'numeric', hourCycle: 'h23' });
+  const parts = weekHourFmt.formatToParts(new Date(ts));
+  const wd = parts.find((p) => p.type === 'weekday')?.value;
+  const hr = Number(parts.find((p) => p.type === 'hour')?.value);
+  return [WEEKDAY[wd] ?? 0, hr % 24];
+}

@@ -18,6 +18,8 @@ import incidentsView from './views/incidents.js';
 import kpisView from './views/kpis.js';
 import publicView from './views/public.js';
 import usersView from './views/users.js';
+import welfareView from './views/welfare.js';
+import accessReviewView from './views/access-review.js';
 
 const routes = {
   '/': { view: overviewView, nav: 'nav_overview' },
@@ -25,11 +27,13 @@ const routes = {
   '/alerts': { view: alertsView, nav: 'nav_alerts', can: 'alerts' },
   '/incidents': { view: incidentsView, nav: 'nav_incidents' },
   '/kpis': { view: kpisView, nav: 'nav_kpis' },
+  '/welfare': { view: welfareView, nav: 'nav_welfare', can: 'welfare-data' },
   '/users': { view: usersView, nav: 'nav_users', can: 'users' },
+  '/access-review': { view: accessReviewView, nav: 'nav_access_review', can: 'access-review' },
   '/login': { view: loginView, bare: true, public: true },
   '/transparency': { view: publicView, bare: true, public: true },
 };
-const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis', '/users'];
+const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis', '/welfare', '/users', '/access-review'];
 
 const app = document.getElementById('app');
 let current = null; // { path, view instance }

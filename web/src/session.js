@@ -91,7 +91,7 @@ export function role() { return session.me?.role || ''; }
 export function can(what) {
   const r = role();
   switch (what) {
-    case 'users': return r === 'admin';
+    case 'users': case 'access-review': return r === 'admin';
     case 'welfare-data': return r === 'admin' || r === 'welfare_officer';
     case 'alerts': case 'live': case 'incidents-write': return r === 'admin' || r === 'operator' || r === 'welfare_officer';
     default: return false;

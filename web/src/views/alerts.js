@@ -1,4 +1,5 @@
-// The alert queue: active alerts (live), most severe and newest first; acknowledge and resolve with a note.
+// The alert queue: active alerts (live), most severe and newest first; acknowledge and resolve with a note;
+// break the glass on an open critical welfare alert (the household's contacts, for a recorded reason).
 import { h, replace } from '../dom.js';
 import { t, nameOf, shortName } from '../i18n.js';
 import { api, listAll, query } from '../api.js';
@@ -7,7 +8,7 @@ import { state, activeAlerts, sortAlerts } from '../store.js';
 import { alertDomains } from '../session.js';
 import { dateTime, ago } from '../format.js';
 import { sevBadge, stateBadge, unavailable, loading } from '../widgets.js';
-import { alertTitle, alertValue, noteDialog } from '../dialogs.js';
+import { alertTitle, alertValue, noteDialog, canReveal, revealDialog } from '../dialogs.js';
 
 const SEVS = ['critical', 'warning', 'info'];
 
@@ -151,7 +152,11 @@ export default {
         h('div', { class: 'detail-actions' },
           alert.state === 'open' ? h('button', { type: 'button', class: 'btn btn-primary', onclick: () => act(alert, 'ack') }, t('al_ack')) : null,
           alert.state !== 'resolved' ? h('button', { type: 'button', class: 'btn', onclick: () => act(alert, 'resolve') }, t('al_resolve')) : null,
-          h('a', { href: `/incidents?new=1&alert=${encodeURIComponent(alert.id)}&zone=${encodeURIComponent(alert.zone || '')}`, class: 'btn' }, t('al_incident'))),
+          h('a', { href: `/incidents?new=1&alert=${encodeURIComponent(alert.id)}&zone=${encodeURIComponent(alert.zone || '')}`, class: 'btn' }, t('al_incident')),
+          canReveal(alert) ? h('button', {
+            type: 'button', class: 'btn btn-danger', id: 'alert-reveal',
+            onclick: async (e) => { const btn = e.currentTarget; await revealDialog(alert); if (btn.isConnected) btn.focus(); },
+          }, t('al_reveal')) : null),
         h('h3', { class: 'sub-head' }, t('al_history')),
         events.length ? h('ol', { class: 'timeline' }, events.map((ev) => h('li', {},
           h('span', { class: 'tl-when' }, dateTime(ev.at || ev.created_at)),

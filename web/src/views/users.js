@@ -3,11 +3,12 @@
 // The server's 422 problems are shown next to the field their `pointer` names.
 import { h, replace, toast, announce } from '../dom.js';
 import { t, nameOf, shortName } from '../i18n.js';
-import { api, listAll, ApiError } from '../api.js';
+import { api, listAll } from '../api.js';
 import { state, DOMAINS } from '../store.js';
 import { session } from '../session.js';
 import { dateTime } from '../format.js';
 import { unavailable, loading } from '../widgets.js';
+import { field, showProblem as showFieldProblem, clearProblems, confirmDialog } from '../forms.js';
 
 const ROLES = ['admin', 'operator', 'analyst', 'welfare_officer'];
 const MIN_PASSWORD = 12;
@@ -15,16 +16,6 @@ const MIN_PASSWORD = 12;
 function zoneName(id) { const z = state.zoneById.get(id); return z ? nameOf(z.name, z.id) : id; }
 function zonesText(list) { return list?.length ? list.map(zoneName).join(', ') : t('us_all_zones'); }
 function domainsText(list) { return list?.length ? list.map((d) => t(`dom_${d}`)).join(', ') : t('us_all_domains'); }
-
-// A labelled field with a hint and a place for its error; `input` gets aria-describedby and aria-invalid.
-function field(id, label, input, hint) {
-  const err = h('p', { class: 'field-error', id: `${id}-err`, hidden: true });
-  const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null;
-  input.id = id;
-  input.setAttribute('aria-describedby', [hintEl ? `${id}-hint` : '', `${id}-err`].filter(Boolean).join(' '));
-  const wrap = h('div', { class: 'field', 'data-field': id }, h('label', { for: id }, label), input, hintEl, err);
-  return { wrap, input, err };
-}
 
 // A group of checkboxes in a fieldset (zones, domains); `err` for a problem pointing into the list.
 function checkGroup(id, legend, options, chosen, hint) {
@@ -59,57 +50,9 @@ function zoneOptions(extra = []) {
   return ids.map((id) => { const z = state.zoneById.get(id); return [id, z ? shortName(z.name, id) : id]; });
 }
 
-// Shows a problem's errors next to their fields (`fields`: first pointer segment → {err, input}); the rest,
-// and the detail when no field matched, in `summary`. Returns the first field with an error.
+// A problem of a user form: a taken username is said at the username field.
 function showProblem(ex, fields, summary) {
-  for (const f of Object.values(fields)) { f.err.hidden = true; f.err.textContent = ''; f.input?.removeAttribute('aria-invalid'); }
-  summary.hidden = true;
-  let first = null;
-  const rest = [];
-  const problems = ex instanceof ApiError ? (ex.problem?.errors || []) : [];
-  if (ex instanceof ApiError && ex.status === 409 && fields.username) problems.push({ pointer: '/username', detail: t('us_exists') });
-  for (const e of problems) {
-    const key = (e.pointer || '').split('/')[1];
-    const f = fields[key];
-    if (!f) { rest.push(e.detail); continue; }
-    f.err.hidden = false;
-    f.err.textContent = f.err.textContent ? `${f.err.textContent} ${e.detail}` : e.detail;
-    f.input?.setAttribute('aria-invalid', 'true');
-    if (!first) first = f;
-  }
-  if (first && !rest.length) {
-    summary.hidden = false;
-    summary.textContent = t('us_fix');
-  } else if (!first || rest.length) {
-    summary.hidden = false;
-    summary.textContent = rest.length ? rest.join(' ') : ex.status === 409 ? t('us_exists') : t('load_failed', { msg: ex.message });
-  }
-  if (first?.input) first.input.focus();
-  return first;
-}
-
-function clearProblems(fields, summary) {
-  for (const f of Object.values(fields)) { f.err.hidden = true; f.err.textContent = ''; f.input?.removeAttribute('aria-invalid'); }
-  summary.hidden = true;
-}
-
-// A modal confirmation; resolves true when confirmed.
-function confirmDialog(title, text, confirmLabel) {
-  return new Promise((resolve) => {
-    let ok = false;
-    const yes = h('button', { type: 'submit', class: 'btn btn-danger', 'data-action': 'confirm' }, confirmLabel);
-    const form = h('form', { method: 'dialog', class: 'dialog-form' },
-      h('h2', { class: 'dialog-title', id: 'confirm-title' }, title),
-      h('p', { id: 'confirm-text' }, text),
-      h('div', { class: 'dialog-actions' },
-        h('button', { type: 'button', class: 'btn', onclick: () => dlg.close() }, t('cancel')), yes));
-    const dlg = h('dialog', { class: 'dialog', 'aria-labelledby': 'confirm-title', 'aria-describedby': 'confirm-text' }, form);
-    form.addEventListener('submit', (e) => { e.preventDefault(); ok = true; dlg.close(); });
-    dlg.addEventListener('close', () => { dlg.remove(); resolve(ok); });
-    document.body.append(dlg);
-    dlg.showModal();
-    form.querySelector('button').focus(); // Cancel first: deleting takes a deliberate second step
-  });
+  return showFieldProblem(ex, fields, summary, { conflict: { field: 'username', text: t('us_exists') }, fix: t('us_fix') });
 }
 
 function changeSummary(c) {
