@@ -4,7 +4,7 @@
 // whole. One person's records of the month are listed on demand (GET /api/v1/audit/access).
 import { h, replace, announce } from '../dom.js';
 import { t } from '../i18n.js';
-import { api, listAll, query, ApiError } from '../api.js';
+import { api, listAll, query } from '../api.js';
 import { dateTime, int } from '../format.js';
 import { unavailable, loading } from '../widgets.js';
 
@@ -149,17 +149,9 @@ export default {
             h('td', { class: 'mono' }, r.ip || '–')))))));
     }
 
-    // The person's records of the reviewed month, oldest first. A server that fails on from/to (500: they
-    // are bound as integers in maeuld's query, too small for microseconds) is asked for all of the person's
-    // records instead, and the month is kept here.
+    // The person's records of the reviewed month, oldest first.
     async function monthRecords(who) {
-      const inMonth = (r) => r.at >= review.from && r.at < review.to;
-      try {
-        return (await listAll(`/api/v1/audit/access${query({ actor: who, from: review.from, to: review.to })}`, { limit: 1000, max: 10000 })).filter(inMonth);
-      } catch (e) {
-        if (!(e instanceof ApiError) || e.status !== 500) throw e;
-        return (await listAll(`/api/v1/audit/access${query({ actor: who })}`, { limit: 1000, max: 50000 })).filter(inMonth);
-      }
+      return listAll(`/api/v1/audit/access${query({ actor: who, from: review.from, to: review.to })}`, { limit: 1000, max: 10000 });
     }
 
     function closeRecords() {
