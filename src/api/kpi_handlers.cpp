@@ -191,16 +191,19 @@ json public_kpi_item(const kpi::definition& d, const std::vector<storage::kpi_va
                      std::map<std::string, std::string>& names) {
   std::optional<std::int64_t> latest;
   for (const auto& v : values)
-    if (!v.zone && v.value && (!latest || v.start_us > *latest)) latest = v.start_us;
+    if (!v.zone && (v.value || v.suppressed) && (!latest || v.start_us > *latest)) latest = v.start_us;
   json city_v = nullptr, zones = json::array();
   for (const auto& v : values) {
     if (!latest || v.start_us != *latest) continue;
     if (!v.zone) {
       city_v = {{"value", number_or_null(v.value)}, {"start", domain::format_rfc3339_ms(v.start_us)},
                 {"target", std::round(kpi::target_for(d, v.days) * 10000) / 10000}};
+      if (v.suppressed) city_v["suppressed"] = true;  // from fewer than 5 households (API §9)
     } else {
       auto n = names.count(*v.zone) ? json::parse(names[*v.zone]) : json(nullptr);
-      zones.push_back({{"zone", *v.zone}, {"name", n}, {"value", number_or_null(v.value)}});
+      json z = {{"zone", *v.zone}, {"name", n}, {"value", number_or_null(v.value)}};
+      if (v.suppressed) z["suppressed"] = true;
+      zones.push_back(std::move(z));
     }
   }
   return {{"kpi", d.id},
@@ -415,7 +418,9 @@ task<std::string> public_kpis_page(storage::kpi_store* store, std::function<std:
     q.period = d.period;
     q.to_us = now();
     q.from_us = q.to_us - default_span_us(d.period);
-    all.push_back(co_await store->values(q, kpi::walking_model{}));
+    auto values = co_await store->values(q, kpi::walking_model{});
+    storage::suppress_small(values);  // public: no value from fewer than 5 households
+    all.push_back(std::move(values));
   }
   auto generated = now() / 60000000 * 60000000;  // to the minute: the ETag stays stable within it
   co_return public_kpis_body(city, tz, all, names, generated);
@@ -441,6 +446,7 @@ task<std::string> public_report_page(storage::kpi_store* store, std::function<st
       q.to_us = std::min(year_end, t_now);
       std::vector<storage::kpi_value> values;
       if (q.from_us < q.to_us) values = co_await store->values(q, kpi::walking_model{});
+      storage::suppress_small(values);  // public: no value from fewer than 5 households
       per_kpi.push_back(std::move(values));
     }
     per_line.push_back(std::move(per_kpi));

@@ -44,10 +44,12 @@ std::string sql_for(kpi::key k) {
            "/ 60 AS mins FROM incidents WHERE on_scene_at IS NOT NULL AND reported_at >= " + F +
            " AND reported_at < " + T + ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::welfare_ack_time:
-    return "SELECT zone_id, GROUPING(zone_id), p, avg(mins), NULL::float8 FROM (SELECT zone_id, " +
-           period_of("opened_at") + " AS p, extract(epoch FROM acknowledged_at - opened_at) / 60 AS mins FROM alerts "
-           "WHERE domain = 'welfare' AND acknowledged_at IS NOT NULL AND opened_at >= " + F + " AND opened_at < " + T +
-           ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
+    // The extra column: the distinct households behind each value (a sensor naming none counts as one).
+    return "SELECT zone_id, GROUPING(zone_id), p, avg(mins), count(DISTINCT hh)::float8 FROM (SELECT a.zone_id, " +
+           period_of("a.opened_at") + " AS p, extract(epoch FROM a.acknowledged_at - a.opened_at) / 60 AS mins, "
+           "coalesce(s.attributes->>'household', a.sensor_id, a.subject) AS hh FROM alerts a LEFT JOIN sensors s ON "
+           "s.id = a.sensor_id WHERE a.domain = 'welfare' AND a.acknowledged_at IS NOT NULL AND a.opened_at >= " + F +
+           " AND a.opened_at < " + T + ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::transit_boardings_per_capita:
     return "WITH h AS (" + hourly("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
            "sum(sum) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
@@ -169,11 +171,23 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
       v.start_us = row[2].as<std::int64_t>();
       v.days = row[3].as<double>();
       if (!row[4].is_null()) v.value = row[4].as<double>();
-      if (!row[5].is_null()) v.p90 = row[5].as<double>();
+      if (!row[5].is_null()) {
+        if (def->k == kpi::key::welfare_ack_time) v.subjects = std::int64_t(row[5].as<double>());
+        else v.p90 = row[5].as<double>();
+      }
       out.push_back(std::move(v));
     }
     return out;
   });
+}
+
+void suppress_small(std::vector<kpi_value>& values) {
+  for (auto& v : values)
+    if (v.subjects && *v.subjects < min_public_subjects) {
+      v.value.reset();
+      v.p90.reset();
+      v.suppressed = true;
+    }
 }
 
 task<std::vector<accessibility>> kpi_store::access(std::string zone, double minutes, kpi::walking_model walk) {

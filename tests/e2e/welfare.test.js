@@ -458,3 +458,50 @@ describe('the care loop: officer, visit task, 119', () => {
     assert.equal(all.filter((i) => i.alerts.includes(home.id)).length, 2, 'one visit task and one 119 incident, not more');
   });
 });
+
+describe('public pages withhold what fewer than 5 households make', () => {
+  const ctx = h.useDaemon('suppress');
+
+  test('welfare_ack_time: null and suppressed with 4 households, shown with 5; officials always see it', async () => {
+    const d = ctx.d;
+    await I.makeZone(d, 'sp-a', 128.50, 38.20, 0.02);
+    for (let i = 0; i < 5; i++)
+      await I.makeSensor(d, `sp-home-${i}`, { domain: 'welfare', kind: 'sp_probe', location: h.point(128.501 + i / 1000, 38.205), metrics: [{ name: 'state', unit: '1' }] });
+    const rule = await L.createRule(d, { name: { ko: '호출', en: 'Call' }, kind: 'threshold', selector: { kind: 'sp_probe' },
+      severity: 'warning', metric: 'state', op: '>', value: 0 });
+    await L.rulesSettled(d);
+    let step = 0;
+    const t0 = Date.now() - 60000;
+    const ackHomes = async (homes) => {
+      const ts = iso(t0 + 1000 * ++step);
+      await L.ingest(d, homes.map((i) => ({ sensor: `sp-home-${i}`, metric: 'state', ts, value: 1 })));
+      const sensors = homes.map((i) => `sp-home-${i}`);
+      const open = await h.pollUntil(async () => {
+        const mine = (await L.alertsOf(d, rule.id)).filter((a) => a.state === 'open' && sensors.includes(a.sensor));
+        return mine.length === homes.length && mine;
+      }, { timeoutMs: 10000, intervalMs: 100, what: `${homes.length} open alerts` });
+      for (const a of open) h.assertStatus(await h.request(d, 'POST', `/api/v1/alerts/${a.id}/ack`, { token: d.bootstrapToken, body: {} }), 200);
+    };
+    const publicCity = async () => {
+      // A budget write clears the public pages' one-minute cache.
+      h.assertStatus(await h.request(d, 'POST', '/api/v1/budget', { token: d.bootstrapToken,
+        body: { id: `sp-${Date.now()}`, year: 2026, program: { ko: '캐시', en: 'cache' }, amount_krw: 1, kpis: [] } }), 201);
+      const res = await h.request(d, 'GET', '/public/v1/kpis');
+      h.assertStatus(res, 200);
+      return res.json.items.find((x) => x.kpi === 'welfare_ack_time').city;
+    };
+    await ackHomes([0, 1, 2, 3]);
+    const withheld = await publicCity();
+    assert.ok(withheld, 'a city entry for the month');
+    assert.equal(withheld.value, null);
+    assert.equal(withheld.suppressed, true);
+    const official = await h.request(d, 'GET', '/api/v1/kpis/welfare_ack_time/values?period=month', { token: d.bootstrapToken });
+    h.assertStatus(official, 200);
+    assert.ok(official.json.values.some((v) => v.zone === null && typeof v.value === 'number'), JSON.stringify(official.json).slice(0, 500));
+
+    await ackHomes([4]);
+    const shown = await publicCity();
+    assert.equal(typeof shown.value, 'number');
+    assert.equal(shown.suppressed, undefined);
+  });
+});

@@ -24,7 +24,16 @@ struct kpi_value {
   double days = 0;                  // length of the period in days
   std::optional<double> value;      // nullopt: no data
   std::optional<double> p90;        // emergency_response_time only
+  // People-based KPIs (welfare_ack_time): the distinct households behind the value. Public pages
+  // withhold a value from fewer than min_public_subjects (API §9).
+  std::optional<std::int64_t> subjects;
+  bool suppressed = false;          // set by suppress_small(): value withheld
 };
+
+inline constexpr std::int64_t min_public_subjects = 5;
+// Withholds (value null, suppressed) every value computed from fewer than min_public_subjects
+// people or households. For public answers only; officials see the values.
+void suppress_small(std::vector<kpi_value>& values);
 
 struct kpi_query {
   std::string kpi, period = "month", timezone = "Asia/Seoul", zone;  // zone "": all zones and the city
