@@ -294,9 +294,15 @@ task<std::vector<alert_event>> operations_store::escalate(int after_s) {
 
 // The care loop of the emergency safety service (docs/welfare.md, "The care loop").
 const std::string welfare_escalate_sql = change_sql(
-    "UPDATE alerts SET escalated_at = now() WHERE domain = 'welfare' AND state = 'open' AND escalated_at IS NULL "
-    "AND opened_at <= now() - $1 * interval '1 second' RETURNING *",
+    "UPDATE alerts SET escalated_at = now() WHERE domain = 'welfare' AND kind <> 'consent' AND state = 'open' "
+    "AND escalated_at IS NULL AND opened_at <= now() - $1 * interval '1 second' RETURNING *",
     "escalated", "'system'", "'to the welfare officer: not acknowledged by the care worker in time'");
+
+const std::string consent_renewed_sql = change_sql(
+    "UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'system', note = 'consent renewed' "
+    "FROM residents r WHERE a.rule_id = 'welfare:consent-lapsed' AND a.state <> 'resolved' AND r.household = a.subject "
+    "AND r.erased_at IS NULL AND (r.consent_expires_at IS NULL OR r.consent_expires_at > now()) RETURNING a.*",
+    "resolved", "'system'", "'consent renewed'");
 
 task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_options o) {
   return pool_.run<welfare_ladder_result>([o](pqxx::connection_base& c) {
@@ -322,7 +328,7 @@ task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_opti
     }
     // 3. still not acknowledged: a visit task for the care worker
     for (const auto& r : tx.exec_params("SELECT a.id, coalesce(a.zone_id, '') FROM alerts a WHERE a.domain = 'welfare' "
-                                        "AND a.state = 'open' AND a.opened_at <= now() - $1 * interval '1 second' AND " +
+                                        "AND a.kind <> 'consent' AND a.state = 'open' AND a.opened_at <= now() - $1 * interval '1 second' AND " +
                                             unlinked + " ORDER BY a.id",
                                         o.visit_after_s))
       out.incidents.push_back(open_system_incident(tx, "welfare_visit", r[1].as<std::string>(),
@@ -342,6 +348,23 @@ task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_opti
                                                    "no visit on the scene in time (task " + r[0].as<std::string>() +
                                                        "): call 119",
                                                    r[2].is_null() ? "{}" : r[2].as<std::string>()));
+    // 5. a lapsed consent: one alert to the welfare officer per lapse (its readings are kept only as
+    // a count until the consent is renewed), resolved by the system once it is.
+    for (const auto& r : tx.exec("SELECT r.household, r.zone_id, to_char(r.consent_expires_at AT TIME ZONE 'UTC', "
+                                 "'YYYY-MM-DD') FROM residents r WHERE r.erased_at IS NULL AND r.consent_expires_at <= now() "
+                                 "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.rule_id = 'welfare:consent-lapsed' AND "
+                                 "a.subject = r.household AND a.opened_at >= r.consent_expires_at) ORDER BY r.household")) {
+      auto hh = r[0].as<std::string>();
+      auto ev = to_events(
+          tx.exec_params(open_sql, "welfare:consent-lapsed", R"({"ko":"동의 만료","en":"Consent lapsed"})", "consent",
+                         "warning", hh, "", r[1].as<std::string>(), "welfare", "", "",
+                         "the consent of household " + hh + " lapsed on " + r[2].as<std::string>() +
+                             ": its readings are kept only as a count until it is renewed"),
+          "opened");
+      out.escalated.insert(out.escalated.end(), ev.begin(), ev.end());
+    }
+    auto renewed = to_events(tx.exec(consent_renewed_sql), "resolved");
+    out.escalated.insert(out.escalated.end(), renewed.begin(), renewed.end());
     tx.commit();
     return out;
   });

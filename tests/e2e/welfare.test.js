@@ -457,6 +457,53 @@ describe('the care loop: officer, visit task, 119', () => {
     const all = await incidents();
     assert.equal(all.filter((i) => i.alerts.includes(home.id)).length, 2, 'one visit task and one 119 incident, not more');
   });
+  test('a lapsed consent raises one alert for the welfare officer, and a renewal resolves it', async () => {
+    const d = ctx.d;
+    await I.makeZone(d, 'cl-c', 128.70, 38.20, 0.02);
+    const res = await h.request(d, 'POST', '/api/v1/residents', {
+      token: d.bootstrapToken,
+      body: { name: 'Fictional Oh', zone: 'cl-c', consent: { purpose: 'care', basis: 'consent',
+        granted_at: iso(Date.now() - 86400000), expires_at: iso(Date.now() + 2500) } },
+    });
+    h.assertStatus(res, 201);
+    assert.equal(res.json.consent.status, 'active');
+    const household = res.json.household;
+    const lapse = await L.waitAlert(d, (a) => a.rule === 'welfare:consent-lapsed' && a.message.includes(household),
+      { what: 'the consent alert', timeoutMs: 15000 });
+    assert.equal(lapse.kind, 'consent');
+    assert.equal(lapse.domain, 'welfare');
+    assert.equal(lapse.zone, 'cl-c');
+    assert.ok(Date.parse(lapse.opened_at) >= Date.parse(res.json.consent.expires_at), 'not before the consent lapsed');
+    // one alert per lapse, and no ladder: once a second household's lapse is seen (5 s later, past
+    // officer_after_s and visit_after_s), the ladder has run again since the first alert opened and
+    // neither opened a second alert nor escalated the first or sent anyone to the home
+    const other = await h.request(d, 'POST', '/api/v1/residents', {
+      token: d.bootstrapToken,
+      body: { name: 'Fictional Yoon', zone: 'cl-c', consent: { purpose: 'care', basis: 'consent',
+        granted_at: iso(Date.now() - 86400000), expires_at: iso(Date.now() + 5000) } },
+    });
+    h.assertStatus(other, 201);
+    await L.waitAlert(d, (a) => a.rule === 'welfare:consent-lapsed' && a.message.includes(other.json.household),
+      { what: 'the second consent alert', timeoutMs: 15000 });
+    const list = (await h.request(d, 'GET', '/api/v1/alerts?limit=1000&state=open', { token: d.bootstrapToken })).json.items;
+    const mine = list.filter((a) => a.rule === 'welfare:consent-lapsed' && a.message.includes(household));
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0].escalated_at, null, 'a consent is the officer\'s own business: not escalated');
+    const tasks = (await h.request(d, 'GET', '/api/v1/incidents?limit=1000', { token: d.bootstrapToken })).json.items;
+    assert.equal(tasks.filter((i) => i.alerts.includes(lapse.id)).length, 0, 'a lapsed consent sends nobody to the home');
+
+    const renewed = await h.request(d, 'PATCH', `/api/v1/residents/${res.json.id}`, {
+      token: d.bootstrapToken,
+      body: { consent: { purpose: 'care', basis: 'consent', granted_at: iso(Date.now()), expires_at: iso(Date.now() + 365 * 86400000) } },
+    });
+    h.assertStatus(renewed, 200);
+    assert.equal(renewed.json.consent.status, 'active');
+    const resolved = await h.pollUntil(async () => {
+      const a = (await h.request(d, 'GET', `/api/v1/alerts/${lapse.id}`, { token: d.bootstrapToken })).json;
+      return a.state === 'resolved' ? a : null;
+    }, { timeoutMs: 15000, intervalMs: 200, what: 'the consent alert resolved by the renewal' });
+    assert.equal(resolved.resolved_by, 'system');
+  });
 });
 
 describe('public pages withhold what fewer than 5 households make', () => {

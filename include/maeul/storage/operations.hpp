@@ -90,7 +90,10 @@ class operations_store {
   // acknowledged after officer_after_s is escalated (to the welfare officer); a critical alert of
   // a fire sensor or an emergency button opens an incident at once (fire / welfare_emergency); an
   // alert still not acknowledged after visit_after_s opens a welfare_visit task; a visit task not on
-  // the scene nor resolved after emergency_after_s opens a welfare_emergency incident (119).
+  // the scene nor resolved after emergency_after_s opens a welfare_emergency incident (119). A
+  // lapsed consent opens one warning alert (rule "welfare:consent-lapsed", subject the household)
+  // per lapse, resolved by the system when the consent is renewed. `escalated` holds every alert
+  // event of the step.
   task<welfare_ladder_result> welfare_ladder(welfare_ladder_options o);
   task<outcome<std::string>> get_alert(std::int64_t id);
   task<page> list_alerts(alert_filter f, page_request req);  // newest first; cursor on id
