@@ -750,10 +750,8 @@ std::vector<transition> engine::on_tick(std::int64_t now_us, const std::vector<s
           if (st && st->active) continue;
           const std::int64_t anchor = std::max(in->metric.empty() ? info.last_ts_us : 0, started_us);
           if (now_us - anchor <= in->model.cold_start_us) continue;
-          if (!st && std::int64_t(states.size()) >= routine_budget_ / in->model.learn_weeks) {
-            ++routines_refused_;
-            continue;
-          }
+          // Past the bound: no state, no alert (its activity is what routines_refused counts).
+          if (!st && std::int64_t(states.size()) >= routine_budget_ / in->model.learn_weeks) continue;
           msg = "no activity for " + fmt_span(now_us - anchor) +
                 (anchor == started_us ? " since monitoring began" : "") + " (cold start limit " +
                 fmt_span(in->model.cold_start_us) + "; nothing learned yet)";

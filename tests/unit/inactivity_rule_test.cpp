@@ -294,8 +294,11 @@ TEST(inactivity_engine, routines_are_bounded_per_rule_and_refusals_are_counted) 
   EXPECT_NE(e.routine_of("in1", "h-b"), nullptr);
   EXPECT_EQ(e.routine_of("in1", "h-c"), nullptr);
   EXPECT_EQ(e.routines_refused(), 1);
-  // Nor does the third get a cold-start alert state past the bound.
+  // Nor does the third get a cold-start alert state past the bound (and ticks count nothing).
   EXPECT_EQ(e.on_tick(monday + 13 * us_per_h, homes, monday).size(), 2u);
+  EXPECT_EQ(e.on_tick(monday + 14 * us_per_h, homes, monday).size(), 0u);
+  EXPECT_EQ(e.routines_refused(), 1);
+  e.on_readings({{homes[2], "motion", monday + 15 * us_per_h, 1}});
   EXPECT_EQ(e.routines_refused(), 2);
 }
 

@@ -173,6 +173,7 @@ class engine {
   // The routine an inactivity rule learned for a subject (sensor id); nullptr when none.
   const routine* routine_of(const std::string& rule_id, const std::string& subject) const;
   // Activities not learned because the rule already had its most subjects (below); each counts.
+  // Such a subject gets no alert either.
   std::int64_t routines_refused() const { return routines_refused_; }
   // Routine memory bound: an inactivity rule keeps at most this many subject-weeks (each week is
   // 168 slots of 5 bytes: 50,000 subjects at 4 weeks, 16,666 at 12, about 168 MB either way).
