@@ -610,6 +610,9 @@ int serve(const config::settings& s) {
                                    {"{outcome=\"dropped\"}", os.readings_dropped}});
                            metric("maeul_rules_evaluations_total", "counter",
                                   "(rule, reading) pairs the engine evaluated after its index.", {{"", os.rule_evaluations}});
+                           metric("maeul_rules_routines_refused_total", "counter",
+                                  "Activities an inactivity rule did not learn: it already had its most households.",
+                                  {{"", os.routines_refused}});
                            metric("maeul_queue_depth", "gauge", "Items waiting in each bounded queue.",
                                   {{"{queue=\"rules\"}", os.pending_readings},
                                    {"{queue=\"alert_transitions\"}", os.pending_transitions},

@@ -175,7 +175,7 @@ task<void> service::run_ticks() {
     timer.expires_after(std::chrono::milliseconds(opts_.tick_ms));
     co_await timer.async_wait(asio::use_awaitable);
     try {
-      if (timed_rules_) {  // listing every sensor costs; only silence and composite rules need it
+      if (timed_rules_) {  // listing every sensor costs; only silence, composite and inactivity rules need it
         auto infos = std::make_shared<std::vector<rules::sensor_info>>(sensors_());
         auto now = clock_();
         asio::post(rules_ex_, [this, infos, now] {
@@ -363,6 +363,7 @@ ops_stats service::stats() const {
   {
     std::lock_guard lock(engine_mutex_);
     s.rule_evaluations = engine_.evaluations();
+    s.routines_refused = engine_.routines_refused();
   }
   return s;
 }

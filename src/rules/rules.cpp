@@ -25,6 +25,16 @@ std::string fmt_duration(std::int64_t us) {
   return std::to_string(s) + "s";
 }
 
+// A gap for people: "3h10m", "45m", "2d3h", "40s".
+std::string fmt_span(std::int64_t us) {
+  std::int64_t s = std::max<std::int64_t>(us, 0) / 1000000;
+  if (s < 60) return std::to_string(s) + "s";
+  std::int64_t m = s / 60, h = m / 60, d = h / 24;
+  if (d) return std::to_string(d) + "d" + (h % 24 ? std::to_string(h % 24) + "h" : "");
+  if (h) return std::to_string(h) + "h" + (m % 60 ? std::to_string(m % 60) + "m" : "");
+  return std::to_string(m) + "m";
+}
+
 std::string fmt_number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -73,6 +83,26 @@ std::optional<std::int64_t> duration(const json& body, const char* key, std::vec
   if (!d || *d < 0 || *d > max_duration_us)
     add(errors, std::string("/") + key, "must be a duration like 90s, 5m, 6h or 1d (at most 366d)");
   return d;
+}
+
+// An optional integer in [lo, hi]; `fallback` when absent.
+std::optional<int> integer(const json& body, const char* key, int lo, int hi, int fallback,
+                           std::vector<domain::field_error>& errors) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < lo || it->get<std::int64_t>() > hi) {
+    add(errors, std::string("/") + key, "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return std::nullopt;
+  }
+  return int(it->get<std::int64_t>());
+}
+
+// An optional duration; `fallback` when absent.
+std::optional<std::int64_t> duration_or(const json& body, const char* key, std::int64_t fallback,
+                                        std::vector<domain::field_error>& errors) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  return duration(body, key, errors, true);
 }
 
 }  // namespace
@@ -165,8 +195,8 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
   if (r.name.ko.empty() && r.name.en.empty()) add(errors, "/name", "is required: {\"ko\", \"en\"} or a string");
   auto k = body.find("kind");
   if (k == body.end() || !k->is_string() ||
-      (*k != "threshold" && *k != "rate" && *k != "silence" && *k != "composite")) {
-    add(errors, "/kind", "must be one of threshold, rate, silence, composite");
+      (*k != "threshold" && *k != "rate" && *k != "silence" && *k != "composite" && *k != "inactivity")) {
+    add(errors, "/kind", "must be one of threshold, rate, silence, composite, inactivity");
     return domain::invalid(std::move(errors));
   }
   r.kind = k->get<std::string>();
@@ -232,6 +262,45 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
     if (t.for_us <= 0) add(errors, "/for", "must be positive");
     spec["for"] = fmt_duration(t.for_us);
     r.spec = t;
+  } else if (r.kind == "inactivity") {
+    inactivity_rule t;
+    auto& m = t.model;
+    if (auto it = body.find("metric"); it != body.end() && !it->is_null()) t.metric = metric_of(body, "", errors);
+    if (auto w = integer(body, "learn_weeks", 1, routine::max_learn_weeks, m.learn_weeks, errors)) m.learn_weeks = *w;
+    if (auto d = integer(body, "min_days", 1, 7 * m.learn_weeks, std::min(m.min_days, 7 * m.learn_weeks), errors))
+      m.min_days = *d;
+    if (auto q = number(body, "quantile", "", errors, false)) {
+      if (*q < 0.5 || *q > 1) add(errors, "/quantile", "must be from 0.5 to 1");
+      m.quantile = *q;
+    }
+    if (auto f = number(body, "factor", "", errors, false)) {
+      if (*f < 1 || *f > 10) add(errors, "/factor", "must be from 1 to 10");
+      m.factor = *f;
+    }
+    auto lo = duration_or(body, "floor", m.floor_us, errors);
+    auto hi = duration_or(body, "ceiling", m.ceiling_us, errors);
+    auto cold = duration_or(body, "cold_start", m.cold_start_us, errors);
+    if (lo) {
+      m.floor_us = *lo;
+      if (m.floor_us < 1000000) add(errors, "/floor", "must be at least 1s");
+    }
+    if (hi) {
+      m.ceiling_us = *hi;
+      if (lo && m.ceiling_us < m.floor_us) add(errors, "/ceiling", "must not be below floor");
+    }
+    if (cold) {
+      m.cold_start_us = *cold;
+      if (m.cold_start_us <= 0) add(errors, "/cold_start", "must be positive");
+    }
+    if (!t.metric.empty()) spec["metric"] = t.metric;
+    spec["learn_weeks"] = m.learn_weeks;
+    spec["min_days"] = m.min_days;
+    spec["quantile"] = m.quantile;
+    spec["factor"] = m.factor;
+    spec["floor"] = fmt_duration(m.floor_us);
+    spec["ceiling"] = fmt_duration(m.ceiling_us);
+    spec["cold_start"] = fmt_duration(m.cold_start_us);
+    r.spec = std::move(t);
   } else {
     composite_rule cr;
     if (auto w = duration(body, "window", errors, true)) cr.window_us = *w;
@@ -297,6 +366,7 @@ const char* kind_name(const rule_spec& s) {
     const char* operator()(const rate_rule&) const { return "rate"; }
     const char* operator()(const silence_rule&) const { return "silence"; }
     const char* operator()(const composite_rule&) const { return "composite"; }
+    const char* operator()(const inactivity_rule&) const { return "inactivity"; }
   } v;
   return std::visit(v, s);
 }
@@ -368,6 +438,11 @@ void engine::set_rules(std::vector<rule> rules) {
                      for (const auto& cond : c.conditions) add(cond.kind.empty() ? r.sel.kind : cond.kind, cond.metric);
                      timed_.push_back(n);
                    },
+                   [&](const inactivity_rule& t) {
+                     if (t.metric.empty()) any_metric_.push_back(n);
+                     else add(r.sel.kind, t.metric);
+                     timed_.push_back(n);
+                   },
                },
                r.spec);
   }
@@ -401,6 +476,16 @@ bool engine::active(const std::string& rule_id, const std::string& subject) cons
   const auto& m = state_[it->second];
   auto s = m.find(sid);
   return s != m.end() && s->second.active;
+}
+
+const routine* engine::routine_of(const std::string& rule_id, const std::string& subject) const {
+  auto it = by_id_.find(rule_id);
+  if (it == by_id_.end()) return nullptr;
+  auto sid = find_subject(subject);
+  if (sid == no_subject) return nullptr;
+  const auto& m = state_[it->second];
+  auto s = m.find(sid);
+  return s == m.end() ? nullptr : s->second.model.get();
 }
 
 const std::vector<std::uint32_t>& engine::candidates(std::string_view kind, std::string_view metric) {
@@ -564,6 +649,24 @@ void engine::evaluate(std::size_t i, const reading& rd, std::vector<transition>&
                      out.push_back(base(false, "reporting again", false));
                    }
                  },
+                 [&](const inactivity_rule& t) {
+                   if (!t.metric.empty() && (rd.metric != t.metric || !(rd.value > 0))) return;
+                   auto* st = state_of(false, false);
+                   if (!st) {
+                     if (std::int64_t(states.size()) >= routine_budget_ / t.model.learn_weeks) {
+                       ++routines_refused_;
+                       return;
+                     }
+                     st = state_of(false, true);
+                   }
+                   if (!st->model) st->model = std::make_unique<routine>(t.model);
+                   const bool seen = st->model->seen();
+                   const auto before = st->model->last_activity_us();
+                   if (!st->model->observe(rd.ts_us) || !st->active) return;
+                   st->active = false;
+                   out.push_back(base(false, seen ? "activity again after " + fmt_span(rd.ts_us - before) : "activity again",
+                                      false));
+                 },
                  [&](const composite_rule& c) {
                    if (info.zone.empty()) return;
                    auto& st = *state_of(true, true);
@@ -619,6 +722,49 @@ std::vector<transition> engine::on_tick(std::int64_t now_us, const std::vector<s
         t.message = info.last_ts_us ? "no reading for " + fmt_duration(now_us - info.last_ts_us) + " (limit " +
                                           fmt_duration(s->for_us) + ")"
                                     : "no reading since monitoring began (limit " + fmt_duration(s->for_us) + ")";
+        t.at_us = now_us;
+        out.push_back(std::move(t));
+      }
+    } else if (const auto* in = std::get_if<inactivity_rule>(&r.spec)) {
+      for (const auto& info : sensors) {
+        if (!matches(r.sel, info)) continue;
+        const auto sid = find_subject(info.id);
+        subject_state* st = nullptr;
+        if (sid != no_subject)
+          if (auto it = states.find(sid); it != states.end()) st = &it->second;
+        std::string msg;
+        if (st && st->model && st->model->seen()) {
+          st->model->advance(now_us);
+          if (st->active) continue;
+          const auto v = st->model->judge(now_us);
+          if (!v.unusual) continue;
+          msg = "no activity for " + fmt_span(v.gap_us) +
+                (v.learned ? "; unusual at this hour (limit " + fmt_span(v.limit_us) + ", learned from " +
+                                 std::to_string(st->model->days_recorded()) +
+                                 (st->model->days_recorded() == 1 ? " day)" : " days)")
+                           : " (cold start limit " + fmt_span(v.limit_us) + "; " +
+                                 std::to_string(st->model->days_recorded()) + " of " +
+                                 std::to_string(in->model.min_days) + " days learned)");
+        } else {
+          // No activity learned yet (a new sensor, or a restart): a plain silence of cold_start.
+          if (st && st->active) continue;
+          const std::int64_t anchor = std::max(in->metric.empty() ? info.last_ts_us : 0, started_us);
+          if (now_us - anchor <= in->model.cold_start_us) continue;
+          // Past the bound: no state, no alert (its activity is what routines_refused counts).
+          if (!st && std::int64_t(states.size()) >= routine_budget_ / in->model.learn_weeks) continue;
+          msg = "no activity for " + fmt_span(now_us - anchor) +
+                (anchor == started_us ? " since monitoring began" : "") + " (cold start limit " +
+                fmt_span(in->model.cold_start_us) + "; nothing learned yet)";
+          if (!st) st = &states[intern(info.id)];
+        }
+        st->active = true;
+        transition t;
+        t.rule_id = r.id;
+        t.subject = info.id;
+        t.sensor = info.id;
+        t.zone = info.zone;
+        t.domain = info.domain;
+        t.message = std::move(msg);
         t.at_us = now_us;
         out.push_back(std::move(t));
       }

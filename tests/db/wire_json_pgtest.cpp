@@ -384,9 +384,22 @@ rules::transition opening(const std::string& rule, const std::string& sensor, st
   return t;
 }
 
+rules::rule inactivity_rule(const std::string& id) {
+  return make_rule({{"id", id},
+                    {"name", "Unusually quiet"},
+                    {"kind", "inactivity"},
+                    {"selector", {{"kind", "home_activity"}}},
+                    {"severity", "warning"}});
+}
+
 // The optional properties of a Rule that a rule of one kind leaves out.
-const keys threshold_omits = {"clear", "delta", "window", "conditions"};
-const keys composite_omits = {"metric", "op", "value", "for", "clear", "delta"};
+keys and_inactivity_keys(keys k) {
+  k.insert({"learn_weeks", "min_days", "quantile", "factor", "floor", "ceiling", "cold_start"});
+  return k;
+}
+const keys threshold_omits = and_inactivity_keys({"clear", "delta", "window", "conditions"});
+const keys composite_omits = and_inactivity_keys({"metric", "op", "value", "for", "clear", "delta"});
+const keys inactivity_omits = {"metric", "op", "value", "for", "clear", "delta", "window", "conditions"};
 
 class wire_json : public fresh_db {
  protected:
@@ -569,6 +582,8 @@ TEST_F(wire_json, rule_object_is_a_rule) {
   ASSERT_EQ(listed.size(), 2u);
   EXPECT_TRUE(conforms(listed[0], "Rule", composite_omits));
   EXPECT_TRUE(conforms(listed[1], "Rule", threshold_omits));
+  EXPECT_TRUE(conforms(parsed(sync(ops().create_rule(inactivity_rule("r-quiet")))), "Rule", inactivity_omits));
+  EXPECT_TRUE(conforms(parsed(sync(ops().get_rule("r-quiet"))), "Rule", inactivity_omits));
 }
 
 TEST_F(wire_json, alert_object_is_an_alert_in_every_state_and_snapshot) {

@@ -295,6 +295,10 @@ std::string describe(const r::rule_spec& spec) {
           out << " " << k.metric << " delta " << k.delta << " window " << k.window_us;
         else if constexpr (std::is_same_v<K, r::silence_rule>)
           out << " for " << k.for_us;
+        else if constexpr (std::is_same_v<K, r::inactivity_rule>)
+          out << " " << k.metric << " weeks " << k.model.learn_weeks << " days " << k.model.min_days << " q "
+              << k.model.quantile << " x " << k.model.factor << " [" << k.model.floor_us << ", " << k.model.ceiling_us
+              << "] cold " << k.model.cold_start_us;
         else {
           out << " window " << k.window_us;
           for (const auto& c : k.conditions) out << " [" << c.metric << r::op_text(c.o) << c.value << " " << c.kind << "]";
@@ -318,7 +322,10 @@ TEST_P(spec_round_trip, rule_from_spec_gives_back_the_same_rule) {
 
 INSTANTIATE_TEST_SUITE_P(kinds, spec_round_trip,
                          testing::Values(threshold(), with(threshold(), "clear", 9), rate(), silence(), composite(),
-                                         with(silence(), "selector", {{"domain", "welfare"}})));
+                                         with(silence(), "selector", {{"domain", "welfare"}}),
+                                         json{{"id", "i1"}, {"name", "quiet"}, {"kind", "inactivity"},
+                                              {"severity", "warning"}, {"metric", "motion"}, {"factor", 2.5},
+                                              {"floor", 1800}, {"cold_start", "1d"}}));
 
 TEST(spec_round_trip, a_stored_spec_that_no_longer_parses_throws) {
   EXPECT_THROW(r::rule_from_spec(without(threshold(), "metric").dump()), std::runtime_error);

@@ -51,6 +51,7 @@ struct options {
 struct ops_stats {
   std::int64_t transitions = 0, events = 0, deliveries_ok = 0, deliveries_failed = 0, deliveries_dead = 0;
   std::int64_t readings_evaluated = 0, rule_evaluations = 0;
+  std::int64_t routines_refused = 0;         // inactivity activity not learned: the rule had its most subjects
   std::int64_t readings_dropped = 0;         // rule evaluation queue full
   std::int64_t transitions_coalesced = 0;    // transition queue full: kept only the newest per (rule, subject)
   std::int64_t pending_readings = 0, pending_transitions = 0, deliveries_in_flight = 0;

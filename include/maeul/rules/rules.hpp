@@ -17,6 +17,7 @@
 
 #include "maeul/domain/problem.hpp"
 #include "maeul/domain/registry.hpp"
+#include "maeul/rules/routine.hpp"
 
 namespace maeul::rules {
 
@@ -67,10 +68,19 @@ struct composite_rule {
   std::int64_t window_us = 0;
 };
 
-// What a rule watches, one alternative per kind.
-using rule_spec = std::variant<threshold_rule, rate_rule, silence_rule, composite_rule>;
+// Routine-aware inactivity (rules/routine.hpp): opens when the gap since a sensor's last activity
+// is unusual for the hour it is in, as learned from that sensor's own recent weeks; clears at the
+// next activity. Activity: any reading of the sensor, or, with `metric`, a reading of that metric
+// with a value above 0 (a monitor that reports 0 motion every 15 minutes is not active).
+struct inactivity_rule {
+  std::string metric;  // empty: any reading
+  routine_params model;
+};
 
-// The kind's name as stored and returned: threshold, rate, silence or composite.
+// What a rule watches, one alternative per kind.
+using rule_spec = std::variant<threshold_rule, rate_rule, silence_rule, composite_rule, inactivity_rule>;
+
+// The kind's name as stored and returned: threshold, rate, silence, composite or inactivity.
 const char* kind_name(const rule_spec& s);
 
 struct rule {
@@ -128,18 +138,25 @@ bool matches(const selector& s, const sensor_ref& info);
 // concern, so a reading is checked only against those. Not thread-safe: the caller serializes calls.
 class engine {
  public:
+  engine() = default;
+  // `routine_subject_weeks`: the routine memory bound of each inactivity rule (see below).
+  explicit engine(std::int64_t routine_subject_weeks) : routine_budget_(routine_subject_weeks) {}
+
   // Replaces the rule set; state of rules whose spec did not change is kept.
   void set_rules(std::vector<rule> rules);
   const std::vector<rule>& rules() const { return rules_; }
-  // Whether on_tick has anything to do (a silence or composite rule is enabled).
+  // Whether on_tick has anything to do (a silence, composite or inactivity rule is enabled).
   bool has_timed_rules() const { return !timed_.empty(); }
 
   // Evaluates committed readings (in time order per sensor).
   std::vector<transition> on_readings(const std::vector<reading>& batch);
 
-  // Time-driven rules: silence (no reading for `for`) and composite windows expiring.
+  // Time-driven rules: silence (no reading for `for`), composite windows expiring, and inactivity
+  // (the gap since the last activity unusual at now's hour; the routine learns up to now).
   // `sensors` is every known sensor with its newest reading time. `started_us`: when watching
-  // began (a sensor that never reported counts as silent since then).
+  // began (a sensor that never reported counts as silent since then; an inactivity rule with no
+  // routine for a sensor yet, as after a restart, counts its gap from the sensor's newest reading,
+  // or from `started_us` when it has a `metric`, against `cold_start`).
   std::vector<transition> on_tick(std::int64_t now_us, const std::vector<sensor_info>& sensors,
                                   std::int64_t started_us);
 
@@ -152,6 +169,15 @@ class engine {
 
   // (rule, reading) pairs evaluated so far: what the index saves shows here.
   std::int64_t evaluations() const { return evaluated_; }
+
+  // The routine an inactivity rule learned for a subject (sensor id); nullptr when none.
+  const routine* routine_of(const std::string& rule_id, const std::string& subject) const;
+  // Activities not learned because the rule already had its most subjects (below); each counts.
+  // Such a subject gets no alert either.
+  std::int64_t routines_refused() const { return routines_refused_; }
+  // Routine memory bound: an inactivity rule keeps at most this many subject-weeks (each week is
+  // 168 slots of 5 bytes: 50,000 subjects at 4 weeks, 16,666 at 12, about 168 MB either way).
+  static constexpr std::int64_t default_routine_subject_weeks = 200000;
 
  private:
   // Subjects (sensor ids, zone ids) are interned: state is keyed by a small number, so the
@@ -168,6 +194,7 @@ class engine {
     std::int64_t pending_since = -1;                        // threshold `for`
     std::unique_ptr<rate_state> rate;                       // rate rules only
     std::vector<std::pair<bool, std::int64_t>> conditions;  // composite: holds, at
+    std::unique_ptr<routine> model;                         // inactivity rules only
   };
   using state_map = std::unordered_map<subject_id, subject_state>;
   struct text_hash {
@@ -190,13 +217,15 @@ class engine {
   std::vector<state_map> state_;  // per rule: subject -> state
   text_map<std::size_t> by_id_;
   text_map<std::vector<std::uint32_t>> by_key_;  // "kind\nmetric" ("" kind: any)
-  std::vector<std::uint32_t> any_metric_;       // every reading concerns them (silence)
+  std::vector<std::uint32_t> any_metric_;       // every reading concerns them (silence, inactivity)
   std::vector<std::uint32_t> timed_;            // the clock drives them
   text_map<std::vector<std::uint32_t>> merged_;  // candidates() cache, at most max_cached_keys
   std::string key_;                              // reused lookup key
   text_map<subject_id> subject_ids_;
   std::vector<std::string> subject_names_;
   std::int64_t evaluated_ = 0;
+  std::int64_t routines_refused_ = 0;
+  std::int64_t routine_budget_ = default_routine_subject_weeks;
   static constexpr std::size_t max_cached_keys = 65536;
 };
 
