@@ -504,8 +504,14 @@ int serve(const config::settings& s) {
   std::atomic<std::int64_t> partitions_dropped{0};
   domain::household_book households;
   try {
-    if (!s.privacy.key_file.empty()) vault_keys = std::make_shared<services::key_source>(s.privacy.key_file);
     auto sealed = run_now(residents.sealed_count());
+    // The first start makes the key file (like webhooks.secret_key_file); once anything is sealed, a
+    // missing file is an error, never replaced.
+    if (!s.privacy.key_file.empty())
+      vault_keys = std::make_shared<services::key_source>(s.privacy.key_file, sealed == 0);
+    if (vault_keys && vault_keys->created())
+      spdlog::warn("welfare: created the key file {} (mode 0600): back it up apart from the database, without it "
+                   "no resident record can be opened (docs/operations.md)", s.privacy.key_file);
     if (!vault_keys && sealed > 0)
       return fail(exit_config, std::to_string(sealed) + " resident record(s) are sealed in the database but "
                                "privacy.key_file is not set: maeuld will not start without their key");

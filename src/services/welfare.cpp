@@ -31,8 +31,8 @@ std::string phone_index(const privacy::keyring& ring, const json& identity) {
 
 }  // namespace
 
-key_source::key_source(std::string path) : path_(std::move(path)) {
-  ring_ = std::make_shared<const privacy::keyring>(privacy::read_key_file(path_, false, nullptr, "privacy.key_file"));
+key_source::key_source(std::string path, bool create) : path_(std::move(path)) {
+  ring_ = std::make_shared<const privacy::keyring>(privacy::read_key_file(path_, create, &created_, "privacy.key_file"));
 }
 
 std::shared_ptr<const privacy::keyring> key_source::ring() const {

@@ -329,8 +329,43 @@ describe('welfare vault: the key file', () => {
       assert.equal(run.timedOut, false, 'maeuld started instead of refusing');
       assert.notEqual(run.code, 0);
       assert.match(run.stderr, /sealed in the database but privacy\.key_file is not set/);
+      // a key file that went missing is never replaced by a new one once anything is sealed
+      const lost = require('node:path').join(require('node:os').tmpdir(), `maeul-lost-${process.pid}`, 'maeul.key');
+      const again = await h.runMaeuld(['serve', '--config', h.CONFIG], { ...env, MAEUL_PRIVACY_KEY_FILE: lost }, 15000);
+      assert.equal(again.timedOut, false, 'maeuld started with a new key instead of refusing');
+      assert.notEqual(again.code, 0);
+      assert.match(again.stderr, /privacy\.key_file/);
+      assert.equal(fs.existsSync(lost), false, 'no key file was made');
     } finally {
       h.dropDatabase(db);
+    }
+  });
+
+  test('the first start makes the key file, mode 0600, and the vault opens with it', async () => {
+    const db = h.createDatabase('welfare_newkey');
+    const dir = fs.mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'maeul-newkey-'));
+    const file = require('node:path').join(dir, 'keys', 'maeul.key');
+    try {
+      const d = await h.startDaemon({ db, env: { MAEUL_PRIVACY_KEY_FILE: file } });
+      try {
+        const st = fs.statSync(file);
+        assert.equal(st.mode & 0o777, 0o600);
+        assert.match(fs.readFileSync(file, 'utf8'), /^[0-9a-f]{64}\n$/);
+        h.assertStatus(await h.request(d, 'POST', '/api/v1/zones', { token: d.bootstrapToken, body: h.zoneBody('nw-a', { boundary: h.polygon(128.5, 38.2, 0.02) }) }), 201);
+        const made = await h.request(d, 'POST', '/api/v1/residents', {
+          token: d.bootstrapToken,
+          body: { name: 'Fictional Seo', zone: 'nw-a', consent: { purpose: 'care', basis: 'consent', granted_at: iso(Date.now() - 1000) } },
+        });
+        h.assertStatus(made, 201);
+        const card = await h.request(d, 'GET', `/api/v1/residents/${made.json.id}?purpose=check`, { token: d.bootstrapToken });
+        h.assertStatus(card, 200);
+        assert.equal(card.json.name, 'Fictional Seo');
+      } finally {
+        await d.stop();
+      }
+    } finally {
+      h.dropDatabase(db);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

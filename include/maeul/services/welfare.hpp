@@ -33,7 +33,11 @@ namespace maeul::services {
 // `maeuld keys rotate` ran meanwhile), at most once a second.
 class key_source {
  public:
-  explicit key_source(std::string path);  // reads the file; throws std::runtime_error
+  // Reads the file; throws std::runtime_error. With `create`, a missing file is made with one new
+  // key (mode 0600) and `created()` says so: only when nothing is sealed yet, so that a lost key
+  // file is never replaced by a new one in silence.
+  explicit key_source(std::string path, bool create = false);
+  bool created() const { return created_; }
   std::shared_ptr<const privacy::keyring> ring() const;
   std::shared_ptr<const privacy::keyring> ring_with(const std::string& key_id);
   const std::string& path() const { return path_; }
@@ -43,6 +47,7 @@ class key_source {
   mutable std::mutex mutex_;
   std::shared_ptr<const privacy::keyring> ring_;
   std::chrono::steady_clock::time_point last_reload_{};
+  bool created_ = false;
 };
 
 // Who asks from where and why: what every access record holds besides the subject.
