@@ -891,18 +891,24 @@ int run(int argc, char** argv) {
   if (c.command == "keys-rotate") {
     if (s.privacy.key_file.empty()) return fail(exit_config, "keys rotate: privacy.key_file is not set");
     return with_database("keys rotate", [&]() -> int {
-      // 1. a new current key in front of the old ones (a running maeuld re-reads the file when a
-      // record names a key it does not hold); 2. every data key re-wrapped under it; 3. the old keys
-      // dropped from the file. Interrupted: run it again (step 1 is skipped once the new key leads
-      // and every record is not yet under it: a run only ever adds one key).
+      // 1. a new current key in front of the old ones; a running maeuld sees the rewritten file
+      // within a second and seals new records under it (and re-reads the file when a record names a
+      // key it does not hold); 2. every data key re-wrapped under it; 3. the old keys dropped from
+      // the file, and a last pass for a record a daemon sealed under an old key in the meantime (the
+      // old keys are still in this process's ring). Interrupted: run it again; a run only ever adds
+      // one key, and the records under any key still in the file are moved.
       auto keys = privacy::read_key_file(s.privacy.key_file, false, nullptr, "privacy.key_file");
       storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       keys.insert(keys.begin(), privacy::random_key());
       privacy::write_key_file(s.privacy.key_file, keys, "privacy.key_file");
       privacy::keyring ring(keys);
       spdlog::info("keys rotate: new key id {} written to {}", ring.current_id(), s.privacy.key_file);
+      const auto settle = std::chrono::milliseconds(2500);  // past a daemon's once-a-second check
+      std::this_thread::sleep_for(settle);
       auto moved = storage::rotate_keys_now(s.db.url, ring);
       privacy::write_key_file(s.privacy.key_file, {keys.front()}, "privacy.key_file");
+      std::this_thread::sleep_for(settle);
+      moved += storage::rotate_keys_now(s.db.url, ring);
       spdlog::info("keys rotate: {} record(s) moved to key id {}; older keys removed from {}", moved, ring.current_id(),
                    s.privacy.key_file);
       std::cout << ring.current_id() << std::endl;

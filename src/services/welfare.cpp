@@ -1,6 +1,8 @@
 // The welfare vault's service (services/welfare.hpp).
 #include "maeul/services/welfare.hpp"
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -31,12 +33,43 @@ std::string phone_index(const privacy::keyring& ring, const json& identity) {
 
 }  // namespace
 
+namespace {
+// The key file's modification time and size: a changed pair means a rewritten file.
+std::pair<std::int64_t, std::int64_t> stamp_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {-1, -1};
+  return {std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, std::int64_t(st.st_size)};
+}
+}  // namespace
+
 key_source::key_source(std::string path, bool create) : path_(std::move(path)) {
   ring_ = std::make_shared<const privacy::keyring>(privacy::read_key_file(path_, create, &created_, "privacy.key_file"));
+  stamp_ = stamp_of(path_);
+  last_check_ = std::chrono::steady_clock::now();
 }
 
-std::shared_ptr<const privacy::keyring> key_source::ring() const {
+void key_source::reload_locked() {
+  try {
+    auto stamp = stamp_of(path_);
+    auto next = std::make_shared<const privacy::keyring>(privacy::read_key_file(path_, false, nullptr, "privacy.key_file"));
+    if (next->current_id() != ring_->current_id())
+      spdlog::info("welfare: privacy.key_file re-read: current key id {} ({} key(s))", next->current_id(), next->size());
+    ring_ = std::move(next);
+    stamp_ = stamp;
+  } catch (const std::exception& e) {
+    spdlog::error("welfare: cannot re-read the key file: {}", e.what());
+  }
+}
+
+std::shared_ptr<const privacy::keyring> key_source::ring() {
+  // A rotation (maeuld keys rotate) rewrites the file: new records are sealed under its new current
+  // key within a second, so that none is left under a key the rotation is about to drop.
   std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_check_ >= std::chrono::seconds(1)) {
+    last_check_ = now;
+    if (stamp_of(path_) != stamp_) reload_locked();
+  }
   return ring_;
 }
 
@@ -46,14 +79,7 @@ std::shared_ptr<const privacy::keyring> key_source::ring_with(const std::string&
   auto now = std::chrono::steady_clock::now();
   if (now - last_reload_ < std::chrono::seconds(1)) return ring_;
   last_reload_ = now;
-  try {
-    auto next = std::make_shared<const privacy::keyring>(privacy::read_key_file(path_, false, nullptr, "privacy.key_file"));
-    if (next->current_id() != ring_->current_id())
-      spdlog::info("welfare: privacy.key_file re-read: current key id {} ({} key(s))", next->current_id(), next->size());
-    ring_ = std::move(next);
-  } catch (const std::exception& e) {
-    spdlog::error("welfare: cannot re-read the key file: {}", e.what());
-  }
+  reload_locked();
   return ring_;
 }
 

@@ -245,8 +245,21 @@ describe('welfare vault: residents, sealing, access records, reveal, erasure', (
   test('maeuld keys rotate moves every record to a new key while the daemon serves', async () => {
     const before = (await req('wo_a', 'GET', `/api/v1/residents/${kim.id}`)).json.key_id;
     const env = h.daemonEnv(ctx.db);
+    // registrations go on during the rotation: none may be left under a key the rotation drops
+    let rotating = true;
+    const during = [];
+    const registering = (async () => {
+      for (let i = 0; rotating; i++) {
+        const r = await req('wo_a', 'POST', '/api/v1/residents', residentBody({ name: `Fictional Rotation ${i}`, phone: `010-4444-${String(1000 + i)}` }));
+        h.assertStatus(r, 201);
+        during.push(r.json.id);
+      }
+    })();
     const run = await h.runMaeuld(['keys', 'rotate', '--config', h.CONFIG], env);
+    rotating = false;
+    await registering;
     assert.equal(run.code, 0, run.stderr);
+    assert.ok(during.length >= 3, `registrations during the rotation: ${during.length}`);
     const newId = run.stdout.trim();
     assert.match(newId, /^[0-9a-f]{16}$/);
     assert.notEqual(newId, before);
@@ -259,6 +272,9 @@ describe('welfare vault: residents, sealing, access records, reveal, erasure', (
     assert.equal(card.json.name, KIM.name);
     const byPhone = await req('wo_a', 'GET', `/api/v1/residents?phone=${encodeURIComponent(KIM.phone)}`);
     assert.deepEqual(byPhone.json.items.map((x) => x.id), [kim.id], 'the blind index follows the key');
+    const last = await req('wo_a', 'GET', `/api/v1/residents/${during[during.length - 1]}`);
+    h.assertStatus(last, 200);
+    assert.equal(last.json.key_id, newId);
   });
 
   test('the export holds every record about the person', async () => {

@@ -38,7 +38,8 @@ class key_source {
   // file is never replaced by a new one in silence.
   explicit key_source(std::string path, bool create = false);
   bool created() const { return created_; }
-  std::shared_ptr<const privacy::keyring> ring() const;
+  // The keys; the file is checked for a change (a rotation) at most once a second.
+  std::shared_ptr<const privacy::keyring> ring();
   std::shared_ptr<const privacy::keyring> ring_with(const std::string& key_id);
   const std::string& path() const { return path_; }
 
@@ -47,7 +48,10 @@ class key_source {
   mutable std::mutex mutex_;
   std::shared_ptr<const privacy::keyring> ring_;
   std::chrono::steady_clock::time_point last_reload_{};
+  std::chrono::steady_clock::time_point last_check_{};
+  std::pair<std::int64_t, std::int64_t> stamp_{-1, -1};
   bool created_ = false;
+  void reload_locked();
 };
 
 // Who asks from where and why: what every access record holds besides the subject.
