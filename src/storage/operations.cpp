@@ -33,7 +33,7 @@ std::string change_sql(const std::string& a_cte, const std::string& event, const
          ", " + note + ", " + alert_object("a") + "::jsonb FROM a RETURNING id, alert_id), "
          "w AS (INSERT INTO webhook_deliveries (id, webhook_id, event, body) OVERRIDING SYSTEM VALUE "
          "SELECT x.did, x.hid, 'alert." + event + "', " +
-         wire::webhook_payload("x.did::text", "'alert." + event + "'", alert_object("x")) + "::text FROM (SELECT "
+         wire::webhook_payload("x.did::text", "'alert." + event + "'", wire::webhook_alert_object("x")) + "::text FROM (SELECT "
          "nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS did, h.id AS hid, a.* FROM webhooks h, a "
          "WHERE 'alert." + event + "' = ANY (h.events)) x) "
          "SELECT e.id, " + alert_object("a") + "::text, coalesce(a.zone_id, ''), coalesce(a.domain, '') "

@@ -457,6 +457,50 @@ describe('retention: whole partitions past a domain\'s horizon', () => {
 describe('the care loop: officer, visit task, 119', () => {
   const ctx = h.useDaemon('careloop', {
     MAEUL_WELFARE_OFFICER_AFTER_S: '1', MAEUL_WELFARE_VISIT_AFTER_S: '4', MAEUL_WELFARE_EMERGENCY_AFTER_S: '2',
+    MAEUL_WEBHOOKS_ALLOW_PRIVATE: 'true',
+  });
+  const receivers = [];
+  after(async () => { for (const r of receivers) await r.close?.(); });
+
+  test('a webhook receiver gets a welfare alert with the household pseudonym only', async () => {
+    const d = ctx.d;
+    const r = await L.startReceiver();
+    receivers.push(r);
+    h.assertStatus(await h.request(d, 'POST', '/api/v1/webhooks', {
+      token: d.bootstrapToken, body: { url: r.url, events: ['alert.opened'], secret: 'welfare-hook-secret-1234' },
+    }), 201);
+    await I.makeZone(d, 'cl-w', 128.90, 38.20, 0.02);
+    const res = await h.request(d, 'POST', '/api/v1/residents', {
+      token: d.bootstrapToken,
+      body: { name: 'Fictional Baek', zone: 'cl-w', consent: { purpose: 'care', basis: 'consent', granted_at: iso(Date.now() - 86400000) } },
+    });
+    h.assertStatus(res, 201);
+    await I.makeSensor(d, 'cl-w-door', {
+      domain: 'welfare', kind: 'door', location: h.point(128.905, 38.205), metrics: [{ name: 'state', unit: '1' }],
+      attributes: { household: res.json.household },
+    });
+    await I.makeSensor(d, 'cl-w-river', {
+      domain: 'disaster', kind: 'water_level', location: h.point(128.905, 38.205), metrics: [{ name: 'level', unit: 'm' }],
+    });
+    const open = await L.createRule(d, { name: { ko: '문 열림', en: 'Door open' }, kind: 'threshold',
+      selector: { zone: 'cl-w' }, severity: 'warning', metric: 'state', op: '>', value: 0 });
+    const flood = await L.createRule(d, { name: { ko: '수위', en: 'Level' }, kind: 'threshold',
+      selector: { zone: 'cl-w' }, severity: 'warning', metric: 'level', op: '>', value: 1 });
+    await L.rulesSettled(d);
+    await L.ingest(d, [{ sensor: 'cl-w-door', metric: 'state', ts: iso(Date.now() - 1000), value: 1 },
+      { sensor: 'cl-w-river', metric: 'level', ts: iso(Date.now() - 1000), value: 2.5 }]);
+    const of = (rule) => r.got.find((x) => x.json?.data?.rule === rule);
+    await h.pollUntil(() => of(open.id) && of(flood.id), { timeoutMs: 15000, what: 'both deliveries' });
+    const welfare = of(open.id).json.data;
+    assert.equal(welfare.domain, 'welfare');
+    assert.equal(welfare.household, res.json.household);
+    assert.equal(welfare.sensor, null);
+    assert.equal(welfare.value, null);
+    assert.equal(welfare.message, '');
+    assert.ok(!of(open.id).body.toString('utf8').includes('cl-w-door'), 'the sensor id does not leave');
+    const other = of(flood.id).json.data;
+    assert.equal(other.sensor, 'cl-w-river', 'other domains are delivered whole');
+    assert.equal(other.value, 2.5);
   });
 
   test('an unanswered alert climbs the ladder, and an emergency button opens its 119 incident at once', async () => {
