@@ -263,6 +263,23 @@ task<std::optional<storage::principal>> authenticator::authenticate_session(std:
   co_return who;
 }
 
+std::vector<std::string> authenticator::sweep_idle() {
+  std::vector<std::string> idle;
+  if (!users_) return idle;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    const auto& e = it->second;
+    if (e.who && e.who->kind == "user" && now - e.last_used > idle_) {
+      idle.push_back(it->first);
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return idle;
+}
+
 void authenticator::forget(const std::string& token_id) {
   {
     std::lock_guard lock(mutex_);

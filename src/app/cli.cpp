@@ -295,13 +295,17 @@ asio::awaitable<void> welfare_upkeep(services::welfare_service* welfare) {
   }
 }
 
-// Closes live connections whose session passed its hard end, every 500 ms (API §8: within 2 s).
-asio::awaitable<void> live_expiry(live::hub* hub) {
+// Closes live connections whose session passed its hard end or went idle, every 500 ms (API §8:
+// within 2 s).
+asio::awaitable<void> live_expiry(live::hub* hub, api::authenticator* auth) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(std::chrono::milliseconds(500));
     co_await timer.async_wait(asio::use_awaitable);
     hub->expire(ingest::system_now_us());
+    for (const auto& session : auth->sweep_idle())
+      if (auto n = hub->revoke_session(session); n > 0)
+        spdlog::info("live: {} connection(s) of an idle session closed", n);
   }
 }
 
@@ -746,7 +750,7 @@ int serve(const config::settings& s) {
   asio::co_spawn(io.at(0), ops.run_webhooks(), asio::detached);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
-  asio::co_spawn(io.at(0), live_expiry(&hub), asio::detached);
+  asio::co_spawn(io.at(0), live_expiry(&hub, &auth), asio::detached);
   asio::co_spawn(io.at(0), welfare_upkeep(&welfare_svc), asio::detached);
   asio::co_spawn(io.at(0), retention_upkeep(&observations, retention_days, s.retention.interval_s, &partitions_dropped),
                  asio::detached);
