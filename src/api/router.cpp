@@ -254,6 +254,7 @@ task<std::optional<storage::principal>> authenticator::authenticate_session(std:
         e.last_used = now;
         co_return e.who;
       } else {
+        e.last_used = now;  // in use: a sweep during the database check must not take it for idle
         db_idle += int(recheck.count()) + 1;
       }
     }

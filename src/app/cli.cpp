@@ -301,11 +301,16 @@ asio::awaitable<void> live_expiry(live::hub* hub, api::authenticator* auth) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(std::chrono::milliseconds(500));
-    co_await timer.async_wait(asio::use_awaitable);
-    hub->expire(ingest::system_now_us());
-    for (const auto& session : auth->sweep_idle())
-      if (auto n = hub->revoke_session(session); n > 0)
-        spdlog::info("live: {} connection(s) of an idle session closed", n);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    try {
+      hub->expire(ingest::system_now_us());
+      for (const auto& session : auth->sweep_idle())
+        if (auto n = hub->revoke_session(session); n > 0)
+          spdlog::info("live: {} connection(s) of an idle session closed", n);
+    } catch (const std::exception& e) {
+      spdlog::warn("live: closing expired feeds failed (will retry): {}", e.what());
+    }
   }
 }
 
@@ -426,13 +431,25 @@ int serve(const config::settings& s) {
   } catch (const std::exception& e) {
     return fail(exit_config, e.what());
   }
+  // The households of the welfare vault (filled once the vault is open, below).
+  domain::household_book households;
   ops::service ops(
       operations,
-      [&ingest] {
+      [&ingest, &households] {
         auto seen = ingest.seen();
+        auto now = ingest::system_now_us();
         std::vector<rules::sensor_info> infos;
         infos.reserve(seen.size());
-        for (auto& x : seen) infos.push_back({std::move(x.id), std::move(x.kind), std::move(x.domain), std::move(x.zone), x.last_ts_us});
+        for (auto& x : seen) {
+          // A home whose consent has lapsed, or whose resident was erased, is not watched: its
+          // readings are withheld or refused, so its silence means nothing (and must not send a
+          // care worker, or 119, to a home that said no).
+          if (x.domain == "welfare") {
+            auto hh = households.household_of(x.id);
+            if (!hh.empty() && households.check(hh, now) != domain::household_book::status::active) continue;
+          }
+          infos.push_back({std::move(x.id), std::move(x.kind), std::move(x.domain), std::move(x.zone), x.last_ts_us});
+        }
         return infos;
       },
       events, io.at(0).get_executor(), rules_thread.get_executor(), oo, ingest::system_now_us);
@@ -506,7 +523,6 @@ int serve(const config::settings& s) {
   std::shared_ptr<services::key_source> vault_keys;
   storage::resident_store residents(pool);
   std::atomic<std::int64_t> partitions_dropped{0};
-  domain::household_book households;
   try {
     auto sealed = run_now(residents.sealed_count());
     // The first start makes the key file (like webhooks.secret_key_file); once anything is sealed, a

@@ -275,7 +275,8 @@ task<std::string> resident_store::held_about(std::string id, std::string househo
     auto alerts = tx.exec_params1(
         "SELECT coalesce(json_agg(json_build_object('id', a.id, 'rule', a.rule_id, 'severity', a.severity, 'state', "
         "a.state, 'sensor', a.sensor_id, 'opened_at', " + sql::ts_of("a", "opened_at") + ") ORDER BY a.id), '[]')::text "
-        "FROM alerts a JOIN sensors s ON s.id = a.sensor_id WHERE s.domain = 'welfare' AND s.attributes->>'household' = $1",
+        "FROM alerts a LEFT JOIN sensors s ON s.id = a.sensor_id WHERE (s.domain = 'welfare' AND "
+        "s.attributes->>'household' = $1) OR (a.domain = 'welfare' AND a.sensor_id IS NULL AND a.subject = $1)",
         household);
     auto records = tx.exec_params1(
         "SELECT coalesce(json_agg(json_build_object('at', " + sql::ts_of("x", "at") + ", 'actor', x.actor, 'role', "

@@ -552,16 +552,55 @@ describe('the care loop: officer, visit task, 119', () => {
     const all = await incidents();
     assert.equal(all.filter((i) => i.alerts.includes(home.id)).length, 2, 'one visit task and one 119 incident, not more');
   });
+  test('a home whose consent lapsed is not watched, and a case that cleared does not climb', async () => {
+    const d = ctx.d;
+    await I.makeZone(d, 'cl-q', 129.10, 38.20, 0.02);
+    const register = async (name, expiresInMs) => {
+      const consent = { purpose: 'care', basis: 'consent', granted_at: iso(Date.now() - 86400000) };
+      if (expiresInMs) consent.expires_at = iso(Date.now() + expiresInMs);
+      const r = await h.request(d, 'POST', '/api/v1/residents', { token: d.bootstrapToken, body: { name, zone: 'cl-q', consent } });
+      h.assertStatus(r, 201);
+      return r.json.household;
+    };
+    const watched = await register('Fictional Kang', 0);
+    const lapsed = await register('Fictional Jung', 1000);
+    const stirs = await register('Fictional Lim', 0);
+    for (const [id, household] of [['cl-q-watched', watched], ['cl-q-lapsed', lapsed], ['cl-q-stirs', stirs]]) {
+      await I.makeSensor(d, id, {
+        domain: 'welfare', kind: 'home_activity', location: h.point(129.105, 38.205), metrics: [{ name: 'motion', unit: '1' }],
+        attributes: { household },
+      });
+    }
+    // the homes report once (the lapsed one maybe before its consent ends), then fall silent
+    await L.ingest(d, ['cl-q-watched', 'cl-q-lapsed', 'cl-q-stirs'].map((sensor) => ({ sensor, metric: 'motion', ts: iso(Date.now() - 500), value: 1 })));
+    const rule = await L.createRule(d, { name: { ko: '무활동', en: 'Quiet' }, kind: 'inactivity', severity: 'warning',
+      selector: { zone: 'cl-q', kind: 'home_activity' }, cold_start: '3s', floor: '1s' });
+    await L.rulesSettled(d);
+    const incidents = async () => (await h.request(d, 'GET', '/api/v1/incidents?limit=1000', { token: d.bootstrapToken })).json.items;
+    // the watched home climbs to a visit task (visit_after_s = 4): the ladder has run for longer than
+    // the lapsed home would have needed to climb as well
+    const quiet = await L.waitAlert(d, (a) => a.rule === rule.id && a.sensor === 'cl-q-watched', { what: 'the watched home\'s alert', timeoutMs: 15000 });
+    // a third home stirs right after its alert opened: the alert clears, and a cleared case does not climb
+    const stirred = await L.waitAlert(d, (a) => a.rule === rule.id && a.sensor === 'cl-q-stirs', { what: 'the third home\'s alert', timeoutMs: 15000 });
+    await L.ingest(d, [{ sensor: 'cl-q-stirs', metric: 'motion', ts: iso(Date.now()), value: 1 }]);
+    await L.waitAlert(d, (a) => a.id === stirred.id && a.cleared_at, { what: 'the third home\'s alert cleared', timeoutMs: 5000 });
+    await h.pollUntil(async () => (await incidents()).some((i) => i.category === 'welfare_visit' && i.alerts.includes(quiet.id)),
+      { timeoutMs: 15000, intervalMs: 200, what: 'the visit task of the watched home' });
+    const alerts = (await h.request(d, 'GET', '/api/v1/alerts?limit=1000', { token: d.bootstrapToken })).json.items;
+    const mine = alerts.filter((a) => a.sensor === 'cl-q-lapsed');
+    assert.deepEqual(mine, [], 'no alert about a home that is not watched');
+    assert.equal((await incidents()).filter((i) => i.alerts.includes(stirred.id)).length, 0, 'a cleared case sends nobody');
+  });
+
   test('a lapsed consent raises one alert for the welfare officer, and a renewal resolves it', async () => {
     const d = ctx.d;
     await I.makeZone(d, 'cl-c', 128.70, 38.20, 0.02);
     const res = await h.request(d, 'POST', '/api/v1/residents', {
       token: d.bootstrapToken,
       body: { name: 'Fictional Oh', zone: 'cl-c', consent: { purpose: 'care', basis: 'consent',
-        granted_at: iso(Date.now() - 86400000), expires_at: iso(Date.now() + 2500) } },
+        granted_at: iso(Date.now() - 86400000), expires_at: iso(Date.now() + 4000) } },
     });
     h.assertStatus(res, 201);
-    assert.equal(res.json.consent.status, 'active');
     const household = res.json.household;
     const lapse = await L.waitAlert(d, (a) => a.rule === 'welfare:consent-lapsed' && a.message.includes(household),
       { what: 'the consent alert', timeoutMs: 15000 });
