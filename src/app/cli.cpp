@@ -9,6 +9,8 @@
 #include <map>
 #include <thread>
 
+#include <sodium.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/detached.hpp>
@@ -537,6 +539,11 @@ int serve(const config::settings& s) {
                                "privacy.key_file is not set: maeuld will not start without their key");
     if (vault_keys) {
       auto ring = vault_keys->ring();
+      auto state = run_now(residents.key_state(ring->current_id()));
+      if (state == "retired")
+        return fail(exit_config, "privacy.key_file's current key (id " + ring->current_id() + ") was retired by "
+                                 "`maeuld keys rotate`: " + s.privacy.key_file + " is an older copy; use the rotated file");
+      if (state.empty()) run_now(residents.register_key(ring->current_id()));
       for (const auto& id : run_now(residents.key_ids()))
         if (!ring->has(id))
           return fail(exit_config, "residents are sealed under key id " + id + ", which " + s.privacy.key_file +
@@ -911,24 +918,27 @@ int run(int argc, char** argv) {
   if (c.command == "keys-rotate") {
     if (s.privacy.key_file.empty()) return fail(exit_config, "keys rotate: privacy.key_file is not set");
     return with_database("keys rotate", [&]() -> int {
-      // 1. a new current key in front of the old ones; a running maeuld sees the rewritten file
-      // within a second and seals new records under it (and re-reads the file when a record names a
-      // key it does not hold); 2. every data key re-wrapped under it; 3. the old keys dropped from
-      // the file, and a last pass for a record a daemon sealed under an old key in the meantime (the
-      // old keys are still in this process's ring). Interrupted: run it again; a run only ever adds
-      // one key, and the records under any key still in the file are moved.
+      // 1. a new current key in front of the old ones in the file (a running maeuld re-reads it
+      // when it changes, and whenever a record names a key it lacks); 2. the new id made the active
+      // one in vault_keys and the old ones retired, in a transaction that waits for registrations
+      // under them (after it no record can be sealed under an old key); 3. every data key re-wrapped,
+      // first skipping rows a change holds, then waiting for them; 4. only when no record is left
+      // under an old key, the old keys leave the file. Interrupted: run it again (a run only ever
+      // adds one key; records under any key still in the file are moved).
       auto keys = privacy::read_key_file(s.privacy.key_file, false, nullptr, "privacy.key_file");
       storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       keys.insert(keys.begin(), privacy::random_key());
       privacy::write_key_file(s.privacy.key_file, keys, "privacy.key_file");
       privacy::keyring ring(keys);
       spdlog::info("keys rotate: new key id {} written to {}", ring.current_id(), s.privacy.key_file);
-      const auto settle = std::chrono::milliseconds(2500);  // past a daemon's once-a-second check
-      std::this_thread::sleep_for(settle);
+      storage::retire_keys_now(s.db.url, ring.current_id());
       auto moved = storage::rotate_keys_now(s.db.url, ring);
+      moved += storage::rotate_remaining_now(s.db.url, ring);
+      if (auto left = storage::not_under_now(s.db.url, ring.current_id()); left > 0)
+        return fail(exit_config, "keys rotate: " + std::to_string(left) + " record(s) are still under older keys; the "
+                                 "older keys stay in " + s.privacy.key_file + ": run it again");
       privacy::write_key_file(s.privacy.key_file, {keys.front()}, "privacy.key_file");
-      std::this_thread::sleep_for(settle);
-      moved += storage::rotate_keys_now(s.db.url, ring);
+      for (auto& k : keys) sodium_memzero(k.data(), k.size());
       spdlog::info("keys rotate: {} record(s) moved to key id {}; older keys removed from {}", moved, ring.current_id(),
                    s.privacy.key_file);
       std::cout << ring.current_id() << std::endl;

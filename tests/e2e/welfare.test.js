@@ -245,6 +245,9 @@ describe('welfare vault: residents, sealing, access records, reveal, erasure', (
   test('maeuld keys rotate moves every record to a new key while the daemon serves', async () => {
     const before = (await req('wo_a', 'GET', `/api/v1/residents/${kim.id}`)).json.key_id;
     const env = h.daemonEnv(ctx.db);
+    const oldCopy = `${env.MAEUL_PRIVACY_KEY_FILE}.before-rotation`;
+    fs.copyFileSync(env.MAEUL_PRIVACY_KEY_FILE, oldCopy);
+    fs.chmodSync(oldCopy, 0o600);
     // registrations go on during the rotation: none may be left under a key the rotation drops
     let rotating = true;
     const during = [];
@@ -272,9 +275,17 @@ describe('welfare vault: residents, sealing, access records, reveal, erasure', (
     assert.equal(card.json.name, KIM.name);
     const byPhone = await req('wo_a', 'GET', `/api/v1/residents?phone=${encodeURIComponent(KIM.phone)}`);
     assert.deepEqual(byPhone.json.items.map((x) => x.id), [kim.id], 'the blind index follows the key');
-    const last = await req('wo_a', 'GET', `/api/v1/residents/${during[during.length - 1]}`);
-    h.assertStatus(last, 200);
-    assert.equal(last.json.key_id, newId);
+    for (const id of during) {
+      const r = await req('wo_a', 'GET', `/api/v1/residents/${id}`);
+      h.assertStatus(r, 200);
+      assert.equal(r.json.key_id, newId, `${id} is under the new key`);
+      assert.match(r.json.name, /^Fictional Rotation /);
+    }
+    // the key file from before the rotation is refused at start: its key was retired
+    const run2 = await h.runMaeuld(['serve', '--config', h.CONFIG], { ...env, MAEUL_PRIVACY_KEY_FILE: oldCopy, MAEUL_HTTP_LISTEN: '127.0.0.1:0' }, 15000);
+    assert.equal(run2.timedOut, false, 'maeuld started with a retired key file');
+    assert.notEqual(run2.code, 0);
+    assert.match(run2.stderr, /was retired by `maeuld keys rotate`/);
   });
 
   test('the export holds every record about the person', async () => {
