@@ -135,6 +135,43 @@ test('reads every page of sensors, posts every metric, retries after 503, contro
   }
 });
 
+test('the morning scenario through the control endpoint and --scenario: its household, day and stop time', async () => {
+  const d = await fakeDaemon();
+  const sim = startSim(['--url', d.url, '--interval', '0.5', '--quiet', '--control-port', '0', '--scenario', 'morning:home-seorak-002@2026-11-23'],
+    { MAEUL_TOKEN: TOKEN });
+  try {
+    const port = Number(await until('control port', () => /control on http:\/\/127\.0\.0\.1:(\d+)/.exec(sim.log)?.[1]));
+    const ctl = `http://127.0.0.1:${port}`;
+    await until('the --scenario started', () => /scenario morning:home-seorak-002 started: the resident of home-seorak-002 does not get up/.test(sim.log));
+    const post = (body) => fetch(`${ctl}/scenario`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    let res = await post({ name: 'morning', sensor: 'home-daepo-001', day: 'tomorrow' });
+    assert.equal(res.status, 201);
+    const sc = await res.json();
+    assert.equal(sc.id, 'morning:home-daepo-001');
+    assert.match(sc.stops_at, /^\d{4}-\d\d-\d\dT0[4-8]:\d\d:\d\d\+09:00$/, 'a wake-up time, early in the morning');
+    const tomorrow = new Date(Date.now() + 9 * 3600e3 + 86400e3).toISOString().slice(0, 10);
+    assert.equal(sc.day, tomorrow);
+    assert.equal(sc.stops_at.slice(0, 10), tomorrow);
+    assert.equal((await post({ name: 'morning', sensor: 'home-daepo-001' })).status, 200, 'already running');
+    res = await post({ name: 'morning', sensor: 'sos-daepo-001' });
+    assert.equal(res.status, 422);
+    assert.match((await res.json()).detail, /not a home_activity/);
+    res = await post({ name: 'morning', day: 'yesterday-ish' });
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).errors[0].pointer, '/day');
+    const list = await (await fetch(`${ctl}/scenario`)).json();
+    assert.deepEqual(list.running.map((x) => x.id).sort(), ['morning:home-daepo-001', 'morning:home-seorak-002']);
+    assert.equal(list.running.find((x) => x.sensor === 'home-seorak-002').day, '2026-11-23');
+    assert.equal(list.available.find((x) => x.name === 'morning').takes_day, true);
+    assert.equal((await fetch(`${ctl}/scenario/morning:home-daepo-001`, { method: 'DELETE' })).status, 204);
+    sim.kill('SIGTERM');
+    assert.equal((await sim.exited).code, 0, sim.log);
+  } finally {
+    sim.kill('SIGKILL');
+    d.server.close();
+  }
+});
+
 test('waits for a daemon that is not there yet, then sends', async () => {
   // Reserve a port, close it, start the simulator against it, and only then start the daemon there.
   const probe = createServer();

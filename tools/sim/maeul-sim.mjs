@@ -2,7 +2,8 @@
 // maeul-sim: live, plausible readings for every sensor of a running maeuld (docs/simulator.md).
 //
 //   node tools/sim/maeul-sim.mjs --url http://127.0.0.1:8080 --token TOKEN [--interval 5] [--speed 1] [--seed 42]
-//        [--scenario flood[:zone]|wildfire:zone|silent[:SENSOR]|breakdown:CORRIDOR ...] [--control-port N]
+//        [--scenario flood[:zone]|wildfire:zone|silent[:SENSOR]|breakdown:CORRIDOR|morning[:SENSOR][@DAY] ...]
+//        [--control-port N]
 //        [--start RFC3339] [--batch 5000] [--once] [--dry-run] [--world FILE] [--quiet]
 //
 // The token may also come from MAEUL_TOKEN. It reads the sensors from GET /api/v1/sensors and posts readings to
@@ -19,7 +20,7 @@ import {
 } from './scenarios.mjs';
 
 const USAGE = `usage: maeul-sim --url URL --token TOKEN [--interval SECONDS] [--speed N] [--seed N]
-                 [--scenario flood[:ZONE]|wildfire:ZONE|silent[:SENSOR]|breakdown:CORRIDOR ...]
+                 [--scenario flood[:ZONE]|wildfire:ZONE|silent[:SENSOR]|breakdown:CORRIDOR|morning[:SENSOR][@DAY] ...]
                  [--control-port N] [--start RFC3339] [--batch N] [--once] [--dry-run] [--world FILE] [--quiet]
   --url URL           maeuld's base URL (required unless --dry-run with --world)
   --token TOKEN       API token (or env MAEUL_TOKEN); needs GET sensors and POST observations: admin
@@ -28,7 +29,7 @@ const USAGE = `usage: maeul-sim --url URL --token TOKEN [--interval SECONDS] [--
                       the real one, so with --start in the past it replays the past N times faster, then goes live
   --start TIME        simulated start (RFC 3339; default now)
   --seed N            deterministic world (default 42)
-  --scenario SPEC     start a scenario at once (repeatable)
+  --scenario SPEC     start a scenario at once (repeatable); DAY: today, tomorrow or YYYY-MM-DD
   --control-port N    control endpoint on 127.0.0.1:N (0 = any free port): GET|POST /scenario, DELETE /scenario/NAME
   --batch N           at most N readings a request (default 5000)
   --once              one tick, send it, exit
@@ -309,7 +310,9 @@ function startScenario(spec) {
     schedule.force(ids);
     const what = sc.name === 'silent' ? `sensor ${sc.sensor} stops reporting`
       : sc.name === 'breakdown' ? `corridor "${sc.corridor}" (${ids.length} sensors)`
-        : `${ids.length} sensors in ${sc.zone ?? 'every zone'}`;
+        : sc.name === 'morning' ? `the resident of ${sc.sensor} does not get up: no activity from ${formatLocal(Math.max(sc.stopAt, sc.start))}`
+          + `${sc.stopAt < sc.start ? ' (that wake-up was before the start: from the start)' : ''}; the monitor keeps reporting`
+          : `${ids.length} sensors in ${sc.zone ?? 'every zone'}`;
     out(`scenario ${sc.id} started: ${what}${sc.duration ? `, over ${sc.duration / 1000} s` : ''}`);
   }
   return r;
@@ -334,7 +337,7 @@ const controlHandlers = {
     const corridors = model ? [...model.corridors().values()].map((c) => ({ name: c.name, zones: c.zones, segments: c.segments })) : [];
     return {
       running: scenarios.running().map((sc) => describe(sc, now, model)),
-      available: Object.entries(SCENARIOS).map(([name, d]) => ({ name, target: d.target, target_optional: d.optional, duration_s: d.duration_s, about: d.about })),
+      available: Object.entries(SCENARIOS).map(([name, d]) => ({ name, target: d.target, target_optional: d.optional, takes_day: d.day === true, duration_s: d.duration_s, about: d.about })),
       zones: model ? model.zones() : [],
       corridors,
       sim_time: new Date(now).toISOString(),
