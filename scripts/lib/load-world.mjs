@@ -85,28 +85,36 @@ class Failure extends Error {
   constructor(message, code) { super(message); this.code = code; }
 }
 
-// One API call: {status, json, text}. Throws Failure(…, 2) when the server cannot be reached.
+// One API call: {status, json, text}. Throws Failure(…, 2) when the server cannot be reached. A 429 or 503
+// (maeuld's limits.requests_per_s, a busy moment) is tried again after its Retry-After, up to 20 times.
 async function call(opts, method, path, body) {
-  let res;
-  try {
-    res = await fetch(`${opts.url}${path}`, {
-      method,
-      headers: {
-        Authorization: `Bearer ${opts.token}`,
-        Accept: 'application/json, application/problem+json',
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30000),
-    });
-  } catch (err) {
-    const cause = err.cause ? ` (${err.cause.code || err.cause.message})` : '';
-    throw new Failure(`cannot reach ${opts.url}: ${err.message}${cause}`, 2);
+  for (let attempt = 1; ; attempt++) {
+    let res;
+    try {
+      res = await fetch(`${opts.url}${path}`, {
+        method,
+        headers: {
+          Authorization: `Bearer ${opts.token}`,
+          Accept: 'application/json, application/problem+json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30000),
+      });
+    } catch (err) {
+      const cause = err.cause ? ` (${err.cause.code || err.cause.message})` : '';
+      throw new Failure(`cannot reach ${opts.url}: ${err.message}${cause}`, 2);
+    }
+    const text = await res.text();
+    if ((res.status === 429 || res.status === 503) && attempt < 20) {
+      const after = Number(res.headers.get('retry-after'));
+      await new Promise((r) => setTimeout(r, Math.min(30, Number.isFinite(after) && after > 0 ? after : 1) * 1000));
+      continue;
+    }
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    return { status: res.status, json, text };
   }
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, json, text };
 }
 
 function failed(method, path, what, r) {
@@ -244,6 +252,10 @@ async function loadResidents(opts, doc, state) {
   const count = { created: 0, kept: 0 };
   const now = Date.now();
   const listed = new Map((await listAll(opts, `/api/v1/residents?purpose=${PURPOSE}`)).map((x) => [x.id, x.household]));
+  // Residents registered that the state does not name (an earlier run could not write it, or it is gone):
+  // only then is a lookup by phone worth its access record.
+  const named = new Set(Object.values(state.households).map((x) => x.resident));
+  const strays = [...listed.keys()].some((id) => !named.has(id));
   const households = new Map();
   await pool(doc.residents || [], opts.concurrency, async (res) => {
     const known = state.households[res.sensor];
@@ -253,7 +265,7 @@ async function loadResidents(opts, doc, state) {
       return;
     }
     // Registered by a run that could not write the state, or the state is gone: the blind index finds them.
-    if (res.phone) {
+    if (strays && res.phone) {
       const path = `/api/v1/residents?phone=${encodeURIComponent(res.phone)}&purpose=${PURPOSE}`;
       const r = await call(opts, 'GET', path);
       if (r.status !== 200) throw failed('GET', path, '', r);
