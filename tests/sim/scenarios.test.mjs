@@ -140,6 +140,12 @@ test('morning: parsing, the default household, the day, and only home_activity s
   assert.equal(resolve(parseSpec('morning'), model, noon).stopAt, model.wakeAt(s, nov23 + 1), 'up already: tomorrow morning');
   assert.equal(resolve(parseSpec('morning@today'), model, noon).stopAt, sc.stopAt, '@today: this morning (the quiet starts at the start)');
   assert.equal(resolve(parseSpec('morning@2026-11-25'), model, noon).stopAt, model.wakeAt(s, nov23 + 2));
+  // A replay starts in the past: "today" and the next morning are the real calendar's (the `today` argument),
+  // so the replayed days stay as they were.
+  const replayStart = Date.parse('2026-11-13T21:00:00+09:00');
+  assert.equal(resolve(parseSpec('morning@today'), model, replayStart, noon).stopAt, sc.stopAt);
+  assert.equal(resolve(parseSpec('morning'), model, replayStart, evening).stopAt, sc.stopAt);
+  assert.equal(resolve(parseSpec('morning@2026-11-14'), model, replayStart, noon).stopAt, model.wakeAt(s, nov23 - 9));
   assert.deepEqual(affectedSensors(sc, model), ['home-station-014']);
 });
 

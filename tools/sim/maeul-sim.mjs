@@ -364,7 +364,7 @@ function logMinute() {
 
 function startScenario(spec) {
   const now = simNow();
-  const sc = resolve(spec, model, now);
+  const sc = resolve(spec, model, now, Date.now());  // a morning's "today" is the calendar's, in a replay too
   const r = scenarios.add(sc);
   if (r.added) {
     const ids = affectedSensors(sc, model);

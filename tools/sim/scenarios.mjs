@@ -62,7 +62,7 @@ function checkDay(day) {
   }
 }
 
-// The local day index (days since 1970-01-01 in Korea Standard Time) of a checked day, relative to time now.
+// The local day index (days since 1970-01-01 in Korea Standard Time) of a checked day; today is that of `now`.
 function dayIndexOf(day, now) {
   const today = Math.floor((now + KST_MS) / DAY_MS);
   if (/^today$/i.test(day)) return today;
@@ -112,8 +112,10 @@ export function defaultHome(model) {
 //   breakdown:corridor: a traffic_corridor sensor id, a corridor name (attributes.corridor, case-insensitive,
 //     or a unique part of it), or a zone id with one corridor.
 //   morning[:sensor][@day]: a home_activity sensor (none = defaultHome()); stopAt is the household's wake-up
-//     time on `day`, or without a day its first wake-up at or after `now`.
-export function resolve(spec, model, now) {
+//     time on `day`, or without a day its first wake-up at or after `today`. `today` is the real clock (the
+//     simulator passes Date.now(); default: now), so that in a replay, which starts in the past, "today" is the
+//     calendar's today and a scenario given at the start leaves the replayed days as they were.
+export function resolve(spec, model, now, today = now) {
   const def = SCENARIOS[spec.name];
   const sc = { name: spec.name, zone: null, sensor: null, corridor: null, start: now, end: null,
     duration: (spec.duration_s ?? def.duration_s ?? 0) * 1000 || null };
@@ -137,8 +139,9 @@ export function resolve(spec, model, now) {
     if (spec.name === 'morning') {
       const s = model.sensors.get(sc.sensor);
       if (s.kind !== 'home_activity') throw new ScenarioError(`sensor "${sc.sensor}" is a ${s.kind}, not a home_activity`, '/sensor');
-      let d = spec.day != null ? dayIndexOf(spec.day, now) : Math.floor((now + KST_MS) / DAY_MS);
-      if (spec.day == null && model.wakeAt(s, d) < now) d++;  // up already today: tomorrow morning
+      const after = Math.max(now, today);
+      let d = spec.day != null ? dayIndexOf(spec.day, after) : Math.floor((after + KST_MS) / DAY_MS);
+      if (spec.day == null && model.wakeAt(s, d) < after) d++;  // up already today: tomorrow morning
       sc.day = d;
       sc.stopAt = model.wakeAt(s, d);
     }
