@@ -749,9 +749,18 @@ int serve(const config::settings& s) {
   else
     spdlog::info("dashboard: {} files from {}", web->size(), web_root.string());
   router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match, r.accept); });
-  services.status = [&spooler, &ingest, &ops, &server, started] {
+  services.status = [&spooler, &ingest, &ops, &server, started, m = mqtt_in.get()] {
     api::status_info i;
     i.tls = server.tls();
+    if (m) {
+      auto ms = m->snapshot();
+      i.mqtt_enabled = true;
+      i.mqtt_connected = ms.connected;
+      i.mqtt_stored = ms.stored;
+      i.mqtt_dead = ms.dead;
+      i.mqtt_in_flight = ms.in_flight;
+      i.mqtt_reconnects = ms.reconnects;
+    }
     if (spooler) {
       auto sp = spooler->current();
       i.spool_enabled = true;
