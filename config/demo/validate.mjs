@@ -4,7 +4,12 @@
 //  - ids unique and well-formed, metric names and categories well-formed, domains known;
 //  - zone rings closed, counter-clockwise, in the Sokcho area, pairwise not overlapping;
 //  - every sensor and facility lies inside exactly one zone, and inside the zone it names (if it names one);
-//  - population/households add up to plausible city totals; sensor count 250-400 across all five domains.
+//  - population/households add up to plausible city totals; sensor count 250-400 across all five domains;
+//  - welfare.json beside the world (its residents and accounts, if the file is there): one resident for each
+//    welfare sensor and none for anything else, in the sensor's zone; everyone clearly fictional (names with
+//    가상 and "(Fictional)", phones 010-0000-/010-0001-xxxx, addresses on 가상로); care workers that are accounts
+//    of the zone; consents with a purpose and a basis, at least one lapsed and one lapsing within 30 days, both
+//    on emergency-button households.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -135,6 +140,58 @@ if (explicit === 0 || explicit === nSensors) bad('some sensors should name their
 const pop = zones.reduce((s, z) => s + z.population, 0), hh = zones.reduce((s, z) => s + z.households, 0);
 if (pop < 81000 || pop > 83000) bad(`population totals ${pop}, expected 81,000-83,000`);
 if (hh < 38000 || hh > 43000) bad(`households total ${hh}, expected about 40,000`);
+
+// welfare residents and accounts
+const welfareFile = join(dirname(file), 'welfare.json');
+let welfareDoc = null;
+try { welfareDoc = JSON.parse(readFileSync(welfareFile, 'utf8')); } catch (err) { if (err.code !== 'ENOENT') bad(`welfare.json: ${err.message}`); }
+if (welfareDoc) {
+  const sensorsById = new Map((world.sensors || []).map((s) => [s.id, s]));
+  const accounts = new Map((welfareDoc.accounts || []).map((a) => [a.username, a]));
+  const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+  for (const a of accounts.values()) {
+    if (!USERNAME.test(a.username)) bad(`welfare account ${a.username}: malformed username`);
+    if (a.role !== 'welfare_officer') bad(`welfare account ${a.username}: role ${a.role}, expected welfare_officer`);
+    if (!Array.isArray(a.zones) || a.zones.length !== 1 || !zones.some((z) => z.id === a.zones[0])) bad(`welfare account ${a.username}: one zone of the world`);
+    if (!a.display_name || Buffer.byteLength(a.display_name) > 200 || !/가상/.test(a.display_name) || !/\(Fictional\)/.test(a.display_name)) {
+      bad(`welfare account ${a.username}: display_name must say 가상 and (Fictional), at most 200 bytes`);
+    }
+  }
+  if (accounts.size !== (welfareDoc.accounts || []).length) bad('welfare accounts: a username repeats');
+  if (!welfareDoc.consent?.purpose || !welfareDoc.consent?.basis) bad('welfare.json: consent needs purpose and basis');
+  const bySensor = new Map(), phones = new Set();
+  let lapsed = 0, lapsing = 0;
+  for (const r of welfareDoc.residents || []) {
+    const s = sensorsById.get(r.sensor);
+    if (!s || s.domain !== 'welfare') { bad(`resident ${r.name}: sensor ${r.sensor} is not a welfare sensor of the world`); continue; }
+    if (bySensor.has(r.sensor)) bad(`sensor ${r.sensor} has two residents`);
+    bySensor.set(r.sensor, r);
+    const zone = zonesOf(s.location.coordinates)[0];
+    if (r.zone !== zone) bad(`resident of ${r.sensor}: zone ${r.zone}, but the sensor lies in ${zone}`);
+    if (!/^가상 .+ \(Fictional\)$/.test(r.name || '')) bad(`resident of ${r.sensor}: name "${r.name}" must read "가상 … (Fictional)"`);
+    for (const g of r.guardians || []) if (!/^가상 .+ \(Fictional\)$/.test(g.name || '') || !/^010-0001-\d{4}$/.test(g.phone || '')) bad(`resident of ${r.sensor}: guardian ${g.name} ${g.phone} is not clearly fictional`);
+    if (!/^010-0000-\d{4}$/.test(r.phone || '')) bad(`resident of ${r.sensor}: phone ${r.phone} is not in 010-0000-xxxx`);
+    for (const p of [r.phone, ...(r.guardians || []).map((g) => g.phone)]) {
+      if (phones.has(p)) bad(`phone ${p} repeats`);
+      phones.add(p);
+    }
+    if (!/가상로/.test(r.address || '') || !/fictional/.test(r.address)) bad(`resident of ${r.sensor}: address "${r.address}" is not on 가상로`);
+    if (!/^가상 인물 \/ fictional person\./.test(r.notes || '')) bad(`resident of ${r.sensor}: notes must start "가상 인물 / fictional person."`);
+    if (!Number.isInteger(r.birth_year) || r.birth_year < 1920 || r.birth_year > 1960) bad(`resident of ${r.sensor}: birth_year ${r.birth_year}`);
+    if (!['low', 'medium', 'high'].includes(r.risk_level)) bad(`resident of ${r.sensor}: risk_level ${r.risk_level}`);
+    const cw = accounts.get(r.care_worker);
+    if (!cw || !cw.zones.includes(r.zone)) bad(`resident of ${r.sensor}: care worker ${r.care_worker} is not an account of zone ${r.zone}`);
+    const c = r.consent || {};
+    if (!(c.granted_days_ago > 0) || !Number.isInteger(c.expires_in_days) || c.expires_in_days <= -c.granted_days_ago) bad(`resident of ${r.sensor}: consent ${JSON.stringify(c)}`);
+    if (c.expires_in_days < 0 || c.expires_in_days <= 30) {
+      if (c.expires_in_days < 0) lapsed++; else lapsing++;
+      if (s.kind !== 'emergency_button') bad(`resident of ${r.sensor}: a lapsed or lapsing consent belongs on an emergency-button household (a withheld activity monitor reads as a silent home)`);
+    }
+  }
+  for (const s of world.sensors || []) if (s.domain === 'welfare' && !bySensor.has(s.id)) bad(`welfare sensor ${s.id} has no resident in welfare.json`);
+  if (lapsed < 1 || lapsing < 1) bad(`welfare.json: expected a lapsed consent and one lapsing within 30 days (found ${lapsed} and ${lapsing})`);
+  if (!quiet) console.log(`welfare: ${bySensor.size} residents, ${accounts.size} accounts, ${lapsed} consent(s) lapsed, ${lapsing} lapsing within 30 days`);
+}
 
 if (!quiet) {
   console.log(`zones: ${zones.map((z) => `${z.id} ${areaKm2(z.boundary).toFixed(1)} km² pop ${z.population}`).join('; ')}`);

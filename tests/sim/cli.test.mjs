@@ -6,6 +6,8 @@ import { createServer } from 'node:http';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createModel } from '../../tools/sim/model.mjs';
+import { parseSpec, resolve } from '../../tools/sim/scenarios.mjs';
 
 const SIM = fileURLToPath(new URL('../../tools/sim/maeul-sim.mjs', import.meta.url));
 const world = JSON.parse(readFileSync(fileURLToPath(new URL('../../config/demo/sokcho.json', import.meta.url)), 'utf8'));
@@ -15,7 +17,7 @@ const TOKEN = 'test-token';
 // A fake maeuld: GET /api/v1/sensors in pages of 100; POST /api/v1/observations answers 503 to the first
 // `fail503` requests, then 200 and keeps the readings.
 function fakeDaemon({ fail503 = 0 } = {}) {
-  const state = { readings: [], posts: 0, gets: 0, fail503, auth: new Set() };
+  const state = { readings: [], batches: [], posts: 0, gets: 0, fail503, auth: new Set() };
   const server = createServer((req, res) => {
     state.auth.add(req.headers.authorization);
     const url = new URL(req.url, 'http://x');
@@ -42,6 +44,7 @@ function fakeDaemon({ fail503 = 0 } = {}) {
         assert.equal(req.headers['content-type'], 'application/json');
         const obs = JSON.parse(body).observations;
         state.readings.push(...obs);
+        state.batches.push(obs);
         json(200, { accepted: obs.length, duplicates: 0, rejected: [] });
       });
       return undefined;
@@ -133,6 +136,91 @@ test('reads every page of sensors, posts every metric, retries after 503, contro
     sim.kill('SIGKILL');
     d.server.close();
   }
+});
+
+test('the morning scenario through the control endpoint and --scenario: its household, day and stop time', async () => {
+  const d = await fakeDaemon();
+  const sim = startSim(['--url', d.url, '--interval', '0.5', '--quiet', '--control-port', '0', '--scenario', 'morning:home-seorak-002@2026-11-23'],
+    { MAEUL_TOKEN: TOKEN });
+  try {
+    const port = Number(await until('control port', () => /control on http:\/\/127\.0\.0\.1:(\d+)/.exec(sim.log)?.[1]));
+    const ctl = `http://127.0.0.1:${port}`;
+    await until('the --scenario started', () => /scenario morning:home-seorak-002 started: the resident of home-seorak-002 does not get up/.test(sim.log));
+    const post = (body) => fetch(`${ctl}/scenario`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    let res = await post({ name: 'morning', sensor: 'home-daepo-001', day: 'tomorrow' });
+    assert.equal(res.status, 201);
+    const sc = await res.json();
+    assert.equal(sc.id, 'morning:home-daepo-001');
+    assert.match(sc.stops_at, /^\d{4}-\d\d-\d\dT0[4-8]:\d\d:\d\d\+09:00$/, 'a wake-up time, early in the morning');
+    const tomorrow = new Date(Date.now() + 9 * 3600e3 + 86400e3).toISOString().slice(0, 10);
+    assert.equal(sc.day, tomorrow);
+    assert.equal(sc.stops_at.slice(0, 10), tomorrow);
+    assert.equal((await post({ name: 'morning', sensor: 'home-daepo-001' })).status, 200, 'already running');
+    res = await post({ name: 'morning', sensor: 'sos-daepo-001' });
+    assert.equal(res.status, 422);
+    assert.match((await res.json()).detail, /not a home_activity/);
+    res = await post({ name: 'morning', day: 'yesterday-ish' });
+    assert.equal(res.status, 422);
+    assert.equal((await res.json()).errors[0].pointer, '/day');
+    const list = await (await fetch(`${ctl}/scenario`)).json();
+    assert.deepEqual(list.running.map((x) => x.id).sort(), ['morning:home-daepo-001', 'morning:home-seorak-002']);
+    assert.equal(list.running.find((x) => x.sensor === 'home-seorak-002').day, '2026-11-23');
+    assert.equal(list.available.find((x) => x.name === 'morning').takes_day, true);
+    assert.equal((await fetch(`${ctl}/scenario/morning:home-daepo-001`, { method: 'DELETE' })).status, 204);
+    sim.kill('SIGTERM');
+    assert.equal((await sim.exited).code, 0, sim.log);
+  } finally {
+    sim.kill('SIGKILL');
+    d.server.close();
+  }
+});
+
+test('a replay first sends each home_activity sensor\'s past in one request in time order (with a morning in it), then skips it', async () => {
+  const d = await fakeDaemon();
+  const start = Math.floor((Date.now() - 2 * 86400e3) / 1000) * 1000;
+  const yesterday = new Date(Date.now() + 9 * 3600e3 - 86400e3).toISOString().slice(0, 10);  // in Korea
+  const spec = `morning:home-station-014@${yesterday}`;
+  const sim = startSim(['--url', d.url, '--interval', '0.5', '--speed', '100000', '--start', new Date(start).toISOString(),
+    '--seed', '42', '--scenario', spec], { MAEUL_TOKEN: TOKEN });
+  try {
+    await until('the warm-up', () => /routine warm-up: \d+ readings of 56 home_activity sensors/.test(sim.log), 60000);
+    await until('the replay done', () => /replay done/.test(sim.log), 60000);
+    sim.kill('SIGTERM');
+    assert.equal((await sim.exited).code, 0, sim.log);
+  } finally {
+    sim.kill('SIGKILL');
+    d.server.close();
+  }
+  const homes = sensors.filter((s) => s.kind === 'home_activity').map((s) => s.id);
+  const warm = d.state.batches.slice(0, homes.length);
+  const model = createModel({ seed: 42, sensors });
+  const sc = resolve(parseSpec(spec), model, start);
+  const warmEnd = new Map();
+  for (const batch of warm) {
+    const ids = new Set(batch.map((r) => r.sensor));
+    assert.equal(ids.size, 1, 'one sensor a request');
+    const [id] = ids;
+    assert.ok(homes.includes(id), id);
+    const ts = batch.map((r) => Date.parse(r.ts));
+    for (let i = 1; i < ts.length; i++) assert.ok(ts[i] >= ts[i - 1], `${id}: in time order`);
+    assert.ok(ts[0] <= start && ts[0] > start - 900e3, `${id} starts at the replay's start`);
+    assert.ok(ts.at(-1) > Date.now() - 20 * 60e3, `${id} ends about now`);
+    assert.ok(batch.length >= 3 * 190, `${id}: two days of three metrics (${batch.length})`);
+    warmEnd.set(id, ts.at(-1));
+    // Exactly the model's readings for the seed, the morning scenario included.
+    for (const r of batch) assert.equal(r.value, model.value(id, r.metric, Date.parse(r.ts), [sc]), `${id} ${r.metric} ${r.ts}`);
+  }
+  assert.deepEqual([...warmEnd.keys()].sort(), [...homes].sort());
+  // The marked household is still from yesterday's wake-up on; before it, it lived its days.
+  const marked = warm.find((b) => b[0].sensor === 'home-station-014');
+  const motion = marked.filter((r) => r.metric === 'motion').map((r) => [Date.parse(r.ts), r.value]);
+  assert.ok(sc.stopAt > start && sc.stopAt < Date.now(), 'yesterday\'s wake-up is in the replay');
+  assert.ok(motion.filter(([t]) => t >= sc.stopAt + 900e3).every(([, v]) => v === 0), 'no motion after the wake-up time');
+  assert.ok(motion.filter(([t]) => t < sc.stopAt).some(([, v]) => v > 0), 'motion before it');
+  // Afterwards the replay sends the rest of the city's past, and nothing of a home twice.
+  const later = d.state.batches.slice(homes.length).flat();
+  assert.ok(later.some((r) => !homes.includes(r.sensor) && Date.parse(r.ts) < start + 3600e3), 'the rest of the city is replayed from the start');
+  for (const r of later) if (warmEnd.has(r.sensor)) assert.ok(Date.parse(r.ts) > warmEnd.get(r.sensor), `${r.sensor} ${r.ts} sent twice`);
 });
 
 test('waits for a daemon that is not there yet, then sends', async () => {

@@ -2,8 +2,9 @@
 // maeul-sim: live, plausible readings for every sensor of a running maeuld (docs/simulator.md).
 //
 //   node tools/sim/maeul-sim.mjs --url http://127.0.0.1:8080 --token TOKEN [--interval 5] [--speed 1] [--seed 42]
-//        [--scenario flood[:zone]|wildfire:zone|silent[:SENSOR]|breakdown:CORRIDOR ...] [--control-port N]
-//        [--start RFC3339] [--batch 5000] [--once] [--dry-run] [--world FILE] [--quiet]
+//        [--scenario flood[:zone]|wildfire:zone|silent[:SENSOR]|breakdown:CORRIDOR|morning[:SENSOR][@DAY] ...]
+//        [--control-port N]
+//        [--start RFC3339] [--batch 5000] [--once] [--dry-run] [--world FILE] [--quiet] [--no-warm-up]
 //
 // The token may also come from MAEUL_TOKEN. It reads the sensors from GET /api/v1/sensors and posts readings to
 // POST /api/v1/observations, so the token needs both (admin). Node 20, no packages.
@@ -19,8 +20,9 @@ import {
 } from './scenarios.mjs';
 
 const USAGE = `usage: maeul-sim --url URL --token TOKEN [--interval SECONDS] [--speed N] [--seed N]
-                 [--scenario flood[:ZONE]|wildfire:ZONE|silent[:SENSOR]|breakdown:CORRIDOR ...]
+                 [--scenario flood[:ZONE]|wildfire:ZONE|silent[:SENSOR]|breakdown:CORRIDOR|morning[:SENSOR][@DAY] ...]
                  [--control-port N] [--start RFC3339] [--batch N] [--once] [--dry-run] [--world FILE] [--quiet]
+                 [--no-warm-up]
   --url URL           maeuld's base URL (required unless --dry-run with --world)
   --token TOKEN       API token (or env MAEUL_TOKEN); needs GET sensors and POST observations: admin
   --interval S        seconds between ticks (default 5)
@@ -28,13 +30,15 @@ const USAGE = `usage: maeul-sim --url URL --token TOKEN [--interval SECONDS] [--
                       the real one, so with --start in the past it replays the past N times faster, then goes live
   --start TIME        simulated start (RFC 3339; default now)
   --seed N            deterministic world (default 42)
-  --scenario SPEC     start a scenario at once (repeatable)
+  --scenario SPEC     start a scenario at once (repeatable); DAY: today, tomorrow or YYYY-MM-DD
   --control-port N    control endpoint on 127.0.0.1:N (0 = any free port): GET|POST /scenario, DELETE /scenario/NAME
   --batch N           at most N readings a request (default 5000)
   --once              one tick, send it, exit
   --dry-run           print readings as NDJSON on stdout instead of posting them
   --world FILE        read sensors from a world file instead of the API (for --dry-run)
-  --quiet             only errors and the per-minute summary`;
+  --quiet             only errors and the per-minute summary
+  --no-warm-up        in a replay, send the home_activity sensors' past with the rest instead of first, one
+                      request per sensor (routine-aware rules then learn nothing from the replay)`;
 
 function usage(msg) {
   if (msg) console.error(`maeul-sim: ${msg}`);
@@ -78,6 +82,7 @@ function parseArgs(argv) {
       case '--once': o.once = true; break;
       case '--dry-run': o.dryRun = true; break;
       case '--quiet': o.quiet = true; break;
+      case '--no-warm-up': o.noWarmUp = true; break;
       case '--world': o.world = value(); break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: usage(`unknown argument ${a}`);
@@ -211,6 +216,16 @@ function noteRejections(batch, rejected) {
   }
 }
 
+// Counts the daemon's answer to a batch of readings.
+function account(batch, r) {
+  totals.sent += batch.length; minute.sent += batch.length;
+  totals.accepted += r.accepted; minute.accepted += r.accepted;
+  totals.duplicates += r.duplicates; minute.duplicates += r.duplicates;
+  const nrej = r.status === 422 ? Math.max(r.rejected.length, batch.length - r.accepted - r.duplicates) : r.rejected.length;
+  totals.rejected += nrej; minute.rejected += nrej;
+  noteRejections(batch, r.rejected);
+}
+
 async function sendLoop() {
   let batchSize = opts.batch;
   while (outbox.length && !stopping) {
@@ -220,12 +235,7 @@ async function sendLoop() {
       const r = await api.postObservations(batch, stopCtl.signal);
       outbox.splice(0, batch.length);
       backoffMs = 0;
-      totals.sent += batch.length; minute.sent += batch.length;
-      totals.accepted += r.accepted; minute.accepted += r.accepted;
-      totals.duplicates += r.duplicates; minute.duplicates += r.duplicates;
-      const nrej = r.status === 422 ? Math.max(r.rejected.length, batch.length - r.accepted - r.duplicates) : r.rejected.length;
-      totals.rejected += nrej; minute.rejected += nrej;
-      noteRejections(batch, r.rejected);
+      account(batch, r);
     } catch (err) {
       if (stopping && err.message === 'stopped') break;
       totals.errors++; minute.errors++;
@@ -258,6 +268,58 @@ async function sendLoop() {
       await sleep(wait);
     }
   }
+}
+
+// --- the routine warm-up of a replay --------------------------------------------------------------------
+// maeuld's routine-aware (inactivity) rules learn each home's day from the times of its readings, but close
+// their hour slots on the daemon's own clock, at every tick. Past days replayed over many requests would reach
+// them as one long silence up to now (learned as such, and opening alerts), the days themselves coming too late
+// to count. So a replay first sends, for each home_activity sensor, all its readings of the replayed span (from
+// --start to the moment of the warm-up) in time order in one request, which the daemon evaluates in one go;
+// the replay then skips them (the schedule has handed them out) and goes on.
+
+async function warmUp() {
+  const from = replayClock, until = Math.floor(Date.now() / 1000) * 1000;
+  const homes = [...model.sensors.values()].filter((s) => s.kind === 'home_activity');
+  if (homes.length === 0 || until <= from) return;
+  const began = Date.now();
+  const scen = scenarios.forModel(from);
+  const forced = new Set(schedule.forced);  // due() clears them: kept for the first tick
+  let readingsSent = 0, late = 0;
+  for (const s of homes) {
+    if (stopping) return;
+    const due = [...schedule.due([s], from), ...schedule.due([s], until)];
+    const batch = [];
+    for (const d of due.sort((a, b) => a.ts - b.ts || (a.metric < b.metric ? -1 : 1))) {
+      const v = model.value(d.sensor, d.metric, d.ts, scen);
+      if (v !== null) batch.push({ sensor: d.sensor, metric: d.metric, ts: formatLocal(d.ts), value: v });
+    }
+    totals.generated += batch.length;
+    if (batch.length === 0) continue;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        totals.requests++;
+        account(batch, await api.postObservations(batch, stopCtl.signal));
+        readingsSent += batch.length;
+        break;
+      } catch (err) {
+        if (stopping) return;
+        totals.errors++; minute.errors++; minute.lastError = err.message;
+        if (err.retryable && attempt < 6) {
+          await sleep(err.retryAfterMs ?? 500 * 2 ** attempt);
+          continue;
+        }
+        // Sent with the replay instead: the readings are the same, only routine-aware rules will not learn them.
+        out(`warning: routine warm-up of ${s.id}: ${err.message}; its ${batch.length} readings go with the replay`);
+        late++;
+        enqueue(batch);
+        break;
+      }
+    }
+  }
+  for (const id of forced) if (!homes.some((h) => h.id === id)) schedule.force([id]);
+  out(`routine warm-up: ${readingsSent} readings of ${homes.length - late} home_activity sensors, ${formatLocal(from)} to `
+    + `${formatLocal(until)}, one request per sensor, in ${((Date.now() - began) / 1000).toFixed(1)} s`);
 }
 
 // --- ticking -------------------------------------------------------------------------------------------
@@ -302,14 +364,16 @@ function logMinute() {
 
 function startScenario(spec) {
   const now = simNow();
-  const sc = resolve(spec, model, now);
+  const sc = resolve(spec, model, now, Date.now());  // a morning's "today" is the calendar's, in a replay too
   const r = scenarios.add(sc);
   if (r.added) {
     const ids = affectedSensors(sc, model);
     schedule.force(ids);
     const what = sc.name === 'silent' ? `sensor ${sc.sensor} stops reporting`
       : sc.name === 'breakdown' ? `corridor "${sc.corridor}" (${ids.length} sensors)`
-        : `${ids.length} sensors in ${sc.zone ?? 'every zone'}`;
+        : sc.name === 'morning' ? `the resident of ${sc.sensor} does not get up: no activity from ${formatLocal(Math.max(sc.stopAt, sc.start))}`
+          + `${sc.stopAt < sc.start ? ' (that wake-up was before the start: from the start)' : ''}; the monitor keeps reporting`
+          : `${ids.length} sensors in ${sc.zone ?? 'every zone'}`;
     out(`scenario ${sc.id} started: ${what}${sc.duration ? `, over ${sc.duration / 1000} s` : ''}`);
   }
   return r;
@@ -334,7 +398,7 @@ const controlHandlers = {
     const corridors = model ? [...model.corridors().values()].map((c) => ({ name: c.name, zones: c.zones, segments: c.segments })) : [];
     return {
       running: scenarios.running().map((sc) => describe(sc, now, model)),
-      available: Object.entries(SCENARIOS).map(([name, d]) => ({ name, target: d.target, target_optional: d.optional, duration_s: d.duration_s, about: d.about })),
+      available: Object.entries(SCENARIOS).map(([name, d]) => ({ name, target: d.target, target_optional: d.optional, takes_day: d.day === true, duration_s: d.duration_s, about: d.about })),
       zones: model ? model.zones() : [],
       corridors,
       sim_time: new Date(now).toISOString(),
@@ -425,6 +489,11 @@ async function main() {
       out(`error: --scenario ${s}: ${err.message}`);
       process.exit(64);
     }
+  }
+  if (replayClock != null && !opts.once && !opts.dryRun && !opts.noWarmUp) {
+    await warmUp();
+    if (stopping) return;
+    lastStep = Date.now();  // the replay's clock starts after the warm-up
   }
   if (opts.once) {
     const n = tick();

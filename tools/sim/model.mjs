@@ -3,7 +3,7 @@
 // same value, so a run is reproducible from its --seed and tests can ask for any instant.
 //
 // Time is UTC milliseconds; the city's calendar is Korea Standard Time (sun.mjs). Scenarios are plain objects
-// (scenarios.mjs makes them): {name, zone, sensor, corridor, start, duration, end}, times in ms of the same
+// (scenarios.mjs makes them): {name, zone, sensor, corridor, start, duration, end, stopAt}, times in ms of the same
 // simulated clock. See docs/simulator.md for what each kind of sensor does.
 
 import { hashString, hashInts, u01, gauss, valueNoise, poisson, clamp, smoothstep } from './rand.mjs';
@@ -627,10 +627,29 @@ export class Model {
     return { wake, bed, outings, nightTrip: 1.5 + 2.5 * r(9), visitor, morningDoor: r(10) < 0.3 ? 0.2 + 0.5 * r(11) : null };
   }
 
+  // When the resident of household s gets up on local day d (UTC ms, whole seconds).
+  wakeAt(s, d) {
+    return Math.round(((d * DAY) - 9 * HOUR + this.homeDay(s, d).wake * HOUR) / 1000) * 1000;
+  }
+
+  // The spans [from, to) in which `morning` scenarios keep household s from getting up (to: Infinity while one
+  // runs): from the scenario's stop time (a wake-up time) or its start, whichever is later, to its end.
+  quietSpans(s, scen) {
+    const out = [];
+    for (const sc of scen) {
+      if (sc.name !== 'morning' || sc.sensor !== s.id) continue;
+      const from = Math.max(sc.stopAt ?? sc.start, sc.start), to = sc.end ?? Infinity;
+      if (to > from) out.push([from, to]);
+    }
+    return out;
+  }
+
   // State of the household at local hour h of its day: motion rate (events per minute) and power (W).
-  homeState(s, day, h, lt, temperature) {
+  // quiet: nobody got up (a `morning` scenario): no motion at all, the night's base load.
+  homeState(s, day, h, lt, temperature, quiet = false) {
     const fridge = 35 + 35 * s.p(24);
     const winter = lt.month >= 11 || lt.month <= 3;
+    if (quiet) return { motion: 0, power: fridge + 3 + (winter ? 70 + 40 * s.p(25) : 0) };
     if (h < day.wake || h >= day.bed) {
       const trip = Math.abs(h - day.nightTrip) < 0.12;
       return { motion: trip ? 0.6 : 0.01, power: fridge + (trip ? 40 : 3) + (winter ? 70 + 40 * s.p(25) : 0) };
@@ -649,12 +668,15 @@ export class Model {
 
   home(s, metric, t, m, scen) {
     const I = (m.interval_s || 900) * 1000;
+    // The quiet spans that touch this reading's window (t - I, t].
+    const quiet = scen.length ? this.quietSpans(s, scen).filter(([a, b]) => a <= t && b > t - I) : [];
     // The three metrics of a household share one computation per reading time (a small cache).
     const memo = s.homeMemo || (s.homeMemo = new Map());
-    let c = memo.get(`${t}/${I}`);
+    const key = `${t}/${I}${quiet.map(([a, b]) => `/${a}-${b}`).join('')}`;
+    let c = memo.get(key);
     if (c === undefined) {
       if (memo.size >= 1024) memo.clear();
-      memo.set(`${t}/${I}`, c = this.#homeSums(s, t, I));
+      memo.set(key, c = this.#homeSums(s, t, I, quiet));
     }
     const { motion, power, door } = c;
     const slot = Math.floor(t / I);
@@ -664,14 +686,16 @@ export class Model {
     return undefined;
   }
 
-  #homeSums(s, t, I) {
+  // Motion events, mean power and door events of the reading window (t - I, t]; none of them in `quiet`.
+  #homeSums(s, t, I, quiet = []) {
     const temp = this.weather(s.zone, s.zp, t).temperature;
     const n = 15;
     let motion = 0, power = 0, door = 0;
+    const still = (x) => quiet.some(([a, b]) => x >= a && x < b);
     for (let i = 0; i < n; i++) {
       const x = t - I + ((i + 0.5) * I) / n;
       const lt = localTime(x);
-      const st = this.homeState(s, this.homeDay(s, lt.dayIndex), lt.hour, lt, temp);
+      const st = this.homeState(s, this.homeDay(s, lt.dayIndex), lt.hour, lt, temp, still(x));
       motion += st.motion * (I / n / MIN);
       power += st.power / n;
     }
@@ -685,7 +709,7 @@ export class Model {
       for (const e of events) {
         if (e == null) continue;
         const at = mid + e * HOUR;
-        if (at > t - I && at <= t) door++;
+        if (at > t - I && at <= t && !still(at)) door++;
       }
     }
     return { motion, power, door };

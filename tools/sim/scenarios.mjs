@@ -1,6 +1,8 @@
 // Scenarios of maeul-sim: parsing (`flood:downtown`, `{"name":"flood","zone":"downtown"}`), checking against
 // the loaded world, and the set of running ones. Times are in ms of the simulated clock.
 
+import { formatLocal } from './sun.mjs';
+
 export const SCENARIOS = {
   flood: { target: 'zone', optional: true, duration_s: 600,
     about: 'heavy rain; water levels climb through attention, warning and danger stages within duration_s' },
@@ -10,7 +12,12 @@ export const SCENARIOS = {
     about: 'one sensor (by default a home_activity one) stops reporting' },
   breakdown: { target: 'corridor', optional: false, duration_s: null,
     about: "a bus breaks down on a corridor: its travel times jump, boardings at its stops drop" },
+  morning: { target: 'sensor', optional: true, duration_s: null, day: true,
+    about: "one resident's morning routine stops: from their usual wake-up time (the next one, or that of \"day\") "
+      + 'their home_activity monitor keeps reporting but shows nobody up (no motion, no door, night-time power)' },
 };
+
+const DAY_MS = 86400e3, KST_MS = 9 * 3600e3;
 
 export class ScenarioError extends Error {
   constructor(message, pointer) {
@@ -19,15 +26,49 @@ export class ScenarioError extends Error {
   }
 }
 
-// "flood", "flood:downtown", "wildfire:seorak", "silent:home-station-003", "breakdown:trf-downtown-02"
-// → {name, target}. The target is checked by resolve().
+// "flood", "flood:downtown", "wildfire:seorak", "silent:home-station-003", "breakdown:trf-downtown-02",
+// "morning", "morning:home-station-014", "morning@today", "morning:home-station-014@2026-11-23"
+// → {name, target} (and day, after "@", for a scenario that takes one). The target is checked by resolve().
 export function parseSpec(text) {
-  const s = String(text).trim();
+  let s = String(text).trim();
+  let day = null;
+  const at = s.lastIndexOf('@');
+  if (at >= 0) {
+    day = s.slice(at + 1).trim();
+    s = s.slice(0, at).trim();
+  }
   const i = s.indexOf(':');
   const name = (i < 0 ? s : s.slice(0, i)).toLowerCase();
   const target = i < 0 ? null : s.slice(i + 1).trim() || null;
   if (!SCENARIOS[name]) throw new ScenarioError(`unknown scenario "${name}" (one of ${Object.keys(SCENARIOS).join(', ')})`, '/name');
-  return { name, target };
+  if (day == null) return { name, target };
+  if (!SCENARIOS[name].day) throw new ScenarioError(`scenario ${name} takes no day ("@${day}")`, '/day');
+  checkDay(day);
+  return { name, target, day };
+}
+
+// A day as the control API and --scenario take it: "today", "tomorrow" or YYYY-MM-DD (the city's calendar).
+function checkDay(day) {
+  if (typeof day !== 'string' || !(/^(today|tomorrow)$/i.test(day) || /^\d{4}-\d\d-\d\d$/.test(day))) {
+    throw new ScenarioError('"day" must be "today", "tomorrow" or a date YYYY-MM-DD', '/day');
+  }
+  if (/^\d/.test(day)) {
+    const [y, m, d] = day.split('-').map(Number);
+    const t = Date.UTC(y, m - 1, d);
+    const back = new Date(t);
+    if (back.getUTCFullYear() !== y || back.getUTCMonth() !== m - 1 || back.getUTCDate() !== d) {
+      throw new ScenarioError(`"day": no such date ${day}`, '/day');
+    }
+  }
+}
+
+// The local day index (days since 1970-01-01 in Korea Standard Time) of a checked day; today is that of `now`.
+function dayIndexOf(day, now) {
+  const today = Math.floor((now + KST_MS) / DAY_MS);
+  if (/^today$/i.test(day)) return today;
+  if (/^tomorrow$/i.test(day)) return today + 1;
+  const [y, m, d] = day.split('-').map(Number);
+  return Date.UTC(y, m - 1, d) / DAY_MS;
 }
 
 // From a control-API body {"name","zone"|"sensor"|"corridor"|"target","duration_s"?}.
@@ -42,6 +83,11 @@ export function specFromBody(body) {
     if (k !== kind && k !== 'target') throw new ScenarioError(`scenario ${spec.name} takes "${kind}", not "${k}"`, `/${k}`);
     spec.target = body[k];
   }
+  if (body.day != null) {
+    if (!SCENARIOS[spec.name].day) throw new ScenarioError(`scenario ${spec.name} takes no "day"`, '/day');
+    checkDay(body.day);
+    spec.day = body.day;
+  }
   if (body.duration_s != null) {
     if (typeof body.duration_s !== 'number' || !(body.duration_s >= 1) || body.duration_s > 86400 * 7) {
       throw new ScenarioError('"duration_s" must be a number of seconds, 1 to 604800', '/duration_s');
@@ -51,13 +97,25 @@ export function specFromBody(body) {
   return spec;
 }
 
+// The household a scenario on "a home" picks when none is named: the first home_activity sensor in an order
+// that depends on the seed only (home-station-014 with the default seed 42). null when there is none.
+export function defaultHome(model) {
+  const homes = [...model.sensors.values()].filter((s) => s.kind === 'home_activity')
+    .sort((a, b) => a.p(99) - b.p(99) || (a.id < b.id ? -1 : 1));
+  return homes.length ? homes[0].id : null;
+}
+
 // Checks a spec against the model's world and returns a scenario object, or throws ScenarioError.
 //   flood[:zone]: the zone must have sensors; no zone = every zone.
 //   wildfire:zone.
-//   silent[:sensor]: any sensor id; none = the first home_activity sensor in a seed-stable order.
+//   silent[:sensor]: any sensor id; none = defaultHome().
 //   breakdown:corridor: a traffic_corridor sensor id, a corridor name (attributes.corridor, case-insensitive,
 //     or a unique part of it), or a zone id with one corridor.
-export function resolve(spec, model, now) {
+//   morning[:sensor][@day]: a home_activity sensor (none = defaultHome()); stopAt is the household's wake-up
+//     time on `day`, or without a day its first wake-up at or after `today`. `today` is the real clock (the
+//     simulator passes Date.now(); default: now), so that in a replay, which starts in the past, "today" is the
+//     calendar's today and a scenario given at the start leaves the replayed days as they were.
+export function resolve(spec, model, now, today = now) {
   const def = SCENARIOS[spec.name];
   const sc = { name: spec.name, zone: null, sensor: null, corridor: null, start: now, end: null,
     duration: (spec.duration_s ?? def.duration_s ?? 0) * 1000 || null };
@@ -75,10 +133,17 @@ export function resolve(spec, model, now) {
       if (!model.sensors.has(t)) throw new ScenarioError(`unknown sensor "${t}"`, '/sensor');
       sc.sensor = t;
     } else {
-      const homes = [...model.sensors.values()].filter((s) => s.kind === 'home_activity')
-        .sort((a, b) => a.p(99) - b.p(99) || (a.id < b.id ? -1 : 1));
-      if (homes.length === 0) throw new ScenarioError('no home_activity sensor to silence: name a sensor', '/sensor');
-      sc.sensor = homes[0].id;
+      sc.sensor = defaultHome(model);
+      if (sc.sensor == null) throw new ScenarioError(`no home_activity sensor for ${spec.name}: name a sensor`, '/sensor');
+    }
+    if (spec.name === 'morning') {
+      const s = model.sensors.get(sc.sensor);
+      if (s.kind !== 'home_activity') throw new ScenarioError(`sensor "${sc.sensor}" is a ${s.kind}, not a home_activity`, '/sensor');
+      const after = Math.max(now, today);
+      let d = spec.day != null ? dayIndexOf(spec.day, after) : Math.floor((after + KST_MS) / DAY_MS);
+      if (spec.day == null && model.wakeAt(s, d) < after) d++;  // up already today: tomorrow morning
+      sc.day = d;
+      sc.stopAt = model.wakeAt(s, d);
     }
   } else if (def.target === 'corridor') {
     sc.corridor = findCorridor(model, t);
@@ -160,6 +225,10 @@ export function describe(sc, now, model) {
     const c = model && model.corridors().get(sc.corridor);
     if (c) { out.segments = c.segments; out.stops = c.stops; }
   }
+  if (sc.stopAt != null) {
+    out.day = new Date(sc.day * DAY_MS).toISOString().slice(0, 10);
+    out.stops_at = formatLocal(Math.max(sc.stopAt, sc.start));
+  }
   out.started_at = new Date(sc.start).toISOString();
   out.elapsed_s = Math.max(0, Math.round((now - sc.start) / 1000));
   if (sc.duration) out.duration_s = sc.duration / 1000;
@@ -179,5 +248,6 @@ export function affectedSensors(sc, model) {
     const c = model.corridors().get(sc.corridor);
     if (c) ids.push(...c.segments, ...c.stops);
   }
+  if (sc.name === 'morning') ids.push(sc.sensor);
   return ids;
 }

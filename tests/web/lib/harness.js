@@ -31,14 +31,16 @@ function requireBrowser() {
 }
 
 // A database, maeuld on it (on `port`, or a free one, with `env` added: e.g. MAEUL_AUTH_SESSION_IDLE_S), the
-// demo world (unless `world: false`), an operator token.
-async function startCity({ label = 'web', port, env: extra = {}, world = true } = {}) {
+// demo world (unless `world: false`), an operator token. The world comes without its residents and welfare
+// accounts (config/demo/welfare.json) unless `residents: true`: the welfare screens' tests register their own.
+async function startCity({ label = 'web', port, env: extra = {}, world = true, residents = false } = {}) {
   const db = e2e.createDatabase(label);
   const env = { MAEUL_HTTP_WEB_ROOT: WEB_ROOT, ...extra };
   if (port) env.MAEUL_HTTP_LISTEN = `127.0.0.1:${port}`;
   const d = await e2e.startDaemon({ db, env });
   if (world) {
-    await promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts', 'lib', 'load-world.mjs'), '--url', d.url], {
+    const args = residents ? [] : ['--welfare', 'none'];
+    await promisify(execFile)(process.execPath, [path.join(ROOT, 'scripts', 'lib', 'load-world.mjs'), '--url', d.url, ...args], {
       env: { ...process.env, MAEUL_TOKEN: d.bootstrapToken },
       timeout: 120000,
     });
