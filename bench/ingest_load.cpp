@@ -3,6 +3,9 @@
 //   closed loop (--rate 0): every connection sends as fast as answers come back (max throughput);
 //   open loop  (--rate R): request i is due at start + i/R; latency counts from that due time,
 //                           so a slow server cannot hide its queueing (no coordinated omission).
+// With --seconds S the closed loop runs for S seconds (at most --requests requests), each body made
+// just before it is sent (not timed); --trace FILE writes one line per request: its start (wall
+// clock, epoch microseconds, to line up with server logs), its latency in microseconds, its status.
 // Prints one line of key=value figures. Not a test.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -34,7 +37,20 @@ struct options {
   long long start_s = 0;    // first reading time (epoch seconds)
   std::string csv_out;      // also write the rows as COPY text (series index, ts, value) here
   std::string prefix = "bench-";  // sensor ids: prefix + 4 digits
+  double seconds = 0;       // closed loop for this long (0: until --requests are sent)
+  std::string trace_out;    // one line per request: start_us latency_us status
 };
+
+struct traced {
+  long long start_us;
+  long long latency_us;
+  int status;
+};
+
+long long wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string iso(long long s, int ms) {
   time_t t = time_t(s);
@@ -130,6 +146,8 @@ int main(int argc, char** argv) {
     else if (k == "--start") o.start_s = std::atoll(v.c_str());
     else if (k == "--copy-out") o.csv_out = v;
     else if (k == "--prefix") o.prefix = v;
+    else if (k == "--seconds") o.seconds = std::atof(v.c_str());
+    else if (k == "--trace") o.trace_out = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 64;
@@ -151,30 +169,43 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
 
-  std::vector<std::string> requests(std::size_t(o.requests));
-  for (int i = 0; i < o.requests; ++i) {
-    std::string body = make_body(o, (long long)i * o.batch);
-    requests[std::size_t(i)] = "POST /api/v1/observations HTTP/1.1\r\nHost: " + o.host + "\r\nAuthorization: Bearer " +
-                               o.token + "\r\nContent-Type: application/json\r\nContent-Length: " +
-                               std::to_string(body.size()) + "\r\n\r\n" + body;
+  const bool timed = o.seconds > 0;
+  if (timed && o.rate > 0) {
+    std::fprintf(stderr, "--seconds is for the closed loop (no --rate)\n");
+    return 64;
   }
+  auto make_request = [&](int i) {
+    std::string body = make_body(o, (long long)i * o.batch);
+    return "POST /api/v1/observations HTTP/1.1\r\nHost: " + o.host + "\r\nAuthorization: Bearer " + o.token +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  std::vector<std::string> requests(timed ? 0 : std::size_t(o.requests));
+  for (std::size_t i = 0; i < requests.size(); ++i) requests[i] = make_request(int(i));
 
   std::atomic<int> next{0}, errors{0};
   std::vector<std::vector<double>> lat(std::size_t(o.connections));
+  std::vector<std::vector<traced>> trace(std::size_t(o.connections));
   auto t0 = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  auto until = t0 + std::chrono::microseconds((long long)(o.seconds * 1e6));
   std::vector<std::thread> threads;
   for (int c = 0; c < o.connections; ++c) {
     threads.emplace_back([&, c] {
       int fd = connect_to(o);
-      std::string buf;
+      std::string buf, made;
       std::this_thread::sleep_until(t0);
       for (;;) {
         int i = next.fetch_add(1);
         if (i >= o.requests) break;
+        if (timed) {
+          if (std::chrono::steady_clock::now() >= until) break;
+          made = make_request(i);
+        }
+        const std::string& req = timed ? made : requests[std::size_t(i)];
         auto due = o.rate > 0 ? t0 + std::chrono::nanoseconds((long long)(i * 1e9 / o.rate))
                               : std::chrono::steady_clock::now();
         if (o.rate > 0) std::this_thread::sleep_until(due);
-        int status = roundtrip(fd, requests[std::size_t(i)], buf);
+        long long start_us = wall_us();
+        int status = roundtrip(fd, req, buf);
         auto done = std::chrono::steady_clock::now();
         if (status != 200 && status != 202) {  // 202: taken into the spool (database away)
           if (errors.fetch_add(1) < 3) std::fprintf(stderr, "status %d: %.300s\n", status, buf.c_str());
@@ -184,18 +215,28 @@ int main(int argc, char** argv) {
           }
         }
         lat[std::size_t(c)].push_back(std::chrono::duration<double, std::milli>(done - due).count());
+        if (!o.trace_out.empty())
+          trace[std::size_t(c)].push_back(
+              {start_us, std::chrono::duration_cast<std::chrono::microseconds>(done - due).count(), status});
       }
       ::close(fd);
     });
   }
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!o.trace_out.empty()) {
+    FILE* f = std::fopen(o.trace_out.c_str(), "w");
+    for (auto& v : trace)
+      for (auto& t : v) std::fprintf(f, "%lld %lld %d\n", t.start_us, t.latency_us, t.status);
+    std::fclose(f);
+  }
   std::vector<double> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, std::size_t(p * all.size()))]; };
-  std::printf("requests=%d readings=%lld seconds=%.3f readings_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d\n",
-              o.requests, (long long)o.requests * o.batch, secs, double(o.requests) * o.batch / secs, pct(0.50),
+  const long long sent = (long long)all.size();
+  std::printf("requests=%lld readings=%lld seconds=%.3f readings_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f errors=%d\n",
+              sent, sent * o.batch, secs, double(sent) * o.batch / secs, pct(0.50),
               pct(0.99), all.empty() ? 0.0 : all.back(), errors.load());
   return errors.load() ? 1 : 0;
 }

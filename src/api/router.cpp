@@ -254,6 +254,7 @@ task<std::optional<storage::principal>> authenticator::authenticate_session(std:
         e.last_used = now;
         co_return e.who;
       } else {
+        e.last_used = now;  // in use: a sweep during the database check must not take it for idle
         db_idle += int(recheck.count()) + 1;
       }
     }
@@ -261,6 +262,23 @@ task<std::optional<storage::principal>> authenticator::authenticate_session(std:
   auto who = co_await users_->use_session(hash, db_idle);
   if (ttl_.count() > 0) put(hash, entry{who, now + recheck, now}, gen);
   co_return who;
+}
+
+std::vector<std::string> authenticator::sweep_idle() {
+  std::vector<std::string> idle;
+  if (!users_) return idle;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    const auto& e = it->second;
+    if (e.who && e.who->kind == "user" && now - e.last_used > idle_) {
+      idle.push_back(it->first);
+      it = cache_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return idle;
 }
 
 void authenticator::forget(const std::string& token_id) {

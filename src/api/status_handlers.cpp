@@ -22,10 +22,14 @@ task<net::response> get_status(services* sp, context) {
     if (i.spool_enabled)
       spool = {{"bytes", i.spool_bytes}, {"readings", i.spool_readings}, {"segments", i.spool_segments},
                {"replaying", i.replaying}};
+    nlohmann::ordered_json mqtt = nullptr;
+    if (i.mqtt_enabled)
+      mqtt = {{"connected", i.mqtt_connected}, {"stored", i.mqtt_stored}, {"dead_letters", i.mqtt_dead},
+              {"in_flight", i.mqtt_in_flight}, {"reconnects", i.mqtt_reconnects}};
     nlohmann::ordered_json body = {
         {"database", db_ok ? "ok" : "unreachable"},
         {"spool", spool},
-        {"mqtt", nullptr},
+        {"mqtt", mqtt},
         {"webhooks",
          {{"in_flight", i.webhooks_in_flight},
           {"delivered", i.webhooks_delivered},

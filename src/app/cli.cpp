@@ -9,6 +9,8 @@
 #include <map>
 #include <thread>
 
+#include <sodium.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/detached.hpp>
@@ -295,13 +297,22 @@ asio::awaitable<void> welfare_upkeep(services::welfare_service* welfare) {
   }
 }
 
-// Closes live connections whose session passed its hard end, every 500 ms (API §8: within 2 s).
-asio::awaitable<void> live_expiry(live::hub* hub) {
+// Closes live connections whose session passed its hard end or went idle, every 500 ms (API §8:
+// within 2 s).
+asio::awaitable<void> live_expiry(live::hub* hub, api::authenticator* auth) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(std::chrono::milliseconds(500));
-    co_await timer.async_wait(asio::use_awaitable);
-    hub->expire(ingest::system_now_us());
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    try {
+      hub->expire(ingest::system_now_us());
+      for (const auto& session : auth->sweep_idle())
+        if (auto n = hub->revoke_session(session); n > 0)
+          spdlog::info("live: {} connection(s) of an idle session closed", n);
+    } catch (const std::exception& e) {
+      spdlog::warn("live: closing expired feeds failed (will retry): {}", e.what());
+    }
   }
 }
 
@@ -422,13 +433,25 @@ int serve(const config::settings& s) {
   } catch (const std::exception& e) {
     return fail(exit_config, e.what());
   }
+  // The households of the welfare vault (filled once the vault is open, below).
+  domain::household_book households;
   ops::service ops(
       operations,
-      [&ingest] {
+      [&ingest, &households] {
         auto seen = ingest.seen();
+        auto now = ingest::system_now_us();
         std::vector<rules::sensor_info> infos;
         infos.reserve(seen.size());
-        for (auto& x : seen) infos.push_back({std::move(x.id), std::move(x.kind), std::move(x.domain), std::move(x.zone), x.last_ts_us});
+        for (auto& x : seen) {
+          // A home whose consent has lapsed, or whose resident was erased, is not watched: its
+          // readings are withheld or refused, so its silence means nothing (and must not send a
+          // care worker, or 119, to a home that said no).
+          if (x.domain == "welfare") {
+            auto hh = households.household_of(x.id);
+            if (!hh.empty() && households.check(hh, now) != domain::household_book::status::active) continue;
+          }
+          infos.push_back({std::move(x.id), std::move(x.kind), std::move(x.domain), std::move(x.zone), x.last_ts_us});
+        }
         return infos;
       },
       events, io.at(0).get_executor(), rules_thread.get_executor(), oo, ingest::system_now_us);
@@ -502,7 +525,6 @@ int serve(const config::settings& s) {
   std::shared_ptr<services::key_source> vault_keys;
   storage::resident_store residents(pool);
   std::atomic<std::int64_t> partitions_dropped{0};
-  domain::household_book households;
   try {
     auto sealed = run_now(residents.sealed_count());
     // The first start makes the key file (like webhooks.secret_key_file); once anything is sealed, a
@@ -517,6 +539,11 @@ int serve(const config::settings& s) {
                                "privacy.key_file is not set: maeuld will not start without their key");
     if (vault_keys) {
       auto ring = vault_keys->ring();
+      auto state = run_now(residents.key_state(ring->current_id()));
+      if (state == "retired")
+        return fail(exit_config, "privacy.key_file's current key (id " + ring->current_id() + ") was retired by "
+                                 "`maeuld keys rotate`: " + s.privacy.key_file + " is an older copy; use the rotated file");
+      if (state.empty()) run_now(residents.register_key(ring->current_id()));
       for (const auto& id : run_now(residents.key_ids()))
         if (!ring->has(id))
           return fail(exit_config, "residents are sealed under key id " + id + ", which " + s.privacy.key_file +
@@ -722,9 +749,18 @@ int serve(const config::settings& s) {
   else
     spdlog::info("dashboard: {} files from {}", web->size(), web_root.string());
   router.set_fallback([web](const net::request& r) { return web->get(r.path, r.if_none_match, r.accept); });
-  services.status = [&spooler, &ingest, &ops, &server, started] {
+  services.status = [&spooler, &ingest, &ops, &server, started, m = mqtt_in.get()] {
     api::status_info i;
     i.tls = server.tls();
+    if (m) {
+      auto ms = m->snapshot();
+      i.mqtt_enabled = true;
+      i.mqtt_connected = ms.connected;
+      i.mqtt_stored = ms.stored;
+      i.mqtt_dead = ms.dead;
+      i.mqtt_in_flight = ms.in_flight;
+      i.mqtt_reconnects = ms.reconnects;
+    }
     if (spooler) {
       auto sp = spooler->current();
       i.spool_enabled = true;
@@ -746,7 +782,7 @@ int serve(const config::settings& s) {
   asio::co_spawn(io.at(0), ops.run_webhooks(), asio::detached);
   asio::co_spawn(io.at(0), partition_upkeep(&observations, s.ingest.partitions_ahead), asio::detached);
   asio::co_spawn(io.at(0), rollup_compactor(&observations, s.ingest.rollup_interval_ms), asio::detached);
-  asio::co_spawn(io.at(0), live_expiry(&hub), asio::detached);
+  asio::co_spawn(io.at(0), live_expiry(&hub, &auth), asio::detached);
   asio::co_spawn(io.at(0), welfare_upkeep(&welfare_svc), asio::detached);
   asio::co_spawn(io.at(0), retention_upkeep(&observations, retention_days, s.retention.interval_s, &partitions_dropped),
                  asio::detached);
@@ -891,24 +927,27 @@ int run(int argc, char** argv) {
   if (c.command == "keys-rotate") {
     if (s.privacy.key_file.empty()) return fail(exit_config, "keys rotate: privacy.key_file is not set");
     return with_database("keys rotate", [&]() -> int {
-      // 1. a new current key in front of the old ones; a running maeuld sees the rewritten file
-      // within a second and seals new records under it (and re-reads the file when a record names a
-      // key it does not hold); 2. every data key re-wrapped under it; 3. the old keys dropped from
-      // the file, and a last pass for a record a daemon sealed under an old key in the meantime (the
-      // old keys are still in this process's ring). Interrupted: run it again; a run only ever adds
-      // one key, and the records under any key still in the file are moved.
+      // 1. a new current key in front of the old ones in the file (a running maeuld re-reads it
+      // when it changes, and whenever a record names a key it lacks); 2. the new id made the active
+      // one in vault_keys and the old ones retired, in a transaction that waits for registrations
+      // under them (after it no record can be sealed under an old key); 3. every data key re-wrapped,
+      // first skipping rows a change holds, then waiting for them; 4. only when no record is left
+      // under an old key, the old keys leave the file. Interrupted: run it again (a run only ever
+      // adds one key; records under any key still in the file are moved).
       auto keys = privacy::read_key_file(s.privacy.key_file, false, nullptr, "privacy.key_file");
       storage::migrate(s.db.url, storage::embedded_migrations(), s.db.migration_lock_timeout_s);
       keys.insert(keys.begin(), privacy::random_key());
       privacy::write_key_file(s.privacy.key_file, keys, "privacy.key_file");
       privacy::keyring ring(keys);
       spdlog::info("keys rotate: new key id {} written to {}", ring.current_id(), s.privacy.key_file);
-      const auto settle = std::chrono::milliseconds(2500);  // past a daemon's once-a-second check
-      std::this_thread::sleep_for(settle);
+      storage::retire_keys_now(s.db.url, ring.current_id());
       auto moved = storage::rotate_keys_now(s.db.url, ring);
+      moved += storage::rotate_remaining_now(s.db.url, ring);
+      if (auto left = storage::not_under_now(s.db.url, ring.current_id()); left > 0)
+        return fail(exit_config, "keys rotate: " + std::to_string(left) + " record(s) are still under older keys; the "
+                                 "older keys stay in " + s.privacy.key_file + ": run it again");
       privacy::write_key_file(s.privacy.key_file, {keys.front()}, "privacy.key_file");
-      std::this_thread::sleep_for(settle);
-      moved += storage::rotate_keys_now(s.db.url, ring);
+      for (auto& k : keys) sodium_memzero(k.data(), k.size());
       spdlog::info("keys rotate: {} record(s) moved to key id {}; older keys removed from {}", moved, ring.current_id(),
                    s.privacy.key_file);
       std::cout << ring.current_id() << std::endl;

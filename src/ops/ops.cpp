@@ -171,6 +171,7 @@ void service::publish(const std::vector<domain::alert_event>& events) {
 task<void> service::run_ticks() {
   asio::steady_timer timer(ex_);
   int n = 0;
+  bool failing = false;  // an alarm: logged once when it starts and once when it clears
   for (;;) {
     timer.expires_after(std::chrono::milliseconds(opts_.tick_ms));
     co_await timer.async_wait(asio::use_awaitable);
@@ -194,8 +195,11 @@ task<void> service::run_ticks() {
         publish(std::move(step.escalated));
         for (auto id : step.incidents) spdlog::info("welfare care loop: incident {} opened", id);
       }
+      if (failing) spdlog::info("operations ticks work again");
+      failing = false;
     } catch (const std::exception& e) {
-      spdlog::warn("operations tick failed: {}", e.what());
+      if (!failing) spdlog::warn("operations tick failed (logged once until it works again): {}", e.what());
+      failing = true;
     }
   }
 }

@@ -205,6 +205,14 @@ void write_key_file(const std::string& path, const std::vector<key>& keys, const
   init_sodium();
   auto text = key_lines(keys);
   auto tmp = write_temp(path, text, what);
+  // The replacement keeps the file's owner: `keys rotate` run as root must not leave a file the
+  // daemon's user can no longer read.
+  struct stat old {};
+  if (::stat(path.c_str(), &old) == 0 && ::geteuid() == 0 && ::chown(tmp.c_str(), old.st_uid, old.st_gid) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw key_error(what, path, std::string("cannot give the new file its owner: ") + std::strerror(err));
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

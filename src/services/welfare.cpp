@@ -56,8 +56,12 @@ void key_source::reload_locked() {
       spdlog::info("welfare: privacy.key_file re-read: current key id {} ({} key(s))", next->current_id(), next->size());
     ring_ = std::move(next);
     stamp_ = stamp;
+    if (failing_) spdlog::info("welfare: privacy.key_file can be read again");
+    failing_ = false;
   } catch (const std::exception& e) {
-    spdlog::error("welfare: cannot re-read the key file: {}", e.what());
+    // An alarm: logged once when it starts (and once when it ends), not on every check.
+    if (!failing_) spdlog::error("welfare: cannot re-read the key file (keeping the keys in memory): {}", e.what());
+    failing_ = true;
   }
 }
 
@@ -70,6 +74,13 @@ std::shared_ptr<const privacy::keyring> key_source::ring() {
     last_check_ = now;
     if (stamp_of(path_) != stamp_) reload_locked();
   }
+  return ring_;
+}
+
+std::shared_ptr<const privacy::keyring> key_source::reload() {
+  std::lock_guard lock(mutex_);
+  last_check_ = last_reload_ = std::chrono::steady_clock::now();
+  reload_locked();
   return ring_;
 }
 
@@ -146,6 +157,7 @@ task<domain::outcome<std::string>> welfare_service::create(storage::principal wh
     co_return domain::invalid({{"/zone", {}, "is outside the zones you may register residents in"}},
                               "The resident is outside your scope.");
   auto ring = keys_->ring();
+  for (int attempt = 0;; ++attempt) {
   storage::resident_row r;
   r.id = privacy::random_id("r-");
   r.household = privacy::random_id("hh-");
@@ -159,11 +171,27 @@ task<domain::outcome<std::string>> welfare_service::create(storage::principal wh
   r.sealed = ring->seal_new(in.identity.dump(), r.id);
   r.phone_index = phone_index(*ring, in.identity);
   auto call = store_.create(r, entry(who, ctx, "create"));
-  auto res = co_await std::move(call);
-  if (!res) co_return res.error();
-  book_.put(res->household, {res->zone, res->consent_expires_us.value_or(0)});
+  bool retired = false;
+  std::optional<domain::outcome<storage::resident_row>> res;
+  try {
+    res = co_await std::move(call);
+  } catch (const storage::retired_key&) {
+    retired = true;  // a rotation retired the key this record was sealed under: take the new one
+  }
+  if (retired) {
+    auto fresh = keys_->reload();
+    if (attempt > 0 || fresh->current_id() == ring->current_id())
+      co_return make_problem(problem_kind::unavailable,
+                             "the welfare vault's key was rotated and the new privacy.key_file cannot be read here "
+                             "(docs/operations.md, \"The welfare vault\")");
+    ring = std::move(fresh);
+    continue;
+  }
+  if (!*res) co_return res->error();
+  book_.put((*res)->household, {(*res)->zone, (*res)->consent_expires_us.value_or(0)});
   // The summary only: an identity is read (and recorded as read) through GET, never echoed.
-  co_return card(*res, false);
+  co_return card(**res, false);
+  }
 }
 
 task<domain::outcome<storage::page>> welfare_service::list(storage::principal who, access_context ctx, std::string zone,

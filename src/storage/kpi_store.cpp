@@ -48,7 +48,8 @@ std::string sql_for(kpi::key k) {
     return "SELECT zone_id, GROUPING(zone_id), p, avg(mins), count(DISTINCT hh)::float8 FROM (SELECT a.zone_id, " +
            period_of("a.opened_at") + " AS p, extract(epoch FROM a.acknowledged_at - a.opened_at) / 60 AS mins, "
            "coalesce(s.attributes->>'household', a.sensor_id, a.subject) AS hh FROM alerts a LEFT JOIN sensors s ON "
-           "s.id = a.sensor_id WHERE a.domain = 'welfare' AND a.acknowledged_at IS NOT NULL AND a.opened_at >= " + F +
+           "s.id = a.sensor_id WHERE a.domain = 'welfare' AND a.kind <> 'consent' AND a.acknowledged_at IS NOT NULL "
+           "AND a.opened_at >= " + F +
            " AND a.opened_at < " + T + ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::transit_boardings_per_capita:
     return "WITH h AS (" + hourly("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "

@@ -33,7 +33,7 @@ std::string change_sql(const std::string& a_cte, const std::string& event, const
          ", " + note + ", " + alert_object("a") + "::jsonb FROM a RETURNING id, alert_id), "
          "w AS (INSERT INTO webhook_deliveries (id, webhook_id, event, body) OVERRIDING SYSTEM VALUE "
          "SELECT x.did, x.hid, 'alert." + event + "', " +
-         wire::webhook_payload("x.did::text", "'alert." + event + "'", alert_object("x")) + "::text FROM (SELECT "
+         wire::webhook_payload("x.did::text", "'alert." + event + "'", wire::webhook_alert_object("x")) + "::text FROM (SELECT "
          "nextval(pg_get_serial_sequence('webhook_deliveries', 'id')) AS did, h.id AS hid, a.* FROM webhooks h, a "
          "WHERE 'alert." + event + "' = ANY (h.events)) x) "
          "SELECT e.id, " + alert_object("a") + "::text, coalesce(a.zone_id, ''), coalesce(a.domain, '') "
@@ -293,16 +293,23 @@ task<std::vector<alert_event>> operations_store::escalate(int after_s) {
 }
 
 // The care loop of the emergency safety service (docs/welfare.md, "The care loop").
+// Only the homes that are watched climb: not one whose consent has lapsed or whose resident was
+// erased (their readings are withheld or refused, so a silence there means nothing).
+const std::string watched_household =
+    "NOT EXISTS (SELECT 1 FROM sensors ws JOIN residents wr ON wr.household = ws.attributes->>'household' "
+    "WHERE ws.id = a.sensor_id AND (wr.erased_at IS NOT NULL OR wr.consent_expires_at <= now()))";
 const std::string welfare_escalate_sql = change_sql(
-    "UPDATE alerts SET escalated_at = now() WHERE domain = 'welfare' AND kind <> 'consent' AND state = 'open' "
-    "AND escalated_at IS NULL AND opened_at <= now() - $1 * interval '1 second' RETURNING *",
+    "UPDATE alerts a SET escalated_at = now() WHERE a.domain = 'welfare' AND a.kind <> 'consent' AND a.state = 'open' "
+    "AND a.cleared_at IS NULL AND a.escalated_at IS NULL AND a.opened_at <= now() - $1 * interval '1 second' AND " +
+        watched_household + " RETURNING a.*",
     "escalated", "'system'", "'to the welfare officer: not acknowledged by the care worker in time'");
 
 const std::string consent_renewed_sql = change_sql(
-    "UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'system', note = 'consent renewed' "
+    "UPDATE alerts a SET state = 'resolved', resolved_at = now(), resolved_by = 'system', note = CASE WHEN "
+    "r.erased_at IS NULL THEN 'consent renewed' ELSE 'resident erased' END "
     "FROM residents r WHERE a.rule_id = 'welfare:consent-lapsed' AND a.state <> 'resolved' AND r.household = a.subject "
-    "AND r.erased_at IS NULL AND (r.consent_expires_at IS NULL OR r.consent_expires_at > now()) RETURNING a.*",
-    "resolved", "'system'", "'consent renewed'");
+    "AND (r.erased_at IS NOT NULL OR r.consent_expires_at IS NULL OR r.consent_expires_at > now()) RETURNING a.*",
+    "resolved", "'system'", "a.note");
 
 task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_options o) {
   return pool_.run<welfare_ladder_result>([o](pqxx::connection_base& c) {
@@ -328,8 +335,9 @@ task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_opti
     }
     // 3. still not acknowledged: a visit task for the care worker
     for (const auto& r : tx.exec_params("SELECT a.id, coalesce(a.zone_id, '') FROM alerts a WHERE a.domain = 'welfare' "
-                                        "AND a.kind <> 'consent' AND a.state = 'open' AND a.opened_at <= now() - $1 * interval '1 second' AND " +
-                                            unlinked + " ORDER BY a.id",
+                                        "AND a.kind <> 'consent' AND a.state = 'open' AND a.cleared_at IS NULL AND "
+                                        "a.opened_at <= now() - $1 * interval '1 second' AND " + unlinked + " AND " +
+                                            watched_household + " ORDER BY a.id",
                                         o.visit_after_s))
       out.incidents.push_back(open_system_incident(tx, "welfare_visit", r[1].as<std::string>(),
                                                    "visit the household: alert " + r[0].as<std::string>() +
@@ -340,6 +348,10 @@ task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_opti
              "SELECT i.id, coalesce(i.zone_id, ''), (SELECT array_agg(ia.alert_id ORDER BY ia.alert_id) FROM "
              "incident_alerts ia WHERE ia.incident_id = i.id)::text FROM incidents i WHERE i.category = 'welfare_visit' "
              "AND i.resolved_at IS NULL AND i.on_scene_at IS NULL AND i.reported_at <= now() - $1 * interval '1 second' "
+             // 119 only while the case is still a case: some linked alert neither cleared (the
+             // resident stirred) nor resolved, in a home that is watched
+             "AND EXISTS (SELECT 1 FROM incident_alerts l JOIN alerts a ON a.id = l.alert_id WHERE l.incident_id = i.id "
+             "AND a.cleared_at IS NULL AND a.state <> 'resolved' AND " + watched_household + ") "
              "AND NOT EXISTS (SELECT 1 FROM incident_alerts v JOIN incident_alerts w ON w.alert_id = v.alert_id JOIN "
              "incidents e ON e.id = w.incident_id WHERE v.incident_id = i.id AND e.category = 'welfare_emergency') "
              "ORDER BY i.id",
@@ -712,6 +724,12 @@ std::string operations_store::masked(const std::string& alert_json) const {
     // The household the sensor names (a registered resident's pseudonym), else one derived from it.
     if (households_) household = households_->household_of(sensor.get<std::string>());
     if (household.empty()) household = pseudonym(sensor.get<std::string>());
+  } else if (auto msg = j.value("message", json()); msg.is_string()) {
+    // An alert about a household rather than a sensor (the consent alert) names it in its message.
+    const auto& m = msg.get_ref<const std::string&>();
+    if (auto at = m.find("hh-"); at != std::string::npos && at + 19 <= m.size() &&
+                                 m.find_first_not_of("0123456789abcdef", at + 3) >= at + 19)
+      household = m.substr(at, 19);
   }
   return domain::masked_welfare_alert(alert_json, household);
 }

@@ -122,6 +122,12 @@ task<domain::outcome<resident_row>> resident_store::create(resident_row r, acces
   return pool_.run<domain::outcome<resident_row>>([r, a](pqxx::connection_base& c) -> domain::outcome<resident_row> {
     try {
       pqxx::work tx(c);
+      // The fence of a key rotation: the key id must be active, under a share lock that the
+      // rotation's retiring UPDATE waits for (and rechecks after).
+      tx.exec_params("INSERT INTO vault_keys (key_id) VALUES ($1) ON CONFLICT DO NOTHING", r.sealed.key_id);
+      if (tx.exec_params("SELECT 1 FROM vault_keys WHERE key_id = $1 AND retired_at IS NULL FOR SHARE", r.sealed.key_id)
+              .empty())
+        throw retired_key("key id " + r.sealed.key_id + " was retired by a key rotation");
       std::optional<std::int64_t> expires = r.consent_expires_us;
       auto row = tx.exec_params1(insert_sql, r.id, r.household, r.zone, r.care_worker, r.risk_level, r.consent_purpose,
                                  r.consent_basis, r.consent_granted_us, expires, r.sealed.key_id,
@@ -275,7 +281,8 @@ task<std::string> resident_store::held_about(std::string id, std::string househo
     auto alerts = tx.exec_params1(
         "SELECT coalesce(json_agg(json_build_object('id', a.id, 'rule', a.rule_id, 'severity', a.severity, 'state', "
         "a.state, 'sensor', a.sensor_id, 'opened_at', " + sql::ts_of("a", "opened_at") + ") ORDER BY a.id), '[]')::text "
-        "FROM alerts a JOIN sensors s ON s.id = a.sensor_id WHERE s.domain = 'welfare' AND s.attributes->>'household' = $1",
+        "FROM alerts a LEFT JOIN sensors s ON s.id = a.sensor_id WHERE (s.domain = 'welfare' AND "
+        "s.attributes->>'household' = $1) OR (a.domain = 'welfare' AND a.sensor_id IS NULL AND a.subject = $1)",
         household);
     auto records = tx.exec_params1(
         "SELECT coalesce(json_agg(json_build_object('at', " + sql::ts_of("x", "at") + ", 'actor', x.actor, 'role', "
@@ -432,13 +439,49 @@ task<std::string> resident_store::review(std::int64_t from_us, std::int64_t to_u
   });
 }
 
-std::int64_t rotate_keys_now(const std::string& url, const privacy::keyring& ring, int batch) {
+task<std::string> resident_store::key_state(std::string key_id) {
+  return pool_.run<std::string>([key_id](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT retired_at IS NULL FROM vault_keys WHERE key_id = $1", key_id);
+    if (r.empty()) return std::string();
+    return std::string(r[0][0].as<bool>() ? "active" : "retired");
+  });
+}
+
+task<bool> resident_store::register_key(std::string key_id) {
+  return pool_.run<bool>([key_id](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("INSERT INTO vault_keys (key_id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING key_id", key_id);
+    tx.commit();
+    return !r.empty();
+  });
+}
+
+void retire_keys_now(const std::string& url, const std::string& current) {
+  pqxx::connection c(url);
+  pqxx::work tx(c);
+  tx.exec_params("INSERT INTO vault_keys (key_id) VALUES ($1) ON CONFLICT (key_id) DO UPDATE SET retired_at = NULL",
+                 current);
+  // Waits for every registration holding a share lock on an old id; a later one sees it retired.
+  tx.exec_params("UPDATE vault_keys SET retired_at = now() WHERE key_id <> $1 AND retired_at IS NULL", current);
+  tx.commit();
+}
+
+std::int64_t not_under_now(const std::string& url, const std::string& current) {
+  pqxx::connection c(url);
+  pqxx::read_transaction tx(c);
+  return tx.exec_params1("SELECT count(*) FROM residents WHERE data_key IS NOT NULL AND key_id <> $1", current)[0]
+      .as<std::int64_t>();
+}
+
+namespace {
+std::int64_t rotate_pass(const std::string& url, const privacy::keyring& ring, int batch, bool skip_locked) {
   pqxx::connection c(url);
   std::int64_t moved = 0;
   for (;;) {
     pqxx::work tx(c);
     auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.data_key IS NOT NULL AND r.key_id <> $1 "
-                            "ORDER BY r.id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                            "ORDER BY r.id LIMIT $2 FOR UPDATE" + std::string(skip_locked ? " SKIP LOCKED" : ""),
                             ring.current_id(), batch);
     if (r.empty()) break;
     for (const auto& x : r) {
@@ -462,6 +505,15 @@ std::int64_t rotate_keys_now(const std::string& url, const privacy::keyring& rin
     tx.commit();
   }
   return moved;
+}
+}  // namespace
+
+std::int64_t rotate_keys_now(const std::string& url, const privacy::keyring& ring, int batch) {
+  return rotate_pass(url, ring, batch, true);
+}
+
+std::int64_t rotate_remaining_now(const std::string& url, const privacy::keyring& ring) {
+  return rotate_pass(url, ring, 200, false);
 }
 
 }  // namespace maeul::storage

@@ -52,6 +52,13 @@ std::string alert_object(const std::string& p) {
          sql::ts_of(p, "escalated_at") + ", 'note', " + p + ".note)";
 }
 
+std::string webhook_alert_object(const std::string& p) {
+  return "(CASE WHEN " + p + ".domain = 'welfare' THEN (" + alert_object(p) +
+         "::jsonb || jsonb_build_object('sensor', NULL, 'value', NULL, 'note', NULL, 'message', '', 'household', "
+         "coalesce((SELECT ws.attributes->>'household' FROM sensors ws WHERE ws.id = " + p + ".sensor_id), "
+         "CASE WHEN " + p + ".subject LIKE 'hh-%' THEN " + p + ".subject END)))::json ELSE " + alert_object(p) + " END)";
+}
+
 std::string alert_audit_entry(const std::string& p) {
   return "json_build_object('id', " + p + ".id, 'event', " + p + ".event, 'at', " + sql::ts_of(p, "at") +
          ", 'actor', " + p + ".actor, 'note', " + p + ".note)";

@@ -24,6 +24,10 @@ std::string facility_object();
 std::string rule_object();
 // components.schemas.Alert, from the alerts row `p`.
 std::string alert_object(const std::string& p);
+// The alert as a webhook receiver gets it: a welfare alert masked as for roles without welfare
+// readings (API §8, §9: only the household's pseudonym leaves the building) — `household` from its
+// sensor's attributes, `sensor`, `value` and `note` null, `message` empty.
+std::string webhook_alert_object(const std::string& p);
 // components.schemas.AlertAuditEntry, from the alert_events row `p`.
 std::string alert_audit_entry(const std::string& p);
 // components.schemas.AlertAuditList, an aggregate over the alert_events rows `p`, in id order.

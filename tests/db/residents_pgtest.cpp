@@ -97,3 +97,35 @@ TEST_F(residents_db, erasure_leaves_a_tombstone_that_no_key_opens) {
 }
 
 }  // namespace
+
+namespace {
+
+// The rotation's fence: once `keys rotate` retired a key id, no record is sealed under it (the
+// registration is refused, for the service to re-read its key file and seal again); the rotation
+// passes then leave no record under the old key.
+TEST_F(residents_db, a_retired_key_seals_nothing_and_the_rotation_leaves_nothing_under_it) {
+  const pv::key old_key = pv::random_key(), new_key = pv::random_key();
+  pv::keyring old_ring({old_key}), rotation({new_key, old_key});
+  auto sealed_row = [&](const pv::keyring& ring, const std::string& id) {
+    auto r = row(id, R"({"name":"Fictional-Rotated"})");
+    r.sealed = ring.seal_new(R"({"name":"Fictional-Rotated"})", id);
+    return r;
+  };
+  ASSERT_TRUE(sync(store_->create(sealed_row(old_ring, "r-1"), who("create"))));
+  EXPECT_EQ(sync(store_->key_state(old_ring.current_id())), "active") << "the first registration records its key id";
+  st::retire_keys_now(url_, rotation.current_id());
+  EXPECT_EQ(sync(store_->key_state(old_ring.current_id())), "retired");
+  EXPECT_EQ(sync(store_->key_state(rotation.current_id())), "active");
+  EXPECT_THROW(sync(store_->create(sealed_row(old_ring, "r-2"), who("create"))), st::retired_key);
+  EXPECT_EQ(count("SELECT count(*) FROM residents WHERE id = 'r-2'"), 0) << "refused whole";
+  ASSERT_TRUE(sync(store_->create(sealed_row(rotation, "r-3"), who("create"))));
+  EXPECT_EQ(st::not_under_now(url_, rotation.current_id()), 1);
+  EXPECT_EQ(st::rotate_keys_now(url_, rotation) + st::rotate_remaining_now(url_, rotation), 1);
+  EXPECT_EQ(st::not_under_now(url_, rotation.current_id()), 0);
+  auto back = sync(store_->read("r-1", {}, who("read")));
+  ASSERT_TRUE(back);
+  pv::keyring only_new({new_key});
+  EXPECT_EQ(only_new.open(back->sealed, "r-1").value_or(""), R"({"name":"Fictional-Rotated"})") << "opens with the new key alone";
+}
+
+}  // namespace

@@ -89,6 +89,12 @@ describe('mqtt input', () => {
       assert.equal(m.metric, 'level');
       assert.equal(m.zone, 'mq-z');
       assert.equal(m.domain, 'disaster');
+      // GET /api/v1/status reports the MQTT input (null only when none is configured)
+      const st = await h.request(d, 'GET', '/api/v1/status', { token: d.bootstrapToken });
+      h.assertStatus(st, 200);
+      assert.equal(st.json.mqtt?.connected, true, JSON.stringify(st.json));
+      assert.ok(st.json.mqtt.stored >= 1);
+      for (const k of ['dead_letters', 'in_flight', 'reconnects']) assert.equal(typeof st.json.mqtt[k], 'number', k);
     } finally {
       ws.close();
     }

@@ -7,6 +7,7 @@
 const { describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const h = require('./lib/harness');
+const L = require('./lib/live-helpers');
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -259,5 +260,33 @@ describe('idle sessions', () => {
     await h.pollUntil(async () => (await h.request(d, 'GET', '/api/v1/me', { token: s })).status === 401,
       { timeoutMs: 5000, what: 'the idle session to be refused' });
     assert.ok(Date.now() - t0 >= 2000);
+  });
+
+  test('an idle session\'s live feed closes within 2 s of the idle limit; a session in use keeps its own', async () => {
+    const d = ctx.d;
+    await createUser(d, 'ws_idler');
+    await createUser(d, 'ws_busy');
+    const idle = (await signIn(d, 'ws_idler')).json.token;
+    const busy = (await signIn(d, 'ws_busy')).json.token;
+    const wsBusy = await L.connect(d, busy);
+    const beforeUpgrade = Date.now();
+    const wsIdle = await L.connect(d, idle);
+    const opened = Date.now();
+    // The busy session makes a request every 0.5 s (the pace of a user), the idle one none.
+    let closedAt = 0;
+    while (!closedAt && Date.now() - opened < 6000) {
+      h.assertStatus(await h.request(d, 'GET', '/api/v1/me', { token: busy }), 200, 'in use');
+      if (await wsIdle.waitClose(500)) closedAt = Date.now();
+    }
+    assert.ok(closedAt, 'the idle session\'s live feed is still open 6 s after it was opened');
+    // the idle clock starts at the upgrade's authentication, between beforeUpgrade and opened
+    assert.ok(closedAt - beforeUpgrade >= 2000, `closed before the idle limit: ${closedAt - beforeUpgrade} ms`);
+    assert.ok(closedAt - opened <= 2000 + 2500, `closed ${closedAt - opened} ms after opening (idle limit 2 s, then within 2 s)`);
+    assert.equal(wsBusy.closed, false, 'a session in use keeps its live feed');
+    const from = wsBusy.msgs.length;
+    wsBusy.send({ type: 'ping' });
+    await wsBusy.waitFor((m) => m.type === 'pong', { from, what: 'pong on the busy session' });
+    h.assertStatus(await h.request(d, 'GET', '/api/v1/me', { token: idle }), 401, 'the idle session is ended for requests too');
+    wsBusy.close();
   });
 });

@@ -3,9 +3,11 @@
 // resident through the form and sees the household by its pseudonym with its consent; the identity is in
 // neither the page nor any request until "show identity" is given a purpose (which goes with the request),
 // and goes again when hidden; a linked sensor gives the row its last sign of life, routine and open case
-// with its escalation ladder; an operator breaks the glass on the critical alert; an administrator's access
-// review shows the officer's reads and the operator's reveal; the officer changes the care details and the
-// consent, exports and erases; an operator has neither screen.
+// with its escalation ladder (the emergency button straight to the care loop's 119 incident); an operator
+// breaks the glass on the critical alert; the officer works a case up its ladder (acknowledge, send a visit,
+// record it, call 119: incidents linked to the alert, with a zone and no location), and an answer refused
+// shows in its dialog; an administrator's access review shows the officer's reads and the operator's reveal;
+// the officer changes the care details and the consent, exports and erases; an operator has neither screen.
 // Screenshots go to test-artifacts/web/.
 
 const { describe, it, before, after } = require('node:test');
@@ -52,6 +54,42 @@ async function assertNoIdentity(page, what) {
   const html = await page.content();
   const found = IDENTITY_TEXTS.filter((x) => html.includes(x));
   assert.deepEqual(found, [], `${what}: identity in the page`);
+}
+
+// Polls `fn` (an async function returning a value or null) until it returns a value, for up to `ms`.
+async function until(what, fn, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+// The incidents linked to alert `id` (the admin's view of the API).
+async function incidentsOf(city, id) {
+  const res = await H.api(city, 'GET', '/api/v1/incidents?limit=1000');
+  assert.equal(res.status, 200, res.text);
+  return res.json.items.filter((i) => (i.alerts || []).includes(Number(id)));
+}
+
+// The ladder of case `id` as the page shows it: the steps in order, the current one, the next one.
+async function ladderOf(page, id) {
+  return page.evaluate((aid) => {
+    const li = document.querySelector(`#card-cases li.case[data-alert="${aid}"]`);
+    if (!li) return null;
+    const steps = [...li.querySelectorAll('ol.ladder > li')];
+    return {
+      stages: steps.map((s) => s.dataset.stage),
+      done: steps.filter((s) => s.dataset.done === 'true').map((s) => s.dataset.stage),
+      current: steps.filter((s) => s.getAttribute('aria-current') === 'step').map((s) => s.dataset.stage),
+      next: steps.filter((s) => s.dataset.status === 'next').map((s) => s.dataset.stage),
+      incidents: li.querySelector('.ladder-wrap')?.dataset.incidents,
+      nextText: li.querySelector('.ladder-next')?.textContent || '',
+      actions: [...li.querySelectorAll('.case-actions button')].map((b) => b.dataset.action),
+    };
+  }, String(id));
 }
 
 async function checkAxe(page, what, include) {
@@ -262,6 +300,19 @@ describe('welfare screens', { timeout: 900000 }, () => {
       const ack = await H.api(city, 'POST', `/api/v1/alerts/${alert.id}/ack`, { note: 'welfare web test' });
       assert.equal(ack.status, 200, ack.text);
       await page.waitForSelector(`#card-cases li.case[data-alert="${alert.id}"] [data-stage="acknowledged"][data-done="true"]`, { timeout: 10000 });
+      // The emergency button goes straight to 119: the care loop's incident (no event on the live feed) shows
+      // on the ladder as the current step, and nobody is offered to call 119 again.
+      const sos = await until('the care loop\'s 119 incident', async () => (await incidentsOf(city, alert.id)).find((i) => i.category === 'welfare_emergency'), 15000);
+      assert.equal(sos.location, null, 'a welfare incident has no location');
+      assert.equal(sos.zone, 'station');
+      await page.waitForSelector(`#card-cases li.case[data-alert="${alert.id}"] [data-stage="emergency"][data-done="true"][aria-current="step"]`, { timeout: 20000 })
+        .catch(async (e) => { throw new Error(`the 119 step: ${JSON.stringify(await ladderOf(page, alert.id))}: ${e.message}`); });
+      const l = await ladderOf(page, alert.id);
+      assert.deepEqual(l.stages, ['opened', 'acknowledged', 'escalated', 'visit', 'emergency'], 'five steps in order');
+      assert.deepEqual(l.done, ['opened', 'acknowledged', 'emergency']);
+      assert.deepEqual(l.current, ['emergency'], 'one current step');
+      assert.ok(!l.actions.includes('call119') && !l.actions.includes('ack'), `no second 119 call, no second acknowledgement: ${l.actions}`);
+      assert.match(l.nextText, /119에 알렸습니다/);
       await assertNoIdentity(page, 'the card with an open case');
       await checkAxe(page, 'welfare card with a case and routine', 'main');
       await H.shot(page, 'welfare-case-1366x768');
@@ -294,6 +345,162 @@ describe('welfare screens', { timeout: 900000 }, () => {
       const reveals = watch.seen.filter((r) => r.method === 'POST' && r.path === `/api/v1/alerts/${alert.id}/reveal`);
       assert.equal(reveals.length, 1, 'one reveal');
       watch.stop();
+      assert.deepEqual(page.errors, [], 'no script errors');
+    });
+  });
+
+  it('the officer works an open case up its ladder: acknowledge, send a visit, record it, call 119 (incidents with the zone, no location); a refused answer shows in its dialog', { timeout: 240000 }, async () => {
+    assert.ok(resident, 'a resident was registered by the test before');
+    // A warning on the household's activity sensor (a rule of the test's own): a case that is not on its way to 119.
+    const rule = await H.api(city, 'POST', '/api/v1/rules', {
+      id: 'web-test-door', name: { ko: '현관 출입 많음 (시험)', en: 'Many door events (test)' }, kind: 'threshold',
+      selector: { sensor: 'home-station-001' }, severity: 'warning', metric: 'door', op: '>=', value: 50,
+    });
+    assert.equal(rule.status, 201, rule.text);
+    await H.postReadings(city, [{ sensor: 'home-station-001', metric: 'door', ts: new Date().toISOString(), value: 60 }]);
+    const alert = await until('an open alert of the test rule', async () => {
+      const res = await H.api(city, 'GET', '/api/v1/alerts?state=open&domain=welfare');
+      return (res.json?.items || []).find((a) => a.rule === 'web-test-door');
+    });
+    const sos = await until('the emergency button\'s alert', async () => {
+      const res = await H.api(city, 'GET', '/api/v1/alerts?state=acknowledged&domain=welfare');
+      return (res.json?.items || []).find((a) => a.sensor === 'sos-station-001');
+    });
+    assert.deepEqual(await incidentsOf(city, alert.id), [], 'no incident on the new case yet');
+
+    await withPage(async (page) => {
+      const watch = watchRequests(page);
+      await H.signInWithPassword(page, base, OFFICER, PASSWORD);
+      await page.goto(`${base}/welfare?r=${resident.id}`);
+      const kase = page.locator(`#card-cases li.case[data-alert="${alert.id}"]`);
+      await kase.locator('.ladder-wrap[data-incidents="ok"]').waitFor({ timeout: 15000 });
+
+      // Opened: the current step, escalation to the officer next (by itself, unless acknowledged).
+      let l = await ladderOf(page, alert.id);
+      assert.deepEqual(l.stages, ['opened', 'acknowledged', 'escalated', 'visit', 'emergency'], 'five steps in order');
+      assert.deepEqual(l.done, ['opened']);
+      assert.deepEqual(l.current, ['opened']);
+      assert.deepEqual(l.next, ['escalated']);
+      assert.match(l.nextText, /다음: 상향 보고/);
+      assert.deepEqual(l.actions, ['ack', 'visit', 'call119']);
+      assert.equal(await kase.locator('[data-stage="visit"] .ladder-label').innerText(), '가정 방문');
+      assert.equal(await kase.locator('[data-stage="emergency"] .ladder-label').innerText(), '119 신고');
+      assert.equal(await kase.locator('ol.ladder').getAttribute('aria-label'), '대응 단계');
+      await checkAxe(page, 'a case at its first step', 'main');
+
+      // Acknowledge, with a note: the step names who did it; nothing more comes by itself.
+      await kase.locator('button[data-action="ack"]').click();
+      await page.waitForSelector('dialog[open] #alert-note');
+      await page.fill('#alert-note', '전화 확인 중 (시험)');
+      await page.click('dialog[open] button[data-action="confirm-ack"]');
+      await kase.locator('[data-stage="acknowledged"][data-done="true"]').waitFor({ timeout: 10000 });
+      assert.match(await kase.locator('[data-stage="acknowledged"] .ladder-who').innerText(), new RegExp(OFFICER.replace('.', '\\.')));
+      l = await ladderOf(page, alert.id);
+      assert.deepEqual(l.current, ['acknowledged']);
+      assert.deepEqual(l.next, [], 'acknowledged: no automatic step');
+      assert.match(l.nextText, /자동 단계는 멈췄습니다/);
+      assert.deepEqual(l.actions, ['visit', 'call119']);
+      assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'visit', 'the focus stays on the case');
+
+      // Send a visit: a confirmation (cancelled first: nothing is sent), then a welfare_visit linked to the alert.
+      await kase.locator('button[data-action="visit"]').click();
+      await page.waitForSelector('dialog[open]#case-visit');
+      await checkAxe(page, 'the visit dialog', 'dialog[open]');
+      await page.click('dialog[open]#case-visit button:not([data-action])');
+      await page.waitForSelector('#case-visit', { state: 'detached' });
+      assert.equal(watch.seen.filter((r) => r.method === 'POST' && r.path === '/api/v1/incidents').length, 0, 'no incident on a cancel');
+      await kase.locator('button[data-action="visit"]').click();
+      await page.fill('#case-visit-note', '오늘 오후 방문 (시험)');
+      await page.click('dialog[open]#case-visit button[data-action="confirm"]');
+      await kase.locator('[data-stage="visit"][data-done="true"]').waitFor({ timeout: 10000 });
+      const visit = (await incidentsOf(city, alert.id)).find((i) => i.category === 'welfare_visit');
+      assert.ok(visit, 'a welfare_visit incident linked to the alert');
+      assert.equal(visit.zone, 'station');
+      assert.equal(visit.location, null, 'no location on the visit');
+      assert.equal(visit.on_scene_at, null);
+      l = await ladderOf(page, alert.id);
+      assert.deepEqual(l.current, ['visit']);
+      assert.deepEqual(l.next, ['emergency'], '119 next, if the visit is not made');
+      assert.match(await kase.locator('[data-stage="visit"] .ladder-detail').innerText(), /아직 방문 전/);
+      assert.equal(await kase.locator('[data-stage="visit"]').getAttribute('data-incident'), String(visit.id));
+      assert.deepEqual(l.actions, ['visited', 'call119']);
+
+      // Visited: on the scene now; 119 no longer comes by itself.
+      await kase.locator('button[data-action="visited"]').click();
+      await page.waitForSelector('dialog[open]#case-visited');
+      await page.click('dialog[open]#case-visited button[data-action="confirm"]');
+      await kase.locator('[data-stage="visit"] .ladder-detail', { hasText: '방문함' }).waitFor({ timeout: 10000 })
+        .catch(async (e) => { throw new Error(`visited: ${JSON.stringify(await ladderOf(page, alert.id))} ${await page.locator('#case-visited-error').innerText().catch(() => '')}: ${e.message}`); });
+      const visited = (await incidentsOf(city, alert.id)).find((i) => i.id === visit.id);
+      assert.ok(visited.on_scene_at, `on the scene: ${JSON.stringify(visited)}`);
+      const patched = watch.seen.filter((r) => r.method === 'PATCH' && r.path === `/api/v1/incidents/${visit.id}`).map((r) => JSON.parse(r.body));
+      assert.equal(patched.length, 1);
+      assert.ok(patched[0].on_scene_at && !('location' in patched[0]), `the visit recorded: ${JSON.stringify(patched[0])}`);
+      l = await ladderOf(page, alert.id);
+      assert.deepEqual(l.next, []);
+      assert.match(l.nextText, /방문했습니다/);
+      assert.deepEqual(l.actions, ['call119']);
+
+      // Call 119: a welfare_emergency linked to the alert, with the zone and no location.
+      await kase.locator('button[data-action="call119"]').click();
+      await page.waitForSelector('dialog[open]#case-119');
+      await checkAxe(page, 'the 119 dialog', 'dialog[open]');
+      await page.click('dialog[open]#case-119 button[data-action="confirm"]');
+      await kase.locator('[data-stage="emergency"][data-done="true"]').waitFor({ timeout: 10000 });
+      const call = (await incidentsOf(city, alert.id)).filter((i) => i.category === 'welfare_emergency');
+      assert.equal(call.length, 1, 'one 119 incident');
+      assert.equal(call[0].zone, 'station');
+      assert.equal(call[0].location, null, 'no location on the 119 incident');
+      l = await ladderOf(page, alert.id);
+      assert.deepEqual(l.done, ['opened', 'acknowledged', 'visit', 'emergency']);
+      assert.deepEqual(l.current, ['emergency']);
+      assert.deepEqual(l.actions, [], 'nothing more to do on the case from here');
+      const posted = watch.seen.filter((r) => r.method === 'POST' && r.path === '/api/v1/incidents').map((r) => JSON.parse(r.body));
+      assert.equal(posted.length, 2);
+      for (const b of posted) {
+        assert.ok(!('location' in b), `no location sent: ${JSON.stringify(b)}`);
+        assert.deepEqual(b.alerts, [alert.id]);
+        assert.equal(b.zone, 'station');
+      }
+      assert.deepEqual(posted.map((b) => b.category), ['welfare_visit', 'welfare_emergency']);
+      assert.equal(posted[0].note, '오늘 오후 방문 (시험)');
+      await checkAxe(page, 'a case at 119', 'main');
+      await H.shot(page, 'welfare-ladder-1366x768');
+
+      // The emergency button's case: a visit sent here; recorded elsewhere while the dialog is open, the
+      // refused answer (409) shows in the dialog, and the ladder catches up without a reload.
+      const other = page.locator(`#card-cases li.case[data-alert="${sos.id}"]`);
+      await other.locator('button[data-action="visit"]').click();
+      await page.click('dialog[open]#case-visit button[data-action="confirm"]');
+      await other.locator('[data-stage="visit"][data-done="true"]').waitFor({ timeout: 10000 });
+      const sosVisit = (await incidentsOf(city, sos.id)).find((i) => i.category === 'welfare_visit');
+      assert.ok(sosVisit, 'a visit on the emergency button\'s case');
+      await other.locator('button[data-action="visited"]').click();
+      await page.waitForSelector('dialog[open]#case-visited');
+      const elsewhere = await H.api(city, 'PATCH', `/api/v1/incidents/${sosVisit.id}`, { dispatched_at: new Date().toISOString(), on_scene_at: new Date().toISOString() });
+      assert.equal(elsewhere.status, 200, elsewhere.text);
+      await page.click('dialog[open]#case-visited button[data-action="confirm"]');
+      await page.waitForSelector('#case-visited-error:not([hidden])', { timeout: 10000 });
+      assert.ok((await page.innerText('#case-visited-error')).length > 0, 'the problem is said');
+      assert.equal(await page.locator('dialog[open]#case-visited').count(), 1, 'the dialog stays open');
+      await checkAxe(page, 'the visit dialog with an error', 'dialog[open]');
+      await page.keyboard.press('Escape');
+      await page.waitForSelector('#case-visited', { state: 'detached' });
+      await other.locator('[data-stage="visit"] .ladder-detail', { hasText: '방문함' }).waitFor({ timeout: 20000 });
+
+      // English: the same ladder, every label in English.
+      await page.click('#lang-toggle');
+      await kase.locator('.ladder-wrap[data-incidents="ok"]').waitFor({ timeout: 15000 });
+      const labels = await kase.locator('ol.ladder .ladder-label').allInnerTexts();
+      assert.deepEqual(labels, ['Opened', 'Acknowledged', 'Escalated', 'Home visit', '119 call']);
+      assert.equal(await kase.locator('ol.ladder').getAttribute('aria-label'), 'Escalation');
+      assert.match(await kase.locator('.ladder-next').innerText(), /119 has been called/);
+      assert.match(await other.locator('[data-stage="visit"] .ladder-detail').innerText(), /visited/);
+      await checkAxe(page, 'the ladders in English', 'main');
+      await H.shot(page, 'welfare-ladder-en-1366x768');
+      await assertNoIdentity(page, 'the ladders');
+      watch.stop();
+      assert.deepEqual(watch.failed, [`409 PATCH /api/v1/incidents/${sosVisit.id}`], 'the one refused answer was the one provoked');
       assert.deepEqual(page.errors, [], 'no script errors');
     });
   });

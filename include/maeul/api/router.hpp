@@ -95,6 +95,11 @@ class authenticator {
   void forget_user(const std::string& username);
   // Drops one cached session (signed out).
   void forget_session(const std::string& session_hash);
+  // Sessions idle for longer than idle_s on this instance (no request since): dropped from the
+  // cache, their hashes returned so that their open WebSockets close (API §8: an ended session's
+  // live feeds close within 2 s). Called by app/ every 500 ms. A session not in the cache (cache
+  // off, or evicted) is not seen here; its live feeds end at the session's hard end.
+  std::vector<std::string> sweep_idle();
   // Told of every forget_* after it (outside the lock), so that open WebSockets of the credential
   // close too: ("token", id), ("user", username) or ("session", hash). Set once at start.
   std::function<void(const std::string& kind, const std::string& key)> on_forget;

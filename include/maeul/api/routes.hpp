@@ -49,6 +49,8 @@ struct status_info {
   bool replaying = false;
   std::int64_t webhooks_in_flight = 0, webhooks_delivered = 0, webhooks_failed = 0, webhooks_dead = 0;
   bool tls = false;
+  bool mqtt_enabled = false, mqtt_connected = false;
+  std::int64_t mqtt_stored = 0, mqtt_dead = 0, mqtt_in_flight = 0, mqtt_reconnects = 0;
   std::string version;
   std::int64_t uptime_s = 0;
 };

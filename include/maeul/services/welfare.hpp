@@ -41,6 +41,8 @@ class key_source {
   // The keys; the file is checked for a change (a rotation) at most once a second.
   std::shared_ptr<const privacy::keyring> ring();
   std::shared_ptr<const privacy::keyring> ring_with(const std::string& key_id);
+  // Re-reads the file now (after a registration was refused under a retired key).
+  std::shared_ptr<const privacy::keyring> reload();
   const std::string& path() const { return path_; }
 
  private:
@@ -51,6 +53,7 @@ class key_source {
   std::chrono::steady_clock::time_point last_check_{};
   std::pair<std::int64_t, std::int64_t> stamp_{-1, -1};
   bool created_ = false;
+  bool failing_ = false;
   void reload_locked();
 };
 

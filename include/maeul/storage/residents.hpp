@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -69,6 +70,9 @@ class resident_store {
   explicit resident_store(db_pool& pool) : pool_(pool) {}
 
   // 422 (pointer /zone) when the zone does not exist.
+  // Throws retired_key when r.sealed.key_id was retired by `maeuld keys rotate` (checked under a
+  // share lock on its vault_keys row, so a rotation waits for this registration or it sees the
+  // retirement); the caller reloads its keys and tries again.
   task<domain::outcome<resident_row>> create(resident_row r, access_entry a);
   // Not erased, in `zones` (empty: any) and `zone` ('' any), by id after req.after; one 'list' record.
   task<std::vector<resident_row>> list(std::vector<std::string> zones, std::string zone, page_request req,
@@ -100,6 +104,10 @@ class resident_store {
   task<std::int64_t> sealed_count();
   // Key ids in use (a daemon whose key file lacks one of them warns at start).
   task<std::vector<std::string>> key_ids();
+  // The key id's state in vault_keys: "" unknown, "active" or "retired". register_key records it
+  // as active when unknown.
+  task<std::string> key_state(std::string key_id);
+  task<bool> register_key(std::string key_id);
 
   // ---- access records
   task<page> access(access_filter f, page_request req);
@@ -117,5 +125,15 @@ class resident_store {
 // while it changes). Returns the rows moved; throws std::runtime_error naming a row that no key of
 // the ring opens.
 std::int64_t rotate_keys_now(const std::string& url, const privacy::keyring& ring, int batch = 200);
+// A resident sealed under a retired key id (see resident_store::create).
+struct retired_key : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// `keys rotate`: records `current` as the active key id and retires every other one, waiting for
+// registrations under them to finish.
+void retire_keys_now(const std::string& url, const std::string& current);
+// Sealed records whose key id is not `current` (moved with a plain FOR UPDATE: none is skipped).
+std::int64_t rotate_remaining_now(const std::string& url, const privacy::keyring& ring);
+std::int64_t not_under_now(const std::string& url, const std::string& current);
 
 }  // namespace maeul::storage

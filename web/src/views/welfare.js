@@ -2,7 +2,9 @@
 // the routine as a heat map, open alerts, consent — and a resident's card. The card's identity is asked of
 // the server only when the officer says why (every opening is an access record with that purpose), is shown
 // until hidden or the card is left, and is kept nowhere. Also: registering a resident, care details and
-// renewed consent, each open case's escalation ladder, the export (right of access) and erasure.
+// renewed consent, each open case's escalation ladder (the alert and the incidents linked to it) with the
+// officer's steps on it (acknowledge, send a visit, record the visit, call 119), the export (right of access)
+// and erasure.
 import { h, replace, toast, announce } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, listAll, query } from '../api.js';
@@ -10,14 +12,39 @@ import { state, staleAfterMs, sortAlerts } from '../store.js';
 import { dateTime, dateOnly, ago, int } from '../format.js';
 import { unavailable, loading, sevBadge, stateBadge } from '../widgets.js';
 import { field, showProblem, clearProblems } from '../forms.js';
-import { alertTitle } from '../dialogs.js';
+import { alertTitle, noteDialog } from '../dialogs.js';
+import { can } from '../session.js';
 import { purposeDialog } from '../purpose.js';
 import { registerDialog, consentFields } from '../resident-form.js';
 import {
   RISKS, RISK_RANK, ROUTINE_DAYS, zoneName, summaryOf, zonesInScope, riskBadge, consentBadge, heatMap, ladder, routineOf,
+  caseLinks, waitingVisit, caseDialog, VISIT_CATEGORY,
 } from '../welfare-parts.js';
 
 const DEVICE_METRICS = new Set(['battery_pct']); // a device reporting on itself is no sign of life
+// The live feed carries no incident events, and the server opens care-loop incidents on its own (a visit task,
+// 119): the incidents of a card with open cases are read again this often, after any alert event of the card,
+// and after each step taken here.
+const INCIDENTS_EVERY_S = 10;
+const INCIDENTS_MAX = 5000;
+const DAY_MS = 86400e3;
+
+// The incidents that may be linked to cases opened at `since` or later: the list newest first (by id, so by
+// creation), a page at a time, until a page reaches incidents reported before `since` (less a day, for a
+// report dated back), at most INCIDENTS_MAX. Open and resolved alike: a visit task closed since is a step taken.
+async function incidentsSince(since) {
+  const stop = new Date(Date.parse(since) - DAY_MS).toISOString();
+  const out = [];
+  let cursor = null;
+  do {
+    const page = await api(`/api/v1/incidents${query({ limit: 1000, cursor })}`);
+    const items = page.items || [];
+    out.push(...items);
+    cursor = page.next_cursor;
+    if (!items.length || String(items[items.length - 1].reported_at) < stop) break;
+  } while (cursor && out.length < INCIDENTS_MAX);
+  return out;
+}
 
 export default {
   mount(el, { params }) {
@@ -29,6 +56,14 @@ export default {
     let selected = params.get('r');
     let destroyed = false;
     let observer = null;
+    let incidents = null; // id → incident (incidentsSince the card's oldest open case), or null until read
+    let incidentsState = 'idle'; // idle | loading | ok | error
+    let incidentsError = null;
+    let incidentsFrom = null; // the `since` of that read
+    let incidentsSeq = 0; // only the newest read is taken
+    let incidentsSoon = null; // a read asked for after alert events (at most one a second)
+    // Steps on a case: welfare officers and admins (the screen is theirs; both may write incidents).
+    const mayAct = can('welfare-data') && can('incidents-write');
 
     const countEl = h('span', { class: 'muted small', id: 'household-count' });
     const zoneSel = h('select', { class: 'input', id: 'wf-zone', onchange: () => { zoneFilter = zoneSel.value; syncUrl(); load(); } });
@@ -184,11 +219,81 @@ export default {
       if (!r) return;
       const last = cardEl.querySelector('#card-last');
       if (last) replace(last, lastCell(r.household));
+      if (cases) drawCases();
+    }
+
+    // The card's cases drawn again in place, the focus kept on the same case's link or button.
+    function drawCases() {
+      const r = residents?.find((x) => x.id === selected);
       const slot = cardEl.querySelector('#card-cases');
-      if (!cases || !slot) return;
-      const focused = slot.contains(document.activeElement) ? document.activeElement.closest('[data-alert]')?.dataset.alert : null;
+      if (!r || !slot) return;
+      const active = slot.contains(document.activeElement) ? document.activeElement : null;
+      const focused = active?.closest('[data-alert]')?.dataset.alert;
+      const action = active?.dataset.action;
       replace(slot, casesBlock(r.household));
-      if (focused) slot.querySelector(`[data-alert="${CSS.escape(focused)}"] a`)?.focus();
+      if (focused) focusCase(focused, action);
+    }
+
+    // Focus on case `id`: its button `action` if there is one, else its first button, else its link.
+    function focusCase(id, action) {
+      const li = cardEl.querySelector(`#card-cases [data-alert="${CSS.escape(String(id))}"]`);
+      if (!li) return;
+      (action && li.querySelector(`button[data-action="${CSS.escape(action)}"]`) || li.querySelector('.case-actions button') || li.querySelector('a'))?.focus();
+    }
+
+    // ---------------------------------------------------------------- the incidents of the card's cases
+
+    function cardCases() {
+      const r = residents?.find((x) => x.id === selected);
+      return r ? casesOf(r.household).filter((a) => a.kind !== 'consent') : [];
+    }
+
+    async function loadIncidents() {
+      clearTimeout(incidentsSoon);
+      incidentsSoon = null;
+      const cases = cardCases();
+      if (!cases.length || destroyed) return;
+      const since = new Date(Math.min(...cases.map((a) => Date.parse(a.opened_at) || Date.now()))).toISOString();
+      const seq = ++incidentsSeq;
+      // A case older than the last read (another card): not known until read again.
+      if (incidentsState !== 'ok' || since < incidentsFrom) { incidentsState = 'loading'; drawCases(); }
+      let list;
+      try {
+        list = await incidentsSince(since);
+      } catch (e) {
+        if (seq !== incidentsSeq || destroyed) return;
+        incidents = null;
+        incidentsState = 'error';
+        incidentsError = e;
+        drawCases();
+        return;
+      }
+      if (seq !== incidentsSeq || destroyed) return;
+      const before = signature();
+      incidents = new Map(list.map((i) => [i.id, i]));
+      incidentsFrom = since;
+      incidentsState = 'ok';
+      incidentsError = null;
+      if (signature() !== before || !cardEl.querySelector('#card-cases .ladder-wrap[data-incidents="ok"]')) drawCases();
+    }
+
+    // What the ladders of the card show of the incidents (a read that changed nothing draws nothing).
+    function signature() {
+      if (!incidents) return '';
+      return JSON.stringify(cardCases().map((a) => {
+        const l = caseLinks(a, incidents.values());
+        return [...l.visits, ...l.emergencies].map((i) => [i.id, i.on_scene_at, i.resolved_at]);
+      }));
+    }
+
+    function loadIncidentsSoon() {
+      if (incidentsSoon || !cardCases().length) return;
+      incidentsSoon = setTimeout(loadIncidents, 1000);
+    }
+
+    function takeIncident(inc) {
+      if (!incidents) incidents = new Map();
+      incidents.set(inc.id, inc);
     }
 
     // ---------------------------------------------------------------- routines
@@ -241,10 +346,117 @@ export default {
       if (state.alertsStatus !== 'ok') return unavailable(state.alertsStatus, '/api/v1/alerts');
       const cases = casesOf(hh);
       if (!cases.length) return h('p', { class: 'muted' }, t('wf_no_open'));
-      return h('ul', { class: 'cases' }, cases.map((a) => h('li', { class: `case sev-${a.severity}`, 'data-alert': a.id },
-        h('div', { class: 'case-head' }, sevBadge(a.severity), stateBadge(a.state),
-          h('a', { href: `/alerts?alert=${encodeURIComponent(a.id)}` }, alertTitle(a))),
-        ladder(a))));
+      const r = residents.find((x) => x.household === hh);
+      const known = incidentsState === 'ok' && incidents;
+      return [
+        h('ul', { class: 'cases' }, cases.map((a) => {
+          const head = h('div', { class: 'case-head' }, sevBadge(a.severity), stateBadge(a.state),
+            h('a', { href: `/alerts?alert=${encodeURIComponent(a.id)}` }, alertTitle(a)));
+          if (a.kind === 'consent') {
+            return h('li', { class: `case sev-${a.severity}`, 'data-alert': a.id }, head, h('p', { class: 'muted small' }, t('wf_no_ladder')));
+          }
+          const links = known ? caseLinks(a, incidents.values()) : null;
+          const kind = sensors.find((s) => s.id === a.sensor)?.kind || state.sensors.get(a.sensor)?.kind;
+          const lad = ladder(a, links, kind, incidentsState);
+          lad.dataset.incidents = known ? 'ok' : incidentsState;
+          return h('li', { class: `case sev-${a.severity}`, 'data-alert': a.id }, head, lad, caseActions(a, r, links));
+        })),
+        incidentsState === 'error'
+          ? h('div', { class: 'form-notice warn', id: 'case-incidents-error' },
+            t('wf_incidents_failed', { msg: incidentsError?.message || '' }), ' ',
+            h('button', { type: 'button', class: 'btn btn-small', onclick: () => loadIncidents() }, t('retry')))
+          : null,
+        cases.some((a) => a.kind !== 'consent') ? h('p', { class: 'muted small' }, t('wf_next_settings')) : null,
+      ];
+    }
+
+    // ---------------------------------------------------------------- steps on a case
+
+    // The steps an officer may take on case `a` now: acknowledge an open alert; send a visit while none was
+    // sent; record the visit of a task still waiting; call 119 while nobody has. The incident steps only once
+    // the linked incidents are known (`links`), so that nothing is opened twice.
+    function caseActions(a, r, links) {
+      if (!mayAct) return null;
+      const btn = (action, label, onclick, cls = 'btn') => h('button', { type: 'button', class: `${cls} btn-small`, 'data-action': action, onclick }, label);
+      const waiting = links ? waitingVisit(links) : null;
+      const list = [
+        a.state === 'open' ? btn('ack', t('wf_act_ack'), () => ackCase(a)) : null,
+        links && !links.visits.length ? btn('visit', t('wf_act_visit'), () => sendVisit(a, r)) : null,
+        waiting ? btn('visited', t('wf_act_visited'), () => markVisited(a, waiting)) : null,
+        links && !links.emergencies.length ? btn('call119', t('wf_act_119'), () => call119(a, r), 'btn btn-danger') : null,
+      ].filter(Boolean);
+      if (!list.length) return null;
+      return h('div', { class: 'case-actions', role: 'group', 'aria-label': t('wf_case_actions', { title: alertTitle(a) }) }, list);
+    }
+
+    // After a step: the card's cases drawn at once, said, the focus back on the case; then the incidents read again.
+    function stepDone(a, msg, action) {
+      toast(msg);
+      announce(msg);
+      drawCases();
+      focusCase(a.id, action);
+      loadIncidents();
+    }
+
+    async function ackCase(a) {
+      const res = await noteDialog(a, 'ack'); // POST /api/v1/alerts/{id}/ack {note}; the store takes the answer
+      if (destroyed) return;
+      if (!res) { focusCase(a.id, 'ack'); return; }
+      drawCases();
+      focusCase(a.id);
+      loadIncidents();
+    }
+
+    function incidentBody(a, r, category, note) {
+      // The zone only: a welfare incident never carries the home's location (docs/welfare.md).
+      const body = { category, zone: a.zone || r?.zone, alerts: [Number(a.id)] };
+      if (note) body.note = note;
+      return body;
+    }
+
+    async function sendVisit(a, r) {
+      const inc = await caseDialog({
+        id: 'case-visit', title: t('wf_visit_title'), submit: t('wf_visit_submit'),
+        lead: t('wf_visit_lead', { hh: r?.household || '', zone: zoneName(a.zone || r?.zone), id: a.id }),
+        run: (note) => api('/api/v1/incidents', { method: 'POST', body: incidentBody(a, r, VISIT_CATEGORY, note) }),
+      });
+      if (destroyed) return;
+      if (!inc) { focusCase(a.id, 'visit'); return; }
+      takeIncident(inc);
+      stepDone(a, t('wf_visit_done'), 'visited');
+    }
+
+    async function markVisited(a, visit) {
+      const inc = await caseDialog({
+        id: 'case-visited', title: t('wf_visited_title'), submit: t('wf_visited_submit'),
+        lead: t('wf_visited_lead', { id: visit.id }),
+        run: (note) => {
+          // Now, and never before the task was reported (a clock behind the server's would be refused). maeuld
+          // records on the scene only after a dispatch (409 "needs dispatched_at first"): a task nobody marked
+          // as set off gets the same time for both, which claims no earlier departure than is known.
+          const at = new Date(Math.max(Date.now(), Date.parse(visit.dispatched_at || visit.reported_at) || 0)).toISOString();
+          const body = { on_scene_at: at };
+          if (!visit.dispatched_at) body.dispatched_at = at;
+          if (note) body.note = note;
+          return api(`/api/v1/incidents/${encodeURIComponent(visit.id)}`, { method: 'PATCH', body });
+        },
+      });
+      if (destroyed) return;
+      if (!inc) { focusCase(a.id, 'visited'); return; }
+      takeIncident(inc);
+      stepDone(a, t('wf_visited_done'));
+    }
+
+    async function call119(a, r) {
+      const inc = await caseDialog({
+        id: 'case-119', title: t('wf_119_title'), submit: t('wf_119_submit'), danger: true,
+        lead: t('wf_119_lead', { hh: r?.household || '', zone: zoneName(a.zone || r?.zone), id: a.id }),
+        run: (note) => api('/api/v1/incidents', { method: 'POST', body: incidentBody(a, r, 'welfare_emergency', note) }),
+      });
+      if (destroyed) return;
+      if (!inc) { focusCase(a.id, 'call119'); return; }
+      takeIncident(inc);
+      stepDone(a, t('wf_119_done'));
     }
 
     function showCard(id, focus) {
@@ -300,6 +512,7 @@ export default {
           h('button', { type: 'button', class: 'btn btn-danger', id: 'resident-erase', onclick: () => eraseResident(r) }, t('wf_erase'))));
       drawRoutines(r.household);
       loadRoutine(r.household);
+      loadIncidents();
       if (focus) cardEl.querySelector('#resident-title').focus();
     }
 
@@ -483,9 +696,13 @@ export default {
         if (c.registry) { fillZones(); if (residents) { renderList(); if (selected) showCard(selected, false); } }
         const mine = c.sensors && sensors.some((s) => c.sensors.has(s.id));
         if (c.alerts || mine) refreshLive({ cases: !!c.alerts });
+        if (c.alerts) loadIncidentsSoon();
       },
-      tick() { if (++ticks % 15 === 0) refreshLive(); }, // "n min ago"
-      destroy() { destroyed = true; if (observer) observer.disconnect(); },
+      tick() {
+        if (++ticks % 15 === 0) refreshLive(); // "n min ago"
+        if (ticks % INCIDENTS_EVERY_S === 0 && cardCases().length) loadIncidents();
+      },
+      destroy() { destroyed = true; clearTimeout(incidentsSoon); if (observer) observer.disconnect(); },
     };
   },
 };
