@@ -49,10 +49,10 @@ const CONSENT = {
 };
 
 // Households whose consent is not plain: one that has lapsed (the consent alert shows at once) and one that
-// lapses within days. Both are emergency-button households on purpose: a lapsed household's readings are
-// withheld, and maeuld's silence and inactivity rules would read a withheld activity monitor as a silent
-// home and start the care loop for it. The buttons are not the first of their zone (scripts/lib/seed-history.mjs
-// presses those).
+// lapses within days. A lapsed home is not watched (its readings are withheld, its sensors leave the rules'
+// clock ticks, its alerts do not climb), so both are emergency-button households: every activity monitor
+// stays watched for the inactivity rule and the morning scenario. Neither button is the first of its zone
+// (scripts/lib/seed-history.mjs presses those, and a withheld press would open no alert).
 const SPECIAL = {
   'sos-seorak-002': { granted_days_ago: 370, expires_in_days: -5 },
   'sos-station-004': { granted_days_ago: 355, expires_in_days: 10 },
