@@ -209,7 +209,7 @@ const sensors = stops.map((s) => ({
   id: `board-${s.stop_code}`, domain: 'mobility', kind: 'bus_boardings',
   location: { type: 'Point', coordinates: [s.stop_lon, s.stop_lat] },
   metrics: [{ name: 'boardings', unit: 'count', min: 0, max: 5000, interval_s: 3600 }],
-  attributes: { gtfs_stop_id: s.stop_id, illustrative: true, about: 'boardings in the hour before each reading (demo network)' },
+  attributes: { gtfs_stop_id: s.stop_id, grid_aligned: true, illustrative: true, about: 'boardings in the hour before each reading, on the hour (demo network)' },
 }));
 
 // --- writing -------------------------------------------------------------------------------------------------
