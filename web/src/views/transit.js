@@ -48,6 +48,7 @@ export default {
     let headways = null;    // GET /routes/{id}/headways, or an ApiError
     let plan = null;        // GET /routes/{id}/plan?date=tomorrow, or an ApiError
     let map = null, shapeLayer = null, stopLayer = null;
+    const others = new Map();  // route id → {route, line, layer}: the other routes, thinner, with their buses
     const vehicleMarkers = new Map();
     let chart = null, chartKey = '';
     let refreshTimer = null;
@@ -93,11 +94,38 @@ export default {
       }
       bodyEl.hidden = false;
       if (!routes.some((r) => r.id === sel.route)) sel.route = routes[0].id;
+      loadOthers();
       const select = h('select', { id: 'transit-route', class: 'input', onchange: () => { sel.route = select.value; history.replaceState(null, '', `/transit?route=${encodeURIComponent(sel.route)}`); loadRoute(); } },
         routes.map((r) => h('option', { value: r.id, selected: r.id === sel.route }, routeName(r))));
       replace(picker, h('label', { for: 'transit-route', class: 'field-label' }, tt('route')), select,
         h('button', { type: 'button', class: 'btn btn-small', id: 'transit-refresh', onclick: () => loadFigures() }, tt('refresh')));
       await loadRoute();
+    }
+
+    // Every route's detail, for the map: drawn thin under the selected one, with their buses.
+    async function loadOthers() {
+      for (const r of routes) {
+        if (others.has(r.id)) continue;
+        try {
+          const d = await api(`/api/v1/transit/routes/${encodeURIComponent(r.id)}`);
+          if (destroyed) return;
+          others.set(r.id, { route: d, line: routeLine(d), layer: null });
+        } catch { /* the selected route's own load says what is wrong */ }
+      }
+      drawOthers();
+      drawVehicles();
+    }
+
+    function drawOthers() {
+      if (!map) return;
+      for (const o of others.values()) {
+        if (o.layer) { o.layer.remove(); o.layer = null; }
+        if (o.route.id === sel.route) continue;
+        const color = o.route.color ? `#${o.route.color}` : PALETTE[1];
+        o.layer = L.geoJSON(o.route.shape || { type: 'LineString', coordinates: o.line.coords },
+          { style: { color, weight: 3, opacity: 0.5, dashArray: '6 6' } }).bindTooltip(routeName(o.route)).addTo(map);
+        o.layer.bringToBack();
+      }
     }
 
     async function loadRoute() {
@@ -161,6 +189,7 @@ export default {
       shapeLayer = L.geoJSON(route.shape || { type: 'LineString', coordinates: line.coords }, { style: { color, weight: 5, opacity: 0.85 } }).addTo(map);
       stopLayer = L.layerGroup((route.stops || []).filter((s) => s.location).map((s) => L.circleMarker([s.location.coordinates[1], s.location.coordinates[0]],
         { radius: 5, color: '#06121b', weight: 1.5, fillColor: '#ffffff', fillOpacity: 1 }).bindTooltip(s.name || s.id))).addTo(map);
+      drawOthers();
       const b = shapeLayer.getBounds();
       if (b.isValid()) map.fitBounds(b, { padding: [24, 24] });
     }
@@ -168,12 +197,15 @@ export default {
     function drawVehicles() {
       if (!route || !line) return;
       const live = liveVehicles(tracks, line, route.id);
-      const color = route.color ? `#${route.color}` : PALETTE[0];
       const seen = new Set();
       if (map) {
-        for (const v of live) {
+        const all = [{ r: route, vs: live }];
+        for (const o of others.values()) if (o.route.id !== route.id) all.push({ r: o.route, vs: liveVehicles(tracks, o.line, o.route.id), other: true });
+        for (const { r, vs, other } of all) for (const v of vs) {
           seen.add(v.vehicle);
-          const style = { radius: v.bunched ? 9 : 7, color: v.bunched ? BUNCH_COLOR : '#ffffff', weight: v.bunched ? 3 : 2, fillColor: color, fillOpacity: 1 };
+          const color = r.color ? `#${r.color}` : PALETTE[0];
+          const size = other ? 5 : 7;
+          const style = { radius: v.bunched ? size + 2 : size, color: v.bunched ? BUNCH_COLOR : '#ffffff', weight: v.bunched ? 3 : 2, fillColor: color, fillOpacity: 1 };
           let m = vehicleMarkers.get(v.vehicle);
           if (!m) {
             m = L.circleMarker([v.lat, v.lon], style).addTo(map);
@@ -182,9 +214,10 @@ export default {
             m.setLatLng([v.lat, v.lon]);
             m.setStyle(style);
           }
-          m.bindTooltip(`${v.vehicle}${v.bunched ? ` · ${tt('bunched')}` : ''}`);
+          m.bindTooltip(`${r.short_name || r.id} ${v.vehicle}${v.bunched ? ` · ${tt('bunched')}` : ''}`);
           if (m.getElement()) {
             m.getElement().setAttribute('data-vehicle', v.vehicle);
+            m.getElement().setAttribute('data-route', r.id);
             m.getElement().classList.toggle('vehicle-bunched', v.bunched);
           }
         }
