@@ -126,8 +126,9 @@ std::vector<day_forecast> forecast_days(const hourly_series& history, std::int64
                                         const calendar& cal, const weather_series* weather,
                                         const forecast_params& p);
 
-// The seasonal-naive baseline: the count of the same hour one week (168 h) before; NaN unknown.
-std::array<double, 24> seasonal_naive(const hourly_series& history, std::int64_t day);
+// The seasonal-naive baseline: the count of the same hour one week (168 h) before. When that is
+// unknown, the same hour 2, 3 .. max_weeks weeks before (the latest known); NaN when none is.
+std::array<double, 24> seasonal_naive(const hourly_series& history, std::int64_t day, int max_weeks = 1);
 
 // Forecast accuracy over pairs (actual, forecast); pairs where either is NaN are skipped.
 //   MAPE = mean over pairs with actual != 0 of |a - f| / |a|, in percent;
