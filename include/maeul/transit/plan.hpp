@@ -12,8 +12,9 @@
 // - Capacity bound: h_cap = 60 * capacity * target_load_factor / D minutes (infinite when D = 0).
 //   Wait bound: h_wait = 2 * max_wait (average wait h/2 for regular headways).
 //   The policy headway h = min(h_cap, h_wait), rounded down to the grid, not below min_headway.
+//   When even the smallest allowed headway is above h_cap, capacity is not met (flagged).
 // - Vehicle bound (vehicles > 0 and cycle > 0): h >= cycle / vehicles, rounded up to the grid.
-//   When that raises h above h_cap, capacity_met is false; above h_wait, wait_met is false.
+// - capacity_met is h <= h_cap (expected load within the target); wait_met is h <= h_wait.
 // - Reported: expected load per vehicle at the busiest link D * h / 60, its load factor, the
 //   average wait h / 2, and the vehicles needed ceil(cycle / h).
 #pragma once
@@ -72,8 +73,8 @@ struct period_plan {
   int vehicles_needed = 0;         // ceil(cycle / headway); 0 when the cycle is unknown
   double boardings = 0;            // forecast boardings in the period, all stops
   const char* bound = "";          // what set the headway: "capacity", "wait", "vehicles", "min_headway"
-  bool capacity_met = true;        // false: the vehicle bound forces expected_load above target
-  bool wait_met = true;            // false: the vehicle bound forces the wait above max_wait
+  bool capacity_met = true;        // false: expected_load above capacity * target (too few vehicles)
+  bool wait_met = true;            // false: the wait above max_wait (too few vehicles)
 };
 
 // The plan for one route direction and day. Stops in route order; periods as given (sorted,
