@@ -17,8 +17,16 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 
-// Rain bins (mm in the hour): dry, (0, 0.5], (0.5, 2], (2, 5], > 5.
-constexpr int rain_bins = 5;
+// The weather features, each cut into bins; a factor per bin is learned.
+//   0 rain: the most rain in an hour from t - 2 to t + 2 (rain is often reported in 3-hour sums),
+//     bins dry, (0, 0.5], (0.5, 2], (2, 5], > 5 mm;
+//   1 humidity: < 50, 50-70, 70-80, 80-90, 90-95, >= 95 %;
+//   2 temperature anomaly: the hour's temperature minus the mean of the profile hours', 3 degree
+//     bins from < -9 to >= 9.
+constexpr int n_features = 3;
+constexpr std::array<int, n_features> feature_bins = {5, 6, 8};
+constexpr int max_bins = 8;
+
 int rain_bin(double mm) {
   if (mm <= 0) return 0;
   if (mm <= 0.5) return 1;
@@ -26,11 +34,17 @@ int rain_bin(double mm) {
   if (mm <= 5) return 3;
   return 4;
 }
-// Temperature anomaly bins (target minus the profile hours' mean, in 3 degree steps): < -9 .. >= 9.
-constexpr int anomaly_bins = 8;
+int humidity_bin(double pct) {
+  if (pct < 50) return 0;
+  if (pct < 70) return 1;
+  if (pct < 80) return 2;
+  if (pct < 90) return 3;
+  if (pct < 95) return 4;
+  return 5;
+}
 int anomaly_bin(double delta_c) {
   const int b = static_cast<int>(std::floor(delta_c / 3.0)) + 4;
-  return std::clamp(b, 0, anomaly_bins - 1);
+  return std::clamp(b, 0, 7);
 }
 
 // A ratio sum(actual) / sum(expected) shrunk towards 1 with `prior` pseudo-observations of the
@@ -84,9 +98,13 @@ class origin {
       base_[i] = profile(t, t - week_h, &base_temp_[i]);
     }
     level_.assign(static_cast<std::size_t>(day_ - learn_from_day_ + 1), 1.0);
+    // the weather factors first with no level, so that the level measures demand at equal weather;
+    // then the level, the special-day factors and the weather factors again
+    const bool weather_on = p_.use_weather && w_ != nullptr;
+    if (weather_on) learn_weather();
     for (std::int64_t d = learn_from_day_; d <= day_; ++d) level_[static_cast<std::size_t>(d - learn_from_day_)] = level(d);
     learn_special();
-    if (p_.use_weather && w_ != nullptr) learn_weather();
+    if (weather_on) learn_weather();
   }
 
   day_forecast run() const {
@@ -112,14 +130,11 @@ class origin {
       }
       b *= lvl;
       if (known(b) && weather_learned_) {
-        const hour_weather hw = w_->at(t);
+        const auto bins = weather_bins(t, temp_mean);
         bool applied = false;
-        if (known(hw.rain_mm)) {
-          b *= rain_factor_[static_cast<std::size_t>(rain_bin(hw.rain_mm))];
-          applied = true;
-        }
-        if (known(hw.temperature_c) && known(temp_mean)) {
-          b *= anomaly_factor_[static_cast<std::size_t>(anomaly_bin(hw.temperature_c - temp_mean))];
+        for (int k = 0; k < n_features; ++k) {
+          if (bins[static_cast<std::size_t>(k)] < 0) continue;
+          b *= weather_factor_[static_cast<std::size_t>(k)][static_cast<std::size_t>(bins[static_cast<std::size_t>(k)])];
           applied = true;
         }
         if (applied) ++f.weather_hours;
@@ -142,7 +157,7 @@ class origin {
 
  private:
   double at(std::int64_t t) const { return t < limit_ ? h_.at(t) : unknown; }
-  double weather_temp(std::int64_t t) const { return w_ != nullptr && t < limit_ + 24 ? w_->at(t).temperature_c : unknown; }
+  double weather_temp(std::int64_t t) const { return weather(t).temperature_c; }
   double base(std::int64_t t) const {
     if (t < base_from_ || t >= limit_ + 24) return unknown;
     return base_[static_cast<std::size_t>(t - base_from_)];
@@ -189,7 +204,7 @@ class origin {
       if (!s_.ordinary(e)) continue;
       for (int hod = 0; hod < 24; ++hod) {
         const std::int64_t t = e * 24 + hod;
-        const double a = at(t), b = base(t);
+        const double a = at(t), b = base(t) * weather_multiplier(t);
         if (!known(a) || !known(b)) continue;
         a_sum += a;
         b_sum += b;
@@ -237,14 +252,41 @@ class origin {
     }
   }
 
-  // The rain factor per bin on ordinary known hours, then the temperature-anomaly factor on what
-  // the rain factor leaves.
+  // The bin of each weather feature at hour t (-1 where unknown); temp_mean is the mean
+  // temperature of t's profile hours. Weather from after the target day is never read.
+  std::array<int, n_features> weather_bins(std::int64_t t, double temp_mean) const {
+    std::array<int, n_features> bins{-1, -1, -1};
+    const hour_weather hw = weather(t);
+    if (known(hw.rain_mm)) {
+      double most = hw.rain_mm;
+      for (std::int64_t u = t - 2; u <= t + 2; ++u) {
+        const double r = weather(u).rain_mm;
+        if (known(r)) most = std::max(most, r);
+      }
+      bins[0] = rain_bin(most);
+    }
+    if (known(hw.humidity_pct)) bins[1] = humidity_bin(hw.humidity_pct);
+    if (known(hw.temperature_c) && known(temp_mean)) bins[2] = anomaly_bin(hw.temperature_c - temp_mean);
+    return bins;
+  }
+  // The product of the learned weather factors at hour t (1 before they are learned).
+  double weather_multiplier(std::int64_t t) const {
+    if (!weather_learned_ || t < base_from_ || t >= limit_ + 24) return 1.0;
+    const auto bins = weather_bins(t, base_temp_[static_cast<std::size_t>(t - base_from_)]);
+    double m = 1.0;
+    for (std::size_t k = 0; k < n_features; ++k)
+      if (bins[k] >= 0) m *= weather_factor_[k][static_cast<std::size_t>(bins[k])];
+    return m;
+  }
+  hour_weather weather(std::int64_t t) const { return w_ != nullptr && t < limit_ + 24 ? w_->at(t) : hour_weather{}; }
+
+  // The weather factors, learned on the known hours of ordinary days before the target day as
+  // shrunk ratios of actual to the weather-free forecast, one feature at a time given the others'
+  // factors (two rounds of backfitting).
   void learn_weather() {
-    std::array<ratio_sum, rain_bins> rain{};
-    std::array<ratio_sum, anomaly_bins> anomaly{};
     struct sample {
-      double a, b, temp_delta;
-      int rain;
+      double a, b;
+      std::array<int, n_features> bins;
     };
     std::vector<sample> samples;
     samples.reserve(static_cast<std::size_t>(day_ - learn_from_day_) * 24);
@@ -255,21 +297,29 @@ class origin {
         const double a = at(t);
         const double b = base(t) * level_of(d);
         if (!known(a) || !known(b)) continue;
-        const hour_weather hw = w_->at(t);
-        const double tm = base_temp_[static_cast<std::size_t>(t - base_from_)];
-        const int rb = known(hw.rain_mm) ? rain_bin(hw.rain_mm) : -1;
-        const double delta = known(hw.temperature_c) && known(tm) ? hw.temperature_c - tm : unknown;
-        if (rb >= 0) rain[static_cast<std::size_t>(rb)].add(a, b);
-        samples.push_back({a, b, delta, rb});
+        const auto bins = weather_bins(t, base_temp_[static_cast<std::size_t>(t - base_from_)]);
+        if (bins == std::array<int, n_features>{-1, -1, -1}) continue;
+        samples.push_back({a, b, bins});
       }
     }
-    for (std::size_t i = 0; i < rain_bins; ++i) rain_factor_[i] = rain[i].factor(p_.prior_hours);
-    for (const auto& s : samples) {
-      if (!known(s.temp_delta)) continue;
-      const double rf = s.rain >= 0 ? rain_factor_[static_cast<std::size_t>(s.rain)] : 1.0;
-      anomaly[static_cast<std::size_t>(anomaly_bin(s.temp_delta))].add(s.a, s.b * rf);
+    for (auto& f : weather_factor_) f.fill(1.0);
+    for (int round = 0; round < 2; ++round) {
+      for (int k = 0; k < n_features; ++k) {
+        std::array<ratio_sum, max_bins> sums{};
+        const auto ku = static_cast<std::size_t>(k);
+        for (const auto& sm : samples) {
+          if (sm.bins[ku] < 0) continue;
+          double e = sm.b;
+          for (int j = 0; j < n_features; ++j) {
+            const auto ju = static_cast<std::size_t>(j);
+            if (j != k && sm.bins[ju] >= 0) e *= weather_factor_[ju][static_cast<std::size_t>(sm.bins[ju])];
+          }
+          sums[static_cast<std::size_t>(sm.bins[ku])].add(sm.a, e);
+        }
+        for (int i = 0; i < feature_bins[ku]; ++i)
+          weather_factor_[ku][static_cast<std::size_t>(i)] = sums[static_cast<std::size_t>(i)].factor(p_.prior_hours);
+      }
     }
-    for (std::size_t i = 0; i < anomaly_bins; ++i) anomaly_factor_[i] = anomaly[i].factor(p_.prior_hours);
     weather_learned_ = !samples.empty();
   }
 
@@ -282,8 +332,7 @@ class origin {
   std::vector<double> base_, base_temp_;  // profile (and its mean temperature) per hour from base_from_
   std::vector<double> level_;             // level per day from learn_from_day_ to day_
   std::array<double, 24> holiday_factor_{}, tourist_factor_{};
-  std::array<double, rain_bins> rain_factor_{};
-  std::array<double, anomaly_bins> anomaly_factor_{};
+  std::array<std::array<double, max_bins>, n_features> weather_factor_{};
   bool weather_learned_ = false;
 };
 

@@ -139,8 +139,9 @@ TEST(TransitForecast, a_holiday_is_a_sunday_times_the_learned_holiday_ratio) {
 }
 
 TEST(TransitForecast, rain_hours_get_the_learned_rain_factor_when_the_weather_is_known) {
-  // 100 every hour, 40 in hours with 3 mm of rain (a few, never twice at the same hour of week
-  // within four weeks, so the medians stay 100)
+  // 100 every hour, 40 within 2 hours of an hour with 3 mm of rain (the rain feature's window);
+  // rain falls on a few days after the first four weeks, each on another weekday, so the medians
+  // stay 100
   const int weeks = 8;
   t::weather_series w;
   w.first_hour = (monday - 7 * weeks) * 24;
@@ -148,19 +149,31 @@ TEST(TransitForecast, rain_hours_get_the_learned_rain_factor_when_the_weather_is
     t::hour_weather x;
     x.temperature_c = 10;
     x.rain_mm = 0;
-    const std::int64_t i = hr - w.first_hour;
-    if (i % 97 == 5 && i >= 4 * 168 && hr < monday * 24) x.rain_mm = 3;  // after the first 4 weeks
+    const std::int64_t day = t::day_of_hour(hr) - (monday - 7 * weeks);
+    if ((day == 30 || day == 38 || day == 46 || day == 52) && hr % 24 >= 9 && hr % 24 <= 12) x.rain_mm = 3;
     w.hours.push_back(x);
   }
-  const auto h = weeks_of(weeks, [&](std::int64_t d, int hod) { return w.at(d * 24 + hod).rain_mm > 0 ? 40.0 : 100.0; });
+  const auto wet = [&](std::int64_t hr) {
+    for (std::int64_t u = hr - 2; u <= hr + 2; ++u)
+      if (w.at(u).rain_mm > 0) return true;
+    return false;
+  };
+  const auto h = weeks_of(weeks, [&](std::int64_t d, int hod) { return wet(d * 24 + hod) ? 40.0 : 100.0; });
   w.hours[static_cast<std::size_t>(monday * 24 + 8 - w.first_hour)].rain_mm = 3;  // the forecast: rain at 08:00
   auto p = plain();
   p.level_days = 0;
   auto f = t::forecast_day(h, monday, {}, &w, p);
-  EXPECT_NEAR(f.counts[8], 40, 1e-9);
-  EXPECT_NEAR(f.counts[9], 100, 1e-9);
+  EXPECT_NEAR(f.counts[5], 100, 1e-9);
+  for (int hod = 6; hod <= 10; ++hod) EXPECT_NEAR(f.counts[hod], 40, 1e-9) << hod;  // 08:00 +- 2 h
+  EXPECT_NEAR(f.counts[11], 100, 1e-9);
   EXPECT_EQ(f.weather_hours, 24);
+  // the level is measured at equal weather: a wet last week does not lower it
+  p.level_days = 7;
+  EXPECT_NEAR(t::forecast_day(h, monday, {}, &w, p).counts[12], 100, 1e-9);
   p.use_weather = false;
+  f = t::forecast_day(h, monday, {}, &w, p);
+  EXPECT_LT(f.counts[8], 100);  // without weather, the wet hours of last week lower the level
+  p.level_days = 0;
   f = t::forecast_day(h, monday, {}, &w, p);
   EXPECT_DOUBLE_EQ(f.counts[8], 100);
   EXPECT_EQ(f.weather_hours, 0);

@@ -22,8 +22,10 @@ namespace t = maeul::transit;
 struct options {
   std::string data = "../shared/data/seoul-bike/SeoulBikeData.csv";
   int holdout_days = 56;
+  int skip_last = 0;  // end the evaluated window this many days before the data's end (for tuning)
   t::forecast_params params;
   bool per_week = false;
+  bool dump = false;  // every scored hour as CSV instead of the tables
 };
 
 struct dataset {
@@ -81,6 +83,7 @@ dataset load(const std::string& path) {
     if (!functioning) ++ds.off_hours;
     t::hour_weather w;
     w.temperature_c = std::stod(f[3]);
+    w.humidity_pct = std::stod(f[4]);
     w.rain_mm = std::stod(f[9]);
     w.snow_cm = std::stod(f[10]);
     ds.weather.hours.push_back(w);
@@ -111,8 +114,8 @@ std::string pct(double v) {
 
 void usage() {
   std::fprintf(stderr,
-               "usage: maeul_forecast_validate [--data FILE] [--holdout-days N] [--weeks N] [--level-days N]\n"
-               "                               [--prior-hours X] [--per-week]\n");
+               "usage: maeul_forecast_validate [--data FILE] [--holdout-days N] [--skip-last N] [--weeks N] [--level-days N]\n"
+               "                               [--prior-hours X] [--per-week] [--dump]\n");
 }
 
 }  // namespace
@@ -130,10 +133,12 @@ int main(int argc, char** argv) {
     };
     if (a == "--data") o.data = next();
     else if (a == "--holdout-days") o.holdout_days = std::stoi(next());
+    else if (a == "--skip-last") o.skip_last = std::stoi(next());
     else if (a == "--weeks") o.params.profile_weeks = std::stoi(next());
     else if (a == "--level-days") o.params.level_days = std::stoi(next());
     else if (a == "--prior-hours") o.params.prior_hours = std::stod(next());
     else if (a == "--per-week") o.per_week = true;
+    else if (a == "--dump") o.dump = true;
     else {
       usage();
       return 2;
@@ -150,8 +155,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  const std::int64_t first = ds.first_day + ds.days - o.holdout_days;
-  if (o.holdout_days < 1 || first <= ds.first_day + 28) {
+  const std::int64_t first = ds.first_day + ds.days - o.skip_last - o.holdout_days;
+  if (o.holdout_days < 1 || o.skip_last < 0 || first <= ds.first_day + 28) {
     std::fprintf(stderr, "error: holdout too long for %lld days of data\n", static_cast<long long>(ds.days));
     return 2;
   }
@@ -182,6 +187,11 @@ int main(int argc, char** argv) {
       const double w = fw[static_cast<std::size_t>(i)].counts[hi], n = fn[static_cast<std::size_t>(i)].counts[hi];
       if (std::isnan(w) || std::isnan(n) || std::isnan(naive[hi])) continue;
       if (std::isnan(strict[hi])) ++naive_fallback;
+      if (o.dump) {
+        const auto wx = ds.weather.at(day * 24 + h);
+        std::printf("%s,%d,%.0f,%.1f,%.1f,%.0f,%.1f,%.1f\n", date_of(day).c_str(), h, a, w, n, naive[hi], wx.temperature_c,
+                    wx.rain_mm);
+      }
       m_w.add(a, w);
       m_n.add(a, n);
       m_naive.add(a, naive[hi]);
@@ -191,8 +201,9 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (o.dump) return 0;
   const auto rw = m_w.result(), rn = m_n.result(), rb = m_naive.result(), rs = m_naive_strict.result();
-  std::printf("Seoul bike rentals, %s .. %s held out (%d days), forecast daily from the data before each day.\n\n",
+  std::printf("Seoul bike rentals, %s .. %s evaluated (%d days), forecast daily from the data before each day.\n\n",
               date_of(first).c_str(), date_of(first + o.holdout_days - 1).c_str(), o.holdout_days);
   std::printf("| forecast | MAPE | WAPE | hours scored |\n|---|---:|---:|---:|\n");
   std::printf("| model, with weather (the day's observed weather as its forecast) | %s | %s | %zu |\n",

@@ -5,17 +5,24 @@
 //
 // The model (docs/transit.md, "Demand forecast"):
 //
-// - Base: for each hour of the target day, the median of the same hour of week over the last
-//   `profile_weeks` weeks of ordinary days (not holiday, not tourist peak, known), multiplied by a
-//   level factor: the ratio of the last `level_days` ordinary days to what the profile predicted for
-//   them (clamped to [min_level, max_level]), so a trend since the profile weeks is followed.
-// - Holiday / tourist peak: a multiplicative factor per hour of day, learned over the history as
-//   sum(actual) / sum(base) on past holiday (tourist) days, shrunk towards 1 with `prior_days`
-//   pseudo-days. With fewer than `min_special_days` such days, a holiday uses the Sunday profile.
-// - Weather (when the target hour's weather is given and use_weather): a factor per bin of
-//   temperature and rain, learned over the history before the target day as sum(actual) /
-//   sum(weather-free forecast) of the hours in that bin, shrunk towards 1 with `prior_hours`.
-//   The target day's weather is taken as a known forecast, the only input from the target day.
+// - Profile: for each hour of the target day, the median of the last `profile_weeks` known values
+//   of the same hour of week on ordinary days (not holiday, not tourist peak), looking back at most
+//   4 * profile_weeks weeks.
+// - Level: sum(actual) / sum(profile x weather factors) over the known hours of the ordinary days
+//   among the last `level_days` days, clamped to [min_level, max_level]: follows a trend since the
+//   profile weeks, measured at equal weather when the weather is known.
+// - Holiday: the profile of the last ordinary Sundays times a factor per hour of day, learned on
+//   past holidays as sum(actual) / sum(Sunday profile x level), shrunk towards 1 with `prior_days`
+//   pseudo-days; with fewer than `min_special_days` past holidays, the factor is 1 (a Sunday).
+//   Tourist peak: the profile times a factor per hour of day, learned the same way on past
+//   tourist-peak days.
+// - Weather (when use_weather and a weather series is given): factors per bin of three features,
+//   the most rain in an hour within 2 hours of it (rain is often reported in 3-hour sums), the
+//   humidity, and the temperature minus the mean of the profile hours' temperatures; learned on
+//   the ordinary days before the target day as ratios of actual to the weather-free forecast,
+//   shrunk towards 1 with `prior_hours`, one feature given the others (two rounds). The target
+//   day's weather is taken as a known forecast: the only input read from the target day.
+// - Forecast = profile x level x special-day factor x weather factors, never below 0.
 // - Unknown hours (NaN counts: no data, service off) are skipped everywhere.
 #pragma once
 #include <array>
@@ -74,7 +81,8 @@ struct calendar {
 struct hour_weather {
   double temperature_c = unknown;
   double rain_mm = unknown;
-  double snow_cm = unknown;
+  double humidity_pct = unknown;
+  double snow_cm = unknown;  // kept for callers; not used by the model
 };
 // A dense series of hourly weather starting at local hour `first_hour` (observed for the past,
 // forecast for the target day).
@@ -97,7 +105,7 @@ struct forecast_params {
   int min_special_days = 2;    // holidays (tourist days) needed before their factor is learned
   double prior_days = 2;       // shrinkage of the holiday and tourist factors towards 1
   bool use_weather = true;     // apply the weather factor where the target hour's weather is known
-  double prior_hours = 20;     // shrinkage of the weather factors towards 1
+  double prior_hours = 5;      // shrinkage of the weather factors towards 1
   int learn_days = 364;        // 7..3650: history looked at to learn factors (before the target day)
 };
 
