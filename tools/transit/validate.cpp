@@ -166,9 +166,12 @@ int main(int argc, char** argv) {
   without_w.use_weather = false;
   const auto fw = t::forecast_days(ds.rentals, first, o.holdout_days, ds.cal, &ds.weather, with_w);
   const auto fn = t::forecast_days(ds.rentals, first, o.holdout_days, ds.cal, nullptr, without_w);
+  t::forecast_params median_only = without_w;
+  median_only.level_days = 0;
+  const auto fm = t::forecast_days(ds.rentals, first, o.holdout_days, ds.cal, nullptr, median_only);
 
   // Scored: every held-out hour with service (Functioning Day = Yes) where all forecasts exist.
-  t::accuracy_meter m_w, m_n, m_naive, m_naive_strict;
+  t::accuracy_meter m_w, m_n, m_m, m_naive, m_naive_strict;
   std::vector<t::accuracy_meter> wk_w(static_cast<std::size_t>((o.holdout_days + 6) / 7)),
       wk_naive(wk_w.size());
   int off_in_holdout = 0, naive_fallback = 0, holiday_days = 0;
@@ -176,7 +179,7 @@ int main(int argc, char** argv) {
     const std::int64_t day = first + i;
     const auto naive = t::seasonal_naive(ds.rentals, day, 4);
     const auto strict = t::seasonal_naive(ds.rentals, day, 1);
-    if (fw[static_cast<std::size_t>(i)].holiday) ++holiday_days;
+    bool scored_today = false;
     for (int h = 0; h < 24; ++h) {
       const double a = ds.rentals.at(day * 24 + h);
       const auto hi = static_cast<std::size_t>(h);
@@ -184,8 +187,11 @@ int main(int argc, char** argv) {
         ++off_in_holdout;
         continue;
       }
-      const double w = fw[static_cast<std::size_t>(i)].counts[hi], n = fn[static_cast<std::size_t>(i)].counts[hi];
-      if (std::isnan(w) || std::isnan(n) || std::isnan(naive[hi])) continue;
+      const double w = fw[static_cast<std::size_t>(i)].counts[hi], n = fn[static_cast<std::size_t>(i)].counts[hi],
+                   md = fm[static_cast<std::size_t>(i)].counts[hi];
+      if (std::isnan(w) || std::isnan(n) || std::isnan(md) || std::isnan(naive[hi])) continue;
+      if (!scored_today && fw[static_cast<std::size_t>(i)].holiday) ++holiday_days;
+      scored_today = true;
       if (std::isnan(strict[hi])) ++naive_fallback;
       if (o.dump) {
         const auto wx = ds.weather.at(day * 24 + h);
@@ -194,6 +200,7 @@ int main(int argc, char** argv) {
       }
       m_w.add(a, w);
       m_n.add(a, n);
+      m_m.add(a, md);
       m_naive.add(a, naive[hi]);
       m_naive_strict.add(a, strict[hi]);
       wk_w[static_cast<std::size_t>(i / 7)].add(a, w);
@@ -202,19 +209,21 @@ int main(int argc, char** argv) {
   }
 
   if (o.dump) return 0;
-  const auto rw = m_w.result(), rn = m_n.result(), rb = m_naive.result(), rs = m_naive_strict.result();
+  const auto rw = m_w.result(), rn = m_n.result(), rm = m_m.result(), rb = m_naive.result(), rs = m_naive_strict.result();
   std::printf("Seoul bike rentals, %s .. %s evaluated (%d days), forecast daily from the data before each day.\n\n",
               date_of(first).c_str(), date_of(first + o.holdout_days - 1).c_str(), o.holdout_days);
   std::printf("| forecast | MAPE | WAPE | hours scored |\n|---|---:|---:|---:|\n");
   std::printf("| model, with weather (the day's observed weather as its forecast) | %s | %s | %zu |\n",
               pct(rw.mape_pct).c_str(), pct(rw.wape_pct).c_str(), rw.hours);
   std::printf("| model, without weather | %s | %s | %zu |\n", pct(rn.mape_pct).c_str(), pct(rn.wape_pct).c_str(), rn.hours);
+  std::printf("| hour-of-week median alone (no level, no weather) | %s | %s | %zu |\n", pct(rm.mape_pct).c_str(),
+              pct(rm.wape_pct).c_str(), rm.hours);
   std::printf("| seasonal naive (same hour last week) | %s | %s | %zu |\n", pct(rb.mape_pct).c_str(),
               pct(rb.wape_pct).c_str(), rb.hours);
   std::printf("\nMAPE over the %zu scored hours with nonzero rentals; WAPE over all %zu. Not scored: %d held-out hours "
               "without service (Functioning Day = No; also unknown in the history). Where last week's hour had no service "
               "(%d scored hours), the baseline takes the same hour 2-4 weeks back; scored on its own hours without that "
-              "fallback it has MAPE %s, WAPE %s over %zu hours. Held-out holidays: %d. Model: %d profile "
+              "fallback it has MAPE %s, WAPE %s over %zu hours. Scored holidays: %d. Model: %d profile "
               "weeks, %d level days, weather prior %.0f hours.\n",
               rw.nonzero_hours, rw.hours, off_in_holdout, naive_fallback, pct(rs.mape_pct).c_str(),
               pct(rs.wape_pct).c_str(), rs.hours, holiday_days, o.params.profile_weeks, o.params.level_days,
