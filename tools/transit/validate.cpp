@@ -175,6 +175,7 @@ int main(int argc, char** argv) {
   std::vector<t::accuracy_meter> wk_w(static_cast<std::size_t>((o.holdout_days + 6) / 7)),
       wk_naive(wk_w.size());
   int off_in_holdout = 0, naive_fallback = 0, holiday_days = 0;
+  if (o.dump) std::printf("date,hour,actual,model_weather,model_no_weather,seasonal_naive,temperature_c,rain_mm\n");
   for (int i = 0; i < o.holdout_days; ++i) {
     const std::int64_t day = first + i;
     const auto naive = t::seasonal_naive(ds.rentals, day, 4);
