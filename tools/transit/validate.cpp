@@ -26,6 +26,7 @@ struct options {
   t::forecast_params params;
   bool per_week = false;
   bool dump = false;  // every scored hour as CSV instead of the tables
+  bool no_holidays = false;  // forecast as if the calendar had no holidays (an ablation)
 };
 
 struct dataset {
@@ -115,7 +116,7 @@ std::string pct(double v) {
 void usage() {
   std::fprintf(stderr,
                "usage: maeul_forecast_validate [--data FILE] [--holdout-days N] [--skip-last N] [--weeks N] [--level-days N]\n"
-               "                               [--prior-hours X] [--per-week] [--dump]\n");
+               "                               [--prior-hours X] [--per-week] [--dump] [--no-holidays]\n");
 }
 
 }  // namespace
@@ -139,6 +140,7 @@ int main(int argc, char** argv) {
     else if (a == "--prior-hours") o.params.prior_hours = std::stod(next());
     else if (a == "--per-week") o.per_week = true;
     else if (a == "--dump") o.dump = true;
+    else if (a == "--no-holidays") o.no_holidays = true;
     else {
       usage();
       return 2;
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
+  if (o.no_holidays) ds.cal.holidays.clear();
   const std::int64_t first = ds.first_day + ds.days - o.skip_last - o.holdout_days;
   if (o.holdout_days < 1 || o.skip_last < 0 || first <= ds.first_day + 28) {
     std::fprintf(stderr, "error: holdout too long for %lld days of data\n", static_cast<long long>(ds.days));
