@@ -95,7 +95,7 @@ class origin {
       const auto i = static_cast<std::size_t>(t - base_from_);
       // nothing to learn from hours that are unknown (skipped anyway), except the target day
       if (t < limit_ && !known(at(t))) continue;
-      base_[i] = profile(t, t - week_h, &base_temp_[i]);
+      base_[i] = profile(t - week_h, &base_temp_[i]);
     }
     level_.assign(static_cast<std::size_t>(day_ - learn_from_day_ + 1), 1.0);
     // the weather factors first with no level, so that the level measures demand at equal weather;
@@ -118,7 +118,7 @@ class origin {
       double temp_mean = unknown;
       double b;
       if (hol) {
-        b = profile(t, sunday_before(day_) * 24 + hod, &temp_mean) * holiday_factor_[hod];
+        b = profile(sunday_before(day_) * 24 + hod, &temp_mean) * holiday_factor_[hod];
         f.holiday = true;
       } else {
         b = base(t);
@@ -166,9 +166,8 @@ class origin {
   // The median of the last profile_weeks known values of ordinary days at ref, ref - 1 week, ...
   // (looking back at most 4 * profile_weeks weeks); *temp_mean gets the mean temperature of the
   // hours used where known. NaN when none is found.
-  double profile(std::int64_t t, std::int64_t ref, double* temp_mean) const {
-    (void)t;
-    double v[52 * 4];
+  double profile(std::int64_t ref, double* temp_mean) const {
+    double v[52];
     int n = 0;
     double temp_sum = 0;
     int temp_n = 0;
@@ -230,7 +229,7 @@ class origin {
         const double a = at(t);
         if (!known(a)) continue;
         if (is_hol) {
-          const double b = profile(t, sunday_before(d) * 24 + hod, nullptr) * level_of(d);
+          const double b = profile(sunday_before(d) * 24 + hod, nullptr) * level_of(d);
           if (known(b)) {
             hol[static_cast<std::size_t>(hod)].add(a, b);
             any_h = true;
