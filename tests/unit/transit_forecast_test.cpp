@@ -138,6 +138,25 @@ TEST(TransitForecast, a_holiday_is_a_sunday_times_the_learned_holiday_ratio) {
   EXPECT_DOUBLE_EQ(t::forecast_day(h, monday + 9, cal, nullptr, plain()).counts[7], 80);
 }
 
+TEST(TransitForecast, a_tourist_peak_is_the_profile_times_the_learned_tourist_ratio) {
+  // three past tourist-peak Saturdays ran at 1.5 times a Saturday
+  t::calendar cal;
+  cal.tourist_peaks = {monday - 16, monday - 9, monday - 2};
+  const auto h = weeks_of(10, [&](std::int64_t d, int hod) {
+    for (auto x : cal.tourist_peaks)
+      if (x == d) return 1.5 * weekly(d, hod);
+    return weekly(d, hod);
+  });
+  cal.tourist_peaks.push_back(monday + 5);
+  const auto f = t::forecast_day(h, monday + 5, cal, nullptr, plain());
+  EXPECT_TRUE(f.tourist_peak);
+  EXPECT_FALSE(f.holiday);
+  for (int hod = 0; hod < 24; ++hod) EXPECT_DOUBLE_EQ(f.counts[hod], 7.5 * (hod + 1)) << hod;
+  // an ordinary Saturday: the tourist days are left out of its profile
+  cal.tourist_peaks.pop_back();
+  EXPECT_DOUBLE_EQ(t::forecast_day(h, monday + 5, cal, nullptr, plain()).counts[3], 20);
+}
+
 TEST(TransitForecast, rain_hours_get_the_learned_rain_factor_when_the_weather_is_known) {
   // 100 every hour, 40 within 2 hours of an hour with 3 mm of rain (the rain feature's window);
   // rain falls on a few days after the first four weeks, each on another weekday, so the medians
