@@ -367,12 +367,16 @@ export function planRows(plan) {
     return null;
   };
   const hour = (x) => (Number.isFinite(x) ? `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.round((x % 1) * 60)).padStart(2, '0')}` : x);
+  // A plan per direction ({"directions":[{"direction","periods"}]}) is flattened, each row naming its direction.
+  if (!list.length && Array.isArray(plan?.directions)) {
+    return plan.directions.flatMap((d) => planRows(d.periods || []).map((r) => ({ ...r, label: `${d.direction ?? ''} ${r.label}`.trim() })));
+  }
   return list.map((o) => {
     const start = o.start ?? hour(o.start_hour), end = o.end ?? hour(o.end_hour);
     const span = start != null && end != null ? `${start}–${end}` : '';
     const name = o.name ?? o.period ?? '';
     return {
-      label: [name, span].filter(Boolean).join(' ') || '–',
+      label: [o.direction != null ? `${o.direction}` : '', name, span].filter(Boolean).join(' ') || '–',
       headway: mins(o, 'headway', 'recommended_headway'),
       today: mins(o, 'scheduled_headway', 'current_headway', 'timetable_headway', 'today_headway'),
       load: Number.isFinite(o.expected_load) ? o.expected_load : null,
