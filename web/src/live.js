@@ -98,7 +98,7 @@ function connect() {
     everOpened = true;
     refused = 0;
     lastMessageAt = Date.now();
-    const sub = { type: 'subscribe', domains: [], zones: [], sensors: [], alerts: true };
+    const sub = { type: 'subscribe', domains: [], zones: [], sensors: [], alerts: true, vehicles: true };  // vehicles: the transit screen's buses
     if (state.lastEventId !== null) sub.since = state.lastEventId;
     sock.send(JSON.stringify(sub));
     clearInterval(pingTimer);
