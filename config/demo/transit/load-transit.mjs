@@ -6,7 +6,8 @@
 //   MAEUL_TOKEN=ADMIN_TOKEN node config/demo/transit/load-transit.mjs --url http://127.0.0.1:8080 [--dir DIR] [--force]
 //
 // The feed is imported only when the server's routes are not already this feed's (or with --force: an import
-// replaces the whole feed). Sensors and rules have fixed ids: one that exists (409) is kept as it is.
+// replaces the whole feed). Sensors and rules have fixed ids: one that exists (409) is kept as it is; a rule the
+// server refuses (422: a maeuld without bunching rules) is a warning.
 // Exits 0 when loaded, 3 when this maeuld has no bus operations (404 on the import route: nothing else is
 // tried), 2 when it cannot be reached, 1 on any other failure (the server's problem printed). Node 20.
 
@@ -91,14 +92,18 @@ async function main() {
     else throw failed(`POST /api/v1/sensors ${s.id}`, r);
   }
   console.log(`load-transit: boardings sensors: ${counts.created} created, ${counts.kept} kept`);
-  const rc = { created: 0, kept: 0 };
+  const rc = { created: 0, kept: 0, refused: 0 };
   for (const { about, ...rule } of JSON.parse(readFileSync(join(o.dir, 'rules.json'), 'utf8')).rules) {
     const r = await call(o, 'POST', '/api/v1/rules', rule);
     if (r.status === 201 || r.status === 200) rc.created++;
     else if (r.status === 409) rc.kept++;
-    else throw failed(`POST /api/v1/rules ${rule.id}`, r);
+    else if (r.status === 422) {
+      // A maeuld whose rules do not know the kind yet: the buses run all the same.
+      rc.refused++;
+      console.log(`load-transit: warning: rule ${rule.id} refused (422): ${r.json?.detail || r.json?.errors?.[0]?.detail || r.text.slice(0, 200)}`);
+    } else throw failed(`POST /api/v1/rules ${rule.id}`, r);
   }
-  console.log(`load-transit: bunching rules: ${rc.created} created, ${rc.kept} kept`);
+  console.log(`load-transit: bunching rules: ${rc.created} created, ${rc.kept} kept${rc.refused ? `, ${rc.refused} refused` : ''}`);
 }
 
 main().catch((err) => {
