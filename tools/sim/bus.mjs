@@ -25,6 +25,7 @@ import { Model, ZONE_PROFILES } from './model.mjs';
 const DAY_MS = 86400e3, KST_MS = 9 * 3600e3;
 export const CAPACITY = 60;              // people a bus carries (seated and standing)
 const PLANNED_STOP_S = 20;               // what the timetable allows for each stop
+const TERMINUS_MS = 60e3;                // a bus is reported standing at the end of the line this long
 const TOURIST_ZONES = ['seorak', 'daepo'];
 const STOP_WEIGHT = /terminal|market|시장|터미널|소공원|sogongwon|station|역|city hall|시청/i;
 
@@ -153,7 +154,8 @@ export class BusModel {
         load += board;
         const dwell = board + alight > 0 ? (6 + 2.5 * board + 1.2 * alight) * 1000 : i === 0 ? 0 : 3000;
         let dep = t + dwell;
-        if (i === 0) dep = Math.max(dep, sched[0]);  // never leaves the first stop early
+        // Never leaves the first stop early, nor any other more than a minute early (drivers wait).
+        dep = Math.max(dep, i === 0 ? sched[0] : sched[i] - 60e3);
         r.board[i] = board; r.alight[i] = alight; r.load[i] = load; r.dep[i] = i === n - 1 ? t : dep;
         lastDep.set(`${trip.dir}|${i}`, r.dep[i]);
         t = r.dep[i];
@@ -182,7 +184,8 @@ export class BusModel {
       for (const day of [today - 1, today]) {
         for (const r of this.dayRun(routeId, day, scen).values()) {
           const n = r.arr.length;
-          if (t < r.arr[0] || t > r.arr[n - 1]) continue;
+          // In service from its start until a minute after it reached the end of the line (standing there).
+          if (t < r.arr[0] || t > r.arr[n - 1] + TERMINUS_MS) continue;
           const shape = this.feed.shapes.get(r.trip.shape);
           const stops = r.trip.stops;
           let dist, load;
