@@ -39,6 +39,8 @@
 #include "maeul/services/welfare.hpp"
 #include "maeul/privacy/vault.hpp"
 #include "maeul/storage/residents.hpp"
+#include "maeul/storage/transit.hpp"
+#include "maeul/transit/service.hpp"
 #include "maeul/spool/spool.hpp"
 #include "maeul/storage/users.hpp"
 #include "maeul/domain/people.hpp"
@@ -738,6 +740,15 @@ int serve(const config::settings& s) {
     return out;
   };
   services.metrics_public = s.metrics.is_public;
+  // Bus operations (API §11, docs/transit.md): the network in memory for matching positions.
+  storage::transit_store transit_store(pool);
+  transit::service transit_svc(transit_store, transit::options{});
+  try {
+    run_now(transit_svc.load());
+  } catch (const std::exception& e) {
+    return fail(exit_database, std::string("cannot load the bus network: ") + e.what());
+  }
+  services.transit = &transit_svc;
   api::add_routes(router, services);
   router.set_rate_limit(s.limits.requests_per_s, s.limits.burst);
   std::error_code exe_ec;
