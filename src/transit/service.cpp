@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "maeul/domain/encoding.hpp"
 #include "maeul/domain/registry.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/transit/gtfs.hpp"
@@ -65,6 +66,68 @@ domain::outcome<parsed_positions> parse_positions(const json& body, std::int64_t
     out.indexes.push_back(int(i));
   }
   return out;
+}
+
+domain::outcome<parsed_positions> parse_avl_message(const std::string& vehicle, std::string_view payload,
+                                                    std::int64_t now_us, std::size_t max_positions) {
+  if (domain::json_nesting_depth(payload) > domain::max_json_depth)
+    return make_problem(problem_kind::malformed, "JSON nested too deeply");
+  auto j = json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_problem(problem_kind::malformed, "the payload is not a JSON object");
+  bool single = !j.contains("positions");
+  json body = single ? json{{"positions", json::array({j})}} : j;
+  if (body["positions"].is_array())
+    for (auto& p : body["positions"])
+      if (p.is_object() && !p.contains("vehicle")) p["vehicle"] = vehicle;
+  auto parsed = parse_positions(body, now_us, max_positions);
+  if (!parsed) return parsed;
+  // the topic names the vehicle: a position for another is refused (as a device token's would be)
+  parsed_positions out;
+  out.total = parsed->total;
+  out.rejected = std::move(parsed->rejected);
+  for (std::size_t i = 0; i < parsed->positions.size(); ++i) {
+    if (parsed->positions[i].vehicle != vehicle) {
+      out.rejected.push_back({parsed->indexes[i], "/positions/" + std::to_string(parsed->indexes[i]) + "/vehicle",
+                              "vehicle must be the topic's (" + vehicle + ")"});
+      continue;
+    }
+    out.positions.push_back(std::move(parsed->positions[i]));
+    out.indexes.push_back(parsed->indexes[i]);
+  }
+  if (single)
+    for (auto& r : out.rejected) r.pointer = r.pointer.substr(std::string("/positions/0").size());
+  return out;
+}
+
+std::string vehicle_frame(const vehicle_event& e) {
+  auto str_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  nlohmann::ordered_json j = {{"type", "vehicle"},
+                              {"vehicle", e.vehicle},
+                              {"route", e.route},
+                              {"trip", str_or_null(e.trip)},
+                              {"lon", e.lon},
+                              {"lat", e.lat},
+                              {"ts", domain::format_rfc3339_ms(e.ts_us)},
+                              {"occupancy", str_or_null(e.occupancy)},
+                              {"progress_m", e.progress_m < 0 ? json(nullptr) : json(std::round(e.progress_m * 10) / 10)},
+                              {"off_route", e.off_route},
+                              {"next_stop", str_or_null(e.next_stop)}};
+  return j.dump();
+}
+
+task<std::string> service::ingest_message(std::string vehicle, std::string payload, std::int64_t now_us) {
+  auto parsed = parse_avl_message(vehicle, payload, now_us, opts_.max_positions);
+  if (!parsed) co_return parsed.error().describe();
+  int total = parsed->total;
+  auto call = ingest(std::move(*parsed), std::vector<std::string>{vehicle});
+  auto res = co_await std::move(call);
+  if (res.rejected.empty()) co_return std::string();
+  std::string why = res.accepted == 0 ? "no position could be accepted: "
+                                      : std::to_string(res.rejected.size()) + " of " + std::to_string(total) +
+                                            " positions refused (the others were stored): ";
+  for (std::size_t i = 0; i < res.rejected.size() && i < 10; ++i)
+    why += (i ? "; " : "") + res.rejected[i].pointer + ": " + res.rejected[i].error;
+  co_return why;
 }
 
 service::service(storage::transit_store& store, options o)

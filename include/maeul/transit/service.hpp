@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -50,6 +51,12 @@ struct parsed_positions {
 domain::outcome<parsed_positions> parse_positions(const nlohmann::json& body, std::int64_t now_us,
                                                   std::size_t max_positions);
 
+// An MQTT message on maeul/v1/avl/{vehicle}: one position {"route","trip"?,"lon","lat","ts",
+// "occupancy"?} or a batch {"positions":[...]}; "vehicle" may be omitted and, when given, must be
+// the topic's. Validated as parse_positions does (pointers relative to the payload).
+domain::outcome<parsed_positions> parse_avl_message(const std::string& vehicle, std::string_view payload,
+                                                    std::int64_t now_us, std::size_t max_positions);
+
 // A matched position, for the live feed.
 struct vehicle_event {
   std::string vehicle, route, trip, occupancy;
@@ -59,6 +66,10 @@ struct vehicle_event {
   bool off_route = false;
   std::string next_stop;
 };
+
+// The live feed's frame: {"type":"vehicle","vehicle","route","trip","lon","lat","ts","occupancy",
+// "progress_m","off_route","next_stop"}.
+std::string vehicle_frame(const vehicle_event& e);
 
 struct positions_result {
   int accepted = 0, off_route = 0, out_of_order = 0, arrivals = 0;
@@ -76,6 +87,9 @@ class service {
   // Stores positions: only routes of the feed; `allowed` (device tokens) the vehicles it may write
   // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error.
   task<positions_result> ingest(parsed_positions batch, std::optional<std::vector<std::string>> allowed);
+  // The MQTT door: "" when the message's positions were stored, else why (some) were refused. The
+  // principal is a device token for exactly the topic's vehicle. Throws storage::unavailable.
+  task<std::string> ingest_message(std::string vehicle, std::string payload, std::int64_t now_us);
   // Told of each stored batch of matched positions and of its arrivals (the live feed, bunching).
   std::function<void(std::vector<vehicle_event>)> on_vehicles;
   std::function<void(const std::vector<storage::arrival_row>&)> on_arrivals;
