@@ -88,8 +88,8 @@ describe('transit screen', { timeout: 900000 }, () => {
     try {
       await H.signIn(page, base, city.operatorToken);
       await page.goto(`${base}/transit?route=d1`);
-      await page.waitForSelector('h1');
-      assert.equal((await page.textContent('h1')).trim(), '버스 운행');
+      await page.waitForSelector('.view-transit h1');
+      assert.equal((await page.textContent('.view-transit h1')).trim(), '버스 운행');
       assert.equal(await page.inputValue('#transit-route'), 'd1');
       await page.waitForSelector('#transit-performance [data-kpi="excess_wait_min"]');
 
@@ -135,8 +135,9 @@ describe('transit screen', { timeout: 900000 }, () => {
       assert.deepEqual(vs, [], `axe (ko): ${describeViolations(vs)}`);
 
       await page.click('#lang-toggle');
-      await pollUntil('English', async () => ({ ok: (await page.textContent('h1')).trim() === 'Bus operations' }));
+      await pollUntil('English', async () => ({ ok: (await page.textContent('.view-transit h1').catch(() => '')).trim() === 'Bus operations' }));
       await page.waitForSelector('#transit-vehicles tr[data-vehicle="web-v1"]');
+      await page.waitForSelector('#transit-performance [data-kpi="excess_wait_min"]');
       assert.match(await page.textContent('#transit-performance'), /Excess wait time/);
       vs = await axe(page, { tags: WCAG, include: '.view-transit' });
       assert.deepEqual(vs, [], `axe (en): ${describeViolations(vs)}`);
