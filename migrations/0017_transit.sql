@@ -97,3 +97,9 @@ CREATE TABLE transit_arrivals (
 );
 CREATE INDEX transit_arrivals_route_stop_ts ON transit_arrivals (route_id, stop_id, ts);
 CREATE INDEX transit_arrivals_route_ts ON transit_arrivals (route_id, ts);
+
+-- The `bunching` rule kind (docs/transit.md "Bunching"): judged by the transit module on each stop
+-- arrival; its alerts follow the usual lifecycle (subject: "ROUTE/STOP/DIRECTION").
+ALTER TABLE rules DROP CONSTRAINT rules_kind_check;
+ALTER TABLE rules ADD CONSTRAINT rules_kind_check
+  CHECK (kind IN ('threshold', 'rate', 'silence', 'composite', 'inactivity', 'bunching'));

@@ -742,8 +742,15 @@ int serve(const config::settings& s) {
   services.metrics_public = s.metrics.is_public;
   // Bus operations (API §11, docs/transit.md): the network in memory for matching positions.
   storage::transit_store transit_store(pool);
-  transit::service transit_svc(transit_store, transit::options{});
+  transit::options topts;
+  topts.timezone = s.city.timezone;
+  transit::service transit_svc(transit_store, topts);
+  // Bunching rules (docs/transit.md): the rule set as the operations service loads it, and the
+  // alerts opened and cleared through its ordered queue.
+  ops.on_rules = [&transit_svc](const std::vector<rules::rule>& rs) { transit_svc.set_rules(rs); };
+  transit_svc.on_transitions = [&ops](std::vector<rules::transition> ts) { ops.submit(std::move(ts)); };
   try {
+    run_now(ops.load_rules());
     run_now(transit_svc.load());
   } catch (const std::exception& e) {
     return fail(exit_database, std::string("cannot load the bus network: ") + e.what());

@@ -40,6 +40,16 @@ const std::vector<definition>& catalog() {
        "걸어서 9분 안에 모든 필수 시설(의원, 약국, 식료품점, 버스 정류장, 노인 돌봄 시설)에 닿는 주민 비율",
        "Residents within a 9-minute walk of every essential facility category (clinic, pharmacy, grocery, bus "
        "stop, senior care centre)"},
+      {key::bus_excess_wait_time, "bus_excess_wait_time", "버스 초과 대기 시간", "Bus excess wait time", "mobility", "min",
+       "lower_is_better", 0, 1.5, false, "week", "TfL excess wait time (EWT), TCQSM 3rd ed. ch. 5",
+       "관측 평균 대기 Σh²/(2Σh)에서 시간표 평균 대기를 뺀 분 (차량 위치로 얻은 정류장 도착, 정류장이 속한 구역별)",
+       "Observed average wait Σh²/(2Σh) minus the scheduled one, in minutes, over the headways h at each stop "
+       "(arrivals derived from vehicle positions; the stop's zone)"},
+      {key::bus_headway_regularity, "bus_headway_regularity", "버스 배차 규칙성", "Bus headway regularity", "mobility", "cv",
+       "lower_is_better", 0, 0.3, false, "week", "TCQSM 3rd ed. headway adherence (coefficient of variation)",
+       "정류장별 평균으로 나눈 관측 배차 간격의 변동 계수 (표준편차 ÷ 평균)",
+       "Coefficient of variation of observed headways, each over its stop's mean headway in the period "
+       "(standard deviation over mean)"},
   };
   return all;
 }

@@ -40,6 +40,7 @@ service::service(storage::operations_store& store, sensors_fn sensors, domain::e
 task<void> service::load_rules() {
   auto mine = ++reload_started_;
   auto rules = co_await store_.all_rules();
+  if (on_rules) on_rules(rules);
   auto home = co_await asio::this_coro::executor;
   // On the engine's thread, after every reading queued before this point: the next one sees them.
   co_await asio::post(rules_ex_, asio::use_awaitable);

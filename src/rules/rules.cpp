@@ -272,8 +272,9 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
   if (r.name.ko.empty() && r.name.en.empty()) add(errors, "/name", "is required: {\"ko\", \"en\"} or a string");
   auto k = body.find("kind");
   if (k == body.end() || !k->is_string() ||
-      (*k != "threshold" && *k != "rate" && *k != "silence" && *k != "composite" && *k != "inactivity")) {
-    add(errors, "/kind", "must be one of threshold, rate, silence, composite, inactivity");
+      (*k != "threshold" && *k != "rate" && *k != "silence" && *k != "composite" && *k != "inactivity" &&
+       *k != "bunching")) {
+    add(errors, "/kind", "must be one of threshold, rate, silence, composite, inactivity, bunching");
     return domain::invalid(std::move(errors));
   }
   r.kind = k->get<std::string>();
@@ -401,6 +402,23 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
     spec["ceiling"] = fmt_duration(m.ceiling_us);
     spec["cold_start"] = fmt_duration(m.cold_start_us);
     r.spec = std::move(t);
+  } else if (r.kind == "bunching") {
+    bunching_rule t;
+    auto rt = body.find("route");
+    if (rt == body.end() || !rt->is_string() || rt->get<std::string>().empty() || rt->get<std::string>().size() > 255)
+      add(errors, "/route", "is required: a route id of the imported GTFS feed");
+    else
+      t.route = rt->get<std::string>();
+    if (auto v = number(body, "ratio", "", errors, false)) {
+      if (!(*v > 0 && *v < 1)) add(errors, "/ratio", "must be between 0 and 1 (a share of the scheduled headway)");
+      t.ratio = *v;
+    }
+    t.distance_m = number(body, "distance_m", "", errors, false);
+    if (t.distance_m && !(*t.distance_m > 0 && *t.distance_m <= 5000)) add(errors, "/distance_m", "must be metres, 0 to 5000");
+    spec["route"] = t.route;
+    spec["ratio"] = t.ratio;
+    if (t.distance_m) spec["distance_m"] = *t.distance_m;
+    r.spec = std::move(t);
   } else {
     composite_rule cr;
     if (auto w = duration(body, "window", errors, true)) cr.window_us = *w;
@@ -477,6 +495,7 @@ const char* kind_name(const rule_spec& s) {
     const char* operator()(const silence_rule&) const { return "silence"; }
     const char* operator()(const composite_rule&) const { return "composite"; }
     const char* operator()(const inactivity_rule&) const { return "inactivity"; }
+    const char* operator()(const bunching_rule&) const { return "bunching"; }
   } v;
   return std::visit(v, s);
 }
@@ -553,6 +572,7 @@ void engine::set_rules(std::vector<rule> rules) {
                      else add(r.sel.kind, t.metric);
                      timed_.push_back(n);
                    },
+                   [&](const bunching_rule&) {},  // judged by the transit module, not by readings
                },
                r.spec);
   }
@@ -834,6 +854,7 @@ void engine::evaluate(std::size_t i, const reading& rd, std::vector<transition>&
                      out.push_back(base(false, "conditions no longer all met in " + zone, true));
                    }
                  },
+                 [&](const bunching_rule&) {},  // judged by the transit module
              },
              r.spec);
 }

@@ -32,6 +32,39 @@ const std::string per_capita_tail =
     "SELECT a.zone_id, a.g, a.p, a.v / NULLIF(CASE WHEN a.g = 1 THEN (SELECT sum(population) FROM zones) "
     "ELSE (SELECT population FROM zones z WHERE z.id = a.zone_id) END, 0), NULL::float8 FROM a";
 
+// Bus operations (docs/transit.md "Operations metrics"): observed headways at each (route, stop,
+// direction) from transit_arrivals (a gap over 2 h is a service break, not a headway), with the
+// period of the arrival ending each, and the zone of the stop.
+const std::string bus_observed =
+    "arr AS (SELECT a.route_id, a.stop_id, a.direction, a.ts, " + period_of("a.ts") + " AS p, "
+    "extract(epoch FROM a.ts - lag(a.ts) OVER (PARTITION BY a.route_id, a.stop_id, a.direction ORDER BY a.ts)) AS h "
+    "FROM transit_arrivals a WHERE a.ts >= " + F + " - interval '2 hours' AND a.ts < " + T + "), "
+    "obs AS (SELECT * FROM arr WHERE h > 0 AND h <= 7200 AND ts >= " + F + "), "
+    "stop_zone AS (SELECT s.id AS stop_id, (SELECT z.id FROM zones z WHERE ST_Covers(z.boundary, s.location) "
+    "ORDER BY z.id LIMIT 1) AS zone_id FROM transit_stops s)";
+// The scheduled visits of each service day around the range (calendar and calendar_dates in the
+// city's time zone; timetabled trips and frequency windows), as headways per (route, stop, direction).
+const std::string bus_scheduled =
+    "days AS (SELECT d::date AS day FROM generate_series((" + F + " AT TIME ZONE $2)::date - 1, (" + T +
+    " AT TIME ZONE $2)::date, interval '1 day') d), "
+    "act AS (SELECT days.day, c.service_id FROM days JOIN transit_calendar c ON days.day BETWEEN c.start_date AND "
+    "c.end_date AND (c.days >> (extract(isodow FROM days.day)::int - 1)) & 1 = 1 WHERE NOT EXISTS (SELECT 1 FROM "
+    "transit_calendar_dates x WHERE x.service_id = c.service_id AND x.date = days.day AND x.exception_type = 2) "
+    "UNION SELECT x.date, x.service_id FROM transit_calendar_dates x JOIN days ON days.day = x.date WHERE x.exception_type = 1), "
+    "vis AS (SELECT t.route_id, st.stop_id, coalesce(t.direction_id, 0) AS direction, ((act.day + time '12:00') "
+    "AT TIME ZONE $2) - interval '12 hours' + st.arrival_s * interval '1 second' AS ts FROM act JOIN transit_trips t "
+    "ON t.service_id = act.service_id JOIN transit_stop_times st ON st.trip_id = t.id WHERE st.arrival_s IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM transit_frequencies f WHERE f.trip_id = t.id) "
+    "UNION ALL SELECT t.route_id, st.stop_id, coalesce(t.direction_id, 0), ((act.day + time '12:00') AT TIME ZONE $2) "
+    "- interval '12 hours' + (g + st.arrival_s - fs.s) * interval '1 second' FROM act JOIN transit_trips t ON "
+    "t.service_id = act.service_id JOIN transit_frequencies f ON f.trip_id = t.id JOIN transit_stop_times st ON "
+    "st.trip_id = t.id JOIN LATERAL (SELECT min(x.departure_s) AS s FROM transit_stop_times x WHERE x.trip_id = t.id) "
+    "fs ON true CROSS JOIN LATERAL generate_series(f.start_s, f.end_s - 1, f.headway_s) g WHERE st.arrival_s IS NOT NULL), "
+    "sv AS (SELECT route_id, stop_id, direction, ts, extract(epoch FROM ts - lag(ts) OVER (PARTITION BY route_id, "
+    "stop_id, direction ORDER BY ts)) AS h FROM vis), "
+    "sched AS (SELECT route_id, stop_id, direction, " + period_of("ts") + " AS p, sum(h * h) AS sq, sum(h) AS s "
+    "FROM sv WHERE h > 0 AND ts >= " + F + " AND ts < " + T + " GROUP BY 1, 2, 3, 4)";
+
 // The query of each KPI but the coverage one (computed with PostGIS in read_access). The switch has
 // no default: a KPI added to the catalog and not here does not compile (-Werror=switch).
 std::string sql_for(kpi::key k) {
@@ -75,6 +108,21 @@ std::string sql_for(kpi::key k) {
            "(date_trunc('day', bucket AT TIME ZONE $2)))) "
            "SELECT zone_id, g, date_trunc($1, day), count(*) FILTER (WHERE mean > 35)::float8, NULL::float8 FROM d "
            "GROUP BY zone_id, g, date_trunc($1, day)";
+    case kpi::key::bus_excess_wait_time:
+    // Only the (route, stop, direction) with observed headways in the period count, against their own schedule.
+    return "WITH " + bus_observed + ", " + bus_scheduled + ", "
+           "o AS (SELECT route_id, stop_id, direction, p, sum(h * h) AS sq, sum(h) AS s FROM obs GROUP BY 1, 2, 3, 4), "
+           "j AS (SELECT sz.zone_id, o.p, o.sq, o.s, sc.sq AS ssq, sc.s AS ss FROM o JOIN sched sc USING (route_id, "
+           "stop_id, direction, p) JOIN stop_zone sz ON sz.stop_id = o.stop_id) "
+           "SELECT zone_id, GROUPING(zone_id), p, (sum(sq) / (2 * sum(s)) - sum(ssq) / (2 * sum(ss))) / 60, "
+           "NULL::float8 FROM j GROUP BY GROUPING SETS ((zone_id, p), (p))";
+    case kpi::key::bus_headway_regularity:
+    return "WITH " + bus_observed + ", "
+           "n AS (SELECT o.route_id, o.stop_id, o.direction, o.p, o.h / avg(o.h) OVER (PARTITION BY o.route_id, "
+           "o.stop_id, o.direction, o.p) AS r, count(*) OVER (PARTITION BY o.route_id, o.stop_id, o.direction, o.p) "
+           "AS k FROM obs o) "
+           "SELECT sz.zone_id, GROUPING(sz.zone_id), n.p, stddev_pop(n.r), NULL::float8 FROM n JOIN stop_zone sz ON "
+           "sz.stop_id = n.stop_id WHERE n.k >= 2 GROUP BY GROUPING SETS ((sz.zone_id, n.p), (n.p))";
     case kpi::key::sensor_availability:
     return "WITH m AS (SELECT s.zone_id, s.created_at, se.id AS series_id, (mm->>'interval_s')::float8 AS iv "
            "FROM sensors s CROSS JOIN jsonb_array_elements(s.metrics) mm LEFT JOIN series se ON se.sensor_id = s.id AND "

@@ -12,6 +12,7 @@
 #include "maeul/domain/registry.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/transit/gtfs.hpp"
+#include "maeul/transit/metrics.hpp"
 
 namespace maeul::transit {
 
@@ -149,6 +150,119 @@ task<bool> service::load() {
   std::lock_guard lock(mutex_);
   net_ = std::move(net);
   vehicles_.clear();  // progress along the old patterns means nothing on the new ones
+  std::lock_guard judge(judge_mutex_);
+  schedule_cache_.clear();
+  co_return true;
+}
+
+void service::set_rules(const std::vector<rules::rule>& all) {
+  std::vector<bunching> mine;
+  for (const auto& r : all)
+    if (const auto* b = std::get_if<rules::bunching_rule>(&r.spec); b && r.enabled) mine.push_back({r.id, b->route, b->ratio});
+  std::lock_guard lock(judge_mutex_);
+  bunching_ = std::move(mine);
+}
+
+task<std::vector<std::int64_t>> service::scheduled_visits(std::string route, std::string stop, int direction,
+                                                          std::int64_t at_us) {
+  constexpr std::int64_t day = 86400LL * 1000000;
+  std::int64_t d0 = at_us / day * day;
+  std::string key = route + '\x1f' + stop + '\x1f' + std::to_string(direction) + '\x1f' + std::to_string(d0);
+  {
+    std::lock_guard lock(judge_mutex_);
+    if (auto it = schedule_cache_.find(key); it != schedule_cache_.end()) co_return it->second;
+  }
+  std::int64_t from = d0 - day, to = d0 + 2 * day;
+  auto days_call = store_.service_days(from, to, opts_.timezone);
+  auto days = co_await std::move(days_call);
+  auto v_call = store_.scheduled_visits(route);
+  auto visits = co_await std::move(v_call);
+  auto f_call = store_.scheduled_frequencies(route);
+  auto freqs = co_await std::move(f_call);
+  std::vector<std::int64_t> out;
+  for (const auto& d : days) {
+    std::vector<int> timetabled;
+    std::vector<frequency_window> windows;
+    for (const auto& v : visits)
+      if (v.stop_id == stop && v.direction == direction &&
+          std::find(d.services.begin(), d.services.end(), v.service_id) != d.services.end())
+        timetabled.push_back(v.time_s);
+    for (const auto& f : freqs)
+      if (f.stop_id == stop && f.direction == direction &&
+          std::find(d.services.begin(), d.services.end(), f.service_id) != d.services.end())
+        windows.push_back({f.start_s, f.end_s, f.headway_s, f.offset_s});
+    for (int t : scheduled_times(timetabled, windows)) {
+      std::int64_t at = d.midnight_us + std::int64_t(t) * 1000000;
+      if (at >= from && at < to) out.push_back(at);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  std::lock_guard lock(judge_mutex_);
+  if (schedule_cache_.size() >= max_cached) schedule_cache_.clear();
+  schedule_cache_[key] = out;
+  co_return out;
+}
+
+task<bool> service::judge_bunching(std::vector<storage::arrival_row> arrivals) {
+  std::vector<rules::transition> out;
+  for (const auto& a : arrivals) {
+    std::vector<bunching> rs;
+    std::optional<std::pair<std::int64_t, std::string>> prev;
+    std::string subject = a.route_id + "/" + a.stop_id + "/" + std::to_string(a.direction);
+    {
+      std::lock_guard lock(judge_mutex_);
+      for (const auto& b : bunching_)
+        if (b.route == a.route_id) rs.push_back(b);
+      auto it = last_arrival_.find(subject);
+      if (it != last_arrival_.end()) prev = it->second;
+      if (!prev || a.ts_us > prev->first) {
+        if (last_arrival_.size() >= max_cached) last_arrival_.clear();
+        last_arrival_[subject] = {a.ts_us, a.vehicle};
+      }
+    }
+    // An arrival older than the newest one at the stop (a late batch) judges nothing.
+    if (rs.empty() || !prev || a.ts_us <= prev->first || prev->second == a.vehicle) continue;
+    double h = double(a.ts_us - prev->first) / 1e6;
+    auto sched_call = scheduled_visits(a.route_id, a.stop_id, a.direction, a.ts_us);
+    auto times = co_await std::move(sched_call);
+    std::vector<int> rel;
+    for (auto t : times) rel.push_back(int((t - times.front()) / 1000000));
+    auto sched = times.empty() ? std::nullopt : scheduled_headway_at(rel, double(a.ts_us - times.front()) / 1e6);
+    if (!sched) continue;
+    for (const auto& b : rs) {
+      std::string key = b.rule_id + '\n' + subject;
+      bool bunched = is_bunched(h, *sched, b.ratio);
+      rules::transition t;
+      t.rule_id = b.rule_id;
+      t.subject = subject;
+      t.domain = "mobility";
+      t.metric = "headway_s";
+      t.value = h;
+      t.at_us = a.ts_us;
+      char buf[400];
+      std::lock_guard lock(judge_mutex_);
+      if (bunched) {
+        double hold = std::ceil(hold_minutes(h, *sched));
+        std::snprintf(buf, sizeof buf,
+                      "bunching on route %s at stop %s: %s arrived %.1f min after %s (scheduled headway %.1f min); "
+                      "hold %s at the next timing point for %.0f minutes",
+                      a.route_id.c_str(), a.stop_id.c_str(), a.vehicle.c_str(), h / 60, prev->second.c_str(),
+                      *sched / 60, a.vehicle.c_str(), hold);
+        t.open = true;
+        t.message = buf;
+        if (opened_.size() >= max_cached) opened_.clear();
+        opened_[key] = subject;
+        out.push_back(std::move(t));
+      } else if (opened_.erase(key)) {
+        std::snprintf(buf, sizeof buf, "headway on route %s at stop %s back to %.1f min (scheduled %.1f min)",
+                      a.route_id.c_str(), a.stop_id.c_str(), h / 60, *sched / 60);
+        t.open = false;
+        t.message = buf;
+        out.push_back(std::move(t));
+      }
+    }
+  }
+  if (!out.empty() && on_transitions) on_transitions(std::move(out));
   co_return true;
 }
 
@@ -253,6 +367,17 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
   if (!rows.empty()) co_await store_.write(std::move(rows), arrivals);
   if (on_vehicles && !events.empty()) on_vehicles(std::move(events));
   if (on_arrivals && !arrivals.empty()) on_arrivals(arrivals);
+  if (!arrivals.empty()) {
+    bool any_rule = false;
+    {
+      std::lock_guard lock(judge_mutex_);
+      any_rule = !bunching_.empty();
+    }
+    if (any_rule) {
+      auto judge = judge_bunching(std::move(arrivals));
+      co_await std::move(judge);
+    }
+  }
   co_return res;
 }
 

@@ -127,7 +127,8 @@ TEST(kpi_catalog, every_kpi_of_the_catalog_has_a_test_here) {
   for (const auto& d : kpi::catalog()) ids.push_back(d.id);
   EXPECT_EQ(ids, (std::vector<std::string>{"emergency_response_time", "travel_time_index", "transit_boardings_per_capita",
                                            "electricity_per_capita", "renewable_share", "pm25_bad_days", "welfare_ack_time",
-                                           "sensor_availability", "living_zone_9min_coverage"}));
+                                           "sensor_availability", "living_zone_9min_coverage",
+                                           "bus_excess_wait_time", "bus_headway_regularity"}));
 }
 
 TEST_F(kpis, transit_boardings_per_capita) {

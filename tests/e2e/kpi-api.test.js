@@ -11,7 +11,8 @@ const I = require('./lib/ingest-helpers');
 const K = require('./lib/kpi-helpers');
 
 const KPI_IDS = [
-  'electricity_per_capita', 'emergency_response_time', 'living_zone_9min_coverage', 'pm25_bad_days', 'renewable_share',
+  'bus_excess_wait_time', 'bus_headway_regularity', 'electricity_per_capita', 'emergency_response_time',
+  'living_zone_9min_coverage', 'pm25_bad_days', 'renewable_share',
   'sensor_availability', 'transit_boardings_per_capita', 'travel_time_index', 'welfare_ack_time',
 ];
 const DOMAINS = ['mobility', 'energy', 'welfare', 'disaster', 'environment'];
@@ -28,7 +29,7 @@ describe('KPI routes: catalogue, validation, roles, budget, public', () => {
     h.assertStatus(await h.request(ctx.d, 'POST', '/api/v1/zones', { token: T, body: h.zoneBody('api-z', { population: 10 }) }), 201);
   });
 
-  test('GET /api/v1/kpis: the nine KPIs with names, domain, unit, direction, target, period, standard, description', async () => {
+  test('GET /api/v1/kpis: the eleven KPIs with names, domain, unit, direction, target, period, standard, description', async () => {
     const b = await I.getJson(ctx.d, tok.analyst, '/api/v1/kpis');
     assert.ok(Array.isArray(b.items));
     assert.deepEqual(b.items.map((k) => k.id).sort(), KPI_IDS);

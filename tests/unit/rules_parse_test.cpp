@@ -299,6 +299,8 @@ std::string describe(const r::rule_spec& spec) {
           out << " " << k.metric << " weeks " << k.model.learn_weeks << " days " << k.model.min_days << " q "
               << k.model.quantile << " x " << k.model.factor << " [" << k.model.floor_us << ", " << k.model.ceiling_us
               << "] cold " << k.model.cold_start_us;
+        else if constexpr (std::is_same_v<K, r::bunching_rule>)
+          out << " route " << k.route << " ratio " << k.ratio << " distance " << (k.distance_m ? *k.distance_m : -1.0);
         else {
           out << " window " << k.window_us;
           for (const auto& c : k.conditions) out << " [" << c.metric << r::op_text(c.o) << c.value << " " << c.kind << "]";
@@ -325,7 +327,10 @@ INSTANTIATE_TEST_SUITE_P(kinds, spec_round_trip,
                                          with(silence(), "selector", {{"domain", "welfare"}}),
                                          json{{"id", "i1"}, {"name", "quiet"}, {"kind", "inactivity"},
                                               {"severity", "warning"}, {"metric", "motion"}, {"factor", 2.5},
-                                              {"floor", 1800}, {"cold_start", "1d"}}));
+                                              {"floor", 1800}, {"cold_start", "1d"}},
+                                         json{{"id", "b1"}, {"name", "bunching"}, {"kind", "bunching"},
+                                              {"severity", "warning"}, {"route", "R1"}, {"ratio", 0.4},
+                                              {"distance_m", 150}}));
 
 TEST(spec_round_trip, a_stored_spec_that_no_longer_parses_throws) {
   EXPECT_THROW(r::rule_from_spec(without(threshold(), "metric").dump()), std::runtime_error);

@@ -22,6 +22,8 @@ enum class key {
   welfare_ack_time,
   sensor_availability,
   living_zone_9min_coverage,
+  bus_excess_wait_time,
+  bus_headway_regularity,
 };
 
 struct definition {

@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,13 @@ class service final : public domain::event_sink {
 
   // Emits committed alert events (from the engine, or from an operator's change) to the sink.
   void publish(const std::vector<domain::alert_event>& events);
+
+  // Transitions judged outside the engine (bunching, by the transit module): recorded in order
+  // with the engine's own, through the same bounded queue. Their rule must be loaded.
+  void submit(std::vector<rules::transition> ts) { enqueue(std::move(ts)); }
+  // Told of every rule set loaded (at start and after each change), before load_rules completes.
+  // Set once before serving.
+  std::function<void(const std::vector<rules::rule>&)> on_rules;
 
   // Loops, until the executor stops: the clock tick, and the webhook dispatcher.
   task<void> run_ticks();

@@ -101,10 +101,20 @@ struct inactivity_rule {
   routine_params model;
 };
 
-// What a rule watches, one alternative per kind.
-using rule_spec = std::variant<threshold_rule, rate_rule, silence_rule, composite_rule, inactivity_rule>;
+// Bus bunching (docs/transit.md "Bunching"): a headway at a stop of `route` below `ratio` times
+// the scheduled one, or (with `distance_m`) two vehicles of the route within that many metres.
+// Not evaluated by this engine: the transit module judges each stop arrival and opens and clears
+// the alerts through the operations service.
+struct bunching_rule {
+  std::string route;
+  double ratio = 0.5;
+  std::optional<double> distance_m;
+};
 
-// The kind's name as stored and returned: threshold, rate, silence, composite or inactivity.
+// What a rule watches, one alternative per kind.
+using rule_spec = std::variant<threshold_rule, rate_rule, silence_rule, composite_rule, inactivity_rule, bunching_rule>;
+
+// The kind's name as stored and returned: threshold, rate, silence, composite, inactivity or bunching.
 const char* kind_name(const rule_spec& s);
 
 struct rule {

@@ -16,6 +16,7 @@
 
 #include "maeul/asio/task.hpp"
 #include "maeul/domain/problem.hpp"
+#include "maeul/rules/rules.hpp"
 #include "maeul/storage/transit.hpp"
 #include "maeul/transit/match.hpp"
 #include "maeul/transit/zip.hpp"
@@ -24,6 +25,7 @@ namespace maeul::transit {
 
 struct options {
   zip_limits zip;
+  std::string timezone = "Asia/Seoul";  // the city's calendar: service days of the schedule
   std::size_t max_vehicles = 20000;   // vehicles remembered; past it the one seen longest ago is forgotten
   std::size_t max_patterns = 20000;   // a feed with more route patterns is refused
   std::size_t max_positions = 10000;  // positions in one batch
@@ -94,6 +96,18 @@ class service {
   std::function<void(std::vector<vehicle_event>)> on_vehicles;
   std::function<void(const std::vector<storage::arrival_row>&)> on_arrivals;
 
+  // The bunching rules among a loaded rule set (ops::service::on_rules).
+  void set_rules(const std::vector<rules::rule>& all);
+  // Alert transitions of bunching rules (open, clear), for the operations service.
+  std::function<void(std::vector<rules::transition>)> on_transitions;
+  // Judges each arrival against the bunching rules of its route (the headway behind the previous
+  // vehicle at the stop against the scheduled one) and hands the transitions to on_transitions.
+  task<bool> judge_bunching(std::vector<storage::arrival_row> arrivals);
+  // Scheduled visits of (route, stop, direction) around `at_us` (the day before to the day after),
+  // sorted; cached per day (bounded), forgotten at each import.
+  task<std::vector<std::int64_t>> scheduled_visits(std::string route, std::string stop, int direction,
+                                                   std::int64_t at_us);
+
   std::shared_ptr<const network> current() const;
   storage::transit_store& store() { return store_; }
 
@@ -103,6 +117,16 @@ class service {
   mutable std::mutex mutex_;  // guards net_ and vehicles_
   std::shared_ptr<const network> net_;
   std::unordered_map<std::string, vehicle_state> vehicles_;
+  struct bunching {
+    std::string rule_id, route;
+    double ratio = 0.5;
+  };
+  std::mutex judge_mutex_;  // guards what follows
+  std::vector<bunching> bunching_;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::string>> last_arrival_;  // route/stop/dir -> (ts, vehicle)
+  std::unordered_map<std::string, std::string> opened_;  // rule + subject of alerts this process opened
+  std::unordered_map<std::string, std::vector<std::int64_t>> schedule_cache_;
+  static constexpr std::size_t max_cached = 20000;  // each of the three maps; past it, cleared
 };
 
 }  // namespace maeul::transit

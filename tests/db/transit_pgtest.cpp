@@ -1,0 +1,144 @@
+// The bus network store (storage/transit.hpp) and the two bus KPIs (storage/kpi_store.cpp) on a
+// real PostgreSQL + PostGIS: a feed replaced as a whole, route patterns for matching, and the
+// excess wait and headway regularity per zone and city, worked out by hand from the inputs.
+#include <cmath>
+
+#include "maeul/kpi/catalog.hpp"
+#include "maeul/storage/kpi_store.hpp"
+#include "maeul/storage/transit.hpp"
+#include "pg_support.hpp"
+
+namespace {
+
+using namespace maeul_test;
+namespace kpi = maeul::kpi;
+
+class transit : public fresh_db {
+ protected:
+  void SetUp() override {
+    fresh_db::SetUp();
+    if (HasFatalFailure()) return;
+    store_ = std::make_unique<storage::transit_store>(*pool_);
+    kpis_ = std::make_unique<storage::kpi_store>(*pool_);
+  }
+  void TearDown() override {
+    kpis_.reset();
+    store_.reset();
+    fresh_db::TearDown();
+  }
+
+ public:
+  // R1: S1 in zone za, S2 in zone zb; trip T1 every 600 s all day (frequencies), every day of 2026.
+  storage::gtfs_feed feed() {
+    storage::gtfs_feed f;
+    f.agencies = {{"SK", "Sokcho Bus", "https://bus.example", "Asia/Seoul"}};
+    f.stops = {{"S1", "One", "", "", 0, 128.52, 38.12}, {"S2", "Two", "", "", 0, 128.62, 38.12}};
+    f.routes = {{"R1", "SK", "1", "Beach", "", "", 3}};
+    f.trips = {{"T1", "R1", "ALL", "SH1", "", 0}};
+    f.stop_times = {{"T1", "S1", 1, 0, 0}, {"T1", "S2", 2, 300, 300}};
+    f.calendars = {{"ALL", 127, "2026-01-01", "2026-12-31"}};
+    f.frequencies = {{"T1", 0, 86400, 600, 0}};
+    f.shapes = {{"SH1", {{128.52, 38.12}, {128.57, 38.12}, {128.62, 38.12}}}};
+    return f;
+  }
+  void arrive(const std::string& stop, std::vector<std::int64_t> ts) {
+    std::vector<storage::arrival_row> rows;
+    for (auto t : ts) rows.push_back({"R1", stop, "bus", "", "SH1", 0, t});
+    sync(store_->write({}, rows));
+  }
+  std::vector<storage::kpi_value> values(const std::string& id, std::int64_t from, std::int64_t to) {
+    storage::kpi_query q;
+    q.kpi = id;
+    q.period = "day";
+    q.timezone = "Asia/Seoul";
+    q.from_us = from;
+    q.to_us = to;
+    return sync(kpis_->values(q, kpi::walking_model{}));
+  }
+  std::unique_ptr<storage::transit_store> store_;
+  std::unique_ptr<storage::kpi_store> kpis_;
+};
+
+TEST_F(transit, feed_replaced_as_a_whole_and_patterns_for_matching) {
+  sync(store_->replace_feed(feed()));
+  auto p = sync(store_->patterns());
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].route_id, "R1");
+  EXPECT_EQ(p[0].key, "SH1");
+  EXPECT_EQ(p[0].line.size(), 3u);
+  EXPECT_EQ(p[0].stop_ids, (std::vector<std::string>{"S1", "S2"}));
+  auto r = json::parse(*sync(store_->route_json("R1")));
+  EXPECT_EQ(r["shape"]["type"], "LineString");
+  EXPECT_EQ(r["stops"].size(), 2u);
+  auto near = sync(store_->stops_near_json(128.52, 38.12, 100, 10));
+  ASSERT_EQ(near.size(), 1u);
+  EXPECT_EQ(json::parse(near[0])["id"], "S1");
+  // a second feed without R1: R1 is gone, nothing of the first is left
+  auto f = feed();
+  f.routes[0].id = "R2";
+  f.trips[0].route_id = "R2";
+  sync(store_->replace_feed(f));
+  EXPECT_FALSE(sync(store_->route_exists("R1")));
+  EXPECT_TRUE(sync(store_->route_exists("R2")));
+  // a feed the database refuses (a stop time naming a missing stop) changes nothing
+  auto bad = feed();
+  bad.stop_times.push_back({"T1", "S9", 3, 400, 400});
+  EXPECT_ANY_THROW(sync(store_->replace_feed(bad)));
+  EXPECT_TRUE(sync(store_->route_exists("R2")));
+}
+
+TEST_F(transit, service_days_follow_calendar_and_dates) {
+  auto f = feed();
+  f.calendars = {{"WK", 0x1f, "2026-03-01", "2026-03-31"}};  // Monday to Friday
+  f.trips[0].service_id = "WK";
+  f.calendar_dates = {{"WK", "2026-03-02", 2}, {"WK", "2026-03-07", 1}};
+  sync(store_->replace_feed(f));
+  // 2026-03-02 is a Monday (removed), 03-03 a Tuesday, 03-07 a Saturday (added), 03-08 a Sunday
+  auto days = sync(store_->service_days(kst_us(2026, 3, 3), kst_us(2026, 3, 8, 12), "Asia/Seoul"));
+  std::map<std::string, std::size_t> n;
+  for (const auto& d : days) n[d.date] = d.services.size();
+  EXPECT_EQ(n.at("2026-03-02"), 0u);
+  EXPECT_EQ(n.at("2026-03-03"), 1u);
+  EXPECT_EQ(n.at("2026-03-07"), 1u);
+  EXPECT_EQ(n.at("2026-03-08"), 0u);
+  EXPECT_EQ(days.front().midnight_us, kst_us(2026, 3, 2));
+}
+
+TEST_F(transit, bus_excess_wait_time) {
+  add_zone(square_zone("za", 128.50, 38.10, 0.05, 1000));
+  add_zone(square_zone("zb", 128.60, 38.10, 0.05, 3000));
+  sync(store_->replace_feed(feed()));
+  // S1 (za): 10:00, 10:10, 10:12, 10:25 KST: headways 600, 120, 780 s; Σh² = 982800, 2Σh = 3000: 327.6 s.
+  arrive("S1", {kst_us(2026, 3, 1, 10, 0), kst_us(2026, 3, 1, 10, 10), kst_us(2026, 3, 1, 10, 12),
+                kst_us(2026, 3, 1, 10, 25)});
+  // S2 (zb): 10:05, 10:15: one headway of 600 s: 300 s.
+  arrive("S2", {kst_us(2026, 3, 1, 10, 5), kst_us(2026, 3, 1, 10, 15)});
+  // Scheduled every 600 s all day at both: 300 s. za: 27.6 s; zb: 0; city: (1342800 / 4200 − 300) s.
+  auto v = values("bus_excess_wait_time", kst_us(2026, 3, 1), kst_us(2026, 3, 2));
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].zone.value_or(""), "za");
+  EXPECT_NEAR(*v[0].value, 27.6 / 60, 1e-9);
+  EXPECT_EQ(v[0].start_us, kst_us(2026, 3, 1));
+  EXPECT_EQ(v[1].zone.value_or(""), "zb");
+  EXPECT_NEAR(*v[1].value, 0, 1e-9);
+  EXPECT_FALSE(v[2].zone);
+  EXPECT_NEAR(*v[2].value, (1342800.0 / 4200 - 300) / 60, 1e-9);
+}
+
+TEST_F(transit, bus_headway_regularity) {
+  add_zone(square_zone("za", 128.50, 38.10, 0.05, 1000));
+  add_zone(square_zone("zb", 128.60, 38.10, 0.05, 3000));
+  sync(store_->replace_feed(feed()));
+  arrive("S1", {kst_us(2026, 3, 1, 10, 0), kst_us(2026, 3, 1, 10, 10), kst_us(2026, 3, 1, 10, 12),
+                kst_us(2026, 3, 1, 10, 25)});
+  arrive("S2", {kst_us(2026, 3, 1, 10, 5), kst_us(2026, 3, 1, 10, 15)});  // one headway: no variation to measure
+  // za: headways over their mean 500: 1.2, 0.24, 1.56; variance (0.04 + 0.5776 + 0.3136) / 3
+  auto v = values("bus_headway_regularity", kst_us(2026, 3, 1), kst_us(2026, 3, 2));
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[0].zone.value_or(""), "za");
+  EXPECT_NEAR(*v[0].value, std::sqrt(0.9312 / 3), 1e-9);
+  EXPECT_FALSE(v[1].zone);
+  EXPECT_NEAR(*v[1].value, std::sqrt(0.9312 / 3), 1e-9);
+}
+
+}  // namespace
