@@ -16,7 +16,8 @@ const axis = (extra = {}) => ({
 
 // series: [{label, color, dash, width, points?}] ; data: [xs(sec), ys...]
 // hlines: [{value, color, label}] drawn across the plot (thresholds) and kept within the y range.
-export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false, xRange, hlines = [] }) {
+// xPeriod ('day'|'week'|'month'|'year'): the x axis and the legend name whole periods with their year.
+export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false, xRange, hlines = [], xPeriod }) {
   const fmt = valueFmt || ((v) => (v == null ? '–' : String(v)));
   const width = Math.max(200, el.clientWidth || 400);
   const opts = {
@@ -64,8 +65,8 @@ export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, sp
         }
       }],
     },
-    axes: [axis({ values: xTicks, space: 70 }), axis({ size: 56, values: (u, vals) => vals.map(fmt), label: yLabel, labelSize: yLabel ? 18 : 0 })],
-    series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : fmtFull(v)) },
+    axes: [axis({ values: xPeriod ? periodTicks(xPeriod) : xTicks, space: xPeriod ? 84 : 70 }), axis({ size: 56, values: (u, vals) => vals.map(fmt), label: yLabel, labelSize: yLabel ? 18 : 0 })],
+    series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : xPeriod ? fmtPeriod(xPeriod, v) : fmtFull(v)) },
       ...series.map((s, i) => ({
         label: s.label,
         stroke: s.color || PALETTE[i % PALETTE.length],
@@ -100,4 +101,24 @@ function xTicks(u, splits) {
   const key = (s) => day.format(new Date(s * 1000));
   if (span > 3 * 86400) return splits.map((s) => day.format(new Date(s * 1000)));
   return splits.map((s, i) => (i === 0 || key(splits[i - 1]) !== key(s) ? `${hm.format(new Date(s * 1000))}\n${key(s)}` : hm.format(new Date(s * 1000))));
+}
+
+// Ticks of a chart of whole periods: full dates (with the year) for days and weeks, month and year for
+// months, the year for years; the year is written on the first tick and where it changes.
+function fmtPeriod(period, sec) {
+  const opts = period === 'year' ? { year: 'numeric' } : period === 'month' ? { year: 'numeric', month: 'short' }
+    : { year: 'numeric', month: 'short', day: 'numeric' };
+  return intl(opts).format(new Date(sec * 1000));
+}
+function periodTicks(period) {
+  return (u, splits) => {
+    const year = intl({ year: 'numeric' });
+    const short = period === 'year' ? { year: 'numeric' } : period === 'month' ? { month: 'short' } : { month: 'short', day: 'numeric' };
+    return splits.map((s, i) => {
+      const d = new Date(s * 1000);
+      if (period === 'year') return year.format(d);
+      const first = i === 0 || year.format(new Date(splits[i - 1] * 1000)) !== year.format(d);
+      return first ? `${intl(short).format(d)}\n${year.format(d)}` : intl(short).format(d);
+    });
+  };
 }

@@ -1147,3 +1147,10 @@ export function metricName(m) {
 }
 
 export function locale() { return current === 'ko' ? 'ko-KR' : 'en-GB'; }
+
+// More strings from another file (e.g. strings-ops.js), so that screens can bring their own words
+// without every change touching this one. Keys already here are not replaced.
+export function addStrings(ko, en) {
+  for (const [k, v] of Object.entries(ko)) if (!(k in dict.ko)) dict.ko[k] = v;
+  for (const [k, v] of Object.entries(en)) if (!(k in dict.en)) dict.en[k] = v;
+}
