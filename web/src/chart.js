@@ -78,6 +78,7 @@ export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, sp
       }))],
   };
   const chart = new uPlot(opts, data, el);
+  el.maeulChart = chart; // for diagnostics and the browser tests
   const ro = new ResizeObserver(() => {
     const w = Math.max(200, el.clientWidth);
     if (Math.abs(w - chart.width) > 2) chart.setSize({ width: w, height });

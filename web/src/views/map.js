@@ -52,7 +52,7 @@ export default {
       STATES.map((s) => h('span', { class: 'legend-item' }, h('span', { class: `legend-dot ld-${s}`, style: { background: STATE_COLORS[s] } }), t(`st_${s}`))),
       layerLegend());
     // Layers other than sensors: zones, facility groups, open incidents (map-layers.js).
-    const layerBoxes = h('fieldset', { class: 'domain-filter layer-filter', id: 'layer-filter' },
+    const layerBoxes = h('fieldset', { class: 'layer-filter', id: 'layer-filter' },
       h('legend', {}, t('map_base_layers')),
       ['zones', 'shelter', 'clinic', 'care', 'other', 'incidents'].map((id) => h('label', { class: 'check' },
         h('input', {
@@ -61,11 +61,12 @@ export default {
         }), ' ', t(id === 'zones' ? 'map_zones' : id === 'incidents' ? 'map_incidents' : `map_fac_${id}`))));
     const panelEl = h('div', { class: 'map-panel', hidden: !selected });
     const side = h('aside', { class: 'map-side' },
-      search, layerBoxes, domainBoxes,
+      search, domainBoxes,
       h('div', { class: 'list-head' }, h('h2', {}, t('map_sensors')), countEl),
       listEl);
     const fitBtn = h('button', { type: 'button', class: 'btn btn-small map-fit', onclick: () => { userMoved = true; fitCity(); } }, t('map_fit'));
-    const mapWrap = h('div', { class: 'map-wrap' }, mapEl, h('div', { class: 'map-overlay' }, legend, fitBtn));
+    const mapWrap = h('div', { class: 'map-wrap' }, mapEl, h('div', { class: 'map-overlay' }, legend, fitBtn),
+      h('div', { class: 'map-layers-box' }, layerBoxes));
     el.append(h('h1', { class: 'sr-only' }, t('nav_map')), h('div', { class: 'map-layout' }, side, mapWrap, panelEl));
 
     let map = null;

@@ -3,7 +3,7 @@ import { h, replace } from '../dom.js';
 import { t, nameOf, shortName, nameDetail } from '../i18n.js';
 import { state, activeAlerts, DOMAINS } from '../store.js';
 import { zoneSummary } from '../zones.js';
-import { kpiSummary, judge } from '../kpis.js';
+import { kpiSummary, judge, additive } from '../kpis.js';
 import '../strings-ops.js';
 import { int, num, withUnit, ago, dateOnly } from '../format.js';
 import { sevBadge, stateBadge, sensorStateBadge, unavailable, loading, sparkline, section } from '../widgets.js';
@@ -143,6 +143,7 @@ function kpiTile(item) {
     h('div', { class: 'kpi-meta' },
       h('span', { class: 'kpi-target', title: j.prorated ? t('kpi_target_full', { v: num(j.fullTarget) }) : null },
         j.target === null || j.target === undefined ? t('kpi_target', { v: '–' })
+          : !item.start && additive(k) ? t('kpi_target_day', { v: num(j.target) })
           : j.prorated ? t('kpi_target_so_far', { v: num(j.target) }) : t('kpi_target', { v: num(j.target) })),
       item.period ? h('span', { class: 'kpi-period' }, j.soFar && j.days > 1
         ? t('kpi_so_far', { p: t(`per_${item.period}`), d: Math.max(1, Math.ceil(j.elapsedDays)), n: Math.round(j.days) })
