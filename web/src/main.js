@@ -220,6 +220,8 @@ function updateNav(path) {
     const link = badge.closest('a');
     if (n) link.setAttribute('aria-label', `${t('nav_alerts')}, ${t('nav_alerts_open', { n })}`);
     else link.removeAttribute('aria-label');
+    // what the number counts, to the eye too (a tooltip): "5 open alerts"
+    if (n) badge.title = t('nav_alerts_title', { n }); else badge.removeAttribute('title');
   }
 }
 
