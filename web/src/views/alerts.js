@@ -160,7 +160,7 @@ export default {
             h('th', { scope: 'rowgroup', colspan: cols.length - 1, id: gid },
               g.incident ? h('a', { href: `/incidents?id=${g.incident.id}`, class: 'group-link' }, title) : h('span', {}, title),
               h('span', { class: 'muted small group-count' }, ` · ${t('al_group_count', { n: g.alerts.length, open: openIds.length })}`)));
-          return h('tbody', { 'aria-labelledby': gid }, head, g.alerts.map((a) => row(a, now)));
+          return h('tbody', { 'aria-labelledby': gid }, head, g.alerts.map((a) => alertRow(a, now)));
         }));
       // Keep the keyboard focus where it was across live re-renders.
       const focused = document.activeElement;
@@ -174,7 +174,7 @@ export default {
       }
     }
 
-    function row(a, now) {
+    function alertRow(a, now) {
       const isNew = fresh.has(a.id) && now - fresh.get(a.id) < 8000;
       const v = alertValues(a);
       const text = alertText(a);
