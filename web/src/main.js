@@ -20,6 +20,7 @@ import publicView from './views/public.js';
 import usersView from './views/users.js';
 import welfareView from './views/welfare.js';
 import accessReviewView from './views/access-review.js';
+import handoverView from './views/handover.js';
 
 const routes = {
   '/': { view: overviewView, nav: 'nav_overview' },
@@ -30,10 +31,11 @@ const routes = {
   '/welfare': { view: welfareView, nav: 'nav_welfare', can: 'welfare-data' },
   '/users': { view: usersView, nav: 'nav_users', can: 'users' },
   '/access-review': { view: accessReviewView, nav: 'nav_access_review', can: 'access-review' },
+  '/handover': { view: handoverView, nav: 'nav_handover', can: 'alerts' },
   '/login': { view: loginView, bare: true, public: true },
   '/transparency': { view: publicView, bare: true, public: true },
 };
-const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis', '/welfare', '/users', '/access-review'];
+const NAV = ['/', '/map', '/alerts', '/incidents', '/handover', '/kpis', '/welfare', '/users', '/access-review'];
 
 const app = document.getElementById('app');
 let current = null; // { path, view instance }
