@@ -144,7 +144,7 @@ export default {
       updateBulk(list);
       if (!list.length) { replace(tableWrap, h('p', { class: 'empty' }, t('al_empty'))); return; }
       const now = Date.now();
-      const cols = [t('al_select'), t('al_filter_severity'), t('al_rule'), t('al_sensor'), t('al_value'), t('al_opened'), t('al_state'), t('al_assignee'), t('al_actions')];
+      const cols = [t('al_select'), t('al_filter_severity'), t('al_rule'), t('al_where'), t('al_value'), t('al_opened'), t('al_state'), t('al_assignee'), t('al_actions')];
       const table = h('table', { class: 'table alerts-table', id: 'alert-table' },
         h('thead', {}, h('tr', {}, cols.map((x, i) => h('th', { scope: 'col', class: i === 0 ? 'sel-col' : null }, i === 0 ? h('span', { class: 'sr-only' }, x) : x)))),
         groups(list).map((g) => {
@@ -191,7 +191,8 @@ export default {
       h('td', {}, h('button', { type: 'button', class: 'link-btn rule-link', onclick: () => showDetail(a.id) }, alertTitle(a)),
         text ? h('div', { class: 'muted small alert-text' }, text) : null),
       h('td', {}, a.sensor ? h('a', { href: `/map?sensor=${encodeURIComponent(a.sensor)}`, class: 'mono' }, a.sensor)
-        : a.household ? h('span', { class: 'mono', title: t('al_household') }, a.household) : '–'),
+        : a.household ? h('span', { class: 'mono', title: t('al_household') }, a.household) : '–',
+      h('div', { class: 'muted small' }, state.zoneById.get(a.zone) ? shortName(state.zoneById.get(a.zone).name, a.zone) : (a.zone || ''))),
       h('td', { class: 'num values' },
         v.current ? h('div', { class: 'value-now' }, h('span', { class: 'sr-only' }, `${t('al_value_now')} `), v.current) : null,
         v.open ? h('div', { class: v.current ? 'muted small value-open' : 'value-open' }, v.current ? `${t('al_value_open')} ${v.open}` : v.open) : null,
