@@ -125,7 +125,7 @@ describe('a flood shift: from alert to action', { timeout: 900000 }, () => {
         assert.match(vals, /1\.62/);
       }
       assert.match(await page.textContent('#alert-count'), /미확인 경보 2건/);
-      assert.match(await page.getAttribute('a[data-nav="/alerts"]', 'aria-label'), /경보, 미확인 \d+건/);
+      assert.match(await page.getAttribute('a[data-nav="/alerts"]', 'aria-label'), /경보, \d+ 건 미확인/);
       await page.waitForSelector('#crit-banner:not([hidden])');
       await axeBoth(page, 'queue', 'tr.group-row');
 

@@ -178,6 +178,48 @@ describe('operator screens: map layers, honest KPIs, the shift and the alarm', {
     });
   });
 
+  it('queue: alerts grouped by zone, the count says what it counts, a selection; axe in both languages', { timeout: 120000 }, async () => {
+    const rule = await H.api(city, 'POST', '/api/v1/rules', {
+      id: 'ops-queue', name: { ko: '높은 수위', en: 'High water' }, kind: 'threshold',
+      selector: { kind: 'water_level', zone: 'station' }, metric: 'level', op: '>=', value: 2.5, severity: 'warning',
+    });
+    assert.equal(rule.status, 201, rule.text);
+    const sensors = (await H.api(city, 'GET', '/api/v1/sensors?kind=water_level&zone=station')).json.items.map((x) => x.id);
+    assert.ok(sensors.length >= 1);
+    await H.postReadings(city, sensors.map((sensor) => ({ sensor, metric: 'level', ts: new Date().toISOString(), value: 2.8 })));
+    await withPage(async (page) => {
+      await H.signIn(page, base, city.operatorToken);
+      await page.goto(`${base}/alerts?zone=station`);
+      await page.waitForFunction((n) => document.querySelectorAll('tr.alert-row').length === n, sensors.length, { timeout: 10000 });
+      assert.equal(await page.locator('tr.group-row').count(), 1, 'one group: the zone');
+      assert.match(await page.textContent('tr.group-row'), /역세권/);
+      assert.match(await page.textContent('#alert-count'), new RegExp(`미확인 경보 ${sensors.length}건`));
+      assert.equal(await page.isDisabled('#bulk-ack'), true);
+      await page.check('tr.group-row input.pick-group');
+      assert.match(await page.textContent('#bulk-ack'), new RegExp(`${sensors.length}건`));
+      assert.equal(await page.isDisabled('#bulk-ack'), false);
+      await page.click('tr.alert-row .rule-link');
+      await page.waitForSelector('#assign-form');
+      for (const lang of ['ko', 'en']) {
+        await setLang(page, lang);
+        await page.waitForSelector('tr.group-row');
+        const vs = await axe(page, { tags: WCAG });
+        const html = vs.length ? await page.evaluate((sel) => document.querySelector(sel)?.outerHTML, vs[0].targets[0]) : '';
+        assert.deepEqual(vs, [], `queue (${lang}): ${describeViolations(vs)} ${html}`);
+      }
+      assert.match(await page.textContent('#alert-count'), new RegExp(`open alerts: ${sensors.length}`));
+      await page.goto(`${base}/handover`);
+      await page.waitForSelector('.handover-body > *');
+      for (const lang of ['en', 'ko']) {
+        await setLang(page, lang);
+        await page.waitForSelector('.handover-body > *');
+        const vs = await axe(page, { tags: WCAG });
+        assert.deepEqual(vs, [], `handover (${lang}): ${describeViolations(vs)}`);
+      }
+      assert.deepEqual(page.errors, [], 'no script errors');
+    });
+  });
+
   it('shows who is on shift and sounds the alarm on a critical alert (and not when the bell is off)', { timeout: 120000 }, async () => {
     await H.createUser(city, { username: 'kim.op', role: 'operator', display_name: '김민지' });
     const rule = await H.api(city, 'POST', '/api/v1/rules', {

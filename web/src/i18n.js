@@ -12,7 +12,7 @@ const dict = {
     nav_overview: '종합 현황',
     nav_map: '지도',
     nav_alerts: '경보',
-    nav_alerts_open: '미확인 {n}건',
+    nav_alerts_open: '{n} 건 미확인',
     nav_incidents: '사건',
     nav_kpis: '지표 분석',
     nav_public: '공개 보고서',
