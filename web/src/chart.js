@@ -1,7 +1,7 @@
 // Time-series charts (uPlot) in the dashboard's colours, times in the city's time zone.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { CITY_TZ } from './format.js';
+import { CITY_TZ, num } from './format.js';
 import { locale, t } from './i18n.js';
 
 export const PALETTE = ['#5cc8ff', '#ffd166', '#06d6a0', '#ef8fff', '#ff9f5a', '#a0b4ff', '#e0e0e0', '#7ee081'];
@@ -18,7 +18,7 @@ const axis = (extra = {}) => ({
 // hlines: [{value, color, label}] drawn across the plot (thresholds) and kept within the y range.
 // xPeriod ('day'|'week'|'month'|'year'): the x axis and the legend name whole periods with their year.
 export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false, xRange, hlines = [], xPeriod }) {
-  const fmt = valueFmt || ((v) => (v == null ? '–' : String(v)));
+  const fmt = valueFmt || ((v) => (v == null ? '–' : num(v)));
   const width = Math.max(200, el.clientWidth || 400);
   const opts = {
     width,

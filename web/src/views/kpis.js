@@ -5,7 +5,7 @@ import { api, query } from '../api.js';
 import { state } from '../store.js';
 import { kpiCatalogue, meets, periodEnd, periodProgress } from '../kpis.js';
 import '../strings-ops.js';
-import { num, dateOnly, isoDay, CITY_TZ } from '../format.js';
+import { num, dateOnly, isoDay, CITY_TZ, unitText } from '../format.js';
 import { makeChart, PALETTE } from '../chart.js';
 import { unavailable, loading } from '../widgets.js';
 
@@ -151,7 +151,7 @@ export default {
       replace(head, h('div', { class: 'kx-kpi-head' },
         h('h2', {}, nameOf(k.name, k.id)),
         h('p', { class: 'muted' },
-          [k.unit ? `${k.unit}` : null, k.direction ? t(k.direction === 'lower_is_better' ? 'kx_direction_lower' : 'kx_direction_higher') : null,
+          [unitText(k.unit) || null, k.direction ? t(k.direction === 'lower_is_better' ? 'kx_direction_lower' : 'kx_direction_higher') : null,
             k.target !== undefined && k.target !== null ? `${t('kx_target')} ${num(k.target)}` : null,
             k.standard ? t('kx_standard', { s: k.standard }) : null].filter(Boolean).join(' · ')),
         k.description ? h('p', { class: 'small' }, nameOf(k.description)) : null));
@@ -210,7 +210,7 @@ export default {
           h('span', { class: 'bar-track' },
             h('span', { class: 'bar-fill', style: { width: `${(Math.abs(v.value) / max) * 100}%` } }),
             target != null ? h('span', { class: 'bar-target', style: { left: `${(Math.abs(target) / max) * 100}%` }, title: `${t('kx_target')} ${num(target)}` }) : null),
-          h('span', { class: 'bar-value' }, `${num(v.value)}${k.unit && k.unit !== 'count' ? ` ${k.unit}` : ''}`, m === null ? '' : m ? ' ✓' : ' ✗'));
+          h('span', { class: 'bar-value' }, `${num(v.value)}${unitText(k.unit) ? ` ${unitText(k.unit)}` : ''}`, m === null ? '' : m ? ' ✓' : ' ✗'));
       })));
     }
 

@@ -5,7 +5,7 @@ import { state, activeAlerts, DOMAINS } from '../store.js';
 import { zoneSummary } from '../zones.js';
 import { kpiSummary, judge, additive } from '../kpis.js';
 import '../strings-ops.js';
-import { int, num, withUnit, ago, dateOnly } from '../format.js';
+import { int, num, withUnit, ago, dateOnly, unitText } from '../format.js';
 import { sevBadge, stateBadge, sensorStateBadge, unavailable, loading, sparkline, section } from '../widgets.js';
 import { alertTitle, alertValue, noteDialog } from '../dialogs.js';
 import { can } from '../session.js';
@@ -139,7 +139,7 @@ function kpiTile(item) {
       h('span', {}, nameOf(k.name, k.id))),
     h('div', { class: 'kpi-value' },
       h('span', { class: 'kpi-number' }, item.value === null ? (item.pending ? '…' : '–') : num(item.value)),
-      h('span', { class: 'kpi-unit' }, k.unit && k.unit !== 'count' ? k.unit : '')),
+      h('span', { class: 'kpi-unit' }, unitText(k.unit))),
     h('div', { class: 'kpi-meta' },
       h('span', { class: 'kpi-target', title: j.prorated ? t('kpi_target_full', { v: num(j.fullTarget) }) : null },
         j.target === null || j.target === undefined ? t('kpi_target', { v: '–' })
