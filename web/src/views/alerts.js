@@ -104,6 +104,13 @@ export default {
       return [...out.values()];
     }
 
+    // What the incident's playbook says to do next (its first step not done), when the server lists them.
+    function nextStep(inc) {
+      if (!inc || !Array.isArray(inc.steps)) return '';
+      const s = inc.steps.find((x) => !(x.done || x.done_at));
+      return s ? nameOf(s.text, s.id) : '';
+    }
+
     function groupTitle(g) {
       const zone = state.zoneById.get(g.zone);
       const zn = zone ? shortName(zone.name, zone.id) : (g.zone || t('al_no_zone'));
@@ -159,7 +166,8 @@ export default {
             }) : null),
             h('th', { scope: 'rowgroup', colspan: cols.length - 1, id: gid },
               g.incident ? h('a', { href: `/incidents?id=${g.incident.id}`, class: 'group-link' }, title) : h('span', {}, title),
-              h('span', { class: 'muted small group-count' }, ` · ${t('al_group_count', { n: g.alerts.length, open: openIds.length })}`)));
+              h('span', { class: 'muted small group-count' }, ` · ${t('al_group_count', { n: g.alerts.length, open: openIds.length })}`),
+              nextStep(g.incident) ? h('span', { class: 'group-next' }, ` · ${t('al_next_step')}: `, h('a', { href: `/incidents?id=${g.incident.id}#playbook` }, nextStep(g.incident))) : null));
           return h('tbody', { 'aria-labelledby': gid }, head, g.alerts.map((a) => alertRow(a, now)));
         }));
       // Keep the keyboard focus where it was across live re-renders.
