@@ -47,6 +47,13 @@ task<net::response> get_alerts(services* sp, context ctx);
 task<net::response> get_alerts_by_id(services* sp, context ctx);
 task<net::response> get_alerts_by_id_events(services* sp, context ctx);
 task<net::response> post_alerts_by_id_ack(services* sp, context ctx);
+task<net::response> post_alerts_by_id_assign(services* sp, context ctx);
+task<net::response> post_alerts_ack(services* sp, context ctx);
+task<net::response> get_playbooks(services* sp, context ctx);
+task<net::response> get_playbooks_by_id(services* sp, context ctx);
+task<net::response> put_playbooks_by_id(services* sp, context ctx);
+task<net::response> post_incidents_by_id_steps_by_id(services* sp, context ctx);
+task<net::response> get_handover(services* sp, context ctx);
 task<net::response> post_alerts_by_id_resolve(services* sp, context ctx);
 task<net::response> get_events(services* sp, context ctx);
 task<net::response> post_incidents(services* sp, context ctx);
@@ -94,5 +101,13 @@ task<net::response> get_audit_access(services* sp, context ctx);
 task<net::response> get_audit_verify(services* sp, context ctx);
 task<net::response> get_audit_review(services* sp, context ctx);
 task<net::response> get_retention(services* sp, context ctx);
+// transit_handlers.cpp
+task<net::response> post_transit_gtfs(services* sp, context ctx);
+task<net::response> get_transit_routes(services* sp, context ctx);
+task<net::response> get_transit_routes_by_id(services* sp, context ctx);
+task<net::response> get_transit_stops(services* sp, context ctx);
+task<net::response> post_transit_positions(services* sp, context ctx);
+task<net::response> get_transit_routes_by_id_headways(services* sp, context ctx);
+task<net::response> get_transit_routes_by_id_performance(services* sp, context ctx);
 
 }  // namespace maeul::api

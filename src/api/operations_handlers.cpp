@@ -7,6 +7,7 @@
 #include "maeul/domain/encoding.hpp"
 #include "maeul/domain/time.hpp"
 #include "maeul/net/client.hpp"
+#include "maeul/rules/playbook.hpp"
 #include "maeul/rules/rules.hpp"
 #include "maeul/services/services.hpp"
 #include "maeul/storage/operations.hpp"
@@ -69,9 +70,11 @@ task<net::response> change_alert(::maeul::services::operations_service* svc, std
   co_return json_response(200, res.value().alert_json);
 }
 
-const std::vector<std::string> webhook_events = {"alert.opened",  "alert.acknowledged", "alert.resolved",
-                                                 "alert.cleared", "alert.escalated",    "incident.opened",
-                                                 "incident.updated"};
+const std::vector<std::string> webhook_events = {"alert.opened",    "alert.acknowledged", "alert.resolved",
+                                                 "alert.cleared",   "alert.escalated",    "alert.severity_changed",
+                                                 "alert.assigned",  "incident.opened",    "incident.updated"};
+
+inline constexpr std::size_t max_bulk_ids = 100;
 
 }  // namespace
 
@@ -159,6 +162,12 @@ task<net::response> get_alerts([[maybe_unused]] services* sp, context ctx) {
       co_return problem_response(param_problem("domain", "must be one of mobility, energy, welfare, disaster, environment"));
     if (!f.severity.empty() && f.severity != "info" && f.severity != "warning" && f.severity != "critical")
       co_return problem_response(param_problem("severity", "must be info, warning or critical"));
+    if (auto a = ctx.query.get("assignee"); a && !a->empty()) {
+      if (*a == "me") f.assignee = ctx.who.name.empty() ? std::string("-") : ctx.who.name;
+      else if (*a == "none") f.assignee = "-";
+      else if (domain::is_valid_id(*a)) f.assignee = *a;
+      else co_return problem_response(param_problem("assignee", "must be me, none or a username"));
+    }
     co_return list_response(co_await sp->query_svc.alerts(ctx.who, std::move(f), *p));
 }
 
@@ -190,6 +199,64 @@ task<net::response> post_alerts_by_id_ack([[maybe_unused]] services* sp, context
 task<net::response> post_alerts_by_id_resolve([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->operations_svc;
  return change_alert(svc, "resolve", std::move(ctx));
+}
+
+// POST /api/v1/alerts/{id}/assign {"to": USERNAME|null}
+task<net::response> post_alerts_by_id_assign([[maybe_unused]] services* sp, context ctx) {
+  auto id = id_of(ctx.params[0]);
+  if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no alert with this id"));
+  auto body = json_body(ctx.req, true);
+  if (!body) co_return problem_response(body.error());
+  auto to = body->find("to");
+  if (to == body->end())
+    co_return problem_response(domain::invalid({{"/to", {}, "is required: a username, or null to unassign"}}));
+  std::string user;
+  if (!to->is_null()) {
+    if (!to->is_string() || to->get_ref<const std::string&>().empty() || to->get_ref<const std::string&>().size() > 200)
+      co_return problem_response(domain::invalid({{"/to", {}, "must be a username, or null to unassign"}}));
+    user = to->get<std::string>();
+  }
+  auto res = co_await sp->operations_svc.assign_alert(ctx.who, *id, std::move(user));
+  if (!res) co_return problem_response(res.error());
+  co_return json_response(200, res.value().alert_json);
+}
+
+// POST /api/v1/alerts/ack {"ids":[...], "note"}
+task<net::response> post_alerts_ack([[maybe_unused]] services* sp, context ctx) {
+  auto body = json_body(ctx.req, true);
+  if (!body) co_return problem_response(body.error());
+  std::vector<domain::field_error> errors;
+  std::vector<std::int64_t> ids;
+  auto a = body->find("ids");
+  if (a == body->end() || !a->is_array() || a->empty() || a->size() > max_bulk_ids) {
+    errors.push_back({"/ids", {}, "is required: an array of 1-100 alert ids"});
+  } else {
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const auto& v = (*a)[i];
+      if (!v.is_number_integer() || v.get<std::int64_t>() <= 0) {
+        errors.push_back({"/ids/" + std::to_string(i), {}, "must be an alert id (a positive integer)"});
+        continue;
+      }
+      auto n = v.get<std::int64_t>();
+      if (std::find(ids.begin(), ids.end(), n) != ids.end())
+        errors.push_back({"/ids/" + std::to_string(i), {}, "is given twice"});
+      else
+        ids.push_back(n);
+    }
+  }
+  std::string note = note_field(*body, errors).value_or("");
+  if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
+  auto results = co_await sp->operations_svc.ack_alerts(ctx.who, std::move(ids), std::move(note));
+  std::string out = "{\"items\":[";
+  int acked = 0;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    acked += r.outcome == "acknowledged";
+    out += (i ? "," : "") + std::string("{\"id\":") + std::to_string(r.id) + ",\"outcome\":\"" + r.outcome +
+           "\",\"alert\":" + (r.alert_json.empty() ? std::string("null") : r.alert_json) + "}";
+  }
+  out += "],\"acknowledged\":" + std::to_string(acked) + "}";
+  co_return json_response(200, std::move(out));
 }
 
 // GET /api/v1/events
@@ -303,6 +370,72 @@ task<net::response> patch_incidents_by_id([[maybe_unused]] services* sp, context
     co_return answer(co_await svc->patch_incident(ctx.who, *id, std::move(p)));
 }
 
+// GET /api/v1/playbooks
+task<net::response> get_playbooks([[maybe_unused]] services* sp, context ctx) {
+  auto items = co_await sp->operations.list_playbooks();
+  std::string body = "{\"items\":[";
+  for (std::size_t i = 0; i < items.size(); ++i) body += (i ? "," : "") + items[i];
+  body += "]}";
+  co_return json_response(200, std::move(body));
+}
+
+// GET /api/v1/playbooks/{category}
+task<net::response> get_playbooks_by_id([[maybe_unused]] services* sp, context ctx) {
+  if (!rules::is_playbook_category(ctx.params[0]))
+    co_return problem_response(make_problem(problem_kind::not_found, "no playbook for this category"));
+  co_return answer(co_await sp->operations.get_playbook(ctx.params[0]));
+}
+
+// PUT /api/v1/playbooks/{category}
+task<net::response> put_playbooks_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto body = json_body(ctx.req, true);
+  if (!body) co_return problem_response(body.error());
+  std::vector<domain::field_error> errors;
+  const auto& category = ctx.params[0];
+  if (!rules::is_playbook_category(category))
+    errors.push_back({"", {}, "the category in the path must be a lower-case name of at most 64 characters (a-z, 0-9, _)"});
+  if (auto c = body->find("category"); c != body->end() && !c->is_null() && (!c->is_string() || *c != category))
+    errors.push_back({"/category", {}, "must match the category in the path"});
+  auto steps = rules::parse_playbook_steps(*body);
+  if (!steps) errors.insert(errors.end(), steps.error().errors.begin(), steps.error().errors.end());
+  if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
+  bool created = false;
+  auto out = co_await sp->operations_svc.put_playbook(ctx.who, category, steps.value(), &created);
+  auto resp = json_response(created ? 201 : 200, std::move(out));
+  if (created) resp.headers.emplace_back("Location", "/api/v1/playbooks/" + category);
+  co_return resp;
+}
+
+// POST /api/v1/incidents/{id}/steps/{step} {"done":true,"note"}
+task<net::response> post_incidents_by_id_steps_by_id([[maybe_unused]] services* sp, context ctx) {
+  auto id = id_of(ctx.params[0]);
+  if (!id) co_return problem_response(make_problem(problem_kind::not_found, "no incident with this id"));
+  auto body = json_body(ctx.req, true);
+  if (!body) co_return problem_response(body.error());
+  std::vector<domain::field_error> errors;
+  bool done = true;
+  if (auto d = body->find("done"); d != body->end() && !d->is_null()) {
+    if (!d->is_boolean()) errors.push_back({"/done", {}, "must be true or false"});
+    else done = d->get<bool>();
+  }
+  std::string note = note_field(*body, errors).value_or("");
+  if (!errors.empty()) co_return problem_response(domain::invalid(std::move(errors)));
+  co_return answer(co_await sp->operations_svc.set_step(ctx.who, *id, ctx.params[1], done, std::move(note)));
+}
+
+// GET /api/v1/handover?since=
+task<net::response> get_handover([[maybe_unused]] services* sp, context ctx) {
+  const auto now = sp->now_us();
+  std::int64_t since = now - 12LL * 3600 * 1000000;  // default: the last 12 hours (a shift)
+  if (auto v = ctx.query.get("since"); v && !v->empty()) {
+    auto t = domain::parse_rfc3339(*v);
+    if (!t) co_return problem_response(param_problem("since", "must be an RFC 3339 time with an offset"));
+    if (*t > now + domain::max_future_us) co_return problem_response(param_problem("since", "is in the future"));
+    since = *t;
+  }
+  co_return json_response(200, co_await sp->query_svc.handover(ctx.who, since, now));
+}
+
 // POST /api/v1/webhooks
 task<net::response> post_webhooks([[maybe_unused]] services* sp, context ctx) {
   auto* svc = &sp->operations_svc;
@@ -329,6 +462,7 @@ task<net::response> post_webhooks([[maybe_unused]] services* sp, context ctx) {
         if (!e.is_string() || std::find(webhook_events.begin(), webhook_events.end(), e.get<std::string>()) == webhook_events.end())
           errors.push_back({"/events/" + std::to_string(i), {}, "unknown event; known: alert.opened, alert.acknowledged, "
                                                                  "alert.resolved, alert.cleared, alert.escalated, "
+                                                                 "alert.severity_changed, alert.assigned, "
                                                                  "incident.opened, incident.updated"});
         else
           events.push_back(e.get<std::string>());

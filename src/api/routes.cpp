@@ -50,11 +50,18 @@ const std::vector<route_def>& route_table() {
       {"GET", "/api/v1/alerts/{id}/events", operations_roles, &get_alerts_by_id_events},
       {"POST", "/api/v1/alerts/{id}/ack", operations_roles, &post_alerts_by_id_ack},
       {"POST", "/api/v1/alerts/{id}/resolve", operations_roles, &post_alerts_by_id_resolve},
+      {"POST", "/api/v1/alerts/{id}/assign", operations_roles, &post_alerts_by_id_assign},
+      {"POST", "/api/v1/alerts/ack", operations_roles, &post_alerts_ack},
       {"GET", "/api/v1/events", operations_roles, &get_events},
       {"POST", "/api/v1/incidents", operations_roles, &post_incidents},
       {"GET", "/api/v1/incidents", operations_roles | role_analyst, &get_incidents},
       {"GET", "/api/v1/incidents/{id}", operations_roles | role_analyst, &get_incidents_by_id},
       {"PATCH", "/api/v1/incidents/{id}", operations_roles, &patch_incidents_by_id},
+      {"POST", "/api/v1/incidents/{id}/steps/{step}", operations_roles, &post_incidents_by_id_steps_by_id},
+      {"GET", "/api/v1/playbooks", operations_roles | role_analyst, &get_playbooks},
+      {"GET", "/api/v1/playbooks/{category}", operations_roles | role_analyst, &get_playbooks_by_id},
+      {"PUT", "/api/v1/playbooks/{category}", admin_only, &put_playbooks_by_id},
+      {"GET", "/api/v1/handover", operations_roles, &get_handover},
       {"POST", "/api/v1/webhooks", admin_only, &post_webhooks},
       {"GET", "/api/v1/webhooks", admin_only, &get_webhooks},
       {"DELETE", "/api/v1/webhooks/{id}", admin_only, &delete_webhooks_by_id},
@@ -96,6 +103,14 @@ const std::vector<route_def>& route_table() {
       {"GET", "/api/v1/audit/verify", admin_only, &get_audit_verify},
       {"GET", "/api/v1/audit/review", admin_only, &get_audit_review},
       {"GET", "/api/v1/retention", registry_readers, &get_retention},
+      // transit_handlers.cpp
+      {"POST", "/api/v1/transit/gtfs", admin_only, &post_transit_gtfs},
+      {"GET", "/api/v1/transit/routes", registry_readers, &get_transit_routes},
+      {"GET", "/api/v1/transit/routes/{id}", registry_readers, &get_transit_routes_by_id},
+      {"GET", "/api/v1/transit/stops", registry_readers, &get_transit_stops},
+      {"POST", "/api/v1/transit/positions", role_admin | role_device, &post_transit_positions},
+      {"GET", "/api/v1/transit/routes/{id}/headways", registry_readers, &get_transit_routes_by_id_headways},
+      {"GET", "/api/v1/transit/routes/{id}/performance", registry_readers, &get_transit_routes_by_id_performance},
   };
   return table;
 }

@@ -17,9 +17,21 @@ std::string masked_welfare_alert(std::string_view alert_json, std::string_view h
   // The household's pseudonym in place of its sensor; no value, no text that may quote one, no
   // notes (they are written by the people who know the household).
   j["household"] = household.empty() ? nlohmann::json(nullptr) : nlohmann::json(household);
-  for (const char* k : {"sensor", "value", "note"})
+  for (const char* k : {"sensor", "value", "note", "value_at_open", "current_value"})
     if (j.contains(k)) j[k] = nullptr;
   if (j.contains("message")) j["message"] = "";
+  // The words (API §12) may name the sensor and quote readings: the rule's name and a fixed text.
+  if (j.contains("title") || j.contains("text")) {
+    auto name = j.value("rule_name", nlohmann::json::object());
+    auto pick = [&](const char* a, const char* b) {
+      if (name.is_object() && name.contains(a) && name[a].is_string()) return name[a].get<std::string>();
+      if (name.is_object() && name.contains(b) && name[b].is_string()) return name[b].get<std::string>();
+      return std::string();
+    };
+    j["title"] = {{"ko", pick("ko", "en")}, {"en", pick("en", "ko")}};
+    j["text"] = {{"ko", "세대 확인이 필요합니다 (세부 내용은 복지 담당자만 볼 수 있습니다)"},
+                 {"en", "A household needs attention (details for welfare officers only)"}};
+  }
   return j.dump();
 }
 

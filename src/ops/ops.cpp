@@ -55,9 +55,9 @@ task<void> service::load_rules() {
 }
 
 task<void> service::restore_open_alerts() {
-  auto subjects = co_await store_.active_subjects();
+  auto subjects = co_await store_.active_subject_stages();
   std::lock_guard lock(engine_mutex_);
-  for (const auto& [rule, subject] : subjects) engine_.restore_active(rule, subject);
+  for (const auto& a : subjects) engine_.restore_active(a.rule, a.subject, a.stage);
   if (!subjects.empty()) spdlog::info("rules: {} open alert(s) restored as active conditions", subjects.size());
 }
 

@@ -105,7 +105,84 @@ std::optional<std::int64_t> duration_or(const json& body, const char* key, std::
   return duration(body, key, errors, true);
 }
 
+bool is_severity(const std::string& s) { return s == "info" || s == "warning" || s == "critical"; }
+int severity_rank(const std::string& s) { return s == "critical" ? 2 : s == "warning" ? 1 : 0; }
+
+// Whether `clear` is on the safe side of `value` for `o` (or equal to it).
+bool safe_side(op o, double clear, double value) { return (o == op::gt || o == op::ge) ? clear <= value : clear >= value; }
+
+// "stages": 1-8 {value, severity, clear?}, values strictly increasing for > and >= (decreasing for
+// < and <=), severities never falling from one stage to the next.
+void parse_stages(const json& a, threshold_rule& t, std::vector<domain::field_error>& errors) {
+  if (!a.is_array() || a.empty() || a.size() > max_stages) {
+    add(errors, "/stages", "must be an array of 1-8 stages {value, severity, clear?}");
+    return;
+  }
+  const bool up = t.o == op::gt || t.o == op::ge;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto& sj = a[i];
+    const std::string base = "/stages/" + std::to_string(i);
+    if (!sj.is_object()) {
+      add(errors, base, "must be an object {value, severity, clear?}");
+      continue;
+    }
+    stage st;
+    auto v = number(sj, "value", base, errors, true);
+    if (v) st.value = *v;
+    auto sv = sj.find("severity");
+    if (sv == sj.end() || !sv->is_string() || !is_severity(sv->get_ref<const std::string&>()))
+      add(errors, base + "/severity", "must be one of info, warning, critical");
+    else
+      st.severity = sv->get<std::string>();
+    st.clear = number(sj, "clear", base, errors, false);
+    if (v && st.clear && !safe_side(t.o, *st.clear, st.value))
+      add(errors, base + "/clear", "must be on the safe side of the stage's value (hysteresis)");
+    for (const auto& k : sj.items())
+      if (k.key() != "value" && k.key() != "severity" && k.key() != "clear")
+        add(errors, base + "/" + k.key(), "unknown stage field (value, severity, clear)");
+    if (!t.stages.empty() && v) {
+      const auto& prev = t.stages.back();
+      if (up ? !(st.value > prev.value) : !(st.value < prev.value))
+        add(errors, base + "/value",
+            std::string("must be ") + (up ? "above" : "below") + " the previous stage's value (" +
+                fmt_number(prev.value) + "): stages go in order, without duplicates");
+      if (!st.severity.empty() && !prev.severity.empty() && severity_rank(st.severity) < severity_rank(prev.severity))
+        add(errors, base + "/severity", "must not be lower than the previous stage's");
+    }
+    if (v) t.stages.push_back(std::move(st));
+  }
+}
+
 }  // namespace
+
+double stage_clear(const threshold_rule& t, int k) {
+  const auto& s = t.stages[std::size_t(k)];
+  if (s.clear) return *s.clear;
+  if (k == 0 && t.clear) return *t.clear;
+  return s.value;
+}
+
+int stage_step(const threshold_rule& t, stage_state& st, double value, std::int64_t ts_us) {
+  const int n = int(t.stages.size());
+  const bool up = t.o == op::gt || t.o == op::ge;
+  int raw = -1;  // the highest stage the value is beyond now
+  for (int k = 0; k < n; ++k)
+    if (compare(t.o, value, t.stages[std::size_t(k)].value)) raw = k;
+  int hold = std::min(st.level, n - 1);  // the stage kept: stepped down while the value is past each clear
+  while (hold >= 0 && (up ? value < stage_clear(t, hold) : value > stage_clear(t, hold))) --hold;
+  if (raw > hold) {
+    if (st.pending_since < 0 || ts_us < st.pending_since) st.pending_since = ts_us;
+    if (ts_us - st.pending_since >= t.for_us) {
+      st.pending_since = -1;
+      st.level = raw;
+      return raw;
+    }
+  } else {
+    st.pending_since = -1;
+  }
+  st.level = hold;
+  return hold;
+}
 
 bool compare(op o, double v, double t) {
   switch (o) {
@@ -201,7 +278,10 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
   }
   r.kind = k->get<std::string>();
   auto sv = body.find("severity");
-  if (sv == body.end() || !sv->is_string() || (*sv != "info" && *sv != "warning" && *sv != "critical"))
+  // A staged threshold rule takes its severities from its stages (its own is its highest stage's).
+  const bool staged = r.kind == "threshold" && body.contains("stages") && !body["stages"].is_null();
+  if (staged && (sv == body.end() || sv->is_null())) {
+  } else if (sv == body.end() || !sv->is_string() || !is_severity(sv->get_ref<const std::string&>()))
     add(errors, "/severity", "must be one of info, warning, critical");
   else
     r.severity = sv->get<std::string>();
@@ -233,14 +313,34 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
     threshold_rule t;
     t.metric = metric_of(body, "", errors);
     if (auto o = op_of(body, "", errors)) t.o = *o;
-    if (auto v = number(body, "value", "", errors, true)) t.value = *v;
+    if (staged) {
+      if (body.contains("value") && !body["value"].is_null()) add(errors, "/value", "give value or stages, not both");
+      parse_stages(body["stages"], t, errors);
+      if (!t.stages.empty()) {
+        t.value = t.stages.front().value;
+        r.severity = t.stages.back().severity;
+      }
+    } else if (auto v = number(body, "value", "", errors, true)) {
+      t.value = *v;
+    }
     if (auto f = duration(body, "for", errors, false)) t.for_us = *f;
     t.clear = number(body, "clear", "", errors, false);
-    if (t.clear && ((t.o == op::gt || t.o == op::ge) ? *t.clear > t.value : *t.clear < t.value))
-      add(errors, "/clear", "must be on the safe side of value (hysteresis)");
+    if (t.clear && (!staged || !t.stages.empty()) && !safe_side(t.o, *t.clear, t.value))
+      add(errors, "/clear", staged ? "must be on the safe side of the first stage's value (hysteresis)"
+                                   : "must be on the safe side of value (hysteresis)");
     spec["metric"] = t.metric;
     spec["op"] = op_text(t.o);
-    spec["value"] = t.value;
+    if (staged) {
+      auto arr = ordered_json::array();
+      for (const auto& st : t.stages) {
+        ordered_json one = {{"value", st.value}, {"severity", st.severity}};
+        if (st.clear) one["clear"] = *st.clear;
+        arr.push_back(one);
+      }
+      spec["stages"] = arr;
+    } else {
+      spec["value"] = t.value;
+    }
     spec["for"] = fmt_duration(t.for_us);
     if (t.clear) spec["clear"] = *t.clear;
     r.spec = std::move(t);
@@ -331,7 +431,17 @@ domain::outcome<rule> parse_rule(const json& body, std::string_view path_id) {
     spec["window"] = fmt_duration(cr.window_us);
     r.spec = std::move(cr);
   }
+  // Any kind may open an incident when its alert becomes critical (API §12).
+  if (auto inc = body.find("incident"); inc != body.end() && !inc->is_null()) {
+    auto cat = inc->is_object() ? inc->find("category") : inc->end();
+    if (!inc->is_object() || cat == inc->end() || !cat->is_string() ||
+        !domain::is_valid_name_token(cat->get_ref<const std::string&>()) || cat->get_ref<const std::string&>().size() > 64)
+      add(errors, "/incident/category", "is required: an incident category, e.g. flood, fire, traffic");
+    else
+      r.incident_category = cat->get<std::string>();
+  }
   if (!errors.empty()) return domain::invalid(std::move(errors));
+  if (!r.incident_category.empty()) spec["incident"] = ordered_json{{"category", r.incident_category}};
   ordered_json out;
   out["id"] = r.id;
   ordered_json name;
@@ -462,10 +572,13 @@ engine::subject_id engine::intern(std::string_view name) {
   return sid;
 }
 
-void engine::restore_active(const std::string& rule_id, const std::string& subject) {
+void engine::restore_active(const std::string& rule_id, const std::string& subject, int stage) {
   auto it = by_id_.find(rule_id);
   if (it == by_id_.end()) return;
-  state_[it->second][intern(subject)].active = true;
+  auto& st = state_[it->second][intern(subject)];
+  st.active = true;
+  if (const auto* t = std::get_if<threshold_rule>(&rules_[it->second].spec); t && !t->stages.empty())
+    st.level = std::clamp(stage, 0, int(t->stages.size()) - 1);
 }
 
 bool engine::active(const std::string& rule_id, const std::string& subject) const {
@@ -560,6 +673,32 @@ void engine::evaluate(std::size_t i, const reading& rd, std::vector<transition>&
   std::visit(overloaded{
                  [&](const threshold_rule& t) {
                    if (rd.metric != t.metric) return;
+                   if (!t.stages.empty()) {
+                     // One alert per (rule, sensor) whose severity follows the stage reached.
+                     auto* st = state_of(false, compare(t.o, rd.value, t.value));
+                     if (!st) return;
+                     stage_state ss{st->active ? std::max(st->level, 0) : -1, st->pending_since};
+                     const int before = ss.level;
+                     const int now = stage_step(t, ss, rd.value, rd.ts_us);
+                     st->pending_since = ss.pending_since;
+                     st->level = now;
+                     st->active = now >= 0;
+                     if (now == before) return;
+                     if (now < 0) {
+                       out.push_back(base(false, t.metric + " back to " + fmt_number(rd.value), false));
+                       return;
+                     }
+                     const auto& sg = t.stages[std::size_t(now)];
+                     std::string msg = t.metric + " " + fmt_number(rd.value) + " " + op_text(t.o) + " " +
+                                       fmt_number(sg.value) + " (stage " + std::to_string(now + 1) + " of " +
+                                       std::to_string(t.stages.size()) + ", " + sg.severity + ")";
+                     auto tr = base(true, std::move(msg), false);
+                     tr.severity_change = before >= 0;
+                     tr.severity = sg.severity;
+                     tr.stage = now;
+                     out.push_back(std::move(tr));
+                     return;
+                   }
                    bool cond = compare(t.o, rd.value, t.value);
                    auto* st = state_of(false, cond);  // a normal reading creates no state
                    if (!st) return;
@@ -789,6 +928,109 @@ std::vector<transition> engine::on_tick(std::int64_t now_us, const std::vector<s
     }
   }
   return out;
+}
+
+namespace {
+
+// "3.6 m", "12 %", "40" (no unit)
+std::string with_unit(double v, const std::string& unit) {
+  if (unit.empty()) return fmt_number(v);
+  return fmt_number(v) + (unit == "%" ? "" : " ") + unit;
+}
+
+const char* severity_ko(const std::string& s) { return s == "critical" ? "위험" : s == "warning" ? "경고" : "주의"; }
+const char* op_en(op o) {
+  switch (o) {
+    case op::gt: return "above";
+    case op::ge: return "at or above";
+    case op::lt: return "below";
+    case op::le: return "at or below";
+  }
+  return "beyond";
+}
+const char* op_ko(op o) {
+  switch (o) {
+    case op::gt: return "초과";
+    case op::ge: return "이상";
+    case op::lt: return "미만";
+    case op::le: return "이하";
+  }
+  return "";
+}
+
+// "90s" -> "90초", "5m" -> "5분", "6h" -> "6시간", "1d" -> "1일"
+std::string duration_ko(std::int64_t us) {
+  auto d = fmt_duration(us);
+  const char unit = d.back();
+  d.pop_back();
+  return d + (unit == 'd' ? "일" : unit == 'h' ? "시간" : unit == 'm' ? "분" : "초");
+}
+
+}  // namespace
+
+alert_words describe_alert(const rule& r, const std::string& sensor, const std::string& metric,
+                           std::optional<double> value, const std::string& unit, const std::string& severity,
+                           int stage, const std::string& message) {
+  alert_words w;
+  const std::string name_en = r.name.en.empty() ? r.name.ko : r.name.en;
+  const std::string name_ko = r.name.ko.empty() ? r.name.en : r.name.ko;
+  const std::string where = sensor.empty() ? std::string() : " · " + sensor;
+  w.title.en = name_en + where;
+  w.title.ko = name_ko + where;
+  const std::string sev = severity.empty() ? r.severity : severity;
+  std::visit(overloaded{
+                 [&](const threshold_rule& t) {
+                   const std::string now = value ? " " + with_unit(*value, unit) : std::string();
+                   if (!t.stages.empty() && stage >= 0 && stage < int(t.stages.size())) {
+                     const auto& sg = t.stages[std::size_t(stage)];
+                     const auto n = std::to_string(t.stages.size()), k = std::to_string(stage + 1);
+                     w.text.en = t.metric + now + ", " + op_en(t.o) + " " + with_unit(sg.value, unit) + ": stage " + k +
+                                 " of " + n + " (" + sev + ")";
+                     w.text.ko = t.metric + now + ", " + with_unit(sg.value, unit) + " " + op_ko(t.o) + ": " + n +
+                                 "단계 중 " + k + "단계 (" + severity_ko(sev) + ")";
+                     if (stage + 1 < int(t.stages.size())) {
+                       const auto& next = t.stages[std::size_t(stage + 1)];
+                       w.text.en += "; next stage at " + with_unit(next.value, unit);
+                       w.text.ko += "; 다음 단계 " + with_unit(next.value, unit);
+                     }
+                   } else {
+                     w.text.en = t.metric + now + ", " + op_en(t.o) + " " + with_unit(t.value, unit);
+                     w.text.ko = t.metric + now + ", 기준 " + with_unit(t.value, unit) + " " + op_ko(t.o);
+                     if (t.for_us) {
+                       w.text.en += " for " + fmt_duration(t.for_us);
+                       w.text.ko += " (" + duration_ko(t.for_us) + " 지속)";
+                     }
+                     w.text.en += " (" + sev + ")";
+                     w.text.ko += std::string(" (") + severity_ko(sev) + ")";
+                   }
+                 },
+                 [&](const rate_rule& t) {
+                   w.text.en = message;
+                   w.text.ko = t.metric + " " + duration_ko(t.window_us) + " 내 " +
+                               with_unit(std::abs(t.delta), unit) + (t.delta > 0 ? " 이상 상승" : " 이상 하강") +
+                               (value ? " (현재 " + with_unit(*value, unit) + ")" : std::string());
+                 },
+                 [&](const silence_rule& t) {
+                   w.text.en = message;
+                   w.text.ko = duration_ko(t.for_us) + " 이상 수신 없음";
+                 },
+                 [&](const composite_rule&) {
+                   w.text.en = message;
+                   w.text.ko = "구역의 모든 조건 충족";
+                 },
+                 [&](const inactivity_rule&) {
+                   w.text.en = message;
+                   w.text.ko = "평소와 다르게 활동이 없음";
+                 },
+                 [&](const auto&) {
+                   // a kind with no Korean template yet: its English message in both
+                   w.text.en = message;
+                   w.text.ko = message;
+                 },
+             },
+             r.spec);
+  (void)metric;
+  return w;
 }
 
 }  // namespace maeul::rules

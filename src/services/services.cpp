@@ -2,6 +2,7 @@
 #include "maeul/services/services.hpp"
 #include "maeul/services/welfare.hpp"
 
+#include <map>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "maeul/ops/ops.hpp"
 #include "maeul/ops/webhook_policy.hpp"
 #include "maeul/domain/encoding.hpp"
+#include "maeul/domain/time.hpp"
 #include "maeul/storage/kpi_store.hpp"
 
 namespace maeul::services {
@@ -143,6 +145,68 @@ task<outcome<domain::alert_event>> operations_service::change_alert(principal wh
     res->value().alert_json = seen_by(who, store_, std::move(res->value().alert_json));
   }
   co_return std::move(*res);
+}
+
+task<outcome<domain::alert_event>> operations_service::assign_alert(principal who, std::int64_t id, std::string to) {
+  auto current = co_await store_.get_alert(id);
+  if (!current) co_return current.error();
+  if (auto [zone, dom] = place_of(current.value()); !access::in_scope(who, zone, dom)) co_return out_of_scope("alert");
+  auto res = co_await store_.assign(id, std::move(to), actor_of(who));
+  if (res) {
+    std::vector<domain::alert_event> one;
+    one.push_back(res.value());
+    ops_.publish(one);
+    res.value().alert_json = seen_by(who, store_, std::move(res.value().alert_json));
+  }
+  co_return res;
+}
+
+task<std::vector<operations_service::ack_outcome>> operations_service::ack_alerts(principal who,
+                                                                                  std::vector<std::int64_t> ids,
+                                                                                  std::string note) {
+  std::vector<ack_outcome> out;
+  const auto actor = actor_of(who);
+  std::vector<domain::alert_event> done;
+  for (auto id : ids) {
+    ack_outcome o;
+    o.id = id;
+    auto current = co_await store_.get_alert(id);
+    if (!current) {
+      o.outcome = "not_found";
+    } else if (auto [zone, dom] = place_of(current.value()); !access::in_scope(who, zone, dom)) {
+      o.outcome = "not_found";  // out of scope reads exactly like absent
+    } else {
+      auto res = co_await store_.acknowledge(id, actor, note);
+      if (res) {
+        o.outcome = "acknowledged";
+        done.push_back(res.value());
+        o.alert_json = seen_by(who, store_, res.value().alert_json);
+      } else {
+        // Lost a race or was not open: say what it is now.
+        auto now = co_await store_.get_alert(id);
+        auto state = now ? nlohmann::json::parse(now.value()).value("state", std::string()) : std::string();
+        o.outcome = state == "resolved" ? "resolved" : state == "acknowledged" ? "already_acknowledged" : "not_found";
+        if (now) o.alert_json = seen_by(who, store_, now.value());
+      }
+    }
+    out.push_back(std::move(o));
+  }
+  if (!done.empty()) ops_.publish(done);
+  co_return out;
+}
+
+task<std::string> operations_service::put_playbook(principal who, std::string category, std::string steps_json,
+                                                   bool* created) {
+  co_return co_await store_.put_playbook(std::move(category), std::move(steps_json), actor_of(who), created);
+}
+
+task<outcome<std::string>> operations_service::set_step(principal who, std::int64_t incident, std::string step,
+                                                        bool done, std::string note) {
+  // An incident outside the principal's zones does not exist for it.
+  auto current = co_await store_.get_incident(incident);
+  if (!current) co_return current;
+  if (!access::zone_in_scope(who, place_of(current.value()).first)) co_return out_of_scope("incident");
+  co_return co_await store_.set_step(incident, std::move(step), done, std::move(note), actor_of(who));
 }
 
 task<outcome<std::string>> operations_service::create_incident(principal who, storage::incident_input in) {
@@ -294,9 +358,32 @@ std::string query_service::as_seen(const principal& who, std::string alert_json)
   return seen_by(who, ops_, std::move(alert_json));
 }
 
+task<void> query_service::with_current_values(std::vector<std::string>* alerts) {
+  // The latest values are in memory (ingest); one lookup per sensor however many alerts it has.
+  std::map<std::string, std::optional<std::vector<domain::reading_event>>> by_sensor;
+  for (auto& text : *alerts) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object() || !j["sensor"].is_string() || !j["metric"].is_string()) continue;
+    auto sensor = j["sensor"].get<std::string>();
+    auto it = by_sensor.find(sensor);
+    if (it == by_sensor.end()) {
+      auto latest = co_await ingest_.latest_of(sensor);
+      it = by_sensor.emplace(sensor, std::move(latest)).first;  // bounded by the page: at most 1000
+    }
+    if (it == by_sensor.end() || !it->second) continue;
+    for (const auto& r : *it->second)
+      if (r.metric == j["metric"].get_ref<const std::string&>()) {
+        j["current_value"] = r.value;
+        text = j.dump();
+        break;
+      }
+  }
+}
+
 task<storage::page> query_service::alerts(principal who, storage::alert_filter f, storage::page_request req) {
   f.sc = access::scope_of(who);
   auto p = co_await ops_.list_alerts(std::move(f), std::move(req));
+  co_await with_current_values(&p.items);
   for (auto& item : p.items) item = as_seen(who, std::move(item));
   co_return p;
 }
@@ -306,7 +393,9 @@ task<outcome<std::string>> query_service::alert(principal who, std::int64_t id) 
   if (!a) co_return a;
   auto [zone, dom] = place_of(a.value());
   if (!access::in_scope(who, zone, dom)) co_return hidden("alert");
-  co_return as_seen(who, std::move(a.value()));
+  std::vector<std::string> one{std::move(a.value())};
+  co_await with_current_values(&one);
+  co_return as_seen(who, std::move(one[0]));
 }
 
 task<outcome<std::string>> query_service::alert_events(principal who, std::int64_t id) {
@@ -343,6 +432,59 @@ task<outcome<std::string>> query_service::incident(principal who, std::int64_t i
   if (!i || who.zones.empty()) co_return i;
   if (!access::zone_in_scope(who, place_of(i.value()).first)) co_return hidden("incident");
   co_return i;
+}
+
+task<std::string> query_service::handover(principal who, std::int64_t since_us, std::int64_t now_us) {
+  using nlohmann::json;
+  auto data = co_await ops_.handover(since_us, access::scope_of(who));
+  co_await with_current_values(&data.alerts);
+  auto ts = [](std::int64_t us) { return domain::format_rfc3339_ms(us); };
+  json out;
+  out["since"] = ts(since_us);
+  out["generated_at"] = ts(now_us);
+  json alerts = json::array(), incidents = json::array(), done = json::array(), pending = json::array(),
+       notes = json::array();
+  int open_alerts = 0, critical = 0, unassigned = 0, open_incidents = 0;
+  for (auto& a : data.alerts) {
+    auto j = json::parse(as_seen(who, std::move(a)));
+    if (j["state"] != "resolved") {
+      ++open_alerts;
+      critical += j["severity"] == "critical";
+      unassigned += j["assignee"].is_null();
+    }
+    alerts.push_back(std::move(j));
+  }
+  for (const auto& i : data.incidents) {
+    auto j = json::parse(i);
+    const bool open = j["state"] == "open";
+    open_incidents += open;
+    for (const auto& st : j["steps"]) {
+      json one = {{"incident", j["id"]}, {"category", j["category"]}, {"step", st["id"]}, {"text", st["text"]},
+                  {"role", st["role"]}};
+      if (st["done"].get<bool>() && st["at"].is_string() && domain::parse_rfc3339(st["at"].get<std::string>()).value_or(0) >= since_us) {
+        one["at"] = st["at"];
+        one["by"] = st["by"];
+        one["note"] = st["note"];
+        done.push_back(std::move(one));
+      } else if (!st["done"].get<bool>() && open) {
+        pending.push_back(std::move(one));
+      }
+    }
+    incidents.push_back(std::move(j));
+  }
+  for (const auto& n : data.notes) {
+    if (!access::in_scope(who, n.zone, n.domain)) continue;
+    // Notes on welfare alerts are written by those who know the household: only for those who may read it.
+    if (n.domain == "welfare" && !access::reads_values(who, "welfare")) continue;
+    notes.push_back(json::parse(n.json));
+  }
+  out["summary"] = {{"open_alerts", open_alerts}, {"critical_alerts", critical}, {"unassigned_alerts", unassigned},
+                    {"open_incidents", open_incidents}, {"steps_done", done.size()}, {"steps_pending", pending.size()}};
+  out["alerts"] = std::move(alerts);
+  out["incidents"] = std::move(incidents);
+  out["steps"] = {{"done", std::move(done)}, {"pending", std::move(pending)}};
+  out["notes"] = std::move(notes);
+  co_return out.dump();
 }
 
 task<storage::page> query_service::rules(principal who, storage::page_request req) {

@@ -2,6 +2,8 @@
 // audit event and its webhook deliveries (the outbox) are one statement or one transaction.
 #include "maeul/storage/operations.hpp"
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -40,12 +42,34 @@ std::string change_sql(const std::string& a_cte, const std::string& event, const
          "FROM e JOIN a ON a.id = e.alert_id ORDER BY e.id";
 }
 
+// $12 title and $13 text: {"ko","en"} as text ('' for none); $14 the stage reached (-1: unstaged).
 const std::string open_sql = change_sql(
     "INSERT INTO alerts (rule_id, rule_name, kind, severity, state, subject, sensor_id, zone_id, domain, metric, value, "
-    "message) VALUES ($1, $2::jsonb, $3, $4, 'open', $5, NULLIF($6, ''), NULLIF($7, ''), NULLIF($8, ''), "
-    "NULLIF($9, ''), NULLIF($10, '')::float8, $11) ON CONFLICT (rule_id, subject) WHERE state <> 'resolved' "
-    "DO NOTHING RETURNING *",
+    "message, title, text, stage, current_value) VALUES ($1, $2::jsonb, $3, $4, 'open', $5, NULLIF($6, ''), "
+    "NULLIF($7, ''), NULLIF($8, ''), NULLIF($9, ''), NULLIF($10, '')::float8, $11, NULLIF($12, '')::jsonb, "
+    "NULLIF($13, '')::jsonb, NULLIF($14::int, -1), NULLIF($10, '')::float8) "
+    "ON CONFLICT (rule_id, subject) WHERE state <> 'resolved' DO NOTHING RETURNING *",
     "opened", "'system'", "NULL");
+// A staged rule's alert moved to another stage: its severity follows; a rise returns an
+// acknowledged alert to open (the new stage asks for attention again) and restarts its escalation
+// clock (severity_at); a fall below critical takes back the escalation. The condition holds: not cleared.
+const std::string rises = "array_position(ARRAY['info','warning','critical'], $3::text) > "
+                          "array_position(ARRAY['info','warning','critical'], severity)";
+const std::string severity_sql = change_sql(
+    "UPDATE alerts SET severity = $3, stage = NULLIF($4::int, -1), current_value = NULLIF($5, '')::float8, "
+    "message = $6, title = coalesce(NULLIF($7, '')::jsonb, title), text = coalesce(NULLIF($8, '')::jsonb, text), "
+    "severity_at = now(), cleared_at = NULL, "
+    "escalated_at = CASE WHEN $3 = 'critical' THEN escalated_at END, "
+    "state = CASE WHEN state = 'acknowledged' AND " + rises + " THEN 'open' ELSE state END, "
+    "acknowledged_at = CASE WHEN state = 'acknowledged' AND " + rises + " THEN NULL ELSE acknowledged_at END, "
+    "acknowledged_by = CASE WHEN state = 'acknowledged' AND " + rises + " THEN NULL ELSE acknowledged_by END "
+    "WHERE rule_id = $1 AND subject = $2 AND state <> 'resolved' AND severity <> $3 RETURNING *",
+    "severity_changed", "'system'", "$6");
+// $3: the username, '' to unassign.
+const std::string assign_sql = change_sql(
+    "UPDATE alerts SET assignee = NULLIF($3, ''), assigned_at = CASE WHEN $3 = '' THEN NULL ELSE now() END "
+    "WHERE id = $1 AND state <> 'resolved' RETURNING *",
+    "assigned", "$2", "CASE WHEN $3 = '' THEN 'unassigned' ELSE 'to ' || $3 END");
 const std::string clear_sql = change_sql(
     "UPDATE alerts SET cleared_at = now() WHERE rule_id = $1 AND subject = $2 AND state <> 'resolved' "
     "AND cleared_at IS NULL RETURNING *",
@@ -61,7 +85,7 @@ const std::string resolve_sql = change_sql(
 const std::string escalate_sql = change_sql(
     "UPDATE alerts SET escalated_at = now() WHERE state = 'open' AND severity = 'critical' AND escalated_at IS NULL "
     "AND cleared_at IS NULL "
-    "AND opened_at <= now() - $1 * interval '1 second' RETURNING *",
+    "AND coalesce(severity_at, opened_at) <= now() - $1 * interval '1 second' RETURNING *",
     "escalated", "'system'", "'not acknowledged in time'");
 
 std::vector<alert_event> to_events(const pqxx::result& r, const std::string& event) {
@@ -232,10 +256,52 @@ task<std::vector<rules::rule>> operations_store::all_rules() {
 
 // ---- alerts
 
+namespace {
+
+// The unit of a sensor's metric, "" when unknown.
+std::string unit_of(pqxx::work& tx, const std::string& sensor, const std::string& metric) {
+  if (sensor.empty() || metric.empty()) return {};
+  auto r = tx.exec_params("SELECT coalesce(m->>'unit', '') FROM sensors s, jsonb_array_elements(s.metrics) m "
+                          "WHERE s.id = $1 AND m->>'name' = $2 LIMIT 1",
+                          sensor, metric);
+  return r.empty() ? std::string() : r[0][0].as<std::string>();
+}
+
+std::string localized_json(const domain::localized_name& n) { return json{{"ko", n.ko}, {"en", n.en}}.dump(); }
+
+// A rule's alert reached critical: the open incident of its category in the alert's zone gets the
+// alert, or one is opened (API §12). Serialized per (category, zone) by a transaction lock, so two
+// alerts turning critical at once, in one instance or several, make one incident.
+void incident_for_alert(pqxx::work& tx, const std::string& category, const std::string& zone, std::int64_t alert_id,
+                        const std::string& rule_id, const std::string& sensor) {
+  tx.exec_params("SELECT pg_advisory_xact_lock(7303, hashtext($1 || '/' || $2))", category, zone);
+  auto open = tx.exec_params("SELECT id FROM incidents WHERE category = $1 AND zone_id IS NOT DISTINCT FROM NULLIF($2, '') "
+                             "AND resolved_at IS NULL ORDER BY id LIMIT 1",
+                             category, zone);
+  const std::string what = "alert " + std::to_string(alert_id) + (sensor.empty() ? "" : " (" + sensor + ")") +
+                           " of rule " + rule_id + " is critical";
+  if (open.empty()) {
+    open_system_incident(tx, category, zone, what, "{" + std::to_string(alert_id) + "}");
+    return;
+  }
+  auto id = open[0][0].as<std::int64_t>();
+  auto added = tx.exec_params("INSERT INTO incident_alerts (incident_id, alert_id) VALUES ($1, $2) ON CONFLICT DO NOTHING "
+                              "RETURNING alert_id",
+                              id, alert_id);
+  if (added.empty()) return;
+  tx.exec_params("INSERT INTO incident_events (incident_id, what, actor, note) VALUES ($1, 'alert_attached', 'system', $2)",
+                 id, what);
+  tx.exec_params("UPDATE incidents SET updated_at = now() WHERE id = $1", id);
+  incident_webhook(tx, id, "incident.updated");
+}
+
+}  // namespace
+
 task<std::vector<alert_event>> operations_store::apply(std::vector<rules::transition> ts, std::vector<rules::rule> rs) {
   return pool_.run<std::vector<alert_event>>([ts, rs](pqxx::connection_base& c) {
     pqxx::work tx(c, "alerts");
     std::vector<alert_event> out;
+    std::map<std::string, std::string> units;  // "sensor\nmetric" -> unit, for this call
     for (const auto& t : ts) {
       if (t.open) {
         auto r = std::find_if(rs.begin(), rs.end(), [&](const rules::rule& x) { return x.id == t.rule_id; });
@@ -245,9 +311,32 @@ task<std::vector<alert_event>> operations_store::apply(std::vector<rules::transi
         if (!r->name.en.empty()) name["en"] = r->name.en;
         char value[40] = "";
         if (t.value) std::snprintf(value, sizeof value, "%.17g", *t.value);
-        auto res = tx.exec_params(open_sql, t.rule_id, name.dump(), r->kind, r->severity, t.subject, t.sensor, t.zone,
-                                  t.domain, t.metric, std::string(value), t.message);
-        for (auto& e : to_events(res, "opened")) out.push_back(std::move(e));
+        const std::string severity = t.severity.empty() ? r->severity : t.severity;
+        auto key = t.sensor + "\n" + t.metric;
+        auto u = units.find(key);
+        if (u == units.end()) u = units.emplace(key, unit_of(tx, t.sensor, t.metric)).first;
+        auto words = rules::describe_alert(*r, t.sensor, t.metric, t.value, u->second, severity, t.stage, t.message);
+        const auto title = localized_json(words.title), text = localized_json(words.text);
+        std::vector<alert_event> evs;
+        if (t.severity_change)
+          evs = to_events(tx.exec_params(severity_sql, t.rule_id, t.subject, severity, t.stage, std::string(value),
+                                         t.message, title, text),
+                          "severity_changed");
+        // An open alert (or, when its open was coalesced away, none yet: then it opens at this stage).
+        if (!t.severity_change || (evs.empty() && tx.exec_params("SELECT 1 FROM alerts WHERE rule_id = $1 AND subject = $2 "
+                                                                 "AND state <> 'resolved'",
+                                                                 t.rule_id, t.subject)
+                                                      .empty()))
+          evs = to_events(tx.exec_params(open_sql, t.rule_id, name.dump(), r->kind, severity, t.subject, t.sensor, t.zone,
+                                         t.domain, t.metric, std::string(value), t.message, title, text, t.stage),
+                          "opened");
+        for (auto& e : evs) {
+          if (!r->incident_category.empty() && severity == "critical") {
+            auto j = json::parse(e.alert_json);
+            incident_for_alert(tx, r->incident_category, e.zone, j["id"].get<std::int64_t>(), r->id, t.sensor);
+          }
+          out.push_back(std::move(e));
+        }
       } else {
         auto res = tx.exec_params(clear_sql, t.rule_id, t.subject, t.message);
         for (auto& e : to_events(res, "cleared")) out.push_back(std::move(e));
@@ -255,6 +344,39 @@ task<std::vector<alert_event>> operations_store::apply(std::vector<rules::transi
     }
     tx.commit();
     return out;
+  });
+}
+
+task<std::vector<active_subject>> operations_store::active_subject_stages() {
+  return pool_.run<std::vector<active_subject>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<active_subject> out;
+    for (const auto& row : tx.exec("SELECT rule_id, subject, coalesce(stage, -1) FROM alerts WHERE state <> 'resolved' "
+                                   "AND cleared_at IS NULL ORDER BY id"))
+      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int>()});
+    return out;
+  });
+}
+
+task<outcome<alert_event>> operations_store::assign(std::int64_t id, std::string to, std::string actor) {
+  return pool_.run<outcome<alert_event>>([id, to, actor](pqxx::connection_base& c) -> outcome<alert_event> {
+    pqxx::work tx(c);
+    if (!to.empty()) {
+      auto u = tx.exec_params("SELECT role, disabled FROM users WHERE username = $1", to);
+      if (u.empty()) return domain::invalid({{"/to", {}, "no user \"" + to + "\""}});
+      if (u[0][1].as<bool>()) return domain::invalid({{"/to", {}, "the user \"" + to + "\" is disabled"}});
+      auto role = u[0][0].as<std::string>();
+      if (role != "admin" && role != "operator" && role != "welfare_officer")
+        return domain::invalid({{"/to", {}, "the user \"" + to + "\" (" + role + ") cannot act on alerts"}});
+    }
+    auto r = tx.exec_params(assign_sql, id, actor, to);
+    if (r.empty()) {
+      auto st = tx.exec_params("SELECT state FROM alerts WHERE id = $1", id);
+      if (st.empty()) return make_problem(problem_kind::not_found, "no alert with this id");
+      return make_problem(problem_kind::conflict, "the alert is " + st[0][0].as<std::string>() + " already");
+    }
+    tx.commit();
+    return to_events(r, "assigned").front();
   });
 }
 
@@ -371,7 +493,14 @@ task<welfare_ladder_result> operations_store::welfare_ladder(welfare_ladder_opti
           tx.exec_params(open_sql, "welfare:consent-lapsed", R"({"ko":"동의 만료","en":"Consent lapsed"})", "consent",
                          "warning", hh, "", r[1].as<std::string>(), "welfare", "", "",
                          "the consent of household " + hh + " lapsed on " + r[2].as<std::string>() +
-                             ": its readings are kept only as a count until it is renewed"),
+                             ": its readings are kept only as a count until it is renewed",
+                         json{{"ko", "동의 만료 · " + hh}, {"en", "Consent lapsed · " + hh}}.dump(),
+                         json{{"ko", "세대 " + hh + "의 동의가 " + r[2].as<std::string>() +
+                                         "에 만료됨: 갱신할 때까지 측정값은 건수로만 보관합니다"},
+                              {"en", "The consent of household " + hh + " lapsed on " + r[2].as<std::string>() +
+                                         ": its readings are kept only as a count until it is renewed"}}
+                             .dump(),
+                         -1),
           "opened");
       out.escalated.insert(out.escalated.end(), ev.begin(), ev.end());
     }
@@ -399,8 +528,9 @@ task<page> operations_store::list_alerts(alert_filter f, page_request req) {
         "($1 = 'active' AND al.state <> 'resolved')) AND ($2 = '' OR al.zone_id = $2) AND ($3 = '' OR al.domain = $3) "
         "AND ($4 = '' OR al.severity = $4) AND ($5 = 0 OR al.id < $5) "
         "AND ($7 = '' OR al.zone_id = ANY(string_to_array($7, ','))) "
-        "AND ($8 = '' OR al.domain = ANY(string_to_array($8, ','))) ORDER BY al.id DESC LIMIT $6",
-        f.state, f.zone, f.domain, f.severity, after_id(req), req.limit + 1, f.sc.zones, f.sc.domains);
+        "AND ($8 = '' OR al.domain = ANY(string_to_array($8, ','))) "
+        "AND ($9 = '' OR ($9 = '-' AND al.assignee IS NULL) OR al.assignee = $9) ORDER BY al.id DESC LIMIT $6",
+        f.state, f.zone, f.domain, f.severity, after_id(req), req.limit + 1, f.sc.zones, f.sc.domains, f.assignee);
     return to_page(r, req.limit);
   });
 }
@@ -550,6 +680,108 @@ task<page> operations_store::list_incidents(std::string state, std::string zone,
                                 "ORDER BY i.id DESC LIMIT $4",
                             state, zone, after_id(req), req.limit + 1, sc.zones);
     return to_page(r, req.limit);
+  });
+}
+
+// ---- playbooks and steps
+
+namespace {
+const std::string playbook_json = wire::playbook_object() + "::text";
+}
+
+task<std::vector<std::string>> operations_store::list_playbooks() {
+  return pool_.run<std::vector<std::string>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<std::string> out;
+    for (const auto& row : tx.exec("SELECT " + playbook_json + " FROM playbooks ORDER BY category LIMIT 1000"))
+      out.push_back(compact(row[0].as<std::string>()));
+    return out;
+  });
+}
+
+task<outcome<std::string>> operations_store::get_playbook(std::string category) {
+  return pool_.run<outcome<std::string>>([category](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::read_transaction tx(c);
+    auto r = tx.exec_params("SELECT " + playbook_json + " FROM playbooks WHERE category = $1", category);
+    if (r.empty()) return make_problem(problem_kind::not_found, "no playbook for this category");
+    return compact(r[0][0].as<std::string>());
+  });
+}
+
+task<std::string> operations_store::put_playbook(std::string category, std::string steps_json, std::string actor,
+                                                 bool* created) {
+  auto call = pool_.run<std::pair<std::string, bool>>([category, steps_json, actor](pqxx::connection_base& c) {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("INSERT INTO playbooks (category, steps, updated_by) VALUES ($1, $2::jsonb, $3) "
+                            "ON CONFLICT (category) DO UPDATE SET steps = EXCLUDED.steps, updated_by = EXCLUDED.updated_by, "
+                            "updated_at = now() RETURNING " + playbook_json + ", (xmax = 0)",
+                            category, steps_json, actor);
+    tx.commit();
+    return std::pair<std::string, bool>(compact(r[0][0].as<std::string>()), r[0][1].as<bool>());
+  });
+  auto res = co_await std::move(call);
+  if (created) *created = res.second;
+  co_return res.first;
+}
+
+task<outcome<std::string>> operations_store::set_step(std::int64_t incident, std::string step, bool done,
+                                                      std::string note, std::string actor) {
+  return pool_.run<outcome<std::string>>([=](pqxx::connection_base& c) -> outcome<std::string> {
+    pqxx::work tx(c);
+    auto cur = tx.exec_params("SELECT category, resolved_at IS NOT NULL FROM incidents WHERE id = $1 FOR UPDATE", incident);
+    if (cur.empty()) return make_problem(problem_kind::not_found, "no incident with this id");
+    if (tx.exec_params("SELECT 1 FROM playbooks pb, jsonb_array_elements(pb.steps) s WHERE pb.category = $1 AND "
+                       "s->>'id' = $2",
+                       cur[0][0].as<std::string>(), step)
+            .empty())
+      return make_problem(problem_kind::not_found,
+                          "no step \"" + step + "\" in the playbook of " + cur[0][0].as<std::string>() + " incidents");
+    if (cur[0][1].as<bool>()) return make_problem(problem_kind::conflict, "the incident is resolved already");
+    tx.exec_params("INSERT INTO incident_steps (incident_id, step_id, done, actor, note) VALUES ($1, $2, $3, $4, "
+                   "NULLIF($5, '')) ON CONFLICT (incident_id, step_id) DO UPDATE SET done = EXCLUDED.done, at = now(), "
+                   "actor = EXCLUDED.actor, note = EXCLUDED.note",
+                   incident, step, done, actor, note);
+    tx.exec_params("INSERT INTO incident_events (incident_id, what, actor, note) VALUES ($1, $2, $3, $4)", incident,
+                   std::string(done ? "step_done" : "step_undone"), actor, note.empty() ? step : step + ": " + note);
+    tx.exec_params("UPDATE incidents SET updated_at = now() WHERE id = $1", incident);
+    incident_webhook(tx, incident, "incident.updated");
+    auto out = read_incident(tx, incident);
+    tx.commit();
+    return out;
+  });
+}
+
+task<operations_store::handover_data> operations_store::handover(std::int64_t since_us, scope sc) {
+  return pool_.run<handover_data>([since_us, sc](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    handover_data out;
+    const std::string since = epoch_us(1);
+    for (const auto& row : tx.exec_params(
+             "SELECT " + alert_object("al") + "::text FROM alerts al WHERE (al.state <> 'resolved' OR EXISTS (SELECT 1 "
+             "FROM alert_events e WHERE e.alert_id = al.id AND e.at >= " + since + ")) "
+             "AND ($2 = '' OR al.zone_id = ANY(string_to_array($2, ','))) "
+             "AND ($3 = '' OR al.domain = ANY(string_to_array($3, ','))) ORDER BY al.id DESC LIMIT 500",
+             since_us, sc.zones, sc.domains))
+      out.alerts.push_back(row[0].as<std::string>());
+    for (const auto& row : tx.exec_params(
+             "SELECT " + wire::incident_object("i") + "::text FROM incidents i WHERE (i.resolved_at IS NULL OR "
+             "i.updated_at >= " + since + " OR EXISTS (SELECT 1 FROM incident_events v WHERE v.incident_id = i.id AND "
+             "v.at >= " + since + ")) AND ($2 = '' OR i.zone_id = ANY(string_to_array($2, ','))) "
+             "ORDER BY i.id DESC LIMIT 200",
+             since_us, sc.zones))
+      out.incidents.push_back(row[0].as<std::string>());
+    for (const auto& row : tx.exec_params(
+             "SELECT n.j::text, coalesce(n.zone, ''), coalesce(n.domain, '') FROM ("
+             "SELECT e.at, e.id, json_build_object('at', " + sql::ts_of("e", "at") + ", 'by', e.actor, 'note', e.note, "
+             "'alert', e.alert_id) AS j, a.zone_id AS zone, a.domain FROM alert_events e JOIN alerts a ON a.id = "
+             "e.alert_id WHERE e.at >= " + since + " AND e.note IS NOT NULL AND e.actor <> 'system' "
+             "UNION ALL SELECT v.at, v.id, json_build_object('at', " + sql::ts_of("v", "at") + ", 'by', v.actor, 'note', "
+             "v.note, 'incident', v.incident_id), i.zone_id, NULL FROM incident_events v JOIN incidents i ON i.id = "
+             "v.incident_id WHERE v.at >= " + since + " AND v.note IS NOT NULL AND v.what IN ('note', 'step_done', "
+             "'step_undone', 'reported')) n ORDER BY n.at, n.id LIMIT 500",
+             since_us))
+      out.notes.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
+    return out;
   });
 }
 

@@ -49,12 +49,24 @@ std::string alert_object(const std::string& p) {
          ", 'acknowledged_at', " + sql::ts_of(p, "acknowledged_at") + ", 'acknowledged_by', " + p +
          ".acknowledged_by, 'resolved_at', " + sql::ts_of(p, "resolved_at") + ", 'resolved_by', " + p +
          ".resolved_by, 'cleared_at', " + sql::ts_of(p, "cleared_at") + ", 'escalated_at', " +
-         sql::ts_of(p, "escalated_at") + ", 'note', " + p + ".note)";
+         sql::ts_of(p, "escalated_at") + ", 'note', " + p + ".note, "
+         // API §12: the words in both languages (alerts from before them: the rule's name and the message)
+         "'title', coalesce(" + p + ".title, jsonb_build_object('ko', coalesce(" + p + ".rule_name->>'ko', " + p +
+         ".rule_name->>'en'), 'en', coalesce(" + p + ".rule_name->>'en', " + p + ".rule_name->>'ko'))), "
+         "'text', coalesce(" + p + ".text, jsonb_build_object('ko', " + p + ".message, 'en', " + p + ".message)), "
+         "'value_at_open', " + p + ".value, 'current_value', coalesce(" + p + ".current_value, " + p + ".value), "
+         "'stage', " + p + ".stage, 'assignee', " + p + ".assignee, 'assigned_at', " + sql::ts_of(p, "assigned_at") +
+         ", 'incident', (SELECT min(ix.incident_id) FROM incident_alerts ix WHERE ix.alert_id = " + p + ".id))";
 }
 
 std::string webhook_alert_object(const std::string& p) {
   return "(CASE WHEN " + p + ".domain = 'welfare' THEN (" + alert_object(p) +
-         "::jsonb || jsonb_build_object('sensor', NULL, 'value', NULL, 'note', NULL, 'message', '', 'household', "
+         "::jsonb || jsonb_build_object('sensor', NULL, 'value', NULL, 'note', NULL, 'message', '', "
+         "'value_at_open', NULL, 'current_value', NULL, "
+         "'title', jsonb_build_object('ko', coalesce(" + p + ".rule_name->>'ko', " + p + ".rule_name->>'en'), 'en', "
+         "coalesce(" + p + ".rule_name->>'en', " + p + ".rule_name->>'ko')), "
+         "'text', jsonb_build_object('ko', '세대 확인이 필요합니다 (세부 내용은 복지 담당자만 볼 수 있습니다)', 'en', "
+         "'A household needs attention (details for welfare officers only)'), 'household', "
          "coalesce((SELECT ws.attributes->>'household' FROM sensors ws WHERE ws.id = " + p + ".sensor_id), "
          "CASE WHEN " + p + ".subject LIKE 'hh-%' THEN " + p + ".subject END)))::json ELSE " + alert_object(p) + " END)";
 }
@@ -83,7 +95,18 @@ std::string incident_object(const std::string& p) {
          ".reported_at) / 60)::numeric, 2), 'note', " + p + ".note, 'created_by', " + p + ".created_by, 'alerts', "
          "coalesce((SELECT json_agg(x.alert_id ORDER BY x.alert_id) FROM incident_alerts x WHERE x.incident_id = " + p +
          ".id), '[]'::json), 'timeline', coalesce((SELECT json_agg(" + timeline_entry("ev") + " ORDER BY ev.id) FROM "
-         "incident_events ev WHERE ev.incident_id = " + p + ".id), '[]'::json))";
+         "incident_events ev WHERE ev.incident_id = " + p + ".id), '[]'::json), "
+         // API §12: the steps of its category's playbook, in the playbook's order, with their state
+         "'steps', coalesce((SELECT json_agg(json_build_object('id', ps.step->>'id', 'text', ps.step->'text', "
+         "'role', ps.step->'role', 'done', coalesce(sd.done, false), 'at', " + sql::ts_of("sd", "at") +
+         ", 'by', sd.actor, 'note', sd.note) ORDER BY ps.n) FROM playbooks pb CROSS JOIN LATERAL "
+         "jsonb_array_elements(pb.steps) WITH ORDINALITY ps(step, n) LEFT JOIN incident_steps sd ON sd.incident_id = " +
+         p + ".id AND sd.step_id = ps.step->>'id' WHERE pb.category = " + p + ".category), '[]'::json))";
+}
+
+std::string playbook_object() {
+  return "json_build_object('category', category, 'steps', steps, 'updated_at', " + sql::ts("updated_at") +
+         ", 'updated_by', updated_by)";
 }
 
 std::string webhook_object() {

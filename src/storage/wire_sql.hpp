@@ -38,6 +38,9 @@ std::string timeline_entry(const std::string& p);
 // components.schemas.Incident, from the incidents row `p` (its subqueries use the aliases x and ev).
 std::string incident_object(const std::string& p);
 
+// components.schemas.Playbook, from a playbooks row.
+std::string playbook_object();
+
 // components.schemas.Webhook, from a webhooks row.
 std::string webhook_object();
 // components.schemas.Delivery, from the webhook_deliveries row `p`.

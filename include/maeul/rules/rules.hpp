@@ -45,13 +45,37 @@ struct condition {
   std::string kind;  // optional: only sensors of this kind
 };
 
+// One stage of a staged threshold rule (API §12): reached when the value is beyond `value` (in the
+// rule's `op` direction); left, stepping down, when it is back beyond `clear` (default: `value`).
+struct stage {
+  double value = 0;
+  std::string severity;  // info, warning or critical
+  std::optional<double> clear;
+};
+inline constexpr std::size_t max_stages = 8;
+
 struct threshold_rule {
   std::string metric;
   op o = op::gt;
-  double value = 0;
+  double value = 0;  // with stages: stages.front().value
   std::int64_t for_us = 0;
-  std::optional<double> clear;
+  std::optional<double> clear;  // the alert clears beyond it (with stages: below stage 0)
+  std::vector<stage> stages;    // empty: one level, `value`, at the rule's severity
 };
+
+// The pure stage step of a staged threshold rule for one subject. `level`: the stage reached (-1:
+// none, the alert is not open), `pending_since`: when the value first went beyond a stage above
+// `level` (-1: it is not). Rising needs the value beyond a higher stage for `for_us` without a
+// break, and then reaches the highest stage the value is beyond; falling is at once, stage by stage
+// while the value is beyond each stage's clear (stage 0's: its own clear, else the rule's `clear`,
+// else its value). Returns the new level; updates `pending_since`.
+struct stage_state {
+  int level = -1;
+  std::int64_t pending_since = -1;
+};
+int stage_step(const threshold_rule& t, stage_state& st, double value, std::int64_t ts_us);
+// The threshold that stage `k` clears at (see stage_step).
+double stage_clear(const threshold_rule& t, int k);
 
 struct rate_rule {
   std::string metric;
@@ -88,11 +112,22 @@ struct rule {
   domain::localized_name name;
   std::string kind;  // kind_name(spec), kept for storage and answers
   selector sel;
-  std::string severity = "warning";
+  std::string severity = "warning";  // a staged rule: its highest stage's
   bool enabled = true;
   rule_spec spec;
   std::string spec_json;  // the normalized rule, as stored and returned
+  std::string incident_category;  // "incident":{"category"}: a critical alert opens/joins one; "" none
 };
+
+// The title and text of an alert, in Korean and English (API §12), from its rule's name and
+// condition: `value` the reading (nullopt: none), `unit` the metric's unit ("" when unknown),
+// `severity` the alert's now, `stage` the stage reached (-1: not staged). Pure.
+struct alert_words {
+  domain::localized_name title, text;
+};
+alert_words describe_alert(const rule& r, const std::string& sensor, const std::string& metric,
+                           std::optional<double> value, const std::string& unit, const std::string& severity,
+                           int stage, const std::string& message);
 
 // Validates a rule body; `path_id` from the URL for PUT. Generates no id: an absent id is left empty.
 domain::outcome<rule> parse_rule(const nlohmann::json& body, std::string_view path_id = {});
@@ -126,6 +161,11 @@ struct transition {
   std::string rule_id;
   std::string subject;  // sensor id, or zone id for composite rules
   bool open = true;     // false: the condition cleared
+  // A staged rule: true when an open alert moved to another stage (open is true too); `severity`
+  // is the stage's ("" for unstaged rules: the rule's), `stage` its index (-1: unstaged).
+  bool severity_change = false;
+  std::string severity;
+  int stage = -1;
   std::string sensor, zone, domain, metric;
   std::optional<double> value;
   std::string message;
@@ -165,7 +205,9 @@ class engine {
   // Marks (rule, subject) active, as found in the database at start (an open alert whose
   // condition had not cleared), so that the next reading that ends the condition clears it.
   // Ignored for an unknown rule.
-  void restore_active(const std::string& rule_id, const std::string& subject);
+  // `stage`: the stage an open alert of a staged rule had reached (-1: unknown or unstaged; clamped
+  // to the rule's stages).
+  void restore_active(const std::string& rule_id, const std::string& subject, int stage = -1);
 
   // (rule, reading) pairs evaluated so far: what the index saves shows here.
   std::int64_t evaluations() const { return evaluated_; }
@@ -192,6 +234,7 @@ class engine {
   struct subject_state {
     bool active = false;
     std::int64_t pending_since = -1;                        // threshold `for`
+    int level = -1;                                         // staged threshold: the stage reached
     std::unique_ptr<rate_state> rate;                       // rate rules only
     std::vector<std::pair<bool, std::int64_t>> conditions;  // composite: holds, at
     std::unique_ptr<routine> model;                         // inactivity rules only

@@ -101,6 +101,25 @@ class operations_service {
 
   // action: "ack" or "resolve".
   task<outcome<domain::alert_event>> change_alert(principal who, std::string action, std::int64_t id, std::string note);
+  // Assigns an alert of the principal's scope to a user ("" unassigns); storage::operations_store::assign.
+  task<outcome<domain::alert_event>> assign_alert(principal who, std::int64_t id, std::string to);
+  // Acknowledges several alerts at once, each on its own (one failing leaves the others done).
+  // Per id, in the order given: "acknowledged" (with the alert), "already_acknowledged",
+  // "resolved" (too late to acknowledge), or "not_found" (unknown, or outside the caller's scope:
+  // the two look the same).
+  struct ack_outcome {
+    std::int64_t id = 0;
+    std::string outcome;
+    std::string alert_json;  // the alert as the caller sees it; "" for not_found
+  };
+  task<std::vector<ack_outcome>> ack_alerts(principal who, std::vector<std::int64_t> ids, std::string note);
+
+  // Creates or replaces the playbook of an incident category (`steps_json` validated:
+  // rules::parse_playbook_steps); `created` tells which.
+  task<std::string> put_playbook(principal who, std::string category, std::string steps_json, bool* created);
+  // Marks a step of an incident of the principal's scope done or not (storage: set_step).
+  task<outcome<std::string>> set_step(principal who, std::int64_t incident, std::string step, bool done,
+                                      std::string note);
 
   task<outcome<std::string>> create_incident(principal who, storage::incident_input in);
   task<outcome<std::string>> patch_incident(principal who, std::int64_t id, storage::incident_patch p);
@@ -169,9 +188,15 @@ class query_service {
   task<storage::page> rules(principal who, storage::page_request req);
   task<outcome<std::string>> rule(principal who, std::string id);
   task<outcome<std::string>> incident(principal who, std::int64_t id);
+  // The shift handover since `since_us` (API §12) as the principal may see it, as JSON text:
+  // {"since","generated_at","summary","alerts","incidents","steps":{"done","pending"},"notes"}.
+  task<std::string> handover(principal who, std::int64_t since_us, std::int64_t now_us);
 
  private:
   std::string as_seen(const principal& who, std::string alert_json) const;
+  // Sets each alert's current_value to the latest reading of its metric held in memory (kept as
+  // recorded when none is), before masking. `alerts`: alert objects as JSON text.
+  task<void> with_current_values(std::vector<std::string>* alerts);
   storage::registry& store_;
   ingest::service& ingest_;
   storage::operations_store& ops_;

@@ -25,6 +25,14 @@ using alert_event = domain::alert_event;
 struct alert_filter {
   std::string state, zone, domain, severity;
   scope sc;  // the principal's scope (storage::scope): zones and domains
+  std::string assignee;  // a username; "-": none; "": any
+};
+
+// An alert whose condition holds, to rebuild the engine's state at start: its rule, subject and
+// the stage a staged rule had reached (-1: none recorded).
+struct active_subject {
+  std::string rule, subject;
+  int stage = -1;
 };
 
 struct incident_input {
@@ -80,12 +88,20 @@ class operations_store {
   // (rule id, subject) of every alert not resolved whose condition has not cleared: the engine's
   // active state to rebuild at start.
   task<std::vector<std::pair<std::string, std::string>>> active_subjects();
+  // The same with the stage each reached.
+  task<std::vector<active_subject>> active_subject_stages();
 
   // alerts: transitions from the engine (idempotent: one open alert per rule and subject)
   task<std::vector<alert_event>> apply(std::vector<rules::transition> ts, std::vector<rules::rule> rules);
   task<outcome<alert_event>> acknowledge(std::int64_t id, std::string actor, std::string note);
   task<outcome<alert_event>> resolve(std::int64_t id, std::string actor, std::string note);
+  // Critical open alerts not acknowledged within `after_s` of becoming critical (opening, or a
+  // staged alert's rise) are escalated.
   task<std::vector<alert_event>> escalate(int after_s);
+  // Assigns an alert not resolved to the user `to` ("" unassigns): 422 /to for an unknown or
+  // disabled user or one whose role cannot act on alerts; 404 unknown alert; 409 resolved. An
+  // "assigned" event, with its webhooks.
+  task<outcome<alert_event>> assign(std::int64_t id, std::string to, std::string actor);
   // The welfare care loop, one step of each rung for whatever is due: an open welfare alert not
   // acknowledged after officer_after_s is escalated (to the welfare officer); a critical alert of
   // a fire sensor or an emergency button opens an incident at once (fire / welfare_emergency); an
@@ -106,6 +122,30 @@ class operations_store {
   task<outcome<std::string>> patch_incident(std::int64_t id, incident_patch p, std::string actor);
   task<outcome<std::string>> get_incident(std::int64_t id);
   task<page> list_incidents(std::string state, std::string zone, page_request req, scope sc = {});
+
+  // playbooks (API §12): the steps of an incident category
+  task<std::vector<std::string>> list_playbooks();  // by category, at most 1000
+  task<outcome<std::string>> get_playbook(std::string category);
+  // Creates or replaces; `steps_json` validated by the caller. `created` tells which.
+  task<std::string> put_playbook(std::string category, std::string steps_json, std::string actor, bool* created);
+  // Marks a step of an incident's playbook done (or not): 404 unknown incident or step (not in the
+  // playbook of its category), 409 the incident is resolved. A step_done / step_undone entry in
+  // its timeline, incident.updated to webhooks. Returns the incident.
+  task<outcome<std::string>> set_step(std::int64_t incident, std::string step, bool done, std::string note,
+                                      std::string actor);
+
+  // The shift handover (API §12) since `since_us`, within `sc`: alerts not resolved or with an event
+  // since (at most 500, newest first), incidents open or changed since (at most 200), and the notes
+  // written since on alerts and incidents (at most 500, oldest first).
+  struct handover_note {
+    std::string json;  // {"at","by","note","alert"|"incident"}
+    std::string zone, domain;
+  };
+  struct handover_data {
+    std::vector<std::string> alerts, incidents;
+    std::vector<handover_note> notes;
+  };
+  task<handover_data> handover(std::int64_t since_us, scope sc);
 
   // webhooks
   // `id` ("wh_" and 12 hex digits) chosen by the caller, who bound it into `sealed_secret`. Only the
