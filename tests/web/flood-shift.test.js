@@ -38,6 +38,13 @@ describe('a flood shift: from alert to action', { timeout: 900000 }, () => {
     city = await H.startCity({ label: 'web_flood' });
     base = city.d.url;
     browser = await H.launch();
+    // The demo world's own water-level rules would open alerts of their own: this shift has one staged rule.
+    const rules = await H.api(city, 'GET', '/api/v1/rules?limit=1000');
+    assert.equal(rules.status, 200, rules.text);
+    for (const r of rules.json.items.filter((x) => x.selector?.kind === 'water_level' || /flood/.test(x.id))) {
+      const del = await H.api(city, 'DELETE', `/api/v1/rules/${encodeURIComponent(r.id)}`);
+      assert.equal(del.status, 204, `delete ${r.id}: ${del.text}`);
+    }
     const rule = await H.api(city, 'POST', '/api/v1/rules', {
       id: 'flood-stages', name: { ko: '청초천 수위 단계', en: 'Cheongchocheon water level stages' }, kind: 'threshold',
       selector: { kind: 'water_level', zone: 'cheongcho' }, metric: 'level', op: '>=',

@@ -50,10 +50,13 @@ export function bulkAckDialog(alerts) {
           res = { items: [] };
           for (const id of ids) res.items.push(await api(`/api/v1/alerts/${encodeURIComponent(id)}/ack`, { method: 'POST', body: text ? { note: text } : {} }));
         }
-        const items = Array.isArray(res?.items) ? res.items : Array.isArray(res?.alerts) ? res.alerts : Array.isArray(res) ? res : null;
-        if (items && items.length && typeof items[0] === 'object') for (const a of items) applyAlert(a);
-        else await loadAlerts();
-        const msg = t('al_bulk_done', { n: ids.length });
+        // {"items":[{"id","outcome","alert"}],"acknowledged":N}: each alert as it is now (one already
+        // acknowledged, resolved or out of reach says so in its outcome)
+        const items = Array.isArray(res?.items) ? res.items : [];
+        for (const it of items) { const a = it && typeof it === 'object' && 'alert' in it ? it.alert : it; if (a && a.state) applyAlert(a); }
+        if (!items.length) await loadAlerts();
+        const n = typeof res?.acknowledged === 'number' ? res.acknowledged : ids.length;
+        const msg = t('al_bulk_done', { n });
         toast(msg);
         announce(msg);
         done = true;

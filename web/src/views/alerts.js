@@ -93,10 +93,12 @@ export default {
     // Groups in the order of their most urgent alert: an open incident's alerts together, the others by zone.
     function groups(list) {
       const incOf = new Map();
+      const incById = new Map(incidents.map((i) => [String(i.id), i]));
       for (const inc of incidents) for (const id of inc.alerts || []) incOf.set(String(id), inc);
       const out = new Map();
       for (const a of list) {
-        const inc = incOf.get(String(a.id));
+        // the alert's own `incident` (API §12), else the open incident that lists it
+        const inc = (a.incident != null && (incById.get(String(a.incident)) || { id: a.incident, zone: a.zone })) || incOf.get(String(a.id));
         const key = inc ? `i:${inc.id}` : `z:${a.zone || ''}`;
         if (!out.has(key)) out.set(key, { key, incident: inc || null, zone: inc ? inc.zone : a.zone, alerts: [] });
         out.get(key).alerts.push(a);
@@ -114,7 +116,7 @@ export default {
     function groupTitle(g) {
       const zone = state.zoneById.get(g.zone);
       const zn = zone ? shortName(zone.name, zone.id) : (g.zone || t('al_no_zone'));
-      if (g.incident) return `${t('inc_title_n', { id: g.incident.id })} · ${t(`cat_${g.incident.category}`)} · ${zn}`;
+      if (g.incident) return [t('inc_title_n', { id: g.incident.id }), g.incident.category ? t(`cat_${g.incident.category}`) : null, zn].filter(Boolean).join(' · ');
       return zn;
     }
 

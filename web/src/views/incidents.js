@@ -13,7 +13,19 @@ const CATEGORIES = ['flood', 'fire', 'traffic', 'welfare', 'medical', 'earthquak
 const STEPS = [['reported_at', 'in_reported'], ['dispatched_at', 'in_dispatched'], ['on_scene_at', 'in_on_scene'], ['resolved_at', 'in_resolved_at']];
 
 const WHAT = { reported: 'in_reported', dispatched: 'in_dispatched', on_scene: 'in_on_scene', resolved: 'in_resolved_at', note: 'in_note' };
-function whatName(w) { return WHAT[w] ? t(WHAT[w]) : w === 'step' || w === 'step_done' ? t('pb_step_done') : (w || '').replace(/_/g, ' '); }
+function whatName(w) {
+  if (WHAT[w]) return t(WHAT[w]);
+  if (w === 'step' || w === 'step_done') return t('pb_step_done');
+  if (w === 'step_undone') return t('pb_step_undone');
+  return (w || '').replace(/_/g, ' ');
+}
+// A step's timeline note is "STEP-ID" or "STEP-ID: note" (API §12): the step by its name in the reader's language.
+function stepNote(e, steps) {
+  if (!/^step_/.test(e.what || '') || !steps) return e.note;
+  const m = /^([^:]+)(?::\s*([\s\S]*))?$/.exec(e.note);
+  const s = m && steps.find((x) => String(x.id) === m[1]);
+  return s ? `${nameOf(s.text, s.id)}${m[2] ? ` — ${m[2]}` : ''}` : e.note;
+}
 function catName(c) { return CATEGORIES.includes(c) ? t(`cat_${c}`) : (c || '–'); }
 function zoneName(id) { const z = state.zoneById.get(id); return z ? nameOf(z.name, z.id) : (id || '–'); }
 
@@ -112,7 +124,7 @@ export default {
         inc.timeline?.length ? h('ol', { class: 'timeline' }, inc.timeline.map((e) => h('li', {},
           h('span', { class: 'tl-when' }, dateTime(e.at)),
           h('span', { class: 'tl-what' }, whatName(e.what), e.step ? `: ${stepName(steps, e.step)}` : '', e.by ? ` · ${e.by}` : ''),
-          e.note ? h('p', { class: 'tl-note' }, e.note) : null))) : h('p', { class: 'muted' }, t('none')));
+          e.note ? h('p', { class: 'tl-note' }, stepNote(e, steps)) : null))) : h('p', { class: 'muted' }, t('none')));
     }
 
     function openCreate(prefill = {}) {
