@@ -17,6 +17,7 @@ function whatName(w) {
   if (WHAT[w]) return t(WHAT[w]);
   if (w === 'step' || w === 'step_done') return t('pb_step_done');
   if (w === 'step_undone') return t('pb_step_undone');
+  if (w === 'alert_attached') return t('in_alert_attached');
   return (w || '').replace(/_/g, ' ');
 }
 // A step's timeline note is "STEP-ID" or "STEP-ID: note" (API §12): the step by its name in the reader's language.
