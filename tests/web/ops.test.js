@@ -17,6 +17,13 @@ describe('operator screens: map layers, honest KPIs, the shift and the alarm', {
     city = await H.startCity({ label: 'web_ops' });
     base = city.d.url;
     browser = await H.launch();
+    // The demo world's water-level rules would open alerts beside this test's own: retired first.
+    const rules = await H.api(city, 'GET', '/api/v1/rules?limit=1000');
+    assert.equal(rules.status, 200, rules.text);
+    for (const r of rules.json.items.filter((x) => x.selector?.kind === 'water_level')) {
+      const del = await H.api(city, 'DELETE', `/api/v1/rules/${encodeURIComponent(r.id)}`);
+      assert.equal(del.status, 204, `delete ${r.id}: ${del.text}`);
+    }
   }, { timeout: 180000 });
 
   after(async () => {
