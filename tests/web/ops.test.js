@@ -159,7 +159,11 @@ describe('operator screens: map layers, honest KPIs, the shift and the alarm', {
       await page.goto(`${base}/kpis?kpi=sensor_availability`);
       await page.waitForSelector('#kx-period');
       await page.selectOption('#kx-period', 'month');
-      await page.waitForSelector('#kpi-chart .uplot', { timeout: 15000 });
+      // the monthly chart (not the weekly one it replaces)
+      await page.waitForFunction(() => {
+        const u = document.querySelector('#kpi-chart')?.maeulChart;
+        return u && u.data[0].length > 1 && u.data[0][1] - u.data[0][0] > 27 * 86400;
+      }, null, { timeout: 15000 });
       const c = await page.evaluate(() => {
         const u = document.querySelector('#kpi-chart').maeulChart;
         return { xs: u.data[0], ys: u.data.slice(1).map((s) => s.map((v) => (v == null ? null : v))), span: u.series.slice(1).map((s) => s.spanGaps), ticks: u.axes[0]._values };
@@ -199,7 +203,7 @@ describe('operator screens: map layers, honest KPIs, the shift and the alarm', {
       await page.goto(`${base}/alerts?zone=station`);
       await page.waitForFunction((n) => document.querySelectorAll('tr.alert-row').length === n, sensors.length, { timeout: 10000 });
       assert.equal(await page.locator('tr.group-row').count(), 1, 'one group: the zone');
-      assert.match(await page.textContent('tr.group-row'), /역세권/);
+      await page.waitForFunction(() => /역세권/.test(document.querySelector('tr.group-row')?.textContent || ''), null, { timeout: 10000 });
       assert.match(await page.textContent('#alert-count'), new RegExp(`미확인 경보 ${sensors.length}건`));
       assert.equal(await page.isDisabled('#bulk-ack'), true);
       await page.check('tr.group-row input.pick-group');

@@ -112,14 +112,17 @@ export default {
     }
 
     let firstLoad = !params.get('kpi');
+    let seq = 0; // an answer to an older choice (another KPI or period) arriving late is dropped
     async function load() {
       if (destroyed) return;
+      const mine = ++seq;
       history.replaceState(null, '', `/kpis${query({ kpi: sel.kpi })}`);
       replace(chartEl, loading());
       const { from, to } = range();
       try {
-        values = await api(`/api/v1/kpis/${encodeURIComponent(sel.kpi)}/values${query({ period: sel.period, from, to })}`);
-        if (destroyed) return;
+        const got = await api(`/api/v1/kpis/${encodeURIComponent(sel.kpi)}/values${query({ period: sel.period, from, to })}`);
+        if (destroyed || mine !== seq) return;
+        values = got;
         // Opened without a choice: start on the first KPI that has values.
         if (firstLoad && !(values.values || []).length) {
           const i = catalogue.findIndex((k) => k.id === sel.kpi);
@@ -133,6 +136,7 @@ export default {
         }
         firstLoad = false;
       } catch (e) {
+        if (destroyed || mine !== seq) return;
         values = null;
         if (chart) { chart.destroy(); chart = null; }
         replace(chartEl, unavailable(e, `/api/v1/kpis/${sel.kpi}/values`, load));
