@@ -5,13 +5,14 @@
 //  - zone rings closed, counter-clockwise, in the Sokcho area, pairwise not overlapping;
 //  - every sensor and facility lies inside exactly one zone, and inside the zone it names (if it names one);
 //  - population/households add up to plausible city totals; sensor count 250-400 across all five domains;
+//  - the bus network in transit/ beside the world (transit/validate-gtfs.mjs);
 //  - welfare.json beside the world (its residents and accounts, if the file is there): one resident for each
 //    welfare sensor and none for anything else, in the sensor's zone; everyone clearly fictional (names with
 //    가상 and "(Fictional)", phones 010-0000-/010-0001-xxxx, addresses on 가상로); care workers that are accounts
 //    of the zone; consents with a purpose and a basis, at least one lapsed and one lapsing within 30 days, both
 //    on emergency-button households other than the first of their zone (the ones seed-history.mjs presses).
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pointInPolygon, ringsOf, segmentsCross, areaKm2, distanceToBoundaryM } from './geo.mjs';
@@ -194,6 +195,17 @@ if (welfareDoc) {
   for (const s of world.sensors || []) if (s.domain === 'welfare' && !bySensor.has(s.id)) bad(`welfare sensor ${s.id} has no resident in welfare.json`);
   if (lapsed < 1 || lapsing < 1) bad(`welfare.json: expected a lapsed consent and one lapsing within 30 days (found ${lapsed} and ${lapsing})`);
   if (!quiet) console.log(`welfare: ${bySensor.size} residents, ${accounts.size} accounts, ${lapsed} consent(s) lapsed, ${lapsing} lapsing within 30 days`);
+}
+
+// the demo bus network (config/demo/transit/validate-gtfs.mjs), when it lies beside the world
+{
+  const transitDir = join(dirname(file), 'transit');
+  if (existsSync(join(transitDir, 'stops.txt'))) {
+    const { validateFeed } = await import('./transit/validate-gtfs.mjs');
+    const t = validateFeed(transitDir, file);
+    for (const p of t.problems) bad(`transit: ${p}`);
+    if (!quiet && t.summary) console.log(`transit: ${t.summary}`);
+  }
 }
 
 if (!quiet) {

@@ -21,6 +21,7 @@ import usersView from './views/users.js';
 import welfareView from './views/welfare.js';
 import accessReviewView from './views/access-review.js';
 import handoverView from './views/handover.js';
+import transitView from './views/transit.js';
 
 const routes = {
   '/': { view: overviewView, nav: 'nav_overview' },
@@ -28,6 +29,7 @@ const routes = {
   '/alerts': { view: alertsView, nav: 'nav_alerts', can: 'alerts' },
   '/incidents': { view: incidentsView, nav: 'nav_incidents' },
   '/kpis': { view: kpisView, nav: 'nav_kpis' },
+  '/transit': { view: transitView, nav: 'nav_transit' },
   '/welfare': { view: welfareView, nav: 'nav_welfare', can: 'welfare-data' },
   '/users': { view: usersView, nav: 'nav_users', can: 'users' },
   '/access-review': { view: accessReviewView, nav: 'nav_access_review', can: 'access-review' },
@@ -35,7 +37,7 @@ const routes = {
   '/login': { view: loginView, bare: true, public: true },
   '/transparency': { view: publicView, bare: true, public: true },
 };
-const NAV = ['/', '/map', '/alerts', '/incidents', '/handover', '/kpis', '/welfare', '/users', '/access-review'];
+const NAV = ['/', '/map', '/alerts', '/incidents', '/handover', '/kpis', '/transit', '/welfare', '/users', '/access-review'];
 
 const app = document.getElementById('app');
 let current = null; // { path, view instance }
