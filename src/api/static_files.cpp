@@ -23,6 +23,20 @@ std::string content_type(const std::filesystem::path& p) {
   return it == types.end() ? "application/octet-stream" : it->second;
 }
 
+std::string html_escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -33,7 +47,8 @@ std::string etag_of(std::string_view body) {
   return "\"" + domain::hex(std::string_view(reinterpret_cast<const char*>(md), std::min(len, 12u))) + "\"";
 }
 
-static_files::static_files(const std::filesystem::path& root) {
+static_files::static_files(const std::filesystem::path& root,
+                           const std::vector<std::pair<std::string, std::string>>& meta) {
   std::error_code ec;
   if (!std::filesystem::is_directory(root, ec)) return;
   for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
@@ -45,8 +60,15 @@ static_files::static_files(const std::filesystem::path& root) {
     file f;
     f.body = ss.str();
     f.type = content_type(it->path());
-    f.etag = etag_of(f.body);
     auto rel = "/" + std::filesystem::relative(it->path(), root).generic_string();
+    if (rel == "/index.html" && !meta.empty()) {
+      std::string tags;
+      for (const auto& [name, content] : meta)
+        tags += "<meta name=\"" + html_escape(name) + "\" content=\"" + html_escape(content) + "\">\n";
+      auto head_end = f.body.find("</head>");
+      f.body.insert(head_end == std::string::npos ? 0 : head_end, tags);
+    }
+    f.etag = etag_of(f.body);
     f.immutable = rel.rfind("/assets/", 0) == 0;
     files_[rel] = std::move(f);
   }

@@ -772,7 +772,13 @@ int serve(const config::settings& s) {
   std::error_code exe_ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", exe_ec);
   auto web_root = api::find_web_root(s.http.web_root, exe);
-  auto web = std::make_shared<api::static_files>(web_root);
+  std::vector<std::pair<std::string, std::string>> web_meta;  // the dashboard's settings (web/src/config.js)
+  if (!s.web.tiles.empty()) {
+    web_meta.emplace_back("maeul-tile-url", s.web.tiles);
+    web_meta.emplace_back("maeul-tile-attribution", s.web.tiles_attribution);
+    web_meta.emplace_back("maeul-tile-max-zoom", std::to_string(s.web.tiles_max_zoom));
+  }
+  auto web = std::make_shared<api::static_files>(web_root, web_meta);
   if (web->empty())
     spdlog::warn("no dashboard files in {} (run scripts/build); the API works without them", web_root.string());
   else

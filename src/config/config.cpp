@@ -97,6 +97,9 @@ const std::vector<key_def>& keys() {
       {"privacy", "key_file", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.privacy.key_file = v; }},
       {"metrics", "public", kind::boolean, 0, 1, [](settings& s, const std::string&, std::int64_t v) { s.metrics.is_public = v != 0; }},
       {"limits", "requests_per_s", kind::integer, 0, 1000000, [](settings& s, const std::string&, std::int64_t v) { s.limits.requests_per_s = int(v); }},
+      {"web", "tiles", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.web.tiles = v; }},
+      {"web", "tiles_attribution", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.web.tiles_attribution = v; }},
+      {"web", "tiles_max_zoom", kind::integer, 1, 22, [](settings& s, const std::string&, std::int64_t v) { s.web.tiles_max_zoom = int(v); }},
       {"limits", "burst", kind::integer, 1, 10000000, [](settings& s, const std::string&, std::int64_t v) { s.limits.burst = int(v); }},
   };
   return all;
@@ -232,8 +235,26 @@ void check_tls(const settings& s) {
     if (!file.empty() && !std::ifstream(file)) throw config_error(std::string(name) + " " + file + " cannot be read");
 }
 
+// web.tiles: empty, or an https:// URL template naming {z}, {x} and {y}, without characters that would
+// need escaping in a page (quotes, angle brackets, spaces, controls).
+void check_web(const web_settings& w) {
+  if (w.tiles.empty()) return;
+  const std::string& u = w.tiles;
+  if (u.rfind("https://", 0) != 0 || u.size() <= 8)
+    throw config_error("web.tiles must be an https:// tile URL template; got \"" + u + "\"");
+  for (const char* part : {"{z}", "{x}", "{y}"})
+    if (u.find(part) == std::string::npos)
+      throw config_error("web.tiles must contain {z}, {x} and {y} (an XYZ tile URL template); got \"" + u + "\"");
+  for (unsigned char c : u)
+    if (c <= 0x20 || c == 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\' || c == '`')
+      throw config_error("web.tiles must not contain spaces, quotes, angle brackets or control characters");
+  for (unsigned char c : w.tiles_attribution)
+    if (c < 0x20 || c == 0x7f) throw config_error("web.tiles_attribution must not contain control characters");
+}
+
 void validate(settings& s) {
   parse_listen(s);
+  check_web(s.web);
   parse_mqtt_url(s);
   check_tls(s);
   if (s.db.url.empty()) throw config_error("db.url must not be empty");

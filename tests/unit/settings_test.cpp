@@ -273,6 +273,21 @@ TEST(settings, the_timezone_must_be_a_known_iana_name) {
   EXPECT_EQ(load("", {{"MAEUL_CITY_TIMEZONE", "UTC"}}).city.timezone, "UTC");
 }
 
+TEST(settings, web_tiles_must_be_an_https_xyz_template) {
+  EXPECT_EQ(load("").web.tiles, "");
+  EXPECT_EQ(load("").web.tiles_max_zoom, 18);
+  auto s = load("[web]\ntiles = \"https://{s}.tiles.example.org/{z}/{x}/{y}.png\"\ntiles_attribution = \"© City\"\n");
+  EXPECT_EQ(s.web.tiles, "https://{s}.tiles.example.org/{z}/{x}/{y}.png");
+  EXPECT_EQ(s.web.tiles_attribution, "© City");
+  EXPECT_EQ(load("", {{"MAEUL_WEB_TILES", "https://t.example/{z}/{y}/{x}.png"}, {"MAEUL_WEB_TILES_MAX_ZOOM", "19"}}).web.tiles_max_zoom, 19);
+  for (const char* bad : {"http://t.example/{z}/{x}/{y}.png", "https://t.example/tiles.png", "https://t.example/{z}/{x}.png",
+                          "t.example/{z}/{x}/{y}", "https://t.example/{z}/{x}/{y}.png?a=\"<b>", "https://t.example/{z}/{x}/{y} .png"}) {
+    auto msg = error_of("", {{"MAEUL_WEB_TILES", bad}});
+    EXPECT_TRUE(contains(msg, "web.tiles")) << bad << ": " << msg;
+  }
+  EXPECT_TRUE(contains(error_of("[web]\ntiles_max_zoom = 30\n"), "web.tiles_max_zoom"));
+}
+
 TEST(settings, a_toml_syntax_error_names_the_source_and_line) {
   auto msg = error_of("[db]\npool_size = 4\nurl = \"unterminated\n");
   EXPECT_TRUE(contains(msg, "test.toml:3")) << msg;

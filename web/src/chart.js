@@ -1,7 +1,7 @@
 // Time-series charts (uPlot) in the dashboard's colours, times in the city's time zone.
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { CITY_TZ } from './format.js';
+import { CITY_TZ, num } from './format.js';
 import { locale, t } from './i18n.js';
 
 export const PALETTE = ['#5cc8ff', '#ffd166', '#06d6a0', '#ef8fff', '#ff9f5a', '#a0b4ff', '#e0e0e0', '#7ee081'];
@@ -16,8 +16,9 @@ const axis = (extra = {}) => ({
 
 // series: [{label, color, dash, width, points?}] ; data: [xs(sec), ys...]
 // hlines: [{value, color, label}] drawn across the plot (thresholds) and kept within the y range.
-export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false, xRange, hlines = [] }) {
-  const fmt = valueFmt || ((v) => (v == null ? '–' : String(v)));
+// xPeriod ('day'|'week'|'month'|'year'): the x axis and the legend name whole periods with their year.
+export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, spanGaps = false, xRange, hlines = [], xPeriod }) {
+  const fmt = valueFmt || ((v) => (v == null ? '–' : num(v)));
   const width = Math.max(200, el.clientWidth || 400);
   const opts = {
     width,
@@ -64,8 +65,8 @@ export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, sp
         }
       }],
     },
-    axes: [axis({ values: xTicks, space: 70 }), axis({ size: 56, values: (u, vals) => vals.map(fmt), label: yLabel, labelSize: yLabel ? 18 : 0 })],
-    series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : fmtFull(v)) },
+    axes: [axis({ values: xPeriod ? periodTicks(xPeriod) : xTicks, space: xPeriod ? 84 : 70 }), axis({ size: 56, values: (u, vals) => vals.map(fmt), label: yLabel, labelSize: yLabel ? 18 : 0 })],
+    series: [{ label: t('time'), value: (u, v) => (v == null ? '–' : xPeriod ? fmtPeriod(xPeriod, v) : fmtFull(v)) },
       ...series.map((s, i) => ({
         label: s.label,
         stroke: s.color || PALETTE[i % PALETTE.length],
@@ -77,6 +78,7 @@ export function makeChart(el, { series, data, height = 220, yLabel, valueFmt, sp
       }))],
   };
   const chart = new uPlot(opts, data, el);
+  el.maeulChart = chart; // for diagnostics and the browser tests
   const ro = new ResizeObserver(() => {
     const w = Math.max(200, el.clientWidth);
     if (Math.abs(w - chart.width) > 2) chart.setSize({ width: w, height });
@@ -100,4 +102,24 @@ function xTicks(u, splits) {
   const key = (s) => day.format(new Date(s * 1000));
   if (span > 3 * 86400) return splits.map((s) => day.format(new Date(s * 1000)));
   return splits.map((s, i) => (i === 0 || key(splits[i - 1]) !== key(s) ? `${hm.format(new Date(s * 1000))}\n${key(s)}` : hm.format(new Date(s * 1000))));
+}
+
+// Ticks of a chart of whole periods: full dates (with the year) for days and weeks, month and year for
+// months, the year for years; the year is written on the first tick and where it changes.
+function fmtPeriod(period, sec) {
+  const opts = period === 'year' ? { year: 'numeric' } : period === 'month' ? { year: 'numeric', month: 'short' }
+    : { year: 'numeric', month: 'short', day: 'numeric' };
+  return intl(opts).format(new Date(sec * 1000));
+}
+function periodTicks(period) {
+  return (u, splits) => {
+    const year = intl({ year: 'numeric' });
+    const short = period === 'year' ? { year: 'numeric' } : period === 'month' ? { month: 'short' } : { month: 'short', day: 'numeric' };
+    return splits.map((s, i) => {
+      const d = new Date(s * 1000);
+      if (period === 'year') return year.format(d);
+      const first = i === 0 || year.format(new Date(splits[i - 1] * 1000)) !== year.format(d);
+      return first ? `${intl(short).format(d)}\n${year.format(d)}` : intl(short).format(d);
+    });
+  };
 }

@@ -1,11 +1,15 @@
 // Optional deployment settings, read from <meta> tags of index.html (which maeuld serves anyway, so a page
-// load asks for nothing more), e.g. in web/index.html before building, or in web/dist/index.html after:
+// load asks for nothing more: no /config.json). maeuld writes them from its config's [web] section
+// (web.tiles, web.tiles_attribution, web.tiles_max_zoom; docs/operations.md); a build may also carry
+// them in web/index.html:
 //   <meta name="maeul-tile-url" content="https://tiles.example.org/{z}/{x}/{y}.png">
 //   <meta name="maeul-tile-attribution" content="© …">
 //   <meta name="maeul-tile-max-zoom" content="18">
 // Without them the map draws zones and sensors on a plain background and needs no internet connection.
+// The last tag of a name wins: maeuld writes the tags of its config (web.tiles) after those of the file.
 function meta(name) {
-  const v = document.querySelector(`meta[name="${name}"]`)?.getAttribute('content')?.trim();
+  const all = document.querySelectorAll(`meta[name="${name}"]`);
+  const v = all.length ? all[all.length - 1].getAttribute('content')?.trim() : undefined;
   return v || undefined;
 }
 

@@ -18,6 +18,14 @@ export function setSound(onOff) {
 }
 
 let audio = null;
+// What the alarm did, for diagnostics and the browser tests (read-only on window.maeulSound): tones started,
+// and the audio context's state and clock (a context that is 'running' with its clock moving is sounding).
+export const soundStats = {
+  played: 0,
+  get state() { return audio ? audio.state : 'none'; },
+  get time() { return audio ? audio.currentTime : 0; },
+};
+window.maeulSound = soundStats;
 function beep() {
   if (!soundEnabled()) return;
   try {
@@ -36,6 +44,7 @@ function beep() {
       o.start(now + i * 0.28);
       o.stop(now + i * 0.28 + 0.25);
     }
+    soundStats.played++;
   } catch { /* no audio */ }
 }
 

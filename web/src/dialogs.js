@@ -7,8 +7,35 @@ import { applyAlert, state } from './store.js';
 import { withUnit } from './format.js';
 import { purposeDialog } from './purpose.js';
 
+// The alert's title in the reader's language: its own `title` ({ko, en}, API §12) when it has one, else
+// its rule's name.
 export function alertTitle(a) {
+  if (a.title && (typeof a.title === 'string' || a.title.ko || a.title.en)) return nameOf(a.title);
   return nameOf(a.rule_name, a.rule || a.kind || `#${a.id}`);
+}
+
+// Its text in the reader's language (`text`, API §12), else the server's message (a formula such as
+// "level 3.12 >= 3 for 2m"), else ''.
+export function alertText(a) {
+  if (a.text && (typeof a.text === 'string' || a.text.ko || a.text.en)) return nameOf(a.text);
+  return a.message || '';
+}
+
+function unitOf(a) {
+  const s = state.sensors.get(a.sensor);
+  return s?.metrics?.find((m) => m.name === a.metric)?.unit;
+}
+
+// The reading that opened the alert and the latest one of its metric (API §12 `value_at_open`,
+// `current_value`), formatted in the reader's language with the unit; '' for what is unknown.
+export function alertValues(a) {
+  const unit = unitOf(a);
+  const open = a.value_at_open ?? a.value;
+  const cur = a.current_value ?? null;
+  return {
+    open: open === null || open === undefined ? '' : withUnit(open, unit),
+    current: cur === null || cur === undefined ? '' : withUnit(cur, unit),
+  };
 }
 
 export function alertWhere(a) {
@@ -19,11 +46,10 @@ export function alertWhere(a) {
   return parts.join(' · ');
 }
 
+// The value to show in one place: the current one when the server gives it, else the one at opening.
 export function alertValue(a) {
-  if (a.value === null || a.value === undefined) return '';
-  const s = state.sensors.get(a.sensor);
-  const unit = s?.metrics?.find((m) => m.name === a.metric)?.unit;
-  return withUnit(a.value, unit);
+  const v = alertValues(a);
+  return v.current || v.open;
 }
 
 // action: 'ack' | 'resolve'. Resolves to the updated alert, or null when cancelled.

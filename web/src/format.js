@@ -23,8 +23,11 @@ export function int(v) {
   return fmt('int', () => new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 })).format(v);
 }
 
+// Units in the reader's language where they have words (SI symbols stay as they are).
+const UNIT_KO = { min: '분', days: '일', day: '일', h: '시간', 'boardings/resident': '회/인', 'kWh/resident': 'kWh/인', persons: '명', people: '명' };
 export function unitText(u) {
   if (!u || u === 'count' || u === 'bool' || u === 'events') return '';
+  if (locale() === 'ko-KR' && UNIT_KO[u]) return UNIT_KO[u];
   return u;
 }
 

@@ -12,7 +12,7 @@ const dict = {
     nav_overview: '종합 현황',
     nav_map: '지도',
     nav_alerts: '경보',
-    nav_alerts_open: '미확인 {n}건',
+    nav_alerts_open: '{n} 건 미확인',
     nav_incidents: '사건',
     nav_kpis: '지표 분석',
     nav_transit: '버스 운행',
@@ -1149,3 +1149,10 @@ export function metricName(m) {
 }
 
 export function locale() { return current === 'ko' ? 'ko-KR' : 'en-GB'; }
+
+// More strings from another file (e.g. strings-ops.js), so that screens can bring their own words
+// without every change touching this one. Keys already here are not replaced.
+export function addStrings(ko, en) {
+  for (const [k, v] of Object.entries(ko)) if (!(k in dict.ko)) dict.ko[k] = v;
+  for (const [k, v] of Object.entries(en)) if (!(k in dict.en)) dict.en[k] = v;
+}

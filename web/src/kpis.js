@@ -93,6 +93,49 @@ export async function kpiSummary(onUpdate, { force = false } = {}) {
   cacheAt = Date.now();
 }
 
+// The city's calendar (Asia/Seoul keeps +09:00 all year): where a period that starts at `start` ends.
+const CITY_OFFSET_MS = 9 * 3600000;
+export function periodEnd(start, period) {
+  const s = new Date(start).getTime();
+  const local = new Date(s + CITY_OFFSET_MS);
+  const y = local.getUTCFullYear(); const m = local.getUTCMonth(); const d = local.getUTCDate();
+  if (period === 'month') return Date.UTC(y, m + 1, 1) - CITY_OFFSET_MS;
+  if (period === 'year') return Date.UTC(y + 1, 0, 1) - CITY_OFFSET_MS;
+  if (period === 'week') return Date.UTC(y, m, d + 7) - CITY_OFFSET_MS;
+  return Date.UTC(y, m, d + 1) - CITY_OFFSET_MS;
+}
+
+// How much of the period that starts at `start` has passed at `now`: {fraction (0-1), elapsedDays, days,
+// inProgress}.
+export function periodProgress(start, period, now = Date.now()) {
+  const s = new Date(start).getTime();
+  const e = periodEnd(start, period);
+  const days = (e - s) / 86400000;
+  const elapsed = Math.min(Math.max(now - s, 0), e - s);
+  return { fraction: e > s ? elapsed / (e - s) : 1, elapsedDays: elapsed / 86400000, days, inProgress: now < e };
+}
+
+// A KPI whose target is per day, summed over the period's days (the server's `target_basis`): a count or
+// a total that grows as the period goes on, so a period in progress is judged against its share of it.
+export function additive(kpi) { return typeof kpi.target_basis === 'string' && kpi.target_basis.startsWith('per day'); }
+
+// The verdict on a value of the period starting at `start`, honest in time: {target (the one it is judged
+// against), fullTarget, soFar (the period is in progress), prorated (the target was scaled to the part
+// that has passed), fraction, elapsedDays, days, meets (true|false|null)}.
+export function judge(kpi, value, target, start, period, now = Date.now()) {
+  const out = { target, fullTarget: target, soFar: false, prorated: false, fraction: 1, elapsedDays: null, days: null, meets: null };
+  if (start && period) {
+    const p = periodProgress(start, period, now);
+    Object.assign(out, { soFar: p.inProgress, fraction: p.fraction, elapsedDays: p.elapsedDays, days: p.days });
+    if (p.inProgress && additive(kpi) && target !== null && target !== undefined) {
+      out.target = target * p.fraction;
+      out.prorated = true;
+    }
+  }
+  out.meets = meets(kpi, value, out.target);
+  return out;
+}
+
 // Does a value meet its target? null when unknown.
 export function meets(kpi, value, target) {
   if (value === null || value === undefined || target === null || target === undefined) return null;

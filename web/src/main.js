@@ -20,6 +20,7 @@ import publicView from './views/public.js';
 import usersView from './views/users.js';
 import welfareView from './views/welfare.js';
 import accessReviewView from './views/access-review.js';
+import handoverView from './views/handover.js';
 import transitView from './views/transit.js';
 
 const routes = {
@@ -32,10 +33,11 @@ const routes = {
   '/welfare': { view: welfareView, nav: 'nav_welfare', can: 'welfare-data' },
   '/users': { view: usersView, nav: 'nav_users', can: 'users' },
   '/access-review': { view: accessReviewView, nav: 'nav_access_review', can: 'access-review' },
+  '/handover': { view: handoverView, nav: 'nav_handover', can: 'alerts' },
   '/login': { view: loginView, bare: true, public: true },
   '/transparency': { view: publicView, bare: true, public: true },
 };
-const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis', '/transit', '/welfare', '/users', '/access-review'];
+const NAV = ['/', '/map', '/alerts', '/incidents', '/handover', '/kpis', '/transit', '/welfare', '/users', '/access-review'];
 
 const app = document.getElementById('app');
 let current = null; // { path, view instance }
@@ -222,6 +224,8 @@ function updateNav(path) {
     const link = badge.closest('a');
     if (n) link.setAttribute('aria-label', `${t('nav_alerts')}, ${t('nav_alerts_open', { n })}`);
     else link.removeAttribute('aria-label');
+    // what the number counts, to the eye too (a tooltip): "5 open alerts"
+    if (n) badge.title = t('nav_alerts_title', { n }); else badge.removeAttribute('title');
   }
 }
 

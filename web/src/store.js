@@ -156,7 +156,9 @@ export function applyAlertEvent(msg) {
   changed('alerts');
   const ev = msg.event || (before ? 'updated' : 'opened');
   // A critical alert draws attention at once, not at the next render.
-  if (a.severity === 'critical' && (ev === 'opened' || ev === 'escalated') && a.state === 'open') emit('critical', a);
+  // A staged alert rising to critical (API §12, `severity_changed`) counts as a new critical alert.
+  const rose = (ev === 'severity_changed' || ev === 'alert.severity_changed') && before?.severity !== 'critical';
+  if (a.severity === 'critical' && (ev === 'opened' || ev === 'escalated' || rose) && a.state === 'open') emit('critical', a);
   emit('alert-event', { event: ev, alert: a });
 }
 

@@ -36,14 +36,24 @@ export function loading() {
 
 // A tiny line of points [[x, y]...] as inline SVG.
 export function sparkline(points, { width = 96, height = 26, cls = '' } = {}) {
-  const svg = h('svg', { class: `spark ${cls}`, viewBox: `0 0 ${width} ${height}`, width, height, 'aria-hidden': 'true', focusable: 'false' });
-  const ys = points.map((p) => p[1]).filter((v) => typeof v === 'number');
+  // Scales with its box (CSS), keeping its proportions; every point inside the view box. A missing value
+  // (null) is a gap, not a line across it.
+  const svg = h('svg', { class: `spark ${cls}`, viewBox: `0 0 ${width} ${height}`, width, height, preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' });
+  const ys = points.map((p) => p[1]).filter((v) => typeof v === 'number' && Number.isFinite(v));
   if (ys.length < 2) return svg;
   const min = Math.min(...ys); const max = Math.max(...ys);
   const span = max - min || 1;
   const step = (width - 4) / (points.length - 1);
-  const pts = points.map((p, i) => `${(2 + i * step).toFixed(1)},${(height - 3 - ((p[1] - min) / span) * (height - 6)).toFixed(1)}`).join(' ');
-  svg.append(h('polyline', { points: pts, fill: 'none', 'stroke-width': 1.8, 'stroke-linejoin': 'round', 'stroke-linecap': 'round' }));
+  let run = [];
+  const flush = () => {
+    if (run.length > 1) svg.append(h('polyline', { points: run.join(' '), fill: 'none', 'stroke-width': 1.8, 'stroke-linejoin': 'round', 'stroke-linecap': 'round' }));
+    run = [];
+  };
+  points.forEach((p, i) => {
+    if (typeof p[1] !== 'number' || !Number.isFinite(p[1])) { flush(); return; }
+    run.push(`${(2 + i * step).toFixed(1)},${(height - 3 - ((p[1] - min) / span) * (height - 6)).toFixed(1)}`);
+  });
+  flush();
   return svg;
 }
 

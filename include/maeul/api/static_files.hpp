@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "maeul/net/http.hpp"
 
@@ -17,8 +19,11 @@ std::string etag_of(std::string_view body);
 
 class static_files {
  public:
-  // Loads every file under `root` (nothing when it does not exist).
-  explicit static_files(const std::filesystem::path& root);
+  // Loads every file under `root` (nothing when it does not exist). Each (name, content) of `meta` is
+  // written into /index.html as <meta name="NAME" content="CONTENT"> (HTML-escaped) before </head>:
+  // the dashboard's settings from the server's config (web.tiles...), with no request of their own.
+  explicit static_files(const std::filesystem::path& root,
+                        const std::vector<std::pair<std::string, std::string>>& meta = {});
   bool empty() const { return files_.empty(); }
   std::size_t size() const { return files_.size(); }
   // The answer for GET `path` (already percent-decoded), or nullopt when there is no such file.

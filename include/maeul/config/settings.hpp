@@ -138,6 +138,14 @@ struct city_settings {
   std::string timezone = "Asia/Seoul";
 };
 
+// The dashboard (docs/operations.md, web/README.md): a base map from a tile server. Empty `tiles`: no
+// base map (the map draws what Maeul knows, offline).
+struct web_settings {
+  std::string tiles;              // XYZ template, https:// with {z}, {x} and {y}; empty: no base map
+  std::string tiles_attribution;  // shown on the map (plain text)
+  int tiles_max_zoom = 18;
+};
+
 struct settings {
   db_settings db;
   http_settings http;
@@ -154,6 +162,7 @@ struct settings {
   privacy_settings privacy;
   retention_settings retention;
   welfare_settings welfare;
+  web_settings web;
 };
 
 struct config_error : std::runtime_error {

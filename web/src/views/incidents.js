@@ -1,4 +1,5 @@
-// Incidents: open and closed, each with its timeline (reported → dispatched → on scene → resolved).
+// Incidents: open and closed, each with its timeline (reported → dispatched → on scene → resolved) and the
+// steps of its category's playbook (API §12): what to do, who did each and when; a step ticked with a note.
 import { h, replace, toast } from '../dom.js';
 import { t, nameOf } from '../i18n.js';
 import { api, listAll, query } from '../api.js';
@@ -6,12 +7,26 @@ import { state } from '../store.js';
 import { dateTime, ago } from '../format.js';
 import { unavailable, loading } from '../widgets.js';
 import { can } from '../session.js';
+import { playbookSteps, stepList, stepName } from '../playbook.js';
 
 const CATEGORIES = ['flood', 'fire', 'traffic', 'welfare', 'medical', 'earthquake', 'environment', 'other'];
 const STEPS = [['reported_at', 'in_reported'], ['dispatched_at', 'in_dispatched'], ['on_scene_at', 'in_on_scene'], ['resolved_at', 'in_resolved_at']];
 
 const WHAT = { reported: 'in_reported', dispatched: 'in_dispatched', on_scene: 'in_on_scene', resolved: 'in_resolved_at', note: 'in_note' };
-function whatName(w) { return WHAT[w] ? t(WHAT[w]) : (w || ''); }
+function whatName(w) {
+  if (WHAT[w]) return t(WHAT[w]);
+  if (w === 'step' || w === 'step_done') return t('pb_step_done');
+  if (w === 'step_undone') return t('pb_step_undone');
+  if (w === 'alert_attached') return t('in_alert_attached');
+  return (w || '').replace(/_/g, ' ');
+}
+// A step's timeline note is "STEP-ID" or "STEP-ID: note" (API §12): the step by its name in the reader's language.
+function stepNote(e, steps) {
+  if (!/^step_/.test(e.what || '') || !steps) return e.note;
+  const m = /^([^:]+)(?::\s*([\s\S]*))?$/.exec(e.note);
+  const s = m && steps.find((x) => String(x.id) === m[1]);
+  return s ? `${nameOf(s.text, s.id)}${m[2] ? ` — ${m[2]}` : ''}` : e.note;
+}
 function catName(c) { return CATEGORIES.includes(c) ? t(`cat_${c}`) : (c || '–'); }
 function zoneName(id) { const z = state.zoneById.get(id); return z ? nameOf(z.name, z.id) : (id || '–'); }
 
@@ -78,6 +93,8 @@ export default {
         replace(detailEl, unavailable(e, `/api/v1/incidents/${id}`));
         return;
       }
+      const steps = await playbookSteps(inc);
+      if (String(selectedId) !== String(id)) return;
       const next = STEPS.find(([k]) => !inc[k]);
       const note = h('textarea', { id: 'incident-note', rows: 2, class: 'input', maxlength: 2000 });
       const stepForm = next && writes ? h('form', {
@@ -103,11 +120,12 @@ export default {
           h('span', { class: 'step-time' }, inc[k] ? dateTime(inc[k]) : '–')))),
         inc.alerts?.length ? h('p', {}, `${t('in_alerts')}: `, inc.alerts.map((a, n) => [n ? ', ' : '', h('a', { href: `/alerts?alert=${encodeURIComponent(a)}` }, `#${a}`)])) : null,
         stepForm,
+        steps ? stepList(inc, steps, { writes: writes && inc.state !== 'resolved', onDone: () => showDetail(id) }) : null,
         h('h3', { class: 'sub-head' }, t('in_timeline')),
         inc.timeline?.length ? h('ol', { class: 'timeline' }, inc.timeline.map((e) => h('li', {},
           h('span', { class: 'tl-when' }, dateTime(e.at)),
-          h('span', { class: 'tl-what' }, whatName(e.what), e.by ? ` · ${e.by}` : ''),
-          e.note ? h('p', { class: 'tl-note' }, e.note) : null))) : h('p', { class: 'muted' }, t('none')));
+          h('span', { class: 'tl-what' }, whatName(e.what), e.step ? `: ${stepName(steps, e.step)}` : '', e.by ? ` · ${e.by}` : ''),
+          e.note ? h('p', { class: 'tl-note' }, stepNote(e, steps)) : null))) : h('p', { class: 'muted' }, t('none')));
     }
 
     function openCreate(prefill = {}) {

@@ -3,14 +3,34 @@ import { h, replace, toast } from '../dom.js';
 import { t, nameOf, shortName } from '../i18n.js';
 import { api, query } from '../api.js';
 import { state } from '../store.js';
-import { kpiCatalogue, meets } from '../kpis.js';
-import { num, dateOnly, isoDay, CITY_TZ } from '../format.js';
+import { kpiCatalogue, meets, periodEnd, periodProgress } from '../kpis.js';
+import '../strings-ops.js';
+import { num, dateOnly, isoDay, CITY_TZ, unitText } from '../format.js';
 import { makeChart, PALETTE } from '../chart.js';
 import { unavailable, loading } from '../widgets.js';
 
 const PERIODS = ['day', 'week', 'month', 'year'];
 const DEFAULT_SPAN_DAYS = { day: 30, week: 182, month: 730, year: 3650 };
 const sel = { kpi: null, period: 'day', from: null, to: null, zones: null };
+
+// The start (RFC 3339, UTC) of every period of `sel.period` from range.from up to range.to, in the city's
+// calendar (weeks start on Monday, as the server's date_trunc has them).
+function periodStarts({ from, to }, period) {
+  const off = 9 * 3600000;
+  const end = new Date(to).getTime();
+  const local = new Date(new Date(from).getTime() + off);
+  const y = local.getUTCFullYear(); let m = local.getUTCMonth(); let d = local.getUTCDate();
+  if (period === 'month') d = 1;
+  if (period === 'year') { m = 0; d = 1; }
+  if (period === 'week') d -= (local.getUTCDay() + 6) % 7;
+  let s = Date.UTC(y, m, d) - off;
+  const out = [];
+  while (s < end && out.length < 4000) {
+    out.push(new Date(s).toISOString());
+    s = periodEnd(new Date(s).toISOString(), period);
+  }
+  return out;
+}
 
 export default {
   mount(el, { params }) {
@@ -92,14 +112,17 @@ export default {
     }
 
     let firstLoad = !params.get('kpi');
+    let seq = 0; // an answer to an older choice (another KPI or period) arriving late is dropped
     async function load() {
       if (destroyed) return;
+      const mine = ++seq;
       history.replaceState(null, '', `/kpis${query({ kpi: sel.kpi })}`);
       replace(chartEl, loading());
       const { from, to } = range();
       try {
-        values = await api(`/api/v1/kpis/${encodeURIComponent(sel.kpi)}/values${query({ period: sel.period, from, to })}`);
-        if (destroyed) return;
+        const got = await api(`/api/v1/kpis/${encodeURIComponent(sel.kpi)}/values${query({ period: sel.period, from, to })}`);
+        if (destroyed || mine !== seq) return;
+        values = got;
         // Opened without a choice: start on the first KPI that has values.
         if (firstLoad && !(values.values || []).length) {
           const i = catalogue.findIndex((k) => k.id === sel.kpi);
@@ -113,6 +136,7 @@ export default {
         }
         firstLoad = false;
       } catch (e) {
+        if (destroyed || mine !== seq) return;
         values = null;
         if (chart) { chart.destroy(); chart = null; }
         replace(chartEl, unavailable(e, `/api/v1/kpis/${sel.kpi}/values`, load));
@@ -131,7 +155,7 @@ export default {
       replace(head, h('div', { class: 'kx-kpi-head' },
         h('h2', {}, nameOf(k.name, k.id)),
         h('p', { class: 'muted' },
-          [k.unit ? `${k.unit}` : null, k.direction ? t(k.direction === 'lower_is_better' ? 'kx_direction_lower' : 'kx_direction_higher') : null,
+          [unitText(k.unit) || null, k.direction ? t(k.direction === 'lower_is_better' ? 'kx_direction_lower' : 'kx_direction_higher') : null,
             k.target !== undefined && k.target !== null ? `${t('kx_target')} ${num(k.target)}` : null,
             k.standard ? t('kx_standard', { s: k.standard }) : null].filter(Boolean).join(' · ')),
         k.description ? h('p', { class: 'small' }, nameOf(k.description)) : null));
@@ -139,27 +163,36 @@ export default {
       if (chart) { chart.destroy(); chart = null; }
       replace(chartEl);
       const zonesShown = ['', ...state.zones.map((z) => z.id)].filter((z) => sel.zones.has(z));
-      const xs = [...new Set(vals.map((v) => v.start))].sort();
+      // Every period of the range on the axis, so that a period without a value is a gap in the line
+      // (not a line drawn across it); values whose start is not on the grid are kept too.
+      const have = [...new Set(vals.map((v) => v.start))];
+      const xs = have.length ? [...new Set([...periodStarts(range(), sel.period), ...have])]
+        .sort((a, b) => new Date(a) - new Date(b)) : [];
       if (!xs.length) {
         replace(chartEl, h('p', { class: 'empty' }, t('kx_no_data')));
       } else {
         const idx = new Map(xs.map((x, i) => [x, i]));
+        const byTime = new Map(xs.map((x, i) => [new Date(x).getTime(), i]));
+        for (const v of vals) if (!idx.has(v.start)) idx.set(v.start, byTime.get(new Date(v.start).getTime()));
         const seriesData = zonesShown.map((z) => {
           const ys = xs.map(() => null);
           for (const v of vals) if ((v.zone ?? '') === z) ys[idx.get(v.start)] = v.value;
           return ys;
         });
-        const targets = xs.map((x) => { const v = vals.find((y) => y.start === x && y.target != null); return v ? v.target : k.target ?? null; });
+        const targets = xs.map((x) => { const v = vals.find((y) => y.start === x && y.target != null); return v ? v.target : null; });
         // One target for the whole range: a line across the chart; targets that change: a series of their own.
-        const fixed = targets.every((v) => v === targets[0]) && targets[0] != null;
+        const known = targets.filter((v) => v != null);
+        const fixed = known.length > 0 ? known.every((v) => v === known[0]) : k.target != null;
+        const fixedValue = known.length ? known[0] : k.target;
         chart = makeChart(chartEl, {
           height: 260,
-          series: [...zonesShown.map((z, i) => ({ label: z ? shortName(state.zoneById.get(z)?.name, z) : t('city_total'), color: z ? PALETTE[(i) % PALETTE.length] : '#ffffff', width: z ? 1.8 : 3, points: xs.length < 40 })),
-            ...(fixed ? [] : [{ label: t('kx_target'), color: '#ff6b6b', dash: [6, 4], width: 1.5, spanGaps: true }])],
-          hlines: fixed ? [{ value: targets[0], color: '#ff6b6b', label: `${t('kx_target')} ${num(targets[0])}` }] : [],
+          series: [...zonesShown.map((z, i) => ({ label: z ? shortName(state.zoneById.get(z)?.name, z) : t('city_total'), color: z ? PALETTE[(i) % PALETTE.length] : '#ffffff', width: z ? 1.8 : 3, points: xs.length < 60 })),
+            ...(fixed ? [] : [{ label: t('kx_target'), color: '#ff6b6b', dash: [6, 4], width: 1.5, spanGaps: false }])],
+          hlines: fixed ? [{ value: fixedValue, color: '#ff6b6b', label: `${t('kx_target')} ${num(fixedValue)}` }] : [],
           data: [xs.map((x) => new Date(x).getTime() / 1000), ...seriesData, ...(fixed ? [] : [targets])],
           valueFmt: (v) => (v == null ? '–' : num(v)),
-          spanGaps: true,
+          spanGaps: false,
+          xPeriod: sel.period,
           xRange: () => { const r = range(); return [new Date(r.from).getTime() / 1000, new Date(r.to).getTime() / 1000]; },
         });
       }
@@ -181,7 +214,7 @@ export default {
           h('span', { class: 'bar-track' },
             h('span', { class: 'bar-fill', style: { width: `${(Math.abs(v.value) / max) * 100}%` } }),
             target != null ? h('span', { class: 'bar-target', style: { left: `${(Math.abs(target) / max) * 100}%` }, title: `${t('kx_target')} ${num(target)}` }) : null),
-          h('span', { class: 'bar-value' }, `${num(v.value)}${k.unit && k.unit !== 'count' ? ` ${k.unit}` : ''}`, m === null ? '' : m ? ' ✓' : ' ✗'));
+          h('span', { class: 'bar-value' }, `${num(v.value)}${unitText(k.unit) ? ` ${unitText(k.unit)}` : ''}`, m === null ? '' : m ? ' ✓' : ' ✗'));
       })));
     }
 
@@ -191,7 +224,7 @@ export default {
         h('thead', {}, h('tr', {}, [t('kx_zones'), t('start'), t('value'), t('kx_target')].map((x) => h('th', { scope: 'col' }, x)))),
         h('tbody', {}, sorted.slice(0, 500).map((v) => h('tr', {},
           h('td', {}, v.zone ? shortName(state.zoneById.get(v.zone)?.name, v.zone) : t('city_total')),
-          h('td', {}, dateOnly(v.start, sel.period)),
+          h('td', {}, dateOnly(v.start, sel.period), periodProgress(v.start, sel.period).inProgress ? ` ${t('kx_so_far')}` : ''),
           h('td', { class: 'num' }, num(v.value)),
           h('td', { class: 'num' }, v.target == null ? '–' : num(v.target)))))));
     }

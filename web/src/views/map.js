@@ -1,5 +1,6 @@
-// Map: zone boundaries and sensors coloured by state, live; a click (or the list, by keyboard) opens a sensor.
-// Leaflet with no base layer by default (works offline); a tile URL in index.html (config.js) adds one.
+// Map: zone boundaries, facilities (shelters and clinics first), open incidents with their area, and sensors
+// coloured by state, live; a click (or the list, by keyboard) opens a sensor. Layer switches and a legend.
+// Leaflet with no base layer by default (works offline); web.tiles in the server's config (config.js) adds one.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { h, replace } from '../dom.js';
@@ -10,6 +11,8 @@ import { siteConfig } from '../config.js';
 import { sensorDomains } from '../session.js';
 import { sensorPanel } from '../sensor-panel.js';
 import { unavailable, loading } from '../widgets.js';
+import { layerOn, facilityLayers, incidentLayer, layerLegend, loadFacilities, loadOpenIncidents } from '../map-layers.js';
+import '../strings-ops.js';
 
 export const STATE_COLORS = {
   critical: '#ff4d57', warning: '#ffb020', info: '#ffe066', ok: '#2ed3a0', stale: '#98a4b1', nodata: '#5d6a78',
@@ -20,6 +23,10 @@ const DOMAIN_SHAPE = { disaster: '◆', welfare: '●', mobility: '■', energy:
 
 // Filters survive leaving and coming back to the map (not a page reload).
 const filters = { domains: new Set(DOMAINS), q: '' };
+
+function escapeHtml(v) {
+  return String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
 
 export default {
   mount(el, { params, navigate }) {
@@ -41,15 +48,25 @@ export default {
           onchange: (e) => { if (e.target.checked) filters.domains.add(d); else filters.domains.delete(d); renderList(); applyVisibility(); },
         }),
         h('span', { class: 'dom-shape', 'aria-hidden': 'true' }, DOMAIN_SHAPE[d]), ' ', t(`dom_${d}`))));
-    const legend = h('div', { class: 'legend', 'aria-label': t('map_legend') },
-      STATES.map((s) => h('span', { class: 'legend-item' }, h('span', { class: `legend-dot ld-${s}`, style: { background: STATE_COLORS[s] } }), t(`st_${s}`))));
+    const legend = h('div', { class: 'legend', role: 'group', 'aria-label': t('map_legend'), id: 'map-legend' },
+      STATES.map((s) => h('span', { class: 'legend-item' }, h('span', { class: `legend-dot ld-${s}`, style: { background: STATE_COLORS[s] } }), t(`st_${s}`))),
+      layerLegend());
+    // Layers other than sensors: zones, facility groups, open incidents (map-layers.js).
+    const layerBoxes = h('fieldset', { class: 'layer-filter', id: 'layer-filter' },
+      h('legend', {}, t('map_base_layers')),
+      ['zones', 'shelter', 'clinic', 'care', 'other', 'incidents'].map((id) => h('label', { class: 'check' },
+        h('input', {
+          type: 'checkbox', checked: layerOn[id], 'data-layer': id,
+          onchange: (e) => { layerOn[id] = e.target.checked; applyLayers(); },
+        }), ' ', t(id === 'zones' ? 'map_zones' : id === 'incidents' ? 'map_incidents' : `map_fac_${id}`))));
     const panelEl = h('div', { class: 'map-panel', hidden: !selected });
     const side = h('aside', { class: 'map-side' },
       search, domainBoxes,
       h('div', { class: 'list-head' }, h('h2', {}, t('map_sensors')), countEl),
       listEl);
     const fitBtn = h('button', { type: 'button', class: 'btn btn-small map-fit', onclick: () => { userMoved = true; fitCity(); } }, t('map_fit'));
-    const mapWrap = h('div', { class: 'map-wrap' }, mapEl, h('div', { class: 'map-overlay' }, legend, fitBtn));
+    const mapWrap = h('div', { class: 'map-wrap' }, mapEl, h('div', { class: 'map-overlay' }, legend, fitBtn),
+      h('div', { class: 'map-layers-box' }, layerBoxes));
     el.append(h('h1', { class: 'sr-only' }, t('nav_map')), h('div', { class: 'map-layout' }, side, mapWrap, panelEl));
 
     let map = null;
@@ -60,6 +77,34 @@ export default {
     let destroyed = false;
     let userMoved = false;
     let resizeObs = null;
+    let facGroups = null; // facility group id → layer group
+    let incGroup = null;
+    let incTimer = null;
+
+    // Facilities once, open incidents now and every 30 s (the live feed has no incident events).
+    function loadExtras() {
+      loadFacilities().then((list) => {
+        if (destroyed || !map) return;
+        facGroups = facilityLayers(list);
+        applyLayers();
+      }, () => { /* no facilities for this role or server: the layer stays empty */ });
+      const refreshIncidents = () => loadOpenIncidents().then((list) => {
+        if (destroyed || !map) return;
+        if (incGroup) incGroup.remove();
+        incGroup = incidentLayer(list, (inc) => navigate(`/incidents?id=${inc.id}`));
+        applyLayers();
+      }, () => {});
+      refreshIncidents();
+      incTimer = setInterval(refreshIncidents, 30000);
+    }
+
+    function applyLayers() {
+      if (!map) return;
+      const show = (layer, on) => { if (!layer) return; if (on && !map.hasLayer(layer)) layer.addTo(map); else if (!on && map.hasLayer(layer)) layer.remove(); };
+      for (const l of zoneLayers.values()) show(l, layerOn.zones);
+      if (facGroups) for (const [id, g] of facGroups) show(g, layerOn[id]);
+      show(incGroup, layerOn.incidents);
+    }
 
     function visible(s) {
       if (!filters.domains.has(s.domain)) return false;
@@ -101,19 +146,23 @@ export default {
         map.attributionControl.setPrefix(false);
         siteConfig().then((cfg) => {
           if (cfg.tileUrl && map) {
-            L.tileLayer(cfg.tileUrl, { attribution: cfg.tileAttribution || '', maxZoom: cfg.tileMaxZoom || 18 }).addTo(map);
+            // The attribution is plain text from the config (Leaflet would read it as HTML).
+            L.tileLayer(cfg.tileUrl, { attribution: escapeHtml(cfg.tileAttribution || ''), maxZoom: cfg.tileMaxZoom || 18 }).addTo(map);
             mapEl.classList.add('has-tiles');
+            mapEl.dataset.tiles = 'on';
           } else if (map) {
-            map.attributionControl.addAttribution(t('map_no_tiles'));
+            map.attributionControl.addAttribution(escapeHtml(t('map_no_tiles')));
+            mapEl.dataset.tiles = 'off';
           }
         });
+        loadExtras();
       }
       for (const z of state.zones) {
         if (zoneLayers.has(z.id) || !z.boundary) continue;
         const layer = L.geoJSON(z.boundary, { style: () => zoneStyle(z.id) });
         layer.bindTooltip(shortName(z.name, z.id), { permanent: true, direction: 'center', className: 'zone-label', interactive: false });
         layer.on('click', () => navigate(`/map?zone=${encodeURIComponent(z.id)}`));
-        layer.addTo(map);
+        if (layerOn.zones) layer.addTo(map);
         zoneLayers.set(z.id, layer);
       }
       for (const s of state.sensors.values()) {
@@ -273,6 +322,7 @@ export default {
       },
       destroy() {
         destroyed = true;
+        if (incTimer) clearInterval(incTimer);
         if (resizeObs) resizeObs.disconnect();
         if (panel) panel.destroy();
         if (map) map.remove();

@@ -3,8 +3,9 @@ import { h, replace } from '../dom.js';
 import { t, nameOf, shortName, nameDetail } from '../i18n.js';
 import { state, activeAlerts, DOMAINS } from '../store.js';
 import { zoneSummary } from '../zones.js';
-import { kpiSummary, meets } from '../kpis.js';
-import { int, num, withUnit, ago } from '../format.js';
+import { kpiSummary, judge, additive } from '../kpis.js';
+import '../strings-ops.js';
+import { int, num, withUnit, ago, dateOnly, unitText } from '../format.js';
 import { sevBadge, stateBadge, sensorStateBadge, unavailable, loading, sparkline, section } from '../widgets.js';
 import { alertTitle, alertValue, noteDialog } from '../dialogs.js';
 import { can } from '../session.js';
@@ -120,8 +121,11 @@ function zoneCard(z) {
 
 function kpiTile(item) {
   const k = item.kpi;
-  const m = meets(k, item.value, item.target);
-  const tr = item.trend;
+  // A period in progress is judged against the part of it that has passed (kpis.js judge).
+  const j = judge(k, item.value, item.target, item.start, item.period);
+  const m = j.meets;
+  // A total of a period in progress is not comparable with whole periods: the trend's direction leaves it out.
+  const tr = j.soFar && j.prorated ? item.trend.slice(0, -1) : item.trend;
   let dir = null;
   if (tr.length >= 2) {
     const d = tr[tr.length - 1][1] - tr[0][1];
@@ -135,13 +139,19 @@ function kpiTile(item) {
       h('span', {}, nameOf(k.name, k.id))),
     h('div', { class: 'kpi-value' },
       h('span', { class: 'kpi-number' }, item.value === null ? (item.pending ? '…' : '–') : num(item.value)),
-      h('span', { class: 'kpi-unit' }, k.unit && k.unit !== 'count' ? k.unit : '')),
+      h('span', { class: 'kpi-unit' }, unitText(k.unit))),
     h('div', { class: 'kpi-meta' },
-      h('span', { class: 'kpi-target' }, t('kpi_target', { v: item.target === null || item.target === undefined ? '–' : num(item.target) })),
-      item.period ? h('span', { class: 'kpi-period' }, t(`per_${item.period}`)) : null,
-      m === null ? null : h('span', { class: `kpi-status ${m ? 'ok' : 'bad'}` }, m ? `✓ ${t('kpi_meets')}` : `✗ ${t('kpi_misses')}`)),
+      h('span', { class: 'kpi-target', title: j.prorated ? t('kpi_target_full', { v: num(j.fullTarget) }) : null },
+        j.target === null || j.target === undefined ? t('kpi_target', { v: '–' })
+          : !item.start && additive(k) ? t('kpi_target_day', { v: num(j.target) })
+          : j.prorated ? t('kpi_target_so_far', { v: num(j.target) }) : t('kpi_target', { v: num(j.target) })),
+      item.period ? h('span', { class: 'kpi-period' }, j.soFar && j.days > 1
+        ? t('kpi_so_far', { p: t(`per_${item.period}`), d: Math.max(1, Math.ceil(j.elapsedDays)), n: Math.round(j.days) })
+        : item.start && !j.soFar ? dateOnly(item.start, item.period) : t(`per_${item.period}`)) : null,
+      m === null ? null : h('span', { class: `kpi-status ${m ? 'ok' : 'bad'}` },
+        j.soFar ? (m ? `✓ ${t('kpi_on_track')}` : `✗ ${t('kpi_behind')}`) : (m ? `✓ ${t('kpi_meets')}` : `✗ ${t('kpi_misses')}`))),
     h('div', { class: 'kpi-trend', title: item.period ? t('kpi_trend', { p: t(`period_${item.period}`) }) : '' },
-      sparkline(tr, { cls: good === null ? '' : good ? 'good' : 'bad' }),
+      sparkline(item.trend, { cls: good === null ? '' : good ? 'good' : 'bad' }),
       dir ? h('span', { class: `trend-arrow ${good === null ? '' : good ? 'good' : 'bad'}`, 'aria-label': t(`kpi_${dir}`) },
         dir === 'up' ? '▲' : dir === 'down' ? '▼' : '▬', h('span', { class: 'sr-only' }, t(`kpi_${dir}`))) : null));
 }
