@@ -5,6 +5,7 @@
 //  - zone rings closed, counter-clockwise, in the Sokcho area, pairwise not overlapping;
 //  - every sensor and facility lies inside exactly one zone, and inside the zone it names (if it names one);
 //  - population/households add up to plausible city totals; sensor count 250-400 across all five domains;
+//  - the bus network in transit/ beside the world (transit/validate-gtfs.mjs);
 //  - welfare.json beside the world (its residents and accounts, if the file is there): one resident for each
 //    welfare sensor and none for anything else, in the sensor's zone; everyone clearly fictional (names with
 //    가상 and "(Fictional)", phones 010-0000-/010-0001-xxxx, addresses on 가상로); care workers that are accounts
@@ -16,7 +17,7 @@
 //  - playbooks.json beside the world (if there): step ids unique, both languages, at most 50 steps of at most
 //    1000 bytes; every incident category a rule names has a playbook.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pointInPolygon, ringsOf, segmentsCross, areaKm2, distanceToBoundaryM } from './geo.mjs';
@@ -255,6 +256,17 @@ if (playbooksDoc) {
   }
   for (const r of rulesDoc?.rules || []) if (r.incident && !books[r.incident.category]) bad(`rule ${r.id} opens ${r.incident.category} incidents: no playbook for them`);
   if (!quiet) console.log(`playbooks: ${Object.entries(books).map(([c, st]) => `${c} ${st.length}`).join(', ')}`);
+}
+
+// the demo bus network (config/demo/transit/validate-gtfs.mjs), when it lies beside the world
+{
+  const transitDir = join(dirname(file), 'transit');
+  if (existsSync(join(transitDir, 'stops.txt'))) {
+    const { validateFeed } = await import('./transit/validate-gtfs.mjs');
+    const t = validateFeed(transitDir, file);
+    for (const p of t.problems) bad(`transit: ${p}`);
+    if (!quiet && t.summary) console.log(`transit: ${t.summary}`);
+  }
 }
 
 if (!quiet) {

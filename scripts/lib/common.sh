@@ -7,7 +7,7 @@ MAEUL_ROOT=${MAEUL_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 MAEUL_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libboost1.81-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
-  libtomlplusplus-dev tzdata libssl-dev libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libtomlplusplus-dev tzdata libssl-dev libsodium-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql-15 postgresql-15-postgis-3 postgresql-client-15 postgresql-common
   mosquitto mosquitto-clients libmosquitto-dev nodejs npm
 )

@@ -101,5 +101,13 @@ task<net::response> get_audit_access(services* sp, context ctx);
 task<net::response> get_audit_verify(services* sp, context ctx);
 task<net::response> get_audit_review(services* sp, context ctx);
 task<net::response> get_retention(services* sp, context ctx);
+// transit_handlers.cpp
+task<net::response> post_transit_gtfs(services* sp, context ctx);
+task<net::response> get_transit_routes(services* sp, context ctx);
+task<net::response> get_transit_routes_by_id(services* sp, context ctx);
+task<net::response> get_transit_stops(services* sp, context ctx);
+task<net::response> post_transit_positions(services* sp, context ctx);
+task<net::response> get_transit_routes_by_id_headways(services* sp, context ctx);
+task<net::response> get_transit_routes_by_id_performance(services* sp, context ctx);
 
 }  // namespace maeul::api

@@ -103,6 +103,14 @@ const std::vector<route_def>& route_table() {
       {"GET", "/api/v1/audit/verify", admin_only, &get_audit_verify},
       {"GET", "/api/v1/audit/review", admin_only, &get_audit_review},
       {"GET", "/api/v1/retention", registry_readers, &get_retention},
+      // transit_handlers.cpp
+      {"POST", "/api/v1/transit/gtfs", admin_only, &post_transit_gtfs},
+      {"GET", "/api/v1/transit/routes", registry_readers, &get_transit_routes},
+      {"GET", "/api/v1/transit/routes/{id}", registry_readers, &get_transit_routes_by_id},
+      {"GET", "/api/v1/transit/stops", registry_readers, &get_transit_stops},
+      {"POST", "/api/v1/transit/positions", role_admin | role_device, &post_transit_positions},
+      {"GET", "/api/v1/transit/routes/{id}/headways", registry_readers, &get_transit_routes_by_id_headways},
+      {"GET", "/api/v1/transit/routes/{id}/performance", registry_readers, &get_transit_routes_by_id_performance},
   };
   return table;
 }

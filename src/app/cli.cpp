@@ -39,6 +39,8 @@
 #include "maeul/services/welfare.hpp"
 #include "maeul/privacy/vault.hpp"
 #include "maeul/storage/residents.hpp"
+#include "maeul/storage/transit.hpp"
+#include "maeul/transit/service.hpp"
 #include "maeul/spool/spool.hpp"
 #include "maeul/storage/users.hpp"
 #include "maeul/domain/people.hpp"
@@ -738,6 +740,26 @@ int serve(const config::settings& s) {
     return out;
   };
   services.metrics_public = s.metrics.is_public;
+  // Bus operations (API §11, docs/transit.md): the network in memory for matching positions.
+  storage::transit_store transit_store(pool);
+  transit::service transit_svc(transit_store, transit::options{});
+  try {
+    run_now(transit_svc.load());
+  } catch (const std::exception& e) {
+    return fail(exit_database, std::string("cannot load the bus network: ") + e.what());
+  }
+  services.transit = &transit_svc;
+  transit_svc.on_vehicles = [&hub](std::vector<transit::vehicle_event> events) {
+    std::vector<live::hub::vehicle_frame> frames;
+    frames.reserve(events.size());
+    for (const auto& e : events)
+      frames.push_back({e.vehicle, e.route, std::make_shared<const std::string>(transit::vehicle_frame(e))});
+    hub.publish_vehicles(frames);
+  };
+  if (mqtt_in)
+    mqtt_in->set_avl([&transit_svc](std::string vehicle, std::string payload, std::int64_t now_us) {
+      return transit_svc.ingest_message(std::move(vehicle), std::move(payload), now_us);
+    });
   api::add_routes(router, services);
   router.set_rate_limit(s.limits.requests_per_s, s.limits.burst);
   std::error_code exe_ec;

@@ -155,6 +155,8 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
   sub.observations = true;
   if (!boolean(msg, "alerts", sub.alerts)) return reply_error("\"alerts\" must be true or false");
   if (!boolean(msg, "observations", sub.observations)) return reply_error("\"observations\" must be true or false");
+  if (!boolean(msg, "vehicles", sub.vehicles)) return reply_error("\"vehicles\" must be true or false");
+  if (!string_set(msg, "routes", sub.routes)) return reply_error("\"routes\" must be an array of strings");
   auto since = msg.find("since");
   if (since != msg.end() && !since->is_null() && !(since->is_number_integer() && since->get<std::int64_t>() >= 0))
     return reply_error("\"since\" must be an event id (a non-negative integer)");
@@ -187,6 +189,10 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
               {"sensors", sub.sensors},
               {"alerts", sub.alerts},
               {"observations", sub.observations}};
+  if (sub.vehicles) {
+    ack["vehicles"] = true;
+    ack["routes"] = sub.routes;
+  }
   peer->send_event(std::make_shared<const std::string>(ack.dump()));
   if (busy)
     peer->send_event(std::make_shared<const std::string>(
@@ -247,6 +253,22 @@ void hub::publish_alert(const domain::alert_event& e) {
       ++published_;
     }
   }
+}
+
+void hub::publish_vehicles(const std::vector<vehicle_frame>& frames) {
+  std::vector<std::pair<std::shared_ptr<net::ws_peer>, std::set<std::string>>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [p, c] : clients_)
+      if (c.subscribed && c.sub.vehicles && c.sub.grant.admits("", "mobility"))
+        if (auto peer = c.peer.lock()) targets.emplace_back(std::move(peer), c.sub.routes);
+  }
+  for (const auto& f : frames)
+    for (auto& [peer, routes] : targets) {
+      if (!routes.empty() && !routes.count(f.route)) continue;
+      peer->send_observation("vehicle\n" + f.vehicle, f.frame);
+      ++published_;
+    }
 }
 
 std::size_t hub::clients() const {

@@ -211,8 +211,8 @@ void client::on_connect_cb(::mosquitto*, void* self, int rc, int flags) {
   c->backoff_ms_ = c->opts_.reconnect_min_ms;
   // Resubscribe on every connect: a broker that lost its session (restart without persistence)
   // would otherwise send nothing.
-  char* subs[] = {const_cast<char*>(sensor_filter), const_cast<char*>(metric_filter)};
-  int src = mosquitto_subscribe_multiple(c->mosq_, nullptr, 2, subs, 1, 0, nullptr);
+  char* subs[] = {const_cast<char*>(sensor_filter), const_cast<char*>(metric_filter), const_cast<char*>(avl_filter)};
+  int src = mosquitto_subscribe_multiple(c->mosq_, nullptr, c->avl_ ? 3 : 2, subs, 1, 0, nullptr);
   if (src != MOSQ_ERR_SUCCESS) spdlog::warn("mqtt: subscribe failed: {}", why(src));
   if (c->alarm_) {
     c->alarm_ = false;
@@ -247,7 +247,39 @@ void client::on_message_cb(::mosquitto*, void* self, const ::mosquitto_message* 
   asio::co_spawn(c->strand_, c->handle(std::move(msg)), asio::detached);
 }
 
+asio::awaitable<void> client::handle_avl(message m) {
+  std::string vehicle = m.topic.substr(std::string_view(avl_prefix).size());
+  std::string error;
+  bool failed = false;
+  for (int wait_ms = 100;; wait_ms = std::min(wait_ms * 2, 5000)) {
+    try {
+      auto call = avl_(vehicle, m.payload, m.received_us);
+      error = co_await std::move(call);
+      break;
+    } catch (const storage::unavailable&) {
+      // held, as readings are: the broker already has our PUBACK
+    } catch (const std::exception& e) {
+      spdlog::error("mqtt: storing positions failed for a message on {}: {}", m.topic, e.what());
+      failed = true;
+      break;
+    }
+    co_await pause_ms(wait_ms);
+  }
+  if (failed) error = "internal error while storing the positions";
+  if (error.empty()) stored_.fetch_add(1);
+  if (!error.empty()) {
+    auto keep = keep_dead(std::move(m), std::move(error), true);
+    co_await std::move(keep);
+  }
+  finished();
+}
+
 asio::awaitable<void> client::handle(message m) {
+  if (avl_ && m.topic.rfind(avl_prefix, 0) == 0) {
+    auto avl = handle_avl(std::move(m));
+    co_await std::move(avl);
+    co_return;
+  }
   auto parsed = parse_message(m.topic, m.payload, m.received_us);
   if (!parsed.error.empty()) {
     auto keep = keep_dead(std::move(m), std::move(parsed.error), true);

@@ -114,6 +114,38 @@ export class Api {
   }
 }
 
+// POST /api/v1/transit/positions {"positions":[...]}. Resolves with {status, accepted, rejected} for 200 and
+// 422 (the daemon's counts when it gives them, else all or none); throws ApiError otherwise.
+Api.prototype.postPositions = async function postPositions(positions, signal) {
+  const url = `${this.url}/api/v1/transit/positions`;
+  const signals = [AbortSignal.timeout(this.timeoutMs)];
+  if (signal) signals.push(signal);
+  let res, text;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json', Accept: 'application/json, application/problem+json' },
+      body: JSON.stringify({ positions }),
+      signal: AbortSignal.any(signals),
+    });
+    text = await res.text();
+  } catch (err) {
+    if (signal && signal.aborted) throw new ApiError('stopped', { retryable: false });
+    throw new ApiError(`cannot reach ${this.url}: ${err.message}`, { retryable: true });
+  }
+  if (res.status === 200 || res.status === 201 || res.status === 202 || res.status === 422) {
+    let body = null;
+    try { body = JSON.parse(text); } catch { /* counts unknown */ }
+    const accepted = typeof body?.accepted === 'number' ? body.accepted : res.status === 422 ? 0 : positions.length;
+    const rejected = Array.isArray(body?.rejected) ? body.rejected : Array.isArray(body?.errors) ? body.errors : [];
+    return { status: res.status, accepted, rejected, detail: res.status === 422 ? problemText(text) : null };
+  }
+  const retryable = res.status === 503 || res.status === 429 || res.status >= 500;
+  throw new ApiError(`POST /api/v1/transit/positions: HTTP ${res.status} ${problemText(text)}`, {
+    status: res.status, retryable, retryAfterMs: retryAfter(res), body: text,
+  });
+};
+
 function indexOf(pointer) {
   const m = /^\/observations\/(\d+)/.exec(String(pointer || ''));
   return m ? Number(m[1]) : null;

@@ -5,15 +5,19 @@
 //        [--scenario flood[:zone]|wildfire:zone|silent[:SENSOR]|breakdown:CORRIDOR|morning[:SENSOR][@DAY] ...]
 //        [--control-port N]
 //        [--start RFC3339] [--batch 5000] [--once] [--dry-run] [--world FILE] [--quiet] [--no-warm-up]
+//        [--gtfs DIR] [--positions-every 30] [--bus-history 26]
 //
 // The token may also come from MAEUL_TOKEN. It reads the sensors from GET /api/v1/sensors and posts readings to
-// POST /api/v1/observations, so the token needs both (admin). Node 20, no packages.
+// POST /api/v1/observations, so the token needs both (admin). With --gtfs, buses run the feed's timetable
+// (bus.mjs) and their positions go to POST /api/v1/transit/positions. Node 20, no packages.
 
 import { readFileSync } from 'node:fs';
 import { createModel } from './model.mjs';
 import { Schedule } from './schedule.mjs';
 import { formatLocal } from './sun.mjs';
 import { Api } from './client.mjs';
+import { readFeed } from './gtfs.mjs';
+import { BusModel } from './bus.mjs';
 import { startControl } from './control.mjs';
 import {
   SCENARIOS, ScenarioError, ScenarioSet, parseSpec, specFromBody, resolve, describe, affectedSensors,
@@ -22,7 +26,7 @@ import {
 const USAGE = `usage: maeul-sim --url URL --token TOKEN [--interval SECONDS] [--speed N] [--seed N]
                  [--scenario flood[:ZONE]|wildfire:ZONE|silent[:SENSOR]|breakdown:CORRIDOR|morning[:SENSOR][@DAY] ...]
                  [--control-port N] [--start RFC3339] [--batch N] [--once] [--dry-run] [--world FILE] [--quiet]
-                 [--no-warm-up]
+                 [--no-warm-up] [--gtfs DIR] [--positions-every S] [--bus-history H]
   --url URL           maeuld's base URL (required unless --dry-run with --world)
   --token TOKEN       API token (or env MAEUL_TOKEN); needs GET sensors and POST observations: admin
   --interval S        seconds between ticks (default 5)
@@ -38,7 +42,10 @@ const USAGE = `usage: maeul-sim --url URL --token TOKEN [--interval SECONDS] [--
   --world FILE        read sensors from a world file instead of the API (for --dry-run)
   --quiet             only errors and the per-minute summary
   --no-warm-up        in a replay, send the home_activity sensors' past with the rest instead of first, one
-                      request per sensor (routine-aware rules then learn nothing from the replay)`;
+                      request per sensor (routine-aware rules then learn nothing from the replay)
+  --gtfs DIR          run buses on this GTFS feed (a directory of .txt files) and post their positions
+  --positions-every S seconds of simulated time between two positions of a bus (default 30)
+  --bus-history H     in a replay, post positions for the last H hours of it only (default 26)`;
 
 function usage(msg) {
   if (msg) console.error(`maeul-sim: ${msg}`);
@@ -47,7 +54,8 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { interval: 5, speed: 1, seed: 42, scenarios: [], batch: 5000, token: process.env.MAEUL_TOKEN || null };
+  const o = { interval: 5, speed: 1, seed: 42, scenarios: [], batch: 5000, token: process.env.MAEUL_TOKEN || null,
+    positionsEvery: 30, busHistory: 26 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const eq = a.indexOf('=');
@@ -84,6 +92,9 @@ function parseArgs(argv) {
       case '--quiet': o.quiet = true; break;
       case '--no-warm-up': o.noWarmUp = true; break;
       case '--world': o.world = value(); break;
+      case '--gtfs': o.gtfs = value(); break;
+      case '--positions-every': o.positionsEvery = num('--positions-every', value(), (n) => Number.isInteger(n) && n >= 1 && n <= 3600); break;
+      case '--bus-history': o.busHistory = num('--bus-history', value(), (n) => n >= 0 && n <= 24 * 400); break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -134,6 +145,7 @@ let model = null;
 const outbox = [];
 const OUTBOX_MAX = 200000;
 const totals = { generated: 0, sent: 0, accepted: 0, duplicates: 0, rejected: 0, errors: 0, dropped: 0, requests: 0 };
+const buses = { positions: 0, sent: 0, accepted: 0, rejected: 0, errors: 0, dropped: 0, off: null };
 let minute = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, errors: 0, reasons: new Map(), lastError: null };
 let backoffMs = 0;
 let sending = null;
@@ -270,6 +282,66 @@ async function sendLoop() {
   }
 }
 
+// --- bus positions ---------------------------------------------------------------------------------------
+// Positions wait in their own queue (at most 100,000; the oldest are dropped) and go out in requests of at most
+// 2,000, with back-off like readings. A daemon without the transit endpoint (404/405) turns them off, once logged.
+
+const posQueue = [];
+let posSending = null, posBackoffMs = 0, lastPosT = null;
+
+function busTick(t) {
+  if (!model.bus) return 0;
+  const P = opts.positionsEvery * 1000;
+  if (lastPosT == null) lastPosT = Math.floor(t / P) * P - P;
+  const list = [];
+  for (let x = Math.floor(lastPosT / P) * P + P; x <= t; x += P) {
+    for (const p of model.bus.positions(x, scenarios.forModel(x))) list.push({ ...p, ts: formatLocal(p.ts) });
+  }
+  lastPosT = Math.max(lastPosT, Math.floor(t / P) * P);
+  buses.positions += list.length;
+  if (opts.dryRun) {
+    for (const p of list) process.stdout.write(JSON.stringify(p) + '\n');
+  } else if (list.length && !buses.off) {
+    for (const p of list) posQueue.push(p);
+    if (posQueue.length > 100000) { const n = posQueue.length - 100000; posQueue.splice(0, n); buses.dropped += n; }
+    if (!posSending) posSending = sendPositions().finally(() => { posSending = null; });
+  }
+  return list.length;
+}
+
+async function sendPositions() {
+  while (posQueue.length && !stopping && !buses.off) {
+    const batch = posQueue.slice(0, 2000);
+    try {
+      const r = await api.postPositions(batch, stopCtl.signal);
+      posQueue.splice(0, batch.length);
+      posBackoffMs = 0;
+      buses.sent += batch.length; buses.accepted += r.accepted; buses.rejected += batch.length - r.accepted;
+      if (r.status === 422 && buses.sent === batch.length) out(`bus positions refused: ${r.detail}`);
+    } catch (err) {
+      if (stopping) break;
+      buses.errors++;
+      if (err.status === 404 || err.status === 405) {
+        buses.off = err.message;
+        buses.dropped += posQueue.length;
+        posQueue.length = 0;
+        out(`bus positions off: ${err.message} (this maeuld has no transit endpoint)`);
+        break;
+      }
+      if (err.status === 400 || err.status === 413 || err.status === 415) {
+        posQueue.splice(0, batch.length);
+        buses.dropped += batch.length;
+        out(`error: ${err.message} (dropped ${batch.length} positions)`);
+        continue;
+      }
+      if (opts.once) { out(`error: ${err.message}`); break; }
+      if (posBackoffMs === 0) out(`bus positions: ${err.message}; retrying with back-off`);
+      posBackoffMs = Math.min(60000, Math.max(1000, posBackoffMs * 2));
+      await sleep(err.retryAfterMs ?? posBackoffMs);
+    }
+  }
+}
+
 // --- the routine warm-up of a replay --------------------------------------------------------------------
 // maeuld's routine-aware (inactivity) rules learn each home's day from the times of its readings, but close
 // their hour slots on the daemon's own clock, at every tick. Past days replayed over many requests would reach
@@ -340,6 +412,7 @@ function tick() {
   } else if (readings.length) {
     enqueue(readings);
   }
+  busTick(t);
   return readings.length;
 }
 
@@ -357,6 +430,9 @@ function logMinute() {
     out(`  rejected: ${top.map(([k, v]) => `${v.n}x "${k}"${v.example ? ` (e.g. ${v.example})` : ''}`).join('; ')}`);
   }
   if (m.errors && m.lastError) out(`  last error: ${m.lastError}`);
+  if (model && model.bus && !opts.quiet) {
+    out(`  buses: positions ${buses.positions} made, ${buses.sent} sent, ${buses.accepted} accepted, ${buses.errors} errors; queued ${posQueue.length}${buses.off ? '; off' : ''}`);
+  }
   minute = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, errors: 0, reasons: new Map(), lastError: null };
 }
 
@@ -369,7 +445,9 @@ function startScenario(spec) {
   if (r.added) {
     const ids = affectedSensors(sc, model);
     schedule.force(ids);
-    const what = sc.name === 'silent' ? `sensor ${sc.sensor} stops reporting`
+    const what = sc.name === 'bunching' ? `route ${sc.route}: the next bus is held up, its follower catches up`
+      : sc.name === 'tourist-peak' ? `boardings up at the stops of ${sc.zone ?? 'seorak and daepo'}`
+      : sc.name === 'silent' ? `sensor ${sc.sensor} stops reporting`
       : sc.name === 'breakdown' ? `corridor "${sc.corridor}" (${ids.length} sensors)`
         : sc.name === 'morning' ? `the resident of ${sc.sensor} does not get up: no activity from ${formatLocal(Math.max(sc.stopAt, sc.start))}`
           + `${sc.stopAt < sc.start ? ' (that wake-up was before the start: from the start)' : ''}; the monitor keeps reporting`
@@ -401,6 +479,7 @@ const controlHandlers = {
       available: Object.entries(SCENARIOS).map(([name, d]) => ({ name, target: d.target, target_optional: d.optional, takes_day: d.day === true, duration_s: d.duration_s, about: d.about })),
       zones: model ? model.zones() : [],
       corridors,
+      routes: model && model.bus ? model.bus.routes() : [],
       sim_time: new Date(now).toISOString(),
     };
   },
@@ -420,7 +499,7 @@ const controlHandlers = {
     return stopScenario(name, target);
   },
   status() {
-    return { ...totals, queued: outbox.length, sensors: model ? model.sensors.size : 0, sim_time: new Date(simNow()).toISOString(), speed: opts.speed, seed: opts.seed };
+    return { ...totals, queued: outbox.length, buses: { ...buses, queued: posQueue.length }, sensors: model ? model.sensors.size : 0, sim_time: new Date(simNow()).toISOString(), speed: opts.speed, seed: opts.seed };
   },
 };
 
@@ -480,6 +559,17 @@ async function main() {
   const sensors = await loadSensors();
   if (!sensors) return;
   model = createModel({ seed: opts.seed, sensors });
+  if (opts.gtfs) {
+    try {
+      model.bus = new BusModel({ seed: opts.seed, feed: readFeed(opts.gtfs) });
+    } catch (err) {
+      out(`error: --gtfs ${opts.gtfs}: ${err.message}`);
+      process.exit(64);
+    }
+    const nTrips = [...model.bus.feed.routes.values()].reduce((n, r) => n + r.trips.length, 0);
+    info(`buses: ${model.bus.routes().length} routes, ${nTrips} trips a day, a position every ${opts.positionsEvery} s`);
+    if (replayClock != null) lastPosT = Math.max(replayClock, Date.now() - opts.busHistory * 3600e3) - opts.positionsEvery * 1000;
+  }
   const metrics = [...model.sensors.values()].reduce((n, s) => n + s.metrics.size, 0);
   info(`${model.sensors.size} sensors, ${metrics} metrics, zones: ${model.zones().join(', ') || 'none'}`);
   for (const s of opts.scenarios) {
@@ -498,6 +588,7 @@ async function main() {
   if (opts.once) {
     const n = tick();
     if (sending) await sending;
+    if (posSending) await posSending;
     out(`one tick: ${n} readings; sent ${totals.sent}, accepted ${totals.accepted}, duplicates ${totals.duplicates}, rejected ${totals.rejected}, errors ${totals.errors}`);
     if (minute.reasons.size) logMinute();
     const code = totals.errors || (totals.rejected && !totals.accepted) ? 1 : 0;

@@ -166,6 +166,8 @@ export class Model {
     const lt = localTime(t);
     switch (s.kind) {
       case 'bus_stop_counter': return this.busStop(s, metric, t, lt, scen);
+      // People who boarded the buses of the GTFS network (bus.mjs, this.bus) at the stop in the hour before t.
+      case 'bus_boardings': return this.bus ? this.bus.boardings(String(s.attrs.gtfs_stop_id ?? ''), t - HOUR, t, scen) : 0;
       case 'traffic_corridor': return this.traffic(s, t, lt, scen)[metric];
       case 'bike_dock': return this.bikeDock(s, metric, t, lt, scen, m);
       case 'parking_lot': return this.parking(s, metric, t, lt, m);

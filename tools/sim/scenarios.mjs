@@ -15,6 +15,12 @@ export const SCENARIOS = {
   morning: { target: 'sensor', optional: true, duration_s: null, day: true,
     about: "one resident's morning routine stops: from their usual wake-up time (the next one, or that of \"day\") "
       + 'their home_activity monitor keeps reporting but shows nobody up (no motion, no door, night-time power)' },
+  bunching: { target: 'route', optional: true, duration_s: null, bus: true,
+    about: 'the next bus of a route (default: the first route of the feed) is held up a quarter of its way for most '
+      + 'of a headway; its follower catches up and the two run together (needs --gtfs)' },
+  'tourist-peak': { target: 'zone', optional: true, duration_s: null, bus: true,
+    about: 'visitors crowd the buses: boardings ×3 at the stops of the zone (default: Seorak and Daepo), ×1.3 '
+      + 'elsewhere; buses fuller, longer dwells, some late (needs --gtfs)' },
 };
 
 const DAY_MS = 86400e3, KST_MS = 9 * 3600e3;
@@ -77,7 +83,7 @@ export function specFromBody(body) {
   if (typeof body.name !== 'string') throw new ScenarioError('"name" is required (a string)', '/name');
   const spec = parseSpec(body.name);
   const kind = SCENARIOS[spec.name].target;
-  for (const k of ['zone', 'sensor', 'corridor', 'target']) {
+  for (const k of ['zone', 'sensor', 'corridor', 'route', 'target']) {
     if (body[k] == null) continue;
     if (typeof body[k] !== 'string' || body[k] === '') throw new ScenarioError(`"${k}" must be a non-empty string`, `/${k}`);
     if (k !== kind && k !== 'target') throw new ScenarioError(`scenario ${spec.name} takes "${kind}", not "${k}"`, `/${k}`);
@@ -117,9 +123,10 @@ export function defaultHome(model) {
 //     calendar's today and a scenario given at the start leaves the replayed days as they were.
 export function resolve(spec, model, now, today = now) {
   const def = SCENARIOS[spec.name];
-  const sc = { name: spec.name, zone: null, sensor: null, corridor: null, start: now, end: null,
+  const sc = { name: spec.name, zone: null, sensor: null, corridor: null, route: null, start: now, end: null,
     duration: (spec.duration_s ?? def.duration_s ?? 0) * 1000 || null };
   const t = spec.target;
+  if (def.bus && !model.bus) throw new ScenarioError(`scenario ${spec.name} needs the bus network: start maeul-sim with --gtfs DIR`, '/name');
   if (t == null && !def.optional) throw new ScenarioError(`scenario ${spec.name} needs a ${def.target}`, `/${def.target}`);
   if (def.target === 'zone') {
     if (t != null) {
@@ -147,6 +154,11 @@ export function resolve(spec, model, now, today = now) {
     }
   } else if (def.target === 'corridor') {
     sc.corridor = findCorridor(model, t);
+  } else if (def.target === 'route') {
+    const routes = model.bus.routes();
+    if (t != null && !routes.includes(t)) throw new ScenarioError(`unknown route "${t}" (routes: ${routes.join(', ') || 'none'})`, '/route');
+    sc.route = t ?? routes[0];
+    if (sc.route == null) throw new ScenarioError('the bus network has no routes', '/route');
   }
   sc.id = scenarioId(sc);
   return sc;
@@ -171,7 +183,7 @@ export function findCorridor(model, t) {
 }
 
 export function scenarioId(sc) {
-  const target = sc.zone ?? sc.sensor ?? sc.corridor;
+  const target = sc.zone ?? sc.sensor ?? sc.corridor ?? sc.route;
   return target == null ? sc.name : `${sc.name}:${target}`;
 }
 
@@ -197,7 +209,7 @@ export class ScenarioSet {
     const ended = [];
     for (const sc of this.list) {
       if (sc.end != null || sc.name !== name) continue;
-      if (target != null && ![sc.zone, sc.sensor, sc.corridor].includes(target)) continue;
+      if (target != null && ![sc.zone, sc.sensor, sc.corridor, sc.route].includes(target)) continue;
       sc.end = now;
       ended.push(sc);
     }
@@ -220,6 +232,7 @@ export function describe(sc, now, model) {
   const out = { id: sc.id, name: sc.name };
   if (SCENARIOS[sc.name].target === 'zone') out.zone = sc.zone;
   if (sc.sensor) out.sensor = sc.sensor;
+  if (sc.route) out.route = sc.route;
   if (sc.corridor) {
     out.corridor = sc.corridor;
     const c = model && model.corridors().get(sc.corridor);

@@ -1,6 +1,7 @@
 // Which readings are due at a tick. Each metric with interval_s reports on its own grid: times
 // phase + k * interval_s, where the phase (whole seconds) comes from the sensor id, so sensors spread over the
-// interval and a restarted simulator sends the same timestamps (the server counts repeats as duplicates).
+// interval and a restarted simulator sends the same timestamps (the server counts repeats as duplicates); a sensor
+// with attributes.grid_aligned reports on the grid itself (phase 0: hourly counts on the hour).
 // A metric without interval_s reports every tick. A forced sensor reports at the tick time itself.
 // A metric with interval_s whose last reading is more than one interval back (a replay at --speed, a stalled
 // tick) gets every grid time since then, up to MAX_CATCH_UP of them, so a replayed past has no holes.
@@ -36,7 +37,8 @@ export class Schedule {
           ts = now;
         } else {
           const I = grid ? m.interval_s * 1000 : this.tickMs;
-          const phase = grid ? (hashString(s.id) % Math.max(1, Math.round(m.interval_s))) * 1000 : 0;
+          const aligned = s.attrs && s.attrs.grid_aligned === true;  // e.g. hourly counts on the hour
+          const phase = grid && !aligned ? (hashString(s.id) % Math.max(1, Math.round(m.interval_s))) * 1000 : 0;
           ts = Math.floor((t - phase) / I) * I + phase;
           if (grid && last !== undefined && ts - last > I) {
             // The grid times missed since the last reading, oldest first.

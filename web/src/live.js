@@ -4,6 +4,7 @@
 // with a display token, the token goes in `?access_token=`. A feed closed because the session ended or the
 // credential was revoked is checked with a plain request, whose 401 takes the app back to the sign-in page.
 import { api, getToken, ApiError } from './api.js';
+import { emit } from './bus.js';
 import { state, stats, changed, applyObservation, applyAlertEvent, loadLatest, loadAlerts } from './store.js';
 
 const BACKOFF_MIN_MS = 1000;
@@ -97,7 +98,7 @@ function connect() {
     everOpened = true;
     refused = 0;
     lastMessageAt = Date.now();
-    const sub = { type: 'subscribe', domains: [], zones: [], sensors: [], alerts: true };
+    const sub = { type: 'subscribe', domains: [], zones: [], sensors: [], alerts: true, vehicles: true };  // vehicles: the transit screen's buses
     if (state.lastEventId !== null) sub.since = state.lastEventId;
     sock.send(JSON.stringify(sub));
     clearInterval(pingTimer);
@@ -113,6 +114,7 @@ function connect() {
     switch (msg.type) {
       case 'observation': applyObservation(msg); break;
       case 'alert': applyAlertEvent(msg); break;
+      case 'vehicle': emit('vehicle', msg); break;  // a bus position (the transit screen keeps them)
       case 'hello':
         // A first connection starts from the server's latest event; the alert list comes from REST.
         if (state.lastEventId === null && typeof msg.event_id === 'number') state.lastEventId = msg.event_id;

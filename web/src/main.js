@@ -20,6 +20,7 @@ import publicView from './views/public.js';
 import usersView from './views/users.js';
 import welfareView from './views/welfare.js';
 import accessReviewView from './views/access-review.js';
+import transitView from './views/transit.js';
 
 const routes = {
   '/': { view: overviewView, nav: 'nav_overview' },
@@ -27,13 +28,14 @@ const routes = {
   '/alerts': { view: alertsView, nav: 'nav_alerts', can: 'alerts' },
   '/incidents': { view: incidentsView, nav: 'nav_incidents' },
   '/kpis': { view: kpisView, nav: 'nav_kpis' },
+  '/transit': { view: transitView, nav: 'nav_transit' },
   '/welfare': { view: welfareView, nav: 'nav_welfare', can: 'welfare-data' },
   '/users': { view: usersView, nav: 'nav_users', can: 'users' },
   '/access-review': { view: accessReviewView, nav: 'nav_access_review', can: 'access-review' },
   '/login': { view: loginView, bare: true, public: true },
   '/transparency': { view: publicView, bare: true, public: true },
 };
-const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis', '/welfare', '/users', '/access-review'];
+const NAV = ['/', '/map', '/alerts', '/incidents', '/kpis', '/transit', '/welfare', '/users', '/access-review'];
 
 const app = document.getElementById('app');
 let current = null; // { path, view instance }

@@ -39,6 +39,9 @@ class people_service;
 class query_service;
 class welfare_service;
 }  // namespace maeul::services
+namespace maeul::transit {
+class service;
+}  // namespace maeul::transit
 
 namespace maeul::api {
 
@@ -85,6 +88,7 @@ struct services {
   page_cache public_pages;      // /public/v1/* computed at most once a minute per page
   ::maeul::services::welfare_service* welfare = nullptr;  // the welfare vault (src/services/welfare.cpp)
   std::vector<std::pair<std::string, int>> retention_days;  // retention.<domain>_days (GET /api/v1/retention)
+  ::maeul::transit::service* transit = nullptr;  // bus operations (src/transit/service.cpp); none: 503
 };
 
 // One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed

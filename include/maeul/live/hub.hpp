@@ -25,6 +25,8 @@ struct subscription {
   std::set<std::string> domains, zones, sensors;  // empty: all
   bool observations = true;
   bool alerts = false;
+  bool vehicles = false;          // {"type":"vehicle"} frames (bus operations, docs/transit.md)
+  std::set<std::string> routes;   // the vehicles' routes; empty: all
   domain::event_grant grant;  // what the connection's principal may see: no subscription widens it
 };
 
@@ -48,6 +50,14 @@ class hub final : public domain::event_sink {
 
   void publish_readings(domain::reading_batch readings);
   void publish_alert(const domain::alert_event& e);
+  // Vehicle positions (bus operations): each frame made once by the caller, sent to subscribers
+  // with "vehicles":true (and the route among their "routes", when given) whose grant admits the
+  // mobility domain outside any zone. Coalesced per vehicle for a slow client, like readings.
+  struct vehicle_frame {
+    std::string vehicle, route;
+    std::shared_ptr<const std::string> frame;
+  };
+  void publish_vehicles(const std::vector<vehicle_frame>& frames);
   // How a welfare alert object reads to a connection whose grant has no welfare readings (the
   // household's pseudonym in place of its sensor: storage::operations_store::masked). Set once
   // before serving; unset, such connections get no welfare alert at all.

@@ -71,6 +71,14 @@ class client {
   // (the broker keeps the session). Completes on the client's strand.
   boost::asio::awaitable<void> stop(int grace_ms);
 
+  // Vehicle positions on `maeul/v1/avl/{vehicle}` (bus operations): handed to this door with the
+  // topic's vehicle, the payload and the time of receipt; it answers "" when the message was stored,
+  // else why (parts) were refused, kept as a dead letter. May throw storage::unavailable (retried).
+  // Set before start(); unset, avl topics are not subscribed.
+  using avl_door = std::function<boost::asio::awaitable<std::string>(std::string vehicle, std::string payload,
+                                                                      std::int64_t now_us)>;
+  void set_avl(avl_door door) { avl_ = std::move(door); }
+
   stats snapshot() const;
   // Prometheus text of the stats (maeul_mqtt_*).
   std::string metrics_text() const;
@@ -92,6 +100,7 @@ class client {
   void lost(int rc);
   void schedule_misc();
   boost::asio::awaitable<void> handle(message m);
+  boost::asio::awaitable<void> handle_avl(message m);
   // Stores a dead letter, retrying while the database is away; `count`: a dead message (not a partial one).
   boost::asio::awaitable<void> keep_dead(message m, std::string error, bool count = true);
   void finished();
@@ -99,6 +108,7 @@ class client {
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   options opts_;
   services::observation_service& obs_;
+  avl_door avl_;
   storage::dead_letter_store& dead_;
   std::function<std::int64_t()> now_us_;
   ::mosquitto* mosq_ = nullptr;

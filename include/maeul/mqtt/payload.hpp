@@ -12,6 +12,8 @@ namespace maeul::mqtt {
 // The topic filters maeuld subscribes to.
 inline constexpr const char* sensor_filter = "maeul/v1/obs/+";
 inline constexpr const char* metric_filter = "maeul/v1/obs/+/+";
+inline constexpr const char* avl_filter = "maeul/v1/avl/+";  // vehicle positions (bus operations)
+inline constexpr const char* avl_prefix = "maeul/v1/avl/";
 
 // Readings in one message at most (the same bound as one HTTP request).
 inline constexpr std::size_t max_readings = 100000;

@@ -1,0 +1,52 @@
+// Operations metrics from stop arrivals (pure): headways, the average wait of a passenger arriving
+// at random, Σh²/(2Σh) over headways h (API §11), its excess over the scheduled one, the headway's
+// coefficient of variation, bunching and the holding time that restores the scheduled headway.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace maeul::transit {
+
+// Differences between successive times (the input sorted ascending), in seconds.
+std::vector<double> headways_s(const std::vector<std::int64_t>& times_us);
+// Σh²/(2Σh) in seconds; nullopt without a positive headway.
+std::optional<double> average_wait_s(const std::vector<double>& headways);
+// Population standard deviation over the mean; nullopt for fewer than two headways or a zero mean.
+std::optional<double> coefficient_of_variation(const std::vector<double>& headways);
+// A headway below ratio x scheduled is bunched.
+bool is_bunched(double headway_s, double scheduled_s, double ratio);
+// Minutes to hold the follower so that its headway becomes the scheduled one (0 when not short).
+double hold_minutes(double headway_s, double scheduled_s);
+
+// The scheduled visits of one stop on one day as times (seconds after midnight) from timetabled
+// trips and frequency windows (a trip every headway from start to end, offset by the stop's time
+// after the trip's first stop), sorted.
+struct frequency_window {
+  int start_s = 0, end_s = 0, headway_s = 0, offset_s = 0;
+};
+std::vector<int> scheduled_times(std::vector<int> timetabled, const std::vector<frequency_window>& windows);
+
+// The scheduled headway in force at time t (seconds after midnight) among sorted scheduled times:
+// the gap between the visits around t; nullopt outside the first and last.
+std::optional<double> scheduled_headway_at(const std::vector<int>& times, double t);
+
+}  // namespace maeul::transit
+
+namespace maeul::transit {
+
+// One stop (and direction) of a route over a window: observed arrivals and scheduled visits,
+// each sorted ascending, in microseconds since the epoch.
+struct stop_series {
+  std::vector<std::int64_t> arrivals_us, scheduled_us;
+};
+struct performance {
+  std::optional<double> excess_wait_min;  // (Σh²/2Σh observed − the same scheduled) / 60, pooled over stops
+  std::optional<double> headway_cv;       // CV of each headway over the scheduled one in force
+  std::optional<double> on_time_pct;      // arrivals within [−1, +5] min of the nearest scheduled visit
+  int bunching_events = 0;                // headways below ratio × the scheduled one
+  int headways = 0;
+};
+performance route_performance(const std::vector<stop_series>& stops, double bunching_ratio = 0.5);
+
+}  // namespace maeul::transit

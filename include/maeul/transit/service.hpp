@@ -1,0 +1,108 @@
+// The bus operations service: the network of the imported feed held in memory for matching (loaded
+// at start and after each import), GTFS import, and the live path of vehicle positions (validated,
+// matched, arrivals derived, written in one transaction per batch). The only way to change the
+// transit tables.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "maeul/asio/task.hpp"
+#include "maeul/domain/problem.hpp"
+#include "maeul/storage/transit.hpp"
+#include "maeul/transit/match.hpp"
+#include "maeul/transit/zip.hpp"
+
+namespace maeul::transit {
+
+struct options {
+  zip_limits zip;
+  std::size_t max_vehicles = 20000;   // vehicles remembered; past it the one seen longest ago is forgotten
+  std::size_t max_patterns = 20000;   // a feed with more route patterns is refused
+  std::size_t max_positions = 10000;  // positions in one batch
+  match_options match;
+};
+
+// One position as posted (API §11), validated.
+struct position {
+  std::string vehicle, route, trip, occupancy;
+  double lon = 0, lat = 0;
+  std::int64_t ts_us = 0;
+};
+struct rejected_position {
+  int index = 0;
+  std::string pointer, error;
+};
+struct parsed_positions {
+  std::vector<position> positions;
+  std::vector<int> indexes;  // each accepted position's index in the batch
+  std::vector<rejected_position> rejected;
+  int total = 0;
+};
+// {"positions":[...]} to positions; each bad one rejected with a pointer, the rest kept. A body that
+// is not such an object: a problem. `now_us`: positions more than 5 minutes ahead are refused.
+domain::outcome<parsed_positions> parse_positions(const nlohmann::json& body, std::int64_t now_us,
+                                                  std::size_t max_positions);
+
+// An MQTT message on maeul/v1/avl/{vehicle}: one position {"route","trip"?,"lon","lat","ts",
+// "occupancy"?} or a batch {"positions":[...]}; "vehicle" may be omitted and, when given, must be
+// the topic's. Validated as parse_positions does (pointers relative to the payload).
+domain::outcome<parsed_positions> parse_avl_message(const std::string& vehicle, std::string_view payload,
+                                                    std::int64_t now_us, std::size_t max_positions);
+
+// A matched position, for the live feed.
+struct vehicle_event {
+  std::string vehicle, route, trip, occupancy;
+  double lon = 0, lat = 0;
+  std::int64_t ts_us = 0;
+  double progress_m = -1;
+  bool off_route = false;
+  std::string next_stop;
+};
+
+// The live feed's frame: {"type":"vehicle","vehicle","route","trip","lon","lat","ts","occupancy",
+// "progress_m","off_route","next_stop"}.
+std::string vehicle_frame(const vehicle_event& e);
+
+struct positions_result {
+  int accepted = 0, off_route = 0, out_of_order = 0, arrivals = 0;
+  std::vector<rejected_position> rejected;
+};
+
+class service {
+ public:
+  service(storage::transit_store& store, options o);
+  // Loads the network from the database (at start; after each import). Throws on a database error.
+  task<bool> load();
+  // Imports a GTFS zip, replacing the feed: the answer's JSON (counts per file, row errors), or a
+  // problem (422: an unreadable archive, a missing required file, a limit exceeded).
+  task<domain::outcome<std::string>> import_gtfs(std::string zip);
+  // Stores positions: only routes of the feed; `allowed` (device tokens) the vehicles it may write
+  // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error.
+  task<positions_result> ingest(parsed_positions batch, std::optional<std::vector<std::string>> allowed);
+  // The MQTT door: "" when the message's positions were stored, else why (some) were refused. The
+  // principal is a device token for exactly the topic's vehicle. Throws storage::unavailable.
+  task<std::string> ingest_message(std::string vehicle, std::string payload, std::int64_t now_us);
+  // Told of each stored batch of matched positions and of its arrivals (the live feed, bunching).
+  std::function<void(std::vector<vehicle_event>)> on_vehicles;
+  std::function<void(const std::vector<storage::arrival_row>&)> on_arrivals;
+
+  std::shared_ptr<const network> current() const;
+  storage::transit_store& store() { return store_; }
+
+ private:
+  storage::transit_store& store_;
+  options opts_;
+  mutable std::mutex mutex_;  // guards net_ and vehicles_
+  std::shared_ptr<const network> net_;
+  std::unordered_map<std::string, vehicle_state> vehicles_;
+};
+
+}  // namespace maeul::transit

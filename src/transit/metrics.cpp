@@ -1,0 +1,107 @@
+// Operations metrics (transit/metrics.hpp).
+#include "maeul/transit/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace maeul::transit {
+
+std::vector<double> headways_s(const std::vector<std::int64_t>& t) {
+  std::vector<double> out;
+  for (std::size_t i = 1; i < t.size(); ++i) out.push_back(double(t[i] - t[i - 1]) / 1e6);
+  return out;
+}
+
+std::optional<double> average_wait_s(const std::vector<double>& h) {
+  double sum = 0, sq = 0;
+  for (double x : h) {
+    sum += x;
+    sq += x * x;
+  }
+  if (sum <= 0) return std::nullopt;
+  return sq / (2 * sum);
+}
+
+std::optional<double> coefficient_of_variation(const std::vector<double>& h) {
+  if (h.size() < 2) return std::nullopt;
+  double mean = 0;
+  for (double x : h) mean += x;
+  mean /= double(h.size());
+  if (mean <= 0) return std::nullopt;
+  double var = 0;
+  for (double x : h) var += (x - mean) * (x - mean);
+  var /= double(h.size());
+  return std::sqrt(var) / mean;
+}
+
+bool is_bunched(double headway_s, double scheduled_s, double ratio) {
+  return scheduled_s > 0 && headway_s < ratio * scheduled_s;
+}
+
+double hold_minutes(double headway_s, double scheduled_s) {
+  return headway_s >= scheduled_s ? 0 : (scheduled_s - headway_s) / 60;
+}
+
+std::vector<int> scheduled_times(std::vector<int> times, const std::vector<frequency_window>& windows) {
+  for (const auto& w : windows)
+    if (w.headway_s > 0)
+      for (int t = w.start_s; t < w.end_s; t += w.headway_s) times.push_back(t + w.offset_s);
+  std::sort(times.begin(), times.end());
+  return times;
+}
+
+std::optional<double> scheduled_headway_at(const std::vector<int>& times, double t) {
+  if (times.size() < 2 || t < times.front() || t > times.back()) return std::nullopt;
+  auto it = std::upper_bound(times.begin(), times.end(), int(std::floor(t)));
+  if (it == times.end()) --it;
+  if (it == times.begin()) ++it;
+  for (auto j = it; j != times.end(); ++j)  // skip duplicate times (two patterns at one minute)
+    if (*j > *(j - 1)) return double(*j - *(j - 1));
+  return std::nullopt;
+}
+
+}  // namespace maeul::transit
+
+namespace maeul::transit {
+
+performance route_performance(const std::vector<stop_series>& stops, double ratio) {
+  performance out;
+  std::vector<double> all_obs, all_sched, normalized;
+  int on_time = 0, judged = 0;
+  for (const auto& s : stops) {
+    auto obs = headways_s(s.arrivals_us);
+    auto sched = headways_s(s.scheduled_us);
+    all_obs.insert(all_obs.end(), obs.begin(), obs.end());
+    all_sched.insert(all_sched.end(), sched.begin(), sched.end());
+    // The scheduled headway in force at each arrival, in seconds after the first scheduled visit.
+    std::vector<int> times;
+    for (auto t : s.scheduled_us) times.push_back(int((t - (s.scheduled_us.empty() ? 0 : s.scheduled_us[0])) / 1000000));
+    for (std::size_t i = 0; i < obs.size(); ++i) {
+      double at = s.scheduled_us.empty() ? -1 : double(s.arrivals_us[i + 1] - s.scheduled_us[0]) / 1e6;
+      auto h = s.scheduled_us.empty() ? std::nullopt : scheduled_headway_at(times, at);
+      if (h) {
+        normalized.push_back(obs[i] / *h);
+        if (is_bunched(obs[i], *h, ratio)) ++out.bunching_events;
+      }
+    }
+    for (auto a : s.arrivals_us) {
+      if (s.scheduled_us.empty()) break;
+      auto it = std::lower_bound(s.scheduled_us.begin(), s.scheduled_us.end(), a);
+      std::int64_t best = -1;
+      double best_d = 1e300;
+      for (auto j : {it, it == s.scheduled_us.begin() ? it : it - 1})
+        if (j != s.scheduled_us.end() && std::fabs(double(a - *j)) < best_d) best_d = std::fabs(double(a - *j)), best = *j;
+      ++judged;
+      double dev = double(a - best) / 1e6;
+      if (dev >= -60 && dev <= 300) ++on_time;
+    }
+  }
+  out.headways = int(all_obs.size());
+  auto awt = average_wait_s(all_obs), swt = average_wait_s(all_sched);
+  if (awt && swt) out.excess_wait_min = (*awt - *swt) / 60;
+  out.headway_cv = coefficient_of_variation(normalized.size() >= 2 ? normalized : all_obs);
+  if (judged > 0) out.on_time_pct = 100.0 * on_time / judged;
+  return out;
+}
+
+}  // namespace maeul::transit

@@ -1,0 +1,259 @@
+// The bus operations service (transit/service.hpp).
+#include "maeul/transit/service.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "maeul/domain/encoding.hpp"
+#include "maeul/domain/registry.hpp"
+#include "maeul/domain/time.hpp"
+#include "maeul/transit/gtfs.hpp"
+
+namespace maeul::transit {
+
+using json = nlohmann::json;
+using domain::make_problem;
+using domain::problem_kind;
+
+domain::outcome<parsed_positions> parse_positions(const json& body, std::int64_t now_us, std::size_t max_positions) {
+  if (!body.is_object() || !body.contains("positions") || !body["positions"].is_array())
+    return domain::invalid({{"/positions", {}, "must be an array of positions"}});
+  const auto& arr = body["positions"];
+  if (arr.size() > max_positions)
+    return domain::invalid({{"/positions", {}, "holds more than " + std::to_string(max_positions) + " positions"}});
+  parsed_positions out;
+  out.total = int(arr.size());
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const auto& p = arr[i];
+    std::string base = "/positions/" + std::to_string(i);
+    auto reject = [&](const std::string& field, const std::string& msg) {
+      out.rejected.push_back({int(i), base + (field.empty() ? "" : "/" + field), (field.empty() ? "" : field + " ") + msg});
+    };
+    if (!p.is_object()) { reject("", "must be an object"); continue; }
+    auto str = [&](const char* k) { return p.contains(k) && p[k].is_string() ? p[k].get<std::string>() : std::string(); };
+    position x;
+    x.vehicle = str("vehicle");
+    x.route = str("route");
+    x.trip = str("trip");
+    if (!domain::is_valid_id(x.vehicle)) { reject("vehicle", "must be an id (letters, digits, . _ : -, at most 128)"); continue; }
+    if (x.route.empty() || x.route.size() > 255) { reject("route", "must be a route id of the feed"); continue; }
+    if (p.contains("trip") && !p["trip"].is_null() && (!p["trip"].is_string() || x.trip.size() > 255)) {
+      reject("trip", "must be a trip id"); continue;
+    }
+    if (!p.contains("lon") || !p["lon"].is_number() || !std::isfinite(p["lon"].get<double>()) ||
+        std::fabs(p["lon"].get<double>()) > 180) { reject("lon", "must be a longitude in degrees"); continue; }
+    if (!p.contains("lat") || !p["lat"].is_number() || !std::isfinite(p["lat"].get<double>()) ||
+        std::fabs(p["lat"].get<double>()) > 90) { reject("lat", "must be a latitude in degrees"); continue; }
+    x.lon = p["lon"].get<double>();
+    x.lat = p["lat"].get<double>();
+    auto ts = p.contains("ts") && p["ts"].is_string() ? domain::parse_rfc3339(p["ts"].get<std::string>()) : std::nullopt;
+    if (!ts) { reject("ts", "must be an RFC 3339 time with an offset"); continue; }
+    if (*ts > now_us + 300'000'000) { reject("ts", "is more than 5 minutes in the future"); continue; }
+    x.ts_us = *ts;
+    if (p.contains("occupancy") && !p["occupancy"].is_null()) {
+      const auto& o = p["occupancy"];
+      if (o.is_string() && !o.get<std::string>().empty() && o.get<std::string>().size() <= 64)
+        x.occupancy = o.get<std::string>();
+      else if (o.is_number() && o.get<double>() >= 0 && o.get<double>() <= 100000)
+        x.occupancy = o.dump();
+      else { reject("occupancy", "must be a count, a share, or a GTFS-realtime occupancy status"); continue; }
+    }
+    out.positions.push_back(std::move(x));
+    out.indexes.push_back(int(i));
+  }
+  return out;
+}
+
+domain::outcome<parsed_positions> parse_avl_message(const std::string& vehicle, std::string_view payload,
+                                                    std::int64_t now_us, std::size_t max_positions) {
+  if (domain::json_nesting_depth(payload) > domain::max_json_depth)
+    return make_problem(problem_kind::malformed, "JSON nested too deeply");
+  auto j = json::parse(payload, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_problem(problem_kind::malformed, "the payload is not a JSON object");
+  bool single = !j.contains("positions");
+  json body = single ? json{{"positions", json::array({j})}} : j;
+  if (body["positions"].is_array())
+    for (auto& p : body["positions"])
+      if (p.is_object() && !p.contains("vehicle")) p["vehicle"] = vehicle;
+  auto parsed = parse_positions(body, now_us, max_positions);
+  if (!parsed) return parsed;
+  // the topic names the vehicle: a position for another is refused (as a device token's would be)
+  parsed_positions out;
+  out.total = parsed->total;
+  out.rejected = std::move(parsed->rejected);
+  for (std::size_t i = 0; i < parsed->positions.size(); ++i) {
+    if (parsed->positions[i].vehicle != vehicle) {
+      out.rejected.push_back({parsed->indexes[i], "/positions/" + std::to_string(parsed->indexes[i]) + "/vehicle",
+                              "vehicle must be the topic's (" + vehicle + ")"});
+      continue;
+    }
+    out.positions.push_back(std::move(parsed->positions[i]));
+    out.indexes.push_back(parsed->indexes[i]);
+  }
+  if (single)
+    for (auto& r : out.rejected) r.pointer = r.pointer.substr(std::string("/positions/0").size());
+  return out;
+}
+
+std::string vehicle_frame(const vehicle_event& e) {
+  auto str_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  nlohmann::ordered_json j = {{"type", "vehicle"},
+                              {"vehicle", e.vehicle},
+                              {"route", e.route},
+                              {"trip", str_or_null(e.trip)},
+                              {"lon", e.lon},
+                              {"lat", e.lat},
+                              {"ts", domain::format_rfc3339_ms(e.ts_us)},
+                              {"occupancy", str_or_null(e.occupancy)},
+                              {"progress_m", e.progress_m < 0 ? json(nullptr) : json(std::round(e.progress_m * 10) / 10)},
+                              {"off_route", e.off_route},
+                              {"next_stop", str_or_null(e.next_stop)}};
+  return j.dump();
+}
+
+task<std::string> service::ingest_message(std::string vehicle, std::string payload, std::int64_t now_us) {
+  auto parsed = parse_avl_message(vehicle, payload, now_us, opts_.max_positions);
+  if (!parsed) co_return parsed.error().describe();
+  int total = parsed->total;
+  auto call = ingest(std::move(*parsed), std::vector<std::string>{vehicle});
+  auto res = co_await std::move(call);
+  if (res.rejected.empty()) co_return std::string();
+  std::string why = res.accepted == 0 ? "no position could be accepted: "
+                                      : std::to_string(res.rejected.size()) + " of " + std::to_string(total) +
+                                            " positions refused (the others were stored): ";
+  for (std::size_t i = 0; i < res.rejected.size() && i < 10; ++i)
+    why += (i ? "; " : "") + res.rejected[i].pointer + ": " + res.rejected[i].error;
+  co_return why;
+}
+
+service::service(storage::transit_store& store, options o)
+    : store_(store), opts_(o), net_(std::make_shared<const network>()) {}
+
+std::shared_ptr<const network> service::current() const {
+  std::lock_guard lock(mutex_);
+  return net_;
+}
+
+task<bool> service::load() {
+  auto patterns = co_await store_.patterns();
+  if (patterns.size() > opts_.max_patterns) {
+    spdlog::error("transit: the feed holds {} route patterns, more than {}; positions are not matched",
+                  patterns.size(), opts_.max_patterns);
+    patterns.clear();
+  }
+  auto net = std::make_shared<const network>(build_network(patterns));
+  std::lock_guard lock(mutex_);
+  net_ = std::move(net);
+  vehicles_.clear();  // progress along the old patterns means nothing on the new ones
+  co_return true;
+}
+
+task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
+  std::map<std::string, std::string> files;
+  std::string failure;
+  try {
+    auto entries = zip_entries(zip, opts_.zip);
+    for (const auto& e : entries) {
+      if (e.name.empty() || e.name.back() == '/') continue;
+      auto slash = e.name.rfind('/');
+      auto base = slash == std::string::npos ? e.name : e.name.substr(slash + 1);
+      if (base.size() < 4 || base.substr(base.size() - 4) != ".txt") continue;
+      files[e.name] = zip_read(zip, e, opts_.zip);
+    }
+  } catch (const zip_error& e) {
+    failure = e.what();
+  }
+  if (!failure.empty())
+    co_return domain::invalid({{"", {}, failure}}, "The body is not a GTFS zip this server accepts: " + failure);
+  auto parsed = parse_gtfs(files);
+  if (!parsed.fatal.empty()) co_return domain::invalid({{"/" + parsed.fatal.substr(0, parsed.fatal.find(':')), {}, parsed.fatal}},
+                                                        "A file of the feed cannot be read: " + parsed.fatal);
+  if (!parsed.missing.empty()) {
+    std::vector<domain::field_error> errs;
+    std::string names;
+    for (const auto& m : parsed.missing) {
+      errs.push_back({"/" + m.substr(0, m.find(' ')), {}, "required file " + m + " is missing"});
+      names += (names.empty() ? "" : ", ") + m;
+    }
+    co_return domain::invalid(std::move(errs), "The feed lacks required files: " + names);
+  }
+  json counts = json::object();
+  for (const auto& [name, c] : parsed.files)
+    counts[name] = {{"rows", c.rows}, {"imported", c.imported}, {"errors", c.errors}};
+  json errors = json::array();
+  for (const auto& e : parsed.errors)
+    errors.push_back({{"file", e.file}, {"row", e.row}, {"line", e.line}, {"field", e.field},
+                      {"pointer", "/" + e.file + "/" + std::to_string(e.row) + "/" + e.field}, {"detail", e.detail}});
+  json summary = {{"agencies", parsed.feed.agencies.size()}, {"routes", parsed.feed.routes.size()},
+                  {"stops", parsed.feed.stops.size()}, {"trips", parsed.feed.trips.size()},
+                  {"stop_times", parsed.feed.stop_times.size()}, {"shapes", parsed.feed.shapes.size()}};
+  co_await store_.replace_feed(std::move(parsed.feed));
+  co_await load();
+  json out = {{"files", counts}, {"imported", summary}, {"errors", errors}, {"error_count", parsed.total_errors},
+              {"errors_truncated", parsed.total_errors > int(parsed.errors.size())}};
+  co_return out.dump();
+}
+
+task<positions_result> service::ingest(parsed_positions batch, std::optional<std::vector<std::string>> allowed) {
+  positions_result res;
+  res.rejected = std::move(batch.rejected);
+  std::vector<storage::position_row> rows;
+  std::vector<storage::arrival_row> arrivals;
+  std::vector<vehicle_event> events;
+  {
+    std::lock_guard lock(mutex_);
+    const auto& net = *net_;
+    for (std::size_t i = 0; i < batch.positions.size(); ++i) {
+      const auto& p = batch.positions[i];
+      int index = batch.indexes[i];
+      std::string ptr = "/positions/" + std::to_string(index);
+      if (allowed && std::find(allowed->begin(), allowed->end(), p.vehicle) == allowed->end()) {
+        res.rejected.push_back({index, ptr + "/vehicle", "this token may not write vehicle \"" + p.vehicle + "\""});
+        continue;
+      }
+      if (!net.has_route(p.route)) {
+        res.rejected.push_back({index, ptr + "/route", "no route \"" + p.route + "\" in the imported feed"});
+        continue;
+      }
+      auto it = vehicles_.find(p.vehicle);
+      if (it == vehicles_.end()) {
+        if (vehicles_.size() >= opts_.max_vehicles) {  // at the cap: forget the vehicle seen longest ago
+          auto oldest = std::min_element(vehicles_.begin(), vehicles_.end(),
+                                         [](const auto& a, const auto& b) { return a.second.ts_us < b.second.ts_us; });
+          vehicles_.erase(oldest);
+        }
+        it = vehicles_.emplace(p.vehicle, vehicle_state{}).first;
+      }
+      auto m = advance(net, it->second, {p.vehicle, p.route, p.trip, p.lon, p.lat, p.ts_us}, opts_.match);
+      storage::position_row row{p.vehicle, p.route, p.trip, p.occupancy, p.lon, p.lat, p.ts_us,
+                                m.progress_m, m.offset_m, m.off_route, m.out_of_order};
+      rows.push_back(std::move(row));
+      ++res.accepted;
+      res.off_route += m.off_route;
+      res.out_of_order += m.out_of_order;
+      vehicle_event ev{p.vehicle, p.route, p.trip, p.occupancy, p.lon, p.lat, p.ts_us, m.progress_m, m.off_route, {}};
+      if (m.pattern < net.patterns.size()) {
+        const auto& g = net.patterns[m.pattern];
+        for (std::size_t s = 0; s < g.stop_along.size(); ++s)
+          if (g.stop_along[s] > m.progress_m) {
+            ev.next_stop = g.stop_ids[s];
+            break;
+          }
+      }
+      if (!m.out_of_order) events.push_back(std::move(ev));
+      for (auto& a : m.arrivals) arrivals.push_back(std::move(a));
+    }
+  }
+  std::sort(res.rejected.begin(), res.rejected.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+  res.arrivals = int(arrivals.size());
+  if (!rows.empty()) co_await store_.write(std::move(rows), arrivals);
+  if (on_vehicles && !events.empty()) on_vehicles(std::move(events));
+  if (on_arrivals && !arrivals.empty()) on_arrivals(arrivals);
+  co_return res;
+}
+
+}  // namespace maeul::transit
