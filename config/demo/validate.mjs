@@ -10,7 +10,12 @@
 //    welfare sensor and none for anything else, in the sensor's zone; everyone clearly fictional (names with
 //    가상 and "(Fictional)", phones 010-0000-/010-0001-xxxx, addresses on 가상로); care workers that are accounts
 //    of the zone; consents with a purpose and a basis, at least one lapsed and one lapsing within 30 days, both
-//    on emergency-button households other than the first of their zone (the ones seed-history.mjs presses).
+//    on emergency-button households other than the first of their zone (the ones seed-history.mjs presses);
+//  - rules.json beside the world (if there): ids unique, none of them retired; staged threshold rules with their
+//    stages in order (values rising for >/>=, falling for </<=, no duplicates, severities never falling); the
+//    water_level rules' stages at the gauges' attention (warning_m - 0.5), warning_m and danger_m;
+//  - playbooks.json beside the world (if there): step ids unique, both languages, at most 50 steps of at most
+//    1000 bytes; every incident category a rule names has a playbook.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -195,6 +200,62 @@ if (welfareDoc) {
   for (const s of world.sensors || []) if (s.domain === 'welfare' && !bySensor.has(s.id)) bad(`welfare sensor ${s.id} has no resident in welfare.json`);
   if (lapsed < 1 || lapsing < 1) bad(`welfare.json: expected a lapsed consent and one lapsing within 30 days (found ${lapsed} and ${lapsing})`);
   if (!quiet) console.log(`welfare: ${bySensor.size} residents, ${accounts.size} accounts, ${lapsed} consent(s) lapsed, ${lapsing} lapsing within 30 days`);
+}
+
+// rules and playbooks
+const SEVERITY = ['info', 'warning', 'critical'];
+let rulesDoc = null, playbooksDoc = null;
+try { rulesDoc = JSON.parse(readFileSync(join(dirname(file), 'rules.json'), 'utf8')); } catch (err) { if (err.code !== 'ENOENT') bad(`rules.json: ${err.message}`); }
+try { playbooksDoc = JSON.parse(readFileSync(join(dirname(file), 'playbooks.json'), 'utf8')); } catch (err) { if (err.code !== 'ENOENT') bad(`playbooks.json: ${err.message}`); }
+if (rulesDoc) {
+  const ids = new Set();
+  const retired = new Set(rulesDoc.retired || []);
+  for (const r of rulesDoc.rules || []) {
+    if (!ID.test(r.id || '') || ids.has(r.id)) bad(`rule id ${r.id} is malformed or repeats`);
+    if (retired.has(r.id)) bad(`rule ${r.id} is both loaded and retired`);
+    ids.add(r.id);
+    if (!r.name?.ko || !r.name?.en) bad(`rule ${r.id} needs name.ko and name.en`);
+    if (r.incident && !NAME.test(r.incident.category || '')) bad(`rule ${r.id}: incident.category is malformed`);
+    if (!r.stages) continue;
+    if (r.kind !== 'threshold' || 'value' in r) bad(`rule ${r.id}: stages belong on a threshold rule without value`);
+    const up = r.op === '>' || r.op === '>=';
+    r.stages.forEach((st, i) => {
+      if (!SEVERITY.includes(st.severity)) bad(`rule ${r.id}: stage ${i} severity ${st.severity}`);
+      if (i === 0) return;
+      const prev = r.stages[i - 1];
+      if (up ? !(st.value > prev.value) : !(st.value < prev.value)) bad(`rule ${r.id}: stage ${i} (${st.value}) is not beyond stage ${i - 1} (${prev.value})`);
+      if (SEVERITY.indexOf(st.severity) < SEVERITY.indexOf(prev.severity)) bad(`rule ${r.id}: stage ${i} severity falls`);
+    });
+    if (r.selector?.kind === 'water_level') {
+      for (const s of (world.sensors || []).filter((x) => x.kind === 'water_level')) {
+        const w = s.attributes?.warning_m, dg = s.attributes?.danger_m;
+        const want = [w - 0.5, w, dg];
+        if (JSON.stringify(r.stages.map((x) => x.value)) !== JSON.stringify(want)) {
+          bad(`rule ${r.id}: stages ${r.stages.map((x) => x.value)} do not match gauge ${s.id} (attention ${want[0]}, warning ${w}, danger ${dg})`);
+        }
+      }
+    }
+  }
+  if (!quiet) console.log(`rules: ${ids.size} (${(rulesDoc.rules || []).filter((r) => r.stages).length} staged), ${retired.size} retired`);
+}
+if (playbooksDoc) {
+  const books = playbooksDoc.playbooks || {};
+  for (const [cat, steps] of Object.entries(books)) {
+    if (!NAME.test(cat)) bad(`playbook category ${cat} is malformed`);
+    if (!Array.isArray(steps) || steps.length < 1 || steps.length > 50) { bad(`playbook ${cat}: 1-50 steps`); continue; }
+    const ids = new Set();
+    for (const st of steps) {
+      if (!ID.test(st.id || '') || st.id.length > 64 || ids.has(st.id)) bad(`playbook ${cat}: step id ${st.id} is malformed or repeats`);
+      ids.add(st.id);
+      for (const lang of ['ko', 'en']) {
+        const t = st.text?.[lang];
+        if (typeof t !== 'string' || !t || Buffer.byteLength(t) > 1000) bad(`playbook ${cat}: step ${st.id} needs text.${lang} (1-1000 bytes)`);
+      }
+      if (st.role !== undefined && !NAME.test(st.role)) bad(`playbook ${cat}: step ${st.id} role ${st.role}`);
+    }
+  }
+  for (const r of rulesDoc?.rules || []) if (r.incident && !books[r.incident.category]) bad(`rule ${r.id} opens ${r.incident.category} incidents: no playbook for them`);
+  if (!quiet) console.log(`playbooks: ${Object.entries(books).map(([c, st]) => `${c} ${st.length}`).join(', ')}`);
 }
 
 // the demo bus network (config/demo/transit/validate-gtfs.mjs), when it lies beside the world

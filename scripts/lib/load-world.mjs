@@ -4,7 +4,7 @@
 //
 //   node scripts/lib/load-world.mjs --url http://127.0.0.1:8080 --token TOKEN [--world config/demo/sokcho.json]
 //        [--welfare config/demo/welfare.json] [--state FILE] [--budget config/demo/budget.json]
-//        [--rules config/demo/rules.json] [--year YYYY] [--concurrency 8]
+//        [--rules config/demo/rules.json] [--playbooks config/demo/playbooks.json] [--year YYYY] [--concurrency 8]
 //
 // --welfare FILE: {"consent":{"purpose","basis"},"accounts":[...],"residents":[{"sensor",...}]} (see
 // config/demo/generate-welfare.mjs): the accounts are made (POST /api/v1/users, role and zones as given, a random
@@ -16,7 +16,9 @@
 // exists gets a new password (PATCH), printed like a new account's.
 // --budget FILE: {"lines":[{"key","program","amount_krw","kpis"}]}, posted to /api/v1/budget for --year (default:
 // this year in Korea) with the id CITY-YEAR-KEY. --rules FILE: {"rules":[...]}, posted to /api/v1/rules as they
-// are (fixed ids) without their "about". "none" for any of the files skips it.
+// are (fixed ids) without their "about"; the rules its "retired" list names (ids of earlier demos) are deleted.
+// --playbooks FILE: {"playbooks":{CATEGORY:[steps]}}, each PUT to /api/v1/playbooks/CATEGORY (replaced when it
+// exists). "none" for any of the files skips it.
 // The token may also come from the environment as MAEUL_TOKEN (keeps it out of `ps`); it needs the admin role.
 // Idempotent: an object that exists already (409) is counted as "kept" and left as it is; a resident found
 // again is kept; only a welfare sensor's household is put right when it differs.
@@ -33,7 +35,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 function usage(msg) {
   if (msg) console.error(`load-world: ${msg}`);
   console.error('usage: node scripts/lib/load-world.mjs --url URL --token TOKEN [--world FILE] [--welfare FILE|none]\n'
-    + '                                   [--state FILE] [--budget FILE|none] [--rules FILE|none] [--year YYYY]\n'
+    + '                                   [--state FILE] [--budget FILE|none] [--rules FILE|none] [--playbooks FILE|none]\n'
+    + '                                   [--year YYYY]\n'
     + '                                   [--concurrency N]');
   process.exit(64);
 }
@@ -45,6 +48,7 @@ function parseArgs(argv) {
     state: null,
     budget: resolve(root, 'config/demo/budget.json'),
     rules: resolve(root, 'config/demo/rules.json'),
+    playbooks: resolve(root, 'config/demo/playbooks.json'),
     year: Number(new Date(Date.now() + 9 * 3600e3).toISOString().slice(0, 4)),  // Korea has no summer time
     concurrency: 8,
     token: process.env.MAEUL_TOKEN,
@@ -67,6 +71,7 @@ function parseArgs(argv) {
       case '--state': opts.state = resolve(value()); break;
       case '--budget': opts.budget = file(value()); break;
       case '--rules': opts.rules = file(value()); break;
+      case '--playbooks': opts.playbooks = file(value()); break;
       case '--year': opts.year = Number(value()); break;
       case '--concurrency': opts.concurrency = Number(value()); break;
       case '-h': case '--help': usage(); break;
@@ -345,7 +350,29 @@ async function main() {
   await load('sensors', '/api/v1/sensors', sensors);
   if (households.size) summary.push(`households ${households.size}, ${await linkHouseholds(opts, households)} sensors linked anew`);
   if (opts.budget) await load(`budget lines ${opts.year}`, '/api/v1/budget', budgetLines(readJson(opts.budget), city, opts.year));
-  if (opts.rules) await load('rules', '/api/v1/rules', ruleBodies(readJson(opts.rules)));
+  if (opts.rules) {
+    const doc = readJson(opts.rules);
+    await load('rules', '/api/v1/rules', ruleBodies(doc));
+    let retired = 0;
+    for (const id of doc.retired || []) {
+      const path = `/api/v1/rules/${encodeURIComponent(id)}`;
+      const r = await call(opts, 'DELETE', path);
+      if (r.status === 204) retired++;
+      else if (r.status !== 404) throw failed('DELETE', path, '', r);
+    }
+    if (retired) summary.push(`${retired} retired rules deleted`);
+  }
+  if (opts.playbooks) {
+    const doc = readJson(opts.playbooks);
+    let n = 0;
+    for (const [category, steps] of Object.entries(doc.playbooks || {})) {
+      const path = `/api/v1/playbooks/${encodeURIComponent(category)}`;
+      const r = await call(opts, 'PUT', path, { steps });
+      if (r.status !== 200 && r.status !== 201) throw failed('PUT', path, '', r);
+      n++;
+    }
+    summary.push(`playbooks ${n}`);
+  }
   console.log(`world ${world.city?.id ?? opts.world} loaded: ${summary.join('; ')}`);
   if (printed.length) console.log(`welfare accounts (username, password, role):\n${printed.join('\n')}`);
 }

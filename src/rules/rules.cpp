@@ -979,6 +979,18 @@ const char* op_ko(op o) {
   return "";
 }
 
+// The Korean name of a metric the city's sensors report; the metric itself when it has none.
+std::string metric_ko(const std::string& m) {
+  static const std::pair<const char*, const char*> names[] = {
+      {"level", "수위"},         {"rain_mm", "강우량"},        {"pm25", "초미세먼지"},   {"pm10", "미세먼지"},
+      {"temperature_c", "기온"}, {"humidity_pct", "습도"},     {"wind_ms", "풍속"},      {"speed_kmh", "통행 속도"},
+      {"pressed", "비상버튼"},   {"motion", "움직임"},         {"pga_gal", "지진 가속도"}, {"noise_db", "소음"},
+      {"travel_time_s", "통행 시간"}, {"occupancy_pct", "점유율"}};
+  for (const auto& [en, ko] : names)
+    if (m == en) return ko;
+  return m;
+}
+
 // "90s" -> "90초", "5m" -> "5분", "6h" -> "6시간", "1d" -> "1일"
 std::string duration_ko(std::int64_t us) {
   auto d = fmt_duration(us);
@@ -1007,7 +1019,7 @@ alert_words describe_alert(const rule& r, const std::string& sensor, const std::
                      const auto n = std::to_string(t.stages.size()), k = std::to_string(stage + 1);
                      w.text.en = t.metric + now + ", " + op_en(t.o) + " " + with_unit(sg.value, unit) + ": stage " + k +
                                  " of " + n + " (" + sev + ")";
-                     w.text.ko = t.metric + now + ", " + with_unit(sg.value, unit) + " " + op_ko(t.o) + ": " + n +
+                     w.text.ko = metric_ko(t.metric) + now + ", " + with_unit(sg.value, unit) + " " + op_ko(t.o) + ": " + n +
                                  "단계 중 " + k + "단계 (" + severity_ko(sev) + ")";
                      if (stage + 1 < int(t.stages.size())) {
                        const auto& next = t.stages[std::size_t(stage + 1)];
@@ -1016,7 +1028,7 @@ alert_words describe_alert(const rule& r, const std::string& sensor, const std::
                      }
                    } else {
                      w.text.en = t.metric + now + ", " + op_en(t.o) + " " + with_unit(t.value, unit);
-                     w.text.ko = t.metric + now + ", 기준 " + with_unit(t.value, unit) + " " + op_ko(t.o);
+                     w.text.ko = metric_ko(t.metric) + now + ", 기준 " + with_unit(t.value, unit) + " " + op_ko(t.o);
                      if (t.for_us) {
                        w.text.en += " for " + fmt_duration(t.for_us);
                        w.text.ko += " (" + duration_ko(t.for_us) + " 지속)";
@@ -1027,7 +1039,7 @@ alert_words describe_alert(const rule& r, const std::string& sensor, const std::
                  },
                  [&](const rate_rule& t) {
                    w.text.en = message;
-                   w.text.ko = t.metric + " " + duration_ko(t.window_us) + " 내 " +
+                   w.text.ko = metric_ko(t.metric) + " " + duration_ko(t.window_us) + " 내 " +
                                with_unit(std::abs(t.delta), unit) + (t.delta > 0 ? " 이상 상승" : " 이상 하강") +
                                (value ? " (현재 " + with_unit(*value, unit) + ")" : std::string());
                  },

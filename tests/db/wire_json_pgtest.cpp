@@ -395,11 +395,12 @@ rules::rule inactivity_rule(const std::string& id) {
 // The optional properties of a Rule that a rule of one kind leaves out.
 keys and_inactivity_keys(keys k) {
   k.insert({"learn_weeks", "min_days", "quantile", "factor", "floor", "ceiling", "cold_start"});
+  k.insert({"stages", "incident"});  // API §12: a staged threshold rule's, and a rule that opens incidents
   return k;
 }
 const keys threshold_omits = and_inactivity_keys({"clear", "delta", "window", "conditions"});
 const keys composite_omits = and_inactivity_keys({"metric", "op", "value", "for", "clear", "delta"});
-const keys inactivity_omits = {"metric", "op", "value", "for", "clear", "delta", "window", "conditions"};
+const keys inactivity_omits = {"metric", "op", "value", "for", "clear", "delta", "window", "conditions", "stages", "incident"};
 
 class wire_json : public fresh_db {
  protected:
@@ -470,8 +471,9 @@ TEST_F(wire_json, the_contract_reader_reads_properties_required_and_types) {
   const auto& c = contract_reader::get();
   // Alert's required list spans two lines and names every property.
   auto alert_props = c.properties(c.schema("Alert"));
-  EXPECT_EQ(alert_props.size(), 21u);  // household: only in welfare alerts shown masked (not required)
-  EXPECT_EQ(c.required(c.schema("Alert")).size(), 20u);
+  // household: only in welfare alerts shown masked (not required); stage, assigned_at, incident: API §12
+  EXPECT_EQ(alert_props.size(), 29u);
+  EXPECT_EQ(c.required(c.schema("Alert")).size(), 25u);
   EXPECT_EQ(c.types(alert_props.at("value")), (keys{"number", "null"}));
   EXPECT_EQ(c.types(alert_props.at("acknowledged_at")), (keys{"string", "null"})) << "through $ref NullableTimestamp";
   EXPECT_EQ(c.types(alert_props.at("rule_name")), keys{"object"}) << "through $ref LocalizedName";

@@ -14,7 +14,9 @@ const L = require('./lib/live-helpers');
 const { SEC, MIN, iso } = I;
 
 const ALERT_KEYS = ['id', 'rule', 'rule_name', 'kind', 'severity', 'state', 'sensor', 'zone', 'domain', 'metric', 'value', 'message',
-  'opened_at', 'acknowledged_at', 'acknowledged_by', 'resolved_at', 'resolved_by', 'cleared_at', 'escalated_at', 'note'];
+  'opened_at', 'acknowledged_at', 'acknowledged_by', 'resolved_at', 'resolved_by', 'cleared_at', 'escalated_at', 'note',
+  // API §12
+  'title', 'text', 'value_at_open', 'current_value', 'stage', 'assignee', 'assigned_at', 'incident'];
 
 describe('alerts', () => {
   const ctx = h.useDaemon('alerts', { MAEUL_ALERTS_TICK_MS: '100', MAEUL_ALERTS_ESCALATE_AFTER_S: '1' });

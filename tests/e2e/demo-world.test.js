@@ -93,6 +93,14 @@ describe('the demo world: residents, households, welfare accounts, idempotent lo
     assert.equal(rule.kind, 'inactivity');
     assert.equal(rule.metric, 'motion');
     assert.equal(h.assertJson(await h.request(ctx.d, 'GET', '/api/v1/rules/demo-sos-pressed', { token: admin() }), 200).severity, 'critical');
+    // The flood: one staged rule naming flood incidents, whose playbook is loaded (API §12); the retired
+    // single-stage rules are gone.
+    const flood = h.assertJson(await h.request(ctx.d, 'GET', '/api/v1/rules/demo-flood-water-level', { token: admin() }), 200);
+    assert.deepEqual(flood.stages.map((x) => [x.value, x.severity]), [[1.5, 'info'], [2, 'warning'], [3, 'critical']]);
+    assert.deepEqual(flood.incident, { category: 'flood' });
+    h.assertStatus(await h.request(ctx.d, 'GET', '/api/v1/rules/demo-flood-danger', { token: admin() }), 404);
+    const books = h.assertJson(await h.request(ctx.d, 'GET', '/api/v1/playbooks', { token: admin() }), 200).items;
+    assert.deepEqual(books.map((b) => b.category), ['fire', 'flood', 'traffic', 'welfare_emergency', 'welfare_visit', 'wildfire']);
   });
 
   test('the welfare accounts sign in with the kept passwords and see only their zone', async () => {

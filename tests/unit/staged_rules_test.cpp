@@ -183,6 +183,7 @@ TEST(AlertWords, BilingualWithNumbersAndUnits) {
   EXPECT_NE(w.text.en.find("stage 3 of 3"), std::string::npos) << w.text.en;
   EXPECT_NE(w.text.ko.find("3단계 중 3단계"), std::string::npos) << w.text.ko;
   EXPECT_NE(w.text.ko.find("위험"), std::string::npos) << w.text.ko;
+  EXPECT_EQ(w.text.ko.rfind("수위 3.6 m", 0), 0u) << "the metric's Korean name: " << w.text.ko;
   auto lower = r::describe_alert(x, "wl-1", "level", 2.2, "m", "warning", 1, "");
   EXPECT_NE(lower.text.en.find("next stage at 3 m"), std::string::npos) << lower.text.en;
   auto plain = rule_of({{"id", "p"}, {"name", "High"}, {"kind", "threshold"}, {"severity", "warning"},

@@ -25,3 +25,25 @@ TEST(welfare_mask, no_household_is_null_and_bad_json_is_left_alone) {
   EXPECT_TRUE(m["household"].is_null());
   EXPECT_EQ(maeul::domain::masked_welfare_alert("not json", "hh-1"), "not json");
 }
+
+// API §12: the words and values an alert now carries leak neither the sensor nor a reading.
+TEST(welfare_mask, title_text_and_values_of_a_welfare_alert_are_withheld) {
+  json a = {{"id", 9},
+            {"rule", "r-2"},
+            {"rule_name", {{"ko", "무활동"}, {"en", "No activity"}}},
+            {"domain", "welfare"},
+            {"sensor", "home-kim-01"},
+            {"value", 14.5},
+            {"value_at_open", 14.5},
+            {"current_value", 15.25},
+            {"title", {{"ko", "무활동 · home-kim-01"}, {"en", "No activity · home-kim-01"}}},
+            {"text", {{"ko", "motion 14.5"}, {"en", "motion 14.5, above 12"}}}};
+  auto m = json::parse(maeul::domain::masked_welfare_alert(a.dump(), "hh-0a1b2c3d4e5f6071"));
+  EXPECT_TRUE(m["value_at_open"].is_null());
+  EXPECT_TRUE(m["current_value"].is_null());
+  EXPECT_EQ(m["title"], json({{"ko", "무활동"}, {"en", "No activity"}}));
+  EXPECT_TRUE(m["text"]["ko"].is_string() && m["text"]["en"].is_string());
+  EXPECT_EQ(m.dump().find("kim"), std::string::npos);
+  EXPECT_EQ(m.dump().find("14.5"), std::string::npos);
+  EXPECT_EQ(m.dump().find("15.25"), std::string::npos);
+}
