@@ -171,14 +171,29 @@ int stage_step(const threshold_rule& t, stage_state& st, double value, std::int6
   int hold = std::min(st.level, n - 1);  // the stage kept: stepped down while the value is past each clear
   while (hold >= 0 && (up ? value < stage_clear(t, hold) : value > stage_clear(t, hold))) --hold;
   if (raw > hold) {
-    if (st.pending_since < 0 || ts_us < st.pending_since) st.pending_since = ts_us;
+    if (st.pending_since < 0 || ts_us < st.pending_since) {
+      st.pending_since = ts_us;
+      st.pending_stage = raw;
+    } else {
+      st.pending_stage = std::min(st.pending_stage, raw);
+    }
     if (ts_us - st.pending_since >= t.for_us) {
-      st.pending_since = -1;
-      st.level = raw;
-      return raw;
+      // Rise to the stage held for the whole `for`; a higher one reached within the window starts
+      // its own window now (conservative: it may wait up to `for` longer than it strictly must).
+      const int reached = std::max(st.pending_stage, hold);
+      st.level = reached;
+      if (raw > reached) {
+        st.pending_since = ts_us;
+        st.pending_stage = raw;
+      } else {
+        st.pending_since = -1;
+        st.pending_stage = -1;
+      }
+      return reached;
     }
   } else {
     st.pending_since = -1;
+    st.pending_stage = -1;
   }
   st.level = hold;
   return hold;
@@ -697,10 +712,11 @@ void engine::evaluate(std::size_t i, const reading& rd, std::vector<transition>&
                      // One alert per (rule, sensor) whose severity follows the stage reached.
                      auto* st = state_of(false, compare(t.o, rd.value, t.value));
                      if (!st) return;
-                     stage_state ss{st->active ? std::max(st->level, 0) : -1, st->pending_since};
+                     stage_state ss{st->active ? std::max(st->level, 0) : -1, st->pending_since, st->pending_stage};
                      const int before = ss.level;
                      const int now = stage_step(t, ss, rd.value, rd.ts_us);
                      st->pending_since = ss.pending_since;
+                     st->pending_stage = ss.pending_stage;
                      st->level = now;
                      st->active = now >= 0;
                      if (now == before) return;

@@ -65,6 +65,17 @@ const std::string severity_sql = change_sql(
     "acknowledged_by = CASE WHEN state = 'acknowledged' AND " + rises + " THEN NULL ELSE acknowledged_by END "
     "WHERE rule_id = $1 AND subject = $2 AND state <> 'resolved' AND severity <> $3 RETURNING *",
     "severity_changed", "'system'", "$6");
+// A staged alert that cleared and rises again (same parameters as severity_sql): no longer cleared,
+// at the stage reached, back to open if it was acknowledged, its escalation clock restarted.
+const std::string rearm_sql = change_sql(
+    "UPDATE alerts SET severity = $3, stage = NULLIF($4::int, -1), current_value = NULLIF($5, '')::float8, "
+    "message = $6, title = coalesce(NULLIF($7, '')::jsonb, title), text = coalesce(NULLIF($8, '')::jsonb, text), "
+    "severity_at = now(), cleared_at = NULL, escalated_at = NULL, "
+    "state = CASE WHEN state = 'acknowledged' THEN 'open' ELSE state END, "
+    "acknowledged_at = CASE WHEN state = 'acknowledged' THEN NULL ELSE acknowledged_at END, "
+    "acknowledged_by = CASE WHEN state = 'acknowledged' THEN NULL ELSE acknowledged_by END "
+    "WHERE rule_id = $1 AND subject = $2 AND state <> 'resolved' AND cleared_at IS NOT NULL RETURNING *",
+    "severity_changed", "'system'", "$6");
 // $3: the username, '' to unassign.
 const std::string assign_sql = change_sql(
     "UPDATE alerts SET assignee = NULLIF($3, ''), assigned_at = CASE WHEN $3 = '' THEN NULL ELSE now() END "
@@ -272,14 +283,15 @@ std::string localized_json(const domain::localized_name& n) { return json{{"ko",
 // A rule's alert reached critical: the open incident of its category in the alert's zone gets the
 // alert, or one is opened (API §12). Serialized per (category, zone) by a transaction lock, so two
 // alerts turning critical at once, in one instance or several, make one incident.
+// The note names the alert and its rule, never the sensor: incidents, their webhooks and the handover
+// are read by roles that see welfare alerts only by household pseudonym (API §8).
 void incident_for_alert(pqxx::work& tx, const std::string& category, const std::string& zone, std::int64_t alert_id,
-                        const std::string& rule_id, const std::string& sensor) {
+                        const std::string& rule_id) {
   tx.exec_params("SELECT pg_advisory_xact_lock(7303, hashtext($1 || '/' || $2))", category, zone);
   auto open = tx.exec_params("SELECT id FROM incidents WHERE category = $1 AND zone_id IS NOT DISTINCT FROM NULLIF($2, '') "
                              "AND resolved_at IS NULL ORDER BY id LIMIT 1",
                              category, zone);
-  const std::string what = "alert " + std::to_string(alert_id) + (sensor.empty() ? "" : " (" + sensor + ")") +
-                           " of rule " + rule_id + " is critical";
+  const std::string what = "alert " + std::to_string(alert_id) + " of rule " + rule_id + " is critical";
   if (open.empty()) {
     open_system_incident(tx, category, zone, what, "{" + std::to_string(alert_id) + "}");
     return;
@@ -330,10 +342,16 @@ task<std::vector<alert_event>> operations_store::apply(std::vector<rules::transi
           evs = to_events(tx.exec_params(open_sql, t.rule_id, name.dump(), r->kind, severity, t.subject, t.sensor, t.zone,
                                          t.domain, t.metric, std::string(value), t.message, title, text, t.stage),
                           "opened");
+        // A staged alert that cleared (not resolved) and whose value rises again: it returns at the
+        // stage reached, instead of staying cleared at its old severity (no escalation, no incident).
+        if (evs.empty() && !t.severity_change && t.stage >= 0)
+          evs = to_events(tx.exec_params(rearm_sql, t.rule_id, t.subject, severity, t.stage, std::string(value), t.message,
+                                         title, text),
+                          "severity_changed");
         for (auto& e : evs) {
           if (!r->incident_category.empty() && severity == "critical") {
             auto j = json::parse(e.alert_json);
-            incident_for_alert(tx, r->incident_category, e.zone, j["id"].get<std::int64_t>(), r->id, t.sensor);
+            incident_for_alert(tx, r->incident_category, e.zone, j["id"].get<std::int64_t>(), r->id);
           }
           out.push_back(std::move(e));
         }

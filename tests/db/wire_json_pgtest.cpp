@@ -396,11 +396,13 @@ rules::rule inactivity_rule(const std::string& id) {
 keys and_inactivity_keys(keys k) {
   k.insert({"learn_weeks", "min_days", "quantile", "factor", "floor", "ceiling", "cold_start"});
   k.insert({"stages", "incident"});  // API §12: a staged threshold rule's, and a rule that opens incidents
+  k.insert({"route", "ratio", "distance_m"});  // API §11: a bunching rule's
   return k;
 }
 const keys threshold_omits = and_inactivity_keys({"clear", "delta", "window", "conditions"});
 const keys composite_omits = and_inactivity_keys({"metric", "op", "value", "for", "clear", "delta"});
-const keys inactivity_omits = {"metric", "op", "value", "for", "clear", "delta", "window", "conditions", "stages", "incident"};
+const keys inactivity_omits = {"metric", "op", "value", "for", "clear", "delta", "window", "conditions", "stages", "incident",
+                                  "route", "ratio", "distance_m"};
 
 class wire_json : public fresh_db {
  protected:

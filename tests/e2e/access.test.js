@@ -237,6 +237,22 @@ describe('access matrix: scopes and welfare data', () => {
     h.assertStatus(ack, 200);
     assert.equal(ack.json.sensor, null);
     assert.equal(ack.json.household, masked.household);
+    // The alert's trail: the system's notes carry readings ("level back to 7"), withheld from the
+    // operator; the admin reads them; people's notes stay for both.
+    await L.ingest(d, [{ sensor: 'ac-hh-a', metric: 'level', ts: nextTs(), value: 7 }]);
+    const trail = async (who) => h.assertJson(await get(`/api/v1/alerts/${full.id}/events`, who), 200).items;
+    let adminTrail = [];
+    for (const deadline = Date.now() + 10000; Date.now() < deadline;) {
+      adminTrail = await trail('admin');
+      if (adminTrail.some((e) => e.event === 'cleared')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(adminTrail.some((e) => e.event === 'cleared' && /\b7\b/.test(e.note)), JSON.stringify(adminTrail));
+    const opTrail = await trail('op');
+    assert.deepEqual(opTrail.map((e) => e.event), adminTrail.map((e) => e.event));
+    assert.ok(opTrail.filter((e) => e.actor === 'system').every((e) => e.note === null), JSON.stringify(opTrail));
+    assert.ok(!JSON.stringify(opTrail).includes('4321') && !JSON.stringify(opTrail).includes('back to'));
+    assert.equal(opTrail.find((e) => e.event === 'acknowledged').note, 'calling');
   });
 
   test('rules: a scoped reader sees those of its zones and domains and the ones that apply everywhere', async () => {

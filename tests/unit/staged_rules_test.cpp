@@ -118,10 +118,26 @@ TEST(StageStep, RisingWaitsForTheDurationWithoutABreak) {
   EXPECT_EQ(r::stage_step(t, st, 1.6, t0_us + 4 * us_per_min), -1);
   EXPECT_EQ(r::stage_step(t, st, 1.4, t0_us + 4 * us_per_min + us_per_s), -1);  // a break: starts again
   EXPECT_EQ(r::stage_step(t, st, 1.6, t0_us + 5 * us_per_min), -1);
-  EXPECT_EQ(r::stage_step(t, st, 2.5, t0_us + 10 * us_per_min), 1);  // 5 min beyond: the highest reached
-  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 11 * us_per_min), 1);  // rising again waits
-  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 16 * us_per_min), 2);
-  EXPECT_EQ(r::stage_step(t, st, 2.5, t0_us + 16 * us_per_min + 1), 1);  // falling is at once
+  // 5 min beyond stage 1 (1.5), stage 2 (2) only just reached: the stage held for the whole `for`.
+  EXPECT_EQ(r::stage_step(t, st, 2.5, t0_us + 10 * us_per_min), 0);
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 11 * us_per_min), 0);  // rising again waits
+  // Stage 2 held since minute 10: reached at 15; stage 3 (since 11) waits its own 5 minutes from there.
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 15 * us_per_min), 1);
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 19 * us_per_min), 1);
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 20 * us_per_min), 2);
+  EXPECT_EQ(r::stage_step(t, st, 2.5, t0_us + 20 * us_per_min + 1), 1);  // falling is at once
+}
+
+TEST(StageStep, ACriticalStageReachedLateInTheWindowWaitsItsOwnDuration) {
+  // The review's case: `for` 10 min, beyond stage 1 at t0, beyond stage 3 at t0+9 min: at t0+10 min
+  // stage 1 opens, not critical after one minute.
+  auto t = spec_of(rule_of(staged_body(three, "10m")));
+  r::stage_state st;
+  EXPECT_EQ(r::stage_step(t, st, 1.6, t0_us), -1);
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 9 * us_per_min), -1);
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 10 * us_per_min), 0);
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 19 * us_per_min), 0);
+  EXPECT_EQ(r::stage_step(t, st, 3.5, t0_us + 20 * us_per_min), 2);
 }
 
 r::reading at(const r::sensor_info& s, double v, std::int64_t ts) { return {s, "level", ts, v}; }

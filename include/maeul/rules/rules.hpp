@@ -66,12 +66,14 @@ struct threshold_rule {
 // The pure stage step of a staged threshold rule for one subject. `level`: the stage reached (-1:
 // none, the alert is not open), `pending_since`: when the value first went beyond a stage above
 // `level` (-1: it is not). Rising needs the value beyond a higher stage for `for_us` without a
-// break, and then reaches the highest stage the value is beyond; falling is at once, stage by stage
+// break, and then reaches the highest stage the value was beyond for all that time (a stage reached
+// later in the window starts its own `for` then); falling is at once, stage by stage
 // while the value is beyond each stage's clear (stage 0's: its own clear, else the rule's `clear`,
-// else its value). Returns the new level; updates `pending_since`.
+// else its value). Returns the new level; updates `pending_since` and `pending_stage`.
 struct stage_state {
   int level = -1;
-  std::int64_t pending_since = -1;
+  std::int64_t pending_since = -1;  // since when the value has been beyond a stage above `level`
+  int pending_stage = -1;           // the lowest stage it has been beyond for all that time
 };
 int stage_step(const threshold_rule& t, stage_state& st, double value, std::int64_t ts_us);
 // The threshold that stage `k` clears at (see stage_step).
@@ -243,6 +245,7 @@ class engine {
   // subject with no state costs no allocation.
   struct subject_state {
     bool active = false;
+    int pending_stage = -1;                                 // staged threshold: see stage_state
     std::int64_t pending_since = -1;                        // threshold `for`
     int level = -1;                                         // staged threshold: the stage reached
     std::unique_ptr<rate_state> rate;                       // rate rules only
