@@ -205,6 +205,8 @@ task<std::vector<std::int64_t>> service::scheduled_visits(std::string route, std
 
 task<bool> service::judge_bunching(std::vector<storage::arrival_row> arrivals) {
   std::vector<rules::transition> out;
+  // In time order: a batch may list a later arrival before an earlier one at the same stop.
+  std::stable_sort(arrivals.begin(), arrivals.end(), [](const auto& x, const auto& y) { return x.ts_us < y.ts_us; });
   for (const auto& a : arrivals) {
     std::vector<bunching> rs;
     std::optional<std::pair<std::int64_t, std::string>> prev;

@@ -6,12 +6,16 @@
 #include "maeul/kpi/catalog.hpp"
 #include "maeul/storage/kpi_store.hpp"
 #include "maeul/storage/transit.hpp"
+#include "maeul/transit/service.hpp"
 #include "pg_support.hpp"
 
 namespace {
 
 using namespace maeul_test;
 namespace kpi = maeul::kpi;
+
+namespace transit_ns = maeul::transit;
+namespace rules = maeul::rules;
 
 class transit : public fresh_db {
  protected:
@@ -139,6 +143,28 @@ TEST_F(transit, bus_headway_regularity) {
   EXPECT_NEAR(*v[0].value, std::sqrt(0.9312 / 3), 1e-9);
   EXPECT_FALSE(v[1].zone);
   EXPECT_NEAR(*v[1].value, std::sqrt(0.9312 / 3), 1e-9);
+}
+
+// Arrivals of one batch are judged in time order, whatever their order in the batch: C 09:50, then one
+// batch listing B 10:02 before A 10:00 (scheduled every 10 min): B runs 2 min behind A, a bunch.
+TEST_F(transit, bunching_judges_a_batch_in_time_order) {
+  sync(store_->replace_feed(feed()));
+  transit_ns::service svc(*store_, transit_ns::options{});
+  rules::rule r;
+  r.id = "bunch-r1";
+  r.spec = rules::bunching_rule{"R1", 0.5, std::nullopt};
+  svc.set_rules({r});
+  std::vector<rules::transition> seen;
+  svc.on_transitions = [&](std::vector<rules::transition> t) { for (auto& x : t) seen.push_back(std::move(x)); };
+  auto at = [](const std::string& v, std::int64_t ts) { return storage::arrival_row{"R1", "S1", v, "", "SH1", 0, ts}; };
+  sync(svc.judge_bunching({at("C", kst_us(2026, 3, 2, 9, 50))}));
+  EXPECT_TRUE(seen.empty());
+  sync(svc.judge_bunching({at("B", kst_us(2026, 3, 2, 10, 2)), at("A", kst_us(2026, 3, 2, 10, 0))}));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].open);
+  EXPECT_EQ(seen[0].subject, "R1/S1/0");
+  EXPECT_NEAR(*seen[0].value, 120, 1e-9);
+  EXPECT_NE(seen[0].message.find("B arrived 2.0 min after A"), std::string::npos) << seen[0].message;
 }
 
 }  // namespace
