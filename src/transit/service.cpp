@@ -285,7 +285,7 @@ task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
   }
   if (!failure.empty())
     co_return domain::invalid({{"", {}, failure}}, "The body is not a GTFS zip this server accepts: " + failure);
-  auto parsed = parse_gtfs(files);
+  auto parsed = parse_gtfs(std::move(files));  // each text freed once parsed
   if (!parsed.fatal.empty()) co_return domain::invalid({{"/" + parsed.fatal.substr(0, parsed.fatal.find(':')), {}, parsed.fatal}},
                                                         "A file of the feed cannot be read: " + parsed.fatal);
   if (!parsed.missing.empty()) {
