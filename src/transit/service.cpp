@@ -320,8 +320,13 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
   std::vector<storage::position_row> rows;
   std::vector<storage::arrival_row> arrivals;
   std::vector<vehicle_event> events;
+  // Each vehicle's state before this batch (nullopt: not known), put back if the write fails so that
+  // the retry is matched afresh rather than taken for positions out of order.
+  std::unordered_map<std::string, std::optional<vehicle_state>> before;
+  std::shared_ptr<const network> matched_on;
   {
     std::lock_guard lock(mutex_);
+    matched_on = net_;
     const auto& net = *net_;
     for (std::size_t i = 0; i < batch.positions.size(); ++i) {
       const auto& p = batch.positions[i];
@@ -343,6 +348,9 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
           vehicles_.erase(oldest);
         }
         it = vehicles_.emplace(p.vehicle, vehicle_state{}).first;
+        before.try_emplace(p.vehicle, std::nullopt);
+      } else if (!before.count(p.vehicle)) {
+        before.emplace(p.vehicle, it->second);
       }
       auto m = advance(net, it->second, {p.vehicle, p.route, p.trip, p.lon, p.lat, p.ts_us}, opts_.match);
       storage::position_row row{p.vehicle, p.route, p.trip, p.occupancy, p.lon, p.lat, p.ts_us,
@@ -366,7 +374,24 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
   }
   std::sort(res.rejected.begin(), res.rejected.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   res.arrivals = int(arrivals.size());
-  if (!rows.empty()) co_await store_.write(std::move(rows), arrivals);
+  if (!rows.empty()) {
+    std::exception_ptr failed;
+    try {
+      auto write = store_.write(std::move(rows), arrivals);
+      co_await std::move(write);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    if (failed) {
+      std::lock_guard lock(mutex_);
+      if (net_ == matched_on)  // a reload since forgot every vehicle: nothing to put back
+        for (auto& [vehicle, state] : before) {
+          if (state) vehicles_[vehicle] = std::move(*state);
+          else vehicles_.erase(vehicle);
+        }
+      std::rethrow_exception(failed);
+    }
+  }
   if (on_vehicles && !events.empty()) on_vehicles(std::move(events));
   if (on_arrivals && !arrivals.empty()) on_arrivals(arrivals);
   if (!arrivals.empty()) {

@@ -167,4 +167,27 @@ TEST_F(transit, bunching_judges_a_batch_in_time_order) {
   EXPECT_NE(seen[0].message.find("B arrived 2.0 min after A"), std::string::npos) << seen[0].message;
 }
 
+// A batch whose write fails leaves the vehicles as they were: its retry (an MQTT redelivery, an HTTP
+// re-post) is matched afresh and its arrival stored, not taken for positions out of order.
+TEST_F(transit, failed_write_leaves_the_vehicle_state_for_the_retry) {
+  sync(store_->replace_feed(feed()));
+  transit_ns::service svc(*store_, transit_ns::options{});
+  ASSERT_TRUE(sync(svc.load()));
+  auto batch = [] {
+    transit_ns::parsed_positions b;
+    b.positions = {{"bus-1", "R1", "T1", "", 128.52, 38.12, kst_us(2026, 3, 2, 10, 0)}};  // at S1
+    b.indexes = {0};
+    b.total = 1;
+    return b;
+  };
+  query("ALTER TABLE transit_arrivals RENAME TO transit_arrivals_away");  // the write fails once
+  EXPECT_ANY_THROW(sync(svc.ingest(batch(), std::nullopt)));
+  query("ALTER TABLE transit_arrivals_away RENAME TO transit_arrivals");
+  auto res = sync(svc.ingest(batch(), std::nullopt));
+  EXPECT_EQ(res.accepted, 1);
+  EXPECT_EQ(res.out_of_order, 0);
+  EXPECT_EQ(res.arrivals, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM transit_arrivals WHERE stop_id = 'S1' AND vehicle = 'bus-1'"), 1);
+}
+
 }  // namespace

@@ -87,7 +87,8 @@ class service {
   // problem (422: an unreadable archive, a missing required file, a limit exceeded).
   task<domain::outcome<std::string>> import_gtfs(std::string zip);
   // Stores positions: only routes of the feed; `allowed` (device tokens) the vehicles it may write
-  // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error.
+  // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error, the
+  // vehicles' matching state then put back as before the batch (its retry is matched afresh).
   task<positions_result> ingest(parsed_positions batch, std::optional<std::vector<std::string>> allowed);
   // The MQTT door: "" when the message's positions were stored, else why (some) were refused. The
   // principal is a device token for exactly the topic's vehicle. Throws storage::unavailable.
