@@ -1,7 +1,9 @@
 // The bus network store (storage/transit.hpp) and the two bus KPIs (storage/kpi_store.cpp) on a
 // real PostgreSQL + PostGIS: a feed replaced as a whole, route patterns for matching, and the
 // excess wait and headway regularity per zone and city, worked out by hand from the inputs.
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 
 #include "maeul/kpi/catalog.hpp"
 #include "maeul/storage/kpi_store.hpp"
@@ -188,6 +190,26 @@ TEST_F(transit, failed_write_leaves_the_vehicle_state_for_the_retry) {
   EXPECT_EQ(res.out_of_order, 0);
   EXPECT_EQ(res.arrivals, 1);
   EXPECT_EQ(count("SELECT count(*) FROM transit_arrivals WHERE stop_id = 'S1' AND vehicle = 'bus-1'"), 1);
+}
+
+// A 10-minute service 05:00-23:00 observed exactly on time 10:00-11:00: no excess wait. The overnight
+// gap of the schedule is not a headway (as it is not among the observed ones), and only the span
+// observed is compared.
+TEST_F(transit, bus_excess_wait_time_compares_the_observed_span_only) {
+  add_zone(square_zone("za", 128.50, 38.10, 0.05, 1000));
+  auto f = feed();
+  f.frequencies = {{"T1", 5 * 3600, 23 * 3600, 600, 0}};
+  sync(store_->replace_feed(f));
+  std::vector<std::int64_t> ts;
+  for (int m = 0; m <= 60; m += 10) ts.push_back(kst_us(2026, 3, 1, 10, m));
+  arrive("S1", ts);
+  auto t0 = std::chrono::steady_clock::now();
+  auto v = values("bus_excess_wait_time", kst_us(2026, 3, 1), kst_us(2026, 3, 2));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_NEAR(*v[0].value, 0, 1e-9);
+  EXPECT_NEAR(*v[1].value, 0, 1e-9);
+  std::printf("bus_excess_wait_time: %lld ms\n", (long long)ms);
 }
 
 }  // namespace
