@@ -147,12 +147,30 @@ task<bool> service::load() {
     patterns.clear();
   }
   auto net = std::make_shared<const network>(build_network(patterns));
+  auto open_call = store_.open_bunching_alerts();
+  auto open = co_await std::move(open_call);
+  {
+    std::lock_guard judge(judge_mutex_);
+    opened_.clear();
+    opened_order_.clear();
+    for (const auto& [rule, subject] : open) remember_opened(rule + '\n' + subject);
+  }
   std::lock_guard lock(mutex_);
   net_ = std::move(net);
   vehicles_.clear();  // progress along the old patterns means nothing on the new ones
   std::lock_guard judge(judge_mutex_);
   schedule_cache_.clear();
   co_return true;
+}
+
+void service::remember_opened(const std::string& key) {
+  if (opened_.count(key)) return;
+  if (opened_.size() >= max_cached) {  // forget the oldest only
+    opened_.erase(opened_order_.front());
+    opened_order_.pop_front();
+  }
+  opened_order_.push_back(key);
+  opened_[key] = std::prev(opened_order_.end());
 }
 
 void service::set_rules(const std::vector<rules::rule>& all) {
@@ -252,10 +270,11 @@ task<bool> service::judge_bunching(std::vector<storage::arrival_row> arrivals) {
                       *sched / 60, a.vehicle.c_str(), hold);
         t.open = true;
         t.message = buf;
-        if (opened_.size() >= max_cached) opened_.clear();
-        opened_[key] = subject;
+        remember_opened(key);
         out.push_back(std::move(t));
-      } else if (opened_.erase(key)) {
+      } else if (auto o = opened_.find(key); o != opened_.end()) {
+        opened_order_.erase(o->second);
+        opened_.erase(o);
         std::snprintf(buf, sizeof buf, "headway on route %s at stop %s back to %.1f min (scheduled %.1f min)",
                       a.route_id.c_str(), a.stop_id.c_str(), h / 60, *sched / 60);
         t.open = false;

@@ -212,4 +212,26 @@ TEST_F(transit, bus_excess_wait_time_compares_the_observed_span_only) {
   std::printf("bus_excess_wait_time: %lld ms\n", (long long)ms);
 }
 
+// A bunching alert left open by an earlier run is cleared when the headway recovers: the service
+// learns the open alerts at load.
+TEST_F(transit, bunching_alert_open_before_a_restart_is_cleared) {
+  sync(store_->replace_feed(feed()));
+  query("INSERT INTO alerts (rule_id, rule_name, kind, severity, state, subject, message) VALUES ('bunch-r1', "
+        "'{}', 'bunching', 'warning', 'open', 'R1/S1/0', 'bunching on route 1')");
+  transit_ns::service svc(*store_, transit_ns::options{});
+  ASSERT_TRUE(sync(svc.load()));
+  rules::rule r;
+  r.id = "bunch-r1";
+  r.spec = rules::bunching_rule{"R1", 0.5, std::nullopt};
+  svc.set_rules({r});
+  std::vector<rules::transition> seen;
+  svc.on_transitions = [&](std::vector<rules::transition> t) { for (auto& x : t) seen.push_back(std::move(x)); };
+  auto at = [](const std::string& v, std::int64_t ts) { return storage::arrival_row{"R1", "S1", v, "", "SH1", 0, ts}; };
+  sync(svc.judge_bunching({at("C", kst_us(2026, 3, 2, 9, 50)), at("D", kst_us(2026, 3, 2, 10, 0))}));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].open);
+  EXPECT_EQ(seen[0].rule_id, "bunch-r1");
+  EXPECT_EQ(seen[0].subject, "R1/S1/0");
+}
+
 }  // namespace

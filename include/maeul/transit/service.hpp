@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -81,7 +82,8 @@ struct positions_result {
 class service {
  public:
   service(storage::transit_store& store, options o);
-  // Loads the network from the database (at start; after each import). Throws on a database error.
+  // Loads the network from the database (at start; after each import), and the open bunching alerts
+  // (so that those opened before a restart are cleared). Throws on a database error.
   task<bool> load();
   // Imports a GTFS zip, replacing the feed: the answer's JSON (counts per file, row errors), or a
   // problem (422: an unreadable archive, a missing required file, a limit exceeded).
@@ -125,7 +127,11 @@ class service {
   std::mutex judge_mutex_;  // guards what follows
   std::vector<bunching> bunching_;
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> last_arrival_;  // route/stop/dir -> (ts, vehicle)
-  std::unordered_map<std::string, std::string> opened_;  // rule + subject of alerts this process opened
+  // rule + '\n' + subject of the open bunching alerts (those in the database at load, and those
+  // opened since), oldest first in opened_order_; past max_cached the oldest is forgotten.
+  std::list<std::string> opened_order_;
+  std::unordered_map<std::string, std::list<std::string>::iterator> opened_;
+  void remember_opened(const std::string& key);  // judge_mutex_ held
   std::unordered_map<std::string, std::vector<std::int64_t>> schedule_cache_;
   static constexpr std::size_t max_cached = 20000;  // each of the three maps; past it, cleared
 };
