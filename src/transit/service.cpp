@@ -158,9 +158,25 @@ task<bool> service::load() {
   std::lock_guard lock(mutex_);
   net_ = std::move(net);
   vehicles_.clear();  // progress along the old patterns means nothing on the new ones
+  by_seen_.clear();
   std::lock_guard judge(judge_mutex_);
   schedule_cache_.clear();
   co_return true;
+}
+
+void service::set_vehicle(const std::string& vehicle, std::optional<vehicle_state> state) {
+  if (auto it = vehicles_.find(vehicle); it != vehicles_.end()) {
+    by_seen_.erase({it->second.ts_us, vehicle});
+    vehicles_.erase(it);
+  }
+  if (!state) return;
+  by_seen_.emplace(state->ts_us, vehicle);
+  vehicles_.emplace(vehicle, std::move(*state));
+}
+
+std::size_t service::vehicles_known() const {
+  std::lock_guard lock(mutex_);
+  return vehicles_.size();
 }
 
 void service::remember_opened(const std::string& key) {
@@ -361,17 +377,22 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
       }
       auto it = vehicles_.find(p.vehicle);
       if (it == vehicles_.end()) {
-        if (vehicles_.size() >= opts_.max_vehicles) {  // at the cap: forget the vehicle seen longest ago
-          auto oldest = std::min_element(vehicles_.begin(), vehicles_.end(),
-                                         [](const auto& a, const auto& b) { return a.second.ts_us < b.second.ts_us; });
-          vehicles_.erase(oldest);
+        if (vehicles_.size() >= opts_.max_vehicles && !by_seen_.empty()) {  // at the cap: forget the vehicle seen longest ago
+          vehicles_.erase(by_seen_.begin()->second);
+          by_seen_.erase(by_seen_.begin());
         }
         it = vehicles_.emplace(p.vehicle, vehicle_state{}).first;
+        by_seen_.emplace(it->second.ts_us, p.vehicle);
         before.try_emplace(p.vehicle, std::nullopt);
       } else if (!before.count(p.vehicle)) {
         before.emplace(p.vehicle, it->second);
       }
+      const auto seen = it->second.ts_us;
       auto m = advance(net, it->second, {p.vehicle, p.route, p.trip, p.lon, p.lat, p.ts_us}, opts_.match);
+      if (it->second.ts_us != seen) {
+        by_seen_.erase({seen, p.vehicle});
+        by_seen_.emplace(it->second.ts_us, p.vehicle);
+      }
       storage::position_row row{p.vehicle, p.route, p.trip, p.occupancy, p.lon, p.lat, p.ts_us,
                                 m.progress_m, m.offset_m, m.off_route, m.out_of_order};
       rows.push_back(std::move(row));
@@ -404,10 +425,7 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
     if (failed) {
       std::lock_guard lock(mutex_);
       if (net_ == matched_on)  // a reload since forgot every vehicle: nothing to put back
-        for (auto& [vehicle, state] : before) {
-          if (state) vehicles_[vehicle] = std::move(*state);
-          else vehicles_.erase(vehicle);
-        }
+        for (auto& [vehicle, state] : before) set_vehicle(vehicle, std::move(state));
       std::rethrow_exception(failed);
     }
   }

@@ -234,4 +234,29 @@ TEST_F(transit, bunching_alert_open_before_a_restart_is_cleared) {
   EXPECT_EQ(seen[0].subject, "R1/S1/0");
 }
 
+// At the vehicle cap the vehicle seen longest ago is forgotten (from an ordered index, not a scan):
+// it then starts afresh, while the others keep their state.
+TEST_F(transit, vehicle_cap_forgets_the_one_seen_longest_ago) {
+  sync(store_->replace_feed(feed()));
+  transit_ns::options o;
+  o.max_vehicles = 2;
+  transit_ns::service svc(*store_, o);
+  ASSERT_TRUE(sync(svc.load()));
+  auto one = [](const std::string& v, int minute) {
+    transit_ns::parsed_positions b;
+    b.positions = {{v, "R1", "T1", "", 128.53, 38.12, kst_us(2026, 3, 2, 10, minute)}};
+    b.indexes = {0};
+    b.total = 1;
+    return b;
+  };
+  sync(svc.ingest(one("old", 0), std::nullopt));
+  sync(svc.ingest(one("mid", 1), std::nullopt));
+  sync(svc.ingest(one("old", 2), std::nullopt));  // old now seen at 10:02: mid is the oldest
+  sync(svc.ingest(one("new", 3), std::nullopt));
+  EXPECT_EQ(svc.vehicles_known(), 2u);
+  // old kept its state (10:02): a position at 10:01 is out of order; mid was forgotten: accepted afresh
+  EXPECT_EQ(sync(svc.ingest(one("old", 1), std::nullopt)).out_of_order, 1);
+  EXPECT_EQ(sync(svc.ingest(one("mid", 0), std::nullopt)).out_of_order, 0);
+}
+
 }  // namespace

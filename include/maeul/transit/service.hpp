@@ -8,6 +8,8 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -112,6 +114,7 @@ class service {
                                                    std::int64_t at_us);
 
   std::shared_ptr<const network> current() const;
+  std::size_t vehicles_known() const;  // vehicles whose matching state is kept (at most max_vehicles)
   storage::transit_store& store() { return store_; }
 
  private:
@@ -120,6 +123,8 @@ class service {
   mutable std::mutex mutex_;  // guards net_ and vehicles_
   std::shared_ptr<const network> net_;
   std::unordered_map<std::string, vehicle_state> vehicles_;
+  std::set<std::pair<std::int64_t, std::string>> by_seen_;  // (state's ts, vehicle) of vehicles_: eviction in O(log n)
+  void set_vehicle(const std::string& vehicle, std::optional<vehicle_state> state);  // mutex_ held; nullopt: forget
   struct bunching {
     std::string rule_id, route;
     double ratio = 0.5;
