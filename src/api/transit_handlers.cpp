@@ -228,14 +228,15 @@ task<net::response> get_transit_routes_by_id_headways(services* sp, context ctx)
   for (const auto& [k, s] : series) {
     if (s.arrivals_us.empty()) continue;
     auto h = transit::headways_s(s.arrivals_us);
-    auto sh = transit::headways_s(s.scheduled_us);
+    auto counted = transit::observed_headways_s(s.arrivals_us);  // gaps over 2 h: breaks, not headways
+    auto sh = transit::comparable_scheduled_headways_s(s.arrivals_us, s.scheduled_us);
     json hs = json::array();
     for (std::size_t i = 0; i < h.size(); ++i)
       hs.push_back({{"ts", domain::format_rfc3339_ms(s.arrivals_us[i + 1])}, {"headway_s", h[i]}});
     stops.push_back({{"stop", k.first}, {"direction", k.second}, {"arrivals", s.arrivals_us.size()}, {"headways", hs},
-                     {"average_wait_s", opt_json(transit::average_wait_s(h))},
+                     {"average_wait_s", opt_json(transit::average_wait_s(counted))},
                      {"scheduled_average_wait_s", opt_json(transit::average_wait_s(sh))},
-                     {"headway_cv", opt_json(transit::coefficient_of_variation(h))}});
+                     {"headway_cv", opt_json(transit::coefficient_of_variation(counted))}});
   }
   json out = {{"route", route}, {"from", domain::format_rfc3339_ms(w->first)},
               {"to", domain::format_rfc3339_ms(w->second)}, {"stops", stops}};

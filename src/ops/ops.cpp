@@ -40,7 +40,6 @@ service::service(storage::operations_store& store, sensors_fn sensors, domain::e
 task<void> service::load_rules() {
   auto mine = ++reload_started_;
   auto rules = co_await store_.all_rules();
-  if (on_rules) on_rules(rules);
   auto home = co_await asio::this_coro::executor;
   // On the engine's thread, after every reading queued before this point: the next one sees them.
   co_await asio::post(rules_ex_, asio::use_awaitable);
@@ -48,6 +47,7 @@ task<void> service::load_rules() {
     std::lock_guard lock(engine_mutex_);
     if (mine >= reload_applied_) {  // else a reload that started later (saw newer rules) won
       reload_applied_ = mine;
+      if (on_rules) on_rules(rules);  // here: a stale reload must not win for the bunching rules either
       engine_.set_rules(std::move(rules));
       timed_rules_ = engine_.has_timed_rules();
     }

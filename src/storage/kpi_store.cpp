@@ -60,10 +60,16 @@ const std::string bus_scheduled =
     "t.service_id = act.service_id JOIN transit_frequencies f ON f.trip_id = t.id JOIN transit_stop_times st ON "
     "st.trip_id = t.id JOIN LATERAL (SELECT min(x.departure_s) AS s FROM transit_stop_times x WHERE x.trip_id = t.id) "
     "fs ON true CROSS JOIN LATERAL generate_series(f.start_s, f.end_s - 1, f.headway_s) g WHERE st.arrival_s IS NOT NULL), "
+    "keys AS (SELECT DISTINCT route_id, stop_id, direction FROM obs), "
     "sv AS (SELECT route_id, stop_id, direction, ts, extract(epoch FROM ts - lag(ts) OVER (PARTITION BY route_id, "
-    "stop_id, direction ORDER BY ts)) AS h FROM vis), "
-    "sched AS (SELECT route_id, stop_id, direction, " + period_of("ts") + " AS p, sum(h * h) AS sq, sum(h) AS s "
-    "FROM sv WHERE h > 0 AND ts >= " + F + " AND ts < " + T + " GROUP BY 1, 2, 3, 4)";
+    "stop_id, direction ORDER BY ts)) AS h FROM vis JOIN keys USING (route_id, stop_id, direction)), "
+    // Like the observed ones: a gap over 2 h (overnight) is a service break, not a headway; and only
+    // the scheduled headways overlapping an observed one count (the same stops and spans).
+    "sched AS (SELECT sv.route_id, sv.stop_id, sv.direction, " + period_of("sv.ts") + " AS p, sum(sv.h * sv.h) AS sq, "
+    "sum(sv.h) AS s FROM sv WHERE sv.h > 0 AND sv.h <= 7200 AND sv.ts >= " + F + " AND sv.ts < " + T +
+    " AND EXISTS (SELECT 1 FROM obs o WHERE o.route_id = sv.route_id AND o.stop_id = sv.stop_id AND "
+    "o.direction = sv.direction AND o.ts - o.h * interval '1 second' < sv.ts AND o.ts > sv.ts - sv.h * interval "
+    "'1 second') GROUP BY 1, 2, 3, 4)";
 
 // The query of each KPI but the coverage one (computed with PostGIS in read_access). The switch has
 // no default: a KPI added to the catalog and not here does not compile (-Werror=switch).

@@ -322,6 +322,17 @@ task<std::vector<scheduled_visit>> transit_store::scheduled_visits(std::string r
   });
 }
 
+task<std::vector<std::pair<std::string, std::string>>> transit_store::open_bunching_alerts() {
+  return pool_.run<std::vector<std::pair<std::string, std::string>>>([](pqxx::connection_base& c) {
+    pqxx::read_transaction tx(c);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& row : tx.exec("SELECT rule_id, subject FROM alerts WHERE kind = 'bunching' AND state <> 'resolved' "
+                                   "AND cleared_at IS NULL ORDER BY id"))
+      out.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+    return out;
+  });
+}
+
 task<std::vector<scheduled_frequency>> transit_store::scheduled_frequencies(std::string route_id) {
   return pool_.run<std::vector<scheduled_frequency>>([route_id](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);

@@ -87,14 +87,61 @@ int csv_table::column(std::string_view name) const {
   return -1;
 }
 
+namespace {
+// The line of the first byte that is not well-formed UTF-8, or 0.
+int first_bad_utf8_line(std::string_view s) {
+  int line = 1;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '\n') ++line;
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) { n = 2; lo = 0xA0; }
+    else if (c >= 0xE1 && c <= 0xEC) n = 2;
+    else if (c == 0xED) { n = 2; hi = 0x9F; }
+    else if (c >= 0xEE && c <= 0xEF) n = 2;
+    else if (c == 0xF0) { n = 3; lo = 0x90; }
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else if (c == 0xF4) { n = 3; hi = 0x8F; }
+    else return line;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return line;
+      auto d = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (d < lo || d > hi) : (d < 0x80 || d > 0xBF)) return line;
+    }
+    i += n + 1;
+  }
+  return 0;
+}
+}  // namespace
+
 csv_table parse_csv(std::string_view text) {
+  csv_usage used;
+  return parse_csv(text, csv_limits{}, used);
+}
+
+csv_table parse_csv(std::string_view text, const csv_limits& limits, csv_usage& used) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (int bad = first_bad_utf8_line(text))
+    throw std::runtime_error("is not UTF-8 (line " + std::to_string(bad) +
+                             "); GTFS files are UTF-8: convert it (e.g. from CP949/EUC-KR) and import again");
   csv_table t;
   std::vector<std::string> row;
   std::string field;
   bool quoted = false, in_quotes = false, row_has_content = false;
   int line = 1, row_line = 1, quote_line = 0;
   auto end_field = [&] {
+    if (row.size() >= limits.max_fields_per_row)
+      throw std::runtime_error("line " + std::to_string(row_line) + " has more than " +
+                               std::to_string(limits.max_fields_per_row) + " fields");
+    if (++used.fields > limits.max_fields)
+      throw std::runtime_error("the feed holds more than " + std::to_string(limits.max_fields) + " fields");
     row.push_back(std::move(field));
     field.clear();
     quoted = false;
@@ -103,6 +150,8 @@ csv_table parse_csv(std::string_view text) {
     end_field();
     bool empty = row.size() == 1 && row[0].empty() && !row_has_content;
     if (!empty) {
+      if (++used.rows > limits.max_rows)
+        throw std::runtime_error("the feed holds more than " + std::to_string(limits.max_rows) + " rows");
       if (t.header.empty() && t.rows.empty() && t.lines.empty()) {
         for (auto& h : row) t.header.push_back(trim(h));
       } else {
@@ -173,18 +222,20 @@ std::optional<std::string> parse_gtfs_date(std::string_view text) {
   return s.substr(0, 4) + "-" + s.substr(4, 2) + "-" + s.substr(6, 2);
 }
 
-gtfs_result parse_gtfs(const std::map<std::string, std::string>& files, std::size_t max_errors) {
+gtfs_result parse_gtfs(std::map<std::string, std::string> files, std::size_t max_errors, const csv_limits& limits) {
   gtfs_result out;
   static const std::set<std::string> known = {"agency.txt",   "stops.txt",    "routes.txt",         "trips.txt",
                                               "stop_times.txt", "calendar.txt", "calendar_dates.txt", "frequencies.txt",
                                               "shapes.txt"};
   std::map<std::string, csv_table> tables;
-  for (const auto& [path, content] : files) {
+  csv_usage used;
+  for (auto& [path, content] : files) {
     auto slash = path.rfind('/');
     std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
     if (!known.count(base) || tables.count(base)) continue;
     try {
-      tables[base] = parse_csv(content);
+      tables[base] = parse_csv(content, limits, used);
+      std::string().swap(content);  // the text is no longer needed: free it before the next file
     } catch (const std::exception& e) {
       out.fatal = base + ": " + e.what();
       return out;

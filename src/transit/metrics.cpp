@@ -12,6 +12,37 @@ std::vector<double> headways_s(const std::vector<std::int64_t>& t) {
   return out;
 }
 
+namespace {
+constexpr double max_headway_s = 7200;  // longer: a break in service (as the KPIs, kpi_store.cpp)
+}
+
+std::vector<double> observed_headways_s(const std::vector<std::int64_t>& t) {
+  std::vector<double> out;
+  for (double h : headways_s(t))
+    if (h > 0 && h <= max_headway_s) out.push_back(h);
+  return out;
+}
+
+std::vector<double> comparable_scheduled_headways_s(const std::vector<std::int64_t>& arrivals_us,
+                                                    const std::vector<std::int64_t>& scheduled_us) {
+  // the observed spans (start, end), sorted by end as the arrivals are
+  std::vector<std::pair<std::int64_t, std::int64_t>> spans;
+  for (std::size_t i = 1; i < arrivals_us.size(); ++i) {
+    double h = double(arrivals_us[i] - arrivals_us[i - 1]) / 1e6;
+    if (h > 0 && h <= max_headway_s) spans.emplace_back(arrivals_us[i - 1], arrivals_us[i]);
+  }
+  std::vector<double> out;
+  for (std::size_t i = 1; i < scheduled_us.size(); ++i) {
+    std::int64_t a = scheduled_us[i - 1], b = scheduled_us[i];
+    double h = double(b - a) / 1e6;
+    if (h <= 0 || h > max_headway_s) continue;
+    // overlaps a span: the first span ending after a starts before b
+    auto it = std::upper_bound(spans.begin(), spans.end(), a, [](std::int64_t x, const auto& sp) { return x < sp.second; });
+    if (it != spans.end() && it->first < b) out.push_back(h);
+  }
+  return out;
+}
+
 std::optional<double> average_wait_s(const std::vector<double>& h) {
   double sum = 0, sq = 0;
   for (double x : h) {
@@ -69,20 +100,29 @@ performance route_performance(const std::vector<stop_series>& stops, double rati
   std::vector<double> all_obs, all_sched, normalized;
   int on_time = 0, judged = 0;
   for (const auto& s : stops) {
-    auto obs = headways_s(s.arrivals_us);
-    auto sched = headways_s(s.scheduled_us);
-    all_obs.insert(all_obs.end(), obs.begin(), obs.end());
+    // The excess wait compares like with like (as the KPI): headways up to 2 h, and of the schedule
+    // only the headways overlapping an observed one.
+    auto counted = observed_headways_s(s.arrivals_us);
+    auto sched = comparable_scheduled_headways_s(s.arrivals_us, s.scheduled_us);
+    all_obs.insert(all_obs.end(), counted.begin(), counted.end());
     all_sched.insert(all_sched.end(), sched.begin(), sched.end());
-    // The scheduled headway in force at each arrival, in seconds after the first scheduled visit.
+    // The CV: each headway over its stop's mean (stops with two headways or more), as
+    // bus_headway_regularity.
+    if (counted.size() >= 2) {
+      double mean = 0;
+      for (double h : counted) mean += h;
+      mean /= double(counted.size());
+      for (double h : counted) normalized.push_back(h / mean);
+    }
+    // Bunching: each headway against the scheduled headway in force at its end, in seconds after
+    // the first scheduled visit.
+    auto obs = headways_s(s.arrivals_us);
     std::vector<int> times;
     for (auto t : s.scheduled_us) times.push_back(int((t - (s.scheduled_us.empty() ? 0 : s.scheduled_us[0])) / 1000000));
     for (std::size_t i = 0; i < obs.size(); ++i) {
       double at = s.scheduled_us.empty() ? -1 : double(s.arrivals_us[i + 1] - s.scheduled_us[0]) / 1e6;
       auto h = s.scheduled_us.empty() ? std::nullopt : scheduled_headway_at(times, at);
-      if (h) {
-        normalized.push_back(obs[i] / *h);
-        if (is_bunched(obs[i], *h, ratio)) ++out.bunching_events;
-      }
+      if (h && is_bunched(obs[i], *h, ratio)) ++out.bunching_events;
     }
     for (auto a : s.arrivals_us) {
       if (s.scheduled_us.empty()) break;
@@ -99,7 +139,7 @@ performance route_performance(const std::vector<stop_series>& stops, double rati
   out.headways = int(all_obs.size());
   auto awt = average_wait_s(all_obs), swt = average_wait_s(all_sched);
   if (awt && swt) out.excess_wait_min = (*awt - *swt) / 60;
-  out.headway_cv = coefficient_of_variation(normalized.size() >= 2 ? normalized : all_obs);
+  out.headway_cv = coefficient_of_variation(normalized);
   if (judged > 0) out.on_time_pct = 100.0 * on_time / judged;
   return out;
 }

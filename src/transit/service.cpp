@@ -147,12 +147,46 @@ task<bool> service::load() {
     patterns.clear();
   }
   auto net = std::make_shared<const network>(build_network(patterns));
+  auto open_call = store_.open_bunching_alerts();
+  auto open = co_await std::move(open_call);
+  {
+    std::lock_guard judge(judge_mutex_);
+    opened_.clear();
+    opened_order_.clear();
+    for (const auto& [rule, subject] : open) remember_opened(rule + '\n' + subject);
+  }
   std::lock_guard lock(mutex_);
   net_ = std::move(net);
   vehicles_.clear();  // progress along the old patterns means nothing on the new ones
+  by_seen_.clear();
   std::lock_guard judge(judge_mutex_);
   schedule_cache_.clear();
   co_return true;
+}
+
+void service::set_vehicle(const std::string& vehicle, std::optional<vehicle_state> state) {
+  if (auto it = vehicles_.find(vehicle); it != vehicles_.end()) {
+    by_seen_.erase({it->second.ts_us, vehicle});
+    vehicles_.erase(it);
+  }
+  if (!state) return;
+  by_seen_.emplace(state->ts_us, vehicle);
+  vehicles_.emplace(vehicle, std::move(*state));
+}
+
+std::size_t service::vehicles_known() const {
+  std::lock_guard lock(mutex_);
+  return vehicles_.size();
+}
+
+void service::remember_opened(const std::string& key) {
+  if (opened_.count(key)) return;
+  if (opened_.size() >= max_cached) {  // forget the oldest only
+    opened_.erase(opened_order_.front());
+    opened_order_.pop_front();
+  }
+  opened_order_.push_back(key);
+  opened_[key] = std::prev(opened_order_.end());
 }
 
 void service::set_rules(const std::vector<rules::rule>& all) {
@@ -205,6 +239,8 @@ task<std::vector<std::int64_t>> service::scheduled_visits(std::string route, std
 
 task<bool> service::judge_bunching(std::vector<storage::arrival_row> arrivals) {
   std::vector<rules::transition> out;
+  // In time order: a batch may list a later arrival before an earlier one at the same stop.
+  std::stable_sort(arrivals.begin(), arrivals.end(), [](const auto& x, const auto& y) { return x.ts_us < y.ts_us; });
   for (const auto& a : arrivals) {
     std::vector<bunching> rs;
     std::optional<std::pair<std::int64_t, std::string>> prev;
@@ -250,10 +286,11 @@ task<bool> service::judge_bunching(std::vector<storage::arrival_row> arrivals) {
                       *sched / 60, a.vehicle.c_str(), hold);
         t.open = true;
         t.message = buf;
-        if (opened_.size() >= max_cached) opened_.clear();
-        opened_[key] = subject;
+        remember_opened(key);
         out.push_back(std::move(t));
-      } else if (opened_.erase(key)) {
+      } else if (auto o = opened_.find(key); o != opened_.end()) {
+        opened_order_.erase(o->second);
+        opened_.erase(o);
         std::snprintf(buf, sizeof buf, "headway on route %s at stop %s back to %.1f min (scheduled %.1f min)",
                       a.route_id.c_str(), a.stop_id.c_str(), h / 60, *sched / 60);
         t.open = false;
@@ -283,7 +320,7 @@ task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
   }
   if (!failure.empty())
     co_return domain::invalid({{"", {}, failure}}, "The body is not a GTFS zip this server accepts: " + failure);
-  auto parsed = parse_gtfs(files);
+  auto parsed = parse_gtfs(std::move(files));  // each text freed once parsed
   if (!parsed.fatal.empty()) co_return domain::invalid({{"/" + parsed.fatal.substr(0, parsed.fatal.find(':')), {}, parsed.fatal}},
                                                         "A file of the feed cannot be read: " + parsed.fatal);
   if (!parsed.missing.empty()) {
@@ -318,8 +355,13 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
   std::vector<storage::position_row> rows;
   std::vector<storage::arrival_row> arrivals;
   std::vector<vehicle_event> events;
+  // Each vehicle's state before this batch (nullopt: not known), put back if the write fails so that
+  // the retry is matched afresh rather than taken for positions out of order.
+  std::unordered_map<std::string, std::optional<vehicle_state>> before;
+  std::shared_ptr<const network> matched_on;
   {
     std::lock_guard lock(mutex_);
+    matched_on = net_;
     const auto& net = *net_;
     for (std::size_t i = 0; i < batch.positions.size(); ++i) {
       const auto& p = batch.positions[i];
@@ -335,14 +377,22 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
       }
       auto it = vehicles_.find(p.vehicle);
       if (it == vehicles_.end()) {
-        if (vehicles_.size() >= opts_.max_vehicles) {  // at the cap: forget the vehicle seen longest ago
-          auto oldest = std::min_element(vehicles_.begin(), vehicles_.end(),
-                                         [](const auto& a, const auto& b) { return a.second.ts_us < b.second.ts_us; });
-          vehicles_.erase(oldest);
+        if (vehicles_.size() >= opts_.max_vehicles && !by_seen_.empty()) {  // at the cap: forget the vehicle seen longest ago
+          vehicles_.erase(by_seen_.begin()->second);
+          by_seen_.erase(by_seen_.begin());
         }
         it = vehicles_.emplace(p.vehicle, vehicle_state{}).first;
+        by_seen_.emplace(it->second.ts_us, p.vehicle);
+        before.try_emplace(p.vehicle, std::nullopt);
+      } else if (!before.count(p.vehicle)) {
+        before.emplace(p.vehicle, it->second);
       }
+      const auto seen = it->second.ts_us;
       auto m = advance(net, it->second, {p.vehicle, p.route, p.trip, p.lon, p.lat, p.ts_us}, opts_.match);
+      if (it->second.ts_us != seen) {
+        by_seen_.erase({seen, p.vehicle});
+        by_seen_.emplace(it->second.ts_us, p.vehicle);
+      }
       storage::position_row row{p.vehicle, p.route, p.trip, p.occupancy, p.lon, p.lat, p.ts_us,
                                 m.progress_m, m.offset_m, m.off_route, m.out_of_order};
       rows.push_back(std::move(row));
@@ -364,7 +414,21 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
   }
   std::sort(res.rejected.begin(), res.rejected.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
   res.arrivals = int(arrivals.size());
-  if (!rows.empty()) co_await store_.write(std::move(rows), arrivals);
+  if (!rows.empty()) {
+    std::exception_ptr failed;
+    try {
+      auto write = store_.write(std::move(rows), arrivals);
+      co_await std::move(write);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    if (failed) {
+      std::lock_guard lock(mutex_);
+      if (net_ == matched_on)  // a reload since forgot every vehicle: nothing to put back
+        for (auto& [vehicle, state] : before) set_vehicle(vehicle, std::move(state));
+      std::rethrow_exception(failed);
+    }
+  }
   if (on_vehicles && !events.empty()) on_vehicles(std::move(events));
   if (on_arrivals && !arrivals.empty()) on_arrivals(arrivals);
   if (!arrivals.empty()) {

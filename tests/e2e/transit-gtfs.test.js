@@ -87,6 +87,20 @@ describe('transit: GTFS import', () => {
     assert.equal((await get('/api/v1/transit/routes')).items.length, 4);
   });
 
+  test('a stops.txt that is not UTF-8 (CP949): 422 naming the file and line, never a 500', async () => {
+    const [head, ...rows] = read('stops.txt').trim().split(/\r?\n/);
+    // "속초" in CP949/EUC-KR appended to the first stop's name
+    const cp949 = Buffer.concat([Buffer.from(head + '\n' + rows[0].replace(',', ',X') + '\n', 'utf8')]);
+    const i = cp949.indexOf(',X');
+    const bad = Buffer.concat([cp949.subarray(0, i + 1), Buffer.from([0xbc, 0xd3, 0xc3, 0xca]), cp949.subarray(i + 2),
+      Buffer.from(rows.slice(1).join('\n') + '\n', 'utf8')]);
+    const res = await post(zipDir(FEED, { 'stops.txt': bad }));
+    const b = h.assertInvalid(res);
+    assert.match(b.detail, /stops\.txt: is not UTF-8 \(line 2\)/);
+    assert.ok(b.errors.some((e) => e.pointer === '/stops.txt'), res.text);
+    assert.equal((await get('/api/v1/transit/routes')).items.length, 4);
+  });
+
   test('stop_times naming unknown stops: per-row errors, the rest imported', async () => {
     const st = read('stop_times.txt').trimEnd() + '\na-downtown-all-day,15:40:00,15:41:00,atlantis,6,,,\n' +
       'a-downtown-all-day,25:99:00,15:41:00,center,7,,,\nghost-trip,15:40:00,15:41:00,center,1,,,\n';

@@ -163,6 +163,34 @@ TEST(TransitMetrics, RoutePerformanceByHand) {
   EXPECT_NEAR(*mt::route_performance({late}).on_time_pct, 100.0 / 3, 1e-9);
 }
 
+// A 10-minute service 05:00-23:00 on two days, kept exactly 10:00-11:00 on the second: no excess
+// wait (the overnight gap and the hours not observed are not compared), as the KPI computes it.
+TEST(TransitMetrics, ExcessWaitComparesTheObservedSpanOnly) {
+  constexpr std::int64_t day = 86400 * s;
+  mt::stop_series st;
+  for (int d = 0; d < 2; ++d)
+    for (std::int64_t t = 5 * 3600; t <= 23 * 3600; t += 600) st.scheduled_us.push_back(d * day + t * s);
+  for (std::int64_t t = 10 * 3600; t <= 11 * 3600; t += 600) st.arrivals_us.push_back(day + t * s);
+  auto p = mt::route_performance({st});
+  ASSERT_TRUE(p.excess_wait_min);
+  EXPECT_NEAR(*p.excess_wait_min, 0, 1e-9);
+  EXPECT_EQ(mt::comparable_scheduled_headways_s(st.arrivals_us, st.scheduled_us).size(), 6u);
+  // a gap over 2 h between arrivals is a break in service, not a headway
+  EXPECT_EQ(mt::observed_headways_s({0, 600 * s, 8000 * s, 8600 * s}), (std::vector<double>{600, 600}));
+}
+
+// The headway CV is std/mean of the observed headways, each over its stop's mean (as the KPI
+// bus_headway_regularity): two stops each perfectly regular, at 10 and 5 minutes, scheduled at 10.
+TEST(TransitMetrics, HeadwayCvIsOverEachStopsObservedMean) {
+  mt::stop_series a, b;
+  a.arrivals_us = {0, 600 * s, 1200 * s};
+  b.arrivals_us = {0, 300 * s, 600 * s};
+  a.scheduled_us = b.scheduled_us = {0, 600 * s, 1200 * s};
+  auto p = mt::route_performance({a, b});
+  ASSERT_TRUE(p.headway_cv);
+  EXPECT_NEAR(*p.headway_cv, 0, 1e-9);
+}
+
 TEST(TransitPositions, ValidationWithPointersKeepsTheGood) {
   auto body = nlohmann::json::parse(R"({"positions":[
     {"vehicle":"bus-1","route":"R1","lon":128.59,"lat":38.2,"ts":"2026-12-07T10:00:00+09:00","occupancy":12},

@@ -87,7 +87,8 @@ class service final : public domain::event_sink {
   // Transitions judged outside the engine (bunching, by the transit module): recorded in order
   // with the engine's own, through the same bounded queue. Their rule must be loaded.
   void submit(std::vector<rules::transition> ts) { enqueue(std::move(ts)); }
-  // Told of every rule set loaded (at start and after each change), before load_rules completes.
+  // Told of every rule set applied (at start and after each change; not a stale one that a later
+  // reload overtook), on the rules executor under the engine lock, before load_rules completes.
   // Set once before serving.
   std::function<void(const std::vector<rules::rule>&)> on_rules;
 

@@ -121,6 +121,8 @@ class transit_store {
   task<std::vector<service_day>> service_days(std::int64_t from_us, std::int64_t to_us, std::string timezone);
   task<std::vector<scheduled_visit>> scheduled_visits(std::string route_id);
   task<std::vector<scheduled_frequency>> scheduled_frequencies(std::string route_id);
+  // The open (not resolved, not cleared) bunching alerts as (rule id, subject), oldest first.
+  task<std::vector<std::pair<std::string, std::string>>> open_bunching_alerts();
 
  private:
   db_pool& pool_;

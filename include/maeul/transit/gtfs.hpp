@@ -21,7 +21,21 @@ struct csv_table {
   int column(std::string_view name) const;
 };
 
-// Parses CSV text; throws std::runtime_error naming the line of an unterminated quote.
+// What one import may hold (parse_gtfs): each field costs a std::string (~32 B) whatever its size,
+// so a file of bare commas would otherwise grow thirtyfold in memory.
+struct csv_limits {
+  std::size_t max_fields_per_row = 64;
+  std::size_t max_rows = 3'000'000;     // over all files of the import
+  std::size_t max_fields = 24'000'000;  // over all files of the import
+};
+
+// Parses CSV text; throws std::runtime_error naming the line of an unterminated quote, of a byte
+// that is not UTF-8 (GTFS files are UTF-8), or where a limit is passed. `used` counts the rows and
+// fields parsed so far in the import (limits over several files).
+struct csv_usage {
+  std::size_t rows = 0, fields = 0;
+};
+csv_table parse_csv(std::string_view text, const csv_limits& limits, csv_usage& used);
 csv_table parse_csv(std::string_view text);
 
 // "HH:MM:SS" (H may be one digit, hours may pass 24) to seconds; nullopt when malformed.
@@ -53,6 +67,9 @@ struct gtfs_result {
 // The files of a feed (name -> content, as unpacked) to checked rows. Required: agency.txt,
 // stops.txt, routes.txt, trips.txt, stop_times.txt, and calendar.txt or calendar_dates.txt;
 // optional: frequencies.txt, shapes.txt (other files are ignored). Files may sit in one folder.
-gtfs_result parse_gtfs(const std::map<std::string, std::string>& files, std::size_t max_errors = 1000);
+// A file that is not UTF-8 or passes a limit of `limits` makes the result `fatal`, naming the file.
+// Each file's text is freed once parsed.
+gtfs_result parse_gtfs(std::map<std::string, std::string> files, std::size_t max_errors = 1000,
+                       const csv_limits& limits = {});
 
 }  // namespace maeul::transit

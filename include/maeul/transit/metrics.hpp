@@ -10,6 +10,12 @@ namespace maeul::transit {
 
 // Differences between successive times (the input sorted ascending), in seconds.
 std::vector<double> headways_s(const std::vector<std::int64_t>& times_us);
+// The headways of observed arrivals (sorted) that count: a gap over 2 h is a break in service.
+std::vector<double> observed_headways_s(const std::vector<std::int64_t>& arrivals_us);
+// The scheduled headways comparable with the observed ones: at most 2 h, and overlapping the span of
+// an observed headway (a stop observed 10:00-11:00 is compared with its schedule 10:00-11:00).
+std::vector<double> comparable_scheduled_headways_s(const std::vector<std::int64_t>& arrivals_us,
+                                                    const std::vector<std::int64_t>& scheduled_us);
 // Σh²/(2Σh) in seconds; nullopt without a positive headway.
 std::optional<double> average_wait_s(const std::vector<double>& headways);
 // Population standard deviation over the mean; nullopt for fewer than two headways or a zero mean.
@@ -42,7 +48,7 @@ struct stop_series {
 };
 struct performance {
   std::optional<double> excess_wait_min;  // (Σh²/2Σh observed − the same scheduled) / 60, pooled over stops
-  std::optional<double> headway_cv;       // CV of each headway over the scheduled one in force
+  std::optional<double> headway_cv;       // std/mean of the observed headways, each over its stop's mean
   std::optional<double> on_time_pct;      // arrivals within [−1, +5] min of the nearest scheduled visit
   int bunching_events = 0;                // headways below ratio × the scheduled one
   int headways = 0;

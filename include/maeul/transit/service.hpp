@@ -5,8 +5,11 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -81,13 +84,15 @@ struct positions_result {
 class service {
  public:
   service(storage::transit_store& store, options o);
-  // Loads the network from the database (at start; after each import). Throws on a database error.
+  // Loads the network from the database (at start; after each import), and the open bunching alerts
+  // (so that those opened before a restart are cleared). Throws on a database error.
   task<bool> load();
   // Imports a GTFS zip, replacing the feed: the answer's JSON (counts per file, row errors), or a
   // problem (422: an unreadable archive, a missing required file, a limit exceeded).
   task<domain::outcome<std::string>> import_gtfs(std::string zip);
   // Stores positions: only routes of the feed; `allowed` (device tokens) the vehicles it may write
-  // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error.
+  // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error, the
+  // vehicles' matching state then put back as before the batch (its retry is matched afresh).
   task<positions_result> ingest(parsed_positions batch, std::optional<std::vector<std::string>> allowed);
   // The MQTT door: "" when the message's positions were stored, else why (some) were refused. The
   // principal is a device token for exactly the topic's vehicle. Throws storage::unavailable.
@@ -109,6 +114,7 @@ class service {
                                                    std::int64_t at_us);
 
   std::shared_ptr<const network> current() const;
+  std::size_t vehicles_known() const;  // vehicles whose matching state is kept (at most max_vehicles)
   storage::transit_store& store() { return store_; }
 
  private:
@@ -117,6 +123,8 @@ class service {
   mutable std::mutex mutex_;  // guards net_ and vehicles_
   std::shared_ptr<const network> net_;
   std::unordered_map<std::string, vehicle_state> vehicles_;
+  std::set<std::pair<std::int64_t, std::string>> by_seen_;  // (state's ts, vehicle) of vehicles_: eviction in O(log n)
+  void set_vehicle(const std::string& vehicle, std::optional<vehicle_state> state);  // mutex_ held; nullopt: forget
   struct bunching {
     std::string rule_id, route;
     double ratio = 0.5;
@@ -124,7 +132,11 @@ class service {
   std::mutex judge_mutex_;  // guards what follows
   std::vector<bunching> bunching_;
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> last_arrival_;  // route/stop/dir -> (ts, vehicle)
-  std::unordered_map<std::string, std::string> opened_;  // rule + subject of alerts this process opened
+  // rule + '\n' + subject of the open bunching alerts (those in the database at load, and those
+  // opened since), oldest first in opened_order_; past max_cached the oldest is forgotten.
+  std::list<std::string> opened_order_;
+  std::unordered_map<std::string, std::list<std::string>::iterator> opened_;
+  void remember_opened(const std::string& key);  // judge_mutex_ held
   std::unordered_map<std::string, std::vector<std::int64_t>> schedule_cache_;
   static constexpr std::size_t max_cached = 20000;  // each of the three maps; past it, cleared
 };
