@@ -66,6 +66,7 @@ CREATE TABLE transit_frequencies (
   headway_s integer NOT NULL CHECK (headway_s > 0),
   exact_times integer NOT NULL DEFAULT 0
 );
+CREATE INDEX transit_frequencies_trip ON transit_frequencies (trip_id);
 CREATE TABLE transit_feed (
   id integer PRIMARY KEY CHECK (id = 1),
   imported_at timestamptz NOT NULL
@@ -97,6 +98,7 @@ CREATE TABLE transit_arrivals (
 );
 CREATE INDEX transit_arrivals_route_stop_ts ON transit_arrivals (route_id, stop_id, ts);
 CREATE INDEX transit_arrivals_route_ts ON transit_arrivals (route_id, ts);
+CREATE INDEX transit_arrivals_ts ON transit_arrivals (ts);  -- the KPIs' period scans across routes
 
 -- The `bunching` rule kind (docs/transit.md "Bunching"): judged by the transit module on each stop
 -- arrival; its alerts follow the usual lifecycle (subject: "ROUTE/STOP/DIRECTION").
