@@ -2,6 +2,7 @@
 // bulk rows travel as one JSON parameter each (json_to_recordset), the feed is replaced in one
 // transaction.
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
 #include <map>
 
@@ -36,15 +37,6 @@ const char* const insert_routes_sql =
     "SELECT id, agency_id, short_name, long_name, type, color, text_color "
     "FROM json_to_recordset($1::json) AS x(id text, agency_id text, short_name text, long_name text, type int, "
     "color text, text_color text)";
-const char* const insert_trips_sql =
-    "INSERT INTO transit_trips (id, route_id, service_id, shape_id, direction_id, headsign) "
-    "SELECT id, route_id, service_id, NULLIF(shape_id, ''), direction_id, headsign "
-    "FROM json_to_recordset($1::json) AS x(id text, route_id text, service_id text, shape_id text, "
-    "direction_id int, headsign text)";
-const char* const insert_stop_times_sql =
-    "INSERT INTO transit_stop_times (trip_id, stop_sequence, stop_id, arrival_s, departure_s) "
-    "SELECT trip_id, seq, stop_id, arr, dep "
-    "FROM json_to_recordset($1::json) AS x(trip_id text, seq int, stop_id text, arr int, dep int)";
 const char* const insert_calendar_sql =
     "INSERT INTO transit_calendar (service_id, days, start_date, end_date) "
     "SELECT service_id, days, start_date::date, end_date::date "
@@ -140,12 +132,53 @@ const char* const frequencies_sql =
 
 json opt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
 
+// COPY text: a field with backslash, tab, line feed and carriage return escaped.
+void copy_field(std::string& out, const std::string& v) {
+  for (char ch : v) {
+    switch (ch) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += ch;
+    }
+  }
+}
+void copy_int(std::string& out, const std::optional<int>& v) {
+  if (v) out += std::to_string(*v);
+  else out += "\\N";
+}
+
+// COPY of pre-formatted text, as in observations.cpp: pqxx 6.4's stream_to keeps write_raw_line
+// private; tablewriter is its public (deprecated) way to send ready COPY text. `line(i, out)`
+// appends row i (fields separated by tabs, no line end); lines go out in chunks of about 1 MiB.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+template <class Line>
+void copy_rows(pqxx::transaction_base& tx, const char* table, const std::vector<std::string>& columns, std::size_t n,
+               Line line) {
+  pqxx::tablewriter stream(tx, table, columns.begin(), columns.end());
+  std::string chunk;
+  chunk.reserve(1 << 20);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!chunk.empty()) chunk += '\n';
+    line(i, chunk);
+    if (chunk.size() > (1 << 20) - 4096) {
+      stream.write_raw_line(chunk);  // many lines at once: COPY data is a plain stream
+      chunk.clear();
+    }
+  }
+  if (!chunk.empty()) stream.write_raw_line(chunk);
+  stream.complete();
+}
+#pragma GCC diagnostic pop
+
 }  // namespace
 
 task<bool> transit_store::replace_feed(gtfs_feed feed) {
   return pool_.run<bool>([feed = std::move(feed)](pqxx::connection_base& c) {
     json agencies = json::array(), stops = json::array(), shapes = json::array(), routes = json::array(),
-         trips = json::array(), stop_times = json::array(), cal = json::array(), dates = json::array(),
+         cal = json::array(), dates = json::array(),
          freqs = json::array();
     for (const auto& a : feed.agencies) agencies.push_back({{"id", a.id}, {"name", a.name}, {"url", a.url}, {"timezone", a.timezone}});
     for (const auto& s : feed.stops)
@@ -160,12 +193,6 @@ task<bool> transit_store::replace_feed(gtfs_feed feed) {
     for (const auto& r : feed.routes)
       routes.push_back({{"id", r.id}, {"agency_id", r.agency_id}, {"short_name", r.short_name},
                         {"long_name", r.long_name}, {"type", r.type}, {"color", r.color}, {"text_color", r.text_color}});
-    for (const auto& t : feed.trips)
-      trips.push_back({{"id", t.id}, {"route_id", t.route_id}, {"service_id", t.service_id}, {"shape_id", t.shape_id},
-                       {"direction_id", opt(t.direction_id)}, {"headsign", t.headsign}});
-    for (const auto& st : feed.stop_times)
-      stop_times.push_back({{"trip_id", st.trip_id}, {"seq", st.sequence}, {"stop_id", st.stop_id},
-                            {"arr", opt(st.arrival_s)}, {"dep", opt(st.departure_s)}});
     for (const auto& x : feed.calendars)
       cal.push_back({{"service_id", x.service_id}, {"days", x.days}, {"start_date", x.start_date}, {"end_date", x.end_date}});
     for (const auto& x : feed.calendar_dates)
@@ -179,8 +206,36 @@ task<bool> transit_store::replace_feed(gtfs_feed feed) {
     tx.exec_params(insert_stops_sql, stops.dump());
     tx.exec_params(insert_shapes_sql, shapes.dump());
     tx.exec_params(insert_routes_sql, routes.dump());
-    tx.exec_params(insert_trips_sql, trips.dump());
-    tx.exec_params(insert_stop_times_sql, stop_times.dump());
+    // Trips and stop times (a million rows in a large feed) by COPY: no JSON text, no per-row INSERT.
+    copy_rows(tx, "transit_trips", {"id", "route_id", "service_id", "shape_id", "direction_id", "headsign"},
+              feed.trips.size(), [&](std::size_t i, std::string& out) {
+                const auto& t = feed.trips[i];
+                copy_field(out, t.id);
+                out += '\t';
+                copy_field(out, t.route_id);
+                out += '\t';
+                copy_field(out, t.service_id);
+                out += '\t';
+                if (t.shape_id.empty()) out += "\\N";
+                else copy_field(out, t.shape_id);
+                out += '\t';
+                copy_int(out, t.direction_id);
+                out += '\t';
+                copy_field(out, t.headsign);
+              });
+    copy_rows(tx, "transit_stop_times", {"trip_id", "stop_sequence", "stop_id", "arrival_s", "departure_s"},
+              feed.stop_times.size(), [&](std::size_t i, std::string& out) {
+                const auto& st = feed.stop_times[i];
+                copy_field(out, st.trip_id);
+                out += '\t';
+                out += std::to_string(st.sequence);
+                out += '\t';
+                copy_field(out, st.stop_id);
+                out += '\t';
+                copy_int(out, st.arrival_s);
+                out += '\t';
+                copy_int(out, st.departure_s);
+              });
     tx.exec_params(insert_calendar_sql, cal.dump());
     tx.exec_params(insert_calendar_dates_sql, dates.dump());
     tx.exec_params(insert_frequencies_sql, freqs.dump());

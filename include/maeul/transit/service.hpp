@@ -3,6 +3,7 @@
 // matched, arrivals derived, written in one transaction per batch). The only way to change the
 // transit tables.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -15,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json_fwd.hpp>
 
 #include "maeul/asio/task.hpp"
@@ -88,7 +90,9 @@ class service {
   // (so that those opened before a restart are cleared). Throws on a database error.
   task<bool> load();
   // Imports a GTFS zip, replacing the feed: the answer's JSON (counts per file, row errors), or a
-  // problem (422: an unreadable archive, a missing required file, a limit exceeded).
+  // problem (422: an unreadable archive, a missing required file, a limit exceeded; 503: another
+  // import is running). The unzip and parse run on the service's own thread, never on the calling
+  // (I/O) thread; the write on a database thread. One import at a time.
   task<domain::outcome<std::string>> import_gtfs(std::string zip);
   // Stores positions: only routes of the feed; `allowed` (device tokens) the vehicles it may write
   // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error, the
@@ -108,6 +112,8 @@ class service {
   // Judges each arrival against the bunching rules of its route (the headway behind the previous
   // vehicle at the stop against the scheduled one) and hands the transitions to on_transitions.
   task<bool> judge_bunching(std::vector<storage::arrival_row> arrivals);
+  // How far apart (data time) two vehicles' last positions may be for their distance to count.
+  static constexpr std::int64_t distance_max_age_us = 120'000'000;
   // Scheduled visits of (route, stop, direction) around `at_us` (the day before to the day after),
   // sorted; cached per day (bounded), forgotten at each import.
   task<std::vector<std::int64_t>> scheduled_visits(std::string route, std::string stop, int direction,
@@ -128,7 +134,12 @@ class service {
   struct bunching {
     std::string rule_id, route;
     double ratio = 0.5;
+    std::optional<double> distance_m;
   };
+  // Judges the vehicles that a batch moved (vehicle, route) against the bunching rules of their
+  // route that have a distance_m: the nearest vehicle ahead on the same pattern within that many
+  // metres opens an alert (subject ROUTE/vehicle/VEHICLE), none clears it.
+  task<bool> judge_distance(std::vector<std::pair<std::string, std::string>> moved);
   std::mutex judge_mutex_;  // guards what follows
   std::vector<bunching> bunching_;
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> last_arrival_;  // route/stop/dir -> (ts, vehicle)
@@ -139,6 +150,8 @@ class service {
   void remember_opened(const std::string& key);  // judge_mutex_ held
   std::unordered_map<std::string, std::vector<std::int64_t>> schedule_cache_;
   static constexpr std::size_t max_cached = 20000;  // each of the three maps; past it, cleared
+  std::atomic<bool> importing_{false};  // an import is running (a second one is refused)
+  boost::asio::thread_pool parse_pool_{1};  // unzips and parses GTFS imports, off the I/O threads
 };
 
 }  // namespace maeul::transit
