@@ -2,6 +2,7 @@
 #include "maeul/transit/service.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -13,6 +14,7 @@
 #include "maeul/domain/encoding.hpp"
 #include "maeul/domain/registry.hpp"
 #include "maeul/domain/time.hpp"
+#include "maeul/services/access.hpp"
 #include "maeul/transit/gtfs.hpp"
 #include "maeul/transit/metrics.hpp"
 
@@ -135,6 +137,72 @@ task<std::string> service::ingest_message(std::string vehicle, std::string paylo
 
 service::service(storage::transit_store& store, options o)
     : store_(store), opts_(o), net_(std::make_shared<const network>()) {}
+
+bool service::in_scope(const storage::principal& who) {
+  return services::access::in_scope(who, "", "mobility");
+}
+
+task<std::vector<std::string>> service::routes(storage::principal who) {
+  if (!in_scope(who)) co_return std::vector<std::string>{};
+  auto call = store_.routes_json();
+  co_return co_await std::move(call);
+}
+
+task<std::optional<std::string>> service::route(storage::principal who, std::string id) {
+  if (!in_scope(who)) co_return std::nullopt;
+  auto call = store_.route_json(std::move(id));
+  co_return co_await std::move(call);
+}
+
+task<std::vector<std::string>> service::stops_near(storage::principal who, double lon, double lat, double radius_m,
+                                                   int limit) {
+  if (!in_scope(who)) co_return std::vector<std::string>{};
+  auto call = store_.stops_near_json(lon, lat, radius_m, limit);
+  co_return co_await std::move(call);
+}
+
+task<std::optional<service::series_map>> service::route_series(storage::principal who, std::string route,
+                                                               std::string stop, std::int64_t from,
+                                                               std::int64_t to) {
+  if (!in_scope(who)) co_return std::nullopt;
+  auto e_call = store_.route_exists(route);
+  if (!co_await std::move(e_call)) co_return std::nullopt;
+  series_map out;
+  auto a_call = store_.arrivals(route, stop, from, to);
+  auto arrivals = co_await std::move(a_call);
+  for (const auto& a : arrivals) out[{a.stop_id, a.direction}].arrivals_us.push_back(a.ts_us);
+  auto d_call = store_.service_days(from, to, opts_.timezone);
+  auto days = co_await std::move(d_call);
+  auto v_call = store_.scheduled_visits(route);
+  auto visits = co_await std::move(v_call);
+  auto f_call = store_.scheduled_frequencies(route);
+  auto freqs = co_await std::move(f_call);
+  using key = std::pair<std::string, int>;
+  for (const auto& day : days) {
+    std::set<std::string> active(day.services.begin(), day.services.end());
+    std::map<key, std::vector<int>> timetabled;
+    std::map<key, std::vector<frequency_window>> windows;
+    for (const auto& v : visits)
+      if (active.count(v.service_id) && (stop.empty() || v.stop_id == stop)) timetabled[{v.stop_id, v.direction}].push_back(v.time_s);
+    for (const auto& f : freqs)
+      if (active.count(f.service_id) && (stop.empty() || f.stop_id == stop))
+        windows[{f.stop_id, f.direction}].push_back({f.start_s, f.end_s, f.headway_s, f.offset_s});
+    std::set<key> keys;
+    for (const auto& [k, _] : timetabled) keys.insert(k);
+    for (const auto& [k, _] : windows) keys.insert(k);
+    for (const auto& k : keys) {
+      for (int t : scheduled_times(timetabled[k], windows[k])) {
+        std::int64_t at = day.midnight_us + std::int64_t(t) * 1000000;
+        if (at >= from && at < to) out[k].scheduled_us.push_back(at);
+      }
+    }
+  }
+  for (auto& [_, s] : out) {
+    std::sort(s.arrivals_us.begin(), s.arrivals_us.end());
+    std::sort(s.scheduled_us.begin(), s.scheduled_us.end());
+  }
+  co_return out;
+}
 
 std::shared_ptr<const network> service::current() const {
   std::lock_guard lock(mutex_);
@@ -410,13 +478,23 @@ task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
     shared_zip->shrink_to_fit();
     return std::make_shared<prepared_import>(std::move(p));
   };
+  using clock = std::chrono::steady_clock;
+  auto ms_since = [](clock::time_point t) { return std::chrono::duration<double, std::milli>(clock::now() - t).count(); };
+  auto t0 = clock::now();
   auto parse_call = run_on<std::shared_ptr<prepared_import>>(parse_pool_, std::move(job));
   auto prepared = co_await std::move(parse_call);
   if (prepared->problem) co_return *prepared->problem;
+  double parse_ms = ms_since(t0);
+  std::size_t stop_times = prepared->feed.stop_times.size();
+  auto t1 = clock::now();
   auto write = store_.replace_feed(std::move(prepared->feed));
   co_await std::move(write);
+  double write_ms = ms_since(t1);
+  auto t2 = clock::now();
   auto reload = load();
   co_await std::move(reload);
+  spdlog::info("transit: imported a GTFS feed with {} stop times: unzip and parse {:.0f} ms, write {:.0f} ms, "
+               "network reload {:.0f} ms", stop_times, parse_ms, write_ms, ms_since(t2));
   co_return std::move(prepared->answer);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,8 +23,10 @@
 #include "maeul/asio/task.hpp"
 #include "maeul/domain/problem.hpp"
 #include "maeul/rules/rules.hpp"
+#include "maeul/storage/registry.hpp"
 #include "maeul/storage/transit.hpp"
 #include "maeul/transit/match.hpp"
+#include "maeul/transit/metrics.hpp"
 #include "maeul/transit/zip.hpp"
 
 namespace maeul::transit {
@@ -118,6 +121,21 @@ class service {
   // sorted; cached per day (bounded), forgotten at each import.
   task<std::vector<std::int64_t>> scheduled_visits(std::string route, std::string stop, int direction,
                                                    std::int64_t at_us);
+
+  // Reading the network and its metrics (API §11), the access check here as in every service
+  // (services/access.hpp): the network is city-wide mobility data with no zone, so a principal
+  // sees it when its domains include mobility (or are unlimited) and it is not limited to zones,
+  // as for the live feed's vehicle frames. Out of scope: lists are empty, single items absent.
+  static bool in_scope(const storage::principal& who);
+  task<std::vector<std::string>> routes(storage::principal who);                          // JSON texts
+  task<std::optional<std::string>> route(storage::principal who, std::string id);         // with stops, shape
+  task<std::vector<std::string>> stops_near(storage::principal who, double lon, double lat, double radius_m,
+                                            int limit);
+  // Observed arrivals and scheduled visits per (stop, direction) of a route in [from, to) ("" stop:
+  // every stop); nullopt when there is no such route or it is out of the principal's scope.
+  using series_map = std::map<std::pair<std::string, int>, stop_series>;
+  task<std::optional<series_map>> route_series(storage::principal who, std::string route, std::string stop,
+                                               std::int64_t from_us, std::int64_t to_us);
 
   std::shared_ptr<const network> current() const;
   std::size_t vehicles_known() const;  // vehicles whose matching state is kept (at most max_vehicles)
