@@ -1,9 +1,11 @@
 // The bus network, positions and arrivals (storage/transit.hpp): SQL with bound parameters only;
-// bulk rows travel as one JSON parameter each (json_to_recordset), the feed is replaced in one
-// transaction.
+// bulk rows travel by COPY (trips, stop times, positions, arrivals) or as one JSON parameter each
+// (json_to_recordset: the feed's small files); the feed is replaced in one transaction.
 #include <pqxx/pqxx>
 #include <pqxx/tablewriter>
 
+#include <charconv>
+#include <chrono>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -102,18 +104,6 @@ const std::string stops_near_sql =
     "WHERE s.location IS NOT NULL AND ST_DWithin(s.location::geography, p.g, $3::float8) "
     "ORDER BY ST_Distance(s.location::geography, p.g), s.id LIMIT $4";
 
-const char* const insert_positions_sql =
-    "INSERT INTO transit_positions (vehicle, route_id, trip_id, ts, location, occupancy, progress_m, offset_m, "
-    "off_route, out_of_order) "
-    "SELECT vehicle, route_id, trip_id, to_timestamp(ts_us / 1e6), ST_SetSRID(ST_MakePoint(lon, lat), 4326), "
-    "occupancy, progress_m, offset_m, off_route, out_of_order "
-    "FROM json_to_recordset($1::json) AS x(vehicle text, route_id text, trip_id text, ts_us int8, lon float8, "
-    "lat float8, occupancy text, progress_m float8, offset_m float8, off_route boolean, out_of_order boolean)";
-const char* const insert_arrivals_sql =
-    "INSERT INTO transit_arrivals (route_id, stop_id, direction, pattern, vehicle, trip_id, ts) "
-    "SELECT route_id, stop_id, direction, pattern, vehicle, trip_id, to_timestamp(ts_us / 1e6) "
-    "FROM json_to_recordset($1::json) AS x(route_id text, stop_id text, direction int, pattern text, "
-    "vehicle text, trip_id text, ts_us int8)";
 const char* const arrivals_sql =
     "SELECT stop_id, direction, pattern, vehicle, trip_id, "
     "(extract(epoch FROM ts) * 1000000)::int8 FROM transit_arrivals "
@@ -159,6 +149,26 @@ void copy_field(std::string& out, const std::string& v) {
 void copy_int(std::string& out, const std::optional<int>& v) {
   if (v) out += std::to_string(*v);
   else out += "\\N";
+}
+
+// A time as COPY text (UTC, microseconds).
+void copy_ts(std::string& out, std::int64_t ts_us) {
+  using namespace std::chrono;
+  std::int64_t secs = ts_us >= 0 ? ts_us / 1000000 : -((-ts_us + 999999) / 1000000);
+  std::int64_t micros = ts_us - secs * 1000000;
+  std::int64_t d = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  std::int64_t rem = secs - d * 86400;
+  year_month_day ymd{sys_days{days{d}}};
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%06d+00", int(ymd.year()), unsigned(ymd.month()),
+                        unsigned(ymd.day()), int(rem / 3600), int(rem / 60 % 60), int(rem % 60), int(micros));
+  out.append(buf, std::size_t(n));
+}
+// A finite double, shortest text that reads back exactly.
+void copy_double(std::string& out, double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
 
 // COPY of pre-formatted text, as in observations.cpp: pqxx 6.4's stream_to keeps write_raw_line
@@ -348,20 +358,55 @@ task<std::vector<std::string>> transit_store::stops_near_json(double lon, double
 }
 
 task<bool> transit_store::write(std::vector<position_row> positions, std::vector<arrival_row> arrivals) {
+  // By COPY (text made here, no JSON): a batch of up to 10,000 positions is one statement per table.
   return pool_.run<bool>([positions = std::move(positions), arrivals = std::move(arrivals)](pqxx::connection_base& c) {
-    json ps = json::array(), as = json::array();
-    for (const auto& p : positions)
-      ps.push_back({{"vehicle", p.vehicle}, {"route_id", p.route_id}, {"trip_id", p.trip_id}, {"ts_us", p.ts_us},
-                    {"lon", p.lon}, {"lat", p.lat}, {"occupancy", p.occupancy},
-                    {"progress_m", p.progress_m < 0 ? json(nullptr) : json(p.progress_m)},
-                    {"offset_m", p.offset_m < 0 ? json(nullptr) : json(p.offset_m)}, {"off_route", p.off_route},
-                    {"out_of_order", p.out_of_order}});
-    for (const auto& a : arrivals)
-      as.push_back({{"route_id", a.route_id}, {"stop_id", a.stop_id}, {"direction", a.direction}, {"pattern", a.pattern},
-                    {"vehicle", a.vehicle}, {"trip_id", a.trip_id}, {"ts_us", a.ts_us}});
     pqxx::work tx(c);
-    if (!positions.empty()) tx.exec_params(insert_positions_sql, ps.dump());
-    if (!arrivals.empty()) tx.exec_params(insert_arrivals_sql, as.dump());
+    if (!positions.empty())
+      copy_rows(tx, "transit_positions",
+                {"vehicle", "route_id", "trip_id", "ts", "location", "occupancy", "progress_m", "offset_m", "off_route",
+                 "out_of_order"},
+                positions.size(), [&](std::size_t i, std::string& out) {
+                  const auto& p = positions[i];
+                  copy_field(out, p.vehicle);
+                  out += '\t';
+                  copy_field(out, p.route_id);
+                  out += '\t';
+                  copy_field(out, p.trip_id);
+                  out += '\t';
+                  copy_ts(out, p.ts_us);
+                  out += "\tSRID=4326;POINT(";
+                  copy_double(out, p.lon);
+                  out += ' ';
+                  copy_double(out, p.lat);
+                  out += ")\t";
+                  copy_field(out, p.occupancy);
+                  out += '\t';
+                  if (p.progress_m < 0) out += "\\N";
+                  else copy_double(out, p.progress_m);
+                  out += '\t';
+                  if (p.offset_m < 0) out += "\\N";
+                  else copy_double(out, p.offset_m);
+                  out += p.off_route ? "\tt" : "\tf";
+                  out += p.out_of_order ? "\tt" : "\tf";
+                });
+    if (!arrivals.empty())
+      copy_rows(tx, "transit_arrivals", {"route_id", "stop_id", "direction", "pattern", "vehicle", "trip_id", "ts"},
+                arrivals.size(), [&](std::size_t i, std::string& out) {
+                  const auto& a = arrivals[i];
+                  copy_field(out, a.route_id);
+                  out += '\t';
+                  copy_field(out, a.stop_id);
+                  out += '\t';
+                  out += std::to_string(a.direction);
+                  out += '\t';
+                  copy_field(out, a.pattern);
+                  out += '\t';
+                  copy_field(out, a.vehicle);
+                  out += '\t';
+                  copy_field(out, a.trip_id);
+                  out += '\t';
+                  copy_ts(out, a.ts_us);
+                });
     tx.commit();
     return true;
   });

@@ -2,6 +2,7 @@
 #include "maeul/transit/service.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -104,20 +105,65 @@ domain::outcome<parsed_positions> parse_avl_message(const std::string& vehicle, 
   return out;
 }
 
+namespace {
+
+// A JSON string literal (the text is UTF-8: it came in as JSON); null when empty.
+void json_string_or_null(std::string& out, const std::string& v) {
+  if (v.empty()) {
+    out += "null";
+    return;
+  }
+  out += '"';
+  for (char ch : v) {
+    auto c = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+void json_number(std::string& out, double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+// Written by hand rather than through a JSON object: one frame per accepted position, on the
+// ingest path (tens of thousands a second).
 std::string vehicle_frame(const vehicle_event& e) {
-  auto str_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-  nlohmann::ordered_json j = {{"type", "vehicle"},
-                              {"vehicle", e.vehicle},
-                              {"route", e.route},
-                              {"trip", str_or_null(e.trip)},
-                              {"lon", e.lon},
-                              {"lat", e.lat},
-                              {"ts", domain::format_rfc3339_ms(e.ts_us)},
-                              {"occupancy", str_or_null(e.occupancy)},
-                              {"progress_m", e.progress_m < 0 ? json(nullptr) : json(std::round(e.progress_m * 10) / 10)},
-                              {"off_route", e.off_route},
-                              {"next_stop", str_or_null(e.next_stop)}};
-  return j.dump();
+  std::string out;
+  out.reserve(256);
+  out += "{\"type\":\"vehicle\",\"vehicle\":";
+  json_string_or_null(out, e.vehicle);
+  out += ",\"route\":";
+  json_string_or_null(out, e.route);
+  out += ",\"trip\":";
+  json_string_or_null(out, e.trip);
+  out += ",\"lon\":";
+  json_number(out, e.lon);
+  out += ",\"lat\":";
+  json_number(out, e.lat);
+  out += ",\"ts\":\"";
+  out += domain::format_rfc3339_ms(e.ts_us);
+  out += "\",\"occupancy\":";
+  json_string_or_null(out, e.occupancy);
+  out += ",\"progress_m\":";
+  if (e.progress_m < 0) out += "null";
+  else json_number(out, std::round(e.progress_m * 10) / 10);
+  out += e.off_route ? ",\"off_route\":true,\"next_stop\":" : ",\"off_route\":false,\"next_stop\":";
+  json_string_or_null(out, e.next_stop);
+  out += '}';
+  return out;
 }
 
 task<std::string> service::ingest_message(std::string vehicle, std::string payload, std::int64_t now_us) {
