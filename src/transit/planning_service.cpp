@@ -9,6 +9,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
 
 #include "maeul/transit/planning.hpp"
 #include "maeul/transit/service.hpp"
@@ -239,6 +240,10 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::pl
 task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::compute(
     std::string route, std::int64_t day, std::int64_t timetable_day,
     std::shared_ptr<const std::vector<storage::transit_pattern>> pats) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto ms_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+  };
   auto in = std::make_shared<plan_inputs>();
   in->route = route;
   in->day = day;
@@ -255,7 +260,9 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
     auto sensors = co_await std::move(s_call);
     for (auto& s : sensors) in->sensors[s.stop_id] = s.sensor_id;
     auto b_call = demand_.boardings(stop_ids, day - opts_.history_days, day, opts_.timezone);
+    const auto tb = std::chrono::steady_clock::now();
     auto rows = co_await std::move(b_call);
+    spdlog::debug("plan {}: {} boardings rows read in {:.0f} ms", route, rows.size(), ms_since(tb));
     for (auto& r : rows) in->counts[r.stop_id].push_back({r.local_hour, r.count});
   }
   auto v_call = store_.scheduled_visits(route);
@@ -270,9 +277,11 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
   for (const auto& d : days)
     if (d.date == tdate) in->active = d.services;
   auto opts = opts_;
+  const double read_ms = ms_since(t0);
   auto job = [in, opts] { return compute_plan(*in, opts); };
   auto j_call = submit<std::shared_ptr<const route_plan>>(std::move(job));
   auto r = co_await std::move(j_call);
+  spdlog::debug("plan {}: inputs read in {:.0f} ms, forecast and plan after {:.0f} ms", route, read_ms, ms_since(t0));
   if (!r) co_return std::pair{planning_status::busy, std::shared_ptr<const route_plan>{}};
   co_return std::pair{planning_status::ok, *r};
 }
