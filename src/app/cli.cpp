@@ -775,6 +775,14 @@ int serve(const config::settings& s) {
   if (auto bad = transit::validate(popts.plan)) return fail(exit_config, "transit: " + *bad);
   transit::planning planning_svc(transit_svc, transit_store, demand_store, popts);
   services.planning = &planning_svc;
+  services.extra_metrics = [prev = services.extra_metrics, &planning_svc] {
+    return prev() + "# HELP maeul_transit_plan_pending Bus demand forecasts waiting or running.\n"
+           "# TYPE maeul_transit_plan_pending gauge\nmaeul_transit_plan_pending " +
+           std::to_string(planning_svc.pending()) +
+           "\n# HELP maeul_transit_plan_refused_total Forecast requests refused (503): the planning queue was full.\n"
+           "# TYPE maeul_transit_plan_refused_total counter\nmaeul_transit_plan_refused_total " +
+           std::to_string(planning_svc.overflowed()) + "\n";
+  };
   transit_svc.on_vehicles = [&hub](std::vector<transit::vehicle_event> events) {
     std::vector<live::hub::vehicle_frame> frames;
     frames.reserve(events.size());

@@ -111,7 +111,9 @@ std::shared_ptr<const route_plan> compute_plan(const plan_inputs& in, const plan
         if (!std::isnan(c)) known = true;
       }
       all_stops.insert(id);
-      if (f.hours > 0) with_history.insert(id);
+      // A stop counts as known when its forecast is: readings less than a week old forecast nothing.
+      for (double c : f.counts)
+        if (!std::isnan(c)) with_history.insert(id);
       sd.push_back({id, sf.counts, std::nullopt});
       dd.stops.push_back(std::move(sf));
     }

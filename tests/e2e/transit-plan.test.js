@@ -223,6 +223,12 @@ describe('transit: demand forecast and recommended plan', () => {
     h.assertProblem(anon, 401);
     h.assertProblem(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`, device), 403);
     h.assertProblem(await get(`/api/v1/transit/plan.zip?date=${TODAY}`, device), 403);
+    // a token limited to another domain reads no bus demand (boardings are mobility readings)
+    const energy = (await h.createToken(ctx.d, 'analyst', 'plan-energy', { domains: ['energy'] })).token;
+    h.assertProblem(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`, energy), 404);
+    h.assertProblem(await get(`/api/v1/transit/plan.zip?date=${TODAY}`, energy), 403);
+    const mobility = (await h.createToken(ctx.d, 'analyst', 'plan-mobility', { domains: ['mobility'] })).token;
+    h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`, mobility), 200);
     // an operator reads the plan
     const op = (await h.createToken(ctx.d, 'operator', 'plan-operator')).token;
     h.assertJson(await get(`/api/v1/transit/routes/R1/plan?date=${TODAY}`, op), 200);

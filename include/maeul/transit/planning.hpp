@@ -132,7 +132,8 @@ class planning {
   task<std::int64_t> today(std::int64_t now_us);
 
   const planning_options& options() const { return opts_; }
-  std::int64_t overflowed() const { return overflowed_.load(); }
+  std::int64_t overflowed() const { return overflowed_.load(); }  // requests refused as busy
+  int pending() const { return pending_.load(); }                 // forecasts waiting or running
   void stop();
 
  private:
