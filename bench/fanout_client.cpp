@@ -8,7 +8,7 @@
 //                       Latency: from the POST's 200 (the commit) to each frame's arrival; a frame
 //                       that arrives before its 200 counts as 0 and is counted in "before_commit".
 //   --system mosquitto  N libmosquitto clients (MQTT 3.1.1, QoS 0) subscribed to one topic, driven
-//                       by the same event loop (their sockets watched through Asio); one publisher
+//                       by the same thread (their sockets polled beside the io_context); one publisher
 //                       sends the same payload on the same schedule. Latency: publish to arrival.
 // Every frame's value is its reading's sequence number. After the last reading it waits for every
 // frame or 3 s, then prints one JSON line: frames delivered and per second, latency p50/p99/max,
@@ -16,6 +16,7 @@
 // a fifth of the time: it had CPU to spare). With --server-pid, the server's VmRSS before the
 // subscribers and with them all subscribed, and the difference per subscriber. Not a test.
 #include <mosquitto.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 
@@ -37,7 +38,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -220,11 +220,8 @@ asio::awaitable<void> http_publisher(run_state& st, int lane, int lanes, std::in
 struct mqtt_client {
   run_state* st = nullptr;
   mosquitto* m = nullptr;
-  std::unique_ptr<asio::posix::stream_descriptor> fd;
-  bool reading = false, writing = false, subscribed = false, dead = false;
+  bool subscribed = false, dead = false;
 };
-
-void mqtt_watch(mqtt_client& c);
 
 void mqtt_fail(mqtt_client& c) {
   if (c.dead) return;
@@ -232,38 +229,21 @@ void mqtt_fail(mqtt_client& c) {
   if (!c.subscribed) ++c.st->failed;
 }
 
-void mqtt_watch(mqtt_client& c) {
-  if (c.dead || !c.fd) return;
-  if (!c.reading) {
-    c.reading = true;
-    c.fd->async_wait(asio::posix::stream_descriptor::wait_read, [&c](beast::error_code ec) {
-      c.reading = false;
-      if (ec) return;
-      // libmosquitto reads about one packet a call and Asio's epoll is edge-triggered: read
-      // until the socket holds no more bytes (a partial packet stays in libmosquitto's buffer).
-      int avail = 0;
-      do {
-        if (mosquitto_loop_read(c.m, 1) != MOSQ_ERR_SUCCESS) return mqtt_fail(c);
-      } while (::ioctl(mosquitto_socket(c.m), FIONREAD, &avail) == 0 && avail > 0);
-      mqtt_watch(c);
-    });
+// Reads everything the socket holds (libmosquitto reads about one packet a call; a partial packet
+// stays in its buffer), then writes what is queued.
+void mqtt_service(mqtt_client& c, bool readable) {
+  if (c.dead) return;
+  if (readable) {
+    int avail = 0;
+    do {
+      if (mosquitto_loop_read(c.m, 1) != MOSQ_ERR_SUCCESS) return mqtt_fail(c);
+    } while (::ioctl(mosquitto_socket(c.m), FIONREAD, &avail) == 0 && avail > 0);
   }
-  if (!c.writing && mosquitto_want_write(c.m)) {
-    c.writing = true;
-    c.fd->async_wait(asio::posix::stream_descriptor::wait_write, [&c](beast::error_code ec) {
-      c.writing = false;
-      if (ec) return;
-      if (mosquitto_loop_write(c.m, 64) != MOSQ_ERR_SUCCESS) return mqtt_fail(c);
-      mqtt_watch(c);
-    });
-  }
+  if (mosquitto_want_write(c.m) && mosquitto_loop_write(c.m, 64) != MOSQ_ERR_SUCCESS) mqtt_fail(c);
 }
 
 // Flushes what a call queued (publish, subscribe) without waiting for the loop.
-void mqtt_kick(mqtt_client& c) {
-  if (mosquitto_want_write(c.m)) mosquitto_loop_write(c.m, 64);
-  mqtt_watch(c);
-}
+void mqtt_kick(mqtt_client& c) { mqtt_service(c, false); }
 
 bool mqtt_open(run_state& st, mqtt_client& c, bool subscriber) {
   c.st = &st;
@@ -288,7 +268,6 @@ bool mqtt_open(run_state& st, mqtt_client& c, bool subscriber) {
     mosquitto_connect_callback_set(c.m, [](mosquitto*, void* ud, int) { static_cast<mqtt_client*>(ud)->subscribed = true; });
   }
   if (mosquitto_connect(c.m, st.opt.host.c_str(), st.opt.port, 60) != MOSQ_ERR_SUCCESS) return false;
-  c.fd = std::make_unique<asio::posix::stream_descriptor>(st.io, mosquitto_socket(c.m));
   mqtt_kick(c);
   return true;
 }
@@ -448,25 +427,34 @@ int main(int argc, char** argv) {
       st.io.stop();
     }
   });
-  asio::steady_timer misc(st.io);
-  std::function<void()> tick = [&] {
-    misc.expires_after(std::chrono::seconds(1));
-    misc.async_wait([&](beast::error_code ec) {
-      if (ec) return;
+  // The MQTT clients' sockets are polled level-triggered beside the io_context (libmosquitto
+  // keeps its own buffers, which do not fit Asio's edge-triggered epoll); the WebSocket side
+  // runs on the io_context alone.
+  std::vector<pollfd> fds;
+  auto last_misc = clock_type::now();
+  while (!st.io.stopped()) {
+    if (mq.empty()) {
+      st.io.run_one();
+      continue;
+    }
+    st.io.poll();
+    fds.resize(mq.size());
+    for (std::size_t i = 0; i < mq.size(); ++i) {
+      auto& c = *mq[i];
+      fds[i].fd = c.dead ? -1 : mosquitto_socket(c.m);
+      fds[i].events = short(POLLIN | (mosquitto_want_write(c.m) ? POLLOUT : 0));
+      fds[i].revents = 0;
+    }
+    if (::poll(fds.data(), nfds_t(fds.size()), 1) > 0)
+      for (std::size_t i = 0; i < mq.size(); ++i)
+        if (fds[i].revents) mqtt_service(*mq[i], fds[i].revents & (POLLIN | POLLHUP | POLLERR));
+    if (clock_type::now() - last_misc > std::chrono::seconds(1)) {
+      last_misc = clock_type::now();
       for (auto& c : mq)
-        if (!c->dead) {
-          mosquitto_loop_misc(c->m);
-          mqtt_watch(*c);
-        }
-      tick();
-    });
-  };
-  tick();
-  st.io.run();
-  for (auto& c : mq) {
-    if (c->fd) c->fd->release();  // the descriptor is libmosquitto's to close
-    mosquitto_destroy(c->m);
+        if (!c->dead) mosquitto_loop_misc(c->m);
+    }
   }
+  for (auto& c : mq) mosquitto_destroy(c->m);
   mosquitto_lib_cleanup();
   std::fflush(stdout);
   std::_Exit(exit_code);  // the subscribers' coroutines are still suspended: no orderly teardown needed
