@@ -471,6 +471,10 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<conn_state<Stream>> c,
         std::lock_guard lock(mutex);
         connections[id].ws = ws;
       }
+      // The request's read buffer (8 KiB reserved between requests) is not needed by the
+      // WebSocket, which reads through its own: free it for the life of the session.
+      buffer.consume(buffer.size());
+      buffer.shrink_to_fit();
       co_await ws->run(parser.release());
       co_return;
     }
