@@ -257,6 +257,7 @@ asio::awaitable<void> server::impl::watchdog(std::shared_ptr<conn_base> c) {
     timer.expires_after(tick());
     co_await timer.async_wait(use_tuple);
     if (c->closed) break;
+    if (!c->socket()) break;  // now a WebSocket session, with its own timeouts: no more ticks
     if (steady::now() >= c->deadline) {
       c->timed_out = true;
       beast::error_code ec;
