@@ -328,6 +328,7 @@ task<std::vector<alert_event>> operations_store::apply(std::vector<rules::transi
         auto u = units.find(key);
         if (u == units.end()) u = units.emplace(key, unit_of(tx, t.sensor, t.metric)).first;
         auto words = rules::describe_alert(*r, t.sensor, t.metric, t.value, u->second, severity, t.stage, t.message);
+        if (!t.message_ko.empty()) words.text.ko = t.message_ko;
         const auto title = localized_json(words.title), text = localized_json(words.text);
         std::vector<alert_event> evs;
         if (t.severity_change)

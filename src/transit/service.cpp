@@ -107,6 +107,21 @@ domain::outcome<parsed_positions> parse_avl_message(const std::string& vehicle, 
 
 namespace {
 
+// printf into a string of whatever length it takes (a message with ids in UTF-8 is never cut
+// inside a character).
+template <class... A>
+std::string formatted(const char* f, A... a) {
+  int n = std::snprintf(nullptr, 0, f, a...);
+  if (n <= 0) return {};
+  std::string out(std::size_t(n), '\0');
+  std::snprintf(out.data(), out.size() + 1, f, a...);
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
 // A JSON string literal (the text is UTF-8: it came in as JSON); null when empty.
 void json_string_or_null(std::string& out, const std::string& v) {
   if (v.empty()) {
@@ -403,6 +418,11 @@ task<bool> service::judge_bunching(std::vector<storage::arrival_row> arrivals) {
                       *sched / 60, a.vehicle.c_str(), hold);
         t.open = true;
         t.message = buf;
+        t.message_ko = formatted(
+                      "노선 %s 정류장 %s 몰림 운행: %s 차량이 %s 차량보다 %.1f분 뒤에 도착 (계획 배차 간격 %.1f분); "
+                      "다음 시간 조정 정류장에서 %s 차량 %.0f분 대기",
+                      a.route_id.c_str(), a.stop_id.c_str(), a.vehicle.c_str(), prev->second.c_str(), h / 60,
+                      *sched / 60, a.vehicle.c_str(), hold);
         remember_opened(key);
         out.push_back(std::move(t));
       } else if (auto o = opened_.find(key); o != opened_.end()) {
@@ -734,6 +754,18 @@ task<bool> service::judge_distance(std::vector<std::pair<std::string, std::strin
         t.open = true;
         t.value = std::round(lead->gap_m * 10) / 10;
         t.message = buf;
+        if (sched)
+          t.message_ko = formatted(
+                        "노선 %s 몰림 운행: %s 차량이 %s 차량 %.0f m 뒤 (약 %.1f분; 계획 배차 간격 %.1f분); "
+                        "다음 시간 조정 정류장에서 %s 차량 %.0f분 대기",
+                        f.route.c_str(), f.place.vehicle.c_str(), leader_id.c_str(), lead->gap_m, gap_s / 60,
+                        *sched / 60, f.place.vehicle.c_str(), std::ceil(hold_minutes(gap_s, *sched)));
+        else
+          t.message_ko = formatted(
+                        "노선 %s 몰림 운행: %s 차량이 %s 차량 %.0f m 뒤 (약 %.1f분); 간격이 회복될 때까지 다음 시간 "
+                        "조정 정류장에서 %s 차량 대기",
+                        f.route.c_str(), f.place.vehicle.c_str(), leader_id.c_str(), lead->gap_m, gap_s / 60,
+                        f.place.vehicle.c_str());
         std::lock_guard lock(judge_mutex_);
         remember_opened(key);
         out.push_back(std::move(t));

@@ -60,6 +60,10 @@ describe('transit: bunching alerts', () => {
     assert.equal(s1.value, 120);
     assert.match(s1.message, /bus-B arrived 2\.0 min after bus-A \(scheduled headway 10\.0 min\)/);
     assert.match(s1.message, /hold bus-B at the next timing point for 8 minutes/);
+    // both languages: the Korean text says the same, the English one is the message
+    assert.equal(s1.text.en, s1.message);
+    assert.match(s1.text.ko, /노선 R1 정류장 S1 몰림 운행: bus-B 차량이 bus-A 차량보다 2\.0분 뒤에 도착 \(계획 배차 간격 10\.0분\)/);
+    assert.match(s1.text.ko, /다음 시간 조정 정류장에서 bus-B 차량 8분 대기/);
     assert.equal(s1.cleared_at, null);
     // bus-C 10 minutes behind bus-B at S0 and S1: the headway is back, both alerts clear
     await post([pos('bus-C', 0, base + 720 * SEC), pos('bus-C', 600, base + 840 * SEC)]);
@@ -95,6 +99,7 @@ describe('transit: bunching alerts', () => {
     assert.ok(Math.abs(a.value - 150) < 1, `gap ${a.value} m`);
     assert.match(a.message, /bus-E is 150 m behind bus-D \(about 0\.5 min; scheduled headway 10\.0 min\)/);
     assert.match(a.message, /hold bus-E at the next timing point for 10 minutes/);
+    assert.match(a.text.ko, /bus-E 차량이 bus-D 차량 150 m 뒤 \(약 0\.5분; 계획 배차 간격 10\.0분\)/);
     // D runs ahead: 500 m apart, more than 200: cleared
     await post([pos('bus-D', 900, t + 70 * SEC), pos('bus-E', 400, t + 80 * SEC)]);
     await h.pollUntil(async () => {

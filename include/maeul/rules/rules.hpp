@@ -182,6 +182,9 @@ struct transition {
   std::optional<double> value;
   std::string message;
   std::int64_t at_us = 0;
+  // The message in Korean, when the rule's judge writes one (the bunching judge does): the alert's
+  // Korean text; otherwise describe_alert makes it.
+  std::string message_ko;
 };
 
 bool matches(const selector& s, const sensor_ref& info);
