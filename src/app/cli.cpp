@@ -715,6 +715,8 @@ int serve(const config::settings& s) {
     try {
       mqtt_in = std::make_unique<mqtt::client>(io.at(0).get_executor(), mo, observation_svc, dead_letters,
                                                ingest::system_now_us);
+      // Reading messages are parsed and ingested on every I/O context, not only the strand's.
+      mqtt_in->set_workers([&io]() -> boost::asio::any_io_executor { return io.next().get_executor(); });
     } catch (const std::exception& e) {
       return fail(exit_config, e.what());
     }

@@ -13,39 +13,49 @@ namespace {
 
 using json = nlohmann::json;
 
+// Per-reading checks. A reading's JSON pointer is `prefix` + its index (+ "/field"), built only
+// when the reading is rejected: accepted readings cost no pointer strings.
 struct checker {
   std::int64_t now_us;
   parsed_batch& out;
+  std::string_view prefix;
 
-  void reject(std::size_t index, std::string error, std::string pointer) {
+  void reject(std::size_t index, std::string error, const char* field = nullptr) {
+    std::string pointer(prefix);
+    pointer += std::to_string(index);
+    if (field) {
+      pointer += '/';
+      pointer += field;
+    }
     out.rejected.push_back({index, std::move(error), std::move(pointer)});
   }
 
   // Checks the time and appends the reading, or rejects it.
-  void add(std::size_t index, std::string sensor, std::string metric, std::string_view ts_text, double value,
-           const std::string& base) {
-    if (sensor.empty()) return reject(index, "sensor is required", base + "/sensor");
-    if (metric.empty()) return reject(index, "metric is required", base + "/metric");
+  void add(std::size_t index, std::string sensor, std::string metric, std::string_view ts_text, double value) {
+    if (sensor.empty()) return reject(index, "sensor is required", "sensor");
+    if (metric.empty()) return reject(index, "metric is required", "metric");
     auto ts = parse_rfc3339(ts_text);
-    if (!ts) return reject(index, "ts must be an RFC 3339 time with an offset", base + "/ts");
-    if (*ts > now_us + max_future_us) return reject(index, "ts is more than 5 minutes in the future", base + "/ts");
-    if (*ts < earliest_reading_us) return reject(index, "ts is before 1970-01-01T00:00:00Z, the earliest time stored", base + "/ts");
-    if (!std::isfinite(value)) return reject(index, "value must be a finite number", base + "/value");
+    if (!ts) return reject(index, "ts must be an RFC 3339 time with an offset", "ts");
+    if (*ts > now_us + max_future_us) return reject(index, "ts is more than 5 minutes in the future", "ts");
+    if (*ts < earliest_reading_us) return reject(index, "ts is before 1970-01-01T00:00:00Z, the earliest time stored", "ts");
+    if (!std::isfinite(value)) return reject(index, "value must be a finite number", "value");
     out.readings.push_back({std::move(sensor), std::move(metric), *ts, value, index});
   }
 
-  void add_json(std::size_t index, const json& r, const std::string& base) {
-    if (!r.is_object()) return reject(index, "a reading must be an object {sensor, metric, ts, value}", base);
-    auto s = r.find("sensor");
-    auto m = r.find("metric");
+  // `sensor`/`metric`, when set, stand in for the reading's own fields (as if it carried them).
+  void add_json(std::size_t index, const json& r, const std::string* sensor = nullptr,
+                const std::string* metric = nullptr) {
+    if (!r.is_object()) return reject(index, "a reading must be an object {sensor, metric, ts, value}");
+    auto s = sensor ? r.end() : r.find("sensor");
+    auto m = metric ? r.end() : r.find("metric");
     auto t = r.find("ts");
     auto v = r.find("value");
-    if (s == r.end() || !s->is_string()) return reject(index, "sensor must be a string", base + "/sensor");
-    if (m == r.end() || !m->is_string()) return reject(index, "metric must be a string", base + "/metric");
-    if (t == r.end() || !t->is_string()) return reject(index, "ts must be an RFC 3339 string", base + "/ts");
-    if (v == r.end() || !v->is_number()) return reject(index, "value must be a number", base + "/value");
-    add(index, s->get<std::string>(), m->get<std::string>(), t->get_ref<const std::string&>(), v->get<double>(),
-        base);
+    if (!sensor && (s == r.end() || !s->is_string())) return reject(index, "sensor must be a string", "sensor");
+    if (!metric && (m == r.end() || !m->is_string())) return reject(index, "metric must be a string", "metric");
+    if (t == r.end() || !t->is_string()) return reject(index, "ts must be an RFC 3339 string", "ts");
+    if (v == r.end() || !v->is_number()) return reject(index, "value must be a number", "value");
+    add(index, sensor ? *sensor : s->get_ref<const std::string&>(), metric ? *metric : m->get_ref<const std::string&>(),
+        t->get_ref<const std::string&>(), v->get<double>());
   }
 };
 
@@ -64,6 +74,18 @@ problem too_many(std::size_t max) {
 }
 
 }  // namespace
+
+parsed_batch check_json_readings(const json& items, std::int64_t now_us, const std::string& sensor,
+                                 const std::string& metric) {
+  parsed_batch out;
+  out.pointer_prefix = "/observations/";
+  checker check{now_us, out, out.pointer_prefix};
+  if (!items.is_array()) return out;
+  out.total = items.size();
+  out.readings.reserve(out.total);
+  for (std::size_t i = 0; i < items.size(); ++i) check.add_json(i, items[i], &sensor, metric.empty() ? nullptr : &metric);
+  return out;
+}
 
 std::vector<std::string> csv_record(std::string_view text, std::size_t& pos) {
   std::vector<std::string> fields;
@@ -111,7 +133,7 @@ std::vector<std::string> csv_record(std::string_view text, std::size_t& pos) {
 outcome<parsed_batch> parse_observations(std::string_view body, body_format format, std::int64_t now_us,
                                          std::size_t max_readings) {
   parsed_batch out;
-  checker check{now_us, out};
+  checker check{now_us, out, "/"};
   if (body.size() >= 3 && body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // BOM
 
   if (format == body_format::json) {
@@ -123,9 +145,9 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
     if (it->size() > max_readings) return too_many(max_readings);
     out.total = it->size();
     out.pointer_prefix = "/observations/";
+    check.prefix = out.pointer_prefix;
     out.readings.reserve(out.total);
-    for (std::size_t i = 0; i < it->size(); ++i)
-      check.add_json(i, (*it)[i], "/observations/" + std::to_string(i));
+    for (std::size_t i = 0; i < it->size(); ++i) check.add_json(i, (*it)[i]);
     return out;
   }
 
@@ -146,7 +168,6 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
       if (json_nesting_depth(line) > max_json_depth)
         return make_problem(problem_kind::malformed, "line " + std::to_string(index + 1) + " is JSON nested deeper than " +
                                                          std::to_string(max_json_depth) + " levels");
-      std::string base = "/" + std::to_string(index);
       json j;
       try {
         j = json::parse(line);
@@ -154,9 +175,9 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
         j = json(json::value_t::discarded);
       }
       if (j.is_discarded())
-        check.reject(index, "line " + std::to_string(index + 1) + " is not a JSON object", base);
+        check.reject(index, "line " + std::to_string(index + 1) + " is not a JSON object");
       else
-        check.add_json(index, j, base);
+        check.add_json(index, j);
       ++index;
     }
     out.total = index;
@@ -184,18 +205,16 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
     auto rec = csv_record(body, pos);
     if (rec.empty() || (rec.size() == 1 && rec[0].empty())) continue;
     if (index >= max_readings) return too_many(max_readings);
-    std::string base = "/" + std::to_string(index);
     if (rec.size() < need) {
       check.reject(index, "the row has " + std::to_string(rec.size()) + " fields; the header needs " +
-                              std::to_string(need), base);
+                              std::to_string(need));
     } else {
       const std::string& v = rec[std::size_t(col_value)];
       auto value = parse_number<double>(v);
       if (!value)
-        check.reject(index, "value must be a number", base + "/value");
+        check.reject(index, "value must be a number", "value");
       else
-        check.add(index, rec[std::size_t(col_sensor)], rec[std::size_t(col_metric)], rec[std::size_t(col_ts)], *value,
-                  base);
+        check.add(index, rec[std::size_t(col_sensor)], rec[std::size_t(col_metric)], rec[std::size_t(col_ts)], *value);
     }
     ++index;
   }

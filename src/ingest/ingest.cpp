@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <boost/asio/async_result.hpp>
@@ -159,21 +161,38 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
 
   // 1. sensor metadata for every sensor named, fetching the unknown or stale ones in one query.
   // Sensors outside `allowed` are not looked up at all: to the caller they are unknown, in the
-  // answer and in its timing.
-  std::unordered_set<std::string> allowed_set;
+  // answer and in its timing. One index lookup per distinct sensor: each reading gets its sensor's
+  // slot (a run of readings of one sensor, as an MQTT message is, costs one string compare each).
+  std::unordered_set<std::string_view> allowed_set;
   if (allowed) allowed_set.insert(allowed->begin(), allowed->end());
-  std::unordered_map<std::string, std::shared_ptr<const storage::sensor_meta>> metas;
+  std::vector<std::shared_ptr<const storage::sensor_meta>> slot_meta;  // per distinct sensor
+  std::vector<std::uint32_t> slot_of(batch.readings.size());           // per reading
   std::vector<std::string> missing;
-  for (const auto& c : batch.readings) {
-    if (metas.count(c.sensor)) continue;
-    if (allowed && !allowed_set.count(c.sensor)) {
-      metas[c.sensor] = nullptr;
-      continue;
+  std::vector<std::uint32_t> missing_slot;
+  {
+    std::unordered_map<std::string_view, std::uint32_t> slots;  // views into batch.readings (the frame's own)
+    const std::string* prev = nullptr;
+    std::uint32_t prev_slot = 0;
+    for (std::size_t i = 0; i < batch.readings.size(); ++i) {
+      const auto& c = batch.readings[i];
+      if (!prev || *prev != c.sensor) {
+        auto [it, inserted] = slots.try_emplace(std::string_view(c.sensor), std::uint32_t(slot_meta.size()));
+        if (inserted) {
+          slot_meta.emplace_back();
+          if (!allowed || allowed_set.count(c.sensor)) {
+            bool fresh = false;
+            slot_meta.back() = cached(c.sensor, fresh);
+            if (!fresh) {
+              missing.push_back(c.sensor);
+              missing_slot.push_back(it->second);
+            }
+          }
+        }
+        prev = &c.sensor;
+        prev_slot = it->second;
+      }
+      slot_of[i] = prev_slot;
     }
-    bool fresh = false;
-    auto m = cached(c.sensor, fresh);
-    metas[c.sensor] = m;
-    if (!fresh) missing.push_back(c.sensor);
   }
   if (!missing.empty()) {
     // Stale or unknown entries are looked up; while the database is away (and a spool is set) the
@@ -191,9 +210,9 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
       }
       if (failed) database_up_ = false;
     }
-    for (const auto& id : missing) {
+    for (std::size_t k = 0; k < missing.size(); ++k) {
       bool fresh = false;
-      metas[id] = cached(id, fresh);
+      slot_meta[missing_slot[k]] = cached(missing[k], fresh);
     }
   }
 
@@ -207,7 +226,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
   const std::int64_t now = clock_();
   for (std::size_t i = 0; i < batch.readings.size(); ++i) {
     const auto& c = batch.readings[i];
-    const auto& meta = metas[c.sensor];
+    const auto& meta = slot_meta[slot_of[i]];
     if (!meta) {
       reject(c, "unknown sensor \"" + c.sensor + "\"", "sensor");
       continue;
@@ -311,13 +330,13 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
     for (std::size_t k = 0; k < rows->size(); ++k) {
       if (refused[k]) continue;
       const auto& r = (*rows)[k];
-      auto it = latest_.find(r.series_id);
-      bool newer = it == latest_.end() || r.ts_us > it->second.ts_us;
-      if (newer) latest_[r.series_id] = {r.ts_us, r.value};
+      auto [it, inserted] = latest_.try_emplace(r.series_id, latest_value{r.ts_us, r.value});
+      bool newer = inserted || r.ts_us > it->second.ts_us;
+      if (newer && !inserted) it->second = {r.ts_us, r.value};
       // Without duplicates every row is new; with some, publish only what moved the latest value.
       if (sink_ && ((counts.duplicates == 0 && counts.refused.empty()) || newer)) {
         const auto& c = batch.readings[kept[k]];
-        const auto& meta = metas[c.sensor];
+        const auto& meta = slot_meta[slot_of[kept[k]]];
         published->push_back({c.sensor, c.metric, meta->zone, meta->domain, meta->kind, r.ts_us, r.value});
       }
     }

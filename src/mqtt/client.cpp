@@ -243,8 +243,14 @@ void client::on_message_cb(::mosquitto*, void* self, const ::mosquitto_message* 
               c->now_us_()};
   ++c->in_flight_;
   c->in_flight_gauge_.store(c->in_flight_);
-  // Not awaited: the next message is read while this one waits for its group commit.
-  asio::co_spawn(c->strand_, c->handle(std::move(msg)), asio::detached);
+  // Not awaited: the next message is read while this one waits for its group commit. Readings
+  // go to a worker executor at once (parsing is the costly part; the strand goes on reading);
+  // vehicle positions stay on the strand.
+  bool avl = c->avl_ && msg.topic.rfind(avl_prefix, 0) == 0;
+  if (c->workers_ && !avl)
+    asio::co_spawn(c->workers_(), c->handle(std::move(msg)), asio::detached);
+  else
+    asio::co_spawn(c->strand_, c->handle(std::move(msg)), asio::detached);
 }
 
 asio::awaitable<void> client::handle_avl(message m) {
@@ -356,6 +362,10 @@ asio::awaitable<void> client::keep_dead(message m, std::string error, bool count
 }
 
 void client::finished() {
+  asio::post(strand_, [this] { finished_on_strand(); });
+}
+
+void client::finished_on_strand() {
   --in_flight_;
   in_flight_gauge_.store(in_flight_);
   if (!reading_) arm();

@@ -1,6 +1,7 @@
-// MQTT topics and payloads into parsed batches (payload.hpp). The per-reading checks are
-// domain::parse_observations' own: the message is rewritten into an HTTP-shaped body with the
-// topic's sensor, so an MQTT reading is judged by exactly the rules an HTTP one is.
+// MQTT topics and payloads into parsed batches (payload.hpp). The per-reading checks are those of
+// an HTTP JSON body (domain::check_json_readings, shared with parse_observations), applied to the
+// parsed payload with the topic's sensor standing in: an MQTT reading is judged by exactly the
+// rules an HTTP one is, and the payload is parsed once.
 #include "maeul/mqtt/payload.hpp"
 #include "maeul/domain/encoding.hpp"
 
@@ -68,24 +69,23 @@ parsed_message parse_message(std::string_view topic, std::string_view payload, s
     return fail(sensor, "payload is not JSON: " + what);
   }
 
-  json body = {{"observations", json::array()}};
-  auto& items = body["observations"];
+  // The readings are checked where they lie in the parsed payload (domain::check_json_readings,
+  // the checks of an HTTP JSON body) with the topic's sensor (and metric) standing in: one parse.
+  json single_item = json::array();
+  const json* items = &single_item;
   bool single = true;
   std::set<std::size_t> foreign;  // batch items naming another sensor
 
   if (!metric.empty()) {
     // {sensor}/{metric}: a bare number, or {"ts","value"}.
     if (doc.is_number()) {
-      items.push_back({{"sensor", sensor}, {"metric", metric}, {"ts", domain::format_rfc3339_ms(now_us)}, {"value", doc}});
+      single_item.push_back({{"ts", domain::format_rfc3339_ms(now_us)}, {"value", std::move(doc)}});
     } else if (doc.is_object()) {
       for (const char* banned : {"sensor", "metric", "observations"})
         if (doc.contains(banned))
           return fail(sensor, std::string("payload on a metric topic must be a number or {\"ts\",\"value\"}; \"") +
                                   banned + "\" is not allowed here");
-      json item = doc;
-      item["sensor"] = sensor;
-      item["metric"] = metric;
-      items.push_back(std::move(item));
+      single_item.push_back(std::move(doc));
     } else {
       return fail(sensor, "payload on a metric topic must be a number or {\"ts\",\"value\"}");
     }
@@ -100,28 +100,23 @@ parsed_message parse_message(std::string_view topic, std::string_view payload, s
         return fail(sensor, "at most " + std::to_string(max_readings) + " readings a message");
       single = false;
       for (std::size_t i = 0; i < it->size(); ++i) {
-        json item = (*it)[i];
-        if (item.is_object()) {
-          auto s = item.find("sensor");
-          if (s != item.end() && !(s->is_string() && s->get_ref<const std::string&>() == sensor)) foreign.insert(i);
-          item["sensor"] = sensor;
-        }
-        items.push_back(std::move(item));
+        const json& item = (*it)[i];
+        if (!item.is_object()) continue;
+        auto s = item.find("sensor");
+        if (s != item.end() && !(s->is_string() && s->get_ref<const std::string&>() == sensor)) foreign.insert(i);
       }
+      items = &*it;
     } else {
       if (auto s = doc.find("sensor"); s != doc.end() && !(s->is_string() && s->get_ref<const std::string&>() == sensor))
         return fail(sensor, "/sensor names another sensor than the topic \"" + std::string(topic) + "\"");
-      json item = doc;
-      item["sensor"] = sensor;
-      items.push_back(std::move(item));
+      single_item.push_back(std::move(doc));
     }
   }
 
-  auto parsed = domain::parse_observations(body.dump(), domain::body_format::json, now_us, max_readings);
-  if (!parsed) return fail(sensor, parsed.error().detail);  // not reached: the body is well-formed
+  auto parsed = domain::check_json_readings(*items, now_us, sensor, metric);
   parsed_message m;
   m.sensor = sensor;
-  m.batch = std::move(*parsed);
+  m.batch = std::move(parsed);
   if (!foreign.empty()) {
     auto& b = m.batch;
     std::erase_if(b.readings, [&](const domain::candidate& c) { return foreign.count(c.index) > 0; });

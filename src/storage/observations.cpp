@@ -1,4 +1,4 @@
-// Observation writes and reads. A batch is written in one transaction: COPY straight into the
+// Observation writes and reads. A batch is written in one transaction: binary COPY straight into the
 // partitioned table (the fast path), or, when the batch holds a reading already stored, COPY into
 // a staging table and INSERT ... ON CONFLICT DO NOTHING. Rollups are upserted in the same
 // transaction, so a committed reading is always reflected in them.
@@ -9,12 +9,13 @@
 #include <map>
 #include <unordered_map>
 
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
-#include <pqxx/tablewriter>
 #include <spdlog/spdlog.h>
 
 #include "maeul/domain/time.hpp"
 #include "maeul/storage/db_pool.hpp"
+#include "copy_binary.hpp"
 
 namespace maeul::storage {
 
@@ -46,34 +47,6 @@ std::int64_t month_start(std::int64_t ts_us) {
   return sys_days{ymd.year() / ymd.month() / 1}.time_since_epoch().count() * 86400LL;
 }
 
-// "2026-11-21 01:00:00.123456+00": COPY text input for timestamptz.
-void append_ts(std::string& out, std::int64_t ts_us) {
-  using namespace std::chrono;
-  std::int64_t secs = floor_div(ts_us, us_per_s);
-  std::int64_t micros = ts_us - secs * us_per_s;
-  std::int64_t days_ = floor_div(secs, 86400);
-  std::int64_t rem = secs - days_ * 86400;
-  year_month_day ymd{sys_days{days{days_}}};
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%06d+00", int(ymd.year()),
-                        unsigned(ymd.month()), unsigned(ymd.day()), int(rem / 3600), int(rem / 60 % 60),
-                        int(rem % 60), int(micros));
-  out.append(buf, std::size_t(n));
-}
-
-void append_number(std::string& out, double v) {
-  char buf[32];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, p);
-}
-
-template <class T>
-void append_int(std::string& out, T v) {
-  char buf[24];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, p);
-}
-
 struct item {
   obs_row row;
   std::int32_t req;
@@ -94,51 +67,114 @@ const std::string staging_merge_sql =
     "  min(value), max(value), max(ts), (array_agg(value ORDER BY ts DESC))[1] FROM ins GROUP BY 1, 2) "
     "SELECT d.req, count(*) FROM d JOIN ins USING (series_id, ts) GROUP BY d.req";
 
-// COPY of pre-formatted text. pqxx 6.4's stream_to keeps write_raw_line private; tablewriter is
-// its public (deprecated) way to send ready COPY text, so it is used here on purpose.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-void copy_rows(pqxx::transaction_base& tx, const char* table, const std::vector<std::string>& columns,
-               const std::vector<item>& items, bool with_req) {
-  pqxx::tablewriter stream(tx, table, columns.begin(), columns.end());
-  std::string chunk;
-  chunk.reserve(1 << 20);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const auto& it = items[i];
-    if (!chunk.empty()) chunk += '\n';
-    append_int(chunk, it.row.series_id);
-    chunk += '\t';
-    append_int(chunk, it.domain);
-    chunk += '\t';
-    append_ts(chunk, it.row.ts_us);
-    chunk += '\t';
-    append_number(chunk, it.row.value);
-    if (with_req) {
-      chunk += '\t';
-      append_int(chunk, it.req);
-    }
-    if (chunk.size() > (1 << 20) - 128) {
-      stream.write_raw_line(chunk);  // many lines at once: COPY data is a plain stream
-      chunk.clear();
+// pqxx 6.4 sends COPY data only as text lines (tablewriter appends '\n' to every write) and keeps
+// connection_base::raw_connection() private; its gates befriend pqxx's own classes only. Binary
+// COPY needs libpq's PQputCopyData on the very connection of the transaction, so the member is
+// reached the one standard way around access control: an explicit instantiation may name a
+// private member ([temp.spec.general]/6), and the friend function it defines hands it out.
+pqxx::internal::pq::PGconn* raw_conn_of(const pqxx::connection_base& c);
+template <pqxx::internal::pq::PGconn* (pqxx::connection_base::*Member)() const>
+struct raw_conn_access {
+  friend pqxx::internal::pq::PGconn* raw_conn_of(const pqxx::connection_base& c) { return (c.*Member)(); }
+};
+template struct raw_conn_access<&pqxx::connection_base::raw_connection>;
+
+// One COPY ... FROM STDIN (FORMAT binary) inside `tx`: rows are appended to buf() with the
+// copy_binary encoders; send_if_full() passes every full megabyte to libpq; finish() sends the
+// rest and the trailer and waits for the server's verdict. A refusal throws pqxx::sql_error with
+// its SQLSTATE (as pqxx's own statements do), a lost connection pqxx::broken_connection.
+class binary_copy {
+ public:
+  binary_copy(pqxx::transaction_base& tx, std::string sql) : sql_(std::move(sql)) {
+    tx.exec(sql_);  // the server answers CopyInResponse; pqxx accepts that status
+    pg_ = raw_conn_of(tx.conn());
+    buf_.reserve(chunk_bytes + 4096);
+    copy_binary::append_header(buf_);
+  }
+  binary_copy(const binary_copy&) = delete;
+  binary_copy& operator=(const binary_copy&) = delete;
+  ~binary_copy() {
+    if (!done_ && PQstatus(pg_) == CONNECTION_OK) {  // an exception left the COPY open: end it
+      PQputCopyEnd(pg_, "aborted by the client");
+      while (PGresult* r = PQgetResult(pg_)) PQclear(r);
     }
   }
-  if (!chunk.empty()) stream.write_raw_line(chunk);
-  stream.complete();
+
+  std::string& buf() { return buf_; }
+  void send_if_full() {
+    if (buf_.size() >= chunk_bytes) send();
+  }
+  void finish() {
+    copy_binary::append_trailer(buf_);
+    send();
+    done_ = true;
+    if (PQputCopyEnd(pg_, nullptr) != 1) fail_connection();
+    std::string error, state;
+    while (PGresult* r = PQgetResult(pg_)) {
+      if (PQresultStatus(r) != PGRES_COMMAND_OK && error.empty()) {
+        error = PQresultErrorMessage(r);
+        const char* st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        state = st ? st : "";
+      }
+      PQclear(r);
+    }
+    if (PQstatus(pg_) != CONNECTION_OK) fail_connection();
+    if (!error.empty()) throw pqxx::sql_error(error, sql_, state.empty() ? nullptr : state.c_str());
+  }
+
+ private:
+  static constexpr std::size_t chunk_bytes = 1 << 20;
+  void send() {
+    if (!buf_.empty() && PQputCopyData(pg_, buf_.data(), int(buf_.size())) != 1) fail_connection();
+    buf_.clear();
+  }
+  [[noreturn]] void fail_connection() {
+    done_ = true;
+    throw pqxx::broken_connection(std::string("COPY failed: ") + PQerrorMessage(pg_));
+  }
+
+  std::string sql_;
+  pqxx::internal::pq::PGconn* pg_ = nullptr;
+  std::string buf_;
+  bool done_ = false;
+};
+
+// The items into `table` (series_id, domain, ts, value[, req]) by binary COPY.
+void copy_rows(pqxx::transaction_base& tx, const std::string& copy_sql, const std::vector<item>& items, bool with_req) {
+  binary_copy copy(tx, copy_sql);
+  auto& b = copy.buf();
+  for (const auto& it : items) {
+    copy_binary::append_row_start(b, with_req ? 5 : 4);
+    copy_binary::append_int4(b, it.row.series_id);
+    copy_binary::append_int2(b, it.domain);
+    copy_binary::append_timestamptz(b, it.row.ts_us);
+    copy_binary::append_float8(b, it.row.value);
+    if (with_req) copy_binary::append_int4(b, it.req);
+    copy.send_if_full();
+  }
+  copy.finish();
 }
+
+const std::string copy_observations_sql =
+    "COPY observations (series_id, domain, ts, value) FROM STDIN (FORMAT binary)";
+const std::string copy_staging_sql =
+    "COPY ingest_staging (series_id, domain, ts, value, req) FROM STDIN (FORMAT binary)";
+const std::string copy_deltas_sql =
+    "COPY rollup_delta (series_id, bucket, n, sum, min, max, last_ts, last) FROM STDIN (FORMAT binary)";
 
 // One partial aggregate per (series, minute) of the sorted items, appended to rollup_delta.
 void copy_deltas(pqxx::transaction_base& tx, const std::vector<item>& items) {
-  pqxx::tablewriter stream(tx, "rollup_delta");
-  std::string chunk;
+  binary_copy copy(tx, copy_deltas_sql);
+  auto& b = copy.buf();
   std::size_t i = 0;
   while (i < items.size()) {
     const auto s = items[i].row.series_id;
-    const auto b = floor_div(items[i].row.ts_us, 60 * us_per_s) * 60 * us_per_s;
+    const auto bucket = floor_div(items[i].row.ts_us, 60 * us_per_s) * 60 * us_per_s;
     std::int64_t n = 0;
     double sum = 0, mn = items[i].row.value, mx = items[i].row.value, last = items[i].row.value;
     std::int64_t last_ts = items[i].row.ts_us;
     for (; i < items.size() && items[i].row.series_id == s &&
-           floor_div(items[i].row.ts_us, 60 * us_per_s) * 60 * us_per_s == b;
+           floor_div(items[i].row.ts_us, 60 * us_per_s) * 60 * us_per_s == bucket;
          ++i) {
       const auto& r = items[i].row;
       ++n;
@@ -150,34 +186,24 @@ void copy_deltas(pqxx::transaction_base& tx, const std::vector<item>& items) {
         last = r.value;
       }
     }
-    if (!chunk.empty()) chunk += '\n';
-    append_int(chunk, s);
-    chunk += '\t';
-    append_ts(chunk, b);
-    chunk += '\t';
-    append_int(chunk, n);
-    for (double v : {sum, mn, mx}) {
-      chunk += '\t';
-      append_number(chunk, v);
-    }
-    chunk += '\t';
-    append_ts(chunk, last_ts);
-    chunk += '\t';
-    append_number(chunk, last);
-    if (chunk.size() > (1 << 20)) {
-      stream.write_raw_line(chunk);
-      chunk.clear();
-    }
+    copy_binary::append_row_start(b, 8);
+    copy_binary::append_int4(b, s);
+    copy_binary::append_timestamptz(b, bucket);
+    copy_binary::append_int8(b, n);
+    copy_binary::append_float8(b, sum);
+    copy_binary::append_float8(b, mn);
+    copy_binary::append_float8(b, mx);
+    copy_binary::append_timestamptz(b, last_ts);
+    copy_binary::append_float8(b, last);
+    copy.send_if_full();
   }
-  if (!chunk.empty()) stream.write_raw_line(chunk);
-  stream.complete();
+  copy.finish();
 }
-#pragma GCC diagnostic pop
 
 std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector<item>& items,
                                      const std::vector<row_batch>& reqs) {
   pqxx::work tx(c, "ingest");
-  copy_rows(tx, "observations", {"series_id", "domain", "ts", "value"}, items, false);
+  copy_rows(tx, copy_observations_sql, items, false);
   copy_deltas(tx, items);
   tx.commit();
   std::vector<write_counts> out(reqs.size());
@@ -190,7 +216,7 @@ std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector
 std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vector<item>& items, std::size_t nreq) {
   pqxx::work tx(c, "ingest-staged");
   tx.exec(staging_create_sql);
-  copy_rows(tx, "ingest_staging", {"series_id", "domain", "ts", "value", "req"}, items, true);
+  copy_rows(tx, copy_staging_sql, items, true);
   auto r = tx.exec(staging_merge_sql);
   tx.commit();
   std::vector<write_counts> out(nreq);

@@ -65,6 +65,11 @@ class writer : public maeul_test::fresh_db {
 
   std::int64_t stored_rows() { return count("SELECT count(*) FROM observations"); }
 
+  // Makes the database refuse every reading of this value (a data error of class 23).
+  void refuse_value(double v) {
+    query("ALTER TABLE observations ADD CONSTRAINT test_refuses CHECK (value <> " + std::to_string(v) + ")");
+  }
+
   std::unique_ptr<storage::observation_store> store_;
 };
 
@@ -74,16 +79,19 @@ storage::row_batch rows_from(std::int32_t series, std::int64_t start_us, int n) 
   return v;
 }
 
-// A row stamped year 0000 (PostgreSQL has no year 0) in one request of a group commit: only that
-// row is refused, in its own request's answer; every other row of every request is stored.
+// A row the database refuses (here a CHECK constraint the test adds, SQLSTATE 23514: the writer's
+// binary COPY stores every time PostgreSQL can hold, and times it cannot hold never get a partition)
+// in one request of a group commit: only that row is refused, in its own request's answer; every
+// other row of every request is stored.
 TEST_F(writer, a_row_the_database_refuses_fails_only_itself) {
   auto a = series_of("wl-a");
   auto b = series_of("wl-b");
+  refuse_value(-777);
   const auto now = epoch_us(2026, 11, 21);
   auto good1 = rows_from(a, now, 300);
   auto mixed = std::make_shared<std::vector<storage::obs_row>>();
   mixed->push_back({b, now, 1.5});
-  mixed->push_back({b, epoch_us(0, 6, 1), 2.5});  // year 0000
+  mixed->push_back({b, now + 500000, -777});  // refused by the CHECK
   mixed->push_back({b, now + 1000000, 3.5});
   auto good2 = rows_from(b, now + 3600LL * 1000000, 300);
 
@@ -103,12 +111,13 @@ TEST_F(writer, a_row_the_database_refuses_fails_only_itself) {
 // The same after a request of duplicates has sent the writer down the staging path.
 TEST_F(writer, isolation_also_counts_duplicates_right) {
   auto a = series_of("wl-a");
+  refuse_value(-777);
   const auto now = epoch_us(2026, 11, 21);
   auto first = rows_from(a, now, 10);
   ASSERT_EQ(sync(store_->write({first}))[0].accepted, 10);
   auto again = rows_from(a, now, 20);  // 10 stored already, 10 new
   auto bad = std::make_shared<std::vector<storage::obs_row>>();
-  bad->push_back({a, epoch_us(0, 1, 1), 1});
+  bad->push_back({a, now + 3600LL * 1000000, -777});
   auto counts = sync(store_->write({again, bad}));
   ASSERT_EQ(counts.size(), 2u);
   EXPECT_EQ(counts[0].accepted, 10);

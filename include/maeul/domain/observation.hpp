@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "maeul/domain/problem.hpp"
 
 namespace maeul::domain {
@@ -51,6 +53,13 @@ enum class body_format { json, ndjson, csv };
 // line longer than max_ndjson_line_bytes or nested deeper than max_json_depth).
 outcome<parsed_batch> parse_observations(std::string_view body, body_format format, std::int64_t now_us,
                                          std::size_t max_readings = 100000);
+
+// The items of an already-parsed JSON array checked exactly as parse_observations checks the
+// items of a JSON body, with `sensor` (and `metric`, when not empty) standing in for each item's
+// own field. For a door that parsed its payload already (MQTT): no second parse. Pointers are
+// "/observations/{index}[/field]". The caller bounds the array's size.
+parsed_batch check_json_readings(const nlohmann::json& items, std::int64_t now_us, const std::string& sensor,
+                                 const std::string& metric);
 
 // Splits one CSV record (RFC 4180: quotes, doubled quotes, commas inside quotes) starting at
 // `pos`; advances `pos` past the record's line end. Exposed for tests.

@@ -1,6 +1,6 @@
 // The MQTT door (API.md §10): one libmosquitto client driven by Asio on one strand — no
 // libmosquitto thread. It subscribes with QoS 1 and a persistent session, hands every message at
-// once to the observation service (the same validation, group commit, rules and live feed as
+// once (parsed on a worker executor, off the strand) to the observation service (the same validation, group commit, rules and live feed as
 // HTTP), keeps bad messages as dead letters, and reconnects with capped exponential back-off.
 //
 // The guarantee, honestly: libmosquitto sends the PUBACK of a QoS 1 message before its on_message
@@ -79,6 +79,12 @@ class client {
                                                                       std::int64_t now_us)>;
   void set_avl(avl_door door) { avl_ = std::move(door); }
 
+  // Where reading messages are handled (parse, ingest, dead letter): each message on the executor
+  // this returns (e.g. the I/O contexts round-robin), so the strand only reads the socket and the
+  // parsing of many messages runs on every I/O thread. Unset, messages are handled on the strand.
+  // Set before start(). The function is called on the strand.
+  void set_workers(std::function<boost::asio::any_io_executor()> next) { workers_ = std::move(next); }
+
   stats snapshot() const;
   // Prometheus text of the stats (maeul_mqtt_*).
   std::string metrics_text() const;
@@ -103,12 +109,15 @@ class client {
   boost::asio::awaitable<void> handle_avl(message m);
   // Stores a dead letter, retrying while the database is away; `count`: a dead message (not a partial one).
   boost::asio::awaitable<void> keep_dead(message m, std::string error, bool count = true);
+  // A message is done: frees its in-flight slot on the strand (callable from any thread).
   void finished();
+  void finished_on_strand();
 
   boost::asio::strand<boost::asio::any_io_executor> strand_;
   options opts_;
   services::observation_service& obs_;
   avl_door avl_;
+  std::function<boost::asio::any_io_executor()> workers_;
   storage::dead_letter_store& dead_;
   std::function<std::int64_t()> now_us_;
   ::mosquitto* mosq_ = nullptr;
