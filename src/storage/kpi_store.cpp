@@ -1,5 +1,8 @@
 // KPI SQL. Every query groups by GROUPING SETS ((zone, period), (period)): zone rows and the city
-// row in one pass. Periods are date_trunc in the city's time zone; rollup_1h buckets are whole
+// row in one pass. Periods are date_trunc in the city's time zone. Readings come as one row per
+// series and local calendar day (day_rows): whole days from the daily rollups (rollup_1d, migration
+// 0018) when they are kept in the same time zone, the partial days at the range's edges and the
+// days the compactor has not recomputed yet from the hourly rollups; rollup_1h buckets are whole
 // UTC hours, exact for zones with whole-hour offsets such as Asia/Seoul.
 #include "maeul/storage/kpi_store.hpp"
 
@@ -15,17 +18,49 @@ namespace {
 using domain::make_problem;
 using domain::problem_kind;
 
-// $1 unit, $2 time zone, $3 from (epoch us), $4 to (epoch us)
+// $1 unit, $2 time zone, $3 from (epoch us), $4 to (epoch us), $5 true: hourly rollups only
 const std::string F = "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond')";
 const std::string T = "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond')";
 std::string period_of(const std::string& col) { return "date_trunc($1, " + col + " AT TIME ZONE $2)"; }
 
-// Hourly rollups of one sensor kind and metric inside zones, with the period of each bucket.
-std::string hourly(const std::string& kinds, const std::string& metric) {
-  return "SELECT s.zone_id, s.id AS sid, s.kind, s.attributes, r.bucket, " + period_of("r.bucket") +
-         " AS p, r.n, r.sum, r.min, r.max FROM rollup_1h r JOIN series se ON se.id = r.series_id "
-         "JOIN sensors s ON s.id = se.sensor_id WHERE s.kind IN (" + kinds + ") AND se.metric = '" + metric +
-         "' AND s.zone_id IS NOT NULL AND r.bucket >= " + F + " AND r.bucket < " + T;
+// One row per series of `sel` (a query with a series_id column, series_id first) and local
+// calendar day in [F, T): sel's columns, then day (local midnight), p (its period), n, sum, msum
+// (the sum of its hourly means) and mmin (its lowest hourly mean). Equal, up to the order of
+// floating-point sums, to grouping the hourly rollups of the range by local day.
+//   kt: the whole local days [lo, hi) of the range served by rollup_1d; when the daily level is in
+//       another time zone, $5 is set, or the range holds no whole day, lo and hi are NULL and
+//       lo_ts = hi_ts = T (everything from the hourly rollups).
+//   hr: hourly buckets of the edges [F, lo_ts) and [hi_ts, T), and of the whole days still marked
+//       in rollup_1d_dirty (their daily row is stale or missing).
+std::string day_rows(const std::string& sel) {
+  return "WITH sel AS (" + sel + "), "
+         "k AS (SELECT CASE WHEN ok THEN lo END AS lo, CASE WHEN ok THEN hi END AS hi FROM (SELECT lo, hi, NOT $5::bool "
+         "AND lo < hi AND EXISTS (SELECT 1 FROM rollup_1d_zone z WHERE z.tz = $2) AS ok FROM (SELECT "
+         "(date_trunc('day', (" + F + " AT TIME ZONE $2) - interval '1 microsecond') + interval '1 day')::date AS lo, "
+         "date_trunc('day', " + T + " AT TIME ZONE $2)::date AS hi) a) b), "
+         "kt AS (SELECT lo, hi, coalesce(lo::timestamp AT TIME ZONE $2, " + T + ") AS lo_ts, "
+         "coalesce(hi::timestamp AT TIME ZONE $2, " + T + ") AS hi_ts FROM k), "
+         "hr AS (SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1h r WHERE r.series_id IN (SELECT series_id FROM sel) "
+         "AND r.bucket >= " + F + " AND r.bucket < (SELECT least(lo_ts, " + T + ") FROM kt) "
+         "UNION ALL SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1h r WHERE r.series_id IN (SELECT series_id FROM sel) "
+         "AND r.bucket >= (SELECT greatest(hi_ts, " + F + ") FROM kt) AND r.bucket < " + T + " "
+         "UNION ALL SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1d_dirty x JOIN rollup_1h r ON r.series_id = "
+         "x.series_id AND r.bucket >= (x.day::timestamp AT TIME ZONE $2) AND r.bucket < ((x.day + 1)::timestamp AT TIME "
+         "ZONE $2) WHERE x.series_id IN (SELECT series_id FROM sel) AND x.day >= (SELECT lo FROM kt) AND x.day < "
+         "(SELECT hi FROM kt)), "
+         "dy AS (SELECT series_id, date_trunc('day', bucket AT TIME ZONE $2) AS day, sum(n) AS n, sum(sum) AS sum, "
+         "sum(sum / n) AS msum, min(sum / n) AS mmin FROM hr GROUP BY 1, 2 "
+         "UNION ALL SELECT d.series_id, d.day::timestamp, d.n, d.sum, d.mean_sum, d.mean_min FROM rollup_1d d "
+         "WHERE d.series_id IN (SELECT series_id FROM sel) AND d.day >= (SELECT lo FROM kt) AND d.day < (SELECT hi FROM kt) "
+         "AND NOT EXISTS (SELECT 1 FROM rollup_1d_dirty x WHERE x.series_id = d.series_id AND x.day = d.day)) "
+         "SELECT sel.*, dy.day, date_trunc($1, dy.day) AS p, dy.n, dy.sum, dy.msum, dy.mmin FROM dy JOIN sel USING (series_id)";
+}
+
+// Day rows of one sensor kind and metric inside zones: zone_id, sid, kind, attributes, then as day_rows.
+std::string daily(const std::string& kinds, const std::string& metric) {
+  return day_rows("SELECT se.id AS series_id, s.zone_id, s.id AS sid, s.kind, s.attributes FROM series se JOIN sensors "
+                  "s ON s.id = se.sensor_id WHERE s.kind IN (" + kinds + ") AND se.metric = '" + metric +
+                  "' AND s.zone_id IS NOT NULL");
 }
 
 const std::string per_capita_tail =
@@ -91,27 +126,25 @@ std::string sql_for(kpi::key k) {
            "AND a.opened_at >= " + F +
            " AND a.opened_at < " + T + ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::transit_boardings_per_capita:
-    return "WITH h AS (" + hourly("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
+    return "WITH h AS (" + daily("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
            "sum(sum) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
     case kpi::key::electricity_per_capita:
-    return "WITH h AS (" + hourly("'smart_meter'", "power_kw") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
-           "sum(sum / n) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
+    return "WITH h AS (" + daily("'smart_meter'", "power_kw") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
+           "sum(msum) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
     case kpi::key::renewable_share:
-    return "WITH h AS (" + hourly("'smart_meter', 'solar_pv'", "power_kw") + ") SELECT zone_id, GROUPING(zone_id), p, "
-           "100 * coalesce(sum(sum / n) FILTER (WHERE kind = 'solar_pv'), 0) / NULLIF(sum(sum / n) FILTER (WHERE kind = "
+    return "WITH h AS (" + daily("'smart_meter', 'solar_pv'", "power_kw") + ") SELECT zone_id, GROUPING(zone_id), p, "
+           "100 * coalesce(sum(msum) FILTER (WHERE kind = 'solar_pv'), 0) / NULLIF(sum(msum) FILTER (WHERE kind = "
            "'smart_meter'), 0), NULL::float8 FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::travel_time_index:
-    return "WITH h AS (" + hourly("'traffic_corridor'", "travel_time_s") + "), "
+    return "WITH h AS (" + daily("'traffic_corridor'", "travel_time_s") + "), "
            "ff AS (SELECT sid, p, coalesce(max(CASE WHEN attributes->>'free_flow_s' ~ '^[0-9]+(\\.[0-9]+)?$' THEN "
-           "(attributes->>'free_flow_s')::float8 END), min(sum / n)) f FROM h GROUP BY sid, p), "
+           "(attributes->>'free_flow_s')::float8 END), min(mmin)) f FROM h GROUP BY sid, p), "
            "per AS (SELECT h.zone_id, h.sid, h.p, (sum(h.sum) / sum(h.n)) / NULLIF(max(ff.f), 0) tti FROM h JOIN ff "
            "USING (sid, p) GROUP BY h.zone_id, h.sid, h.p) "
            "SELECT zone_id, GROUPING(zone_id), p, avg(tti), NULL::float8 FROM per GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::pm25_bad_days:
-    return "WITH h AS (" + hourly("'air_quality'", "pm25") + "), d AS (SELECT zone_id, GROUPING(zone_id) g, "
-           "date_trunc('day', bucket AT TIME ZONE $2) AS day, sum(sum) / sum(n) AS mean FROM h "
-           "GROUP BY GROUPING SETS ((zone_id, date_trunc('day', bucket AT TIME ZONE $2)), "
-           "(date_trunc('day', bucket AT TIME ZONE $2)))) "
+    return "WITH h AS (" + daily("'air_quality'", "pm25") + "), d AS (SELECT zone_id, GROUPING(zone_id) g, "
+           "day, sum(sum) / sum(n) AS mean FROM h GROUP BY GROUPING SETS ((zone_id, day), (day))) "
            "SELECT zone_id, g, date_trunc($1, day), count(*) FILTER (WHERE mean > 35)::float8, NULL::float8 FROM d "
            "GROUP BY zone_id, g, date_trunc($1, day)";
     case kpi::key::bus_excess_wait_time:
@@ -138,9 +171,8 @@ std::string sql_for(kpi::key k) {
            "ex AS (SELECT m.zone_id, m.series_id, periods.p, greatest(0, extract(epoch FROM least(" + T +
            ", now(), (periods.p + ('1 ' || $1)::interval) AT TIME ZONE $2) - greatest(" + F +
            ", m.created_at, periods.p AT TIME ZONE $2))) / m.iv AS expected FROM m, periods), "
-           "got AS (SELECT r.series_id, " + period_of("r.bucket") + " AS p, sum(r.n) AS received FROM rollup_1h r "
-           "WHERE r.series_id IN (SELECT series_id FROM m) AND r.bucket >= " + F + " AND r.bucket < " + T +
-           " GROUP BY 1, 2) "
+           "dr AS (" + day_rows("SELECT DISTINCT series_id FROM m WHERE series_id IS NOT NULL") + "), "
+           "got AS (SELECT series_id, p, sum(n) AS received FROM dr GROUP BY 1, 2) "
            "SELECT ex.zone_id, GROUPING(ex.zone_id), ex.p, least(100, 100 * sum(coalesce(got.received, 0)) / "
            "NULLIF(sum(ex.expected), 0)), NULL::float8 FROM ex LEFT JOIN got USING (series_id, p) "
            "GROUP BY GROUPING SETS ((ex.zone_id, ex.p), (ex.p)) HAVING sum(ex.expected) > 0";
@@ -215,8 +247,8 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
     auto sql = sql_for(def->k);
     auto r = tx.exec_params("SELECT x.zone_id, x.g, (extract(epoch FROM x.p AT TIME ZONE $2) * 1000000)::bigint, "
                             "extract(epoch FROM (x.p + ('1 ' || $1)::interval) - x.p) / 86400, x.v, x.extra FROM (" +
-                                sql + ") AS x(zone_id, g, p, v, extra) ORDER BY x.g, x.zone_id, x.p",
-                            q.period, q.timezone, q.from_us, q.to_us);
+                                sql + ") AS x(zone_id, g, p, v, extra) WHERE $5::bool IS NOT NULL ORDER BY x.g, x.zone_id, x.p",
+                            q.period, q.timezone, q.from_us, q.to_us, q.hourly_only);
     for (const auto& row : r) {
       bool city = row[1].as<int>() == 1;
       if (!city && row[0].is_null()) continue;
@@ -243,6 +275,17 @@ void suppress_small(std::vector<kpi_value>& values) {
       v.p90.reset();
       v.suppressed = true;
     }
+}
+
+task<std::int64_t> kpi_store::ensure_daily_calendar(std::string timezone) {
+  return pool_.run<std::int64_t>([timezone](pqxx::connection_base& c) {
+    pqxx::work tx(c, "daily-calendar");
+    auto cur = tx.exec("SELECT tz FROM rollup_1d_zone");
+    if (!cur.empty() && cur[0][0].as<std::string>() == timezone) return std::int64_t(-1);
+    auto n = tx.exec_params1("SELECT maeul_rollup_1d_rebuild($1)", timezone)[0].as<std::int64_t>();
+    tx.commit();
+    return n;
+  });
 }
 
 task<std::vector<accessibility>> kpi_store::access(std::string zone, double minutes, kpi::walking_model walk) {
