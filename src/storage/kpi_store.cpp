@@ -18,40 +18,49 @@ namespace {
 using domain::make_problem;
 using domain::problem_kind;
 
-// $1 unit, $2 time zone, $3 from (epoch us), $4 to (epoch us), $5 true: hourly rollups only
+// $1 unit, $2 time zone, $3 from (epoch us), $4 to (epoch us); for day_rows, the whole local days
+// [$6, $7) of the range that the daily level serves (dates; 'infinity' for none) and their bounds
+// $8, $9 as instants (epoch us; both $4 for none), found by whole_days_sql first so that the planner
+// sees them as values (as subquery results it would guess, and scan the hourly rollups whole).
 const std::string F = "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond')";
 const std::string T = "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond')";
+const std::string LO_TS = "(timestamptz 'epoch' + $8::bigint * interval '1 microsecond')";
+const std::string HI_TS = "(timestamptz 'epoch' + $9::bigint * interval '1 microsecond')";
 std::string period_of(const std::string& col) { return "date_trunc($1, " + col + " AT TIME ZONE $2)"; }
+
+// $1 time zone, $2 from, $3 to (epoch us), $4 true: hourly rollups only. One row: lo, hi (text
+// dates) and lo_ts, hi_ts (epoch us). The whole local days are those from the first local midnight
+// at or after from to the last at or before to, when rollup_1d is kept in this time zone;
+// otherwise none.
+const std::string whole_days_sql =
+    "SELECT CASE WHEN ok THEN lo::text ELSE 'infinity' END, CASE WHEN ok THEN hi::text ELSE 'infinity' END, "
+    "CASE WHEN ok THEN (extract(epoch FROM lo::timestamp AT TIME ZONE $1) * 1000000)::bigint ELSE $3 END, "
+    "CASE WHEN ok THEN (extract(epoch FROM hi::timestamp AT TIME ZONE $1) * 1000000)::bigint ELSE $3 END "
+    "FROM (SELECT lo, hi, NOT $4::bool AND lo < hi AND EXISTS (SELECT 1 FROM rollup_1d_zone z WHERE z.tz = $1) AS ok "
+    "FROM (SELECT (date_trunc('day', ((timestamptz 'epoch' + $2::bigint * interval '1 microsecond') AT TIME ZONE $1) "
+    "- interval '1 microsecond') + interval '1 day')::date AS lo, date_trunc('day', (timestamptz 'epoch' + $3::bigint "
+    "* interval '1 microsecond') AT TIME ZONE $1)::date AS hi) a) b";
 
 // One row per series of `sel` (a query with a series_id column, series_id first) and local
 // calendar day in [F, T): sel's columns, then day (local midnight), p (its period), n, sum, msum
 // (the sum of its hourly means) and mmin (its lowest hourly mean). Equal, up to the order of
 // floating-point sums, to grouping the hourly rollups of the range by local day.
-//   kt: the whole local days [lo, hi) of the range served by rollup_1d; when the daily level is in
-//       another time zone, $5 is set, or the range holds no whole day, lo and hi are NULL and
-//       lo_ts = hi_ts = T (everything from the hourly rollups).
-//   hr: hourly buckets of the edges [F, lo_ts) and [hi_ts, T), and of the whole days still marked
-//       in rollup_1d_dirty (their daily row is stale or missing).
+//   hr: hourly buckets of the edges [F, LO_TS) and [HI_TS, T), and of the whole days still marked
+//       in rollup_1d_dirty (their daily row is stale or missing);
+//   then the daily rows of the whole days not marked.
 std::string day_rows(const std::string& sel) {
   return "WITH sel AS (" + sel + "), "
-         "k AS (SELECT CASE WHEN ok THEN lo END AS lo, CASE WHEN ok THEN hi END AS hi FROM (SELECT lo, hi, NOT $5::bool "
-         "AND lo < hi AND EXISTS (SELECT 1 FROM rollup_1d_zone z WHERE z.tz = $2) AS ok FROM (SELECT "
-         "(date_trunc('day', (" + F + " AT TIME ZONE $2) - interval '1 microsecond') + interval '1 day')::date AS lo, "
-         "date_trunc('day', " + T + " AT TIME ZONE $2)::date AS hi) a) b), "
-         "kt AS (SELECT lo, hi, coalesce(lo::timestamp AT TIME ZONE $2, " + T + ") AS lo_ts, "
-         "coalesce(hi::timestamp AT TIME ZONE $2, " + T + ") AS hi_ts FROM k), "
          "hr AS (SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1h r WHERE r.series_id IN (SELECT series_id FROM sel) "
-         "AND r.bucket >= " + F + " AND r.bucket < (SELECT least(lo_ts, " + T + ") FROM kt) "
+         "AND r.bucket >= " + F + " AND r.bucket < " + LO_TS + " "
          "UNION ALL SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1h r WHERE r.series_id IN (SELECT series_id FROM sel) "
-         "AND r.bucket >= (SELECT greatest(hi_ts, " + F + ") FROM kt) AND r.bucket < " + T + " "
+         "AND r.bucket >= greatest(" + HI_TS + ", " + F + ") AND r.bucket < " + T + " "
          "UNION ALL SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1d_dirty x JOIN rollup_1h r ON r.series_id = "
          "x.series_id AND r.bucket >= (x.day::timestamp AT TIME ZONE $2) AND r.bucket < ((x.day + 1)::timestamp AT TIME "
-         "ZONE $2) WHERE x.series_id IN (SELECT series_id FROM sel) AND x.day >= (SELECT lo FROM kt) AND x.day < "
-         "(SELECT hi FROM kt)), "
+         "ZONE $2) WHERE x.series_id IN (SELECT series_id FROM sel) AND x.day >= $6::date AND x.day < $7::date), "
          "dy AS (SELECT series_id, date_trunc('day', bucket AT TIME ZONE $2) AS day, sum(n) AS n, sum(sum) AS sum, "
          "sum(sum / n) AS msum, min(sum / n) AS mmin FROM hr GROUP BY 1, 2 "
          "UNION ALL SELECT d.series_id, d.day::timestamp, d.n, d.sum, d.mean_sum, d.mean_min FROM rollup_1d d "
-         "WHERE d.series_id IN (SELECT series_id FROM sel) AND d.day >= (SELECT lo FROM kt) AND d.day < (SELECT hi FROM kt) "
+         "WHERE d.series_id IN (SELECT series_id FROM sel) AND d.day >= $6::date AND d.day < $7::date "
          "AND NOT EXISTS (SELECT 1 FROM rollup_1d_dirty x WHERE x.series_id = d.series_id AND x.day = d.day)) "
          "SELECT sel.*, dy.day, date_trunc($1, dy.day) AS p, dy.n, dy.sum, dy.msum, dy.mmin FROM dy JOIN sel USING (series_id)";
 }
@@ -245,10 +254,13 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
       return out;
     }
     auto sql = sql_for(def->k);
+    auto days = tx.exec_params1(whole_days_sql, q.timezone, q.from_us, q.to_us, q.hourly_only);
     auto r = tx.exec_params("SELECT x.zone_id, x.g, (extract(epoch FROM x.p AT TIME ZONE $2) * 1000000)::bigint, "
                             "extract(epoch FROM (x.p + ('1 ' || $1)::interval) - x.p) / 86400, x.v, x.extra FROM (" +
-                                sql + ") AS x(zone_id, g, p, v, extra) WHERE $5::bool IS NOT NULL ORDER BY x.g, x.zone_id, x.p",
-                            q.period, q.timezone, q.from_us, q.to_us, q.hourly_only);
+                                sql + ") AS x(zone_id, g, p, v, extra) WHERE num_nulls($5::bool, $6::date, $7::date, $8::bigint, $9::bigint) "
+                            ">= 0 ORDER BY x.g, x.zone_id, x.p",  // every parameter typed, used or not
+                            q.period, q.timezone, q.from_us, q.to_us, q.hourly_only, days[0].as<std::string>(),
+                            days[1].as<std::string>(), days[2].as<std::int64_t>(), days[3].as<std::int64_t>());
     for (const auto& row : r) {
       bool city = row[1].as<int>() == 1;
       if (!city && row[0].is_null()) continue;
