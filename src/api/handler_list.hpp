@@ -109,5 +109,9 @@ task<net::response> get_transit_stops(services* sp, context ctx);
 task<net::response> post_transit_positions(services* sp, context ctx);
 task<net::response> get_transit_routes_by_id_headways(services* sp, context ctx);
 task<net::response> get_transit_routes_by_id_performance(services* sp, context ctx);
+// transit_plan_handlers.cpp
+task<net::response> get_transit_routes_by_id_demand(services* sp, context ctx);
+task<net::response> get_transit_routes_by_id_plan(services* sp, context ctx);
+task<net::response> get_transit_plan_zip(services* sp, context ctx);
 
 }  // namespace maeul::api

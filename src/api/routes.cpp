@@ -111,6 +111,10 @@ const std::vector<route_def>& route_table() {
       {"POST", "/api/v1/transit/positions", role_admin | role_device, &post_transit_positions},
       {"GET", "/api/v1/transit/routes/{id}/headways", registry_readers, &get_transit_routes_by_id_headways},
       {"GET", "/api/v1/transit/routes/{id}/performance", registry_readers, &get_transit_routes_by_id_performance},
+      // transit_plan_handlers.cpp: demand and plan are for analysts and operations, not devices
+      {"GET", "/api/v1/transit/routes/{id}/demand", registry_readers, &get_transit_routes_by_id_demand},
+      {"GET", "/api/v1/transit/routes/{id}/plan", registry_readers, &get_transit_routes_by_id_plan},
+      {"GET", "/api/v1/transit/plan.zip", registry_readers, &get_transit_plan_zip},
   };
   return table;
 }

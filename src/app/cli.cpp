@@ -40,6 +40,7 @@
 #include "maeul/privacy/vault.hpp"
 #include "maeul/storage/residents.hpp"
 #include "maeul/storage/transit.hpp"
+#include "maeul/transit/planning.hpp"
 #include "maeul/transit/service.hpp"
 #include "maeul/spool/spool.hpp"
 #include "maeul/storage/users.hpp"
@@ -759,6 +760,24 @@ int serve(const config::settings& s) {
     return fail(exit_database, std::string("cannot load the bus network: ") + e.what());
   }
   services.transit = &transit_svc;
+  // The demand forecast and plan (docs/transit.md): the city's calendar and the planner's inputs.
+  storage::transit_demand_store demand_store(pool);
+  transit::planning_options popts;
+  popts.timezone = s.city.timezone;
+  popts.cal.holidays = s.city.holidays;
+  popts.cal.tourist_peaks = s.city.tourist_peaks;
+  popts.forecast.use_weather = false;  // no weather series is read by the live service yet
+  popts.plan.vehicle_capacity = s.transit.vehicle_capacity;
+  popts.plan.target_load_factor = s.transit.target_load_factor;
+  popts.plan.max_wait_min = s.transit.max_wait_min;
+  popts.plan.min_headway_min = s.transit.min_headway_min;
+  popts.plan.vehicles = s.transit.vehicles;
+  popts.layover_min = s.transit.layover_min;
+  popts.history_days = s.transit.history_days;
+  for (const auto& p : s.transit.periods) popts.periods.push_back({p.name, p.start_hour, p.end_hour});
+  if (auto bad = transit::validate(popts.plan)) return fail(exit_config, "transit: " + *bad);
+  transit::planning planning_svc(transit_svc, transit_store, demand_store, popts);
+  services.planning = &planning_svc;
   transit_svc.on_vehicles = [&hub](std::vector<transit::vehicle_event> events) {
     std::vector<live::hub::vehicle_frame> frames;
     frames.reserve(events.size());

@@ -1,5 +1,7 @@
 // Settings loading: one table of keys drives the file, the environment and the validation.
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <string_view>
 #include <cstdlib>
 #include <fstream>
@@ -14,7 +16,9 @@
 namespace maeul::config {
 namespace {
 
-enum class kind { string, integer, boolean };
+// list: a TOML array of strings (comma-joined for the setter; in the environment, comma-separated);
+// number: a TOML float or integer (its text for the setter).
+enum class kind { string, integer, boolean, list, number };
 
 struct key_def {
   const char* section;
@@ -101,6 +105,16 @@ const std::vector<key_def>& keys() {
       {"web", "tiles_attribution", kind::string, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.web.tiles_attribution = v; }},
       {"web", "tiles_max_zoom", kind::integer, 1, 22, [](settings& s, const std::string&, std::int64_t v) { s.web.tiles_max_zoom = int(v); }},
       {"limits", "burst", kind::integer, 1, 10000000, [](settings& s, const std::string&, std::int64_t v) { s.limits.burst = int(v); }},
+      {"city", "holidays", kind::list, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.city.holidays_spec = v; }},
+      {"city", "tourist_peaks", kind::list, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.city.tourist_peaks_spec = v; }},
+      {"transit", "vehicle_capacity", kind::integer, 1, 1000, [](settings& s, const std::string&, std::int64_t v) { s.transit.vehicle_capacity = int(v); }},
+      {"transit", "target_load_factor", kind::number, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.transit.target_load_factor = std::stod(v); }},
+      {"transit", "max_wait_min", kind::number, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.transit.max_wait_min = std::stod(v); }},
+      {"transit", "min_headway_min", kind::number, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.transit.min_headway_min = std::stod(v); }},
+      {"transit", "vehicles", kind::integer, 0, 10000, [](settings& s, const std::string&, std::int64_t v) { s.transit.vehicles = int(v); }},
+      {"transit", "layover_min", kind::number, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.transit.layover_min = std::stod(v); }},
+      {"transit", "history_days", kind::integer, 28, 366, [](settings& s, const std::string&, std::int64_t v) { s.transit.history_days = int(v); }},
+      {"transit", "periods", kind::list, 0, 0, [](settings& s, const std::string& v, std::int64_t) { s.transit.periods_spec = v; }},
   };
   return all;
 }
@@ -137,7 +151,14 @@ void apply(settings& s, const key_def& k, const std::string& text, std::int64_t 
 
 void apply_env(settings& s, const key_def& k, const std::string& value, const std::string& var) {
   std::string where = "environment " + var;
-  if (k.type == kind::string) return apply(s, k, value, 0, where);
+  if (k.type == kind::string || k.type == kind::list) return apply(s, k, value, 0, where);
+  if (k.type == kind::number) {
+    char* end = nullptr;
+    double d = std::strtod(value.c_str(), &end);
+    if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(d))
+      throw config_error(where + ": expected a number, got \"" + value + "\"");
+    return apply(s, k, value, 0, where);
+  }
   if (k.type == kind::boolean) {
     if (value == "true" || value == "1" || value == "yes" || value == "on") return apply(s, k, value, 1, where);
     if (value == "false" || value == "0" || value == "no" || value == "off") return apply(s, k, value, 0, where);
@@ -252,6 +273,23 @@ void check_web(const web_settings& w) {
     if (c < 0x20 || c == 0x7f) throw config_error("web.tiles_attribution must not contain control characters");
 }
 
+// [transit]: the planner's numbers within their documented ranges, and its periods.
+void check_transit(transit_settings& t) {
+  auto range = [](const char* name, double v, double lo, double hi, bool lo_open) {
+    if (!std::isfinite(v) || (lo_open ? v <= lo : v < lo) || v > hi) {
+      std::ostringstream ss;
+      ss << "transit." << name << " must be " << (lo_open ? "above " : "at least ") << lo << " and at most " << hi
+         << ", got " << v;
+      throw config_error(ss.str());
+    }
+  };
+  range("target_load_factor", t.target_load_factor, 0, 1.5, true);
+  range("max_wait_min", t.max_wait_min, 0, 120, true);
+  range("min_headway_min", t.min_headway_min, 0, 120, true);
+  range("layover_min", t.layover_min, 0, 120, false);
+  t.periods = parse_periods(t.periods_spec, "transit.periods");
+}
+
 void validate(settings& s) {
   parse_listen(s);
   check_web(s.web);
@@ -281,6 +319,9 @@ void validate(settings& s) {
     throw config_error("auth.bootstrap_token must be at least 16 characters long");
   if (!is_known_timezone(s.city.timezone))
     throw config_error("city.timezone \"" + s.city.timezone + "\" is not an IANA time zone known to this system");
+  s.city.holidays = parse_day_list(s.city.holidays_spec, "city.holidays");
+  s.city.tourist_peaks = parse_day_list(s.city.tourist_peaks_spec, "city.tourist_peaks");
+  check_transit(s.transit);
 }
 
 }  // namespace
@@ -315,6 +356,25 @@ settings load_from_string(const std::string& text, const std::string& source, co
         auto v = node.value<std::string>();
         if (!v || !node.is_string()) throw config_error(source + ": " + section + "." + key + " must be a string");
         apply(s, *k, *v, 0, source);
+      } else if (k->type == kind::list) {
+        auto* arr = node.as_array();
+        if (!arr) throw config_error(source + ": " + section + "." + key + " must be an array of strings");
+        std::string joined;
+        for (auto& el : *arr) {
+          auto v = el.value<std::string>();
+          if (!v || !el.is_string() || v->find(',') != std::string::npos)
+            throw config_error(source + ": " + section + "." + key + " must be an array of strings without commas");
+          joined += (joined.empty() ? "" : ",") + *v;
+        }
+        apply(s, *k, joined, 0, source);
+      } else if (k->type == kind::number) {
+        if (!node.is_integer() && !node.is_floating_point())
+          throw config_error(source + ": " + section + "." + key + " must be a number");
+        double d = node.is_integer() ? double(*node.value<std::int64_t>()) : *node.value<double>();
+        std::ostringstream ss;
+        ss.precision(17);
+        ss << d;
+        apply(s, *k, ss.str(), 0, source);
       } else if (k->type == kind::boolean) {
         if (!node.is_boolean()) throw config_error(source + ": " + section + "." + key + " must be true or false");
         apply(s, *k, {}, *node.value<bool>() ? 1 : 0, source);
@@ -354,6 +414,82 @@ std::string with_sslmode(const std::string& url, const std::string& sslmode) {
   auto hash = url.find('#');
   std::string base = url.substr(0, hash), fragment = hash == std::string::npos ? "" : url.substr(hash);
   return base + (base.find('?') == std::string::npos ? "?" : "&") + "sslmode=" + sslmode + fragment;
+}
+
+namespace {
+
+std::string trimmed(std::string v) {
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.erase(v.begin());
+  while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
+  return v;
+}
+
+std::vector<std::string> split_list(const std::string& spec) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(spec);
+  while (std::getline(in, cur, ','))
+    if (auto t = trimmed(cur); !t.empty()) out.push_back(t);
+  return out;
+}
+
+// Days since 1970-01-01 of a strict YYYY-MM-DD (a real date, 1900-2999).
+std::optional<std::int64_t> civil_day(const std::string& t) {
+  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!std::isdigit(static_cast<unsigned char>(t[i]))) return std::nullopt;
+  int y = std::stoi(t.substr(0, 4)), m = std::stoi(t.substr(5, 2)), d = std::stoi(t.substr(8, 2));
+  static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 || d > len[m - 1] + (m == 2 && leap)) return std::nullopt;
+  std::int64_t yy = y - (m <= 2);
+  std::int64_t era = yy / 400, yoe = yy - era * 400, mp = (m + 9) % 12;
+  std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * mp + 2) / 5 + d - 1;
+  return era * 146097 + doe - 719468;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> parse_day_list(const std::string& spec, const std::string& name) {
+  std::vector<std::int64_t> days;
+  for (const auto& el : split_list(spec)) {
+    auto dots = el.find("..");
+    auto first = civil_day(trimmed(el.substr(0, dots)));
+    auto last = dots == std::string::npos ? first : civil_day(trimmed(el.substr(dots + 2)));
+    if (!first || !last)
+      throw config_error(name + ": \"" + el + "\" is not a date YYYY-MM-DD or a range YYYY-MM-DD..YYYY-MM-DD");
+    if (*last < *first || *last - *first > 365)
+      throw config_error(name + ": the range \"" + el + "\" must run forwards over at most 366 days");
+    for (auto d = *first; d <= *last; ++d) days.push_back(d);
+    if (days.size() > 100000) throw config_error(name + ": more than 100000 days listed");
+  }
+  std::sort(days.begin(), days.end());
+  days.erase(std::unique(days.begin(), days.end()), days.end());
+  return days;
+}
+
+std::vector<transit_period> parse_periods(const std::string& spec, const std::string& name) {
+  std::vector<transit_period> out;
+  for (const auto& el : split_list(spec)) {
+    auto bad = [&](const std::string& why) {
+      return config_error(name + ": \"" + el + "\" " + why + " (expected \"NAME START-END\", hours 0-24, e.g. \"am_peak 7-9\")");
+    };
+    auto sp = el.rfind(' ');
+    if (sp == std::string::npos) throw bad("has no hours");
+    transit_period p;
+    p.name = trimmed(el.substr(0, sp));
+    std::string hours = el.substr(sp + 1);
+    auto dash = hours.find('-');
+    auto a = dash == std::string::npos ? std::nullopt : domain::parse_number<unsigned>(hours.substr(0, dash));
+    auto b = dash == std::string::npos ? std::nullopt : domain::parse_number<unsigned>(hours.substr(dash + 1));
+    if (p.name.empty() || p.name.size() > 64) throw bad("needs a name of 1-64 characters");
+    if (!a || !b || *a >= *b || *b > 24) throw bad("needs hours START-END with 0 <= START < END <= 24");
+    p.start_hour = int(*a);
+    p.end_hour = int(*b);
+    if (!out.empty() && p.start_hour < out.back().end_hour) throw bad("overlaps or precedes the period before it");
+    out.push_back(p);
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> setting_names() {

@@ -82,13 +82,22 @@ std::vector<int> scheduled_times(std::vector<int> times, const std::vector<frequ
 }
 
 std::optional<double> scheduled_headway_at(const std::vector<int>& times, double t) {
-  if (times.size() < 2 || t < times.front() || t > times.back()) return std::nullopt;
-  auto it = std::upper_bound(times.begin(), times.end(), int(std::floor(t)));
-  if (it == times.end()) --it;
-  if (it == times.begin()) ++it;
-  for (auto j = it; j != times.end(); ++j)  // skip duplicate times (two patterns at one minute)
-    if (*j > *(j - 1)) return double(*j - *(j - 1));
-  return std::nullopt;
+  if (times.size() < 2) return std::nullopt;
+  // The visit the arrival stands for: the scheduled time nearest to t.
+  auto it = std::lower_bound(times.begin(), times.end(), t, [](int a, double b) { return a < b; });
+  if (it == times.end() || (it != times.begin() && t - *(it - 1) <= *it - t)) --it;
+  // Its headway: the gap back to the previous distinct scheduled time; for the first visit after a
+  // break in service (or the first one known) the gap on to the next one.
+  auto first = it, last = it;
+  while (first != times.begin() && *(first - 1) == *it) --first;
+  while (last + 1 != times.end() && *(last + 1) == *it) ++last;
+  std::optional<double> gap;
+  if (first != times.begin() && *it - *(first - 1) <= max_headway_s) gap = double(*it - *(first - 1));
+  else if (last + 1 != times.end() && *(last + 1) - *it <= max_headway_s) gap = double(*(last + 1) - *it);
+  // An arrival further from that visit than the headway itself stands for no visit (far off the
+  // timetable, or in the night's gap): nothing to judge it by.
+  if (!gap || std::abs(t - *it) > *gap) return std::nullopt;
+  return gap;
 }
 
 }  // namespace maeul::transit

@@ -139,6 +139,29 @@ TEST(TransitMetrics, ScheduledTimesFromTimetableAndFrequencies) {
   EXPECT_FALSE(mt::scheduled_headway_at(t, 2000));
 }
 
+// The demo found it: a late evening bus and its follower, after the last scheduled visit, were judged
+// against the night's gap (460 min) and opened a bunching alert with "hold for 438 minutes".
+TEST(TransitMetrics, ScheduledHeadwayIsTheGapEndingAtTheNearestVisit) {
+  // 22:30, 22:50, 23:10, 23:30, then 06:10 and 06:30 next day (seconds from the first visit).
+  const int morning = 3600 + 400 * 60;
+  std::vector<int> t{0, 1200, 2400, 3600, morning, morning + 1200};
+  EXPECT_EQ(*mt::scheduled_headway_at(t, 3600 + 15 * 60), 1200);  // 15 min late for 23:30
+  EXPECT_EQ(*mt::scheduled_headway_at(t, 3600 + 20 * 60), 1200);  // 20 min late: still that visit
+  EXPECT_FALSE(mt::scheduled_headway_at(t, 3600 + 40 * 60));      // 40 min after: no visit
+  EXPECT_FALSE(mt::scheduled_headway_at(t, 3600 + 200 * 60));     // in the night's gap
+  EXPECT_EQ(*mt::scheduled_headway_at(t, 1100), 1200);            // nearest 22:50: the gap before it
+  EXPECT_EQ(*mt::scheduled_headway_at(t, 100), 1200);             // the first known: the gap after it
+  EXPECT_EQ(*mt::scheduled_headway_at(t, morning - 600), 1200);   // early for 06:10: the gap after it
+  // Two patterns at one minute: the gaps are between distinct times.
+  std::vector<int> d{0, 600, 600, 1200};
+  EXPECT_EQ(*mt::scheduled_headway_at(d, 650), 600);
+  EXPECT_EQ(*mt::scheduled_headway_at(d, 1150), 600);
+  std::vector<int> hourly{0, 3600, 7200};
+  EXPECT_EQ(*mt::scheduled_headway_at(hourly, 3500), 3600);  // hourly service is judged
+  std::vector<int> sparse{0, 3 * 3600};
+  EXPECT_FALSE(mt::scheduled_headway_at(sparse, 3 * 3600));  // 3 h: a break, as for the KPIs
+}
+
 TEST(TransitMetrics, RoutePerformanceByHand) {
   // one stop scheduled every 500 s from 0 to 2000; observed at 0, 600, 720, 1500
   mt::stop_series st;

@@ -129,6 +129,22 @@ describe('transit screen', { timeout: 900000 }, () => {
       assert.equal(hw.status, 200, hw.text);
       const stopsWithHeadways = hw.json.stops.filter((s) => s.arrivals > 0).length;
       assert.equal(await page.$$eval('#transit-headways tr[data-stop]', (els) => els.length), stopsWithHeadways);
+      // Tomorrow's plan beside today's timetable: one row per direction and period, as the API plans it.
+      await page.waitForSelector('#transit-plan table tbody tr', { timeout: 20000 });
+      const lead = await page.$eval('#transit-plan', (e) => e.previousElementSibling.textContent);
+      const date = (lead.match(/\d{4}-\d{2}-\d{2}/) || [])[0];
+      assert.ok(date, `the plan's date in "${lead}"`);
+      const plan = await H.api(city, 'GET', `/api/v1/transit/routes/d1/plan?date=${date}`);
+      assert.equal(plan.status, 200, plan.text);
+      const want = plan.json.directions.flatMap((d) => d.periods.map((x) => [String(x.headway_min), x.scheduled_headway_min == null ? '' : String(x.scheduled_headway_min)]));
+      assert.ok(want.length >= 2, plan.text);
+      const shownPlan = await page.$$eval('#transit-plan tbody tr', (els) => els.map((e) => [e.dataset.headway, e.dataset.today]));
+      assert.deepEqual(shownPlan, want);
+      assert.ok(want.some(([, today]) => today !== ''), 'the timetable\'s headways are shown beside the plan');
+      const planText = await page.textContent('#transit-plan');
+      assert.match(planText, /권장 간격/);
+      assert.match(planText, /오전 첨두/);
+      if (plan.json.basis === 'no_history') assert.ok(await page.$('#transit-plan [data-state="no-history"]'));
       await H.shot(page, 'transit-ko-1366x768');
 
       let vs = await axe(page, { tags: WCAG, include: '.view-transit' });
@@ -139,6 +155,8 @@ describe('transit screen', { timeout: 900000 }, () => {
       await page.waitForSelector('#transit-vehicles tr[data-vehicle="web-v1"]');
       await page.waitForSelector('#transit-performance [data-kpi="excess_wait_min"]');
       assert.match(await page.textContent('#transit-performance'), /Excess wait time/);
+      await page.waitForSelector('#transit-plan table tbody tr');
+      assert.match(await page.textContent('#transit-plan'), /Recommended headway[\s\S]*AM peak/);
       vs = await axe(page, { tags: WCAG, include: '.view-transit' });
       assert.deepEqual(vs, [], `axe (en): ${describeViolations(vs)}`);
       await H.shot(page, 'transit-en-1366x768');

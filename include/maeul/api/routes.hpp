@@ -41,6 +41,7 @@ class welfare_service;
 }  // namespace maeul::services
 namespace maeul::transit {
 class service;
+class planning;
 }  // namespace maeul::transit
 
 namespace maeul::api {
@@ -89,6 +90,7 @@ struct services {
   ::maeul::services::welfare_service* welfare = nullptr;  // the welfare vault (src/services/welfare.cpp)
   std::vector<std::pair<std::string, int>> retention_days;  // retention.<domain>_days (GET /api/v1/retention)
   ::maeul::transit::service* transit = nullptr;  // bus operations (src/transit/service.cpp); none: 503
+  ::maeul::transit::planning* planning = nullptr;  // demand forecast and plan (src/transit/planning_service.cpp); none: 503
 };
 
 // One row of the route table: method, path pattern ("/api/v1/zones/{id}"), the roles allowed

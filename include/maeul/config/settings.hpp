@@ -133,10 +133,40 @@ struct log_settings {
   std::string format = "auto";  // auto|text|json
 };
 
+// The city's calendar: holidays and tourist-peak days (the demand forecast's covariates,
+// docs/transit.md), each a list of "YYYY-MM-DD" or "YYYY-MM-DD..YYYY-MM-DD" (inclusive, at most 366
+// days); the lists as written (comma-joined) and expanded to local days since 1970-01-01.
 struct city_settings {
   std::string name = "Sokcho";
   std::string timezone = "Asia/Seoul";
+  std::string holidays_spec, tourist_peaks_spec;
+  std::vector<std::int64_t> holidays, tourist_peaks;
 };
+
+// One service period of the planner: hours [start, end) of the day.
+struct transit_period {
+  std::string name;
+  int start_hour = 0, end_hour = 24;
+};
+
+// The recommended plan's inputs (docs/transit.md, "Recommended headways").
+struct transit_settings {
+  int vehicle_capacity = 80;        // riders per bus, seated + standing
+  double target_load_factor = 0.8;  // (0, 1.5]
+  double max_wait_min = 10;         // policy: average wait at most this (headway <= 2x)
+  double min_headway_min = 2;       // never plan buses closer than this
+  int vehicles = 0;                 // buses available per route; 0: not limited
+  double layover_min = 5;           // added per direction to the timetable's running time (cycle)
+  int history_days = 364;           // boardings history read for a forecast
+  std::string periods_spec;         // "early 5-7,am_peak 7-9,..." as written; empty: the default periods
+  std::vector<transit_period> periods;
+};
+
+// Parses a calendar list (see city_settings) into sorted, distinct local days; throws config_error
+// naming `name` and the bad element.
+std::vector<std::int64_t> parse_day_list(const std::string& spec, const std::string& name);
+// Parses "NAME START-END,..." (hours 0-24, sorted, not overlapping); throws config_error naming `name`.
+std::vector<transit_period> parse_periods(const std::string& spec, const std::string& name);
 
 // The dashboard (docs/operations.md, web/README.md): a base map from a tile server. Empty `tiles`: no
 // base map (the map draws what Maeul knows, offline).
@@ -163,6 +193,7 @@ struct settings {
   retention_settings retention;
   welfare_settings welfare;
   web_settings web;
+  transit_settings transit;
 };
 
 struct config_error : std::runtime_error {

@@ -33,8 +33,12 @@ struct frequency_window {
 };
 std::vector<int> scheduled_times(std::vector<int> timetabled, const std::vector<frequency_window>& windows);
 
-// The scheduled headway in force at time t (seconds after midnight) among sorted scheduled times:
-// the gap between the visits around t; nullopt outside the first and last.
+// The scheduled headway in force at time t (seconds) among sorted scheduled times: the gap that
+// ends at the visit nearest to t (the visit an arrival at t stands for), or, when that visit is the
+// first known or the first after a break in service (a gap over 2 h, such as the night), the gap
+// that starts at it. nullopt when there is no such gap, or when t is further from the visit than
+// the gap itself (an arrival far off the timetable). So a late evening bus is never judged against
+// the gap between the evening's last bus and the morning's first.
 std::optional<double> scheduled_headway_at(const std::vector<int>& times, double t);
 
 }  // namespace maeul::transit

@@ -313,14 +313,23 @@ export default {
       const rows = planRows(plan);
       if (!rows.length) { replace(planEl, h('p', { class: 'muted', 'data-state': 'empty' }, tt('plan_empty'))); return; }
       const min = (v) => (v == null ? '–' : tt('minutes', { n: num(v, 1) }));
-      replace(planEl, h('table', { class: 'table compact transit-plan-table' },
-        h('thead', {}, h('tr', {}, [tt('period'), tt('today_headway'), tt('plan_headway'), tt('expected_load'), tt('expected_wait')].map((c) => h('th', { scope: 'col' }, c)))),
-        h('tbody', {}, rows.map((r) => h('tr', { 'data-period': r.label },
-          h('th', { scope: 'row' }, r.label),
+      const notes = [];
+      if (plan?.basis === 'no_history') notes.push(h('p', { class: 'muted small', 'data-state': 'no-history' }, tt('plan_no_history')));
+      if (plan?.flags?.holiday) notes.push(h('p', { class: 'muted small' }, tt('plan_holiday', { date: plan.date })));
+      if (plan?.flags?.tourist_peak) notes.push(h('p', { class: 'muted small' }, tt('plan_tourist', { date: plan.date })));
+      const several = new Set(rows.map((r) => r.direction)).size > 1;
+      const label = (r) => [several && r.direction != null ? tt('direction', { n: r.direction }) : '',
+        r.name ? tt(`period_${r.name}`) === `period_${r.name}` ? r.name : tt(`period_${r.name}`) : '', r.span].filter(Boolean).join(' ') || r.label;
+      replace(planEl, ...notes, h('table', { class: 'table compact transit-plan-table' },
+        h('thead', {}, h('tr', {}, [tt('period'), tt('today_headway'), tt('plan_headway'), tt('expected_load'), tt('load_factor'), tt('expected_wait'), tt('bound')].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, rows.map((r) => h('tr', { 'data-period': r.label, 'data-headway': r.headway ?? '', 'data-today': r.today ?? '' },
+          h('th', { scope: 'row' }, label(r)),
           h('td', { class: 'num' }, min(r.today)),
           h('td', { class: 'num' }, min(r.headway)),
           h('td', { class: 'num' }, r.load == null ? '–' : num(r.load, 0)),
-          h('td', { class: 'num' }, min(r.wait)))))));
+          h('td', { class: 'num' }, r.lf == null ? '–' : `${num(r.lf * 100, 0)}%`),
+          h('td', { class: 'num' }, min(r.wait)),
+          h('td', {}, r.bound ? (tt(`bound_${r.bound}`) === `bound_${r.bound}` ? r.bound : tt(`bound_${r.bound}`)) : '–'))))));
     }
 
     function tick() {
@@ -369,7 +378,7 @@ export function planRows(plan) {
   const hour = (x) => (Number.isFinite(x) ? `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.round((x % 1) * 60)).padStart(2, '0')}` : x);
   // A plan per direction ({"directions":[{"direction","periods"}]}) is flattened, each row naming its direction.
   if (!list.length && Array.isArray(plan?.directions)) {
-    return plan.directions.flatMap((d) => planRows(d.periods || []).map((r) => ({ ...r, label: `${d.direction ?? ''} ${r.label}`.trim() })));
+    return plan.directions.flatMap((d) => planRows(d.periods || []).map((r) => ({ ...r, direction: d.direction ?? null, label: `${d.direction ?? ''} ${r.label}`.trim() })));
   }
   return list.map((o) => {
     const start = o.start ?? hour(o.start_hour), end = o.end ?? hour(o.end_hour);
@@ -377,6 +386,11 @@ export function planRows(plan) {
     const name = o.name ?? o.period ?? '';
     return {
       label: [o.direction != null ? `${o.direction}` : '', name, span].filter(Boolean).join(' ') || '–',
+      direction: o.direction ?? null,
+      name,
+      span,
+      lf: Number.isFinite(o.load_factor) ? o.load_factor : null,
+      bound: typeof o.bound === 'string' ? o.bound : null,
       headway: mins(o, 'headway', 'recommended_headway'),
       today: mins(o, 'scheduled_headway', 'current_headway', 'timetable_headway', 'today_headway'),
       load: Number.isFinite(o.expected_load) ? o.expected_load : null,

@@ -1,0 +1,17 @@
+// A minimal ZIP writer for answers built in memory (the GTFS plan export): entries stored
+// uncompressed with their CRC-32, local headers, the central directory and its end record. Pure.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace maeul::transit {
+
+struct zip_file {
+  std::string name, data;
+};
+
+// The archive of the files, in order. Each name and file must stay below 4 GiB and the archive
+// below 65,535 entries (no ZIP64); throws std::length_error otherwise. Times are 1980-01-01 00:00.
+std::string zip_store(const std::vector<zip_file>& files);
+
+}  // namespace maeul::transit

@@ -1,0 +1,166 @@
+// The live plan's pure pieces (transit/planning.hpp) and the city calendar and planner settings
+// (config/settings.hpp): dates, main patterns, timetable headways per period, cycle time, the
+// stored ZIP writer read back by the project's ZIP reader, and the config lists.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "maeul/config/settings.hpp"
+#include "maeul/transit/planning.hpp"
+#include "maeul/transit/zip.hpp"
+#include "maeul/transit/zip_writer.hpp"
+
+namespace {
+
+namespace t = maeul::transit;
+namespace cfg = maeul::config;
+using maeul::storage::scheduled_frequency;
+using maeul::storage::scheduled_visit;
+using maeul::storage::transit_pattern;
+
+cfg::env_lookup no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+
+TEST(TransitPlanning, dates_parse_strictly_and_round_trip) {
+  auto d = t::parse_date("2026-12-08");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, t::day_of_date(2026, 12, 8));
+  EXPECT_EQ(t::format_date(*d), "2026-12-08");
+  EXPECT_EQ(t::format_date(0), "1970-01-01");
+  EXPECT_EQ(t::format_date(t::day_of_date(2028, 2, 29)), "2028-02-29");
+  for (const char* bad : {"2026-02-30", "2026-13-01", "2026-1-01", "20261208", "2026-12-08T00", "", "abcd-ef-gh",
+                          "2027-02-29", "0000-01-01"})
+    EXPECT_FALSE(t::parse_date(bad)) << bad;
+}
+
+TEST(TransitPlanning, the_main_pattern_of_a_direction_has_the_most_trips) {
+  std::vector<transit_pattern> all(4);
+  all[0] = {"r1", "short", 0, {}, {"a", "b"}, {}, {"t1"}};
+  all[1] = {"r1", "main0", 0, {}, {"a", "b", "c"}, {}, {"t2", "t3"}};
+  all[2] = {"r1", "main1", 1, {}, {"c", "b", "a"}, {}, {"t4"}};
+  all[3] = {"r2", "other", 0, {}, {"x", "y"}, {}, {"t5", "t6", "t7"}};
+  auto m = t::main_patterns(all, "r1");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].key, "main0");
+  EXPECT_EQ(m[0].direction, 0);
+  EXPECT_EQ(m[1].key, "main1");
+  EXPECT_TRUE(t::main_patterns(all, "nope").empty());
+}
+
+TEST(TransitPlanning, the_scheduled_headway_is_the_mean_gap_in_the_period) {
+  // every 20 min from 06:00 to 07:00, every 10 min from 07:00 to 09:00
+  std::vector<int> deps;
+  for (int t0 = 6 * 3600; t0 < 7 * 3600; t0 += 1200) deps.push_back(t0);
+  for (int t0 = 7 * 3600; t0 < 9 * 3600; t0 += 600) deps.push_back(t0);
+  auto early = t::mean_headway_min(deps, 5, 7);
+  ASSERT_TRUE(early);
+  EXPECT_DOUBLE_EQ(*early, 20);
+  auto peak = t::mean_headway_min(deps, 7, 9);
+  ASSERT_TRUE(peak);
+  EXPECT_DOUBLE_EQ(*peak, 10);
+  EXPECT_FALSE(t::mean_headway_min(deps, 9, 17));       // no departure
+  EXPECT_FALSE(t::mean_headway_min({8 * 3600}, 7, 9));  // one departure: no gap
+}
+
+TEST(TransitPlanning, departures_come_from_active_services_trips_and_frequencies) {
+  std::vector<scheduled_visit> visits = {
+      {"t1", "a", "weekday", 0, 6 * 3600}, {"t1", "b", "weekday", 0, 6 * 3600 + 600},
+      {"t2", "a", "weekday", 0, 7 * 3600}, {"t3", "a", "sunday", 0, 6 * 3600 + 300},
+      {"t4", "b", "weekday", 1, 6 * 3600}};
+  std::vector<scheduled_frequency> freqs = {{"f1", "weekday", 0, 8 * 3600, 9 * 3600, 900, 0, "a"}};
+  auto d = t::departures_at(visits, freqs, {"weekday"}, 0, "a");
+  std::vector<int> want = {6 * 3600, 7 * 3600, 8 * 3600, 8 * 3600 + 900, 8 * 3600 + 1800, 8 * 3600 + 2700};
+  EXPECT_EQ(d, want);
+  EXPECT_TRUE(t::departures_at(visits, freqs, {"holiday"}, 0, "a").empty());
+}
+
+TEST(TransitPlanning, the_cycle_is_the_median_running_time_of_each_direction_plus_layovers) {
+  std::vector<scheduled_visit> visits;
+  // direction 0: runs of 30, 40, 50 min; direction 1: 35 min
+  int k = 0;
+  for (int run : {30, 40, 50}) {
+    std::string trip = "d0-" + std::to_string(k++);
+    visits.push_back({trip, "a", "s", 0, 6 * 3600});
+    visits.push_back({trip, "m", "s", 0, 6 * 3600 + run * 30});
+    visits.push_back({trip, "b", "s", 0, 6 * 3600 + run * 60});
+  }
+  visits.push_back({"d1", "b", "s", 1, 8 * 3600});
+  visits.push_back({"d1", "a", "s", 1, 8 * 3600 + 35 * 60});
+  EXPECT_DOUBLE_EQ(t::cycle_minutes(visits, {}, {0, 1}, 5), 40 + 5 + 35 + 5);
+  EXPECT_DOUBLE_EQ(t::cycle_minutes(visits, {}, {0}, 0), 40);
+  EXPECT_DOUBLE_EQ(t::cycle_minutes({}, {}, {0, 1}, 5), 0);
+  std::vector<scheduled_frequency> freqs = {{"f", "s", 2, 0, 3600, 600, 0, "a"}, {"f", "s", 2, 0, 3600, 600, 1500, "b"}};
+  EXPECT_DOUBLE_EQ(t::cycle_minutes({}, freqs, {2}, 5), 25 + 5);
+}
+
+TEST(TransitPlanning, the_stored_zip_reads_back_with_the_zip_reader) {
+  std::string body = "trip_id,start_time,end_time,headway_secs,exact_times\nt1,05:00:00,07:00:00,1200,0\n";
+  auto zip = t::zip_store({{"frequencies.txt", body}, {"empty.txt", ""}});
+  auto entries = t::zip_entries(zip);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].name, "frequencies.txt");
+  EXPECT_EQ(t::zip_read(zip, entries[0]), body);
+  EXPECT_EQ(t::zip_read(zip, entries[1]), "");
+}
+
+TEST(TransitPlanning, the_city_calendar_loads_dates_and_ranges) {
+  auto s = cfg::load_from_string(
+      "[city]\nholidays = [\"2026-01-01\", \"2026-02-16..2026-02-18\", \"2026-01-01\"]\n"
+      "tourist_peaks = [\"2026-07-30..2026-08-02\"]\n",
+      "test", no_env);
+  std::vector<std::int64_t> want = {t::day_of_date(2026, 1, 1), t::day_of_date(2026, 2, 16),
+                                    t::day_of_date(2026, 2, 17), t::day_of_date(2026, 2, 18)};
+  EXPECT_EQ(s.city.holidays, want);
+  ASSERT_EQ(s.city.tourist_peaks.size(), 4u);
+  EXPECT_EQ(s.city.tourist_peaks.front(), t::day_of_date(2026, 7, 30));
+  EXPECT_EQ(s.city.tourist_peaks.back(), t::day_of_date(2026, 8, 2));
+  auto env = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "MAEUL_CITY_HOLIDAYS") return std::string("2027-05-05, 2027-05-13");
+    return std::nullopt;
+  };
+  auto e = cfg::load_from_string("", "test", env);
+  EXPECT_EQ(e.city.holidays, (std::vector<std::int64_t>{t::day_of_date(2027, 5, 5), t::day_of_date(2027, 5, 13)}));
+  EXPECT_TRUE(cfg::load_from_string("", "test", no_env).city.holidays.empty());
+}
+
+TEST(TransitPlanning, a_bad_calendar_or_planner_setting_is_one_clear_line) {
+  auto fails = [](const std::string& toml, const std::string& needle) {
+    try {
+      cfg::load_from_string(toml, "test", no_env);
+      ADD_FAILURE() << "loaded: " << toml;
+    } catch (const cfg::config_error& e) {
+      std::string w = e.what();
+      EXPECT_NE(w.find(needle), std::string::npos) << w;
+      EXPECT_EQ(w.find('\n'), std::string::npos) << w;
+    }
+  };
+  fails("[city]\nholidays = [\"2026-02-30\"]\n", "city.holidays: \"2026-02-30\"");
+  fails("[city]\nholidays = \"2026-01-01\"\n", "city.holidays must be an array");
+  fails("[city]\ntourist_peaks = [\"2026-08-02..2026-07-30\"]\n", "city.tourist_peaks: the range");
+  fails("[city]\ntourist_peaks = [\"2026-01-01..2027-06-01\"]\n", "at most 366 days");
+  fails("[transit]\ntarget_load_factor = 0\n", "transit.target_load_factor");
+  fails("[transit]\nmax_wait_min = \"ten\"\n", "transit.max_wait_min must be a number");
+  fails("[transit]\nperiods = [\"peak 9-7\"]\n", "transit.periods: \"peak 9-7\"");
+  fails("[transit]\nperiods = [\"a 5-9\", \"b 8-10\"]\n", "overlaps");
+  fails("[transit]\nvehicle_capacity = 0\n", "transit.vehicle_capacity");
+}
+
+TEST(TransitPlanning, planner_settings_load_with_their_defaults) {
+  auto d = cfg::load_from_string("", "test", no_env);
+  EXPECT_EQ(d.transit.vehicle_capacity, 80);
+  EXPECT_DOUBLE_EQ(d.transit.target_load_factor, 0.8);
+  EXPECT_DOUBLE_EQ(d.transit.max_wait_min, 10);
+  EXPECT_DOUBLE_EQ(d.transit.min_headway_min, 2);
+  EXPECT_EQ(d.transit.vehicles, 0);
+  EXPECT_TRUE(d.transit.periods.empty());
+  auto s = cfg::load_from_string(
+      "[transit]\ntarget_load_factor = 1\nmax_wait_min = 7.5\nperiods = [\"am peak 7-9\", \"day 9-17\"]\n", "test",
+      no_env);
+  EXPECT_DOUBLE_EQ(s.transit.target_load_factor, 1.0);
+  EXPECT_DOUBLE_EQ(s.transit.max_wait_min, 7.5);
+  ASSERT_EQ(s.transit.periods.size(), 2u);
+  EXPECT_EQ(s.transit.periods[0].name, "am peak");
+  EXPECT_EQ(s.transit.periods[0].start_hour, 7);
+  EXPECT_EQ(s.transit.periods[1].end_hour, 17);
+}
+
+}  // namespace
