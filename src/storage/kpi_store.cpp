@@ -6,6 +6,8 @@
 // UTC hours, exact for zones with whole-hour offsets such as Asia/Seoul.
 #include "maeul/storage/kpi_store.hpp"
 
+#include <mutex>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -223,12 +225,51 @@ std::vector<accessibility> read_access(pqxx::transaction_base& tx, const std::st
   return out;
 }
 
+// Everything the accessibility analysis reads besides its arguments: every zone's id, population
+// and boundary and every facility's id, category and location, as one md5. Read in the same
+// transaction as the analysis would be, so a cached result is used only for the very same data.
+const std::string access_fingerprint_sql =
+    "SELECT md5(coalesce((SELECT string_agg(format('%s:%s:%s', id, population, md5(ST_AsEWKB(boundary))), ';' "
+    "ORDER BY id) FROM zones), '') || '|' || coalesce((SELECT string_agg(format('%s:%s:%s', id, category, "
+    "md5(ST_AsEWKB(location))), ';' ORDER BY id) FROM facilities), ''))";
+
+}  // namespace
+
+// The accessibility analysis (PostGIS over 300 sample points a zone) depends only on zones,
+// facilities and the walking model: results are kept by (fingerprint, zone, radius, categories).
+// Bounded: at most max_entries; when full, cleared. Never stale: the key holds the data's md5.
+struct kpi_access_cache {
+  static constexpr std::size_t max_entries = 32;
+  std::mutex mutex;
+  std::map<std::string, std::vector<accessibility>> entries;
+};
+
+namespace {
+
+std::vector<accessibility> cached_access(pqxx::transaction_base& tx, kpi_access_cache& cache, const std::string& zone,
+                                         double minutes, const kpi::walking_model& walk) {
+  auto key = tx.exec(access_fingerprint_sql)[0][0].as<std::string>() + "|" + zone + "|" +
+             std::to_string(walk.radius_m(minutes)) + "|" + text_array(walk.essential);
+  {
+    std::lock_guard lock(cache.mutex);
+    if (auto it = cache.entries.find(key); it != cache.entries.end()) return it->second;
+  }
+  auto out = read_access(tx, zone, minutes, walk);
+  std::lock_guard lock(cache.mutex);
+  if (cache.entries.size() >= kpi_access_cache::max_entries) cache.entries.clear();
+  cache.entries.emplace(std::move(key), out);
+  return out;
+}
+
 const std::string budget_json = "(" + wire::budget_line_object() + ")::text";
 
 }  // namespace
 
+kpi_store::kpi_store(db_pool& pool) : pool_(pool), access_cache_(std::make_shared<kpi_access_cache>()) {}
+
 task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model walk) {
-  return pool_.run<std::vector<kpi_value>>([q, walk](pqxx::connection_base& c) {
+  auto cache = access_cache_;
+  return pool_.run<std::vector<kpi_value>>([q, walk, cache](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     std::vector<kpi_value> out;
     // The periods of the range, with their length in days (local calendar).
@@ -240,7 +281,7 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
     const auto* def = kpi::find(q.kpi);
     if (!def) throw std::invalid_argument("no KPI \"" + q.kpi + "\" in the catalog");
     if (def->k == kpi::key::living_zone_9min_coverage) {
-      auto acc = read_access(tx, q.zone, 9, walk);
+      auto acc = cached_access(tx, *cache, q.zone, 9, walk);
       double pop = 0, covered = 0;
       for (const auto& a : acc) {
         pop += double(a.population);
@@ -302,9 +343,10 @@ task<std::int64_t> kpi_store::ensure_daily_calendar(std::string timezone) {
 }
 
 task<std::vector<accessibility>> kpi_store::access(std::string zone, double minutes, kpi::walking_model walk) {
-  return pool_.run<std::vector<accessibility>>([zone, minutes, walk](pqxx::connection_base& c) {
+  auto cache = access_cache_;
+  return pool_.run<std::vector<accessibility>>([zone, minutes, walk, cache](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    return read_access(tx, zone, minutes, walk);
+    return cached_access(tx, *cache, zone, minutes, walk);
   });
 }
 

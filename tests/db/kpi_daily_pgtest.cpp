@@ -230,3 +230,24 @@ TEST_F(kpi_daily, a_daily_level_in_another_time_zone_is_not_used_until_rebuilt) 
   EXPECT_EQ(sync(kpis_->ensure_daily_calendar("Asia/Seoul")), 7 * 19);
   EXPECT_GT(expect_same("rebuilt in Seoul"), 300);
 }
+
+TEST_F(kpi_daily, the_coverage_cache_follows_every_zone_and_facility_write) {
+  // Zone za's residents are all within 9 minutes of every category but a care centre, until one comes.
+  add_zone(square_zone("za", 128.500, 38.100, 0.002, 1000));
+  for (std::string cat : {"clinic", "pharmacy", "grocery", "bus_stop"}) add_facility(facility_at("f-" + cat, cat, 128.501, 38.101));
+  auto first = sync(kpis_->access("", 9, kpi::walking_model{}));
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].all, 0.0);
+  EXPECT_EQ(sync(kpis_->access("", 9, kpi::walking_model{}))[0].all, 0.0);  // from the cache
+  add_facility(facility_at("f-care", "care_center", 128.501, 38.101));
+  EXPECT_EQ(sync(kpis_->access("", 9, kpi::walking_model{}))[0].all, 1.0);
+  // A facility moved out of reach, by SQL behind the store's back: seen too.
+  query("UPDATE facilities SET location = ST_SetSRID(ST_MakePoint(128.6, 38.1), 4326) WHERE id = 'f-care'");
+  EXPECT_EQ(sync(kpis_->access("", 9, kpi::walking_model{}))[0].all, 0.0);
+  query("UPDATE facilities SET location = ST_SetSRID(ST_MakePoint(128.501, 38.101), 4326) WHERE id = 'f-care'");
+  EXPECT_EQ(sync(kpis_->access("", 9, kpi::walking_model{}))[0].all, 1.0);
+  query("UPDATE zones SET population = 2500 WHERE id = 'za'");
+  EXPECT_EQ(sync(kpis_->access("", 9, kpi::walking_model{}))[0].population, 2500);
+  // Another radius is another entry: 1 minute (92 m) does not reach every sample point.
+  EXPECT_LT(sync(kpis_->access("", 1, kpi::walking_model{}))[0].all, 1.0);
+}

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 namespace maeul::storage {
 
 class db_pool;
+struct kpi_access_cache;
 
 struct kpi_value {
   std::optional<std::string> zone;  // nullopt: city-wide
@@ -52,7 +54,7 @@ struct accessibility {
 
 class kpi_store {
  public:
-  explicit kpi_store(db_pool& pool) : pool_(pool) {}
+  explicit kpi_store(db_pool& pool);
 
   // Values ordered by zone (city last) then period start.
   task<std::vector<kpi_value>> values(kpi_query q, kpi::walking_model walk);
@@ -74,6 +76,8 @@ class kpi_store {
 
  private:
   db_pool& pool_;
+  // The accessibility analysis by a fingerprint of zones and facilities (kpi_store.cpp).
+  std::shared_ptr<kpi_access_cache> access_cache_;
 };
 
 }  // namespace maeul::storage
