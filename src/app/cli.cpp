@@ -477,6 +477,9 @@ int serve(const config::settings& s) {
     // Partitions ahead, the sensor index, the latest values and the rules, before anything listens.
     run_now(observations.ensure_partitions(ingest::system_now_us(), s.ingest.partitions_ahead));
     run_now(observations.compact_rollups());
+    // The daily rollups in the city's calendar (rebuilt from the hourly ones if city.timezone changed).
+    if (auto rebuilt = run_now(kpis.ensure_daily_calendar(s.city.timezone)); rebuilt >= 0)
+      spdlog::info("daily rollups rebuilt in the {} calendar: {} rows", s.city.timezone, rebuilt);
     run_now(ingest.warm());
     run_now(ops.load_rules());
     run_now(ops.restore_open_alerts());

@@ -1,7 +1,12 @@
 // KPI SQL. Every query groups by GROUPING SETS ((zone, period), (period)): zone rows and the city
-// row in one pass. Periods are date_trunc in the city's time zone; rollup_1h buckets are whole
+// row in one pass. Periods are date_trunc in the city's time zone. Readings come as one row per
+// series and local calendar day (day_rows): whole days from the daily rollups (rollup_1d, migration
+// 0018) when they are kept in the same time zone, the partial days at the range's edges and the
+// days the compactor has not recomputed yet from the hourly rollups; rollup_1h buckets are whole
 // UTC hours, exact for zones with whole-hour offsets such as Asia/Seoul.
 #include "maeul/storage/kpi_store.hpp"
+
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -15,17 +20,59 @@ namespace {
 using domain::make_problem;
 using domain::problem_kind;
 
-// $1 unit, $2 time zone, $3 from (epoch us), $4 to (epoch us)
+// $1 unit, $2 time zone, $3 from (epoch us), $4 to (epoch us); for day_rows, the whole local days
+// [$6, $7) of the range that the daily level serves (dates; 'infinity' for none) and their bounds
+// $8, $9 as instants (epoch us; both $4 for none), found by whole_days_sql first so that the planner
+// sees them as values (as subquery results it would guess, and scan the hourly rollups whole).
 const std::string F = "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond')";
 const std::string T = "(timestamptz 'epoch' + $4::bigint * interval '1 microsecond')";
+const std::string LO_TS = "(timestamptz 'epoch' + $8::bigint * interval '1 microsecond')";
+const std::string HI_TS = "(timestamptz 'epoch' + $9::bigint * interval '1 microsecond')";
 std::string period_of(const std::string& col) { return "date_trunc($1, " + col + " AT TIME ZONE $2)"; }
 
-// Hourly rollups of one sensor kind and metric inside zones, with the period of each bucket.
-std::string hourly(const std::string& kinds, const std::string& metric) {
-  return "SELECT s.zone_id, s.id AS sid, s.kind, s.attributes, r.bucket, " + period_of("r.bucket") +
-         " AS p, r.n, r.sum, r.min, r.max FROM rollup_1h r JOIN series se ON se.id = r.series_id "
-         "JOIN sensors s ON s.id = se.sensor_id WHERE s.kind IN (" + kinds + ") AND se.metric = '" + metric +
-         "' AND s.zone_id IS NOT NULL AND r.bucket >= " + F + " AND r.bucket < " + T;
+// $1 time zone, $2 from, $3 to (epoch us), $4 true: hourly rollups only. One row: lo, hi (text
+// dates) and lo_ts, hi_ts (epoch us). The whole local days are those from the first local midnight
+// at or after from to the last at or before to, when rollup_1d is kept in this time zone;
+// otherwise none.
+const std::string whole_days_sql =
+    "SELECT CASE WHEN ok THEN lo::text ELSE 'infinity' END, CASE WHEN ok THEN hi::text ELSE 'infinity' END, "
+    "CASE WHEN ok THEN (extract(epoch FROM lo::timestamp AT TIME ZONE $1) * 1000000)::bigint ELSE $3 END, "
+    "CASE WHEN ok THEN (extract(epoch FROM hi::timestamp AT TIME ZONE $1) * 1000000)::bigint ELSE $3 END "
+    "FROM (SELECT lo, hi, NOT $4::bool AND lo < hi AND EXISTS (SELECT 1 FROM rollup_1d_zone z WHERE z.tz = $1) AS ok "
+    "FROM (SELECT (date_trunc('day', ((timestamptz 'epoch' + $2::bigint * interval '1 microsecond') AT TIME ZONE $1) "
+    "- interval '1 microsecond') + interval '1 day')::date AS lo, date_trunc('day', (timestamptz 'epoch' + $3::bigint "
+    "* interval '1 microsecond') AT TIME ZONE $1)::date AS hi) a) b";
+
+// One row per series of `sel` (a query with a series_id column, series_id first) and local
+// calendar day in [F, T): sel's columns, then day (local midnight), p (its period), n, sum, msum
+// (the sum of its hourly means) and mmin (its lowest hourly mean). Equal, up to the order of
+// floating-point sums, to grouping the hourly rollups of the range by local day.
+//   hr: hourly buckets of the edges [F, LO_TS) and [HI_TS, T), and of the whole days still marked
+//       in rollup_1d_dirty (their daily row is stale or missing);
+//   then the daily rows of the whole days not marked (NOT IN: one hashed pass over the few marks;
+//   NOT EXISTS became a nested loop rescanning them for every daily row).
+std::string day_rows(const std::string& sel) {
+  return "WITH sel AS (" + sel + "), "
+         "hr AS (SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1h r WHERE r.series_id IN (SELECT series_id FROM sel) "
+         "AND r.bucket >= " + F + " AND r.bucket < " + LO_TS + " "
+         "UNION ALL SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1h r WHERE r.series_id IN (SELECT series_id FROM sel) "
+         "AND r.bucket >= greatest(" + HI_TS + ", " + F + ") AND r.bucket < " + T + " "
+         "UNION ALL SELECT r.series_id, r.bucket, r.n, r.sum FROM rollup_1d_dirty x JOIN rollup_1h r ON r.series_id = "
+         "x.series_id AND r.bucket >= (x.day::timestamp AT TIME ZONE $2) AND r.bucket < ((x.day + 1)::timestamp AT TIME "
+         "ZONE $2) WHERE x.series_id IN (SELECT series_id FROM sel) AND x.day >= $6::date AND x.day < $7::date), "
+         "dy AS (SELECT series_id, date_trunc('day', bucket AT TIME ZONE $2) AS day, sum(n) AS n, sum(sum) AS sum, "
+         "sum(sum / n) AS msum, min(sum / n) AS mmin FROM hr GROUP BY 1, 2 "
+         "UNION ALL SELECT d.series_id, d.day::timestamp, d.n, d.sum, d.mean_sum, d.mean_min FROM rollup_1d d "
+         "WHERE d.series_id IN (SELECT series_id FROM sel) AND d.day >= $6::date AND d.day < $7::date "
+         "AND (d.series_id, d.day) NOT IN (SELECT x.series_id, x.day FROM rollup_1d_dirty x)) "
+         "SELECT sel.*, dy.day, date_trunc($1, dy.day) AS p, dy.n, dy.sum, dy.msum, dy.mmin FROM dy JOIN sel USING (series_id)";
+}
+
+// Day rows of one sensor kind and metric inside zones: zone_id, sid, kind, attributes, then as day_rows.
+std::string daily(const std::string& kinds, const std::string& metric) {
+  return day_rows("SELECT se.id AS series_id, s.zone_id, s.id AS sid, s.kind, s.attributes FROM series se JOIN sensors "
+                  "s ON s.id = se.sensor_id WHERE s.kind IN (" + kinds + ") AND se.metric = '" + metric +
+                  "' AND s.zone_id IS NOT NULL");
 }
 
 const std::string per_capita_tail =
@@ -91,27 +138,25 @@ std::string sql_for(kpi::key k) {
            "AND a.opened_at >= " + F +
            " AND a.opened_at < " + T + ") x GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::transit_boardings_per_capita:
-    return "WITH h AS (" + hourly("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
+    return "WITH h AS (" + daily("'bus_stop_counter'", "boardings") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
            "sum(sum) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
     case kpi::key::electricity_per_capita:
-    return "WITH h AS (" + hourly("'smart_meter'", "power_kw") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
-           "sum(sum / n) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
+    return "WITH h AS (" + daily("'smart_meter'", "power_kw") + "), a AS (SELECT zone_id, GROUPING(zone_id) g, p, "
+           "sum(msum) v FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))) " + per_capita_tail;
     case kpi::key::renewable_share:
-    return "WITH h AS (" + hourly("'smart_meter', 'solar_pv'", "power_kw") + ") SELECT zone_id, GROUPING(zone_id), p, "
-           "100 * coalesce(sum(sum / n) FILTER (WHERE kind = 'solar_pv'), 0) / NULLIF(sum(sum / n) FILTER (WHERE kind = "
+    return "WITH h AS (" + daily("'smart_meter', 'solar_pv'", "power_kw") + ") SELECT zone_id, GROUPING(zone_id), p, "
+           "100 * coalesce(sum(msum) FILTER (WHERE kind = 'solar_pv'), 0) / NULLIF(sum(msum) FILTER (WHERE kind = "
            "'smart_meter'), 0), NULL::float8 FROM h GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::travel_time_index:
-    return "WITH h AS (" + hourly("'traffic_corridor'", "travel_time_s") + "), "
+    return "WITH h AS (" + daily("'traffic_corridor'", "travel_time_s") + "), "
            "ff AS (SELECT sid, p, coalesce(max(CASE WHEN attributes->>'free_flow_s' ~ '^[0-9]+(\\.[0-9]+)?$' THEN "
-           "(attributes->>'free_flow_s')::float8 END), min(sum / n)) f FROM h GROUP BY sid, p), "
+           "(attributes->>'free_flow_s')::float8 END), min(mmin)) f FROM h GROUP BY sid, p), "
            "per AS (SELECT h.zone_id, h.sid, h.p, (sum(h.sum) / sum(h.n)) / NULLIF(max(ff.f), 0) tti FROM h JOIN ff "
            "USING (sid, p) GROUP BY h.zone_id, h.sid, h.p) "
            "SELECT zone_id, GROUPING(zone_id), p, avg(tti), NULL::float8 FROM per GROUP BY GROUPING SETS ((zone_id, p), (p))";
     case kpi::key::pm25_bad_days:
-    return "WITH h AS (" + hourly("'air_quality'", "pm25") + "), d AS (SELECT zone_id, GROUPING(zone_id) g, "
-           "date_trunc('day', bucket AT TIME ZONE $2) AS day, sum(sum) / sum(n) AS mean FROM h "
-           "GROUP BY GROUPING SETS ((zone_id, date_trunc('day', bucket AT TIME ZONE $2)), "
-           "(date_trunc('day', bucket AT TIME ZONE $2)))) "
+    return "WITH h AS (" + daily("'air_quality'", "pm25") + "), d AS (SELECT zone_id, GROUPING(zone_id) g, "
+           "day, sum(sum) / sum(n) AS mean FROM h GROUP BY GROUPING SETS ((zone_id, day), (day))) "
            "SELECT zone_id, g, date_trunc($1, day), count(*) FILTER (WHERE mean > 35)::float8, NULL::float8 FROM d "
            "GROUP BY zone_id, g, date_trunc($1, day)";
     case kpi::key::bus_excess_wait_time:
@@ -138,9 +183,8 @@ std::string sql_for(kpi::key k) {
            "ex AS (SELECT m.zone_id, m.series_id, periods.p, greatest(0, extract(epoch FROM least(" + T +
            ", now(), (periods.p + ('1 ' || $1)::interval) AT TIME ZONE $2) - greatest(" + F +
            ", m.created_at, periods.p AT TIME ZONE $2))) / m.iv AS expected FROM m, periods), "
-           "got AS (SELECT r.series_id, " + period_of("r.bucket") + " AS p, sum(r.n) AS received FROM rollup_1h r "
-           "WHERE r.series_id IN (SELECT series_id FROM m) AND r.bucket >= " + F + " AND r.bucket < " + T +
-           " GROUP BY 1, 2) "
+           "dr AS (" + day_rows("SELECT DISTINCT series_id FROM m WHERE series_id IS NOT NULL") + "), "
+           "got AS (SELECT series_id, p, sum(n) AS received FROM dr GROUP BY 1, 2) "
            "SELECT ex.zone_id, GROUPING(ex.zone_id), ex.p, least(100, 100 * sum(coalesce(got.received, 0)) / "
            "NULLIF(sum(ex.expected), 0)), NULL::float8 FROM ex LEFT JOIN got USING (series_id, p) "
            "GROUP BY GROUPING SETS ((ex.zone_id, ex.p), (ex.p)) HAVING sum(ex.expected) > 0";
@@ -181,12 +225,51 @@ std::vector<accessibility> read_access(pqxx::transaction_base& tx, const std::st
   return out;
 }
 
+// Everything the accessibility analysis reads besides its arguments: every zone's id, population
+// and boundary and every facility's id, category and location, as one md5. Read in the same
+// transaction as the analysis would be, so a cached result is used only for the very same data.
+const std::string access_fingerprint_sql =
+    "SELECT md5(coalesce((SELECT string_agg(format('%s:%s:%s', id, population, md5(ST_AsEWKB(boundary))), ';' "
+    "ORDER BY id) FROM zones), '') || '|' || coalesce((SELECT string_agg(format('%s:%s:%s', id, category, "
+    "md5(ST_AsEWKB(location))), ';' ORDER BY id) FROM facilities), ''))";
+
+}  // namespace
+
+// The accessibility analysis (PostGIS over 300 sample points a zone) depends only on zones,
+// facilities and the walking model: results are kept by (fingerprint, zone, radius, categories).
+// Bounded: at most max_entries; when full, cleared. Never stale: the key holds the data's md5.
+struct kpi_access_cache {
+  static constexpr std::size_t max_entries = 32;
+  std::mutex mutex;
+  std::map<std::string, std::vector<accessibility>> entries;
+};
+
+namespace {
+
+std::vector<accessibility> cached_access(pqxx::transaction_base& tx, kpi_access_cache& cache, const std::string& zone,
+                                         double minutes, const kpi::walking_model& walk) {
+  auto key = tx.exec(access_fingerprint_sql)[0][0].as<std::string>() + "|" + zone + "|" +
+             std::to_string(walk.radius_m(minutes)) + "|" + text_array(walk.essential);
+  {
+    std::lock_guard lock(cache.mutex);
+    if (auto it = cache.entries.find(key); it != cache.entries.end()) return it->second;
+  }
+  auto out = read_access(tx, zone, minutes, walk);
+  std::lock_guard lock(cache.mutex);
+  if (cache.entries.size() >= kpi_access_cache::max_entries) cache.entries.clear();
+  cache.entries.emplace(std::move(key), out);
+  return out;
+}
+
 const std::string budget_json = "(" + wire::budget_line_object() + ")::text";
 
 }  // namespace
 
+kpi_store::kpi_store(db_pool& pool) : pool_(pool), access_cache_(std::make_shared<kpi_access_cache>()) {}
+
 task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model walk) {
-  return pool_.run<std::vector<kpi_value>>([q, walk](pqxx::connection_base& c) {
+  auto cache = access_cache_;
+  return pool_.run<std::vector<kpi_value>>([q, walk, cache](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
     std::vector<kpi_value> out;
     // The periods of the range, with their length in days (local calendar).
@@ -198,7 +281,7 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
     const auto* def = kpi::find(q.kpi);
     if (!def) throw std::invalid_argument("no KPI \"" + q.kpi + "\" in the catalog");
     if (def->k == kpi::key::living_zone_9min_coverage) {
-      auto acc = read_access(tx, q.zone, 9, walk);
+      auto acc = cached_access(tx, *cache, q.zone, 9, walk);
       double pop = 0, covered = 0;
       for (const auto& a : acc) {
         pop += double(a.population);
@@ -213,10 +296,13 @@ task<std::vector<kpi_value>> kpi_store::values(kpi_query q, kpi::walking_model w
       return out;
     }
     auto sql = sql_for(def->k);
+    auto days = tx.exec_params1(whole_days_sql, q.timezone, q.from_us, q.to_us, q.hourly_only);
     auto r = tx.exec_params("SELECT x.zone_id, x.g, (extract(epoch FROM x.p AT TIME ZONE $2) * 1000000)::bigint, "
                             "extract(epoch FROM (x.p + ('1 ' || $1)::interval) - x.p) / 86400, x.v, x.extra FROM (" +
-                                sql + ") AS x(zone_id, g, p, v, extra) ORDER BY x.g, x.zone_id, x.p",
-                            q.period, q.timezone, q.from_us, q.to_us);
+                                sql + ") AS x(zone_id, g, p, v, extra) WHERE num_nulls($5::bool, $6::date, $7::date, $8::bigint, $9::bigint) "
+                            ">= 0 ORDER BY x.g, x.zone_id, x.p",  // every parameter typed, used or not
+                            q.period, q.timezone, q.from_us, q.to_us, q.hourly_only, days[0].as<std::string>(),
+                            days[1].as<std::string>(), days[2].as<std::int64_t>(), days[3].as<std::int64_t>());
     for (const auto& row : r) {
       bool city = row[1].as<int>() == 1;
       if (!city && row[0].is_null()) continue;
@@ -245,10 +331,22 @@ void suppress_small(std::vector<kpi_value>& values) {
     }
 }
 
+task<std::int64_t> kpi_store::ensure_daily_calendar(std::string timezone) {
+  return pool_.run<std::int64_t>([timezone](pqxx::connection_base& c) {
+    pqxx::work tx(c, "daily-calendar");
+    auto cur = tx.exec("SELECT tz FROM rollup_1d_zone");
+    if (!cur.empty() && cur[0][0].as<std::string>() == timezone) return std::int64_t(-1);
+    auto n = tx.exec_params1("SELECT maeul_rollup_1d_rebuild($1)", timezone)[0].as<std::int64_t>();
+    tx.commit();
+    return n;
+  });
+}
+
 task<std::vector<accessibility>> kpi_store::access(std::string zone, double minutes, kpi::walking_model walk) {
-  return pool_.run<std::vector<accessibility>>([zone, minutes, walk](pqxx::connection_base& c) {
+  auto cache = access_cache_;
+  return pool_.run<std::vector<accessibility>>([zone, minutes, walk, cache](pqxx::connection_base& c) {
     pqxx::read_transaction tx(c);
-    return read_access(tx, zone, minutes, walk);
+    return cached_access(tx, *cache, zone, minutes, walk);
   });
 }
 

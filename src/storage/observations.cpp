@@ -16,6 +16,7 @@
 #include "maeul/domain/time.hpp"
 #include "maeul/storage/db_pool.hpp"
 #include "copy_binary.hpp"
+#include "rollups.hpp"
 
 namespace maeul::storage {
 
@@ -293,8 +294,11 @@ const std::string compact_sql =
     "h AS (INSERT INTO rollup_1h AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
     "  SELECT series_id, date_trunc('hour', bucket AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(n), sum(sum), "
     "  min(min), max(max), max(last_ts), (array_agg(last ORDER BY last_ts DESC))[1] FROM m GROUP BY 1, 2 "
-    "  ORDER BY 1, 2" + upsert_tail() + ") "
-    "SELECT count(*) FROM d";
+    "  ORDER BY 1, 2" + upsert_tail() + ")" + rollups::mark_dirty_cte() +  // the daily level (rollups.cpp)
+    " SELECT count(*) FROM d";
+
+// The most days one compaction recomputes for the daily level (each reads up to 25 hourly rows).
+constexpr std::int64_t rollup_days_per_pass = 20000;
 
 bool is_unique_violation(const pqxx::sql_error& e) { return e.sqlstate() == "23505"; }
 bool is_retryable(const pqxx::sql_error& e) { return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; }
@@ -622,6 +626,7 @@ task<std::int64_t> observation_store::compact_rollups() {
     pqxx::work tx(c, "compact");
     if (!tx.exec("SELECT pg_try_advisory_xact_lock(7301)")[0][0].as<bool>()) return std::int64_t(-1);
     auto n = tx.exec(compact_sql)[0][0].as<std::int64_t>();
+    rollups::roll_days_forward(tx, rollup_days_per_pass);  // the daily level (rollups.cpp)
     tx.commit();
     return n;
   });

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 namespace maeul::storage {
 
 class db_pool;
+struct kpi_access_cache;
 
 struct kpi_value {
   std::optional<std::string> zone;  // nullopt: city-wide
@@ -38,6 +40,9 @@ void suppress_small(std::vector<kpi_value>& values);
 struct kpi_query {
   std::string kpi, period = "month", timezone = "Asia/Seoul", zone;  // zone "": all zones and the city
   std::int64_t from_us = 0, to_us = 0;
+  // true: read the hourly rollups only, never the daily level (the reference the daily path is
+  // tested against; the answer is the same up to the order of floating-point sums).
+  bool hourly_only = false;
 };
 
 struct accessibility {
@@ -49,10 +54,14 @@ struct accessibility {
 
 class kpi_store {
  public:
-  explicit kpi_store(db_pool& pool) : pool_(pool) {}
+  explicit kpi_store(db_pool& pool);
 
   // Values ordered by zone (city last) then period start.
   task<std::vector<kpi_value>> values(kpi_query q, kpi::walking_model walk);
+  // Keeps the daily rollup level in the calendar of `timezone`: when rollup_1d holds another time
+  // zone's days (or none), rebuilds it from rollup_1h (maeul_rollup_1d_rebuild, migration 0018).
+  // Returns the daily rows rebuilt, or -1 when it was already in that time zone.
+  task<std::int64_t> ensure_daily_calendar(std::string timezone);
   // One zone ("" : every zone).
   task<std::vector<accessibility>> access(std::string zone, double minutes, kpi::walking_model walk);
 
@@ -67,6 +76,8 @@ class kpi_store {
 
  private:
   db_pool& pool_;
+  // The accessibility analysis by a fingerprint of zones and facilities (kpi_store.cpp).
+  std::shared_ptr<kpi_access_cache> access_cache_;
 };
 
 }  // namespace maeul::storage
