@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "maeul/transit/metrics.hpp"
 #include "maeul/transit/planning.hpp"
@@ -67,12 +68,26 @@ std::vector<int> departures_at(const std::vector<storage::scheduled_visit>& visi
                                const std::vector<std::string>& active, int direction,
                                const std::string& first_stop) {
   std::set<std::string> on(active.begin(), active.end());
-  std::vector<int> timetabled;
-  std::vector<frequency_window> windows;
+  // On a loop the first stop is also the last: a trip's arrival at its end is no departure. So only
+  // each trip's earliest time at the stop counts (for frequency-based trips, its smallest offset).
+  std::map<std::string, int> first_time, first_offset;
   for (const auto& v : visits)
-    if (v.direction == direction && v.stop_id == first_stop && on.count(v.service_id)) timetabled.push_back(v.time_s);
+    if (v.direction == direction && v.stop_id == first_stop && on.count(v.service_id)) {
+      auto [it, fresh] = first_time.try_emplace(v.trip_id, v.time_s);
+      if (!fresh) it->second = std::min(it->second, v.time_s);
+    }
   for (const auto& f : freqs)
-    if (f.direction == direction && f.stop_id == first_stop && on.count(f.service_id))
+    if (f.direction == direction && f.stop_id == first_stop && on.count(f.service_id)) {
+      auto [it, fresh] = first_offset.try_emplace(f.trip_id, f.offset_s);
+      if (!fresh) it->second = std::min(it->second, f.offset_s);
+    }
+  std::vector<int> timetabled;
+  for (const auto& [_, t] : first_time) timetabled.push_back(t);
+  std::vector<frequency_window> windows;
+  std::set<std::tuple<std::string, int, int>> seen;  // (trip, start, end): one window per frequency row
+  for (const auto& f : freqs)
+    if (f.direction == direction && f.stop_id == first_stop && on.count(f.service_id) &&
+        f.offset_s == first_offset[f.trip_id] && seen.insert({f.trip_id, f.start_s, f.end_s}).second)
       windows.push_back({f.start_s, f.end_s, f.headway_s, f.offset_s});
   return scheduled_times(std::move(timetabled), windows);
 }

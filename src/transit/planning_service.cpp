@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -153,20 +154,37 @@ void planning::stop() {
   pool_.join();
 }
 
-// Not a coroutine itself (as db_pool::run): bounded, a job past max_queue_ is answered nullopt at once.
+// One computation of a cache key under way, and the requests waiting for its answer.
+struct planning::flight {
+  std::mutex m;  // guards what follows
+  bool done = false;
+  std::exception_ptr error;
+  planning_status status = planning_status::ok;
+  std::shared_ptr<const route_plan> plan;
+  std::vector<std::function<void()>> waiters;  // each posts the answer to its waiter's executor
+  static constexpr std::size_t max_waiters = 256;
+};
+
+bool planning::take_slot() {
+  if (pending_.fetch_add(1) >= opts_.max_queue) {
+    pending_.fetch_sub(1);
+    overflowed_.fetch_add(1);
+    return false;
+  }
+  return true;
+}
+
+void planning::release_slot() { pending_.fetch_sub(1); }
+
+// Not a coroutine itself (as db_pool::run): runs f on the pool. The caller holds a pending slot,
+// so at most max_queue jobs are queued here.
 template <class R, class F>
 task<std::optional<R>> planning::submit(F f) {
   auto init = [this, f = std::move(f)](auto handler) mutable {
     using handler_t = decltype(handler);
     auto shared = std::make_shared<handler_t>(std::move(handler));
     auto ex = asio::get_associated_executor(*shared);
-    if (pending_.fetch_add(1) >= opts_.max_queue) {
-      pending_.fetch_sub(1);
-      overflowed_.fetch_add(1);
-      asio::post(ex, [shared]() mutable { (*shared)(nullptr, std::optional<R>{}); });
-      return;
-    }
-    asio::post(pool_, [this, shared, ex, f = std::move(f)]() mutable {
+    asio::post(pool_, [shared, ex, f = std::move(f)]() mutable {
       std::exception_ptr ep;
       std::optional<R> value;
       try {
@@ -174,11 +192,32 @@ task<std::optional<R>> planning::submit(F f) {
       } catch (...) {
         ep = std::current_exception();
       }
-      pending_.fetch_sub(1);
       asio::post(ex, [shared, ep, value = std::move(value)]() mutable { (*shared)(ep, std::move(value)); });
     });
   };
   return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, std::optional<R>)>(
+      std::move(init), asio::use_awaitable);
+}
+
+// Not a coroutine itself: completes when the flight is done (at once when it already is).
+task<std::tuple<planning_status, std::shared_ptr<const route_plan>>> planning::wait_for(std::shared_ptr<flight> f) {
+  auto init = [f](auto handler) mutable {
+    using handler_t = decltype(handler);
+    auto shared = std::make_shared<handler_t>(std::move(handler));
+    auto ex = asio::get_associated_executor(*shared);
+    auto deliver = [f, shared, ex] {
+      asio::post(ex, [f, shared]() mutable { (*shared)(f->error, f->status, f->plan); });
+    };
+    std::unique_lock lock(f->m);
+    if (f->done) {
+      lock.unlock();
+      deliver();
+      return;
+    }
+    f->waiters.push_back(std::move(deliver));
+  };
+  return asio::async_initiate<decltype(asio::use_awaitable),
+                              void(std::exception_ptr, planning_status, std::shared_ptr<const route_plan>)>(
       std::move(init), asio::use_awaitable);
 }
 
@@ -204,8 +243,15 @@ task<std::int64_t> planning::today(std::int64_t now_us) {
 
 task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::plan(std::string route, std::int64_t day,
                                                                                    std::int64_t timetable_day) {
+  auto call = plan_keyed(std::move(route), day, timetable_day, false);
+  co_return co_await std::move(call);
+}
+
+task<planning::plan_result> planning::plan_keyed(std::string route, std::int64_t day, std::int64_t timetable_day,
+                                                 bool slot_held) {
   std::shared_ptr<const void> net = transit_.current();
   const std::string key = route + '\n' + std::to_string(day) + '\n' + std::to_string(timetable_day);
+  std::shared_ptr<flight> joined, own;
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(key);
@@ -216,16 +262,43 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::pl
       order_.erase(it->second.second);
       cache_.erase(it);
     }
+    if (auto f = inflight_.find(key); f != inflight_.end()) {
+      std::lock_guard flock(f->second->m);
+      if (f->second->waiters.size() < flight::max_waiters) joined = f->second;
+    }
+    if (!joined) {
+      if (!slot_held && !take_slot()) co_return std::pair{planning_status::busy, std::shared_ptr<const route_plan>{}};
+      if (!inflight_.count(key)) {
+        own = std::make_shared<flight>();
+        inflight_.emplace(key, own);
+      }
+    }
   }
-  auto e_call = store_.route_exists(route);
-  if (!co_await std::move(e_call)) co_return std::pair{planning_status::no_route, std::shared_ptr<const route_plan>{}};
-  auto p_call = patterns();
-  auto pats = co_await std::move(p_call);
-  auto c_call = compute(route, day, timetable_day, pats);
-  auto res = co_await std::move(c_call);
-  if (res.first == planning_status::ok && net) {
+  if (joined) {
+    auto w_call = wait_for(joined);
+    auto [status, result] = co_await std::move(w_call);
+    co_return std::pair{status, result};
+  }
+  // This request holds a pending slot (its own, or plan_all's) from here until its answer.
+  plan_result res{planning_status::busy, nullptr};
+  std::exception_ptr error;
+  try {
+    auto e_call = store_.route_exists(route);
+    if (!co_await std::move(e_call)) {
+      res = {planning_status::no_route, nullptr};
+    } else {
+      auto p_call = patterns();
+      auto pats = co_await std::move(p_call);
+      auto c_call = compute(route, day, timetable_day, pats);
+      res = co_await std::move(c_call);
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::vector<std::function<void()>> waiters;
+  {
     std::lock_guard lock(mutex_);
-    if (!cache_.count(key)) {
+    if (!error && res.first == planning_status::ok && net && !cache_.count(key)) {
       while (!order_.empty() && cache_.size() >= opts_.max_cached) {
         cache_.erase(order_.front());
         order_.pop_front();
@@ -233,7 +306,19 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::pl
       order_.push_back(key);
       cache_.emplace(key, std::pair{cached{res.second, steady_now_s(), net}, std::prev(order_.end())});
     }
+    if (own) {
+      inflight_.erase(key);
+      std::lock_guard flock(own->m);
+      own->done = true;
+      own->error = error;
+      own->status = res.first;
+      own->plan = res.second;
+      waiters.swap(own->waiters);
+    }
   }
+  if (!slot_held) release_slot();
+  for (auto& w : waiters) w();
+  if (error) std::rethrow_exception(error);
   co_return res;
 }
 
@@ -288,17 +373,39 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
 
 task<std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>> planning::plan_all(
     std::int64_t day, std::int64_t timetable_day) {
-  auto p_call = patterns();
-  auto pats = co_await std::move(p_call);
+  using all_result = std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>;
+  if (!take_slot()) co_return all_result{planning_status::busy, {}};
+  std::shared_ptr<const std::vector<storage::transit_pattern>> pats;
+  std::exception_ptr p_error;
+  try {
+    auto p_call = patterns();
+    pats = co_await std::move(p_call);
+  } catch (...) {
+    p_error = std::current_exception();
+  }
+  if (p_error) {
+    release_slot();
+    std::rethrow_exception(p_error);
+  }
   std::set<std::string> routes;
   for (const auto& p : *pats) routes.insert(p.route_id);
   std::vector<std::shared_ptr<const route_plan>> out;
   for (const auto& r : routes) {
-    auto call = plan(r, day, timetable_day);
-    auto res = co_await std::move(call);
-    if (res.first == planning_status::busy) co_return std::pair{planning_status::busy, std::vector<std::shared_ptr<const route_plan>>{}};
+    auto call = plan_keyed(r, day, timetable_day, true);
+    plan_result res;
+    std::exception_ptr error;
+    try {
+      res = co_await std::move(call);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (error) {
+      release_slot();
+      std::rethrow_exception(error);
+    }
     if (res.first == planning_status::ok) out.push_back(res.second);
   }
+  release_slot();
   co_return std::pair{planning_status::ok, std::move(out)};
 }
 

@@ -73,6 +73,30 @@ TEST(TransitPlanning, departures_come_from_active_services_trips_and_frequencies
   EXPECT_TRUE(t::departures_at(visits, freqs, {"holiday"}, 0, "a").empty());
 }
 
+TEST(TransitPlanning, a_loop_trip_departs_its_first_stop_once) {
+  // Loop a -> b -> a every 20 min from 06:00, 40 min round: the arrival back at a is no departure.
+  std::vector<scheduled_visit> visits;
+  for (int k = 0; k < 4; ++k) {
+    const std::string trip = "loop" + std::to_string(k);
+    const int t0 = 6 * 3600 + k * 1200;
+    visits.push_back({trip, "a", "wk", 0, t0});
+    visits.push_back({trip, "b", "wk", 0, t0 + 1200});
+    visits.push_back({trip, "a", "wk", 0, t0 + 2400});
+  }
+  auto d = t::departures_at(visits, {}, {"wk"}, 0, "a");
+  std::vector<int> want = {6 * 3600, 6 * 3600 + 1200, 6 * 3600 + 2400, 6 * 3600 + 3600};
+  EXPECT_EQ(d, want);
+  EXPECT_DOUBLE_EQ(*t::mean_headway_min(d, 6, 8), 20);
+  // The same loop by frequencies: the window expanded at offset 0 only, not at the end's 2400 s.
+  std::vector<scheduled_frequency> freqs = {{"f", "wk", 0, 6 * 3600, 7 * 3600, 1200, 0, "a"},
+                                            {"f", "wk", 0, 6 * 3600, 7 * 3600, 1200, 1200, "b"},
+                                            {"f", "wk", 0, 6 * 3600, 7 * 3600, 1200, 2400, "a"}};
+  auto f = t::departures_at({}, freqs, {"wk"}, 0, "a");
+  std::vector<int> fwant = {6 * 3600, 6 * 3600 + 1200, 6 * 3600 + 2400};
+  EXPECT_EQ(f, fwant);
+  EXPECT_DOUBLE_EQ(*t::mean_headway_min(f, 6, 8), 20);
+}
+
 TEST(TransitPlanning, the_cycle_is_the_median_running_time_of_each_direction_plus_layovers) {
   std::vector<scheduled_visit> visits;
   // direction 0: runs of 30, 40, 50 min; direction 1: 35 min
@@ -100,6 +124,17 @@ TEST(TransitPlanning, the_stored_zip_reads_back_with_the_zip_reader) {
   EXPECT_EQ(entries[0].name, "frequencies.txt");
   EXPECT_EQ(t::zip_read(zip, entries[0]), body);
   EXPECT_EQ(t::zip_read(zip, entries[1]), "");
+}
+
+TEST(TransitPlanning, the_zip_holds_65535_entries_and_refuses_one_more) {
+  std::vector<t::zip_file> files;
+  for (int i = 0; i < 65535; ++i) files.push_back({std::to_string(i), ""});
+  auto zip = t::zip_store(files);
+  ASSERT_GE(zip.size(), 22u);
+  const auto count = std::uint32_t(std::uint8_t(zip[zip.size() - 12])) | (std::uint32_t(std::uint8_t(zip[zip.size() - 11])) << 8);
+  EXPECT_EQ(count, 65535u);
+  files.push_back({"one-more", ""});
+  EXPECT_THROW(t::zip_store(files), std::length_error);
 }
 
 TEST(TransitPlanning, the_city_calendar_loads_dates_and_ranges) {

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -44,8 +45,9 @@ std::vector<storage::transit_pattern> main_patterns(const std::vector<storage::t
 // midnight, any order) that fall in [start_hour, end_hour); nullopt with fewer than two.
 std::optional<double> mean_headway_min(std::vector<int> departures_s, int start_hour, int end_hour);
 
-// The departures of a direction's first stop on a service day: the timetabled arrivals of its
-// trips at `first_stop` and the frequency windows expanded there, sorted. `active`: the service
+// The departures of a direction's first stop on a service day: each trip's earliest timetabled
+// time at `first_stop` and the frequency windows expanded there at the trip's smallest offset,
+// sorted. A loop trip, whose last stop is its first, departs once per trip. `active`: the service
 // ids running that day.
 std::vector<int> departures_at(const std::vector<storage::scheduled_visit>& visits,
                                const std::vector<storage::scheduled_frequency>& freqs,
@@ -73,7 +75,7 @@ struct planning_options {
   double layover_min = 5;         // added per direction to the timetable's running times
   int history_days = 364;         // boardings read before the date (at most a year)
   int threads = 2;                // forecasts at once
-  int max_queue = 8;              // forecasts waiting or running; past it: busy (503)
+  int max_queue = 8;              // requests reading inputs, waiting or planning; past it: busy (503)
   std::size_t max_cached = 64;    // answers kept (route, date, timetable date); the oldest forgotten
   std::int64_t cache_ttl_s = 300; // an answer is recomputed after this (new readings)
 };
@@ -121,11 +123,14 @@ class planning {
   ~planning();
 
   // The forecast for `day` (local) of a route; the timetable of `timetable_day` (for the plan).
-  // no_route when the feed has no such route; busy when max_queue forecasts are pending. Throws
-  // storage::unavailable and database errors.
+  // no_route when the feed has no such route; busy when max_queue requests are pending (a pending
+  // slot is taken before any database read and held until the plan is made). Concurrent identical
+  // misses share one computation (single flight): the later ones wait for the first and get its
+  // answer (or its error). Throws storage::unavailable and database errors.
   task<std::pair<planning_status, std::shared_ptr<const route_plan>>> plan(std::string route, std::int64_t day,
                                                                            std::int64_t timetable_day);
-  // Every route of the feed with a plan for the day (for plan.zip), in route id order.
+  // Every route of the feed with a plan for the day (for plan.zip), in route id order. Takes one
+  // pending slot for the whole run (busy when none is free) and plans the routes one by one in it.
   task<std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>> plan_all(std::int64_t day,
                                                                                           std::int64_t timetable_day);
   // The local date today (the city's time zone) at `now_us`.
@@ -133,12 +138,19 @@ class planning {
 
   const planning_options& options() const { return opts_; }
   std::int64_t overflowed() const { return overflowed_.load(); }  // requests refused as busy
-  int pending() const { return pending_.load(); }                 // forecasts waiting or running
+  int pending() const { return pending_.load(); }                 // pending slots taken (<= max_queue)
   void stop();
 
  private:
+  struct flight;  // one in-flight computation of a cache key and the requests waiting for it
+  using plan_result = std::pair<planning_status, std::shared_ptr<const route_plan>>;
   template <class R, class F>
   task<std::optional<R>> submit(F f);
+  bool take_slot();      // false (and counted as overflowed) when max_queue slots are taken
+  void release_slot();
+  task<plan_result> plan_keyed(std::string route, std::int64_t day, std::int64_t timetable_day, bool slot_held);
+  // The answer of another request's computation; rethrows its error.
+  static task<std::tuple<planning_status, std::shared_ptr<const route_plan>>> wait_for(std::shared_ptr<flight> f);
   task<std::pair<planning_status, std::shared_ptr<const route_plan>>> compute(
       std::string route, std::int64_t day, std::int64_t timetable_day,
       std::shared_ptr<const std::vector<storage::transit_pattern>> patterns);
@@ -162,6 +174,8 @@ class planning {
   std::unordered_map<std::string, std::pair<cached, std::list<std::string>::iterator>> cache_;
   std::shared_ptr<const std::vector<storage::transit_pattern>> patterns_;
   std::weak_ptr<const void> patterns_network_;
+  // In-flight computations by cache key: each owner holds a pending slot, so at most max_queue.
+  std::unordered_map<std::string, std::shared_ptr<flight>> inflight_;
 };
 
 }  // namespace maeul::transit
