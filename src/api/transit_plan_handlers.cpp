@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "handler_list.hpp"
-#include "maeul/services/access.hpp"
 #include "maeul/transit/planning.hpp"
 #include "maeul/transit/zip_writer.hpp"
 
@@ -28,10 +27,6 @@ net::response busy() {
 }
 
 net::response no_route() { return problem_response(make_problem(problem_kind::not_found, "no route with this id")); }
-
-// Boardings are readings of the mobility domain: a principal limited to other domains reads no
-// forecast (a route is then as unknown as a missing one; the export is forbidden).
-bool reads_mobility(const context& ctx) { return ::maeul::services::access::domain_in_scope(ctx.who, "mobility"); }
 
 // ?date= (required) and ?timetable_date= (default: today in the city's time zone).
 struct dates {
@@ -128,11 +123,10 @@ json plan_json(const transit::route_plan& p, const transit::planning_options& o)
 // GET /api/v1/transit/routes/{id}/demand?date=YYYY-MM-DD
 task<net::response> get_transit_routes_by_id_demand(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  if (!reads_mobility(ctx)) co_return no_route();
   auto d_call = dates_of(sp, ctx);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
-  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day);
+  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day, ctx.who);
   auto res = co_await std::move(call);
   if (res.first == transit::planning_status::no_route) co_return no_route();
   if (res.first == transit::planning_status::busy) co_return busy();
@@ -142,11 +136,10 @@ task<net::response> get_transit_routes_by_id_demand(services* sp, context ctx) {
 // GET /api/v1/transit/routes/{id}/plan?date=YYYY-MM-DD[&timetable_date=YYYY-MM-DD]
 task<net::response> get_transit_routes_by_id_plan(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  if (!reads_mobility(ctx)) co_return no_route();
   auto d_call = dates_of(sp, ctx);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
-  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day);
+  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day, ctx.who);
   auto res = co_await std::move(call);
   if (res.first == transit::planning_status::no_route) co_return no_route();
   if (res.first == transit::planning_status::busy) co_return busy();
@@ -156,13 +149,13 @@ task<net::response> get_transit_routes_by_id_plan(services* sp, context ctx) {
 // GET /api/v1/transit/plan.zip?date=YYYY-MM-DD: frequencies.txt of every route's template trips.
 task<net::response> get_transit_plan_zip(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  if (!reads_mobility(ctx))
-    co_return problem_response(make_problem(problem_kind::forbidden, "the bus plan is mobility data, outside this token's domains"));
   auto d_call = dates_of(sp, ctx);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
-  auto call = sp->planning->plan_all(ds->day, ds->timetable_day);
+  auto call = sp->planning->plan_all(ds->day, ds->timetable_day, ctx.who);
   auto res = co_await std::move(call);
+  if (res.first == transit::planning_status::forbidden)
+    co_return problem_response(make_problem(problem_kind::forbidden, "the bus plan is mobility data, outside this token's domains"));
   if (res.first == transit::planning_status::busy) co_return busy();
   std::vector<transit::frequency_row> rows;
   for (const auto& p : res.second)

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "maeul/services/access.hpp"
 #include "maeul/transit/planning.hpp"
 #include "maeul/transit/service.hpp"
 
@@ -33,7 +34,7 @@ struct plan_inputs {
   std::string route;
   std::int64_t day = 0, timetable_day = 0;
   std::vector<storage::transit_pattern> patterns;  // main pattern per direction
-  std::map<std::string, std::string> names, sensors;
+  std::map<std::string, std::string> names, sensors, sensor_zones;
   std::map<std::string, std::vector<hourly_count>> counts;  // stop -> (local hour, boardings)
   std::vector<storage::scheduled_visit> visits;
   std::vector<storage::scheduled_frequency> freqs;
@@ -100,6 +101,7 @@ std::shared_ptr<const route_plan> compute_plan(const plan_inputs& in, const plan
       sf.stop_id = id;
       if (auto n = in.names.find(id); n != in.names.end()) sf.name = n->second;
       if (auto n = in.sensors.find(id); n != in.sensors.end()) sf.sensor = n->second;
+      if (auto n = in.sensor_zones.find(id); n != in.sensor_zones.end()) sf.sensor_zone = n->second;
       sf.weeks_found = f.weeks;
       sf.hours_known = f.hours;
       // The stop's boardings are shared equally among the directions that leave from it; at a
@@ -242,9 +244,27 @@ task<std::int64_t> planning::today(std::int64_t now_us) {
 }
 
 task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::plan(std::string route, std::int64_t day,
-                                                                                   std::int64_t timetable_day) {
+                                                                                   std::int64_t timetable_day,
+                                                                                   storage::principal who) {
+  if (!services::access::domain_in_scope(who, "mobility"))
+    co_return plan_result{planning_status::no_route, nullptr};
   auto call = plan_keyed(std::move(route), day, timetable_day, false);
-  co_return co_await std::move(call);
+  auto res = co_await std::move(call);
+  if (res.first != planning_status::ok || who.zones.empty()) co_return res;
+  // The answer is shared (cached); a zone-scoped principal gets a copy without the stops whose
+  // boardings sensor lies outside its zones.
+  auto copy = std::make_shared<route_plan>(*res.second);
+  for (auto& dd : copy->demand.directions)
+    for (auto& s : dd.stops)
+      if (!s.sensor.empty() && !services::access::zone_in_scope(who, s.sensor_zone)) {
+        s.sensor.clear();
+        s.sensor_zone.clear();
+        s.counts.fill(unknown);
+        s.weeks_found = 0;
+        s.hours_known = 0;
+        s.redacted = true;
+      }
+  co_return plan_result{planning_status::ok, std::move(copy)};
 }
 
 task<planning::plan_result> planning::plan_keyed(std::string route, std::int64_t day, std::int64_t timetable_day,
@@ -343,7 +363,10 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
     for (auto& [id, name] : names) in->names[id] = name;
     auto s_call = demand_.sensors(stop_ids);
     auto sensors = co_await std::move(s_call);
-    for (auto& s : sensors) in->sensors[s.stop_id] = s.sensor_id;
+    for (auto& s : sensors) {
+      in->sensors[s.stop_id] = s.sensor_id;
+      in->sensor_zones[s.stop_id] = s.zone_id;
+    }
     auto b_call = demand_.boardings(stop_ids, day - opts_.history_days, day, opts_.timezone);
     const auto tb = std::chrono::steady_clock::now();
     auto rows = co_await std::move(b_call);
@@ -372,8 +395,9 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
 }
 
 task<std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>> planning::plan_all(
-    std::int64_t day, std::int64_t timetable_day) {
+    std::int64_t day, std::int64_t timetable_day, storage::principal who) {
   using all_result = std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>;
+  if (!services::access::domain_in_scope(who, "mobility")) co_return all_result{planning_status::forbidden, {}};
   if (!take_slot()) co_return all_result{planning_status::busy, {}};
   std::shared_ptr<const std::vector<storage::transit_pattern>> pats;
   std::exception_ptr p_error;

@@ -66,11 +66,11 @@ TEST_F(planning_service, identical_misses_share_one_computation_and_others_wait_
   // All five start before any database answer: the first takes the only slot, the three identical
   // ones join it, the different one finds no slot before reading anything.
   for (auto& s : same)
-    asio::co_spawn(ioc, p.plan("R1", day, day), [&](std::exception_ptr e, plan_result r) {
+    asio::co_spawn(ioc, p.plan("R1", day, day, {}), [&](std::exception_ptr e, plan_result r) {
       if (e) ++errors;
       else s = r;
     });
-  asio::co_spawn(ioc, p.plan("R2", day, day), [&](std::exception_ptr e, plan_result r) {
+  asio::co_spawn(ioc, p.plan("R2", day, day, {}), [&](std::exception_ptr e, plan_result r) {
     if (e) ++errors;
     else other = r;
   });
@@ -88,9 +88,9 @@ TEST_F(planning_service, identical_misses_share_one_computation_and_others_wait_
   EXPECT_EQ(p.overflowed(), 1);
   EXPECT_EQ(p.pending(), 0);
   // Afterwards the slot is free again (and R1's answer cached).
-  auto again = sync(p.plan("R2", day, day));
+  auto again = sync(p.plan("R2", day, day, {}));
   EXPECT_EQ(again.first, tr::planning_status::ok);
-  EXPECT_EQ(sync(p.plan("R1", day, day)).second.get(), same[0]->second.get());
+  EXPECT_EQ(sync(p.plan("R1", day, day, {})).second.get(), same[0]->second.get());
 }
 
 TEST_F(planning_service, plan_all_holds_a_slot_for_its_whole_run) {
@@ -99,10 +99,10 @@ TEST_F(planning_service, plan_all_holds_a_slot_for_its_whole_run) {
   using all_result = std::pair<tr::planning_status, std::vector<std::shared_ptr<const tr::route_plan>>>;
   std::optional<all_result> all;
   std::optional<plan_result> one;
-  asio::co_spawn(ioc, p.plan_all(day, day), [&](std::exception_ptr e, all_result r) {
+  asio::co_spawn(ioc, p.plan_all(day, day, {}), [&](std::exception_ptr e, all_result r) {
     if (!e) all = std::move(r);
   });
-  asio::co_spawn(ioc, p.plan("R2", day + 1, day), [&](std::exception_ptr e, plan_result r) {
+  asio::co_spawn(ioc, p.plan("R2", day + 1, day, {}), [&](std::exception_ptr e, plan_result r) {
     if (!e) one = r;
   });
   ioc.run();
@@ -117,8 +117,8 @@ TEST_F(planning_service, plan_all_holds_a_slot_for_its_whole_run) {
   // and plan_all is refused while a plan holds the only slot
   asio::io_context ioc2;
   std::optional<all_result> all2;
-  asio::co_spawn(ioc2, p.plan("R1", day + 2, day), [&](std::exception_ptr, plan_result) {});
-  asio::co_spawn(ioc2, p.plan_all(day + 3, day), [&](std::exception_ptr e, all_result r) {
+  asio::co_spawn(ioc2, p.plan("R1", day + 2, day, {}), [&](std::exception_ptr, plan_result) {});
+  asio::co_spawn(ioc2, p.plan_all(day + 3, day, {}), [&](std::exception_ptr e, all_result r) {
     if (!e) all2 = std::move(r);
   });
   ioc2.run();

@@ -86,10 +86,12 @@ describe('transit: demand forecast and recommended plan', () => {
     T = ctx.d.bootstrapToken;
     h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/transit/gtfs',
       { token: T, rawBody: feed(), headers: { 'content-type': 'application/zip' } }), 200);
-    for (const [id, stop] of [['board-s0', 'S0'], ['board-s1', 'S1']]) {
+    h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/zones', { token: T, body: h.zoneBody('tp-a') }), 201);
+    // S0's sensor lies in zone tp-a, S1's in none
+    for (const [id, stop, zone] of [['board-s0', 'S0', 'tp-a'], ['board-s1', 'S1', undefined]]) {
       h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/sensors', { token: T, body: {
         id, domain: 'mobility', kind: 'bus_boardings', location: h.point(east(0), LAT),
-        metrics: [{ name: 'boardings', unit: 'count' }], attributes: { gtfs_stop_id: stop } } }), 201);
+        metrics: [{ name: 'boardings', unit: 'count' }], attributes: { gtfs_stop_id: stop }, ...(zone ? { zone } : {}) } }), 201);
     }
     // Five weeks before today: each hour's boardings as a reading at the hour's end (local time).
     const obs = [];
@@ -228,6 +230,19 @@ describe('transit: demand forecast and recommended plan', () => {
     h.assertProblem(await get(`/api/v1/transit/plan.zip?date=${TODAY}`, energy), 403);
     const mobility = (await h.createToken(ctx.d, 'analyst', 'plan-mobility', { domains: ['mobility'] })).token;
     h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`, mobility), 200);
+    // a token scoped to zone tp-a sees S0's counts, not those of S1 (its sensor in no zone)
+    const zoned = (await h.createToken(ctx.d, 'analyst', 'plan-zoned', { zones: ['tp-a'] })).token;
+    const z = h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`, zoned), 200);
+    const [s0, s1] = z.directions[0].stops;
+    assert.equal(s0.sensor, 'board-s0');
+    assert.ok(Math.abs(s0.counts[8] - 600) <= 1, JSON.stringify(s0.counts));
+    assert.equal(s1.sensor, null);
+    assert.ok(s1.counts.every((x) => x === null), JSON.stringify(s1.counts));
+    assert.equal(s1.total, null);
+    // the unscoped analyst still sees both (the scoped answer did not change the cached one)
+    const all = h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`), 200);
+    assert.equal(all.directions[0].stops[1].sensor, 'board-s1');
+    assert.ok(Math.abs(all.directions[0].stops[1].counts[8] - 300) <= 1);
     // an operator reads the plan
     const op = (await h.createToken(ctx.d, 'operator', 'plan-operator')).token;
     h.assertJson(await get(`/api/v1/transit/routes/R1/plan?date=${TODAY}`, op), 200);

@@ -20,6 +20,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "maeul/asio/task.hpp"
+#include "maeul/storage/registry.hpp"
 #include "maeul/storage/transit.hpp"
 #include "maeul/storage/transit_demand.hpp"
 #include "maeul/transit/forecast.hpp"
@@ -83,6 +84,8 @@ struct planning_options {
 // The forecast of one stop for the day.
 struct stop_forecast {
   std::string stop_id, name, sensor;  // sensor: "" when no boardings sensor names the stop
+  std::string sensor_zone;            // the sensor's zone ("" when none)
+  bool redacted = false;              // hidden from a zone-scoped principal: sensor and counts unknown
   std::array<double, 24> counts{};    // NaN where unknown
   int weeks_found = 0;                // profile weeks with a known ordinary hour
   int hours_known = 0;                // hours of history read
@@ -114,7 +117,8 @@ struct route_plan {
 };
 
 // What a request can end in besides an answer.
-enum class planning_status { ok, no_route, busy };
+// forbidden: the principal may not read the bus forecast at all (plan_all; plan answers no_route).
+enum class planning_status { ok, no_route, busy, forbidden };
 
 class planning {
  public:
@@ -123,16 +127,22 @@ class planning {
   ~planning();
 
   // The forecast for `day` (local) of a route; the timetable of `timetable_day` (for the plan).
+  // Access (services/access.hpp): boardings are mobility readings, so a principal whose domains
+  // leave out mobility gets no_route (as for a missing route) before anything is read; for a
+  // zone-scoped principal the stops whose boardings sensor lies outside its zones (or in no zone)
+  // are answered with sensor "" and every count unknown (redacted).
   // no_route when the feed has no such route; busy when max_queue requests are pending (a pending
   // slot is taken before any database read and held until the plan is made). Concurrent identical
   // misses share one computation (single flight): the later ones wait for the first and get its
   // answer (or its error). Throws storage::unavailable and database errors.
   task<std::pair<planning_status, std::shared_ptr<const route_plan>>> plan(std::string route, std::int64_t day,
-                                                                           std::int64_t timetable_day);
+                                                                           std::int64_t timetable_day,
+                                                                           storage::principal who);
   // Every route of the feed with a plan for the day (for plan.zip), in route id order. Takes one
   // pending slot for the whole run (busy when none is free) and plans the routes one by one in it.
-  task<std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>> plan_all(std::int64_t day,
-                                                                                          std::int64_t timetable_day);
+  // forbidden (nothing read) when the principal's domains leave out mobility.
+  task<std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>> plan_all(
+      std::int64_t day, std::int64_t timetable_day, storage::principal who);
   // The local date today (the city's time zone) at `now_us`.
   task<std::int64_t> today(std::int64_t now_us);
 
