@@ -28,21 +28,34 @@ net::response busy() {
 
 net::response no_route() { return problem_response(make_problem(problem_kind::not_found, "no route with this id")); }
 
-// ?date= (required) and ?timetable_date= (default: today in the city's time zone).
+// ?date= and ?timetable_date=. `date` is required, except for the plan (date_default_tomorrow),
+// where it defaults to tomorrow in the city's time zone. `timetable_date` (with_timetable only;
+// default: today in the city's time zone) is read only where the timetable is used.
 struct dates {
   std::int64_t day = 0, timetable_day = 0;
 };
-task<domain::outcome<dates>> dates_of(services* sp, context ctx) {
+task<domain::outcome<dates>> dates_of(services* sp, context ctx, bool with_timetable, bool date_default_tomorrow) {
+  dates out;
+  std::optional<std::int64_t> today;
   auto d = ctx.query.get("date");
-  if (!d || d->empty())
-    co_return domain::outcome<dates>(param_problem("date", "is required: a local date YYYY-MM-DD"));
-  auto day = transit::parse_date(std::string(*d));
-  if (!day) co_return domain::outcome<dates>(param_problem("date", "must be a real date YYYY-MM-DD, e.g. 2026-12-08"));
-  dates out{*day, 0};
+  if (!d || d->empty()) {
+    if (!date_default_tomorrow)
+      co_return domain::outcome<dates>(param_problem("date", "is required: a local date YYYY-MM-DD"));
+    auto call = sp->planning->today(sp->now_us());
+    today = co_await std::move(call);
+    out.day = *today + 1;
+  } else {
+    auto day = transit::parse_date(std::string(*d));
+    if (!day) co_return domain::outcome<dates>(param_problem("date", "must be a real date YYYY-MM-DD, e.g. 2026-12-08"));
+    out.day = *day;
+  }
+  if (!with_timetable) co_return out;
   if (auto t = ctx.query.get("timetable_date"); t && !t->empty()) {
     auto td = transit::parse_date(std::string(*t));
     if (!td) co_return domain::outcome<dates>(param_problem("timetable_date", "must be a real date YYYY-MM-DD"));
     out.timetable_day = *td;
+  } else if (today) {
+    out.timetable_day = *today;
   } else {
     auto call = sp->planning->today(sp->now_us());
     out.timetable_day = co_await std::move(call);
@@ -123,7 +136,7 @@ json plan_json(const transit::route_plan& p, const transit::planning_options& o)
 // GET /api/v1/transit/routes/{id}/demand?date=YYYY-MM-DD
 task<net::response> get_transit_routes_by_id_demand(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  auto d_call = dates_of(sp, ctx);
+  auto d_call = dates_of(sp, ctx, false, false);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
   auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day, ctx.who);
@@ -133,10 +146,10 @@ task<net::response> get_transit_routes_by_id_demand(services* sp, context ctx) {
   co_return json_response(200, demand_json(res.second->demand, sp->planning->options()).dump());
 }
 
-// GET /api/v1/transit/routes/{id}/plan?date=YYYY-MM-DD[&timetable_date=YYYY-MM-DD]
+// GET /api/v1/transit/routes/{id}/plan[?date=YYYY-MM-DD][&timetable_date=YYYY-MM-DD]
 task<net::response> get_transit_routes_by_id_plan(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  auto d_call = dates_of(sp, ctx);
+  auto d_call = dates_of(sp, ctx, true, true);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
   auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day, ctx.who);
@@ -149,7 +162,7 @@ task<net::response> get_transit_routes_by_id_plan(services* sp, context ctx) {
 // GET /api/v1/transit/plan.zip?date=YYYY-MM-DD: frequencies.txt of every route's template trips.
 task<net::response> get_transit_plan_zip(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  auto d_call = dates_of(sp, ctx);
+  auto d_call = dates_of(sp, ctx, true, false);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
   auto call = sp->planning->plan_all(ds->day, ds->timetable_day, ctx.who);

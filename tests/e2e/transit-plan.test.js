@@ -169,6 +169,12 @@ describe('transit: demand forecast and recommended plan', () => {
     const hol = h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TOMORROW}`), 200);
     assert.deepEqual(hol.flags, { holiday: true, tourist_peak: false });
     const peak = h.assertJson(await get(`/api/v1/transit/routes/R1/plan?date=${AFTER}`), 200);
+    // without a date the plan is tomorrow's in the city's time zone (and says so)
+    const def = h.assertJson(await get('/api/v1/transit/routes/R1/plan'), 200);
+    assert.equal(def.date, TOMORROW);
+    assert.equal(def.timezone, 'Asia/Seoul');
+    assert.equal(def.timetable_date, TODAY);
+    assert.deepEqual(def.flags, { holiday: true, tourist_peak: false });
     assert.deepEqual(peak.flags, { holiday: false, tourist_peak: true });
   });
 
