@@ -139,7 +139,7 @@ task<net::response> get_transit_routes_by_id_demand(services* sp, context ctx) {
   auto d_call = dates_of(sp, ctx, false, false);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
-  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day, ctx.who);
+  auto call = sp->planning->plan(ctx.params.at(0), ds->day, 0, ctx.who, false);
   auto res = co_await std::move(call);
   if (res.first == transit::planning_status::no_route) co_return no_route();
   if (res.first == transit::planning_status::busy) co_return busy();
@@ -171,16 +171,22 @@ task<net::response> get_transit_plan_zip(services* sp, context ctx) {
     co_return problem_response(make_problem(problem_kind::forbidden, "the bus plan is mobility data, outside this token's domains"));
   if (res.first == transit::planning_status::busy) co_return busy();
   std::vector<transit::frequency_row> rows;
+  std::string skipped;  // route/direction without a trip of its main pattern running on the date
   for (const auto& p : res.second)
     for (const auto& dp : p->directions) {
-      if (dp.template_trip.empty()) continue;
+      if (dp.template_trip.empty()) {
+        if (skipped.size() < 60000) skipped += (skipped.empty() ? "" : " ") + p->demand.route + '/' + std::to_string(dp.direction);
+        continue;
+      }
       auto r = transit::frequencies_of(dp.periods, dp.template_trip);
       rows.insert(rows.end(), r.begin(), r.end());
     }
   net::response r;
   r.status = 200;
   r.content_type = "application/zip";
-  r.body = transit::zip_store({{"frequencies.txt", transit::frequencies_txt(rows)}});
+  const std::string comment =
+      skipped.empty() ? "" : "no trip of the main pattern runs on " + transit::format_date(ds->day) + ", skipped: " + skipped;
+  r.body = transit::zip_store({{"frequencies.txt", transit::frequencies_txt(rows)}}, comment);
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"plan-" + transit::format_date(ds->day) + ".zip\"");
   co_return r;

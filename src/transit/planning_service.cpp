@@ -29,120 +29,6 @@ bool same_owner(const std::weak_ptr<const void>& a, const std::shared_ptr<const 
   return !a.owner_before(b) && !b.owner_before(a) && !a.expired();
 }
 
-// Everything a plan is computed from, read before the job is handed to the pool.
-struct plan_inputs {
-  std::string route;
-  std::int64_t day = 0, timetable_day = 0;
-  std::vector<storage::transit_pattern> patterns;  // main pattern per direction
-  std::map<std::string, std::string> names, sensors, sensor_zones;
-  std::map<std::string, std::vector<hourly_count>> counts;  // stop -> (local hour, boardings)
-  std::vector<storage::scheduled_visit> visits;
-  std::vector<storage::scheduled_frequency> freqs;
-  std::vector<std::string> active;  // service ids running on the timetable day
-};
-
-std::shared_ptr<const route_plan> compute_plan(const plan_inputs& in, const planning_options& o) {
-  auto out = std::make_shared<route_plan>();
-  auto& dem = out->demand;
-  dem.route = in.route;
-  dem.day = in.day;
-  dem.date = format_date(in.day);
-  dem.timetable_date = format_date(in.timetable_day);
-  dem.holiday = holds(o.cal.holidays, in.day);
-  dem.tourist_peak = holds(o.cal.tourist_peaks, in.day);
-
-  // One forecast per stop, whatever directions serve it.
-  struct one {
-    std::array<double, 24> counts{};
-    int weeks = 0, hours = 0;
-  };
-  std::map<std::string, one> by_stop;
-  const std::int64_t first_hour = (in.day - o.history_days) * 24, end_hour = in.day * 24;
-  std::map<std::string, int> served_by;  // stop -> directions in which riders can board there
-  for (const auto& p : in.patterns)
-    for (std::size_t i = 0; i + 1 < p.stop_ids.size(); ++i) served_by[p.stop_ids[i]]++;
-  for (const auto& p : in.patterns) {
-    for (const auto& s : p.stop_ids) {
-      if (by_stop.count(s)) continue;
-      one f;
-      auto it = in.counts.find(s);
-      if (it == in.counts.end() || it->second.empty()) {
-        f.counts.fill(unknown);
-      } else {
-        // A missing hour is unknown, not zero: a counter that did not report says nothing.
-        auto series = densify(it->second, first_hour, end_hour, unknown);
-        auto fc = forecast_day(series, in.day, o.cal, nullptr, o.forecast);
-        f.counts = fc.counts;
-        f.weeks = fc.profile_weeks_found;
-        f.hours = int(it->second.size());
-      }
-      by_stop[s] = f;
-    }
-  }
-
-  std::vector<int> dirs;
-  for (const auto& p : in.patterns) dirs.push_back(p.direction);
-  out->cycle_min = cycle_minutes(in.visits, in.freqs, dirs, o.layover_min);
-  plan_params pp = o.plan;
-  pp.cycle_min = out->cycle_min;
-
-  std::set<std::string> with_history, all_stops;
-  for (const auto& p : in.patterns) {
-    direction_demand dd;
-    dd.direction = p.direction;
-    dd.pattern = p.key;
-    dd.template_trip = p.trip_ids.empty() ? "" : p.trip_ids.front();
-    std::vector<stop_demand> sd;
-    bool known = false;
-    for (std::size_t i = 0; i < p.stop_ids.size(); ++i) {
-      const auto& id = p.stop_ids[i];
-      const auto& f = by_stop[id];
-      stop_forecast sf;
-      sf.stop_id = id;
-      if (auto n = in.names.find(id); n != in.names.end()) sf.name = n->second;
-      if (auto n = in.sensors.find(id); n != in.sensors.end()) sf.sensor = n->second;
-      if (auto n = in.sensor_zones.find(id); n != in.sensor_zones.end()) sf.sensor_zone = n->second;
-      sf.weeks_found = f.weeks;
-      sf.hours_known = f.hours;
-      // The stop's boardings are shared equally among the directions that leave from it; at a
-      // direction's last stop nobody boards it.
-      const bool last = i + 1 == p.stop_ids.size();
-      const int share = served_by[id];
-      for (int h = 0; h < 24; ++h) {
-        double c = f.counts[std::size_t(h)];
-        if (std::isnan(c)) sf.counts[std::size_t(h)] = unknown;
-        else sf.counts[std::size_t(h)] = last || share == 0 ? 0 : c / share;
-        if (!std::isnan(c)) known = true;
-      }
-      all_stops.insert(id);
-      // A stop counts as known when its forecast is: readings less than a week old forecast nothing.
-      for (double c : f.counts)
-        if (!std::isnan(c)) with_history.insert(id);
-      sd.push_back({id, sf.counts, std::nullopt});
-      dd.stops.push_back(std::move(sf));
-    }
-    dem.directions.push_back(dd);
-
-    direction_plan dp;
-    dp.direction = p.direction;
-    dp.template_trip = dd.template_trip;
-    dp.demand_known = known;
-    dp.periods = plan_route(sd, o.periods, pp);
-    auto deps = p.stop_ids.empty() ? std::vector<int>{}
-                                   : departures_at(in.visits, in.freqs, in.active, p.direction, p.stop_ids.front());
-    for (const auto& per : dp.periods) {
-      dp.scheduled_headway_min.push_back(mean_headway_min(deps, per.start_hour, per.end_hour));
-      int n = 0;
-      for (int t : deps) n += t >= per.start_hour * 3600 && t < per.end_hour * 3600;
-      dp.scheduled_departures.push_back(n);
-    }
-    out->directions.push_back(std::move(dp));
-  }
-  dem.stops_total = int(all_stops.size());
-  dem.stops_with_history = int(with_history.size());
-  return out;
-}
-
 }  // namespace
 
 planning::planning(service& transit, storage::transit_store& store, storage::transit_demand_store& demand,
@@ -238,6 +124,17 @@ task<std::shared_ptr<const std::vector<storage::transit_pattern>>> planning::pat
   co_return p;
 }
 
+task<std::vector<std::string>> planning::active_services(std::int64_t day) {
+  // The local day lies within 14 h of its UTC namesake whatever the offset.
+  const std::int64_t noon_us = (day * 86400 + 43200) * 1000000LL;
+  auto d_call = store_.service_days(noon_us - 3600LL * 1000000, noon_us + 3600LL * 1000000, opts_.timezone);
+  auto days = co_await std::move(d_call);
+  const std::string date = format_date(day);
+  for (auto& d : days)
+    if (d.date == date) co_return std::move(d.services);
+  co_return std::vector<std::string>{};
+}
+
 task<std::int64_t> planning::today(std::int64_t now_us) {
   auto call = demand_.local_day(now_us, opts_.timezone);
   co_return co_await std::move(call);
@@ -245,10 +142,12 @@ task<std::int64_t> planning::today(std::int64_t now_us) {
 
 task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::plan(std::string route, std::int64_t day,
                                                                                    std::int64_t timetable_day,
-                                                                                   storage::principal who) {
+                                                                                   storage::principal who,
+                                                                                   bool with_plan) {
   if (!services::access::domain_in_scope(who, "mobility"))
     co_return plan_result{planning_status::no_route, nullptr};
-  auto call = plan_keyed(std::move(route), day, timetable_day, false);
+  if (!with_plan) timetable_day = 0;
+  auto call = plan_keyed(std::move(route), day, timetable_day, with_plan, false);
   auto res = co_await std::move(call);
   if (res.first != planning_status::ok || who.zones.empty()) co_return res;
   // The answer is shared (cached); a zone-scoped principal gets a copy without the stops whose
@@ -268,9 +167,10 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::pl
 }
 
 task<planning::plan_result> planning::plan_keyed(std::string route, std::int64_t day, std::int64_t timetable_day,
-                                                 bool slot_held) {
+                                                 bool with_plan, bool slot_held) {
   std::shared_ptr<const void> net = transit_.current();
-  const std::string key = route + '\n' + std::to_string(day) + '\n' + std::to_string(timetable_day);
+  const std::string key = route + '\n' + std::to_string(day) + '\n' + std::to_string(timetable_day) +
+                          (with_plan ? "\nplan" : "\ndemand");
   std::shared_ptr<flight> joined, own;
   {
     std::lock_guard lock(mutex_);
@@ -309,7 +209,7 @@ task<planning::plan_result> planning::plan_keyed(std::string route, std::int64_t
     } else {
       auto p_call = patterns();
       auto pats = co_await std::move(p_call);
-      auto c_call = compute(route, day, timetable_day, pats);
+      auto c_call = compute(route, day, timetable_day, with_plan, pats);
       res = co_await std::move(c_call);
     }
   } catch (...) {
@@ -343,7 +243,7 @@ task<planning::plan_result> planning::plan_keyed(std::string route, std::int64_t
 }
 
 task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::compute(
-    std::string route, std::int64_t day, std::int64_t timetable_day,
+    std::string route, std::int64_t day, std::int64_t timetable_day, bool with_plan,
     std::shared_ptr<const std::vector<storage::transit_pattern>> pats) {
   const auto t0 = std::chrono::steady_clock::now();
   auto ms_since = [](std::chrono::steady_clock::time_point t) {
@@ -353,6 +253,7 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
   in->route = route;
   in->day = day;
   in->timetable_day = timetable_day;
+  in->with_plan = with_plan;
   in->patterns = main_patterns(*pats, route);
   std::set<std::string> ids;
   for (const auto& p : in->patterns) ids.insert(p.stop_ids.begin(), p.stop_ids.end());
@@ -373,17 +274,20 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
     spdlog::debug("plan {}: {} boardings rows read in {:.0f} ms", route, rows.size(), ms_since(tb));
     for (auto& r : rows) in->counts[r.stop_id].push_back({r.local_hour, r.count});
   }
-  auto v_call = store_.scheduled_visits(route);
-  in->visits = co_await std::move(v_call);
-  auto f_call = store_.scheduled_frequencies(route);
-  in->freqs = co_await std::move(f_call);
-  // The local day lies within 14 h of its UTC namesake whatever the offset.
-  const std::int64_t noon_us = (timetable_day * 86400 + 43200) * 1000000LL;
-  auto d_call = store_.service_days(noon_us - 3600LL * 1000000, noon_us + 3600LL * 1000000, opts_.timezone);
-  auto days = co_await std::move(d_call);
-  const std::string tdate = format_date(timetable_day);
-  for (const auto& d : days)
-    if (d.date == tdate) in->active = d.services;
+  if (with_plan) {
+    auto v_call = store_.scheduled_visits(route);
+    in->visits = co_await std::move(v_call);
+    auto f_call = store_.scheduled_frequencies(route);
+    in->freqs = co_await std::move(f_call);
+    auto a_call = active_services(timetable_day);
+    in->active = co_await std::move(a_call);
+    if (day == timetable_day) {
+      in->active_on_day = in->active;
+    } else {
+      auto o_call = active_services(day);
+      in->active_on_day = co_await std::move(o_call);
+    }
+  }
   auto opts = opts_;
   const double read_ms = ms_since(t0);
   auto job = [in, opts] { return compute_plan(*in, opts); };
@@ -415,7 +319,7 @@ task<std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>>
   for (const auto& p : *pats) routes.insert(p.route_id);
   std::vector<std::shared_ptr<const route_plan>> out;
   for (const auto& r : routes) {
-    auto call = plan_keyed(r, day, timetable_day, true);
+    auto call = plan_keyed(r, day, timetable_day, true, true);
     plan_result res;
     std::exception_ptr error;
     try {

@@ -20,7 +20,8 @@ void put32(std::string& out, std::uint32_t v) {
 
 }  // namespace
 
-std::string zip_store(const std::vector<zip_file>& files) {
+std::string zip_store(const std::vector<zip_file>& files, const std::string& comment) {
+  if (comment.size() > 0xffff) throw std::length_error("ZIP comment too long");
   // Without ZIP64 the counts are 16-bit and the sizes and offsets 32-bit (0xffffffff would mean
   // "see ZIP64", so it is refused too).
   if (files.size() > 0xffff) throw std::length_error("too many files for a ZIP archive without ZIP64");
@@ -78,7 +79,8 @@ std::string zip_store(const std::vector<zip_file>& files) {
   put16(out, std::uint32_t(files.size()));
   put32(out, std::uint32_t(central.size()));
   put32(out, cd_offset);
-  put16(out, 0);
+  put16(out, std::uint32_t(comment.size()));
+  out += comment;
   return out;
 }
 

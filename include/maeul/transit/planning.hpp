@@ -92,7 +92,7 @@ struct stop_forecast {
 };
 struct direction_demand {
   int direction = 0;
-  std::string pattern, template_trip;
+  std::string pattern, template_trip;  // template_trip: "" when no trip of the pattern runs on the day
   std::vector<stop_forecast> stops;   // in stop order
 };
 struct route_demand {
@@ -104,7 +104,7 @@ struct route_demand {
 };
 struct direction_plan {
   int direction = 0;
-  std::string template_trip;
+  std::string template_trip;               // "" when no trip of the main pattern runs on the day
   bool demand_known = false;               // some stop of the direction has history
   std::vector<period_plan> periods;
   std::vector<std::optional<double>> scheduled_headway_min;  // per period, from the timetable
@@ -115,6 +115,29 @@ struct route_plan {
   double cycle_min = 0;
   std::vector<direction_plan> directions;
 };
+
+// Everything a route's forecast and plan are computed from (the service reads them).
+struct plan_inputs {
+  std::string route;
+  std::int64_t day = 0, timetable_day = 0;
+  bool with_plan = true;  // false: the forecast only (no timetable, no plan; directions of the plan empty)
+  std::vector<storage::transit_pattern> patterns;           // the main pattern per direction
+  std::map<std::string, std::string> names, sensors, sensor_zones;  // per stop
+  std::map<std::string, std::vector<hourly_count>> counts;  // stop -> (local hour, boardings)
+  std::vector<storage::scheduled_visit> visits;              // the route's timetable
+  std::vector<storage::scheduled_frequency> freqs;
+  std::vector<std::string> active;         // service ids running on the timetable day
+  std::vector<std::string> active_on_day;  // service ids running on `day` (for the template trip)
+};
+
+// The forecast and plan of a route (pure). Per stop, the forecast of `day` from its hourly counts
+// over the history_days before it (forecast_day); a stop's boardings are shared equally among the
+// directions that leave from it, and nobody boards at a direction's last stop. A stop counts
+// towards stops_with_history when its forecast knows some hour. With with_plan: the cycle from the
+// timetable, per direction the plan of its periods beside the scheduled headways of the timetable
+// day (departures_at its first stop), and its template trip: the first trip of the main pattern
+// whose service runs on `day` ("" when none: the export skips the direction).
+std::shared_ptr<const route_plan> compute_plan(const plan_inputs& in, const planning_options& o);
 
 // What a request can end in besides an answer.
 // forbidden: the principal may not read the bus forecast at all (plan_all; plan answers no_route).
@@ -127,6 +150,7 @@ class planning {
   ~planning();
 
   // The forecast for `day` (local) of a route; the timetable of `timetable_day` (for the plan).
+  // Without with_plan, the forecast only: the timetable is not read and timetable_day is ignored.
   // Access (services/access.hpp): boardings are mobility readings, so a principal whose domains
   // leave out mobility gets no_route (as for a missing route) before anything is read; for a
   // zone-scoped principal the stops whose boardings sensor lies outside its zones (or in no zone)
@@ -137,7 +161,8 @@ class planning {
   // answer (or its error). Throws storage::unavailable and database errors.
   task<std::pair<planning_status, std::shared_ptr<const route_plan>>> plan(std::string route, std::int64_t day,
                                                                            std::int64_t timetable_day,
-                                                                           storage::principal who);
+                                                                           storage::principal who,
+                                                                           bool with_plan = true);
   // Every route of the feed with a plan for the day (for plan.zip), in route id order. Takes one
   // pending slot for the whole run (busy when none is free) and plans the routes one by one in it.
   // forbidden (nothing read) when the principal's domains leave out mobility.
@@ -158,13 +183,15 @@ class planning {
   task<std::optional<R>> submit(F f);
   bool take_slot();      // false (and counted as overflowed) when max_queue slots are taken
   void release_slot();
-  task<plan_result> plan_keyed(std::string route, std::int64_t day, std::int64_t timetable_day, bool slot_held);
+  task<plan_result> plan_keyed(std::string route, std::int64_t day, std::int64_t timetable_day, bool with_plan,
+                               bool slot_held);
   // The answer of another request's computation; rethrows its error.
   static task<std::tuple<planning_status, std::shared_ptr<const route_plan>>> wait_for(std::shared_ptr<flight> f);
   task<std::pair<planning_status, std::shared_ptr<const route_plan>>> compute(
-      std::string route, std::int64_t day, std::int64_t timetable_day,
+      std::string route, std::int64_t day, std::int64_t timetable_day, bool with_plan,
       std::shared_ptr<const std::vector<storage::transit_pattern>> patterns);
   task<std::shared_ptr<const std::vector<storage::transit_pattern>>> patterns();
+  task<std::vector<std::string>> active_services(std::int64_t day);  // service ids running on the local day
 
   service& transit_;
   storage::transit_store& store_;
