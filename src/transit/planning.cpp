@@ -8,37 +8,15 @@
 #include <set>
 #include <tuple>
 
+#include "maeul/domain/civil_date.hpp"
 #include "maeul/transit/metrics.hpp"
 #include "maeul/transit/planning.hpp"
 
 namespace maeul::transit {
 
-std::string format_date(std::int64_t day) {
-  // civil date of days since 1970-01-01 (proleptic Gregorian)
-  const std::int64_t z = day + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(y), m, d);
-  return buf;
-}
+std::string format_date(std::int64_t day) { return domain::format_civil_date(day); }
 
-std::optional<std::int64_t> parse_date(const std::string& text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (text[i] < '0' || text[i] > '9') return std::nullopt;
-  const int y = std::stoi(text.substr(0, 4)), m = std::stoi(text.substr(5, 2)), d = std::stoi(text.substr(8, 2));
-  if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 || d > 31) return std::nullopt;
-  const std::int64_t day = day_of_date(y, m, d);
-  if (format_date(day) != text) return std::nullopt;  // 2026-02-30 and the like
-  return day;
-}
+std::optional<std::int64_t> parse_date(const std::string& text) { return domain::parse_civil_date(text); }
 
 std::vector<storage::transit_pattern> main_patterns(const std::vector<storage::transit_pattern>& all,
                                                     const std::string& route) {
