@@ -72,9 +72,9 @@ task<net::response> post_transit_gtfs(services* sp, context ctx) {
 }
 
 // GET /api/v1/transit/routes
-task<net::response> get_transit_routes(services* sp, context) {
+task<net::response> get_transit_routes(services* sp, context ctx) {
   if (!sp->transit) co_return unavailable();
-  auto call = sp->transit->store().routes_json();
+  auto call = sp->transit->routes(ctx.who);
   auto items = co_await std::move(call);
   storage::page p;
   p.items = std::move(items);
@@ -84,7 +84,7 @@ task<net::response> get_transit_routes(services* sp, context) {
 // GET /api/v1/transit/routes/{id}: with its stops in order and its shape as GeoJSON.
 task<net::response> get_transit_routes_by_id(services* sp, context ctx) {
   if (!sp->transit) co_return unavailable();
-  auto call = sp->transit->store().route_json(ctx.params.at(0));
+  auto call = sp->transit->route(ctx.who, ctx.params.at(0));
   auto r = co_await std::move(call);
   if (!r) co_return problem_response(make_problem(problem_kind::not_found, "no route with this id"));
   co_return json_response(200, *r);
@@ -123,7 +123,7 @@ task<net::response> get_transit_stops(services* sp, context ctx) {
       co_return problem_response(param_problem("limit", "must be an integer from 1 to 1000"));
     limit = int(*n);
   }
-  auto call = sp->transit->store().stops_near_json(v[0], v[1], radius, limit);
+  auto call = sp->transit->stops_near(ctx.who, v[0], v[1], radius, limit);
   auto items = co_await std::move(call);
   storage::page p;
   p.items = std::move(items);
@@ -166,48 +166,6 @@ domain::outcome<std::pair<std::int64_t, std::int64_t>> window_of(services* sp, c
   return std::pair{*from, *to};
 }
 
-using series_key = std::pair<std::string, int>;  // (stop, direction)
-
-// Observed arrivals and scheduled visits per (stop, direction) of a route in [from, to).
-task<std::map<series_key, transit::stop_series>> series_of(services* sp, std::string route, std::string stop,
-                                                            std::int64_t from, std::int64_t to) {
-  auto& store = sp->transit->store();
-  std::map<series_key, transit::stop_series> out;
-  auto a_call = store.arrivals(route, stop, from, to);
-  auto arrivals = co_await std::move(a_call);
-  for (const auto& a : arrivals) out[{a.stop_id, a.direction}].arrivals_us.push_back(a.ts_us);
-  auto d_call = store.service_days(from, to, sp->timezone);
-  auto days = co_await std::move(d_call);
-  auto v_call = store.scheduled_visits(route);
-  auto visits = co_await std::move(v_call);
-  auto f_call = store.scheduled_frequencies(route);
-  auto freqs = co_await std::move(f_call);
-  for (const auto& day : days) {
-    std::set<std::string> active(day.services.begin(), day.services.end());
-    std::map<series_key, std::vector<int>> timetabled;
-    std::map<series_key, std::vector<transit::frequency_window>> windows;
-    for (const auto& v : visits)
-      if (active.count(v.service_id) && (stop.empty() || v.stop_id == stop)) timetabled[{v.stop_id, v.direction}].push_back(v.time_s);
-    for (const auto& f : freqs)
-      if (active.count(f.service_id) && (stop.empty() || f.stop_id == stop))
-        windows[{f.stop_id, f.direction}].push_back({f.start_s, f.end_s, f.headway_s, f.offset_s});
-    std::set<series_key> keys;
-    for (const auto& [k, _] : timetabled) keys.insert(k);
-    for (const auto& [k, _] : windows) keys.insert(k);
-    for (const auto& k : keys) {
-      for (int t : transit::scheduled_times(timetabled[k], windows[k])) {
-        std::int64_t at = day.midnight_us + std::int64_t(t) * 1000000;
-        if (at >= from && at < to) out[k].scheduled_us.push_back(at);
-      }
-    }
-  }
-  for (auto& [_, s] : out) {
-    std::sort(s.arrivals_us.begin(), s.arrivals_us.end());
-    std::sort(s.scheduled_us.begin(), s.scheduled_us.end());
-  }
-  co_return out;
-}
-
 json opt_json(const std::optional<double>& v, double scale = 1) {
   return v ? json(std::round(*v * scale * 1000) / 1000) : json(nullptr);
 }
@@ -220,10 +178,10 @@ task<net::response> get_transit_routes_by_id_headways(services* sp, context ctx)
   auto w = window_of(sp, ctx);
   if (!w) co_return problem_response(w.error());
   std::string route = ctx.params.at(0);
-  auto e_call = sp->transit->store().route_exists(route);
-  if (!co_await std::move(e_call)) co_return problem_response(make_problem(problem_kind::not_found, "no route with this id"));
-  auto call = series_of(sp, route, ctx.query.get("stop").value_or(""), w->first, w->second);
-  auto series = co_await std::move(call);
+  auto call = sp->transit->route_series(ctx.who, route, std::string(ctx.query.get("stop").value_or("")), w->first, w->second);
+  auto found = co_await std::move(call);
+  if (!found) co_return problem_response(make_problem(problem_kind::not_found, "no route with this id"));
+  auto& series = *found;
   json stops = json::array();
   for (const auto& [k, s] : series) {
     if (s.arrivals_us.empty()) continue;
@@ -249,10 +207,10 @@ task<net::response> get_transit_routes_by_id_performance(services* sp, context c
   auto w = window_of(sp, ctx);
   if (!w) co_return problem_response(w.error());
   std::string route = ctx.params.at(0);
-  auto e_call = sp->transit->store().route_exists(route);
-  if (!co_await std::move(e_call)) co_return problem_response(make_problem(problem_kind::not_found, "no route with this id"));
-  auto call = series_of(sp, route, "", w->first, w->second);
-  auto series = co_await std::move(call);
+  auto call = sp->transit->route_series(ctx.who, route, "", w->first, w->second);
+  auto found = co_await std::move(call);
+  if (!found) co_return problem_response(make_problem(problem_kind::not_found, "no route with this id"));
+  auto& series = *found;
   std::vector<transit::stop_series> all;
   int arrivals = 0;
   for (auto& [_, s] : series) {

@@ -21,9 +21,24 @@ void hub::note_event_id(std::int64_t id) {
   }
 }
 
-bool hub::matches(const subscription& s, const std::string& sensor, const std::string& zone, const std::string& domain) {
+bool subscription_matches(const subscription& s, const std::string& sensor, const std::string& zone,
+                          const std::string& domain) {
   return (s.sensors.empty() || s.sensors.count(sensor)) && (s.zones.empty() || s.zones.count(zone)) &&
          (s.domains.empty() || s.domains.count(domain)) && s.grant.admits_reading(zone, domain);
+}
+
+bool hub::matches(const subscription& s, const std::string& sensor, const std::string& zone, const std::string& domain) {
+  return subscription_matches(s, sensor, zone, domain);
+}
+
+fanout_index::fanout_index(std::vector<fanout_target> targets) : targets_(std::move(targets)) {
+  for (std::uint32_t i = 0; i < targets_.size(); ++i) {
+    const auto& sensors = targets_[i].sub->sensors;
+    if (sensors.empty())
+      any_sensor_.push_back(i);
+    else
+      for (const auto& s : sensors) by_sensor_[s].push_back(i);
+  }
 }
 
 std::string hub::observation_frame(const domain::reading_event& r) {
@@ -61,7 +76,10 @@ std::shared_ptr<net::ws_handler> hub::handler(domain::event_grant grant) {
   h->on_message = [this](const std::shared_ptr<net::ws_peer>& peer, std::string text) { on_message(peer, std::move(text)); };
   h->on_close = [this](const std::shared_ptr<net::ws_peer>& peer, bool) {
     std::lock_guard lock(mutex_);
-    clients_.erase(peer.get());
+    auto it = clients_.find(peer.get());
+    if (it == clients_.end()) return;
+    if (it->second.observing) index_stale_ = true;
+    clients_.erase(it);
   };
   return h;
 }
@@ -169,6 +187,8 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
     sub.grant = it->second.grant;  // the principal's limits go with every subscription
     it->second.sub = sub;
     it->second.subscribed = true;
+    if (it->second.observing || sub.observations) index_stale_ = true;
+    it->second.observing = sub.observations ? std::make_shared<const subscription>(sub) : nullptr;
     if (replay) {
       if (it->second.replaying) {  // one at a time: remember the newest request
         it->second.pending_since = since->get<std::int64_t>();
@@ -202,23 +222,35 @@ void hub::on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text
 }
 
 void hub::publish_readings(domain::reading_batch readings) {
-  std::vector<std::pair<std::shared_ptr<net::ws_peer>, subscription>> targets;
+  std::shared_ptr<const fanout_index> index;
   {
     std::lock_guard lock(mutex_);
-    for (auto& [p, c] : clients_)
-      if (c.subscribed && c.sub.observations)
-        if (auto peer = c.peer.lock()) targets.emplace_back(std::move(peer), c.sub);
+    if (index_stale_) {
+      std::vector<fanout_target> targets;
+      for (auto& [p, c] : clients_)
+        if (c.observing) targets.push_back({c.peer, c.observing});
+      index_ = std::make_shared<const fanout_index>(std::move(targets));
+      index_stale_ = false;
+    }
+    index = index_;
   }
-  if (targets.empty()) return;
+  if (!index || index->empty()) return;
+  std::int64_t sent = 0;
   for (const auto& r : *readings) {
     std::shared_ptr<const std::string> frame;  // serialized once, only if someone wants it
-    for (auto& [peer, sub] : targets) {
-      if (!matches(sub, r.sensor, r.zone, r.domain)) continue;
-      if (!frame) frame = std::make_shared<const std::string>(observation_frame(r));
-      peer->send_observation(r.sensor + "\n" + r.metric, frame);
-      ++published_;
-    }
+    std::string key;
+    index->for_each_match(r.sensor, r.zone, r.domain, [&](const fanout_target& t) {
+      auto peer = t.peer.lock();
+      if (!peer) return;  // closed since the index was built
+      if (!frame) {
+        frame = std::make_shared<const std::string>(observation_frame(r));
+        key = r.sensor + "\n" + r.metric;
+      }
+      peer->send_observation(key, frame);
+      ++sent;
+    });
   }
+  published_ += sent;
 }
 
 std::shared_ptr<const std::string> hub::frame_for(const domain::alert_event& e, const domain::event_grant& grant,

@@ -257,6 +257,7 @@ asio::awaitable<void> server::impl::watchdog(std::shared_ptr<conn_base> c) {
     timer.expires_after(tick());
     co_await timer.async_wait(use_tuple);
     if (c->closed) break;
+    if (!c->socket()) break;  // now a WebSocket session, with its own timeouts: no more ticks
     if (steady::now() >= c->deadline) {
       c->timed_out = true;
       beast::error_code ec;
@@ -341,7 +342,9 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<conn_state<Stream>> c,
     std::uint64_t id;
     std::shared_ptr<conn_base> c;
     std::string key;
+    bool armed = true;  // false: moved into a WebSocket session's keeping
     ~unregister() {
+      if (!armed) return;
       c->closed = true;
       beast::error_code ec;
       if (auto* sock = c->socket()) sock->close(ec);
@@ -471,7 +474,14 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<conn_state<Stream>> c,
         std::lock_guard lock(mutex);
         connections[id].ws = ws;
       }
-      co_await ws->run(parser.release());
+      // The WebSocket session runs on its own and this coroutine (with its frame, its read buffer
+      // and its caller's frame) ends now: memory per subscriber. The connection's bookkeeping
+      // (registry entry, per-address count, active gauge) goes with the session and is undone
+      // when its run ends, as it was when this coroutine awaited it.
+      auto held = std::make_shared<unregister>(unregister{*this, id, c, std::move(guard.key), false});
+      held->armed = true;
+      guard.armed = false;
+      asio::co_spawn(c->ex, ws->run(parser.release()), [self, held](std::exception_ptr e) { log_session_exception(e); });
       co_return;
     }
     bool keep = keep_alive && !stopping;

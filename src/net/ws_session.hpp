@@ -51,6 +51,7 @@ class ws_session final : public ws_peer, public std::enable_shared_from_this<ws_
     }));
     ws_.read_message_max(opts_.max_message);
     auto [ec] = co_await ws_.async_accept(req, asio::as_tuple(asio::use_awaitable));
+    req = {};  // the upgrade request's fields are not needed once answered (memory per subscriber)
     if (ec) {
       closed_ = true;
       co_return;

@@ -1,8 +1,11 @@
 // The bus network, positions and arrivals (storage/transit.hpp): SQL with bound parameters only;
-// bulk rows travel as one JSON parameter each (json_to_recordset), the feed is replaced in one
-// transaction.
+// bulk rows travel by COPY (trips, stop times, positions, arrivals) or as one JSON parameter each
+// (json_to_recordset: the feed's small files); the feed is replaced in one transaction.
 #include <pqxx/pqxx>
+#include <pqxx/tablewriter>
 
+#include <charconv>
+#include <chrono>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -36,15 +39,6 @@ const char* const insert_routes_sql =
     "SELECT id, agency_id, short_name, long_name, type, color, text_color "
     "FROM json_to_recordset($1::json) AS x(id text, agency_id text, short_name text, long_name text, type int, "
     "color text, text_color text)";
-const char* const insert_trips_sql =
-    "INSERT INTO transit_trips (id, route_id, service_id, shape_id, direction_id, headsign) "
-    "SELECT id, route_id, service_id, NULLIF(shape_id, ''), direction_id, headsign "
-    "FROM json_to_recordset($1::json) AS x(id text, route_id text, service_id text, shape_id text, "
-    "direction_id int, headsign text)";
-const char* const insert_stop_times_sql =
-    "INSERT INTO transit_stop_times (trip_id, stop_sequence, stop_id, arrival_s, departure_s) "
-    "SELECT trip_id, seq, stop_id, arr, dep "
-    "FROM json_to_recordset($1::json) AS x(trip_id text, seq int, stop_id text, arr int, dep int)";
 const char* const insert_calendar_sql =
     "INSERT INTO transit_calendar (service_id, days, start_date, end_date) "
     "SELECT service_id, days, start_date::date, end_date::date "
@@ -57,15 +51,31 @@ const char* const insert_frequencies_sql =
     "INSERT INTO transit_frequencies (trip_id, start_s, end_s, headway_s, exact_times) "
     "SELECT trip_id, start_s, end_s, headway_s, exact_times "
     "FROM json_to_recordset($1::json) AS x(trip_id text, start_s int, end_s int, headway_s int, exact_times int)";
+const char* const drop_stop_time_fks_sql =
+    "ALTER TABLE transit_stop_times DROP CONSTRAINT transit_stop_times_trip_id_fkey, "
+    "DROP CONSTRAINT transit_stop_times_stop_id_fkey";
+// The index on stop_id (migration 0017) is built once after the copy, by a sort, rather than
+// grown row by row in random order.
+const char* const drop_stop_time_index_sql = "DROP INDEX transit_stop_times_stop";
+const char* const add_stop_time_index_sql = "CREATE INDEX transit_stop_times_stop ON transit_stop_times (stop_id)";
+const char* const add_stop_time_fks_sql =
+    "ALTER TABLE transit_stop_times "
+    "ADD CONSTRAINT transit_stop_times_trip_id_fkey FOREIGN KEY (trip_id) REFERENCES transit_trips (id) ON DELETE CASCADE, "
+    "ADD CONSTRAINT transit_stop_times_stop_id_fkey FOREIGN KEY (stop_id) REFERENCES transit_stops (id) ON DELETE CASCADE";
 const char* const mark_feed_sql =
     "INSERT INTO transit_feed (id, imported_at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET imported_at = now()";
 
+// Each trip with its stops in order (those with a location), aggregated in one pass over the stop
+// times (a hash aggregate, not a subquery per trip: 40,000 trips and a million stop times load in
+// seconds); the stops' coordinates come from stops_sql.
 const char* const trips_sql =
-    "SELECT t.id, t.route_id, COALESCE(t.shape_id, ''), COALESCE(t.direction_id, 0), "
-    "COALESCE((SELECT json_agg(json_build_array(st.stop_id, ST_X(s.location), ST_Y(s.location)) "
-    "ORDER BY st.stop_sequence) FROM transit_stop_times st JOIN transit_stops s ON s.id = st.stop_id "
-    "WHERE st.trip_id = t.id AND s.location IS NOT NULL), '[]')::text "
-    "FROM transit_trips t ORDER BY t.route_id, t.id";
+    "WITH seqs AS (SELECT st.trip_id, json_agg(st.stop_id ORDER BY st.stop_sequence) AS seq "
+    "FROM transit_stop_times st JOIN transit_stops s ON s.id = st.stop_id WHERE s.location IS NOT NULL "
+    "GROUP BY st.trip_id) "
+    "SELECT t.id, t.route_id, COALESCE(t.shape_id, ''), COALESCE(t.direction_id, 0), COALESCE(q.seq, '[]')::text "
+    "FROM transit_trips t LEFT JOIN seqs q ON q.trip_id = t.id ORDER BY t.route_id, t.id";
+const char* const stop_points_sql =
+    "SELECT id, ST_X(location), ST_Y(location) FROM transit_stops WHERE location IS NOT NULL";
 const char* const shapes_sql = "SELECT id, ST_AsGeoJSON(geom, 7) FROM transit_shapes";
 
 const std::string route_fields =
@@ -98,18 +108,6 @@ const std::string stops_near_sql =
     "WHERE s.location IS NOT NULL AND ST_DWithin(s.location::geography, p.g, $3::float8) "
     "ORDER BY ST_Distance(s.location::geography, p.g), s.id LIMIT $4";
 
-const char* const insert_positions_sql =
-    "INSERT INTO transit_positions (vehicle, route_id, trip_id, ts, location, occupancy, progress_m, offset_m, "
-    "off_route, out_of_order) "
-    "SELECT vehicle, route_id, trip_id, to_timestamp(ts_us / 1e6), ST_SetSRID(ST_MakePoint(lon, lat), 4326), "
-    "occupancy, progress_m, offset_m, off_route, out_of_order "
-    "FROM json_to_recordset($1::json) AS x(vehicle text, route_id text, trip_id text, ts_us int8, lon float8, "
-    "lat float8, occupancy text, progress_m float8, offset_m float8, off_route boolean, out_of_order boolean)";
-const char* const insert_arrivals_sql =
-    "INSERT INTO transit_arrivals (route_id, stop_id, direction, pattern, vehicle, trip_id, ts) "
-    "SELECT route_id, stop_id, direction, pattern, vehicle, trip_id, to_timestamp(ts_us / 1e6) "
-    "FROM json_to_recordset($1::json) AS x(route_id text, stop_id text, direction int, pattern text, "
-    "vehicle text, trip_id text, ts_us int8)";
 const char* const arrivals_sql =
     "SELECT stop_id, direction, pattern, vehicle, trip_id, "
     "(extract(epoch FROM ts) * 1000000)::int8 FROM transit_arrivals "
@@ -140,12 +138,73 @@ const char* const frequencies_sql =
 
 json opt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
 
+// COPY text: a field with backslash, tab, line feed and carriage return escaped.
+void copy_field(std::string& out, const std::string& v) {
+  for (char ch : v) {
+    switch (ch) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += ch;
+    }
+  }
+}
+void copy_int(std::string& out, const std::optional<int>& v) {
+  if (v) out += std::to_string(*v);
+  else out += "\\N";
+}
+
+// A time as COPY text (UTC, microseconds).
+void copy_ts(std::string& out, std::int64_t ts_us) {
+  using namespace std::chrono;
+  std::int64_t secs = ts_us >= 0 ? ts_us / 1000000 : -((-ts_us + 999999) / 1000000);
+  std::int64_t micros = ts_us - secs * 1000000;
+  std::int64_t d = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  std::int64_t rem = secs - d * 86400;
+  year_month_day ymd{sys_days{days{d}}};
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%06d+00", int(ymd.year()), unsigned(ymd.month()),
+                        unsigned(ymd.day()), int(rem / 3600), int(rem / 60 % 60), int(rem % 60), int(micros));
+  out.append(buf, std::size_t(n));
+}
+// A finite double, shortest text that reads back exactly.
+void copy_double(std::string& out, double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// COPY of pre-formatted text, as in observations.cpp: pqxx 6.4's stream_to keeps write_raw_line
+// private; tablewriter is its public (deprecated) way to send ready COPY text. `line(i, out)`
+// appends row i (fields separated by tabs, no line end); lines go out in chunks of about 1 MiB.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+template <class Line>
+void copy_rows(pqxx::transaction_base& tx, const char* table, const std::vector<std::string>& columns, std::size_t n,
+               Line line) {
+  pqxx::tablewriter stream(tx, table, columns.begin(), columns.end());
+  std::string chunk;
+  chunk.reserve(1 << 20);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!chunk.empty()) chunk += '\n';
+    line(i, chunk);
+    if (chunk.size() > (1 << 20) - 4096) {
+      stream.write_raw_line(chunk);  // many lines at once: COPY data is a plain stream
+      chunk.clear();
+    }
+  }
+  if (!chunk.empty()) stream.write_raw_line(chunk);
+  stream.complete();
+}
+#pragma GCC diagnostic pop
+
 }  // namespace
 
 task<bool> transit_store::replace_feed(gtfs_feed feed) {
   return pool_.run<bool>([feed = std::move(feed)](pqxx::connection_base& c) {
     json agencies = json::array(), stops = json::array(), shapes = json::array(), routes = json::array(),
-         trips = json::array(), stop_times = json::array(), cal = json::array(), dates = json::array(),
+         cal = json::array(), dates = json::array(),
          freqs = json::array();
     for (const auto& a : feed.agencies) agencies.push_back({{"id", a.id}, {"name", a.name}, {"url", a.url}, {"timezone", a.timezone}});
     for (const auto& s : feed.stops)
@@ -160,12 +219,6 @@ task<bool> transit_store::replace_feed(gtfs_feed feed) {
     for (const auto& r : feed.routes)
       routes.push_back({{"id", r.id}, {"agency_id", r.agency_id}, {"short_name", r.short_name},
                         {"long_name", r.long_name}, {"type", r.type}, {"color", r.color}, {"text_color", r.text_color}});
-    for (const auto& t : feed.trips)
-      trips.push_back({{"id", t.id}, {"route_id", t.route_id}, {"service_id", t.service_id}, {"shape_id", t.shape_id},
-                       {"direction_id", opt(t.direction_id)}, {"headsign", t.headsign}});
-    for (const auto& st : feed.stop_times)
-      stop_times.push_back({{"trip_id", st.trip_id}, {"seq", st.sequence}, {"stop_id", st.stop_id},
-                            {"arr", opt(st.arrival_s)}, {"dep", opt(st.departure_s)}});
     for (const auto& x : feed.calendars)
       cal.push_back({{"service_id", x.service_id}, {"days", x.days}, {"start_date", x.start_date}, {"end_date", x.end_date}});
     for (const auto& x : feed.calendar_dates)
@@ -174,13 +227,52 @@ task<bool> transit_store::replace_feed(gtfs_feed feed) {
       freqs.push_back({{"trip_id", f.trip_id}, {"start_s", f.start_s}, {"end_s", f.end_s}, {"headway_s", f.headway_s},
                        {"exact_times", f.exact_times}});
     pqxx::work tx(c);
+    // A large feed (a million stop times) takes longer than a request's statement timeout: this
+    // admin-only, one-at-a-time import gets up to 10 minutes for its transaction's statements.
+    tx.exec("SET LOCAL statement_timeout = '600s'");
     tx.exec(delete_feed_sql);
     tx.exec_params(insert_agencies_sql, agencies.dump());
     tx.exec_params(insert_stops_sql, stops.dump());
     tx.exec_params(insert_shapes_sql, shapes.dump());
     tx.exec_params(insert_routes_sql, routes.dump());
-    tx.exec_params(insert_trips_sql, trips.dump());
-    tx.exec_params(insert_stop_times_sql, stop_times.dump());
+    // Trips and stop times (a million rows in a large feed) by COPY: no JSON text, no per-row INSERT.
+    copy_rows(tx, "transit_trips", {"id", "route_id", "service_id", "shape_id", "direction_id", "headsign"},
+              feed.trips.size(), [&](std::size_t i, std::string& out) {
+                const auto& t = feed.trips[i];
+                copy_field(out, t.id);
+                out += '\t';
+                copy_field(out, t.route_id);
+                out += '\t';
+                copy_field(out, t.service_id);
+                out += '\t';
+                if (t.shape_id.empty()) out += "\\N";
+                else copy_field(out, t.shape_id);
+                out += '\t';
+                copy_int(out, t.direction_id);
+                out += '\t';
+                copy_field(out, t.headsign);
+              });
+    // The stop times' foreign keys are checked once for the whole table (ALTER TABLE ADD CONSTRAINT
+    // validates with one join) rather than by a trigger per copied row: dropped, the rows copied,
+    // added back under the same names, all in this transaction (the tables are already locked by
+    // the TRUNCATE). A bad reference still fails the whole import.
+    tx.exec(drop_stop_time_fks_sql);
+    tx.exec(drop_stop_time_index_sql);
+    copy_rows(tx, "transit_stop_times", {"trip_id", "stop_sequence", "stop_id", "arrival_s", "departure_s"},
+              feed.stop_times.size(), [&](std::size_t i, std::string& out) {
+                const auto& st = feed.stop_times[i];
+                copy_field(out, st.trip_id);
+                out += '\t';
+                out += std::to_string(st.sequence);
+                out += '\t';
+                copy_field(out, st.stop_id);
+                out += '\t';
+                copy_int(out, st.arrival_s);
+                out += '\t';
+                copy_int(out, st.departure_s);
+              });
+    tx.exec(add_stop_time_index_sql);
+    tx.exec(add_stop_time_fks_sql);
     tx.exec_params(insert_calendar_sql, cal.dump());
     tx.exec_params(insert_calendar_dates_sql, dates.dump());
     tx.exec_params(insert_frequencies_sql, freqs.dump());
@@ -199,6 +291,9 @@ task<std::vector<transit_pattern>> transit_store::patterns() {
       auto& pts = shapes[row[0].as<std::string>()];
       for (const auto& p : g["coordinates"]) pts.push_back({p[0].get<double>(), p[1].get<double>()});
     }
+    std::map<std::string, gtfs_shape_point> stop_points;
+    for (const auto& row : tx.exec(stop_points_sql))
+      stop_points[row[0].as<std::string>()] = {row[1].as<double>(), row[2].as<double>()};
     std::vector<transit_pattern> out;
     std::map<std::string, std::size_t> by_key;  // route + shape + stop sequence -> pattern
     for (const auto& row : tx.exec(trips_sql)) {
@@ -206,7 +301,7 @@ task<std::vector<transit_pattern>> transit_store::patterns() {
       int dir = row[3].as<int>();
       auto stops = json::parse(row[4].as<std::string>());
       std::string seq_key;
-      for (const auto& s : stops) seq_key += s[0].get<std::string>() + '\x1f';
+      for (const auto& s : stops) seq_key += s.get<std::string>() + '\x1f';
       std::string key = route + '\x1e' + shape + '\x1e' + seq_key;
       auto it = by_key.find(key);
       if (it != by_key.end()) {
@@ -218,8 +313,11 @@ task<std::vector<transit_pattern>> transit_store::patterns() {
       p.key = shape.empty() ? "stops:" + trip : shape;
       p.direction = dir;
       for (const auto& s : stops) {
-        p.stop_ids.push_back(s[0].get<std::string>());
-        p.stop_points.push_back({s[1].get<double>(), s[2].get<double>()});
+        auto id = s.get<std::string>();
+        auto sp = stop_points.find(id);  // the join kept only stops with a location
+        if (sp == stop_points.end()) continue;
+        p.stop_points.push_back(sp->second);
+        p.stop_ids.push_back(std::move(id));
       }
       auto sh = shapes.find(shape);
       p.line = sh != shapes.end() ? sh->second : p.stop_points;
@@ -266,20 +364,55 @@ task<std::vector<std::string>> transit_store::stops_near_json(double lon, double
 }
 
 task<bool> transit_store::write(std::vector<position_row> positions, std::vector<arrival_row> arrivals) {
+  // By COPY (text made here, no JSON): a batch of up to 10,000 positions is one statement per table.
   return pool_.run<bool>([positions = std::move(positions), arrivals = std::move(arrivals)](pqxx::connection_base& c) {
-    json ps = json::array(), as = json::array();
-    for (const auto& p : positions)
-      ps.push_back({{"vehicle", p.vehicle}, {"route_id", p.route_id}, {"trip_id", p.trip_id}, {"ts_us", p.ts_us},
-                    {"lon", p.lon}, {"lat", p.lat}, {"occupancy", p.occupancy},
-                    {"progress_m", p.progress_m < 0 ? json(nullptr) : json(p.progress_m)},
-                    {"offset_m", p.offset_m < 0 ? json(nullptr) : json(p.offset_m)}, {"off_route", p.off_route},
-                    {"out_of_order", p.out_of_order}});
-    for (const auto& a : arrivals)
-      as.push_back({{"route_id", a.route_id}, {"stop_id", a.stop_id}, {"direction", a.direction}, {"pattern", a.pattern},
-                    {"vehicle", a.vehicle}, {"trip_id", a.trip_id}, {"ts_us", a.ts_us}});
     pqxx::work tx(c);
-    if (!positions.empty()) tx.exec_params(insert_positions_sql, ps.dump());
-    if (!arrivals.empty()) tx.exec_params(insert_arrivals_sql, as.dump());
+    if (!positions.empty())
+      copy_rows(tx, "transit_positions",
+                {"vehicle", "route_id", "trip_id", "ts", "location", "occupancy", "progress_m", "offset_m", "off_route",
+                 "out_of_order"},
+                positions.size(), [&](std::size_t i, std::string& out) {
+                  const auto& p = positions[i];
+                  copy_field(out, p.vehicle);
+                  out += '\t';
+                  copy_field(out, p.route_id);
+                  out += '\t';
+                  copy_field(out, p.trip_id);
+                  out += '\t';
+                  copy_ts(out, p.ts_us);
+                  out += "\tSRID=4326;POINT(";
+                  copy_double(out, p.lon);
+                  out += ' ';
+                  copy_double(out, p.lat);
+                  out += ")\t";
+                  copy_field(out, p.occupancy);
+                  out += '\t';
+                  if (p.progress_m < 0) out += "\\N";
+                  else copy_double(out, p.progress_m);
+                  out += '\t';
+                  if (p.offset_m < 0) out += "\\N";
+                  else copy_double(out, p.offset_m);
+                  out += p.off_route ? "\tt" : "\tf";
+                  out += p.out_of_order ? "\tt" : "\tf";
+                });
+    if (!arrivals.empty())
+      copy_rows(tx, "transit_arrivals", {"route_id", "stop_id", "direction", "pattern", "vehicle", "trip_id", "ts"},
+                arrivals.size(), [&](std::size_t i, std::string& out) {
+                  const auto& a = arrivals[i];
+                  copy_field(out, a.route_id);
+                  out += '\t';
+                  copy_field(out, a.stop_id);
+                  out += '\t';
+                  out += std::to_string(a.direction);
+                  out += '\t';
+                  copy_field(out, a.pattern);
+                  out += '\t';
+                  copy_field(out, a.vehicle);
+                  out += '\t';
+                  copy_field(out, a.trip_id);
+                  out += '\t';
+                  copy_ts(out, a.ts_us);
+                });
     tx.commit();
     return true;
   });

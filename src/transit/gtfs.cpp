@@ -362,7 +362,7 @@ gtfs_result parse_gtfs(std::map<std::string, std::string> files, std::size_t max
   std::unordered_set<std::string> shape_ids;
   for (auto& s : feed.shapes) shape_ids.insert(s.id);
 
-  std::unordered_set<std::string> trip_ids;
+  std::unordered_map<std::string, std::uint32_t> trip_ids;  // trip id -> its index (for the stop times' key)
   each_row(tables, "trips.txt", out, max_errors, [&](reader& r) {
     storage::gtfs_trip t;
     t.route_id = r.required("route_id");
@@ -380,11 +380,16 @@ gtfs_result parse_gtfs(std::map<std::string, std::string> files, std::size_t max
     if (!service_ids.count(t.service_id))
       return r.error("service_id", "no service \"" + t.service_id + "\" in calendar.txt or calendar_dates.txt");
     if (!t.shape_id.empty() && !shape_ids.count(t.shape_id)) return r.error("shape_id", "no shape \"" + t.shape_id + "\"");
-    if (!trip_ids.insert(t.id).second) return r.error("trip_id", "repeats trip \"" + t.id + "\"");
+    if (!trip_ids.emplace(t.id, std::uint32_t(trip_ids.size())).second) return r.error("trip_id", "repeats trip \"" + t.id + "\"");
     feed.trips.push_back(std::move(t));
   });
 
-  std::set<std::pair<std::string, int>> seqs;
+  // (trip index, stop_sequence) of the stop times kept: integers, not strings (a million rows)
+  std::unordered_set<std::uint64_t> seqs;
+  if (auto t = tables.find("stop_times.txt"); t != tables.end()) {
+    seqs.reserve(t->second.rows.size());
+    feed.stop_times.reserve(t->second.rows.size());
+  }
   each_row(tables, "stop_times.txt", out, max_errors, [&](reader& r) {
     storage::gtfs_stop_time st;
     st.trip_id = r.required("trip_id");
@@ -404,9 +409,11 @@ gtfs_result parse_gtfs(std::map<std::string, std::string> files, std::size_t max
     }
     if (!st.arrival_s) st.arrival_s = st.departure_s;
     if (!st.departure_s) st.departure_s = st.arrival_s;
-    if (!trip_ids.count(st.trip_id)) return r.error("trip_id", "no trip \"" + st.trip_id + "\"");
+    auto trip = trip_ids.find(st.trip_id);
+    if (trip == trip_ids.end()) return r.error("trip_id", "no trip \"" + st.trip_id + "\"");
     if (!stop_ids.count(st.stop_id)) return r.error("stop_id", "no stop \"" + st.stop_id + "\"");
-    if (!seqs.insert({st.trip_id, st.sequence}).second) return r.error("stop_sequence", "repeats within its trip");
+    if (!seqs.insert((std::uint64_t(trip->second) << 32) | std::uint32_t(st.sequence)).second)
+      return r.error("stop_sequence", "repeats within its trip");
     feed.stop_times.push_back(std::move(st));
   });
 

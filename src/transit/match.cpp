@@ -136,6 +136,7 @@ match_result advance(const network& net, vehicle_state& st, const position_input
       res.arrivals.push_back({g.route_id, g.stop_ids[i], p.vehicle, p.trip, g.key, g.direction, t});
     }
   }
+  st.speed_mps = fresh || p.ts_us <= t0 ? -1 : (d1 - d0) / (double(p.ts_us - t0) / 1e6);
   st.route = p.route;
   st.pattern = best;
   st.along = d1;

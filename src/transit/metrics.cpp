@@ -153,4 +153,23 @@ performance route_performance(const std::vector<stop_series>& stops, double rati
   return out;
 }
 
+std::optional<leader> leader_within(const std::vector<vehicle_place>& places, const vehicle_place& follower,
+                                    double distance_m, std::int64_t max_age_us) {
+  std::optional<leader> best;
+  for (std::size_t i = 0; i < places.size(); ++i) {
+    const auto& p = places[i];
+    if (p.vehicle == follower.vehicle || p.pattern != follower.pattern) continue;
+    if (std::llabs(p.ts_us - follower.ts_us) > max_age_us) continue;
+    double gap = p.along_m - follower.along_m;
+    if (gap < 0 || gap > distance_m || (gap == 0 && !(p.vehicle < follower.vehicle))) continue;
+    if (!best || gap < best->gap_m) best = leader{i, gap};
+  }
+  return best;
+}
+
+double gap_seconds(double gap_m, double speed_mps, double fallback_mps) {
+  double v = speed_mps >= 1 ? speed_mps : fallback_mps;
+  return gap_m / v;
+}
+
 }  // namespace maeul::transit

@@ -2,15 +2,20 @@
 #include "maeul/transit/service.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <chrono>
 #include <cmath>
 #include <map>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "maeul/domain/encoding.hpp"
 #include "maeul/domain/registry.hpp"
 #include "maeul/domain/time.hpp"
+#include "maeul/services/access.hpp"
 #include "maeul/transit/gtfs.hpp"
 #include "maeul/transit/metrics.hpp"
 
@@ -100,20 +105,65 @@ domain::outcome<parsed_positions> parse_avl_message(const std::string& vehicle, 
   return out;
 }
 
+namespace {
+
+// A JSON string literal (the text is UTF-8: it came in as JSON); null when empty.
+void json_string_or_null(std::string& out, const std::string& v) {
+  if (v.empty()) {
+    out += "null";
+    return;
+  }
+  out += '"';
+  for (char ch : v) {
+    auto c = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+}
+
+void json_number(std::string& out, double v) {
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+}  // namespace
+
+// Written by hand rather than through a JSON object: one frame per accepted position, on the
+// ingest path (tens of thousands a second).
 std::string vehicle_frame(const vehicle_event& e) {
-  auto str_or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-  nlohmann::ordered_json j = {{"type", "vehicle"},
-                              {"vehicle", e.vehicle},
-                              {"route", e.route},
-                              {"trip", str_or_null(e.trip)},
-                              {"lon", e.lon},
-                              {"lat", e.lat},
-                              {"ts", domain::format_rfc3339_ms(e.ts_us)},
-                              {"occupancy", str_or_null(e.occupancy)},
-                              {"progress_m", e.progress_m < 0 ? json(nullptr) : json(std::round(e.progress_m * 10) / 10)},
-                              {"off_route", e.off_route},
-                              {"next_stop", str_or_null(e.next_stop)}};
-  return j.dump();
+  std::string out;
+  out.reserve(256);
+  out += "{\"type\":\"vehicle\",\"vehicle\":";
+  json_string_or_null(out, e.vehicle);
+  out += ",\"route\":";
+  json_string_or_null(out, e.route);
+  out += ",\"trip\":";
+  json_string_or_null(out, e.trip);
+  out += ",\"lon\":";
+  json_number(out, e.lon);
+  out += ",\"lat\":";
+  json_number(out, e.lat);
+  out += ",\"ts\":\"";
+  out += domain::format_rfc3339_ms(e.ts_us);
+  out += "\",\"occupancy\":";
+  json_string_or_null(out, e.occupancy);
+  out += ",\"progress_m\":";
+  if (e.progress_m < 0) out += "null";
+  else json_number(out, std::round(e.progress_m * 10) / 10);
+  out += e.off_route ? ",\"off_route\":true,\"next_stop\":" : ",\"off_route\":false,\"next_stop\":";
+  json_string_or_null(out, e.next_stop);
+  out += '}';
+  return out;
 }
 
 task<std::string> service::ingest_message(std::string vehicle, std::string payload, std::int64_t now_us) {
@@ -133,6 +183,72 @@ task<std::string> service::ingest_message(std::string vehicle, std::string paylo
 
 service::service(storage::transit_store& store, options o)
     : store_(store), opts_(o), net_(std::make_shared<const network>()) {}
+
+bool service::in_scope(const storage::principal& who) {
+  return services::access::in_scope(who, "", "mobility");
+}
+
+task<std::vector<std::string>> service::routes(storage::principal who) {
+  if (!in_scope(who)) co_return std::vector<std::string>{};
+  auto call = store_.routes_json();
+  co_return co_await std::move(call);
+}
+
+task<std::optional<std::string>> service::route(storage::principal who, std::string id) {
+  if (!in_scope(who)) co_return std::nullopt;
+  auto call = store_.route_json(std::move(id));
+  co_return co_await std::move(call);
+}
+
+task<std::vector<std::string>> service::stops_near(storage::principal who, double lon, double lat, double radius_m,
+                                                   int limit) {
+  if (!in_scope(who)) co_return std::vector<std::string>{};
+  auto call = store_.stops_near_json(lon, lat, radius_m, limit);
+  co_return co_await std::move(call);
+}
+
+task<std::optional<service::series_map>> service::route_series(storage::principal who, std::string route,
+                                                               std::string stop, std::int64_t from,
+                                                               std::int64_t to) {
+  if (!in_scope(who)) co_return std::nullopt;
+  auto e_call = store_.route_exists(route);
+  if (!co_await std::move(e_call)) co_return std::nullopt;
+  series_map out;
+  auto a_call = store_.arrivals(route, stop, from, to);
+  auto arrivals = co_await std::move(a_call);
+  for (const auto& a : arrivals) out[{a.stop_id, a.direction}].arrivals_us.push_back(a.ts_us);
+  auto d_call = store_.service_days(from, to, opts_.timezone);
+  auto days = co_await std::move(d_call);
+  auto v_call = store_.scheduled_visits(route);
+  auto visits = co_await std::move(v_call);
+  auto f_call = store_.scheduled_frequencies(route);
+  auto freqs = co_await std::move(f_call);
+  using key = std::pair<std::string, int>;
+  for (const auto& day : days) {
+    std::set<std::string> active(day.services.begin(), day.services.end());
+    std::map<key, std::vector<int>> timetabled;
+    std::map<key, std::vector<frequency_window>> windows;
+    for (const auto& v : visits)
+      if (active.count(v.service_id) && (stop.empty() || v.stop_id == stop)) timetabled[{v.stop_id, v.direction}].push_back(v.time_s);
+    for (const auto& f : freqs)
+      if (active.count(f.service_id) && (stop.empty() || f.stop_id == stop))
+        windows[{f.stop_id, f.direction}].push_back({f.start_s, f.end_s, f.headway_s, f.offset_s});
+    std::set<key> keys;
+    for (const auto& [k, _] : timetabled) keys.insert(k);
+    for (const auto& [k, _] : windows) keys.insert(k);
+    for (const auto& k : keys) {
+      for (int t : scheduled_times(timetabled[k], windows[k])) {
+        std::int64_t at = day.midnight_us + std::int64_t(t) * 1000000;
+        if (at >= from && at < to) out[k].scheduled_us.push_back(at);
+      }
+    }
+  }
+  for (auto& [_, s] : out) {
+    std::sort(s.arrivals_us.begin(), s.arrivals_us.end());
+    std::sort(s.scheduled_us.begin(), s.scheduled_us.end());
+  }
+  co_return out;
+}
 
 std::shared_ptr<const network> service::current() const {
   std::lock_guard lock(mutex_);
@@ -192,7 +308,8 @@ void service::remember_opened(const std::string& key) {
 void service::set_rules(const std::vector<rules::rule>& all) {
   std::vector<bunching> mine;
   for (const auto& r : all)
-    if (const auto* b = std::get_if<rules::bunching_rule>(&r.spec); b && r.enabled) mine.push_back({r.id, b->route, b->ratio});
+    if (const auto* b = std::get_if<rules::bunching_rule>(&r.spec); b && r.enabled)
+      mine.push_back({r.id, b->route, b->ratio, b->distance_m});
   std::lock_guard lock(judge_mutex_);
   bunching_ = std::move(mine);
 }
@@ -303,26 +420,42 @@ task<bool> service::judge_bunching(std::vector<storage::arrival_row> arrivals) {
   co_return true;
 }
 
-task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
+namespace {
+
+// What an import's unzip and parse give: the feed to write and the answer, or a problem.
+struct prepared_import {
+  std::optional<domain::problem> problem;
+  storage::gtfs_feed feed;
+  std::string answer;  // the JSON answer (counts, errors)
+};
+
+// Pure: unzips and parses a GTFS zip (runs on the parse thread).
+prepared_import prepare_import(const std::string& zip, const zip_limits& limits) {
+  prepared_import out;
   std::map<std::string, std::string> files;
   std::string failure;
   try {
-    auto entries = zip_entries(zip, opts_.zip);
+    auto entries = zip_entries(zip, limits);
     for (const auto& e : entries) {
       if (e.name.empty() || e.name.back() == '/') continue;
       auto slash = e.name.rfind('/');
       auto base = slash == std::string::npos ? e.name : e.name.substr(slash + 1);
       if (base.size() < 4 || base.substr(base.size() - 4) != ".txt") continue;
-      files[e.name] = zip_read(zip, e, opts_.zip);
+      files[e.name] = zip_read(zip, e, limits);
     }
   } catch (const zip_error& e) {
     failure = e.what();
   }
-  if (!failure.empty())
-    co_return domain::invalid({{"", {}, failure}}, "The body is not a GTFS zip this server accepts: " + failure);
+  if (!failure.empty()) {
+    out.problem = domain::invalid({{"", {}, failure}}, "The body is not a GTFS zip this server accepts: " + failure);
+    return out;
+  }
   auto parsed = parse_gtfs(std::move(files));  // each text freed once parsed
-  if (!parsed.fatal.empty()) co_return domain::invalid({{"/" + parsed.fatal.substr(0, parsed.fatal.find(':')), {}, parsed.fatal}},
-                                                        "A file of the feed cannot be read: " + parsed.fatal);
+  if (!parsed.fatal.empty()) {
+    out.problem = domain::invalid({{"/" + parsed.fatal.substr(0, parsed.fatal.find(':')), {}, parsed.fatal}},
+                                  "A file of the feed cannot be read: " + parsed.fatal);
+    return out;
+  }
   if (!parsed.missing.empty()) {
     std::vector<domain::field_error> errs;
     std::string names;
@@ -330,7 +463,8 @@ task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
       errs.push_back({"/" + m.substr(0, m.find(' ')), {}, "required file " + m + " is missing"});
       names += (names.empty() ? "" : ", ") + m;
     }
-    co_return domain::invalid(std::move(errs), "The feed lacks required files: " + names);
+    out.problem = domain::invalid(std::move(errs), "The feed lacks required files: " + names);
+    return out;
   }
   json counts = json::object();
   for (const auto& [name, c] : parsed.files)
@@ -342,11 +476,72 @@ task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
   json summary = {{"agencies", parsed.feed.agencies.size()}, {"routes", parsed.feed.routes.size()},
                   {"stops", parsed.feed.stops.size()}, {"trips", parsed.feed.trips.size()},
                   {"stop_times", parsed.feed.stop_times.size()}, {"shapes", parsed.feed.shapes.size()}};
-  co_await store_.replace_feed(std::move(parsed.feed));
-  co_await load();
-  json out = {{"files", counts}, {"imported", summary}, {"errors", errors}, {"error_count", parsed.total_errors},
-              {"errors_truncated", parsed.total_errors > int(parsed.errors.size())}};
-  co_return out.dump();
+  out.answer = json{{"files", counts}, {"imported", summary}, {"errors", errors}, {"error_count", parsed.total_errors},
+                    {"errors_truncated", parsed.total_errors > int(parsed.errors.size())}}.dump();
+  out.feed = std::move(parsed.feed);
+  return out;
+}
+
+// Runs f() on `pool` and resumes the caller on its own executor (as password_hasher::submit; not a
+// coroutine itself: g++ 12 mishandles capturing lambdas passed by value into coroutines).
+template <class R, class F>
+task<R> run_on(boost::asio::thread_pool& pool, F f) {
+  auto init = [&pool, f = std::move(f)](auto handler) mutable {
+    using handler_t = decltype(handler);
+    auto shared = std::make_shared<handler_t>(std::move(handler));
+    auto ex = boost::asio::get_associated_executor(*shared);
+    boost::asio::post(pool, [shared, ex, f = std::move(f)]() mutable {
+      std::exception_ptr ep;
+      std::optional<R> value;
+      try {
+        value.emplace(f());
+      } catch (...) {
+        ep = std::current_exception();
+      }
+      boost::asio::post(ex, [shared, ep, value = std::move(value)]() mutable {
+        (*shared)(ep, value ? std::move(*value) : R{});
+      });
+    });
+  };
+  return boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(std::exception_ptr, R)>(
+      std::move(init), boost::asio::use_awaitable);
+}
+
+}  // namespace
+
+task<domain::outcome<std::string>> service::import_gtfs(std::string zip) {
+  if (importing_.exchange(true))
+    co_return make_problem(problem_kind::unavailable, "another GTFS import is running; try again when it has finished");
+  struct release {
+    std::atomic<bool>& flag;
+    ~release() { flag = false; }
+  } done{importing_};
+  auto limits = opts_.zip;
+  auto shared_zip = std::make_shared<std::string>(std::move(zip));
+  auto job = [shared_zip, limits] {
+    auto p = prepare_import(*shared_zip, limits);
+    shared_zip->clear();
+    shared_zip->shrink_to_fit();
+    return std::make_shared<prepared_import>(std::move(p));
+  };
+  using clock = std::chrono::steady_clock;
+  auto ms_since = [](clock::time_point t) { return std::chrono::duration<double, std::milli>(clock::now() - t).count(); };
+  auto t0 = clock::now();
+  auto parse_call = run_on<std::shared_ptr<prepared_import>>(parse_pool_, std::move(job));
+  auto prepared = co_await std::move(parse_call);
+  if (prepared->problem) co_return *prepared->problem;
+  double parse_ms = ms_since(t0);
+  std::size_t stop_times = prepared->feed.stop_times.size();
+  auto t1 = clock::now();
+  auto write = store_.replace_feed(std::move(prepared->feed));
+  co_await std::move(write);
+  double write_ms = ms_since(t1);
+  auto t2 = clock::now();
+  auto reload = load();
+  co_await std::move(reload);
+  spdlog::info("transit: imported a GTFS feed with {} stop times: unzip and parse {:.0f} ms, write {:.0f} ms, "
+               "network reload {:.0f} ms", stop_times, parse_ms, write_ms, ms_since(t2));
+  co_return std::move(prepared->answer);
 }
 
 task<positions_result> service::ingest(parsed_positions batch, std::optional<std::vector<std::string>> allowed) {
@@ -429,6 +624,9 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
       std::rethrow_exception(failed);
     }
   }
+  std::vector<std::pair<std::string, std::string>> moved;  // (vehicle, route) placed on a pattern by this batch
+  for (const auto& ev : events)
+    if (!ev.off_route && ev.progress_m >= 0) moved.emplace_back(ev.vehicle, ev.route);
   if (on_vehicles && !events.empty()) on_vehicles(std::move(events));
   if (on_arrivals && !arrivals.empty()) on_arrivals(arrivals);
   if (!arrivals.empty()) {
@@ -442,7 +640,120 @@ task<positions_result> service::ingest(parsed_positions batch, std::optional<std
       co_await std::move(judge);
     }
   }
+  if (!moved.empty()) {
+    auto judge = judge_distance(std::move(moved));
+    co_await std::move(judge);
+  }
   co_return res;
+}
+
+task<bool> service::judge_distance(std::vector<std::pair<std::string, std::string>> moved) {
+  std::vector<bunching> rs;
+  {
+    std::lock_guard lock(judge_mutex_);
+    for (const auto& b : bunching_)
+      if (b.distance_m) rs.push_back(b);
+  }
+  if (rs.empty()) co_return true;
+  std::set<std::string> routes;
+  for (const auto& b : rs) routes.insert(b.route);
+  // Each moved vehicle once (its newest place), only on routes with a distance rule.
+  std::set<std::string> seen;
+  std::vector<std::pair<std::string, std::string>> followers;
+  for (auto it = moved.rbegin(); it != moved.rend(); ++it)
+    if (routes.count(it->second) && seen.insert(it->first).second) followers.push_back(*it);
+  if (followers.empty()) co_return true;
+  // The places of every vehicle on those routes, and of each follower its speed and next stop.
+  struct follower_info {
+    vehicle_place place;
+    std::string route, next_stop;
+    int direction = 0;
+    double speed_mps = -1;
+  };
+  std::vector<vehicle_place> places;
+  std::vector<follower_info> infos;
+  {
+    std::lock_guard lock(mutex_);
+    const auto& net = *net_;
+    for (const auto& [vehicle, st] : vehicles_)
+      if (routes.count(st.route) && st.pattern < net.patterns.size() && st.along >= 0)
+        places.push_back({vehicle, st.pattern, st.along, st.ts_us});
+    for (const auto& [vehicle, route] : followers) {
+      auto it = vehicles_.find(vehicle);
+      if (it == vehicles_.end() || it->second.route != route || it->second.pattern >= net.patterns.size() ||
+          it->second.along < 0)
+        continue;
+      const auto& st = it->second;
+      const auto& g = net.patterns[st.pattern];
+      follower_info f{{vehicle, st.pattern, st.along, st.ts_us}, route, {}, g.direction, st.speed_mps};
+      for (std::size_t s = 0; s < g.stop_along.size(); ++s)
+        if (g.stop_along[s] > st.along) {
+          f.next_stop = g.stop_ids[s];
+          break;
+        }
+      infos.push_back(std::move(f));
+    }
+  }
+  std::vector<rules::transition> out;
+  for (const auto& f : infos) {
+    std::string subject = f.route + "/vehicle/" + f.place.vehicle;
+    for (const auto& b : rs) {
+      if (b.route != f.route) continue;
+      auto lead = leader_within(places, f.place, *b.distance_m, distance_max_age_us);
+      std::string key = b.rule_id + '\n' + subject;
+      rules::transition t;
+      t.rule_id = b.rule_id;
+      t.subject = subject;
+      t.domain = "mobility";
+      t.metric = "gap_m";
+      t.at_us = f.place.ts_us;
+      char buf[500];
+      if (lead) {
+        const auto& leader_id = places[lead->index].vehicle;
+        double gap_s = gap_seconds(lead->gap_m, f.speed_mps);
+        std::optional<double> sched;
+        if (!f.next_stop.empty()) {
+          auto sched_call = scheduled_visits(f.route, f.next_stop, f.direction, f.place.ts_us);
+          auto times = co_await std::move(sched_call);
+          std::vector<int> rel;
+          for (auto x : times) rel.push_back(int((x - times.front()) / 1000000));
+          if (!times.empty()) sched = scheduled_headway_at(rel, double(f.place.ts_us - times.front()) / 1e6);
+        }
+        if (sched)
+          std::snprintf(buf, sizeof buf,
+                        "bunching on route %s: %s is %.0f m behind %s (about %.1f min; scheduled headway %.1f min); "
+                        "hold %s at the next timing point for %.0f minutes",
+                        f.route.c_str(), f.place.vehicle.c_str(), lead->gap_m, leader_id.c_str(), gap_s / 60,
+                        *sched / 60, f.place.vehicle.c_str(), std::ceil(hold_minutes(gap_s, *sched)));
+        else
+          std::snprintf(buf, sizeof buf,
+                        "bunching on route %s: %s is %.0f m behind %s (about %.1f min); hold %s at the next timing "
+                        "point until the gap is restored",
+                        f.route.c_str(), f.place.vehicle.c_str(), lead->gap_m, leader_id.c_str(), gap_s / 60,
+                        f.place.vehicle.c_str());
+        t.open = true;
+        t.value = std::round(lead->gap_m * 10) / 10;
+        t.message = buf;
+        std::lock_guard lock(judge_mutex_);
+        remember_opened(key);
+        out.push_back(std::move(t));
+      } else {
+        std::lock_guard lock(judge_mutex_);
+        auto o = opened_.find(key);
+        if (o == opened_.end()) continue;
+        opened_order_.erase(o->second);
+        opened_.erase(o);
+        std::snprintf(buf, sizeof buf, "%s on route %s no longer within %.0f m of the vehicle ahead",
+                      f.place.vehicle.c_str(), f.route.c_str(), *b.distance_m);
+        t.open = false;
+        t.value = 0;
+        t.message = buf;
+        out.push_back(std::move(t));
+      }
+    }
+  }
+  if (!out.empty() && on_transitions) on_transitions(std::move(out));
+  co_return true;
 }
 
 }  // namespace maeul::transit

@@ -180,9 +180,17 @@ describe('mqtt input', () => {
     const r = await h.runMaeuld(['mqtt', 'acl', '--config', h.CONFIG], env);
     assert.equal(r.code, 0, r.stderr);
     const out = r.stdout;
-    assert.match(out, /^user maeuld\ntopic read maeul\/v1\/obs\/#$/m);
+    assert.match(out, /^user maeuld\ntopic read maeul\/v1\/obs\/#\ntopic read maeul\/v1\/avl\/#$/m);
+    // observation topics of each id, then the AVL topic of each (a device token's ids are the
+    // vehicles it may post positions for, API §11)
     assert.ok(out.includes('user mq-gauge-1\ntopic write maeul/v1/obs/mq-a\ntopic write maeul/v1/obs/mq-a/+\n'
-      + 'topic write maeul/v1/obs/mq-b\ntopic write maeul/v1/obs/mq-b/+\n'), out);
+      + 'topic write maeul/v1/obs/mq-b\ntopic write maeul/v1/obs/mq-b/+\n'
+      + 'topic write maeul/v1/avl/mq-a\ntopic write maeul/v1/avl/mq-b\n'), out);
+    assert.ok(!out.includes('maeul/v1/avl/mq-c'), 'no AVL grant for a token mosquitto cannot name');
+    // exactly one read grant on the AVL topics (maeuld's) and no write grant to any vehicle but theirs
+    assert.equal(out.match(/^topic read maeul\/v1\/avl\/#$/mg).length, 1, out);
+    assert.deepEqual(out.match(/^topic write maeul\/v1\/avl\/.*$/mg),
+      ['topic write maeul/v1/avl/mq-a', 'topic write maeul/v1/avl/mq-b'], out);
     assert.ok(out.includes('# skipped device token "mq gauge 2"'), out);
     assert.ok(!out.includes('maeul/v1/obs/mq-c'), 'no grant for a token mosquitto cannot name');
   });

@@ -68,4 +68,40 @@ describe('transit: bunching alerts', () => {
       return as.length === 2 && as.every((a) => a.cleared_at !== null) ? as : false;
     }, { timeoutMs: 5000, what: 'the bunching alerts cleared' });
   });
+
+  test('two buses within distance_m along the shape open an alert with the holding advice; apart again, it clears', async () => {
+    const res = await h.request(ctx.d, 'POST', '/api/v1/rules', { token: T, body: {
+      id: 'bunch-dist', name: { ko: '1번 버스 간격', en: 'Route 1 spacing' }, kind: 'bunching', route: 'R1', ratio: 0.01,
+      distance_m: 200, severity: 'warning' } });
+    assert.equal(h.assertJson(res, 201).distance_m, 200);
+    const distAlerts = async () => {
+      const r = await h.request(ctx.d, 'GET', '/api/v1/alerts?limit=1000', { token: T });
+      return h.assertJson(r, 200).items.filter((a) => a.rule === 'bunch-dist');
+    };
+    const t = base + 1800 * SEC;
+    // bus-D at 300 m, then bus-E 150 m behind it (scheduled headway 10 min; E's speed unknown: 5 m/s,
+    // so about 30 s behind: hold E for ceil(9.5) = 10 minutes)
+    await post([pos('bus-D', 300, t), pos('bus-E', 150, t + 10 * SEC)]);
+    const open = await h.pollUntil(async () => {
+      const as = await distAlerts();
+      return as.length >= 1 ? as : false;
+    }, { timeoutMs: 5000, what: 'a bunching-by-distance alert' });
+    assert.equal(open.length, 1, JSON.stringify(open.map((a) => a.message)));
+    const a = open[0];
+    assert.equal(a.state, 'open');
+    assert.equal(a.kind, 'bunching');
+    assert.equal(a.domain, 'mobility');
+    assert.equal(a.metric, 'gap_m', JSON.stringify(a));
+    assert.ok(Math.abs(a.value - 150) < 1, `gap ${a.value} m`);
+    assert.match(a.message, /bus-E is 150 m behind bus-D \(about 0\.5 min; scheduled headway 10\.0 min\)/);
+    assert.match(a.message, /hold bus-E at the next timing point for 10 minutes/);
+    // D runs ahead: 500 m apart, more than 200: cleared
+    await post([pos('bus-D', 900, t + 70 * SEC), pos('bus-E', 400, t + 80 * SEC)]);
+    await h.pollUntil(async () => {
+      const as = await distAlerts();
+      return as.length === 1 && as[0].cleared_at !== null ? as : false;
+    }, { timeoutMs: 5000, what: 'the bunching-by-distance alert cleared' });
+    // the leader itself never got one: it has no vehicle ahead
+    assert.ok(!(await distAlerts()).some((x) => /bus-D is/.test(x.message)));
+  });
 });

@@ -167,4 +167,29 @@ describe('transit: GTFS import', () => {
     h.assertStatus(await h.request(ctx.d, 'GET', '/api/v1/transit/routes', { token: op }), 200);
     h.assertStatus(await h.request(ctx.d, 'GET', '/api/v1/transit/routes'), 401);
   });
+
+  test('scope: the network is mobility data with no zone (services::access, in the transit service)', async () => {
+    const tok = async (name, extra) => h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/tokens',
+      { token: T, body: { name, role: 'operator', ...extra } }), 201).token;
+    const mobility = await tok('t-mobility', { domains: ['mobility'] });
+    const environment = await tok('t-environment', { domains: ['environment'] });
+    const zoned = await tok('t-zoned', { zones: ['downtown'] });
+    const as = (token, url) => h.request(ctx.d, 'GET', url, { token });
+    const all = h.assertJson(await as(T, '/api/v1/transit/routes'), 200).items;
+    assert.ok(all.length > 0);
+    // mobility in its domains: the same answers as the admin's
+    assert.deepEqual(h.assertJson(await as(mobility, '/api/v1/transit/routes'), 200).items, all);
+    const id = all[0].id;
+    h.assertJson(await as(mobility, `/api/v1/transit/routes/${id}`), 200);
+    h.assertJson(await as(mobility, `/api/v1/transit/routes/${id}/performance`), 200);
+    assert.ok(h.assertJson(await as(mobility, '/api/v1/transit/stops?near=13.5087,52.36396&radius=200'), 200).items.length > 0);
+    // another domain, or limited to zones: empty lists, 404 for a route and its metrics
+    for (const t of [environment, zoned]) {
+      assert.deepEqual(h.assertJson(await as(t, '/api/v1/transit/routes'), 200).items, []);
+      h.assertProblem(await as(t, `/api/v1/transit/routes/${id}`), 404);
+      h.assertProblem(await as(t, `/api/v1/transit/routes/${id}/headways`), 404);
+      h.assertProblem(await as(t, `/api/v1/transit/routes/${id}/performance`), 404);
+      assert.deepEqual(h.assertJson(await as(t, '/api/v1/transit/stops?near=13.5087,52.36396&radius=200'), 200).items, []);
+    }
+  });
 });

@@ -452,3 +452,92 @@ TEST_F(hub_session, a_subscribe_with_a_non_boolean_alerts_does_not_throw) {
 }
 
 }  // namespace
+
+// ---- the readings' fan-out index (one hash lookup per reading, shared frames)
+
+namespace {
+
+std::shared_ptr<const live::subscription> observing(std::set<std::string> sensors, std::set<std::string> zones = {}) {
+  auto s = std::make_shared<live::subscription>();
+  s->sensors = std::move(sensors);
+  s->zones = std::move(zones);
+  return s;
+}
+
+// Records the frame pointers it is handed, to see that subscribers share one serialization.
+struct pointer_peer final : maeul::net::ws_peer {
+  std::vector<std::shared_ptr<const std::string>> frames;
+  void send_observation(const std::string&, std::shared_ptr<const std::string> frame) override {
+    frames.push_back(std::move(frame));
+  }
+  void send_event(std::shared_ptr<const std::string>) override {}
+  void close(std::string) override {}
+  bool is_open() const override { return true; }
+};
+
+}  // namespace
+
+TEST(fanout_index, visits_the_targets_naming_the_sensor_and_those_naming_none_once_each) {
+  auto a = std::make_shared<fake_peer>(), b = std::make_shared<fake_peer>(), all = std::make_shared<fake_peer>(),
+       z2 = std::make_shared<fake_peer>();
+  live::fanout_index index({{a, observing({"wl-1", "wl-2"})},
+                            {b, observing({"wl-2"})},
+                            {all, observing({})},
+                            {z2, observing({}, {"z2"})}});
+  EXPECT_EQ(index.size(), 4u);
+  auto visited = [&](const char* sensor, const char* zone) {
+    std::vector<maeul::net::ws_peer*> out;
+    index.for_each_match(sensor, zone, "disaster",
+                         [&](const live::fanout_target& t) { out.push_back(t.peer.lock().get()); });
+    return out;
+  };
+  EXPECT_EQ(visited("wl-1", "z1"), (std::vector<maeul::net::ws_peer*>{a.get(), all.get()}));
+  EXPECT_EQ(visited("wl-2", "z2"), (std::vector<maeul::net::ws_peer*>{a.get(), b.get(), all.get(), z2.get()}));
+  EXPECT_EQ(visited("wl-9", "z1"), (std::vector<maeul::net::ws_peer*>{all.get()}));
+  EXPECT_TRUE(live::fanout_index().empty());
+}
+
+TEST(fanout_index, holds_its_peers_weakly) {
+  auto p = std::make_shared<fake_peer>();
+  std::weak_ptr<fake_peer> w = p;
+  live::fanout_index index({{p, observing({"wl-1"})}});
+  p.reset();
+  EXPECT_TRUE(w.expired());  // a closed session is freed although an index still names it
+  int alive = 0;
+  index.for_each_match("wl-1", "z1", "disaster", [&](const live::fanout_target& t) { alive += t.peer.lock() ? 1 : 0; });
+  EXPECT_EQ(alive, 0);
+}
+
+TEST_F(hub_session, subscribers_share_one_frame_per_reading_and_no_frame_outlives_them) {
+  auto p = std::make_shared<pointer_peer>(), q = std::make_shared<pointer_peer>();
+  handler->on_open(p);
+  handler->on_open(q);
+  handler->on_message(p, R"({"type":"subscribe","sensors":["wl-1"]})");
+  handler->on_message(q, R"({"type":"subscribe"})");
+  publish({committed("wl-1", "z1", "disaster", t0_us, 1), committed("wl-2", "z1", "disaster", t0_us, 2)});
+  ASSERT_EQ(p->frames.size(), 1u);
+  ASSERT_EQ(q->frames.size(), 2u);
+  EXPECT_EQ(p->frames[0].get(), q->frames[0].get());  // serialized once for every subscriber
+  std::weak_ptr<const std::string> frame = p->frames[0];
+  p->frames.clear();
+  q->frames.clear();
+  EXPECT_TRUE(frame.expired());  // the hub keeps no frame once the sessions have written theirs
+}
+
+TEST_F(hub_session, a_changed_subscription_takes_effect_at_the_next_reading) {
+  auto p = open();
+  send(p, {{"type", "subscribe"}, {"sensors", {"wl-1"}}});
+  publish({committed("wl-1", "z1", "disaster", t0_us, 1), committed("wl-2", "z1", "disaster", t0_us, 2)});
+  send(p, {{"type", "subscribe"}, {"sensors", {"wl-2"}}});
+  publish({committed("wl-1", "z1", "disaster", t0_us + 1000, 3), committed("wl-2", "z1", "disaster", t0_us + 1000, 4)});
+  send(p, {{"type", "subscribe"}, {"observations", false}, {"alerts", true}});
+  publish({committed("wl-1", "z1", "disaster", t0_us + 2000, 5), committed("wl-2", "z1", "disaster", t0_us + 2000, 6)});
+  std::vector<double> values;
+  for (const auto& [key, frame] : p->observations) values.push_back(json::parse(frame)["value"].get<double>());
+  EXPECT_EQ(values, (std::vector<double>{1, 4}));
+  auto q = open();
+  send(q, {{"type", "subscribe"}});
+  handler->on_close(q, false);
+  publish({committed("wl-1", "z1", "disaster", t0_us + 3000, 7)});
+  EXPECT_TRUE(q->observations.empty());  // closed before the reading
+}

@@ -132,6 +132,42 @@ TEST(TransitMetrics, WaitsAndVariationByHand) {
   EXPECT_DOUBLE_EQ(mt::hold_minutes(700, 600), 0);
 }
 
+TEST(TransitMetrics, LeaderWithinDistanceOnTheSamePattern) {
+  const std::int64_t t = 1'000'000'000'000;
+  std::vector<mt::vehicle_place> places = {
+      {"A", 0, 1000, t},               // 250 m ahead of B on pattern 0
+      {"B", 0, 750, t + 10'000'000},   // the follower
+      {"C", 0, 900, t - 300'000'000},  // 150 m ahead but last seen 310 s before B: stale
+      {"D", 1, 800, t},                // 50 m ahead but on the other pattern (direction)
+      {"E", 0, 700, t},                // behind B
+  };
+  const auto& b = places[1];
+  auto l = mt::leader_within(places, b, 300, 120'000'000);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(places[l->index].vehicle, "A");
+  EXPECT_DOUBLE_EQ(l->gap_m, 250);
+  EXPECT_FALSE(mt::leader_within(places, b, 249, 120'000'000));  // A is farther than 249 m
+  // with C fresh, C (150 m) is the nearest ahead
+  places[2].ts_us = t;
+  l = mt::leader_within(places, b, 300, 120'000'000);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(places[l->index].vehicle, "C");
+  EXPECT_DOUBLE_EQ(l->gap_m, 150);
+  // E's leader within 60 m is B (50 m), and the front vehicle has none
+  l = mt::leader_within(places, places[4], 60, 120'000'000);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(places[l->index].vehicle, "B");
+  EXPECT_FALSE(mt::leader_within(places, places[0], 10000, 120'000'000));
+  // two at the very same place: only one of them is the follower
+  std::vector<mt::vehicle_place> same = {{"P", 0, 500, t}, {"Q", 0, 500, t}};
+  EXPECT_FALSE(mt::leader_within(same, same[0], 100, 120'000'000));
+  ASSERT_TRUE(mt::leader_within(same, same[1], 100, 120'000'000));
+  // the time gap: 250 m at 5 m/s is 50 s; unknown or crawling speed falls back to 5 m/s
+  EXPECT_DOUBLE_EQ(mt::gap_seconds(250, 10), 25);
+  EXPECT_DOUBLE_EQ(mt::gap_seconds(250, -1), 50);
+  EXPECT_DOUBLE_EQ(mt::gap_seconds(250, 0.2), 50);
+}
+
 TEST(TransitMetrics, ScheduledTimesFromTimetableAndFrequencies) {
   auto t = mt::scheduled_times({100, 50}, {{1000, 1300, 100, 30}});
   EXPECT_EQ(t, (std::vector<int>{50, 100, 1030, 1130, 1230}));

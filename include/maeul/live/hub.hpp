@@ -30,6 +30,46 @@ struct subscription {
   domain::event_grant grant;  // what the connection's principal may see: no subscription widens it
 };
 
+// Whether a reading of `sensor` in `zone` and `domain` is for subscription `s` (every non-empty
+// filter contains the value, and the grant admits the reading).
+bool subscription_matches(const subscription& s, const std::string& sensor, const std::string& zone,
+                          const std::string& domain);
+
+// The observation subscribers of one moment, indexed by the sensors they asked for, so that a
+// reading costs one hash lookup plus the subscribers it may be for (those naming its sensor and
+// those naming no sensor), not one filter check per connected subscriber. Immutable once built:
+// the hub builds a new one when subscriptions change and publishers share it without a lock.
+// Targets hold their peer weakly: a closed session is freed at once, the index only skips it.
+struct fanout_target {
+  std::weak_ptr<net::ws_peer> peer;
+  std::shared_ptr<const subscription> sub;  // observations wanted
+};
+
+class fanout_index {
+ public:
+  fanout_index() = default;
+  explicit fanout_index(std::vector<fanout_target> targets);
+  // Calls fn(target) once for each target whose subscription matches the reading, in the order
+  // the targets were given (among those naming the sensor, then among those naming none).
+  template <class Fn>
+  void for_each_match(const std::string& sensor, const std::string& zone, const std::string& domain, Fn&& fn) const {
+    auto visit = [&](const std::vector<std::uint32_t>& list) {
+      for (auto i : list)
+        if (subscription_matches(*targets_[i].sub, sensor, zone, domain)) fn(targets_[i]);
+    };
+    if (!by_sensor_.empty())
+      if (auto it = by_sensor_.find(sensor); it != by_sensor_.end()) visit(it->second);
+    visit(any_sensor_);
+  }
+  std::size_t size() const { return targets_.size(); }
+  bool empty() const { return targets_.empty(); }
+
+ private:
+  std::vector<fanout_target> targets_;
+  std::unordered_map<std::string, std::vector<std::uint32_t>> by_sensor_;
+  std::vector<std::uint32_t> any_sensor_;
+};
+
 // Replays alert events after an id (for `since`); returns them in id order.
 using replay_fn = std::function<boost::asio::awaitable<std::vector<domain::alert_event>>(std::int64_t since)>;
 
@@ -90,6 +130,7 @@ class hub final : public domain::event_sink {
     std::optional<std::int64_t> pending_since;  // a `since` asked for while one ran: the newest wins
     subscription pending_sub;
     domain::event_grant grant;
+    std::shared_ptr<const subscription> observing;  // set while subscribed with observations
   };
   void on_message(const std::shared_ptr<net::ws_peer>& peer, std::string text);
   std::size_t close_if(const std::function<bool(const domain::event_grant&)>& pred, const char* reason);
@@ -108,6 +149,9 @@ class hub final : public domain::event_sink {
   std::atomic<std::int64_t> last_event_id_{0};
   mutable std::mutex mutex_;
   std::unordered_map<net::ws_peer*, client> clients_;
+  // The readings' fan-out index, rebuilt (under mutex_) by the first publish after a change.
+  bool index_stale_ = true;
+  std::shared_ptr<const fanout_index> index_;
   std::atomic<std::int64_t> published_{0};
   std::atomic<int> replays_{0};  // replays running, across clients (bounded by max_replays)
 };

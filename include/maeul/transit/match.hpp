@@ -72,6 +72,7 @@ struct vehicle_state {
   std::size_t pattern = std::numeric_limits<std::size_t>::max();
   double along = -1;
   std::int64_t ts_us = 0;  // the newest position used
+  double speed_mps = -1;   // along the pattern between the last two positions that moved it; -1: unknown
 };
 
 struct position_input {

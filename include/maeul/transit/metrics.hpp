@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace maeul::transit {
@@ -24,6 +25,29 @@ std::optional<double> coefficient_of_variation(const std::vector<double>& headwa
 bool is_bunched(double headway_s, double scheduled_s, double ratio);
 // Minutes to hold the follower so that its headway becomes the scheduled one (0 when not short).
 double hold_minutes(double headway_s, double scheduled_s);
+
+// Bunching by distance: a vehicle's last matched place on a pattern (its route and direction's
+// shape), for the `distance_m` of a bunching rule.
+struct vehicle_place {
+  std::string vehicle;
+  std::size_t pattern = 0;
+  double along_m = 0;
+  std::int64_t ts_us = 0;
+};
+struct leader {
+  std::size_t index = 0;  // in `places`
+  double gap_m = 0;       // along the pattern, >= 0
+};
+// The nearest vehicle ahead of `follower` on the same pattern, at most `distance_m` along the line
+// in front (a vehicle at the very same place counts as ahead when its id sorts first, so that of
+// two only one is the follower), whose last place is at most `max_age_us` older or newer than the
+// follower's (a vehicle that stopped reporting long ago bunches with no one). The follower itself
+// (same id) is skipped. nullopt: none.
+std::optional<leader> leader_within(const std::vector<vehicle_place>& places, const vehicle_place& follower,
+                                    double distance_m, std::int64_t max_age_us);
+// The time gap behind the leader, in seconds, estimated from the distance gap and the follower's
+// speed (below 1 m/s or unknown: `fallback_mps`, a city bus's average speed).
+double gap_seconds(double gap_m, double speed_mps, double fallback_mps = 5.0);
 
 // The scheduled visits of one stop on one day as times (seconds after midnight) from timetabled
 // trips and frequency windows (a trip every headway from start to end, offset by the stop's time

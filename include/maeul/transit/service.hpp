@@ -3,9 +3,11 @@
 // matched, arrivals derived, written in one transaction per batch). The only way to change the
 // transit tables.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,13 +17,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json_fwd.hpp>
 
 #include "maeul/asio/task.hpp"
 #include "maeul/domain/problem.hpp"
 #include "maeul/rules/rules.hpp"
+#include "maeul/storage/registry.hpp"
 #include "maeul/storage/transit.hpp"
 #include "maeul/transit/match.hpp"
+#include "maeul/transit/metrics.hpp"
 #include "maeul/transit/zip.hpp"
 
 namespace maeul::transit {
@@ -88,7 +93,9 @@ class service {
   // (so that those opened before a restart are cleared). Throws on a database error.
   task<bool> load();
   // Imports a GTFS zip, replacing the feed: the answer's JSON (counts per file, row errors), or a
-  // problem (422: an unreadable archive, a missing required file, a limit exceeded).
+  // problem (422: an unreadable archive, a missing required file, a limit exceeded; 503: another
+  // import is running). The unzip and parse run on the service's own thread, never on the calling
+  // (I/O) thread; the write on a database thread. One import at a time.
   task<domain::outcome<std::string>> import_gtfs(std::string zip);
   // Stores positions: only routes of the feed; `allowed` (device tokens) the vehicles it may write
   // (nullopt: any). Bad positions are rejected beside good ones. Throws on a database error, the
@@ -108,10 +115,27 @@ class service {
   // Judges each arrival against the bunching rules of its route (the headway behind the previous
   // vehicle at the stop against the scheduled one) and hands the transitions to on_transitions.
   task<bool> judge_bunching(std::vector<storage::arrival_row> arrivals);
+  // How far apart (data time) two vehicles' last positions may be for their distance to count.
+  static constexpr std::int64_t distance_max_age_us = 120'000'000;
   // Scheduled visits of (route, stop, direction) around `at_us` (the day before to the day after),
   // sorted; cached per day (bounded), forgotten at each import.
   task<std::vector<std::int64_t>> scheduled_visits(std::string route, std::string stop, int direction,
                                                    std::int64_t at_us);
+
+  // Reading the network and its metrics (API §11), the access check here as in every service
+  // (services/access.hpp): the network is city-wide mobility data with no zone, so a principal
+  // sees it when its domains include mobility (or are unlimited) and it is not limited to zones,
+  // as for the live feed's vehicle frames. Out of scope: lists are empty, single items absent.
+  static bool in_scope(const storage::principal& who);
+  task<std::vector<std::string>> routes(storage::principal who);                          // JSON texts
+  task<std::optional<std::string>> route(storage::principal who, std::string id);         // with stops, shape
+  task<std::vector<std::string>> stops_near(storage::principal who, double lon, double lat, double radius_m,
+                                            int limit);
+  // Observed arrivals and scheduled visits per (stop, direction) of a route in [from, to) ("" stop:
+  // every stop); nullopt when there is no such route or it is out of the principal's scope.
+  using series_map = std::map<std::pair<std::string, int>, stop_series>;
+  task<std::optional<series_map>> route_series(storage::principal who, std::string route, std::string stop,
+                                               std::int64_t from_us, std::int64_t to_us);
 
   std::shared_ptr<const network> current() const;
   std::size_t vehicles_known() const;  // vehicles whose matching state is kept (at most max_vehicles)
@@ -128,7 +152,12 @@ class service {
   struct bunching {
     std::string rule_id, route;
     double ratio = 0.5;
+    std::optional<double> distance_m;
   };
+  // Judges the vehicles that a batch moved (vehicle, route) against the bunching rules of their
+  // route that have a distance_m: the nearest vehicle ahead on the same pattern within that many
+  // metres opens an alert (subject ROUTE/vehicle/VEHICLE), none clears it.
+  task<bool> judge_distance(std::vector<std::pair<std::string, std::string>> moved);
   std::mutex judge_mutex_;  // guards what follows
   std::vector<bunching> bunching_;
   std::unordered_map<std::string, std::pair<std::int64_t, std::string>> last_arrival_;  // route/stop/dir -> (ts, vehicle)
@@ -139,6 +168,8 @@ class service {
   void remember_opened(const std::string& key);  // judge_mutex_ held
   std::unordered_map<std::string, std::vector<std::int64_t>> schedule_cache_;
   static constexpr std::size_t max_cached = 20000;  // each of the three maps; past it, cleared
+  std::atomic<bool> importing_{false};  // an import is running (a second one is refused)
+  boost::asio::thread_pool parse_pool_{1};  // unzips and parses GTFS imports, off the I/O threads
 };
 
 }  // namespace maeul::transit
