@@ -239,6 +239,20 @@ TEST(TransitPlanning, the_zip_holds_65535_entries_and_refuses_one_more) {
   EXPECT_THROW(t::zip_store(files), std::length_error);
 }
 
+TEST(TransitPlanning, the_zip_carries_its_comment_at_the_end) {
+  const std::string comment = "no trip of the main pattern runs on 2026-12-08, skipped: R1/1";
+  auto zip = t::zip_store({{"frequencies.txt", "x\n"}}, comment);
+  ASSERT_GT(zip.size(), comment.size() + 22);
+  EXPECT_EQ(zip.substr(zip.size() - comment.size()), comment);
+  const std::size_t eocd = zip.size() - comment.size() - 22;
+  EXPECT_EQ(zip.substr(eocd, 4), std::string("PK\x05\x06", 4));
+  EXPECT_EQ(std::size_t(std::uint8_t(zip[eocd + 20])) | (std::size_t(std::uint8_t(zip[eocd + 21])) << 8), comment.size());
+  auto entries = t::zip_entries(zip);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(t::zip_read(zip, entries[0]), "x\n");
+  EXPECT_THROW(t::zip_store({}, std::string(70000, 'c')), std::length_error);
+}
+
 TEST(TransitPlanning, the_city_calendar_loads_dates_and_ranges) {
   auto s = cfg::load_from_string(
       "[city]\nholidays = [\"2026-01-01\", \"2026-02-16..2026-02-18\", \"2026-01-01\"]\n"
