@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "handler_list.hpp"
-#include "maeul/services/access.hpp"
 #include "maeul/transit/planning.hpp"
 #include "maeul/transit/zip_writer.hpp"
 
@@ -29,25 +28,34 @@ net::response busy() {
 
 net::response no_route() { return problem_response(make_problem(problem_kind::not_found, "no route with this id")); }
 
-// Boardings are readings of the mobility domain: a principal limited to other domains reads no
-// forecast (a route is then as unknown as a missing one; the export is forbidden).
-bool reads_mobility(const context& ctx) { return ::maeul::services::access::domain_in_scope(ctx.who, "mobility"); }
-
-// ?date= (required) and ?timetable_date= (default: today in the city's time zone).
+// ?date= and ?timetable_date=. `date` is required, except for the plan (date_default_tomorrow),
+// where it defaults to tomorrow in the city's time zone. `timetable_date` (with_timetable only;
+// default: today in the city's time zone) is read only where the timetable is used.
 struct dates {
   std::int64_t day = 0, timetable_day = 0;
 };
-task<domain::outcome<dates>> dates_of(services* sp, context ctx) {
+task<domain::outcome<dates>> dates_of(services* sp, context ctx, bool with_timetable, bool date_default_tomorrow) {
+  dates out;
+  std::optional<std::int64_t> today;
   auto d = ctx.query.get("date");
-  if (!d || d->empty())
-    co_return domain::outcome<dates>(param_problem("date", "is required: a local date YYYY-MM-DD"));
-  auto day = transit::parse_date(std::string(*d));
-  if (!day) co_return domain::outcome<dates>(param_problem("date", "must be a real date YYYY-MM-DD, e.g. 2026-12-08"));
-  dates out{*day, 0};
+  if (!d || d->empty()) {
+    if (!date_default_tomorrow)
+      co_return domain::outcome<dates>(param_problem("date", "is required: a local date YYYY-MM-DD"));
+    auto call = sp->planning->today(sp->now_us());
+    today = co_await std::move(call);
+    out.day = *today + 1;
+  } else {
+    auto day = transit::parse_date(std::string(*d));
+    if (!day) co_return domain::outcome<dates>(param_problem("date", "must be a real date YYYY-MM-DD, e.g. 2026-12-08"));
+    out.day = *day;
+  }
+  if (!with_timetable) co_return out;
   if (auto t = ctx.query.get("timetable_date"); t && !t->empty()) {
     auto td = transit::parse_date(std::string(*t));
     if (!td) co_return domain::outcome<dates>(param_problem("timetable_date", "must be a real date YYYY-MM-DD"));
     out.timetable_day = *td;
+  } else if (today) {
+    out.timetable_day = *today;
   } else {
     auto call = sp->planning->today(sp->now_us());
     out.timetable_day = co_await std::move(call);
@@ -128,25 +136,23 @@ json plan_json(const transit::route_plan& p, const transit::planning_options& o)
 // GET /api/v1/transit/routes/{id}/demand?date=YYYY-MM-DD
 task<net::response> get_transit_routes_by_id_demand(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  if (!reads_mobility(ctx)) co_return no_route();
-  auto d_call = dates_of(sp, ctx);
+  auto d_call = dates_of(sp, ctx, false, false);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
-  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day);
+  auto call = sp->planning->plan(ctx.params.at(0), ds->day, 0, ctx.who, false);
   auto res = co_await std::move(call);
   if (res.first == transit::planning_status::no_route) co_return no_route();
   if (res.first == transit::planning_status::busy) co_return busy();
   co_return json_response(200, demand_json(res.second->demand, sp->planning->options()).dump());
 }
 
-// GET /api/v1/transit/routes/{id}/plan?date=YYYY-MM-DD[&timetable_date=YYYY-MM-DD]
+// GET /api/v1/transit/routes/{id}/plan[?date=YYYY-MM-DD][&timetable_date=YYYY-MM-DD]
 task<net::response> get_transit_routes_by_id_plan(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  if (!reads_mobility(ctx)) co_return no_route();
-  auto d_call = dates_of(sp, ctx);
+  auto d_call = dates_of(sp, ctx, true, true);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
-  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day);
+  auto call = sp->planning->plan(ctx.params.at(0), ds->day, ds->timetable_day, ctx.who);
   auto res = co_await std::move(call);
   if (res.first == transit::planning_status::no_route) co_return no_route();
   if (res.first == transit::planning_status::busy) co_return busy();
@@ -156,25 +162,31 @@ task<net::response> get_transit_routes_by_id_plan(services* sp, context ctx) {
 // GET /api/v1/transit/plan.zip?date=YYYY-MM-DD: frequencies.txt of every route's template trips.
 task<net::response> get_transit_plan_zip(services* sp, context ctx) {
   if (!sp->transit || !sp->planning) co_return unavailable();
-  if (!reads_mobility(ctx))
-    co_return problem_response(make_problem(problem_kind::forbidden, "the bus plan is mobility data, outside this token's domains"));
-  auto d_call = dates_of(sp, ctx);
+  auto d_call = dates_of(sp, ctx, true, false);
   auto ds = co_await std::move(d_call);
   if (!ds) co_return problem_response(ds.error());
-  auto call = sp->planning->plan_all(ds->day, ds->timetable_day);
+  auto call = sp->planning->plan_all(ds->day, ds->timetable_day, ctx.who);
   auto res = co_await std::move(call);
+  if (res.first == transit::planning_status::forbidden)
+    co_return problem_response(make_problem(problem_kind::forbidden, "the bus plan is mobility data, outside this token's domains"));
   if (res.first == transit::planning_status::busy) co_return busy();
   std::vector<transit::frequency_row> rows;
+  std::string skipped;  // route/direction without a trip of its main pattern running on the date
   for (const auto& p : res.second)
     for (const auto& dp : p->directions) {
-      if (dp.template_trip.empty()) continue;
+      if (dp.template_trip.empty()) {
+        if (skipped.size() < 60000) skipped += (skipped.empty() ? "" : " ") + p->demand.route + '/' + std::to_string(dp.direction);
+        continue;
+      }
       auto r = transit::frequencies_of(dp.periods, dp.template_trip);
       rows.insert(rows.end(), r.begin(), r.end());
     }
   net::response r;
   r.status = 200;
   r.content_type = "application/zip";
-  r.body = transit::zip_store({{"frequencies.txt", transit::frequencies_txt(rows)}});
+  const std::string comment =
+      skipped.empty() ? "" : "no trip of the main pattern runs on " + transit::format_date(ds->day) + ", skipped: " + skipped;
+  r.body = transit::zip_store({{"frequencies.txt", transit::frequencies_txt(rows)}}, comment);
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"plan-" + transit::format_date(ds->day) + ".zip\"");
   co_return r;

@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "maeul/config/settings.hpp"
+#include "maeul/domain/civil_date.hpp"
 #include "maeul/domain/encoding.hpp"
 
 namespace maeul::config {
@@ -433,29 +434,14 @@ std::vector<std::string> split_list(const std::string& spec) {
   return out;
 }
 
-// Days since 1970-01-01 of a strict YYYY-MM-DD (a real date, 1900-2999).
-std::optional<std::int64_t> civil_day(const std::string& t) {
-  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
-  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (!std::isdigit(static_cast<unsigned char>(t[i]))) return std::nullopt;
-  int y = std::stoi(t.substr(0, 4)), m = std::stoi(t.substr(5, 2)), d = std::stoi(t.substr(8, 2));
-  static const int len[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1 || d > len[m - 1] + (m == 2 && leap)) return std::nullopt;
-  std::int64_t yy = y - (m <= 2);
-  std::int64_t era = yy / 400, yoe = yy - era * 400, mp = (m + 9) % 12;
-  std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + (153 * mp + 2) / 5 + d - 1;
-  return era * 146097 + doe - 719468;
-}
-
 }  // namespace
 
 std::vector<std::int64_t> parse_day_list(const std::string& spec, const std::string& name) {
   std::vector<std::int64_t> days;
   for (const auto& el : split_list(spec)) {
     auto dots = el.find("..");
-    auto first = civil_day(trimmed(el.substr(0, dots)));
-    auto last = dots == std::string::npos ? first : civil_day(trimmed(el.substr(dots + 2)));
+    auto first = domain::parse_civil_date(trimmed(el.substr(0, dots)));
+    auto last = dots == std::string::npos ? first : domain::parse_civil_date(trimmed(el.substr(dots + 2)));
     if (!first || !last)
       throw config_error(name + ": \"" + el + "\" is not a date YYYY-MM-DD or a range YYYY-MM-DD..YYYY-MM-DD");
     if (*last < *first || *last - *first > 365)

@@ -23,7 +23,8 @@ const char* const boardings_sql =
     "AND o.ts <= ((date '1970-01-01' + $3::int) AT TIME ZONE $4) "
     "GROUP BY 1, 2 ORDER BY 1, 2";
 const char* const sensors_sql =
-    "SELECT DISTINCT ON (sn.attributes->>'gtfs_stop_id') sn.attributes->>'gtfs_stop_id', sn.id FROM sensors sn "
+    "SELECT DISTINCT ON (sn.attributes->>'gtfs_stop_id') sn.attributes->>'gtfs_stop_id', sn.id, "
+    "coalesce(sn.zone_id, '') FROM sensors sn "
     "WHERE sn.kind = 'bus_boardings' AND sn.attributes->>'gtfs_stop_id' IN "
     "(SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY sn.attributes->>'gtfs_stop_id', sn.id";
 const char* const names_sql =
@@ -54,7 +55,7 @@ task<std::vector<stop_sensor>> transit_demand_store::sensors(std::vector<std::st
     pqxx::read_transaction tx(c);
     std::vector<stop_sensor> out;
     for (const auto& row : tx.exec_params(sensors_sql, ids))
-      out.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+      out.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()});
     return out;
   });
 }

@@ -1,6 +1,7 @@
 // The demand forecaster (transit/forecast.hpp): hour-of-week medians scaled by a recent level, with
 // learned holiday, tourist-peak and weather factors.
 #include "maeul/transit/forecast.hpp"
+#include "maeul/domain/civil_date.hpp"
 
 #include <algorithm>
 
@@ -341,16 +342,7 @@ std::int64_t local_hour_of(std::int64_t epoch_s, std::int64_t utc_offset_s) {
   return floor_div(epoch_s + utc_offset_s, 3600);
 }
 
-std::int64_t day_of_date(int year, int month, int day) {
-  // days from 1970-01-01 of a proleptic Gregorian date, counting years from March
-  const std::int64_t y = static_cast<std::int64_t>(year) - (month <= 2 ? 1 : 0);
-  const std::int64_t era = floor_div(y, 400);
-  const std::int64_t yoe = y - era * 400;
-  const std::int64_t mp = (month + 9) % 12;  // March = 0
-  const std::int64_t doy = (153 * mp + 2) / 5 + day - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
+std::int64_t day_of_date(int year, int month, int day) { return domain::days_from_civil(year, month, day); }
 
 int weekday_of_day(std::int64_t day) {
   // 1970-01-01 was a Thursday (3 with Monday = 0)

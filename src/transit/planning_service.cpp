@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -11,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "maeul/services/access.hpp"
 #include "maeul/transit/planning.hpp"
 #include "maeul/transit/service.hpp"
 
@@ -27,119 +29,6 @@ bool same_owner(const std::weak_ptr<const void>& a, const std::shared_ptr<const 
   return !a.owner_before(b) && !b.owner_before(a) && !a.expired();
 }
 
-// Everything a plan is computed from, read before the job is handed to the pool.
-struct plan_inputs {
-  std::string route;
-  std::int64_t day = 0, timetable_day = 0;
-  std::vector<storage::transit_pattern> patterns;  // main pattern per direction
-  std::map<std::string, std::string> names, sensors;
-  std::map<std::string, std::vector<hourly_count>> counts;  // stop -> (local hour, boardings)
-  std::vector<storage::scheduled_visit> visits;
-  std::vector<storage::scheduled_frequency> freqs;
-  std::vector<std::string> active;  // service ids running on the timetable day
-};
-
-std::shared_ptr<const route_plan> compute_plan(const plan_inputs& in, const planning_options& o) {
-  auto out = std::make_shared<route_plan>();
-  auto& dem = out->demand;
-  dem.route = in.route;
-  dem.day = in.day;
-  dem.date = format_date(in.day);
-  dem.timetable_date = format_date(in.timetable_day);
-  dem.holiday = holds(o.cal.holidays, in.day);
-  dem.tourist_peak = holds(o.cal.tourist_peaks, in.day);
-
-  // One forecast per stop, whatever directions serve it.
-  struct one {
-    std::array<double, 24> counts{};
-    int weeks = 0, hours = 0;
-  };
-  std::map<std::string, one> by_stop;
-  const std::int64_t first_hour = (in.day - o.history_days) * 24, end_hour = in.day * 24;
-  std::map<std::string, int> served_by;  // stop -> directions in which riders can board there
-  for (const auto& p : in.patterns)
-    for (std::size_t i = 0; i + 1 < p.stop_ids.size(); ++i) served_by[p.stop_ids[i]]++;
-  for (const auto& p : in.patterns) {
-    for (const auto& s : p.stop_ids) {
-      if (by_stop.count(s)) continue;
-      one f;
-      auto it = in.counts.find(s);
-      if (it == in.counts.end() || it->second.empty()) {
-        f.counts.fill(unknown);
-      } else {
-        // A missing hour is unknown, not zero: a counter that did not report says nothing.
-        auto series = densify(it->second, first_hour, end_hour, unknown);
-        auto fc = forecast_day(series, in.day, o.cal, nullptr, o.forecast);
-        f.counts = fc.counts;
-        f.weeks = fc.profile_weeks_found;
-        f.hours = int(it->second.size());
-      }
-      by_stop[s] = f;
-    }
-  }
-
-  std::vector<int> dirs;
-  for (const auto& p : in.patterns) dirs.push_back(p.direction);
-  out->cycle_min = cycle_minutes(in.visits, in.freqs, dirs, o.layover_min);
-  plan_params pp = o.plan;
-  pp.cycle_min = out->cycle_min;
-
-  std::set<std::string> with_history, all_stops;
-  for (const auto& p : in.patterns) {
-    direction_demand dd;
-    dd.direction = p.direction;
-    dd.pattern = p.key;
-    dd.template_trip = p.trip_ids.empty() ? "" : p.trip_ids.front();
-    std::vector<stop_demand> sd;
-    bool known = false;
-    for (std::size_t i = 0; i < p.stop_ids.size(); ++i) {
-      const auto& id = p.stop_ids[i];
-      const auto& f = by_stop[id];
-      stop_forecast sf;
-      sf.stop_id = id;
-      if (auto n = in.names.find(id); n != in.names.end()) sf.name = n->second;
-      if (auto n = in.sensors.find(id); n != in.sensors.end()) sf.sensor = n->second;
-      sf.weeks_found = f.weeks;
-      sf.hours_known = f.hours;
-      // The stop's boardings are shared equally among the directions that leave from it; at a
-      // direction's last stop nobody boards it.
-      const bool last = i + 1 == p.stop_ids.size();
-      const int share = served_by[id];
-      for (int h = 0; h < 24; ++h) {
-        double c = f.counts[std::size_t(h)];
-        if (std::isnan(c)) sf.counts[std::size_t(h)] = unknown;
-        else sf.counts[std::size_t(h)] = last || share == 0 ? 0 : c / share;
-        if (!std::isnan(c)) known = true;
-      }
-      all_stops.insert(id);
-      // A stop counts as known when its forecast is: readings less than a week old forecast nothing.
-      for (double c : f.counts)
-        if (!std::isnan(c)) with_history.insert(id);
-      sd.push_back({id, sf.counts, std::nullopt});
-      dd.stops.push_back(std::move(sf));
-    }
-    dem.directions.push_back(dd);
-
-    direction_plan dp;
-    dp.direction = p.direction;
-    dp.template_trip = dd.template_trip;
-    dp.demand_known = known;
-    dp.periods = plan_route(sd, o.periods, pp);
-    auto deps = p.stop_ids.empty() ? std::vector<int>{}
-                                   : departures_at(in.visits, in.freqs, in.active, p.direction, p.stop_ids.front());
-    for (const auto& per : dp.periods) {
-      dp.scheduled_headway_min.push_back(mean_headway_min(deps, per.start_hour, per.end_hour));
-      int n = 0;
-      for (int t : deps) n += t >= per.start_hour * 3600 && t < per.end_hour * 3600;
-      dp.scheduled_departures.push_back(n);
-    }
-    out->directions.push_back(std::move(dp));
-  }
-  dem.stops_total = int(all_stops.size());
-  dem.stops_with_history = int(with_history.size());
-  return out;
-}
-
 }  // namespace
 
 planning::planning(service& transit, storage::transit_store& store, storage::transit_demand_store& demand,
@@ -153,20 +42,37 @@ void planning::stop() {
   pool_.join();
 }
 
-// Not a coroutine itself (as db_pool::run): bounded, a job past max_queue_ is answered nullopt at once.
+// One computation of a cache key under way, and the requests waiting for its answer.
+struct planning::flight {
+  std::mutex m;  // guards what follows
+  bool done = false;
+  std::exception_ptr error;
+  planning_status status = planning_status::ok;
+  std::shared_ptr<const route_plan> plan;
+  std::vector<std::function<void()>> waiters;  // each posts the answer to its waiter's executor
+  static constexpr std::size_t max_waiters = 256;
+};
+
+bool planning::take_slot() {
+  if (pending_.fetch_add(1) >= opts_.max_queue) {
+    pending_.fetch_sub(1);
+    overflowed_.fetch_add(1);
+    return false;
+  }
+  return true;
+}
+
+void planning::release_slot() { pending_.fetch_sub(1); }
+
+// Not a coroutine itself (as db_pool::run): runs f on the pool. The caller holds a pending slot,
+// so at most max_queue jobs are queued here.
 template <class R, class F>
 task<std::optional<R>> planning::submit(F f) {
   auto init = [this, f = std::move(f)](auto handler) mutable {
     using handler_t = decltype(handler);
     auto shared = std::make_shared<handler_t>(std::move(handler));
     auto ex = asio::get_associated_executor(*shared);
-    if (pending_.fetch_add(1) >= opts_.max_queue) {
-      pending_.fetch_sub(1);
-      overflowed_.fetch_add(1);
-      asio::post(ex, [shared]() mutable { (*shared)(nullptr, std::optional<R>{}); });
-      return;
-    }
-    asio::post(pool_, [this, shared, ex, f = std::move(f)]() mutable {
+    asio::post(pool_, [shared, ex, f = std::move(f)]() mutable {
       std::exception_ptr ep;
       std::optional<R> value;
       try {
@@ -174,11 +80,32 @@ task<std::optional<R>> planning::submit(F f) {
       } catch (...) {
         ep = std::current_exception();
       }
-      pending_.fetch_sub(1);
       asio::post(ex, [shared, ep, value = std::move(value)]() mutable { (*shared)(ep, std::move(value)); });
     });
   };
   return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, std::optional<R>)>(
+      std::move(init), asio::use_awaitable);
+}
+
+// Not a coroutine itself: completes when the flight is done (at once when it already is).
+task<std::tuple<planning_status, std::shared_ptr<const route_plan>>> planning::wait_for(std::shared_ptr<flight> f) {
+  auto init = [f](auto handler) mutable {
+    using handler_t = decltype(handler);
+    auto shared = std::make_shared<handler_t>(std::move(handler));
+    auto ex = asio::get_associated_executor(*shared);
+    auto deliver = [f, shared, ex] {
+      asio::post(ex, [f, shared]() mutable { (*shared)(f->error, f->status, f->plan); });
+    };
+    std::unique_lock lock(f->m);
+    if (f->done) {
+      lock.unlock();
+      deliver();
+      return;
+    }
+    f->waiters.push_back(std::move(deliver));
+  };
+  return asio::async_initiate<decltype(asio::use_awaitable),
+                              void(std::exception_ptr, planning_status, std::shared_ptr<const route_plan>)>(
       std::move(init), asio::use_awaitable);
 }
 
@@ -197,15 +124,54 @@ task<std::shared_ptr<const std::vector<storage::transit_pattern>>> planning::pat
   co_return p;
 }
 
+task<std::vector<std::string>> planning::active_services(std::int64_t day) {
+  // The local day lies within 14 h of its UTC namesake whatever the offset.
+  const std::int64_t noon_us = (day * 86400 + 43200) * 1000000LL;
+  auto d_call = store_.service_days(noon_us - 3600LL * 1000000, noon_us + 3600LL * 1000000, opts_.timezone);
+  auto days = co_await std::move(d_call);
+  const std::string date = format_date(day);
+  for (auto& d : days)
+    if (d.date == date) co_return std::move(d.services);
+  co_return std::vector<std::string>{};
+}
+
 task<std::int64_t> planning::today(std::int64_t now_us) {
   auto call = demand_.local_day(now_us, opts_.timezone);
   co_return co_await std::move(call);
 }
 
 task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::plan(std::string route, std::int64_t day,
-                                                                                   std::int64_t timetable_day) {
+                                                                                   std::int64_t timetable_day,
+                                                                                   storage::principal who,
+                                                                                   bool with_plan) {
+  if (!services::access::domain_in_scope(who, "mobility"))
+    co_return plan_result{planning_status::no_route, nullptr};
+  if (!with_plan) timetable_day = 0;
+  auto call = plan_keyed(std::move(route), day, timetable_day, with_plan, false);
+  auto res = co_await std::move(call);
+  if (res.first != planning_status::ok || who.zones.empty()) co_return res;
+  // The answer is shared (cached); a zone-scoped principal gets a copy without the stops whose
+  // boardings sensor lies outside its zones.
+  auto copy = std::make_shared<route_plan>(*res.second);
+  for (auto& dd : copy->demand.directions)
+    for (auto& s : dd.stops)
+      if (!s.sensor.empty() && !services::access::zone_in_scope(who, s.sensor_zone)) {
+        s.sensor.clear();
+        s.sensor_zone.clear();
+        s.counts.fill(unknown);
+        s.weeks_found = 0;
+        s.hours_known = 0;
+        s.redacted = true;
+      }
+  co_return plan_result{planning_status::ok, std::move(copy)};
+}
+
+task<planning::plan_result> planning::plan_keyed(std::string route, std::int64_t day, std::int64_t timetable_day,
+                                                 bool with_plan, bool slot_held) {
   std::shared_ptr<const void> net = transit_.current();
-  const std::string key = route + '\n' + std::to_string(day) + '\n' + std::to_string(timetable_day);
+  const std::string key = route + '\n' + std::to_string(day) + '\n' + std::to_string(timetable_day) +
+                          (with_plan ? "\nplan" : "\ndemand");
+  std::shared_ptr<flight> joined, own;
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(key);
@@ -216,16 +182,43 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::pl
       order_.erase(it->second.second);
       cache_.erase(it);
     }
+    if (auto f = inflight_.find(key); f != inflight_.end()) {
+      std::lock_guard flock(f->second->m);
+      if (f->second->waiters.size() < flight::max_waiters) joined = f->second;
+    }
+    if (!joined) {
+      if (!slot_held && !take_slot()) co_return std::pair{planning_status::busy, std::shared_ptr<const route_plan>{}};
+      if (!inflight_.count(key)) {
+        own = std::make_shared<flight>();
+        inflight_.emplace(key, own);
+      }
+    }
   }
-  auto e_call = store_.route_exists(route);
-  if (!co_await std::move(e_call)) co_return std::pair{planning_status::no_route, std::shared_ptr<const route_plan>{}};
-  auto p_call = patterns();
-  auto pats = co_await std::move(p_call);
-  auto c_call = compute(route, day, timetable_day, pats);
-  auto res = co_await std::move(c_call);
-  if (res.first == planning_status::ok && net) {
+  if (joined) {
+    auto w_call = wait_for(joined);
+    auto [status, result] = co_await std::move(w_call);
+    co_return std::pair{status, result};
+  }
+  // This request holds a pending slot (its own, or plan_all's) from here until its answer.
+  plan_result res{planning_status::busy, nullptr};
+  std::exception_ptr error;
+  try {
+    auto e_call = store_.route_exists(route);
+    if (!co_await std::move(e_call)) {
+      res = {planning_status::no_route, nullptr};
+    } else {
+      auto p_call = patterns();
+      auto pats = co_await std::move(p_call);
+      auto c_call = compute(route, day, timetable_day, with_plan, pats);
+      res = co_await std::move(c_call);
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::vector<std::function<void()>> waiters;
+  {
     std::lock_guard lock(mutex_);
-    if (!cache_.count(key)) {
+    if (!error && res.first == planning_status::ok && net && !cache_.count(key)) {
       while (!order_.empty() && cache_.size() >= opts_.max_cached) {
         cache_.erase(order_.front());
         order_.pop_front();
@@ -233,12 +226,24 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::pl
       order_.push_back(key);
       cache_.emplace(key, std::pair{cached{res.second, steady_now_s(), net}, std::prev(order_.end())});
     }
+    if (own) {
+      inflight_.erase(key);
+      std::lock_guard flock(own->m);
+      own->done = true;
+      own->error = error;
+      own->status = res.first;
+      own->plan = res.second;
+      waiters.swap(own->waiters);
+    }
   }
+  if (!slot_held) release_slot();
+  for (auto& w : waiters) w();
+  if (error) std::rethrow_exception(error);
   co_return res;
 }
 
 task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::compute(
-    std::string route, std::int64_t day, std::int64_t timetable_day,
+    std::string route, std::int64_t day, std::int64_t timetable_day, bool with_plan,
     std::shared_ptr<const std::vector<storage::transit_pattern>> pats) {
   const auto t0 = std::chrono::steady_clock::now();
   auto ms_since = [](std::chrono::steady_clock::time_point t) {
@@ -248,6 +253,7 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
   in->route = route;
   in->day = day;
   in->timetable_day = timetable_day;
+  in->with_plan = with_plan;
   in->patterns = main_patterns(*pats, route);
   std::set<std::string> ids;
   for (const auto& p : in->patterns) ids.insert(p.stop_ids.begin(), p.stop_ids.end());
@@ -258,24 +264,30 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
     for (auto& [id, name] : names) in->names[id] = name;
     auto s_call = demand_.sensors(stop_ids);
     auto sensors = co_await std::move(s_call);
-    for (auto& s : sensors) in->sensors[s.stop_id] = s.sensor_id;
+    for (auto& s : sensors) {
+      in->sensors[s.stop_id] = s.sensor_id;
+      in->sensor_zones[s.stop_id] = s.zone_id;
+    }
     auto b_call = demand_.boardings(stop_ids, day - opts_.history_days, day, opts_.timezone);
     const auto tb = std::chrono::steady_clock::now();
     auto rows = co_await std::move(b_call);
     spdlog::debug("plan {}: {} boardings rows read in {:.0f} ms", route, rows.size(), ms_since(tb));
     for (auto& r : rows) in->counts[r.stop_id].push_back({r.local_hour, r.count});
   }
-  auto v_call = store_.scheduled_visits(route);
-  in->visits = co_await std::move(v_call);
-  auto f_call = store_.scheduled_frequencies(route);
-  in->freqs = co_await std::move(f_call);
-  // The local day lies within 14 h of its UTC namesake whatever the offset.
-  const std::int64_t noon_us = (timetable_day * 86400 + 43200) * 1000000LL;
-  auto d_call = store_.service_days(noon_us - 3600LL * 1000000, noon_us + 3600LL * 1000000, opts_.timezone);
-  auto days = co_await std::move(d_call);
-  const std::string tdate = format_date(timetable_day);
-  for (const auto& d : days)
-    if (d.date == tdate) in->active = d.services;
+  if (with_plan) {
+    auto v_call = store_.scheduled_visits(route);
+    in->visits = co_await std::move(v_call);
+    auto f_call = store_.scheduled_frequencies(route);
+    in->freqs = co_await std::move(f_call);
+    auto a_call = active_services(timetable_day);
+    in->active = co_await std::move(a_call);
+    if (day == timetable_day) {
+      in->active_on_day = in->active;
+    } else {
+      auto o_call = active_services(day);
+      in->active_on_day = co_await std::move(o_call);
+    }
+  }
   auto opts = opts_;
   const double read_ms = ms_since(t0);
   auto job = [in, opts] { return compute_plan(*in, opts); };
@@ -287,18 +299,41 @@ task<std::pair<planning_status, std::shared_ptr<const route_plan>>> planning::co
 }
 
 task<std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>> planning::plan_all(
-    std::int64_t day, std::int64_t timetable_day) {
-  auto p_call = patterns();
-  auto pats = co_await std::move(p_call);
+    std::int64_t day, std::int64_t timetable_day, storage::principal who) {
+  using all_result = std::pair<planning_status, std::vector<std::shared_ptr<const route_plan>>>;
+  if (!services::access::domain_in_scope(who, "mobility")) co_return all_result{planning_status::forbidden, {}};
+  if (!take_slot()) co_return all_result{planning_status::busy, {}};
+  std::shared_ptr<const std::vector<storage::transit_pattern>> pats;
+  std::exception_ptr p_error;
+  try {
+    auto p_call = patterns();
+    pats = co_await std::move(p_call);
+  } catch (...) {
+    p_error = std::current_exception();
+  }
+  if (p_error) {
+    release_slot();
+    std::rethrow_exception(p_error);
+  }
   std::set<std::string> routes;
   for (const auto& p : *pats) routes.insert(p.route_id);
   std::vector<std::shared_ptr<const route_plan>> out;
   for (const auto& r : routes) {
-    auto call = plan(r, day, timetable_day);
-    auto res = co_await std::move(call);
-    if (res.first == planning_status::busy) co_return std::pair{planning_status::busy, std::vector<std::shared_ptr<const route_plan>>{}};
+    auto call = plan_keyed(r, day, timetable_day, true, true);
+    plan_result res;
+    std::exception_ptr error;
+    try {
+      res = co_await std::move(call);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    if (error) {
+      release_slot();
+      std::rethrow_exception(error);
+    }
     if (res.first == planning_status::ok) out.push_back(res.second);
   }
+  release_slot();
   co_return std::pair{planning_status::ok, std::move(out)};
 }
 

@@ -20,12 +20,17 @@ void put32(std::string& out, std::uint32_t v) {
 
 }  // namespace
 
-std::string zip_store(const std::vector<zip_file>& files) {
-  if (files.size() >= 0xffff) throw std::length_error("too many files for a ZIP archive without ZIP64");
+std::string zip_store(const std::vector<zip_file>& files, const std::string& comment) {
+  if (comment.size() > 0xffff) throw std::length_error("ZIP comment too long");
+  // Without ZIP64 the counts are 16-bit and the sizes and offsets 32-bit (0xffffffff would mean
+  // "see ZIP64", so it is refused too).
+  if (files.size() > 0xffff) throw std::length_error("too many files for a ZIP archive without ZIP64");
+  constexpr std::uint64_t max32 = 0xffffffffu;
   std::string out, central;
   const std::uint32_t dos_date = (0 << 9) | (1 << 5) | 1;  // 1980-01-01
   for (const auto& f : files) {
-    if (f.data.size() >= 0xffffffffu || f.name.size() >= 0xffff || out.size() >= 0xffffffffu)
+    if (f.data.size() >= max32 || f.name.size() > 0xffff || out.size() >= max32 ||
+        std::uint64_t(out.size()) + 30 + f.name.size() + f.data.size() >= max32)
       throw std::length_error("file too large for a ZIP archive without ZIP64");
     const auto crc = std::uint32_t(crc32(0L, reinterpret_cast<const Bytef*>(f.data.data()), uInt(f.data.size())));
     const auto size = std::uint32_t(f.data.size());
@@ -62,6 +67,9 @@ std::string zip_store(const std::vector<zip_file>& files) {
     put32(central, offset);
     central += f.name;
   }
+  if (std::uint64_t(out.size()) >= max32 || std::uint64_t(central.size()) >= max32 ||
+      std::uint64_t(out.size()) + central.size() >= max32)
+    throw std::length_error("archive too large for a ZIP archive without ZIP64");
   const auto cd_offset = std::uint32_t(out.size());
   out += central;
   put32(out, 0x06054b50);
@@ -71,7 +79,8 @@ std::string zip_store(const std::vector<zip_file>& files) {
   put16(out, std::uint32_t(files.size()));
   put32(out, std::uint32_t(central.size()));
   put32(out, cd_offset);
-  put16(out, 0);
+  put16(out, std::uint32_t(comment.size()));
+  out += comment;
   return out;
 }
 

@@ -10,7 +10,7 @@ const { describe, test, before } = require('node:test');
 const assert = require('node:assert/strict');
 const zlib = require('node:zlib');
 const h = require('./lib/harness');
-const { makeZip } = require('./lib/zip');
+const { crc32, makeZip } = require('./lib/zip');
 const { LAT, east } = require('./lib/transit-helpers');
 
 const HOUR = 3600 * 1000;
@@ -70,7 +70,7 @@ function unzip(buf) {
     const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
     const raw = buf.subarray(start, start + csize);
     const data = method === 0 ? raw : zlib.inflateRawSync(raw);
-    assert.equal(zlib.crc32 ? zlib.crc32(data) : crc, crc, `CRC of ${name}`);
+    assert.equal(crc32(data) >>> 0, crc, `CRC of ${name}`);
     out[name] = data.toString('utf8');
     at += 46 + nameLen + extraLen + commentLen;
   }
@@ -86,10 +86,12 @@ describe('transit: demand forecast and recommended plan', () => {
     T = ctx.d.bootstrapToken;
     h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/transit/gtfs',
       { token: T, rawBody: feed(), headers: { 'content-type': 'application/zip' } }), 200);
-    for (const [id, stop] of [['board-s0', 'S0'], ['board-s1', 'S1']]) {
+    h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/zones', { token: T, body: h.zoneBody('tp-a') }), 201);
+    // S0's sensor lies in zone tp-a, S1's in none
+    for (const [id, stop, zone] of [['board-s0', 'S0', 'tp-a'], ['board-s1', 'S1', undefined]]) {
       h.assertJson(await h.request(ctx.d, 'POST', '/api/v1/sensors', { token: T, body: {
         id, domain: 'mobility', kind: 'bus_boardings', location: h.point(east(0), LAT),
-        metrics: [{ name: 'boardings', unit: 'count' }], attributes: { gtfs_stop_id: stop } } }), 201);
+        metrics: [{ name: 'boardings', unit: 'count' }], attributes: { gtfs_stop_id: stop }, ...(zone ? { zone } : {}) } }), 201);
     }
     // Five weeks before today: each hour's boardings as a reading at the hour's end (local time).
     const obs = [];
@@ -109,8 +111,7 @@ describe('transit: demand forecast and recommended plan', () => {
       "SELECT count(*) FROM observations o JOIN series s ON s.id = o.series_id WHERE s.sensor_id IN ('board-s0','board-s1')",
       ctx.db)) === obs.length, { timeoutMs: 20000, what: 'the readings stored' });
     analyst = (await h.createToken(ctx.d, 'analyst', 'plan-analyst')).token;
-    device = (await h.createToken(ctx.d, 'device', 'plan-device', { sensors: ['board-s0'] }).catch(
-      () => h.createToken(ctx.d, 'device', 'plan-device'))).token;
+    device = (await h.createToken(ctx.d, 'device', 'plan-device', { sensors: ['board-s0'] })).token;
   });
 
   test('the forecast follows the posted pattern: the 08-09 h peak is the peak, a stop without a sensor unknown', async () => {
@@ -168,6 +169,12 @@ describe('transit: demand forecast and recommended plan', () => {
     const hol = h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TOMORROW}`), 200);
     assert.deepEqual(hol.flags, { holiday: true, tourist_peak: false });
     const peak = h.assertJson(await get(`/api/v1/transit/routes/R1/plan?date=${AFTER}`), 200);
+    // without a date the plan is tomorrow's in the city's time zone (and says so)
+    const def = h.assertJson(await get('/api/v1/transit/routes/R1/plan'), 200);
+    assert.equal(def.date, TOMORROW);
+    assert.equal(def.timezone, 'Asia/Seoul');
+    assert.equal(def.timetable_date, TODAY);
+    assert.deepEqual(def.flags, { holiday: true, tourist_peak: false });
     assert.deepEqual(peak.flags, { holiday: false, tourist_peak: true });
   });
 
@@ -229,6 +236,19 @@ describe('transit: demand forecast and recommended plan', () => {
     h.assertProblem(await get(`/api/v1/transit/plan.zip?date=${TODAY}`, energy), 403);
     const mobility = (await h.createToken(ctx.d, 'analyst', 'plan-mobility', { domains: ['mobility'] })).token;
     h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`, mobility), 200);
+    // a token scoped to zone tp-a sees S0's counts, not those of S1 (its sensor in no zone)
+    const zoned = (await h.createToken(ctx.d, 'analyst', 'plan-zoned', { zones: ['tp-a'] })).token;
+    const z = h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`, zoned), 200);
+    const [s0, s1] = z.directions[0].stops;
+    assert.equal(s0.sensor, 'board-s0');
+    assert.ok(Math.abs(s0.counts[8] - 600) <= 1, JSON.stringify(s0.counts));
+    assert.equal(s1.sensor, null);
+    assert.ok(s1.counts.every((x) => x === null), JSON.stringify(s1.counts));
+    assert.equal(s1.total, null);
+    // the unscoped analyst still sees both (the scoped answer did not change the cached one)
+    const all = h.assertJson(await get(`/api/v1/transit/routes/R1/demand?date=${TODAY}`), 200);
+    assert.equal(all.directions[0].stops[1].sensor, 'board-s1');
+    assert.ok(Math.abs(all.directions[0].stops[1].counts[8] - 300) <= 1);
     // an operator reads the plan
     const op = (await h.createToken(ctx.d, 'operator', 'plan-operator')).token;
     h.assertJson(await get(`/api/v1/transit/routes/R1/plan?date=${TODAY}`, op), 200);

@@ -90,6 +90,9 @@ describe('transit data', () => {
     assert.equal(f.cv, 0.33);
     assert.equal(D.averageWait([600, 1200]), (600 * 600 + 1200 * 1200) / (2 * 1800));
     assert.equal(D.averageWait([]), null);
-    assert.equal(D.cityDate(Date.parse('2026-12-07T15:30:00Z'), 1), '2026-12-09', '00:30 on the 8th in Korea: tomorrow is the 9th');
+    assert.equal(D.cityMidnight(Date.parse('2026-12-07T15:30:00Z'), 'Asia/Seoul'), Date.parse('2026-12-08T00:00:00+09:00'),
+      '00:30 on the 8th in Korea: the day began at its midnight');
+    assert.equal(D.cityMidnight(Date.parse('2026-07-01T03:00:00Z'), 'Europe/Berlin'), Date.parse('2026-07-01T00:00:00+02:00'),
+      'the zone the server names, with its summer offset');
   });
 });

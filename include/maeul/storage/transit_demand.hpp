@@ -20,6 +20,7 @@ struct stop_hour_boardings {
 };
 struct stop_sensor {
   std::string stop_id, sensor_id;
+  std::string zone_id;  // the sensor's zone; "" when it has none
 };
 
 class transit_demand_store {
@@ -33,7 +34,7 @@ class transit_demand_store {
   // holding ts minus 1 microsecond, so the reading at 08:00 is the 07-08 hour.
   task<std::vector<stop_hour_boardings>> boardings(std::vector<std::string> stop_ids, std::int64_t first_day,
                                                    std::int64_t end_day, std::string timezone);
-  // The boardings sensor of each stop that has one (the smallest id when several do).
+  // The boardings sensor of each stop that has one (the smallest id when several do), with its zone.
   task<std::vector<stop_sensor>> sensors(std::vector<std::string> stop_ids);
   // (stop id, name) of the given stops that exist.
   task<std::vector<std::pair<std::string, std::string>>> stop_names(std::vector<std::string> stop_ids);

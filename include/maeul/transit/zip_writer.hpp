@@ -10,8 +10,10 @@ struct zip_file {
   std::string name, data;
 };
 
-// The archive of the files, in order. Each name and file must stay below 4 GiB and the archive
-// below 65,535 entries (no ZIP64); throws std::length_error otherwise. Times are 1980-01-01 00:00.
-std::string zip_store(const std::vector<zip_file>& files);
+// The archive of the files, in order. At most 65,535 entries, names of at most 65,535 bytes, and
+// every size and offset (each file, the central directory, the whole archive) below 4 GiB (no
+// ZIP64); throws std::length_error otherwise. Times are 1980-01-01 00:00. `comment`: the archive's
+// comment (at most 65,535 bytes, else length_error).
+std::string zip_store(const std::vector<zip_file>& files, const std::string& comment = "");
 
 }  // namespace maeul::transit

@@ -178,13 +178,19 @@ export function averageWait(hs) {
   return sum > 0 ? hs.reduce((a, b) => a + b * b, 0) / (2 * sum) : null;
 }
 
-// Midnight of a day in Korea (ms) from a time (ms): the start of "today" for the performance figures.
-export function cityMidnight(t) {
-  const KST = 9 * 3600e3, DAY = 86400e3;
-  return Math.floor((t + KST) / DAY) * DAY - KST;
+// The offset (ms) of an IANA time zone at time t (ms): local wall time minus UTC.
+export function zoneOffset(t, zone) {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit',
+    day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(t));
+  const g = (k) => Number(parts.find((x) => x.type === k).value);
+  return Date.UTC(g('year'), g('month') - 1, g('day'), g('hour'), g('minute'), g('second')) - Math.floor(t / 1000) * 1000;
 }
 
-// YYYY-MM-DD of a time in Korea, `plusDays` later.
-export function cityDate(t, plusDays = 0) {
-  return new Date(cityMidnight(t) + 9 * 3600e3 + plusDays * 86400e3).toISOString().slice(0, 10);
+// Midnight (ms) of the local day holding t in the city's time zone (the server's `timezone`):
+// the start of "today" for the performance figures.
+export function cityMidnight(t, zone = 'Asia/Seoul') {
+  const DAY = 86400e3;
+  const local = t + zoneOffset(t, zone);
+  const wall = Math.floor(local / DAY) * DAY;  // the local midnight as if it were UTC
+  return wall - zoneOffset(wall - zoneOffset(t, zone), zone);
 }

@@ -12,7 +12,7 @@ import { makeChart, PALETTE } from '../chart.js';
 import { siteConfig } from '../config.js';
 import { unavailable, loading } from '../widgets.js';
 import { tt } from './transit-i18n.js';
-import { routeLine, addPosition, mareyData, liveVehicles, stopFigures, cityMidnight, cityDate } from './transit-data.js';
+import { routeLine, addPosition, mareyData, liveVehicles, stopFigures, cityMidnight } from './transit-data.js';
 
 const MAREY_SPAN_MS = 2 * 3600e3;
 const REFRESH_MS = 30000;
@@ -46,7 +46,8 @@ export default {
     let line = null;
     let perf = null;        // GET /routes/{id}/performance, or an ApiError
     let headways = null;    // GET /routes/{id}/headways, or an ApiError
-    let plan = null;        // GET /routes/{id}/plan?date=tomorrow, or an ApiError
+    let plan = null;        // GET /routes/{id}/plan (the server's tomorrow), or an ApiError
+    let zone = 'Asia/Seoul';  // the city's time zone, as the last plan answer names it
     let map = null, shapeLayer = null, stopLayer = null;
     const others = new Map();  // route id → {route, line, layer}: the other routes, thinner, with their buses
     const vehicleMarkers = new Map();
@@ -152,16 +153,21 @@ export default {
       if (!route) return;
       const id = route.id;
       const now = Date.now();
-      const from = new Date(cityMidnight(now)).toISOString();
+      const from = new Date(cityMidnight(now, zone)).toISOString();
       const to = new Date(now).toISOString();
-      const date = cityDate(now, 1);
-      planLead.textContent = tt('plan_lead', { date });
       const get = (path) => api(path).catch((e) => e);
       const base = `/api/v1/transit/routes/${encodeURIComponent(id)}`;
       const [p, hw, pl] = await Promise.all([get(`${base}/performance${query({ from, to })}`),
-        get(`${base}/headways${query({ from, to })}`), get(`${base}/plan${query({ date })}`)]);
+        get(`${base}/headways${query({ from, to })}`), get(`${base}/plan`)]);
       if (destroyed || id !== sel.route) return;
       perf = p; headways = hw; plan = pl;
+      // The plan is for the server's tomorrow in the city's time zone: its answer says which date.
+      if (!(pl instanceof Error) && pl?.date) {
+        planLead.textContent = tt('plan_lead', { date: pl.date });
+        if (typeof pl.timezone === 'string' && pl.timezone) zone = pl.timezone;
+      } else {
+        planLead.textContent = '';
+      }
       perfEl.dataset.from = from;
       drawPerformance(from);
       drawHeadways();
@@ -364,37 +370,24 @@ function occupancyText(o) {
   return n <= 1 ? `${num(n * 100, 0)}%` : num(n, 0);
 }
 
-// Rows of a plan answer, whatever it names its list (periods, items, plan) and fields (headway_min or
-// headway_s; current/scheduled headway for today's timetable; expected_load; avg_wait_min or expected_wait_min).
+// Rows of a plan answer (GET …/plan, API §11): one per direction and period, in the answer's order.
 export function planRows(plan) {
-  const list = Array.isArray(plan) ? plan : plan?.periods || plan?.items || plan?.plan || [];
-  const mins = (o, ...keys) => {
-    for (const k of keys) {
-      if (Number.isFinite(o[`${k}_min`])) return o[`${k}_min`];
-      if (Number.isFinite(o[`${k}_s`])) return o[`${k}_s`] / 60;
-    }
-    return null;
-  };
-  const hour = (x) => (Number.isFinite(x) ? `${String(Math.floor(x)).padStart(2, '0')}:${String(Math.round((x % 1) * 60)).padStart(2, '0')}` : x);
-  // A plan per direction ({"directions":[{"direction","periods"}]}) is flattened, each row naming its direction.
-  if (!list.length && Array.isArray(plan?.directions)) {
-    return plan.directions.flatMap((d) => planRows(d.periods || []).map((r) => ({ ...r, direction: d.direction ?? null, label: `${d.direction ?? ''} ${r.label}`.trim() })));
-  }
-  return list.map((o) => {
-    const start = o.start ?? hour(o.start_hour), end = o.end ?? hour(o.end_hour);
-    const span = start != null && end != null ? `${start}–${end}` : '';
-    const name = o.name ?? o.period ?? '';
+  const finite = (x) => (Number.isFinite(x) ? x : null);
+  const hour = (x) => `${String(x).padStart(2, '0')}:00`;
+  return (plan?.directions || []).flatMap((d) => (d.periods || []).map((o) => {
+    const span = Number.isFinite(o.start_hour) && Number.isFinite(o.end_hour) ? `${hour(o.start_hour)}–${hour(o.end_hour)}` : '';
+    const name = o.name ?? '';
     return {
-      label: [o.direction != null ? `${o.direction}` : '', name, span].filter(Boolean).join(' ') || '–',
-      direction: o.direction ?? null,
+      label: [d.direction != null ? `${d.direction}` : '', name, span].filter(Boolean).join(' ') || '–',
+      direction: d.direction ?? null,
       name,
       span,
-      lf: Number.isFinite(o.load_factor) ? o.load_factor : null,
+      lf: finite(o.load_factor),
       bound: typeof o.bound === 'string' ? o.bound : null,
-      headway: mins(o, 'headway', 'recommended_headway'),
-      today: mins(o, 'scheduled_headway', 'current_headway', 'timetable_headway', 'today_headway'),
-      load: Number.isFinite(o.expected_load) ? o.expected_load : null,
-      wait: mins(o, 'avg_wait', 'expected_wait', 'average_wait'),
+      headway: finite(o.headway_min),
+      today: finite(o.scheduled_headway_min),
+      load: finite(o.expected_load),
+      wait: finite(o.avg_wait_min),
     };
-  });
+  }));
 }
