@@ -176,6 +176,60 @@ describe('operator dashboard', { timeout: 900000 }, () => {
     await H.assertNoHorizontalOverflow(page, assert, 'alerts 1366x768');
   });
 
+  it('keeps an alert that opened while the alert list was on its way (a stale list does not erase it)', { timeout: 90000 }, async () => {
+    const rule = await H.api(city, 'POST', '/api/v1/rules', {
+      id: 'web-test-race', name: { ko: '청초천 경계 수위', en: 'Cheongchocheon warning level' }, kind: 'threshold',
+      selector: { sensor: 'wl-cheongcho-01' }, metric: 'level', op: '>=', value: 2.5, severity: 'warning',
+    });
+    assert.equal(rule.status, 201, `create rule: ${rule.text}`);
+    // Every list of open alerts the page asks for is read from the server at once, before the alert opens, and
+    // handed to the page only later: the page sees the alert's event first and the list without it afterwards.
+    const marker = { id: 987654321, rule: 'web-test-marker', rule_name: { ko: '표지', en: 'marker' }, kind: 'threshold',
+      severity: 'info', state: 'open', sensor: 'wl-cheongcho-02', zone: 'cheongcho', domain: 'disaster', metric: 'level',
+      value: 1, message: 'marker', opened_at: new Date().toISOString(), title: { ko: '표지', en: 'marker' } };
+    let release;
+    const held = new Promise((r) => { release = r; });
+    let asked = 0;
+    const hold = async (route) => {
+      const response = await route.fetch();
+      asked++;
+      const body = await response.json();
+      await held;
+      body.items = [...(body.items || []), marker];
+      await route.fulfill({ response, json: body });
+    };
+    await page.route(/\/api\/v1\/alerts\?state=open/, hold);
+    try {
+      await page.goto(`${base}/alerts`);
+      await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10000 });
+      const deadline = Date.now() + 10000;
+      while (asked === 0) {
+        assert.ok(Date.now() < deadline, 'the page asks for the open alerts');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await H.postReadings(city, [{ sensor: 'wl-cheongcho-01', metric: 'level', ts: new Date().toISOString(), value: 2.8 }]);
+      const row = 'tr.alert-row[data-severity="warning"]';
+      let id;
+      for (const until = Date.now() + 10000; !id; await new Promise((r) => setTimeout(r, 100))) {
+        const res = await H.api(city, 'GET', '/api/v1/alerts?state=open&limit=100');
+        id = res.json.items.find((a) => a.rule === 'web-test-race')?.id;
+        assert.ok(id || Date.now() < until, 'the alert opens');
+      }
+      await page.waitForSelector(`${row}[data-alert="${id}"]`, { timeout: 5000 }); // from its live event
+      release();
+      await page.waitForSelector(`tr.alert-row[data-alert="${marker.id}"]`, { timeout: 5000 }); // the stale list is in
+      assert.equal(await page.locator(`${row}[data-alert="${id}"]`).count(), 1, 'the alert is still in the queue');
+    } finally {
+      release();
+      await page.unroute(/\/api\/v1\/alerts\?state=open/, hold);
+      await H.api(city, 'DELETE', '/api/v1/rules/web-test-race');
+    }
+    // The marker was never on the server: the next list read drops it.
+    await page.goto(`${base}/alerts`);
+    await page.waitForSelector('#live-status[data-state="live"]', { timeout: 10000 });
+    await page.waitForSelector(`tr.alert-row[data-alert="${marker.id}"]`, { state: 'detached', timeout: 10000 });
+  });
+
   it('switches between Korean and English, and keeps the choice', { timeout: 90000 }, async () => {
     await page.goto(`${base}/`);
     await page.waitForSelector('.zone-card[data-zone]');

@@ -34,6 +34,7 @@ export function resetStore() {
     alertsBySensor: new Map(), alertsByZone: new Map(), lastEventId: null,
     live: { status: 'connecting', retryAt: 0 },
   });
+  alertLoadTaken = alertLoadsStarted; // a list still on its way was asked for the last person: drop it
   emit('store:reset');
   changed('registry');
   changed('alerts');
@@ -124,21 +125,66 @@ export function applyObservation(o) {
 
 // ------------------------------------------------------------------ alerts
 
+// A REST list is the server's picture at the moment it answered, and it can reach us after live events that
+// are newer (an alert opened while the request was on its way): taking it as it is would lose that alert until
+// its next change. So every change taken while a list is loading is logged, and replayed over the list when it
+// arrives; a list older than one already taken is dropped. Replaying a change the list already holds is
+// harmless: the events that come after it arrive afterwards and are taken in their turn.
+const MAX_LOGGED_CHANGES = 10000;
+let alertLoadsInFlight = 0;
+let alertLoadsStarted = 0;
+let alertLoadTaken = 0; // the number of the newest list taken
+let changeLog = []; // alerts changed (by event or REST answer) while a list was loading, in order
+let changeLogBase = 0; // the position of changeLog[0] among all changes logged since the log was last empty
+let changeLogOverflow = false;
+
 export async function loadAlerts() {
+  const seq = ++alertLoadsStarted;
+  const from = changeLogBase + changeLog.length;
+  alertLoadsInFlight++;
   try {
     const [open, acked] = await Promise.all([
       listAll('/api/v1/alerts?state=open', { max: 5000 }),
       listAll('/api/v1/alerts?state=acknowledged', { max: 5000 }),
     ]);
-    state.alerts = new Map([...open, ...acked].map((a) => [a.id, a]));
-    state.alertsStatus = 'ok';
+    if (seq > alertLoadTaken) {
+      alertLoadTaken = seq;
+      const lost = changeLogOverflow;
+      state.alerts = mergeAlertList([...open, ...acked], changeLog.slice(Math.max(0, from - changeLogBase)));
+      state.alertsStatus = 'ok';
+      if (lost) queueMicrotask(loadAlerts); // more changed meanwhile than the log keeps: read again
+    }
   } catch (e) {
     if (e instanceof ApiError && e.notAvailable) state.alertsStatus = 'unavailable';
     else if (e instanceof ApiError && e.forbidden) state.alertsStatus = 'forbidden';
     else state.alertsStatus = 'error';
+  } finally {
+    if (--alertLoadsInFlight === 0) { changeLog = []; changeLogBase = 0; changeLogOverflow = false; }
   }
   reindexAlerts();
   changed('alerts');
+}
+
+// The active alerts from a REST list, with the changes taken since it was asked for replayed over it in order.
+export function mergeAlertList(items, changesSince = []) {
+  const m = new Map(items.filter((a) => a && a.id !== undefined).map((a) => [a.id, a]));
+  for (const a of changesSince) {
+    if (a.state === 'resolved') m.delete(a.id);
+    else m.set(a.id, a);
+  }
+  return m;
+}
+
+function logChange(a) {
+  if (alertLoadsInFlight === 0) return;
+  if (changeLog.length >= MAX_LOGGED_CHANGES) { changeLog.shift(); changeLogBase++; changeLogOverflow = true; }
+  changeLog.push(a);
+}
+
+function takeAlert(a) {
+  if (a.state === 'resolved') state.alerts.delete(a.id);
+  else state.alerts.set(a.id, a);
+  logChange(a);
 }
 
 export function applyAlertEvent(msg) {
@@ -149,8 +195,7 @@ export function applyAlertEvent(msg) {
   const a = msg.alert;
   if (!a || a.id === undefined) return;
   const before = state.alerts.get(a.id);
-  if (a.state === 'resolved') state.alerts.delete(a.id);
-  else state.alerts.set(a.id, a);
+  takeAlert(a);
   state.alertsStatus = 'ok';
   reindexAlerts();
   changed('alerts');
@@ -165,8 +210,7 @@ export function applyAlertEvent(msg) {
 // An alert answered by a REST call (ack, resolve): take it at once.
 export function applyAlert(a) {
   if (!a || a.id === undefined) return;
-  if (a.state === 'resolved') state.alerts.delete(a.id);
-  else state.alerts.set(a.id, a);
+  takeAlert(a);
   reindexAlerts();
   changed('alerts');
 }
