@@ -80,8 +80,7 @@ task<net::response> post_observations([[maybe_unused]] services* sp, context ctx
           problem_kind::unsupported_media,
           "expected Content-Type application/json, application/x-ndjson or text/csv, got \"" +
               ctx.req.content_type + "\""));
-    if (*format == domain::body_format::json && json_nesting_depth(ctx.req.body) > max_json_depth)
-      co_return problem_response(make_problem(problem_kind::malformed, "JSON nested too deeply"));
+    // parse_observations holds JSON bodies to max_json_depth itself ("JSON nested too deeply").
     auto parsed = domain::parse_observations(ctx.req.body, *format, now());
     if (!parsed) co_return problem_response(parsed.error());
     ingest::result res;

@@ -49,10 +49,20 @@ struct parsed_batch {
 enum class body_format { json, ndjson, csv };
 
 // Parses a body. Returns a problem only when the body as a whole is unusable (not JSON, no
-// "observations" array, a CSV without the needed header, more than max_readings readings, an NDJSON
-// line longer than max_ndjson_line_bytes or nested deeper than max_json_depth).
+// "observations" array, a CSV without the needed header, more than max_readings readings, a JSON
+// body or an NDJSON line nested deeper than max_json_depth, an NDJSON line longer than
+// max_ndjson_line_bytes). JSON bodies and NDJSON lines are read in one pass without a DOM; what
+// that pass does not take (malformed text, numbers out of range...) is decided by nlohmann's DOM
+// parse, so results and problem texts are those of parse_json_body_dom.
 outcome<parsed_batch> parse_observations(std::string_view body, body_format format, std::int64_t now_us,
                                          std::size_t max_readings = 100000);
+
+namespace detail {
+// The DOM reading of a JSON body (nlohmann::json::parse, then the per-reading checks), without the
+// depth limit: the reference parse_observations is held to in tests, and the baseline of
+// bench/parse_observations.cpp.
+outcome<parsed_batch> parse_json_body_dom(std::string_view body, std::int64_t now_us, std::size_t max_readings = 100000);
+}  // namespace detail
 
 // The items of an already-parsed JSON array checked exactly as parse_observations checks the
 // items of a JSON body, with `sensor` (and `metric`, when not empty) standing in for each item's
