@@ -319,8 +319,12 @@ struct reading_fields {
     double number = 0;
   };
   field sensor, metric, ts, value;
+  bool banned = false;
 
-  void clear() { sensor.k = metric.k = ts.k = value.k = kind::absent; }
+  void clear() {
+    sensor.k = metric.k = ts.k = value.k = kind::absent;
+    banned = false;
+  }
   field* slot(std::string_view key) {
     if (key == "sensor") return &sensor;
     if (key == "metric") return &metric;
@@ -330,8 +334,23 @@ struct reading_fields {
   }
 };
 
-// A reading object at '{' into `f`; false: not JSON as nlohmann reads it, or too deep.
-bool scan_reading(scanner& sc, reading_fields& f, std::string& key_buf, int depth) {
+// One field's value into `slot`. `depth`: levels open around it.
+bool scan_field(scanner& sc, reading_fields::field& slot, int depth) {
+  if (sc.peek('"')) {
+    slot.k = reading_fields::kind::string;
+    return sc.string(slot.text, slot.buf);
+  }
+  if (sc.peek('-') || sc.peek_digit()) {
+    slot.k = reading_fields::kind::number;
+    return sc.number(slot.number);
+  }
+  slot.k = reading_fields::kind::other;
+  return sc.skip(depth);
+}
+
+// A reading object at '{' into `f`; false: not JSON as nlohmann reads it, or too deep. With
+// `note_banned`, f.banned tells whether it holds "sensor", "metric" or "observations".
+bool scan_reading(scanner& sc, reading_fields& f, std::string& key_buf, int depth, bool note_banned = false) {
   f.clear();
   if (!sc.eat('{')) return false;
   if (++depth > max_json_depth) return false;
@@ -341,21 +360,11 @@ bool scan_reading(scanner& sc, reading_fields& f, std::string& key_buf, int dept
     std::string_view key;
     if (!sc.peek('"') || !sc.string(key, key_buf)) return false;
     auto* slot = f.slot(key);  // before the value: key_buf may be reused by it
+    if (note_banned && (key == "sensor" || key == "metric" || key == "observations")) f.banned = true;
     sc.ws();
     if (!sc.eat(':')) return false;
     sc.ws();
-    if (!slot) {
-      if (!sc.skip(depth)) return false;
-    } else if (sc.peek('"')) {
-      slot->k = reading_fields::kind::string;
-      if (!sc.string(slot->text, slot->buf)) return false;
-    } else if (sc.peek('-') || sc.peek_digit()) {
-      slot->k = reading_fields::kind::number;
-      if (!sc.number(slot->number)) return false;
-    } else {
-      slot->k = reading_fields::kind::other;
-      if (!sc.skip(depth)) return false;
-    }
+    if (!(slot ? scan_field(sc, *slot, depth) : sc.skip(depth))) return false;
     sc.ws();
     if (sc.eat('}')) return true;
     if (!sc.eat(',')) return false;
@@ -432,6 +441,101 @@ std::optional<parsed_batch> scan_json_body(std::string_view body, std::int64_t n
   return out;
 }
 
+// The payload of an MQTT topic in one pass (see scan_topic_payload in the header).
+std::optional<topic_payload> scan_payload(std::string_view payload, std::int64_t now_us, const std::string& sensor,
+                                          const std::string& metric, std::size_t max_readings) {
+  std::optional<topic_payload> out(std::in_place);
+  auto& batch = out->batch;
+  batch.pointer_prefix = "/observations/";
+  checker check{now_us, batch, batch.pointer_prefix};
+  scanner sc(payload);
+  reading_fields top, item;
+  std::string key_buf;
+  sc.ws();
+  if (!metric.empty()) {
+    // {sensor}/{metric}: a bare number (at the time of receipt, to the millisecond), or {"ts","value"}.
+    if (sc.peek('-') || sc.peek_digit()) {
+      double v;
+      if (!sc.number(v)) return std::nullopt;
+      sc.ws();
+      if (!sc.at_end()) return std::nullopt;
+      batch.total = 1;
+      out->single = true;
+      check.add(0, sensor, metric, format_rfc3339_ms(now_us), v);
+      return out;
+    }
+    if (!sc.peek('{') || !scan_reading(sc, top, key_buf, 0, true)) return std::nullopt;
+    sc.ws();
+    if (!sc.at_end() || top.banned) return std::nullopt;  // "sensor", "metric", "observations": the DOM path words it
+    batch.total = 1;
+    out->single = true;
+    add_scanned(check, 0, top, &sensor, &metric);
+    return out;
+  }
+  // {sensor}: a reading {"metric","ts","value"} or a batch {"observations":[...]}.
+  top.clear();
+  if (!sc.eat('{')) return std::nullopt;
+  sc.ws();
+  bool seen = false;
+  if (!sc.eat('}')) {
+    for (;;) {
+      std::string_view key;
+      if (!sc.peek('"') || !sc.string(key, key_buf)) return std::nullopt;
+      auto* slot = top.slot(key);
+      bool is_obs = key == "observations";
+      sc.ws();
+      if (!sc.eat(':')) return std::nullopt;
+      sc.ws();
+      if (is_obs) {
+        if (seen || !sc.eat('[')) return std::nullopt;
+        seen = true;
+        batch.readings.reserve(std::min(max_readings, payload.size() / 48 + 1));
+        sc.ws();
+        if (!sc.eat(']')) {
+          for (std::size_t i = 0;; ++i) {
+            if (i >= max_readings) return std::nullopt;
+            if (sc.peek('{')) {
+              if (!scan_reading(sc, item, key_buf, 2)) return std::nullopt;
+              using k = reading_fields::kind;
+              if (item.sensor.k != k::absent && !(item.sensor.k == k::string && item.sensor.text == sensor))
+                batch.rejected.push_back({i, "names another sensor than the topic's \"" + sensor + "\"",
+                                          "/observations/" + std::to_string(i) + "/sensor"});
+              else
+                add_scanned(check, i, item, &sensor, nullptr);
+            } else {
+              if (!sc.skip(2)) return std::nullopt;
+              check.reject(i, "a reading must be an object {sensor, metric, ts, value}");
+            }
+            ++batch.total;
+            sc.ws();
+            if (sc.eat(']')) break;
+            if (!sc.eat(',')) return std::nullopt;
+            sc.ws();
+          }
+        }
+      } else if (!slot) {
+        if (!sc.skip(1)) return std::nullopt;
+      } else if (!scan_field(sc, *slot, 1)) {
+        return std::nullopt;
+      }
+      sc.ws();
+      if (sc.eat('}')) break;
+      if (!sc.eat(',')) return std::nullopt;
+      sc.ws();
+    }
+  }
+  sc.ws();
+  if (!sc.at_end()) return std::nullopt;
+  if (seen) return out;
+  using k = reading_fields::kind;
+  if (top.sensor.k != k::absent && !(top.sensor.k == k::string && top.sensor.text == sensor))
+    return std::nullopt;  // names another sensor: the DOM path words it
+  out->single = true;
+  batch.total = 1;
+  add_scanned(check, 0, top, &sensor, nullptr);
+  return out;
+}
+
 outcome<json> parse_json(std::string_view text) {
   try {
     return json::parse(text);
@@ -458,6 +562,11 @@ parsed_batch check_json_readings(const json& items, std::int64_t now_us, const s
   out.readings.reserve(out.total);
   for (std::size_t i = 0; i < items.size(); ++i) check.add_json(i, items[i], &sensor, metric.empty() ? nullptr : &metric);
   return out;
+}
+
+std::optional<topic_payload> scan_topic_payload(std::string_view payload, std::int64_t now_us, const std::string& sensor,
+                                               const std::string& metric, std::size_t max_readings) {
+  return scan_payload(payload, now_us, sensor, metric, max_readings);
 }
 
 std::vector<std::string> csv_record(std::string_view text, std::size_t& pos) {

@@ -48,17 +48,61 @@ std::string describe_rejections(const domain::parsed_batch& b, std::size_t max_i
   return out;
 }
 
-parsed_message parse_message(std::string_view topic, std::string_view payload, std::int64_t now_us) {
-  if (topic.substr(0, prefix.size()) != prefix)
-    return fail("", "topic \"" + std::string(topic) + "\" is not maeul/v1/obs/{sensor}[/{metric}]");
+namespace {
+
+// The payload through nlohmann's DOM: every shape, every refusal worded.
+parsed_message from_dom(std::string_view topic, const std::string& sensor, const std::string& metric,
+                        std::string_view payload, std::int64_t now_us);
+
+// The topic's sensor and metric (empty on a sensor topic), or the refusal.
+bool split_topic(std::string_view topic, std::string& sensor, std::string& metric, parsed_message& refused) {
+  if (topic.substr(0, prefix.size()) != prefix) {
+    refused = fail("", "topic \"" + std::string(topic) + "\" is not maeul/v1/obs/{sensor}[/{metric}]");
+    return false;
+  }
   auto rest = topic.substr(prefix.size());
   auto slash = rest.find('/');
-  std::string sensor(rest.substr(0, slash));
-  std::string metric = slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash + 1));
-  if (sensor.empty() || (slash != std::string_view::npos && (metric.empty() || metric.find('/') != std::string::npos)))
-    return fail(sensor, "topic \"" + std::string(topic) + "\" is not maeul/v1/obs/{sensor}[/{metric}]");
+  sensor = std::string(rest.substr(0, slash));
+  metric = slash == std::string_view::npos ? std::string() : std::string(rest.substr(slash + 1));
+  if (sensor.empty() || (slash != std::string_view::npos && (metric.empty() || metric.find('/') != std::string::npos))) {
+    refused = fail(sensor, "topic \"" + std::string(topic) + "\" is not maeul/v1/obs/{sensor}[/{metric}]");
+    return false;
+  }
+  return true;
+}
 
+}  // namespace
+
+parsed_message detail::parse_message_dom(std::string_view topic, std::string_view payload, std::int64_t now_us) {
+  std::string sensor, metric;
+  parsed_message refused;
+  if (!split_topic(topic, sensor, metric, refused)) return refused;
   if (payload.size() >= 3 && payload.substr(0, 3) == "\xEF\xBB\xBF") payload.remove_prefix(3);
+  return from_dom(topic, sensor, metric, payload, now_us);
+}
+
+parsed_message parse_message(std::string_view topic, std::string_view payload, std::int64_t now_us) {
+  std::string sensor, metric;
+  parsed_message refused;
+  if (!split_topic(topic, sensor, metric, refused)) return refused;
+  if (payload.size() >= 3 && payload.substr(0, 3) == "\xEF\xBB\xBF") payload.remove_prefix(3);
+  // Well-formed payloads of the usual shapes in one pass, no DOM; the rest (malformed, too deep,
+  // a banned or foreign field...) through the DOM, where the refusal is worded.
+  if (auto fast = domain::scan_topic_payload(payload, now_us, sensor, metric, max_readings)) {
+    parsed_message m;
+    m.sensor = sensor;
+    m.batch = std::move(fast->batch);
+    m.single = fast->single;
+    if (m.single) strip_single(m.batch.rejected);
+    return m;
+  }
+  return from_dom(topic, sensor, metric, payload, now_us);
+}
+
+namespace {
+
+parsed_message from_dom(std::string_view topic, const std::string& sensor, const std::string& metric,
+                        std::string_view payload, std::int64_t now_us) {
   if (domain::json_nesting_depth(payload) > domain::max_json_depth) return fail(sensor, "payload JSON nested too deeply");
   json doc;
   try {
@@ -131,5 +175,7 @@ parsed_message parse_message(std::string_view topic, std::string_view payload, s
   if (single) strip_single(m.batch.rejected);
   return m;
 }
+
+}  // namespace
 
 }  // namespace maeul::mqtt

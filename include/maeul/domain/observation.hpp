@@ -71,6 +71,21 @@ outcome<parsed_batch> parse_json_body_dom(std::string_view body, std::int64_t no
 parsed_batch check_json_readings(const nlohmann::json& items, std::int64_t now_us, const std::string& sensor,
                                  const std::string& metric);
 
+// An MQTT payload (API.md §10) read in one pass, for the topic's `sensor` and, on a metric topic,
+// `metric` (else empty): on a sensor topic a reading {"metric","ts","value"} (single) or a batch
+// {"observations":[...]} whose items naming another sensor are rejected (pointer
+// /observations/I/sensor); on a metric topic a bare number (ts: now_us to the millisecond) or
+// {"ts","value"}. Per-reading results are those of check_json_readings (pointers
+// "/observations/{index}[/field]"). nullopt: the payload is not one the pass takes (malformed, too
+// deep, more than max_readings readings, a banned or foreign field on the message as a whole...):
+// the caller decides it with its DOM path and words the refusal.
+struct topic_payload {
+  parsed_batch batch;
+  bool single = false;  // a reading, not a batch
+};
+std::optional<topic_payload> scan_topic_payload(std::string_view payload, std::int64_t now_us, const std::string& sensor,
+                                               const std::string& metric, std::size_t max_readings);
+
 // Splits one CSV record (RFC 4180: quotes, doubled quotes, commas inside quotes) starting at
 // `pos`; advances `pos` past the record's line end. Exposed for tests.
 std::vector<std::string> csv_record(std::string_view text, std::size_t& pos);

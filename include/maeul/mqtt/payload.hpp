@@ -36,6 +36,12 @@ void strip_single(std::vector<domain::rejection>& rs);
 // checks (known sensor and metric, range) come later in ingest. Never throws.
 parsed_message parse_message(std::string_view topic, std::string_view payload, std::int64_t now_us);
 
+namespace detail {
+// parse_message through nlohmann's DOM alone: the reference the one-pass reading is held to in
+// tests, and the baseline of bench/parse_observations.cpp.
+parsed_message parse_message_dom(std::string_view topic, std::string_view payload, std::int64_t now_us);
+}  // namespace detail
+
 // Why a message's readings were all refused, or which were: "/observations/1/ts: ts must be ...; ...".
 std::string describe_rejections(const domain::parsed_batch& b, std::size_t max_items = 10);
 
