@@ -100,11 +100,8 @@ int main(int argc, char** argv) {
          return got;
        },
        [&] { return d::parse_observations(ndjson_body, d::body_format::ndjson, now_us)->readings.size(); }},
-      {"mqtt batch (old: DOM + check_json_readings)", &mqtt_body,
-       [&] {
-         auto doc = nlohmann::json::parse(mqtt_body);
-         return d::check_json_readings(doc["observations"], now_us, "bench-0001", "").readings.size();
-       },
+      {"mqtt batch payload", &mqtt_body,
+       [&] { return maeul::mqtt::detail::parse_message_dom("maeul/v1/obs/bench-0001", mqtt_body, now_us).batch.readings.size(); },
        [&] { return maeul::mqtt::parse_message("maeul/v1/obs/bench-0001", mqtt_body, now_us).batch.readings.size(); }},
   };
 
