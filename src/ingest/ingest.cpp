@@ -171,6 +171,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
   std::vector<std::uint32_t> missing_slot;
   {
     std::unordered_map<std::string_view, std::uint32_t> slots;  // views into batch.readings (the frame's own)
+    slots.reserve(std::min<std::size_t>(batch.readings.size(), 4096));  // no rehash for the usual batch
     const std::string* prev = nullptr;
     std::uint32_t prev_slot = 0;
     for (std::size_t i = 0; i < batch.readings.size(); ++i) {
@@ -220,6 +221,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
   auto rows = std::make_shared<std::vector<storage::obs_row>>();
   rows->reserve(batch.readings.size());
   std::vector<std::size_t> kept;  // index into batch.readings of each row
+  kept.reserve(batch.readings.size());
   auto reject = [&](const domain::candidate& c, std::string why, const char* field) {
     out.rejected.push_back({c.index, std::move(why), batch.pointer_prefix + std::to_string(c.index) + "/" + field});
   };
@@ -325,6 +327,7 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
 
   // 4. after the commit: latest values, then listeners
   auto published = std::make_shared<std::vector<domain::reading_event>>();
+  if (sink_) published->reserve(rows->size());  // no regrowth (each event holds five strings)
   {
     std::unique_lock lock(latest_mutex_);
     for (std::size_t k = 0; k < rows->size(); ++k) {
