@@ -653,6 +653,7 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
     std::size_t pos = 0, index = 0;
     reading_fields fields;
     std::string key_buf;
+    out.readings.reserve(std::min(max_readings, body.size() / 64 + 1));  // a reading line is ~70 bytes
     while (pos < body.size()) {
       auto nl = body.find_first_of("\n\x1E", pos);  // a json-seq record separator ends a record too
       auto line = body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
@@ -665,11 +666,10 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
       if (line.size() > max_ndjson_line_bytes)
         return make_problem(problem_kind::malformed, "line " + std::to_string(index + 1) + " is longer than " +
                                                          std::to_string(max_ndjson_line_bytes) + " bytes");
-      if (json_nesting_depth(line) > max_json_depth)
-        return make_problem(problem_kind::malformed, "line " + std::to_string(index + 1) + " is JSON nested deeper than " +
-                                                         std::to_string(max_json_depth) + " levels");
       {
-        // A line that is one well-formed reading object: scanned, no DOM.
+        // A line that is one well-formed reading object: scanned, no DOM. The scanner takes
+        // nothing nested deeper than max_json_depth, so the depth check below is owed only by
+        // the lines it gives up on.
         scanner sc(line);
         if (sc.peek('{') && scan_reading(sc, fields, key_buf, 0)) {
           sc.ws();
@@ -680,6 +680,9 @@ outcome<parsed_batch> parse_observations(std::string_view body, body_format form
           }
         }
       }
+      if (json_nesting_depth(line) > max_json_depth)
+        return make_problem(problem_kind::malformed, "line " + std::to_string(index + 1) + " is JSON nested deeper than " +
+                                                         std::to_string(max_json_depth) + " levels");
       json j;
       try {
         j = json::parse(line);
