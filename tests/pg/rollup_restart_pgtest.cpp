@@ -124,7 +124,9 @@ TEST_F(rollup_restart, start_up_reads_stay_fast_and_exact_after_many_write_and_c
   start = std::chrono::steady_clock::now();
   auto points = sync(restarted.series(q));
   const double series_ms = ms_since(start);
-  EXPECT_LT(series_ms, 500) << "one series query took " << series_ms << " ms";
+  // Generous bounds for a loaded machine: before the pair, the per-series scans of the bloated table
+  // made them seconds to tens of seconds (and the delta bytes above are the deterministic check).
+  EXPECT_LT(series_ms, 2000) << "one series query took " << series_ms << " ms";
   double total = 0;
   for (const auto& p : points) total += p.value;
   EXPECT_EQ(total, n_cycles + 1) << "every reading of the series counted once";
