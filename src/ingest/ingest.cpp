@@ -170,27 +170,38 @@ task<result> service::ingest(domain::parsed_batch batch, std::optional<std::vect
   std::vector<std::string> missing;
   std::vector<std::uint32_t> missing_slot;
   {
-    std::unordered_map<std::string_view, std::uint32_t> slots;  // views into batch.readings (the frame's own)
-    slots.reserve(std::min<std::size_t>(batch.readings.size(), 4096));  // no rehash for the usual batch
+    // The batch's distinct sensors in an open-addressed table of slot numbers (keys are views into
+    // batch.readings, the frame's own): one allocation, not a node per sensor. At least twice as
+    // many cells as readings, so probes stay short; at most 2^18 cells (100,000 readings).
+    std::size_t cells = 16;
+    while (cells < 2 * batch.readings.size()) cells *= 2;
+    constexpr std::uint32_t empty = 0xFFFFFFFFu;
+    std::vector<std::uint32_t> table(cells, empty);
+    std::vector<std::string_view> slot_key;  // per slot
+    slot_key.reserve(std::min<std::size_t>(batch.readings.size(), 4096));
     const std::string* prev = nullptr;
     std::uint32_t prev_slot = 0;
     for (std::size_t i = 0; i < batch.readings.size(); ++i) {
       const auto& c = batch.readings[i];
       if (!prev || *prev != c.sensor) {
-        auto [it, inserted] = slots.try_emplace(std::string_view(c.sensor), std::uint32_t(slot_meta.size()));
-        if (inserted) {
+        std::string_view key(c.sensor);
+        std::size_t h = std::hash<std::string_view>{}(key) & (cells - 1);
+        while (table[h] != empty && slot_key[table[h]] != key) h = (h + 1) & (cells - 1);
+        if (table[h] == empty) {
+          table[h] = std::uint32_t(slot_meta.size());
+          slot_key.push_back(key);
           slot_meta.emplace_back();
           if (!allowed || allowed_set.count(c.sensor)) {
             bool fresh = false;
             slot_meta.back() = cached(c.sensor, fresh);
             if (!fresh) {
               missing.push_back(c.sensor);
-              missing_slot.push_back(it->second);
+              missing_slot.push_back(table[h]);
             }
           }
         }
         prev = &c.sensor;
-        prev_slot = it->second;
+        prev_slot = table[h];
       }
       slot_of[i] = prev_slot;
     }
