@@ -370,6 +370,9 @@ const std::string lock_delta_sql[2] = {"LOCK TABLE rollup_delta_0 IN SHARE MODE"
                                        "LOCK TABLE rollup_delta_1 IN SHARE MODE"};
 const std::string truncate_delta_sql[2] = {"TRUNCATE rollup_delta_0", "TRUNCATE rollup_delta_1"};
 const std::string delete_delta_sql[2] = {"DELETE FROM rollup_delta_0", "DELETE FROM rollup_delta_1"};
+// Whether the table's file holds pages (dead rows left by a DELETE instead of a TRUNCATE).
+const std::string delta_has_pages_sql[2] = {"SELECT pg_relation_size('rollup_delta_0') > 0",
+                                            "SELECT pg_relation_size('rollup_delta_1') > 0"};
 
 // The longest a compaction waits for the writer transactions still open on the table it folds
 // (each is one COPY batch: milliseconds).
@@ -401,7 +404,7 @@ std::int64_t compact_once(pqxx::connection_base& c, delta_tables& deltas, bool w
   tx.exec(lock_delta_sql[t]);
   auto n = tx.exec(compact_sql[t])[0][0].as<std::int64_t>();
   rollups::roll_days_forward(tx, rollup_days_per_pass);  // the daily level (rollups.cpp)
-  if (n > 0) {
+  if (n > 0 || tx.exec(delta_has_pages_sql[t])[0][0].as<bool>()) {
     bool truncated = false;
     try {
       pqxx::subtransaction sub(tx, "empty-delta");

@@ -136,3 +136,38 @@ TEST_F(rollup_restart, start_up_reads_stay_fast_and_exact_after_many_write_and_c
   holder.abort();
   restart_pool.stop();
 }
+
+// A long reader of the deltas (pg_dump holds ACCESS SHARE on every table it dumps) would make the
+// compactor's TRUNCATE wait and every new reader queue behind it: the compactor gives up after its
+// lock timeout and DELETEs the folded rows instead; once the reader is gone, the space comes back.
+TEST_F(rollup_restart, a_long_reader_of_the_deltas_gets_a_delete_instead_of_a_truncate_and_the_space_comes_back) {
+  query("INSERT INTO sensors (id, domain, kind, location, metrics) SELECT 'r-' || i, 'energy', 'meter', "
+        "ST_SetSRID(ST_MakePoint(128.59, 38.2), 4326), '[{\"name\": \"kw\", \"unit\": \"kW\"}]' "
+        "FROM generate_series(1, 10) i");
+  std::vector<std::int32_t> ids;
+  for (const auto& s : sync(store_->all_sensors())) ids.push_back(s.metrics.at(0).series_id);
+  ASSERT_EQ(ids.size(), 10u);
+
+  pqxx::connection reader_conn(url_);
+  pqxx::transaction<pqxx::repeatable_read> reader(reader_conn);
+  reader.exec("SELECT count(*) FROM rollup_delta");  // both delta tables locked until it ends
+
+  const std::int64_t t0 = utc_us(2026, 11, 2, 8, 0, 0);
+  for (int c = 0; c < 4; ++c) {
+    std::vector<obs_row> rows;
+    for (std::size_t k = 0; k < ids.size(); ++k) rows.push_back({ids[k], t0 + c * us_per_min, double(c)});
+    ASSERT_EQ(sync(store_->write({batch(std::move(rows))})).at(0).accepted, 10);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(sync(store_->compact_rollups()), 10) << "cycle " << c;
+    EXPECT_LT(ms_since(start), 5000) << "cycle " << c << ": the compaction waited for the reader";
+    EXPECT_EQ(count("SELECT count(*) FROM rollup_delta"), 0) << "cycle " << c << ": folded rows are gone";
+  }
+  EXPECT_EQ(count("SELECT sum(n)::bigint FROM rollup_1m"), 40);
+  EXPECT_GT(count(delta_bytes_sql), 0) << "DELETE leaves the folded rows' space until the next TRUNCATE";
+
+  reader.abort();
+  EXPECT_EQ(sync(store_->compact_rollups()), 0);
+  EXPECT_EQ(sync(store_->compact_rollups()), 0);
+  EXPECT_EQ(count(delta_bytes_sql), 0) << "both tables TRUNCATEd once nothing reads them";
+  EXPECT_EQ(count("SELECT sum(n)::bigint FROM rollup_1m"), 40) << "every reading counted once";
+}
