@@ -692,10 +692,48 @@ std::vector<partition_info> partitions_of(pqxx::transaction_base& tx, const std:
 
 }  // namespace
 
+namespace {
+
+// The fold of the retention job: compact_sql limited to the deltas of minutes before $1 (µs since
+// the epoch): those of the months about to be dropped (and any other domain's of the same time).
+const std::string& expired_compact_sql() {
+  static const std::string sql = [] {
+    const std::string all = "DELETE FROM rollup_delta RETURNING *";
+    auto s = compact_sql;
+    auto at = s.find(all);
+    if (at == std::string::npos) throw std::logic_error("compact_sql no longer deletes all deltas in one place");
+    s.replace(at, all.size(),
+              "DELETE FROM rollup_delta WHERE bucket < 'epoch'::timestamptz + $1 * interval '1 microsecond' RETURNING *");
+    return s;
+  }();
+  return sql;
+}
+
+// The detached table's indexes (its primary key among them), dropped before the table so that the
+// kernel frees their files and the heap's in two steps instead of one long one (docs/benchmarks.md).
+void drop_indexes_of(pqxx::nontransaction& nt, const std::string& table) {
+  auto r = nt.exec_params(
+      "SELECT coalesce(k.conname, ''), i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+      "LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid "
+      "WHERE x.indrelid = $1::regclass",
+      nt.quote_name(table));
+  const auto quoted = nt.quote_name(table);
+  for (const auto& row : r) {
+    const auto constraint = row[0].as<std::string>();
+    if (!constraint.empty())
+      nt.exec("ALTER TABLE " + quoted + " DROP CONSTRAINT " + nt.quote_name(constraint));
+    else
+      nt.exec("DROP INDEX " + nt.quote_name(row[1].as<std::string>()));
+  }
+}
+
+}  // namespace
+
 task<std::vector<dropped_partition>> observation_store::drop_expired(std::vector<std::pair<std::string, int>> days,
                                                                       std::int64_t now_us) {
   auto state = state_;
-  return writers_.run<std::vector<dropped_partition>>([days, now_us, state](pqxx::connection_base& c) {
+  // On a reader connection, never a writer's: ingestion keeps all its writers during a drop.
+  return readers_.run<std::vector<dropped_partition>>([days, now_us, state](pqxx::connection_base& c) {
     std::vector<dropped_partition> out;
     std::vector<std::pair<std::string, partition_info>> expired;
     {
@@ -709,10 +747,19 @@ task<std::vector<dropped_partition>> observation_store::drop_expired(std::vector
     }
     if (expired.empty()) return out;
     {
-      // Rollups stay: the deltas of the months about to go are folded into them first.
+      // Rollups stay: the deltas of the months about to go are folded into them first — only
+      // theirs, and usually there are none (readings past the horizon are refused at ingest), so
+      // the job neither waits for the periodic fold's lock nor folds everything else.
+      std::int64_t before_us = 0;
+      for (const auto& e : expired) before_us = std::max(before_us, e.second.end_us);
       pqxx::work tx(c, "retention-compact");
-      tx.exec("SELECT pg_advisory_xact_lock(7301)");
-      tx.exec(compact_sql);
+      auto any = tx.exec_params1("SELECT EXISTS (SELECT 1 FROM rollup_delta WHERE bucket < 'epoch'::timestamptz + "
+                                 "$1 * interval '1 microsecond')",
+                                 before_us);
+      if (any[0].as<bool>()) {
+        tx.exec("SELECT pg_advisory_xact_lock(7301)");
+        tx.exec_params(expired_compact_sql(), before_us);
+      }
       tx.commit();
     }
     for (const auto& [domain, p] : expired) {
@@ -727,6 +774,7 @@ task<std::vector<dropped_partition>> observation_store::drop_expired(std::vector
         if (std::string(e.what()).find("pending") == std::string::npos) throw;
         nt.exec("ALTER TABLE " + parent + " DETACH PARTITION " + child + " FINALIZE");
       }
+      drop_indexes_of(nt, p.name);
       nt.exec("DROP TABLE " + child);
       nt.exec_params("INSERT INTO retention_drops (partition, domain, month, est_rows) VALUES "
                      "($1, $2, ('epoch'::timestamptz + $3 * interval '1 microsecond')::date, $4)",
