@@ -282,9 +282,9 @@ TEST(TransitPositions, ValidationWithPointersKeepsTheGood) {
   EXPECT_EQ(other->rejected[0].pointer, "/vehicle");
 }
 
-TEST(TransitMatch, ThroughputOnALongShape) {
-  // A 600-point shape, 200 vehicles going round: at least 20 000 positions a second (the target
-  // of docs/transit.md) even unoptimized; measured, not assumed.
+TEST(TransitMatch, FollowsEveryVehicleOnALongShape) {
+  // A 600-point shape, 200 vehicles going round, 60,000 positions: each vehicle keeps being matched and
+  // records arrivals. The throughput is a benchmark, not a test (`MAEUL_BENCH_ONLY=transit scripts/bench`).
   std::vector<maeul::storage::gtfs_shape_point> line;
   for (int i = 0; i < 600; ++i) line.push_back({east(i * 20.0), north(std::sin(i / 10.0) * 50)});
   std::vector<maeul::storage::gtfs_shape_point> stops;
@@ -292,17 +292,13 @@ TEST(TransitMatch, ThroughputOnALongShape) {
   for (int i = 0; i < 600; i += 20) stops.push_back(line[i]), ids.push_back("S" + std::to_string(i));
   auto net = mt::build_network({{"R", "long", 0, line, ids, stops, {"T"}}});
   std::vector<mt::vehicle_state> states(200);
-  int n = 0, arrivals = 0;
-  auto start = std::chrono::steady_clock::now();
+  std::vector<int> arrivals(200, 0);
   for (int step = 0; step < 300; ++step)
     for (int v = 0; v < 200; ++v) {
       int i = (v * 3 + step) % 599;
       auto r = mt::advance(net, states[v], {"v", "R", "T", line[i].lon, line[i].lat, (step + 1) * 10 * s});
-      arrivals += int(r.arrivals.size());
-      ++n;
+      arrivals[std::size_t(v)] += int(r.arrivals.size());
     }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_GT(arrivals, 0);
-  EXPECT_GT(n / secs, 20000) << n / secs << " positions/s";
-  std::printf("matched %d positions in %.3f s: %.0f positions/s\n", n, secs, n / secs);
+  // 300 steps of 20 m pass 15 stops of a vehicle's way at least (some start past the end and go round).
+  for (int v = 0; v < 200; ++v) EXPECT_GE(arrivals[std::size_t(v)], 10) << "vehicle " << v;
 }

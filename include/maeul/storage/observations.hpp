@@ -124,8 +124,12 @@ class observation_store {
   // Buckets from the 1-hour and 1-minute rollups where they tile the range, raw rows at the edges.
   task<std::vector<series_point>> series(series_query q);
 
-  // Folds the rollup deltas committed so far into rollup_1m and rollup_1h; returns how many were
-  // folded (-1 when another compactor holds the lock). Safe to run from several instances.
+  // Folds the rollup deltas into rollup_1m and rollup_1h: every delta this store's writers
+  // committed before the call (they are switched to the other delta table, which the next call
+  // folds), and any another process appended to the same table. Returns how many were folded, or
+  // -1 when another compactor holds the lock or a writer did not leave the table within 5 s (the
+  // deltas stay pending; readers include them). Deltas in the other table (left by a previous run,
+  // or by a round that returned -1) wait for the next call. Safe to run from several instances.
   task<std::int64_t> compact_rollups();
 
   // Creates the monthly partitions of every domain from now up to `months_ahead` months after.
