@@ -729,9 +729,19 @@ int serve(const config::settings& s) {
   services.people = &people_svc;
   services.welfare = &welfare_svc;
   services.retention_days = retention_days;
-  services.extra_metrics = [prev = services.extra_metrics, &welfare_svc, &households, &partitions_dropped] {
+  services.extra_metrics = [prev = services.extra_metrics, &welfare_svc, &households, &partitions_dropped, &residents] {
     auto w = welfare_svc.stats();
     std::string out = prev();
+    auto ap = residents.appender_state();
+    out += "# HELP maeul_access_appender_records_total Card reads' access records by outcome (the appender's group commit).\n"
+           "# TYPE maeul_access_appender_records_total counter\n"
+           "maeul_access_appender_records_total{outcome=\"appended\"} " + std::to_string(ap.appended) + "\n"
+           "maeul_access_appender_records_total{outcome=\"refused\"} " + std::to_string(ap.refused) + "\n"
+           "maeul_access_appender_records_total{outcome=\"failed\"} " + std::to_string(ap.failed) + "\n"
+           "# HELP maeul_access_appender_commits_total Commits of grouped access records.\n"
+           "# TYPE maeul_access_appender_commits_total counter\nmaeul_access_appender_commits_total " +
+           std::to_string(ap.batches) + "\n# HELP maeul_access_appender_waiting Access records waiting for a commit.\n"
+           "# TYPE maeul_access_appender_waiting gauge\nmaeul_access_appender_waiting " + std::to_string(ap.waiting) + "\n";
     out += "# HELP maeul_retention_partitions_dropped_total Monthly partitions dropped past their domain's retention.\n"
            "# TYPE maeul_retention_partitions_dropped_total counter\nmaeul_retention_partitions_dropped_total " +
            std::to_string(partitions_dropped.load()) + "\n";

@@ -2,7 +2,11 @@
 #include "maeul/storage/residents.hpp"
 
 #include <chrono>
+#include <memory>
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -88,6 +92,30 @@ const std::string open_alert_sql =
 
 const std::string in_scope = "(jsonb_array_length($2::jsonb) = 0 OR r.zone_id IN (SELECT jsonb_array_elements_text($2::jsonb)))";
 
+// A card's read: the row and its household's open alert (open_alert_sql, column 16) in one
+// statement, prepared once per pool connection.
+const std::string card_alert =
+    "coalesce((SELECT a.id FROM alerts a JOIN sensors s ON s.id = a.sensor_id WHERE s.domain = 'welfare' AND "
+    "s.attributes->>'household' = r.household AND a.state <> 'resolved' "
+    "ORDER BY (a.severity = 'critical') DESC, a.id DESC LIMIT 1), 0)";
+const std::string card_sql = "SELECT " + columns + ", " + card_alert +
+                             " FROM residents r WHERE r.id = $1 AND r.erased_at IS NULL AND " + in_scope;
+const std::string household_card_sql =
+    "SELECT " + columns + " FROM residents r WHERE r.household = $1 AND r.erased_at IS NULL";
+
+// The appender's one statement, its own transaction: under the head row's lock it checks that the
+// head is still (seq $4, hash $5), inserts the batch ($1, chained from that head) and moves the
+// head to ($2, $3). No row back: the head had moved meanwhile (the batch is chained again).
+const char* const batch_sql =
+    "WITH h AS (SELECT one FROM access_head WHERE one AND seq = $4 AND hash = decode($5, 'hex') FOR UPDATE), "
+    "ins AS (INSERT INTO access_records (seq, at, actor, role, ip, action, resident, alert_id, purpose, prev_hash, hash) "
+    "SELECT x.seq, 'epoch'::timestamptz + x.at * interval '1 microsecond', x.actor, x.role, x.ip, x.action, "
+    "nullif(x.resident, ''), nullif(x.alert, 0), x.purpose, decode(x.prev, 'hex'), decode(x.hash, 'hex') "
+    "FROM jsonb_to_recordset($1::jsonb) AS x(seq bigint, at bigint, actor text, role text, ip text, action text, "
+    "resident text, alert bigint, purpose text, prev text, hash text) WHERE EXISTS (SELECT 1 FROM h)) "
+    "UPDATE access_head SET seq = $2, hash = decode($3, 'hex') WHERE one AND EXISTS (SELECT 1 FROM h) RETURNING seq";
+const char* const head_sql = "SELECT seq, encode(hash, 'hex') FROM access_head WHERE one";
+
 std::int64_t open_alert_of(pqxx::transaction_base& tx, const std::string& household) {
   auto r = tx.exec_params(open_alert_sql, household);
   return r.empty() ? 0 : r[0][0].as<std::int64_t>();
@@ -158,34 +186,38 @@ task<std::vector<resident_row>> resident_store::list(std::vector<std::string> zo
 }
 
 task<std::optional<resident_row>> resident_store::read(std::string id, std::vector<std::string> zones, access_entry a) {
-  return pool_.run<std::optional<resident_row>>([id, zones, a](pqxx::connection_base& c) -> std::optional<resident_row> {
-    pqxx::work tx(c);
-    auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.id = $1 AND r.erased_at IS NULL AND " +
-                                in_scope,
-                            id, text_array(zones));
+  auto call = pool_.run<std::optional<resident_row>>([id, zones](pqxx::connection_base& c) -> std::optional<resident_row> {
+    c.prepare("resident_card", card_sql);  // once per connection (pqxx: the same definition again is a no-op)
+    pqxx::nontransaction tx(c);            // one read-only statement: its own snapshot, no BEGIN/COMMIT
+    auto r = tx.exec_prepared("resident_card", id, text_array(zones));
     if (r.empty()) return std::nullopt;
     auto row = row_of(r[0]);
-    row.open_alert = open_alert_of(tx, row.household);
-    append_access(tx, a, row.id, row.open_alert);
-    tx.commit();
+    row.open_alert = r[0][16].as<std::int64_t>();
     return row;
   });
+  auto row = co_await std::move(call);
+  if (!row) co_return std::nullopt;
+  // Answered only once its record is committed (a refusal or failure throws: no answer).
+  auto record = appender_.append(std::move(a), row->id, row->open_alert);
+  co_await std::move(record);
+  co_return row;
 }
 
 task<std::optional<resident_row>> resident_store::read_household(std::string household, std::int64_t alert_id,
                                                                  access_entry a) {
-  return pool_.run<std::optional<resident_row>>(
-      [household, alert_id, a](pqxx::connection_base& c) -> std::optional<resident_row> {
-        pqxx::work tx(c);
-        auto r = tx.exec_params("SELECT " + columns + " FROM residents r WHERE r.household = $1 AND r.erased_at IS NULL",
-                                household);
-        if (r.empty()) return std::nullopt;
-        auto row = row_of(r[0]);
-        row.open_alert = alert_id;
-        append_access(tx, a, row.id, alert_id);
-        tx.commit();
-        return row;
-      });
+  auto call = pool_.run<std::optional<resident_row>>([household](pqxx::connection_base& c) -> std::optional<resident_row> {
+    c.prepare("resident_household_card", household_card_sql);
+    pqxx::nontransaction tx(c);
+    auto r = tx.exec_prepared("resident_household_card", household);
+    if (r.empty()) return std::nullopt;
+    return row_of(r[0]);
+  });
+  auto row = co_await std::move(call);
+  if (!row) co_return std::nullopt;
+  row->open_alert = alert_id;
+  auto record = appender_.append(std::move(a), row->id, alert_id);
+  co_await std::move(record);
+  co_return row;
 }
 
 task<std::vector<resident_row>> resident_store::by_phone(std::vector<std::string> indexes,
@@ -507,6 +539,242 @@ std::int64_t rotate_pass(const std::string& url, const privacy::keyring& ring, i
   return moved;
 }
 }  // namespace
+
+// ---- the access appender
+
+access_appender::access_appender(const db_pool& pool, appender_options o)
+    : url_(pool.options().url), statement_timeout_ms_(pool.options().statement_timeout_ms), opts_(o) {
+  if (opts_.max_batch == 0) opts_.max_batch = 1;
+  thread_ = std::thread([this] { loop(); });
+}
+
+access_appender::~access_appender() { stop(); }
+
+void access_appender::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+appender_stats access_appender::stats() const {
+  std::lock_guard lock(mutex_);
+  auto s = stats_;
+  s.waiting = queue_.size();
+  return s;
+}
+
+void access_appender::enqueue(item it) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_ && queue_.size() < opts_.max_waiting) {
+      queue_.push_back(std::move(it));
+      cv_.notify_one();
+      return;
+    }
+    ++stats_.refused;
+  }
+  it.done(std::make_exception_ptr(unavailable("too many access records waiting to be committed")), 0);
+}
+
+task<std::int64_t> access_appender::append(access_entry a, std::string resident, std::int64_t alert_id) {
+  namespace asio = boost::asio;
+  auto init = [this, a = std::move(a), resident = std::move(resident), alert_id](auto handler) mutable {
+    using handler_t = decltype(handler);
+    auto shared = std::make_shared<handler_t>(std::move(handler));
+    item it{std::move(a), std::move(resident), alert_id, [shared](std::exception_ptr ep, std::int64_t seq) {
+              auto ex = asio::get_associated_executor(*shared);
+              asio::post(ex, [shared, ep, seq]() mutable { (*shared)(ep, seq); });
+            }};
+    enqueue(std::move(it));
+  };
+  // Not a coroutine itself (as db_pool::run).
+  return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, std::int64_t)>(
+      std::move(init), asio::use_awaitable);
+}
+
+namespace {
+
+struct chained {
+  std::string records_json;  // the batch for batch_sql's $1
+  std::int64_t last_seq = 0;
+  std::string last_hash_hex;
+  std::vector<std::int64_t> seqs;  // per item; 0: the item cannot be stored (its error in errors)
+  std::vector<std::exception_ptr> errors;
+};
+
+// Chains `items` after (seq, hash) in their order. An item whose text is not valid UTF-8 (or
+// cannot be serialized) gets its error and no seq; the others are chained without it.
+template <class Item>
+chained chain_after(const std::vector<Item>& items, std::int64_t seq, const std::string& hash_hex) {
+  chained out;
+  out.seqs.assign(items.size(), 0);
+  out.errors.assign(items.size(), nullptr);
+  std::string prev_hex = hash_hex;
+  std::string prev = domain::unhex(hash_hex).value_or(std::string());
+  out.records_json = "[";
+  const auto at = now_us();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& it = items[i];
+    privacy::access_fields f;
+    f.seq = seq + 1;
+    f.at_us = at;
+    f.actor = it.entry.actor;
+    f.role = it.entry.role;
+    f.ip = it.entry.ip;
+    f.action = it.entry.action;
+    f.resident = it.resident;
+    f.alert_id = it.alert_id;
+    f.purpose = it.entry.purpose;
+    auto hash = privacy::chain_hash(prev, f);
+    auto hash_hex_now = domain::hex(hash);
+    std::string piece;
+    try {
+      piece = json{{"seq", f.seq}, {"at", f.at_us}, {"actor", f.actor}, {"role", f.role}, {"ip", f.ip},
+                   {"action", f.action}, {"resident", f.resident}, {"alert", f.alert_id}, {"purpose", f.purpose},
+                   {"prev", prev_hex}, {"hash", hash_hex_now}}
+                  .dump();
+    } catch (const std::exception& e) {
+      out.errors[i] = std::make_exception_ptr(std::invalid_argument(std::string("access record: ") + e.what()));
+      continue;
+    }
+    if (out.records_json.size() > 1) out.records_json += ',';
+    out.records_json += piece;
+    out.seqs[i] = ++seq;
+    prev = std::move(hash);
+    prev_hex = std::move(hash_hex_now);
+  }
+  out.records_json += ']';
+  out.last_seq = seq;
+  out.last_hash_hex = prev_hex;
+  return out;
+}
+
+}  // namespace
+
+void access_appender::loop() {
+  std::unique_ptr<pqxx::connection> conn;
+  // The head this connection last wrote or read; stale when another transaction appended since
+  // (the batch statement then answers no row and the head is read again).
+  std::optional<std::pair<std::int64_t, std::string>> head;
+
+  // One batch, chained and committed; returns each item's seq (0 with its error in errors).
+  auto commit_once = [&](const std::vector<item>& batch) -> chained {
+    if (!conn || !conn->is_open()) {
+      conn.reset();
+      head.reset();
+      try {
+        conn = std::make_unique<pqxx::connection>(url_);
+      } catch (const pqxx::broken_connection& e) {
+        std::string why = e.what();
+        throw unavailable("cannot connect to the database: " + why.substr(0, why.find('\n')));
+      }
+      conn->set_variable("TimeZone", "'UTC'");
+      conn->set_variable("statement_timeout", std::to_string(statement_timeout_ms_));
+      conn->prepare("access_batch", batch_sql);
+      conn->prepare("access_head", head_sql);
+    }
+    for (int attempt = 0;; ++attempt) {
+      if (!head) {
+        pqxx::nontransaction nt(*conn);
+        auto r = nt.exec_prepared("access_head");
+        head.emplace(r[0][0].as<std::int64_t>(), r[0][1].as<std::string>());
+      }
+      auto c = chain_after(batch, head->first, head->second);
+      if (c.last_seq == head->first) return c;  // nothing storable
+      if (attempt >= 20) {
+        // Appends in other transactions keep moving the head: chain under its lock instead.
+        pqxx::work tx(*conn);
+        auto r = tx.exec("SELECT seq, encode(hash, 'hex') FROM access_head WHERE one FOR UPDATE");
+        c = chain_after(batch, r[0][0].as<std::int64_t>(), r[0][1].as<std::string>());
+        tx.exec_prepared("access_batch", c.records_json, c.last_seq, c.last_hash_hex, r[0][0].as<std::int64_t>(),
+                         r[0][1].as<std::string>());
+        tx.commit();
+        head.emplace(c.last_seq, c.last_hash_hex);
+        return c;
+      }
+      pqxx::nontransaction nt(*conn);  // the statement is its own transaction: one round trip, one commit
+      auto r = nt.exec_prepared("access_batch", c.records_json, c.last_seq, c.last_hash_hex, head->first, head->second);
+      if (!r.empty()) {
+        head.emplace(c.last_seq, c.last_hash_hex);
+        return c;
+      }
+      head.reset();  // moved by another transaction: read it and chain again
+    }
+  };
+
+  auto answer = [&](const std::vector<item>& batch, const chained& c) {
+    std::int64_t ok = 0, bad = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (c.errors[i]) {
+        ++bad;
+        batch[i].done(c.errors[i], 0);
+      } else {
+        ++ok;
+        batch[i].done(nullptr, c.seqs[i]);
+      }
+    }
+    std::lock_guard lock(mutex_);
+    stats_.appended += ok;
+    stats_.failed += bad;
+    ++stats_.batches;
+  };
+
+  auto fail = [&](const std::vector<item>& batch, std::exception_ptr ep) {
+    for (const auto& it : batch) it.done(ep, 0);
+    std::lock_guard lock(mutex_);
+    stats_.failed += std::int64_t(batch.size());
+  };
+
+  // Commits a batch; a lost connection is retried once on a new one (never after a commit whose
+  // outcome is unknown); any other error is retried record by record, so that one bad record
+  // fails alone.
+  std::function<void(const std::vector<item>&, bool)> commit = [&](const std::vector<item>& batch, bool retried) {
+    std::exception_ptr ep;
+    bool in_doubt = false;
+    try {
+      auto c = commit_once(batch);
+      answer(batch, c);
+      return;
+    } catch (const pqxx::in_doubt_error&) {
+      in_doubt = true;
+      ep = std::make_exception_ptr(unavailable("the commit of access records was interrupted"));
+    } catch (...) {
+      ep = std::current_exception();
+    }
+    head.reset();
+    if (!in_doubt && !retried && conn && reconnect_after(ep, *conn)) return commit(batch, true);
+    if (!in_doubt && conn && !conn->is_open()) conn.reset();
+    bool lost = false;
+    try {
+      std::rethrow_exception(translate_db_error(ep));
+    } catch (const unavailable&) {
+      lost = true;
+    } catch (...) {
+    }
+    if (!lost && batch.size() > 1) {
+      for (const auto& it : batch) commit(std::vector<item>{it}, retried);
+      return;
+    }
+    fail(batch, translate_db_error(ep));
+  };
+
+  for (;;) {
+    std::vector<item> batch;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) break;  // stopping and drained
+      while (!queue_.empty() && batch.size() < opts_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit(batch, false);
+  }
+}
 
 std::int64_t rotate_keys_now(const std::string& url, const privacy::keyring& ring, int batch) {
   return rotate_pass(url, ring, batch, true);

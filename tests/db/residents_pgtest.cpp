@@ -3,6 +3,8 @@
 // stored row holds no identity in clear; erasure leaves a tombstone no key opens.
 #include "pg_support.hpp"
 
+#include <boost/asio/detached.hpp>
+
 #include "maeul/domain/encoding.hpp"
 #include "maeul/privacy/vault.hpp"
 #include "maeul/storage/residents.hpp"
@@ -126,6 +128,162 @@ TEST_F(residents_db, a_retired_key_seals_nothing_and_the_rotation_leaves_nothing
   ASSERT_TRUE(back);
   pv::keyring only_new({new_key});
   EXPECT_EQ(only_new.open(back->sealed, "r-1").value_or(""), R"({"name":"Fictional-Rotated"})") << "opens with the new key alone";
+}
+
+}  // namespace
+
+// The access appender (storage/residents.hpp): card reads have their records grouped into shared
+// commits; every answered read's record is committed before the answer, in the order queued, and
+// the chain stays verifiable beside appends made in other transactions.
+namespace {
+
+struct read_outcome {
+  bool found = false;
+  bool recorded_when_answered = false;
+  std::string error;
+};
+
+// One card read; when it is answered, looks on a connection of its own for its record (by its
+// unique purpose): a read answered before its commit would find nothing.
+boost::asio::awaitable<void> read_and_check(st::resident_store* store, std::string id, std::string purpose,
+                                            std::string url, read_outcome* out) {
+  try {
+    auto call = store->read(id, {}, {"kim (welfare_officer)", "welfare_officer", "10.0.0.1", "read", purpose});
+    auto row = co_await std::move(call);
+    out->found = bool(row);
+    pqxx::connection c(url);
+    pqxx::nontransaction tx(c);
+    out->recorded_when_answered =
+        tx.exec_params1("SELECT count(*) FROM access_records WHERE purpose = $1 AND resident = $2", purpose, id)[0]
+            .as<int>() == 1;
+  } catch (const std::exception& e) {
+    out->error = e.what();
+  }
+}
+
+boost::asio::awaitable<void> list_once(st::resident_store* store, bool* ok) {
+  auto call = store->list({}, "", {}, {"lee (welfare_officer)", "welfare_officer", "10.0.0.2", "list", "list"});
+  co_await std::move(call);
+  *ok = true;
+}
+
+struct append_outcome {
+  std::int64_t seq = 0;
+  bool refused = false;
+  std::string error;
+};
+
+boost::asio::awaitable<void> append_one(st::access_appender* app, std::string purpose, append_outcome* out) {
+  try {
+    auto call = app->append({"park (admin)", "admin", "10.0.0.3", "read", purpose}, "r-1", 0);
+    out->seq = co_await std::move(call);
+  } catch (const st::unavailable&) {
+    out->refused = true;
+  } catch (const std::exception& e) {
+    out->error = e.what();
+  }
+}
+
+TEST_F(residents_db, concurrent_card_reads_are_all_recorded_before_they_are_answered_and_the_chain_verifies) {
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(sync(store_->create(row("r-" + std::to_string(i), "{}"), who("create"))));
+  const int reads = 120, lists = 12;
+  std::vector<read_outcome> outs(reads);
+  std::vector<char> listed(lists, 0);
+  boost::asio::io_context ioc;
+  for (int i = 0; i < reads; ++i) {
+    boost::asio::co_spawn(ioc, read_and_check(store_.get(), "r-" + std::to_string(i % 5), "card-" + std::to_string(i), url_, &outs[i]),
+                          boost::asio::detached);
+    // Appends in other transactions (append_access, the head locked) interleave with the batches.
+    if (i % 10 == 0)
+      boost::asio::co_spawn(ioc, list_once(store_.get(), reinterpret_cast<bool*>(&listed[i / 10])), boost::asio::detached);
+  }
+  ioc.run();
+  for (int i = 0; i < reads; ++i) {
+    EXPECT_EQ(outs[i].error, "") << i;
+    EXPECT_TRUE(outs[i].found) << i;
+    EXPECT_TRUE(outs[i].recorded_when_answered) << "read " << i << " was answered before its record was committed";
+  }
+  for (int i = 0; i < lists; ++i) EXPECT_TRUE(listed[i]) << i;
+  EXPECT_EQ(count("SELECT count(*) FROM access_records WHERE action = 'read'"), reads);
+  EXPECT_EQ(count("SELECT count(*) FROM access_records WHERE action = 'list'"), lists);
+  auto v = sync(store_->verify());
+  EXPECT_TRUE(v.ok) << v.first_bad.value_or(-1);
+  EXPECT_EQ(v.records, 5 + reads + lists);
+  auto s = store_->appender_state();
+  EXPECT_EQ(s.appended, reads);
+  EXPECT_LT(s.batches, s.appended) << "the records of waiting reads share commits";
+}
+
+TEST_F(residents_db, the_appender_keeps_the_order_records_were_queued_in) {
+  ASSERT_TRUE(sync(store_->create(row("r-1", "{}"), who("create"))));
+  st::access_appender app(*pool_);
+  const int n = 300;
+  std::vector<append_outcome> outs(n);
+  boost::asio::io_context ioc;
+  for (int i = 0; i < n; ++i)
+    boost::asio::co_spawn(ioc, append_one(&app, "p-" + std::to_string(i), &outs[i]), boost::asio::detached);
+  ioc.run();
+  for (int i = 0; i < n; ++i) {
+    ASSERT_EQ(outs[i].error, "") << i;
+    ASSERT_FALSE(outs[i].refused) << i;
+    if (i > 0) {
+      EXPECT_EQ(outs[i].seq, outs[i - 1].seq + 1) << "queued in order, chained in order";
+    }
+  }
+  auto r = query("SELECT purpose FROM access_records WHERE action = 'read' ORDER BY seq");
+  ASSERT_EQ(int(r.size()), n);
+  for (int i = 0; i < n; ++i) EXPECT_EQ(r[i][0].as<std::string>(), "p-" + std::to_string(i));
+  EXPECT_EQ(count("SELECT seq FROM access_head"), n + 1);
+  EXPECT_TRUE(sync(store_->verify()).ok);
+  EXPECT_LT(app.stats().batches, n);
+}
+
+TEST_F(residents_db, a_full_appender_refuses_and_loses_nothing_it_answered) {
+  st::access_appender app(*pool_, {5, 512});
+  const int n = 60;
+  std::vector<append_outcome> outs(n);
+  boost::asio::io_context ioc;
+  for (int i = 0; i < n; ++i)
+    boost::asio::co_spawn(ioc, append_one(&app, "q-" + std::to_string(i), &outs[i]), boost::asio::detached);
+  ioc.run();
+  int answered = 0, refused = 0;
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(outs[i].error, "") << i;
+    if (outs[i].refused) {
+      ++refused;
+      EXPECT_EQ(count("SELECT count(*) FROM access_records WHERE purpose = 'q-" + std::to_string(i) + "'"), 0)
+          << "a refused record is not stored";
+    } else {
+      ++answered;
+      EXPECT_EQ(count("SELECT count(*) FROM access_records WHERE purpose = 'q-" + std::to_string(i) + "'"), 1) << i;
+    }
+  }
+  EXPECT_GT(refused, 0) << "60 at once into a queue of 5";
+  EXPECT_GE(answered, 5);
+  EXPECT_EQ(app.stats().refused, refused);
+  EXPECT_EQ(count("SELECT count(*) FROM access_records"), answered);
+  EXPECT_TRUE(sync(store_->verify()).ok);
+}
+
+TEST_F(residents_db, a_record_that_cannot_be_stored_fails_alone) {
+  st::access_appender app(*pool_);
+  std::vector<append_outcome> outs(9);
+  boost::asio::io_context ioc;
+  for (int i = 0; i < 9; ++i)
+    boost::asio::co_spawn(ioc, append_one(&app, i == 4 ? std::string("bad \xff purpose") : "ok-" + std::to_string(i), &outs[i]),
+                          boost::asio::detached);
+  ioc.run();
+  for (int i = 0; i < 9; ++i) {
+    if (i == 4) {
+      EXPECT_NE(outs[i].error, "") << "not UTF-8: refused";
+      EXPECT_EQ(outs[i].seq, 0);
+    } else {
+      EXPECT_EQ(outs[i].error, "") << i;
+      EXPECT_GT(outs[i].seq, 0) << i;
+    }
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM access_records"), 8);
+  EXPECT_TRUE(sync(store_->verify()).ok);
 }
 
 }  // namespace

@@ -1,14 +1,20 @@
 // The welfare vault in PostgreSQL (migration 0012): residents with their identity sealed
 // (privacy/vault.hpp: this store never sees a key or a plain identity), and the chained access
-// records. Every method that touches a resident's personal data appends its access record in the
-// same transaction as the read or write, so no read happens unrecorded and no record is kept of a
-// read that failed. A lost database throws storage::unavailable.
+// records. Every method that changes a resident appends its access record in the same transaction
+// as the write; a read (read, read_household) reads in one read-only statement and then has its
+// record appended and committed by the access_appender before it returns, so no read is answered
+// unrecorded and no record is kept of a read that found nothing. A lost database throws
+// storage::unavailable.
 #pragma once
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -65,9 +71,61 @@ struct household_fact {
 void append_access(pqxx::transaction_base& tx, const access_entry& a, const std::string& resident,
                    std::int64_t alert_id);
 
+struct appender_options {
+  std::size_t max_waiting = 4096;  // records queued beyond this are refused (unavailable), never dropped
+  std::size_t max_batch = 512;     // records chained and committed together at most
+};
+
+struct appender_stats {
+  std::int64_t appended = 0, batches = 0, refused = 0, failed = 0;
+  std::size_t waiting = 0;
+};
+
+// The group commit of access records: one thread with its own connection (the pool's url and
+// statement timeout) takes every record waiting, chains them in the order they were queued after
+// the current head, and inserts them and moves the head in one statement, one commit. Each
+// append() resumes only after the commit that holds its record has returned (durable, as
+// synchronous_commit says), with the record's seq. Appends made in other transactions
+// (append_access) interleave safely: the batch's statement checks the head it chained from and,
+// when the head moved, the batch is chained again from the new head.
+class access_appender {
+ public:
+  access_appender(const db_pool& pool, appender_options o = {});
+  ~access_appender();  // stop()
+  access_appender(const access_appender&) = delete;
+  access_appender& operator=(const access_appender&) = delete;
+
+  // Throws unavailable when max_waiting records are already queued, when stopped, or when the
+  // database cannot be reached; rethrows an SQL error of this record (it is then not in the chain).
+  task<std::int64_t> append(access_entry a, std::string resident, std::int64_t alert_id);
+  // Commits what is queued, then joins the thread. Idempotent.
+  void stop();
+  appender_stats stats() const;
+
+ private:
+  struct item {
+    access_entry entry;
+    std::string resident;
+    std::int64_t alert_id = 0;
+    std::function<void(std::exception_ptr, std::int64_t)> done;
+  };
+  void enqueue(item it);
+  void loop();
+
+  std::string url_;
+  int statement_timeout_ms_;
+  appender_options opts_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<item> queue_;
+  bool stopping_ = false;
+  appender_stats stats_;
+  std::thread thread_;
+};
+
 class resident_store {
  public:
-  explicit resident_store(db_pool& pool) : pool_(pool) {}
+  explicit resident_store(db_pool& pool, appender_options o = {}) : pool_(pool), appender_(pool, o) {}
 
   // 422 (pointer /zone) when the zone does not exist.
   // Throws retired_key when r.sealed.key_id was retired by `maeuld keys rotate` (checked under a
@@ -115,9 +173,11 @@ class resident_store {
   // The monthly review [from, to): per actor, residents read, reads, reveals, exports, changes,
   // erasures, identity reads with no open alert of the household; one JSON object text.
   task<std::string> review(std::int64_t from_us, std::int64_t to_us);
+  appender_stats appender_state() const { return appender_.stats(); }
 
  private:
   db_pool& pool_;
+  access_appender appender_;
 };
 
 // `maeuld keys rotate`: re-wraps every data key not under `ring`'s current key, and recomputes the
