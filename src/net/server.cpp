@@ -177,6 +177,10 @@ asio::awaitable<void> server::impl::accept_loop() {
     beast::error_code rec;
     auto ep = socket.remote_endpoint(rec);
     if (rec) continue;  // already gone
+    // No Nagle delay: an answer over 16 KiB leaves as head then body, and the body's last
+    // segment must not wait for the client's (delayed) ACK of the head. Every write is a whole
+    // answer or a whole frame, so nothing gains from coalescing.
+    socket.set_option(tcp::no_delay(true), rec);
     std::string key = detail::limit_key(ep.address());
     detail::conn_limiter::verdict v;
     {
