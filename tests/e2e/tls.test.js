@@ -37,14 +37,16 @@ async function metric(d, name, labels = {}) {
     .reduce((a, s) => a + s.value, 0);
 }
 
-// One GET over `agent` (keep-alive): {status, serial of the server's certificate, the socket's local port}.
-function getWith(d, agent, urlPath = '/healthz') {
+// One GET over `agent` (keep-alive): {status, serial of the server's certificate, the socket's
+// local port, headers, bytes: the body's length}.
+function getWith(d, agent, urlPath = '/healthz', headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: d.port, path: urlPath, agent }, (res) => {
+    const req = https.request({ host: '127.0.0.1', port: d.port, path: urlPath, agent, headers }, (res) => {
       const cert = res.socket.getPeerCertificate();
       const localPort = res.socket.localPort;
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode, serial: String(cert.serialNumber).toUpperCase(), localPort, headers: res.headers }));
+      let bytes = 0;
+      res.on('data', (chunk) => { bytes += chunk.length; });
+      res.on('end', () => resolve({ status: res.statusCode, serial: String(cert.serialNumber).toUpperCase(), localPort, headers: res.headers, bytes }));
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -89,6 +91,40 @@ describe('TLS', () => {
     const untrusted = await tlsProbe(ctx.d.port, { servername: 'localhost' }).then((p) => { p.socket.destroy(); return null; }, (e) => e);
     assert.ok(untrusted, 'a client without the test CA refuses the certificate');
     assert.match(String(untrusted.code), /SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY/, `error code ${untrusted.code}`);
+  });
+
+  test('answers larger than one TLS record arrive whole, on a fresh and on a keep-alive connection', async () => {
+    // A zone list of about 36 KiB: more than one 16 KiB record, written as head then body.
+    const T = ctx.d.bootstrapToken;
+    const name = (i, lang) => `${lang === 'ko' ? '큰 응답 시험 구역' : 'large answer test zone'} ${i} ${'x'.repeat(150)}`;
+    for (let i = 0; i < 60; i++) {
+      const res = await h.request(ctx.d, 'POST', '/api/v1/zones', {
+        token: T,
+        body: {
+          id: `big-${i}`, name: { ko: name(i, 'ko'), en: name(i, 'en') }, population: 100 + i,
+          boundary: { type: 'Polygon', coordinates: [[[128.585, 38.195], [128.6, 38.195], [128.6, 38.21], [128.585, 38.21], [128.585, 38.195]]] },
+        },
+      });
+      h.assertStatus(res, 201);
+    }
+    const fresh = await h.request(ctx.d, 'GET', '/api/v1/zones?limit=1000', { token: T });
+    const listed = h.assertJson(fresh, 200);
+    assert.ok(fresh.bytes.length > 20 * 1024, `a large answer (${fresh.bytes.length} bytes)`);
+    assert.equal(Number(fresh.headers.get('content-length')), fresh.bytes.length);
+    assert.equal(listed.items.filter((z) => z.id.startsWith('big-')).length, 60);
+    // The same on one keep-alive connection, twice, with a small answer between.
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.certPem });
+    const auth = { authorization: `Bearer ${T}` };
+    try {
+      const a = await getWith(ctx.d, agent, '/api/v1/zones?limit=1000', auth);
+      const b = await getWith(ctx.d, agent, '/healthz');
+      const c = await getWith(ctx.d, agent, '/api/v1/zones?limit=1000', auth);
+      assert.deepEqual([a.status, b.status, c.status], [200, 200, 200]);
+      assert.deepEqual([a.bytes, b.bytes, c.bytes], [fresh.bytes.length, 15, fresh.bytes.length]);
+      assert.equal(c.localPort, a.localPort, 'one keep-alive connection');
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('plain HTTP to the TLS port gets no HTTP answer and is closed', async () => {
