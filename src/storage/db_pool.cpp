@@ -14,6 +14,10 @@ std::unique_ptr<pqxx::connection> open(const pool_options& o) {
     // set_variable: pqxx applies these again when it reconnects (activate()).
     c->set_variable("TimeZone", "'UTC'");
     c->set_variable("statement_timeout", std::to_string(o.statement_timeout_ms));  // a number, not input
+    // No JIT: every statement of maeuld is short (OLTP, dashboard reads, the compactor), and the
+    // planner's cost, not the run time, decides to compile; compiling cost more than it saved
+    // (docs/benchmarks.md, "Ingestion").
+    c->set_variable("jit", "off");
     return c;
   } catch (const pqxx::broken_connection& e) {
     std::string why = e.what();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
 #include <map>
 #include <unordered_map>
 
@@ -19,9 +20,65 @@
 #include "rollups.hpp"
 
 namespace maeul::storage {
+namespace {
+
+// The pair of rollup delta tables (migration 0019): writers append to the active one; a compaction
+// switches them to the other, waits until no writer is still in a transaction on the one they left,
+// folds it and TRUNCATEs it. So the table being folded has no writer, and writers never wait on the
+// compactor's locks.
+struct delta_tables {
+  std::mutex mutex;
+  std::condition_variable idle;
+  int active = 0;             // the table (0 or 1) new writer transactions append to
+  int writers[2] = {0, 0};    // writer transactions open on each table
+  std::mutex compacting;      // one compaction at a time in this process
+
+  // The table now active, counted as written until release(table).
+  int lease() {
+    std::lock_guard lock(mutex);
+    ++writers[active];
+    return active;
+  }
+  void release(int table) {
+    {
+      std::lock_guard lock(mutex);
+      --writers[table];
+    }
+    idle.notify_all();
+  }
+  // Switches the writers to the other table; returns the one they left.
+  int switch_writers() {
+    std::lock_guard lock(mutex);
+    int left = active;
+    active = 1 - active;
+    return left;
+  }
+  // Waits until no writer transaction is open on `table`; false when `limit` passed first.
+  bool wait_idle(int table, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    return idle.wait_for(lock, limit, [&] { return writers[table] == 0; });
+  }
+};
+
+// A writer transaction's hold on the active delta table (RAII).
+class delta_lease {
+ public:
+  explicit delta_lease(delta_tables& d) : d_(d), table_(d.lease()) {}
+  delta_lease(const delta_lease&) = delete;
+  delta_lease& operator=(const delta_lease&) = delete;
+  ~delta_lease() { d_.release(table_); }
+  int table() const { return table_; }
+
+ private:
+  delta_tables& d_;
+  int table_;
+};
+
+}  // namespace
 
 struct observation_store::shared_state {
   std::mutex mutex;
+  delta_tables deltas;
   // Partitions known to exist: (domain code, month start in epoch seconds).
   std::set<std::pair<std::int16_t, std::int64_t>> months;
   // The domain code of every series written so far (its partition); bounded by the registry.
@@ -58,15 +115,20 @@ struct item {
 const std::string staging_create_sql =
     "CREATE TEMP TABLE IF NOT EXISTS ingest_staging "
     "(series_id integer, domain smallint, ts timestamptz, value double precision, req integer) ON COMMIT DELETE ROWS";
-const std::string staging_merge_sql =
-    "WITH d AS (SELECT DISTINCT ON (series_id, ts) series_id, domain, ts, value, req FROM ingest_staging "
+std::string staging_merge_sql_for(const std::string& delta_table) {
+  return "WITH d AS (SELECT DISTINCT ON (series_id, ts) series_id, domain, ts, value, req FROM ingest_staging "
     "ORDER BY series_id, ts, req), "
     "ins AS (INSERT INTO observations (series_id, domain, ts, value) SELECT series_id, domain, ts, value FROM d "
     "ORDER BY series_id, ts ON CONFLICT DO NOTHING RETURNING series_id, ts, value), "
-    "m AS (INSERT INTO rollup_delta (series_id, bucket, n, sum, min, max, last_ts, last) "
+    "m AS (INSERT INTO " + delta_table + " (series_id, bucket, n, sum, min, max, last_ts, last) "
     "  SELECT series_id, date_trunc('minute', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*), sum(value), "
     "  min(value), max(value), max(ts), (array_agg(value ORDER BY ts DESC))[1] FROM ins GROUP BY 1, 2) "
     "SELECT d.req, count(*) FROM d JOIN ins USING (series_id, ts) GROUP BY d.req";
+}
+// Indexed by delta table (0, 1).
+const std::string delta_table_names[2] = {"rollup_delta_0", "rollup_delta_1"};
+const std::string staging_merge_sql[2] = {staging_merge_sql_for(delta_table_names[0]),
+                                          staging_merge_sql_for(delta_table_names[1])};
 
 // pqxx 6.4 sends COPY data only as text lines (tablewriter appends '\n' to every write) and keeps
 // connection_base::raw_connection() private; its gates befriend pqxx's own classes only. Binary
@@ -160,12 +222,13 @@ const std::string copy_observations_sql =
     "COPY observations (series_id, domain, ts, value) FROM STDIN (FORMAT binary)";
 const std::string copy_staging_sql =
     "COPY ingest_staging (series_id, domain, ts, value, req) FROM STDIN (FORMAT binary)";
-const std::string copy_deltas_sql =
-    "COPY rollup_delta (series_id, bucket, n, sum, min, max, last_ts, last) FROM STDIN (FORMAT binary)";
+const std::string copy_deltas_sql[2] = {
+    "COPY rollup_delta_0 (series_id, bucket, n, sum, min, max, last_ts, last) FROM STDIN (FORMAT binary)",
+    "COPY rollup_delta_1 (series_id, bucket, n, sum, min, max, last_ts, last) FROM STDIN (FORMAT binary)"};
 
-// One partial aggregate per (series, minute) of the sorted items, appended to rollup_delta.
-void copy_deltas(pqxx::transaction_base& tx, const std::vector<item>& items) {
-  binary_copy copy(tx, copy_deltas_sql);
+// One partial aggregate per (series, minute) of the sorted items, appended to delta table `table`.
+void copy_deltas(pqxx::transaction_base& tx, const std::vector<item>& items, int table) {
+  binary_copy copy(tx, copy_deltas_sql[table]);
   auto& b = copy.buf();
   std::size_t i = 0;
   while (i < items.size()) {
@@ -202,10 +265,11 @@ void copy_deltas(pqxx::transaction_base& tx, const std::vector<item>& items) {
 }
 
 std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector<item>& items,
-                                     const std::vector<row_batch>& reqs) {
+                                     const std::vector<row_batch>& reqs, delta_tables& deltas) {
+  delta_lease lease(deltas);  // outlives the transaction
   pqxx::work tx(c, "ingest");
   copy_rows(tx, copy_observations_sql, items, false);
-  copy_deltas(tx, items);
+  copy_deltas(tx, items, lease.table());
   tx.commit();
   std::vector<write_counts> out(reqs.size());
   for (std::size_t i = 0; i < reqs.size(); ++i) out[i].accepted = std::int64_t(reqs[i]->size());
@@ -214,11 +278,13 @@ std::vector<write_counts> write_fast(pqxx::connection_base& c, const std::vector
 
 // Writes `items` (tagged with request numbers below `nreq`) through the staging table; returns
 // per request how many were stored (the rest of each request's items were duplicates).
-std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vector<item>& items, std::size_t nreq) {
+std::vector<write_counts> write_staged(pqxx::connection_base& c, const std::vector<item>& items, std::size_t nreq,
+                                       delta_tables& deltas) {
+  delta_lease lease(deltas);  // outlives the transaction
   pqxx::work tx(c, "ingest-staged");
   tx.exec(staging_create_sql);
   copy_rows(tx, copy_staging_sql, items, true);
-  auto r = tx.exec(staging_merge_sql);
+  auto r = tx.exec(staging_merge_sql[lease.table()]);
   tx.commit();
   std::vector<write_counts> out(nreq);
   for (const auto& row : r) {
@@ -245,11 +311,12 @@ std::string refusal_reason(const pqxx::sql_error& e) {
 
 // Writes one request's items alone (req tagged 0); on a data error, halves the items and writes
 // each half, until every refused row stands alone. Adds to `out`.
-void write_bisecting(pqxx::connection_base& c, const std::vector<item>& items, write_counts& out, std::int64_t& attempts) {
+void write_bisecting(pqxx::connection_base& c, const std::vector<item>& items, write_counts& out, std::int64_t& attempts,
+                     delta_tables& deltas) {
   if (items.empty()) return;
   try {
     ++attempts;
-    auto counts = write_staged(c, items, 1);
+    auto counts = write_staged(c, items, 1, deltas);
     out.accepted += counts[0].accepted;
     out.duplicates += counts[0].duplicates;
   } catch (const pqxx::sql_error& e) {
@@ -259,14 +326,14 @@ void write_bisecting(pqxx::connection_base& c, const std::vector<item>& items, w
       return;
     }
     auto mid = items.begin() + std::ptrdiff_t(items.size() / 2);
-    write_bisecting(c, std::vector<item>(items.begin(), mid), out, attempts);
-    write_bisecting(c, std::vector<item>(mid, items.end()), out, attempts);
+    write_bisecting(c, std::vector<item>(items.begin(), mid), out, attempts, deltas);
+    write_bisecting(c, std::vector<item>(mid, items.end()), out, attempts, deltas);
   }
 }
 
 // The slow path after a batch-wide data error: each request on its own, bisected when it fails.
 std::vector<write_counts> write_isolating(pqxx::connection_base& c, const std::vector<item>& items, std::size_t nreq,
-                                          std::int64_t& attempts) {
+                                          std::int64_t& attempts, delta_tables& deltas) {
   std::vector<std::vector<item>> per(nreq);
   for (const auto& it : items) {
     auto copy = it;
@@ -274,7 +341,7 @@ std::vector<write_counts> write_isolating(pqxx::connection_base& c, const std::v
     per[std::size_t(it.req)].push_back(copy);
   }
   std::vector<write_counts> out(nreq);
-  for (std::size_t r = 0; r < nreq; ++r) write_bisecting(c, per[r], out[r], attempts);
+  for (std::size_t r = 0; r < nreq; ++r) write_bisecting(c, per[r], out[r], attempts, deltas);
   return out;
 }
 
@@ -284,9 +351,9 @@ std::string upsert_tail() {
          "last = CASE WHEN EXCLUDED.last_ts >= r.last_ts THEN EXCLUDED.last ELSE r.last END, "
          "last_ts = greatest(r.last_ts, EXCLUDED.last_ts)";
 }
-// Folds every committed delta into the rollups, in one transaction; one compactor at a time.
-const std::string compact_sql =
-    "WITH d AS (DELETE FROM rollup_delta RETURNING *), "
+// Folds every delta of one delta table into the rollups (the caller then empties the table).
+std::string compact_sql_for(const std::string& delta_table) {
+  return "WITH d AS (SELECT * FROM " + delta_table + "), "
     "m AS (SELECT series_id, bucket, sum(n)::bigint AS n, sum(sum) AS sum, min(min) AS min, max(max) AS max, "
     "  max(last_ts) AS last_ts, (array_agg(last ORDER BY last_ts DESC))[1] AS last FROM d GROUP BY 1, 2), "
     "u AS (INSERT INTO rollup_1m AS r (series_id, bucket, n, sum, min, max, last_ts, last) "
@@ -296,9 +363,60 @@ const std::string compact_sql =
     "  min(min), max(max), max(last_ts), (array_agg(last ORDER BY last_ts DESC))[1] FROM m GROUP BY 1, 2 "
     "  ORDER BY 1, 2" + upsert_tail() + ")" + rollups::mark_dirty_cte() +  // the daily level (rollups.cpp)
     " SELECT count(*) FROM d";
+}
+const std::string compact_sql[2] = {compact_sql_for(delta_table_names[0]), compact_sql_for(delta_table_names[1])};
+// Writers of other processes (which append to either table) wait while a table is folded.
+const std::string lock_delta_sql[2] = {"LOCK TABLE rollup_delta_0 IN SHARE MODE",
+                                       "LOCK TABLE rollup_delta_1 IN SHARE MODE"};
+const std::string truncate_delta_sql[2] = {"TRUNCATE rollup_delta_0", "TRUNCATE rollup_delta_1"};
+const std::string delete_delta_sql[2] = {"DELETE FROM rollup_delta_0", "DELETE FROM rollup_delta_1"};
+
+// The longest a compaction waits for the writer transactions still open on the table it folds
+// (each is one COPY batch: milliseconds).
+constexpr std::chrono::milliseconds writers_leave_within{5000};
+// The longest the TRUNCATE waits for readers of the table (a long transaction such as pg_dump holds
+// a lock it conflicts with, and every new reader would queue behind it); then the folded rows are
+// DELETEd instead, and the next TRUNCATE of the table reclaims them.
+const std::string truncate_lock_timeout_sql = "SET LOCAL lock_timeout = '200ms'";
 
 // The most days one compaction recomputes for the daily level (each reads up to 25 hourly rows).
 constexpr std::int64_t rollup_days_per_pass = 20000;
+
+// One compaction (docs/architecture.md, Flow 6): switches the writers to the other delta table,
+// waits until none is still in a transaction on the one they left, folds that one into the rollups
+// and the daily marks, recomputes due days and empties it, all in one transaction. Every delta that
+// this process's writers committed before the call is folded, or is still pending in a delta table
+// (which readers include) when this returns -1: another compactor holds the lock (only when
+// `wait_for_lock` is false), or a writer did not leave the table in time. Returns the deltas folded.
+// Throws what the database throws; the transaction is then rolled back and the deltas stay.
+std::int64_t compact_once(pqxx::connection_base& c, delta_tables& deltas, bool wait_for_lock) {
+  std::lock_guard one(deltas.compacting);
+  pqxx::work tx(c, "compact");
+  // The plan's cost comes from the table's size; compiling it cost more CPU than it saved.
+  tx.exec("SET LOCAL jit = off");
+  if (wait_for_lock) tx.exec("SELECT pg_advisory_xact_lock(7301)");
+  else if (!tx.exec("SELECT pg_try_advisory_xact_lock(7301)")[0][0].as<bool>()) return -1;
+  const int t = deltas.switch_writers();
+  if (!deltas.wait_idle(t, writers_leave_within)) return -1;  // the next compaction folds it
+  tx.exec(lock_delta_sql[t]);
+  auto n = tx.exec(compact_sql[t])[0][0].as<std::int64_t>();
+  rollups::roll_days_forward(tx, rollup_days_per_pass);  // the daily level (rollups.cpp)
+  if (n > 0) {
+    bool truncated = false;
+    try {
+      pqxx::subtransaction sub(tx, "empty-delta");
+      sub.exec(truncate_lock_timeout_sql);
+      sub.exec(truncate_delta_sql[t]);
+      sub.commit();
+      truncated = true;
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != "55P03") throw;  // lock_not_available: a long reader holds the table
+    }
+    if (!truncated) tx.exec(delete_delta_sql[t]);
+  }
+  tx.commit();
+  return n;
+}
 
 bool is_unique_violation(const pqxx::sql_error& e) { return e.sqlstate() == "23505"; }
 bool is_retryable(const pqxx::sql_error& e) { return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; }
@@ -349,11 +467,17 @@ std::vector<sensor_meta> read_sensors(pqxx::connection_base& c, bool all, const 
   return out;
 }
 
+// The newest (last_ts, last) of every series: its newest 1-minute rollup (one index probe per
+// series) or its newest pending delta, whichever is newer. The delta tables are read once, never
+// per series (they have no index).
 const std::string latest_sql =
-    "SELECT s.id, (extract(epoch FROM l.last_ts) * 1000000)::bigint, l.last FROM series s "
-    "CROSS JOIN LATERAL (SELECT last_ts, last FROM (SELECT last_ts, last FROM rollup_1m r WHERE r.series_id = s.id "
-    "ORDER BY bucket DESC LIMIT 1) a UNION ALL SELECT last_ts, last FROM rollup_delta d WHERE d.series_id = s.id "
-    "ORDER BY 1 DESC LIMIT 1) l";
+    "WITH d AS MATERIALIZED (SELECT DISTINCT ON (series_id) series_id, last_ts, last FROM rollup_delta "
+    "  ORDER BY series_id, last_ts DESC) "
+    "SELECT s.id, (extract(epoch FROM CASE WHEN d.last_ts IS NULL OR a.last_ts > d.last_ts THEN a.last_ts "
+    "  ELSE d.last_ts END) * 1000000)::bigint, CASE WHEN d.last_ts IS NULL OR a.last_ts > d.last_ts THEN a.last "
+    "  ELSE d.last END FROM series s LEFT JOIN d ON d.series_id = s.id "
+    "LEFT JOIN LATERAL (SELECT last_ts, last FROM rollup_1m r WHERE r.series_id = s.id ORDER BY bucket DESC LIMIT 1) a "
+    "  ON true WHERE a.last_ts IS NOT NULL OR d.last_ts IS NOT NULL";
 
 std::string ts_param(int k) { return "(timestamptz 'epoch' + $" + std::to_string(k) + "::bigint * interval '1 microsecond')"; }
 
@@ -514,7 +638,7 @@ task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> 
         try {
           if (fast) {
             try {
-              return merge(write_fast(c, items, requests));
+              return merge(write_fast(c, items, requests, state->deltas));
             } catch (const pqxx::sql_error& e) {
               if (!is_unique_violation(e)) throw;
               std::lock_guard lock(state->mutex);
@@ -522,11 +646,11 @@ task<std::vector<write_counts>> observation_store::write(std::vector<row_batch> 
               ++state->stats.fallbacks;
             }
           }
-          return merge(write_staged(c, items, requests.size()));
+          return merge(write_staged(c, items, requests.size(), state->deltas));
         } catch (const pqxx::sql_error& e) {
           if (!is_data_error(e)) throw;
           std::int64_t attempts = 0;
-          auto out = write_isolating(c, items, requests.size(), attempts);
+          auto out = write_isolating(c, items, requests.size(), attempts, state->deltas);
           spdlog::warn("ingest: a batch of {} rows was refused by the database ({}); isolated in {} writes",
                        items.size(), e.sqlstate(), attempts);
           {
@@ -622,14 +746,9 @@ task<std::vector<series_point>> observation_store::series(series_query q) {
 }
 
 task<std::int64_t> observation_store::compact_rollups() {
-  return readers_.run<std::int64_t>([](pqxx::connection_base& c) {
-    pqxx::work tx(c, "compact");
-    if (!tx.exec("SELECT pg_try_advisory_xact_lock(7301)")[0][0].as<bool>()) return std::int64_t(-1);
-    auto n = tx.exec(compact_sql)[0][0].as<std::int64_t>();
-    rollups::roll_days_forward(tx, rollup_days_per_pass);  // the daily level (rollups.cpp)
-    tx.commit();
-    return n;
-  });
+  auto state = state_;
+  return readers_.run<std::int64_t>(
+      [state](pqxx::connection_base& c) { return compact_once(c, state->deltas, false); });
 }
 
 task<int> observation_store::ensure_partitions(std::int64_t now_us, int months_ahead) {
@@ -708,13 +827,10 @@ task<std::vector<dropped_partition>> observation_store::drop_expired(std::vector
       }
     }
     if (expired.empty()) return out;
-    {
-      // Rollups stay: the deltas of the months about to go are folded into them first.
-      pqxx::work tx(c, "retention-compact");
-      tx.exec("SELECT pg_advisory_xact_lock(7301)");
-      tx.exec(compact_sql);
-      tx.commit();
-    }
+    // Rollups stay: the deltas of the months about to go are folded into them first (both delta
+    // tables: the one the writers use now, then the one they switch to).
+    compact_once(c, state->deltas, true);
+    compact_once(c, state->deltas, true);
     for (const auto& [domain, p] : expired) {
       pqxx::nontransaction nt(c);
       auto parent = nt.quote_name("observations_" + domain);
