@@ -402,6 +402,9 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<conn_state<Stream>> c,
   if constexpr (is_tls<Stream>) {
     // The handshake has the read deadline: a client that never completes it is closed.
     c->deadline = steady::now() + ms(opts.read_timeout_ms);
+    // Asio's engine turns SSL_MODE_RELEASE_BUFFERS on for every connection, whatever the context
+    // says: keep the record buffers with the connection (tls.cpp says why).
+    SSL_clear_mode(c->stream.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     auto [hec] = co_await c->stream.async_handshake(ssl::stream_base::server, use_tuple);
     if (hec) {
       ++counters.tls_failed;
@@ -445,6 +448,12 @@ asio::awaitable<void> server::impl::serve(std::shared_ptr<conn_state<Stream>> c,
           buffer.consume(used);
           if (ec == http::error::need_more) {
             ec = {};
+            // Nothing taken from more than a header's worth of bytes: a chunk-size line or a trailer
+            // without end (Beast bounds neither). Refused, or the buffer would grow without bound.
+            if (used == 0 && buffer.size() > opts.header_limit) {
+              ec = http::error::bad_chunk;
+              break;
+            }
           } else if (ec) {
             break;
           }

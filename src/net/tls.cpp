@@ -80,9 +80,10 @@ std::shared_ptr<server_tls> make_server_tls(const std::string& cert_file, const 
   SSL_CTX* h = ctx.native_handle();
   if (SSL_CTX_set_cipher_list(h, tls12_ciphers) != 1)
     throw std::runtime_error("cannot set the TLS 1.2 cipher list: " + openssl_reason("unknown"));
-  // Buffers stay with the connection (no SSL_MODE_RELEASE_BUFFERS): releasing them freed and
-  // re-allocated a 16 KiB read buffer and a write buffer around every keep-alive request, which
-  // under load cost more than the memory they save (about 34 KiB per open TLS connection).
+  // Buffers stay with the connection: releasing them (SSL_MODE_RELEASE_BUFFERS, which Asio's engine
+  // sets on every SSL object it makes; server.cpp clears it per connection) freed and re-allocated a
+  // 16 KiB read buffer and a write buffer around every keep-alive request, which under load cost
+  // more than the memory they save (about 34 KiB per open TLS connection).
   // No renegotiation (a client-driven CPU sink with nothing to offer an API).
   SSL_CTX_set_options(h, SSL_OP_NO_RENEGOTIATION);
   boost::system::error_code ec;

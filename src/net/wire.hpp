@@ -5,6 +5,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -61,9 +62,14 @@ inline std::string_view reason_phrase(int status) {
 inline std::string http_date(std::time_t t) {
   std::tm tm{};
   gmtime_r(&t, &tm);
+  // English names whatever the process's locale (strftime's %a and %b follow LC_TIME).
+  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   char buf[40];
-  auto n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(buf, n);
+  int n = std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+                        months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return std::string(buf, n > 0 ? std::size_t(n) : 0);
 }
 
 // The Date header's value for now, formatted at most once a second per thread (a thread's
@@ -100,8 +106,8 @@ inline bool bodiless_status(int status) { return (status >= 100 && status < 200)
 
 // Status line and fields, up to and including the blank line, in a fixed order (Server, Date,
 // Strict-Transport-Security, Content-Type, then `extra` as given, Connection, Content-Length).
-// Content-Length is always sent: `body_size`, or 0 for a bodiless status (a HEAD answer's body is
-// emptied by the router before this, so it says 0 too). `reserve_body` bytes are reserved beyond
+// Content-Length is `body_size`, and not sent for a bodiless status (a HEAD answer's body is
+// emptied by the router before this, so it says 0). `reserve_body` bytes are reserved beyond
 // the head so that the caller can append the body without a reallocation.
 inline std::string serialize_head(const wire_head& h, const std::vector<std::pair<std::string, std::string>>& extra,
                                   std::size_t body_size, std::size_t reserve_body = 0) {
@@ -137,9 +143,14 @@ inline std::string serialize_head(const wire_head& h, const std::vector<std::pai
   }
   if (h.version == 10 && h.keep_alive) out += "Connection: keep-alive\r\n";
   if (h.version != 10 && !h.keep_alive) out += "Connection: close\r\n";
-  out += "Content-Length: ";
-  out += std::to_string(body_size);
-  out += "\r\n\r\n";
+  // RFC 9110 §8.6: none on a 1xx or 204; on a 304 it would have to be the length of the GET's body,
+  // which this answer does not know, so none there either.
+  if (!bodiless_status(h.status)) {
+    out += "Content-Length: ";
+    out += std::to_string(body_size);
+    out += "\r\n";
+  }
+  out += "\r\n";
   return out;
 }
 

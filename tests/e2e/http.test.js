@@ -162,6 +162,22 @@ describe('HTTP conventions', () => {
       }
     });
 
+    test('a chunk-size line without end is refused at once (400), not buffered', async () => {
+      const conn = await h.RawConn.connect(ctx.d.port);
+      try {
+        // A chunk extension that never ends: 256 KiB in which the parser can take nothing.
+        const msg = `POST /api/v1/zones HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${admin}\r\n` +
+          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n1;' + 'a'.repeat(256 * 1024);
+        await conn.write(msg).catch(() => {});
+        const r = await conn.readResponse(READ_TIMEOUT_MS + 3000);
+        assert.equal(r.status, 400, `got ${r.status} ${r.text}`);
+        assert.ok(await conn.waitClose(READ_TIMEOUT_MS + 3000), 'closed after the 400');
+      } finally {
+        conn.destroy();
+      }
+      await healthy();
+    });
+
     test('Expect: 100-continue is honoured', async () => {
       const conn = await h.RawConn.connect(ctx.d.port);
       try {
