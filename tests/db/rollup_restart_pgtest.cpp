@@ -8,7 +8,7 @@
 #include <map>
 
 #include "maeul/storage/observations.hpp"
-#include "../db/pg_support.hpp"
+#include "pg_support.hpp"
 
 namespace {
 
